@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import PackageDescription
+
+/// Settings every Potluck target shares: Swift 6 language mode (set package-wide below) plus
+/// the upcoming features that make intent explicit.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "potluck",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "potluck", targets: ["potluck"]),
+        .executable(name: "potluck-bench", targets: ["potluck-bench"]),
+        .library(name: "PotluckCLI", targets: ["PotluckCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: a module map and a header, nothing else.
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CLMDB", pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]),
+
+        // Pure value modules.
+        .target(name: "Bencode", swiftSettings: strict),
+
+        // Thin safe layers over C.
+        .target(name: "Crypto", dependencies: ["CSodium"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CLMDB"], swiftSettings: strict),
+
+        // Command line: a testable library and a thin executable.
+        .target(
+            name: "PotluckCLI",
+            dependencies: [
+                "Bencode", "Crypto", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "potluck", dependencies: ["PotluckCLI"], swiftSettings: strict),
+        .executableTarget(
+            name: "potluck-bench",
+            dependencies: ["Bencode", "Crypto", "Storage", "CSodium", "CLMDB"],
+            swiftSettings: strict),
+        /// Test support: commits LMDB transactions in a loop until killed (the crash test).
+        .executableTarget(
+            name: "potluck-crash-writer", dependencies: ["Storage"], swiftSettings: strict),
+
+        .testTarget(name: "BencodeTests", dependencies: ["Bencode"], swiftSettings: strict),
+        .testTarget(
+            name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
+            resources: [], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(
+            name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

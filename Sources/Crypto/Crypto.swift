@@ -1,0 +1,1 @@
+/// Safe Swift layer over libsodium.

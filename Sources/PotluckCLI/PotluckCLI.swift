@@ -1,0 +1,1 @@
+/// Potluck command-line commands.
