@@ -5,16 +5,22 @@
 /// `code` is stable and meant for programs (spec §6 lists every code); `message` is a
 /// sentence meant for people; `offset` is the byte offset into the input where the
 /// problem was found. For `unexpectedEnd` the offset is the length of the input.
+///
+/// Deviations: BEP 3 does not say how a reader reports malformed input; these codes and
+/// offsets are Potluck's own (spec §6) and are pinned down by the test vectors.
 public struct BencodeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A stable, machine-readable reason. The raw value is the name of the constant,
     /// e.g. `"leadingZero"`, and is what the test vectors use.
     public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+        /// The code's name, e.g. `"unsortedKeys"`.
         public let rawValue: String
 
+        /// The code with the given name. Unknown names make codes that match no decoder error.
         public init(rawValue: String) {
             self.rawValue = rawValue
         }
 
+        /// The raw value.
         public var description: String { rawValue }
 
         /// The input ended in the middle of a value.
@@ -56,6 +62,7 @@ public struct BencodeError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A sentence a person can act on.
     public let message: String
 
+    /// An error with the given code, offset and message.
     public init(code: Code, offset: Int, message: String) {
         self.code = code
         self.offset = offset
