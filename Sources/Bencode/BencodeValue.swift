@@ -82,6 +82,9 @@ extension BencodeValue: ExpressibleByStringLiteral {
     }
 }
 
+/// Interpolated literals such as `"node-\(index)"` also make BEP 3 strings (UTF-8).
+extension BencodeValue: ExpressibleByStringInterpolation {}
+
 extension BencodeValue: ExpressibleByIntegerLiteral {
     /// A BEP 3 integer.
     public init(integerLiteral value: Int64) {

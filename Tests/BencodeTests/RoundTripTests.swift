@@ -70,6 +70,9 @@ struct RoundTripTests {
         #expect(integer.dictionary == nil && integer["name"] == nil)
         #expect(BencodeValue("x").integer == nil)
         #expect(BencodeValue("héllo") == .bytes(Array("héllo".utf8)))
+        let index = 7
+        let interpolated: BencodeValue = "node-\(index)"
+        #expect(interpolated == .bytes(Array("node-7".utf8)))
     }
 
     @Test("a repeated key in a dictionary literal keeps the last value")
