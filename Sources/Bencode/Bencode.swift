@@ -1,1 +1,0 @@
-/// BEP 3 bencoding. See spec/0001-bencode.md.
