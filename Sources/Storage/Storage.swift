@@ -1,1 +1,0 @@
-/// Safe Swift layer over LMDB.
