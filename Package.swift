@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // C shims: a module map and a header, nothing else.
@@ -31,6 +32,15 @@ let package = Package(
 
         // Pure value modules.
         .target(name: "Bencode", swiftSettings: strict),
+
+        /// The Mainline DHT core: sans-I/O, deterministic; the node and the simulator drive it.
+        .target(
+            name: "Kademlia",
+            dependencies: [
+                "Bencode", "Crypto",
+                .product(name: "Collections", package: "swift-collections"),
+            ],
+            swiftSettings: strict),
 
         // Thin safe layers over C.
         .target(name: "Crypto", dependencies: ["CSodium"], swiftSettings: strict),
@@ -57,6 +67,7 @@ let package = Package(
         .testTarget(
             name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
             resources: [], swiftSettings: strict),
+        .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto"], swiftSettings: strict),

@@ -1,1 +1,6 @@
-print("potluck")
+#if canImport(Glibc)
+import Glibc
+#endif
+import PotluckCLI
+
+exit(await Potluck.run())

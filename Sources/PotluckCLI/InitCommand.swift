@@ -1,0 +1,44 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Storage
+
+/// `potluck init`: creates the data directory, a new identity and the LMDB environment.
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a data directory with a new identity.",
+        discussion: "Never overwrites an existing identity: if one is there, it says so and exits non-zero.")
+
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() async throws {
+        let directory = data.directory
+        do {
+            try FileManager.default.createDirectory(
+                atPath: directory.path, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CLIError("cannot create the data directory \(directory.path): \(error.localizedDescription)")
+        }
+        if let existing = try? IdentityFile.load(from: directory.identityPath) {
+            throw CLIError("\(directory.path) already has an identity (peer id \(existing.publicKey.peerID)); it was left untouched")
+        }
+        let key = SigningKey.generate()
+        do {
+            try IdentityFile.create(at: directory.identityPath, key: key)
+        } catch where error.code == .exists {
+            throw CLIError("\(directory.path) already has an identity file, which cannot be read (\(error.reason)); it was left untouched")
+        } catch {
+            throw CLIError(error.description)
+        }
+        do {
+            let environment = try Environment(path: directory.databasePath)
+            environment.close()
+        } catch {
+            throw CLIError("cannot create the database in \(directory.databasePath): \(error)")
+        }
+        print("Initialised \(directory.path)")
+        print("peer id: \(key.publicKey.peerID)")
+    }
+}

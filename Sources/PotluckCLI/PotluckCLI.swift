@@ -1,1 +1,0 @@
-/// Potluck command-line commands.

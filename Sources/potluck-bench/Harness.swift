@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Keeps a value alive so the optimiser cannot delete the work that produced it.
+@inline(never)
+func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
+
+/// Monotonic time in nanoseconds.
+func nowNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// One line of results: Potluck's rate beside the reference's, measured in the same run.
+struct BenchResult {
+    let bench: String
+    let caseName: String
+    let unit: String
+    let potluck: Double
+    let reference: Double
+    var extra: [(String, Double)] = []
+
+    /// Potluck's speed over the reference's: above 1 means Potluck is faster.
+    var ratio: Double { potluck / reference }
+
+    var json: String {
+        var fields = [
+            "\"bench\":\"\(bench)\"", "\"case\":\"\(caseName)\"", "\"unit\":\"\(unit)\"",
+            "\"potluck\":\(format(potluck))", "\"reference\":\(format(reference))", "\"ratio\":\(format(ratio, digits: 4))",
+        ]
+        fields += extra.map { "\"\($0.0)\":\(format($0.1, digits: 4))" }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}
+
+func format(_ value: Double, digits: Int = 1) -> String {
+    var text = String(value)
+    if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) > digits + 1 {
+        let rounded = (value * pow(10, Double(digits))).rounded() / pow(10, Double(digits))
+        text = String(rounded)
+    }
+    return text
+}
+
+/// Measures `potluck` and `reference` side by side: `rounds` alternating rounds of
+/// `iterations` calls each, and reports the median rate of each in operations per second.
+/// Alternating rounds spreads the machine's noise over both sides evenly.
+func compare(
+    bench: String, caseName: String, iterations: Int, rounds: Int = 7,
+    potluck: () -> Void, reference: () -> Void
+) -> BenchResult {
+    var potluckRates: [Double] = [], referenceRates: [Double] = []
+    for _ in 0..<iterations / 10 { potluck(); reference() }  // warm up caches and branch predictors
+    for round in 0..<rounds {
+        for side in round % 2 == 0 ? [true, false] : [false, true] {
+            let start = nowNanoseconds()
+            if side { for _ in 0..<iterations { potluck() } } else { for _ in 0..<iterations { reference() } }
+            let rate = Double(iterations) / (Double(nowNanoseconds() - start) / 1e9)
+            if side { potluckRates.append(rate) } else { referenceRates.append(rate) }
+        }
+    }
+    return BenchResult(bench: bench, caseName: caseName, unit: "ops/s",
+                       potluck: median(potluckRates), reference: median(referenceRates))
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// Prints results as a table for people, or as JSON lines.
+func report(_ results: [BenchResult], json: Bool) {
+    if json {
+        for result in results { print(result.json) }
+        return
+    }
+    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+    print(pad("bench", 8) + pad("case", 34) + pad("potluck", 16) + pad("reference", 16) + "ratio")
+    for r in results {
+        print(pad(r.bench, 8) + pad(r.caseName, 34) + pad(format(r.potluck) + " " + r.unit, 16)
+              + pad(format(r.reference) + " " + r.unit, 16) + format(r.ratio, digits: 3))
+    }
+}

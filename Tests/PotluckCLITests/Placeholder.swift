@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholder_PotluckCLITests() { #expect(1 + 1 == 2) }
