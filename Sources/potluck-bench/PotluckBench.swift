@@ -10,6 +10,7 @@ import Darwin
 enum PotluckBench {
     static let benches: [(name: String, about: String, run: @Sendable () -> [BenchResult])] = [
         ("crypto", "ed25519 and BLAKE2b through Potluck's layer vs raw libsodium", cryptoBench),
+        ("store", "LMDB put and get through Potluck's layer vs raw mdb_* calls", storeBench),
     ]
 
     static func main() {
