@@ -20,6 +20,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shims: a module map and a header, nothing else.
@@ -46,12 +49,26 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CLMDB"], swiftSettings: strict),
 
+        /// The real driver: NIO UDP for the DHT, the control socket, LMDB persistence.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Kademlia", "Bencode", "Crypto", "Storage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+
         // Command line: a testable library and a thin executable.
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         .executableTarget(name: "potluck", dependencies: ["PotluckCLI"], swiftSettings: strict),
@@ -68,6 +85,7 @@ let package = Package(
             name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
             resources: [], swiftSettings: strict),
         .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto"], swiftSettings: strict),

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Serves a node's local CLI over a Unix stream socket in its data directory
+/// (`spec/0008-control-api.md`): newline-delimited JSON, one request and one response per line.
+///
+/// The socket file is created with mode 0600 inside a 0700 directory, so only the owner of the
+/// data directory can drive the node.
+public struct ControlServer: Sendable {
+    public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
+
+    let socketPath: String
+    let handler: Handler
+    let logger: Logger
+
+    public init(socketPath: String, logger: Logger, handler: @escaping Handler) {
+        self.socketPath = socketPath
+        self.logger = logger
+        self.handler = handler
+    }
+
+    /// Binds the socket and serves until the task is cancelled.
+    public func run(group: any EventLoopGroup) async throws {
+        let previousMask = umask(0o177)  // the socket file is created 0600
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineDecoder(maxLength: ControlSocket.maxLineLength)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            umask(previousMask)
+        } catch {
+            umask(previousMask)
+            throw error
+        }
+        chmod(socketPath, 0o600)
+        defer { unlink(socketPath) }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await line in inbound {
+                    let response: ControlResponse
+                    if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) {
+                        response = await handler(request)
+                    } else {
+                        response = .failure("the request is not a JSON object with 'method' and 'params'")
+                    }
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    var bytes = (try? encoder.encode(response)) ?? Data(#"{"ok":false,"error":"internal encoding failure"}"#.utf8)
+                    bytes.append(UInt8(ascii: "\n"))
+                    try await outbound.write(ByteBuffer(bytes: bytes))
+                }
+            }
+        } catch {
+            logger.debug("control connection closed: \(error)")
+        }
+    }
+}
+
+/// Splits a byte stream into lines (without the `\n`); a line longer than `maxLength` closes the
+/// connection with an error instead of buffering without bound.
+struct LineDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maxLength: Int
+
+    struct LineTooLong: Error {}
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > maxLength { throw LineTooLong() }
+            return .needMoreData
+        }
+        let length = newline - buffer.readerIndex
+        let line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
+    }
+}
