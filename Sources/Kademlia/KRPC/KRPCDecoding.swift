@@ -1,0 +1,90 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Bencode
+
+extension KRPCMessage {
+    /// The bencode decoder for incoming datagrams: lenient (other implementations send
+    /// unsorted keys and other non-canonical forms) and bounded.
+    static let bencodeDecoder = BencodeDecoder(mode: .lenient, maxDepth: maxDepth, maxLength: maxDatagramLength)
+
+    /// Decodes one received datagram (spec 0005 §4–§5).
+    ///
+    /// Liberal accept: keys may be unsorted; unknown keys are kept; unknown query methods
+    /// decode as ``Method/unknown(name:)``; malformed `v`, `ro` and `ip` at the top level are
+    /// ignored; a trailing partial entry in `nodes`, `nodes6` or `samples` is ignored; bad
+    /// `values` entries are skipped; unrecognised `want` entries are dropped. What remains —
+    /// missing or mistyped required keys, ids and targets that are not 20 bytes, mistyped
+    /// known keys — throws a ``KRPCDecodeError`` that says which key is wrong.
+    public static func decode(_ datagram: [UInt8]) throws(KRPCDecodeError) -> KRPCMessage {
+        guard datagram.count <= maxDatagramLength else {
+            throw KRPCDecodeError(code: .tooLong, message: "datagram of \(datagram.count) bytes exceeds \(maxDatagramLength)")
+        }
+        let top = try readTopLevel(datagram)
+        guard let transactionID = top["t"]?.bytes else {
+            throw KRPCDecodeError(code: .missingTransactionID, message: "'t' is missing or not a string")
+        }
+        let kind: Kind
+        switch top["y"]?.bytes {
+        case [UInt8(ascii: "q")]:
+            do { kind = .query(try decodeQuery(top)) } catch {
+                throw KRPCDecodeError(code: error.code, message: error.message, transactionID: transactionID)
+            }
+        case [UInt8(ascii: "r")]: kind = .response(try decodeResponse(top))
+        case [UInt8(ascii: "e")]: kind = .error(try decodeError(top))
+        default: throw KRPCDecodeError(code: .badMessageType, message: "'y' is missing or not \"q\", \"r\" or \"e\"")
+        }
+        var readOnly = false
+        if case .integer(let flag) = top["ro"] { readOnly = flag != 0 }
+        return KRPCMessage(
+            transactionID: transactionID, kind: kind, clientVersion: top["v"]?.bytes, readOnly: readOnly,
+            senderIP: top["ip"]?.bytes.flatMap { Endpoint(compact: $0) },
+            extensions: top.extras(excluding: knownTopLevelKeys))
+    }
+
+    private static func readTopLevel(_ datagram: [UInt8]) throws(KRPCDecodeError) -> KRPCFieldReader {
+        do {
+            let (value, raw) = try bencodeDecoder.decodeDictionaryWithRawValues(datagram)
+            return KRPCFieldReader(entries: value.dictionary ?? [:], rawRanges: raw, source: datagram)
+        } catch where error.code == .notDictionary {
+            throw KRPCDecodeError(code: .notDictionary, message: "a KRPC message must be a bencoded dictionary")
+        } catch {
+            throw KRPCDecodeError(code: .notBencode, message: "not bencode: \(error.message)")
+        }
+    }
+
+    private static func decodeError(_ top: KRPCFieldReader) throws(KRPCDecodeError) -> KRPCErrorMessage {
+        guard let list = top["e"]?.list else {
+            throw KRPCDecodeError(code: .missingError, message: "'e' is missing or not a list")
+        }
+        let code = list.first?.integer.flatMap { Int(exactly: $0) } ?? KRPCErrorMessage.generic
+        let text = list.dropFirst().first?.bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return KRPCErrorMessage(code: code, message: text)
+    }
+
+    private static func decodeResponse(_ top: KRPCFieldReader) throws(KRPCDecodeError) -> Response {
+        guard let fields = try top.nested("r") else {
+            throw KRPCDecodeError(code: .missingResponse, message: "'r' is missing or not a dictionary")
+        }
+        var response = Response(id: try fields.id("id", .badNodeID))
+        response.nodes = try fields.records("nodes", size: 26) { compactContact($0) }
+        response.nodes6 = try fields.records("nodes6", size: 38) { compactContact($0) }
+        response.token = try fields.bytes("token", .badToken)
+        if let values = fields["values"] {
+            guard let list = values.list else { throw KRPCDecodeError(code: .badField, message: "'values' is not a list") }
+            response.values = list.compactMap { $0.bytes.flatMap { Endpoint(compact: $0) } }
+        }
+        response.value = fields.raw("v")
+        response.publicKey = try fields.bytes("k")
+        response.signature = try fields.bytes("sig")
+        response.sequence = try fields.integer("seq")
+        response.interval = try fields.integer("interval")
+        response.storedCount = try fields.integer("num")
+        response.samples = try fields.records("samples", size: 20) { NodeID(bytes: $0) }
+        response.extraFields = fields.extras(excluding: Response.knownKeys)
+        return response
+    }
+
+    private static func compactContact(_ bytes: ArraySlice<UInt8>) -> NodeContact? {
+        guard let id = NodeID(bytes: bytes.prefix(20)), let endpoint = Endpoint(compact: bytes.dropFirst(20)) else { return nil }
+        return NodeContact(id: id, endpoint: endpoint)
+    }
+}

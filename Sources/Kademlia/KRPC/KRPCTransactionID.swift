@@ -1,0 +1,55 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+/// A KRPC transaction id as Potluck issues it: 2 bytes, a big-endian counter (BEP 5 `t`:
+/// "typically 2 characters are enough as they cover 2^16 outstanding queries").
+///
+/// Replies are matched by the exact `t` bytes; ``init(bytes:)`` returns `nil` for anything
+/// that is not 2 bytes, which therefore matches no query of ours.
+public struct KRPCTransactionID: Sendable, Hashable, CustomStringConvertible {
+    /// The counter value.
+    public var value: UInt16
+
+    /// The id with the given counter value.
+    public init(_ value: UInt16) { self.value = value }
+
+    /// Reads exactly 2 bytes, big-endian; `nil` for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 2, let first = bytes.first, let last = bytes.dropFirst().first else { return nil }
+        value = UInt16(first) << 8 | UInt16(last)
+    }
+
+    /// The 2 bytes for `t`.
+    public var bytes: [UInt8] { [UInt8(value >> 8), UInt8(truncatingIfNeeded: value)] }
+
+    public var description: String { "t\(value)" }
+}
+
+/// Issues transaction ids from a wrapping counter, skipping ids still outstanding.
+///
+/// The start is supplied by the node (from its random source) so ids are not predictable
+/// across restarts; the generator itself is deterministic.
+public struct KRPCTransactionIDGenerator: Sendable {
+    /// The most queries that may be outstanding at once: 65,536, every 2-byte id.
+    public static let capacity = 1 << 16
+
+    private var next: UInt16
+
+    /// A generator whose first id is `start`.
+    public init(start: UInt16 = 0) { next = start }
+
+    /// The next id, whatever is outstanding.
+    public mutating func issue() -> KRPCTransactionID {
+        defer { next &+= 1 }
+        return KRPCTransactionID(next)
+    }
+
+    /// The next id for which `isOutstanding` is false, or `nil` if all 65,536 are in use
+    /// (the caller must then drop or delay the query).
+    public mutating func issue(avoiding isOutstanding: (KRPCTransactionID) -> Bool) -> KRPCTransactionID? {
+        for _ in 0..<Self.capacity {
+            let candidate = issue()
+            if !isOutstanding(candidate) { return candidate }
+        }
+        return nil
+    }
+}
