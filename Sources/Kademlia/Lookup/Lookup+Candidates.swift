@@ -1,0 +1,139 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+/// One peer known to a ``Lookup``, kept in a list sorted by distance to the target.
+struct Candidate: Sendable {
+    /// Where a peer stands in the lookup.
+    enum State: UInt8, Sendable {
+        /// Known, never queried.
+        case fresh
+        /// Queried less than the short timeout ago; counts against α.
+        case waiting
+        /// Queried, unanswered past the short timeout; no longer counts against α.
+        case slow
+        /// Answered.
+        case succeeded
+        /// Failed: reported by the driver, or unanswered past the full timeout.
+        case failed
+    }
+
+    var contact: NodeContact
+    /// `contact.id ^ target`, cached: the sort key.
+    var distance: NodeID
+    /// When the query went out (meaningful in `waiting` and `slow`).
+    var sentAt: Timestamp
+    /// 0 for a seed; h + 1 when learned from the reply of a hop-h peer.
+    var hop: UInt32
+    var state: State
+}
+
+/// The result of one pass over the candidates (see ``Lookup/scan()``).
+enum LookupScan {
+    /// The k closest peers not failed have all answered.
+    case finished
+    /// The candidate at this index is the one to query next (if α and the budget allow).
+    case query(Int)
+    /// Nobody eligible to query.
+    case wait
+}
+
+extension Lookup {
+    /// The index of the first candidate not closer than `distance` (binary search).
+    func lowerBound(_ distance: NodeID) -> Int {
+        var low = 0, high = candidates.count
+        while low < high {
+            let middle = (low + high) / 2
+            if candidates[middle].distance < distance { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The index of the candidate with this id, if held.
+    func position(of id: NodeID) -> Int? {
+        let distance = id ^ target
+        let index = lowerBound(distance)
+        return index < candidates.count && candidates[index].distance == distance ? index : nil
+    }
+
+    /// Adds `contact` as a fresh candidate unless it is our own id or already known (a fresh
+    /// duplicate only lowers its hop). Beyond ``Configuration/candidateLimit`` fresh
+    /// candidates, the farthest fresh one is dropped; queried peers are never dropped, so no
+    /// peer is ever queried twice.
+    mutating func insert(_ contact: NodeContact, hop: UInt32) {
+        guard contact.id != ownID else { return }
+        let distance = contact.id ^ target
+        let index = lowerBound(distance)
+        if index < candidates.count, candidates[index].distance == distance {
+            if candidates[index].state == .fresh, hop < candidates[index].hop { candidates[index].hop = hop }
+            return
+        }
+        // Fast path: a full list and a contact farther than everything in it.
+        if index == candidates.count, freshCount >= configuration.candidateLimit { return }
+        candidates.insert(Candidate(contact: contact, distance: distance, sentAt: .zero, hop: hop, state: .fresh),
+                          at: index)
+        freshCount += 1
+        if freshCount > configuration.candidateLimit { dropFarthestFresh() }
+    }
+
+    private mutating func dropFarthestFresh() {
+        var index = candidates.count - 1
+        while candidates[index].state != .fresh { index -= 1 }
+        candidates.remove(at: index)
+        freshCount -= 1
+    }
+
+    /// Turns waiting queries past the short timeout slow and fails those past the full one.
+    /// Returns the earliest time a query still out will change state, `nil` if none is out.
+    mutating func expireQueries(now: Timestamp) -> Timestamp? {
+        guard waitingCount + slowCount > 0 else { return nil }
+        var earliest = UInt64.max
+        let clock = now.nanoseconds
+        for index in candidates.indices {
+            let state = candidates[index].state
+            guard state == .waiting || state == .slow else { continue }
+            let sent = candidates[index].sentAt.nanoseconds
+            let slowAt = sent &+ shortNanos, failAt = sent &+ fullNanos
+            if clock >= failAt {
+                if state == .waiting { waitingCount -= 1 } else { slowCount -= 1 }
+                candidates[index].state = .failed
+                failureCount += 1
+            } else if state == .slow || clock >= slowAt {
+                if state == .waiting {
+                    candidates[index].state = .slow
+                    waitingCount -= 1
+                    slowCount += 1
+                }
+                earliest = min(earliest, failAt)
+            } else {
+                earliest = min(earliest, slowAt)
+            }
+        }
+        return earliest == .max ? nil : Timestamp(nanoseconds: earliest)
+    }
+
+    /// One pass from the closest candidate outwards: whether the k closest peers not failed
+    /// have all answered, and otherwise the closest fresh peer among the k closest that are
+    /// neither failed nor slow (slow peers are likely failures, so a fresh peer just beyond
+    /// them may take their place; they still hold up termination).
+    func scan() -> LookupScan {
+        let k = configuration.k
+        var settled = 0, allAnswered = true  // among the k closest not failed
+        var eligible = 0  // among the k closest neither failed nor slow
+        var choice: Int?
+        for index in candidates.indices {
+            let state = candidates[index].state
+            if state == .failed { continue }
+            if settled < k {
+                settled += 1
+                if state != .succeeded { allAnswered = false }
+            }
+            if state != .slow, eligible < k {
+                eligible += 1
+                if state == .fresh, choice == nil { choice = index }
+            }
+            if settled == k, allAnswered || choice != nil || eligible == k { break }
+        }
+        if settled == k, allAnswered { return .finished }
+        if let choice { return .query(choice) }
+        return .wait
+    }
+}

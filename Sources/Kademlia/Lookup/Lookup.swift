@@ -1,0 +1,190 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+/// An iterative Kademlia node lookup: the engine behind `find_node`, `get_peers` and BEP 44
+/// `get`/`put`. Sans-I/O and deterministic: it sends nothing, reads no clock and draws no
+/// random numbers; the driver (the UDP node or the simulator) feeds it replies, failures and
+/// the time, and it answers with the next ``Step``.
+///
+/// The algorithm is the node lookup of Maymounkov & Mazières (2002, §2.3) as used by the
+/// Mainline DHT (BEP 5): start from the k closest contacts of the routing table, keep α
+/// queries in flight to the closest peers not yet queried, merge the contacts each reply
+/// returns, and stop once the k closest peers known have all answered.
+///
+/// Driving it:
+/// 1. Call ``next(now:)`` until it returns something other than ``Step/query(_:)``; send
+///    each query it hands out.
+/// 2. On a reply call ``succeeded(_:closerNodes:now:)``; on an error or a transport-level
+///    failure call ``failed(_:now:)``; at the time of a ``Step/waitUntil(_:)``, do nothing
+///    but go back to step 1.
+/// 3. After ``Step/finished``, read ``result``. Tokens, values and peers carried by replies
+///    are the driver's business: it keys them by ``NodeID``.
+///
+/// Timeouts: a query unanswered for ``Configuration/shortTimeout`` makes its peer *slow*: it
+/// stops counting against α, so another query may go out, but a late reply is still used.
+/// After ``Configuration/fullTimeout`` the lookup marks the peer failed itself.
+///
+/// Deviations: the paper waits for a whole round of α replies before the next round and,
+/// when a round brings nothing closer, queries all k closest unqueried peers; like libtorrent
+/// and rust-libp2p this lookup instead sends a new query as soon as a slot frees, always to
+/// the closest unqueried peer. Unlike rust-libp2p, a slow peer among the k closest still
+/// holds up termination (until it answers or reaches the full timeout), as in libtorrent.
+/// The candidate list is bounded (``Configuration/candidateLimit``) and a late reply from a
+/// peer already marked failed is ignored.
+public struct Lookup: Sendable {
+    /// The id whose k closest nodes are sought (a node id, an info-hash, a BEP 44 target).
+    public let target: NodeID
+    /// Our own id: never queried, never kept as a candidate.
+    public let ownID: NodeID
+    /// The parameters this lookup runs with.
+    public let configuration: Configuration
+
+    /// Known peers, sorted by increasing distance to `target` (distances are unique, since
+    /// XOR with the target is a bijection, so a distance identifies a peer).
+    var candidates: [Candidate] = []
+    /// Candidates in state `fresh`.
+    var freshCount = 0
+    /// Queries in flight and not yet slow (the ones α limits).
+    var waitingCount = 0
+    /// Queries in flight past the short timeout.
+    var slowCount = 0
+    var queryCount = 0
+    var responseCount = 0
+    var failureCount = 0
+    let shortNanos: UInt64
+    let fullNanos: UInt64
+    let startedAt: Timestamp
+    var latest: Timestamp
+    var finishedAt: Timestamp?
+
+    /// Starts a lookup for `target` from `seeds` (normally the closest contacts of the routing
+    /// table). Seeds are deduplicated by id, `ownID` is dropped, and only the
+    /// ``Configuration/candidateLimit`` closest are kept. All seeds have hop 0.
+    public init(target: NodeID, ownID: NodeID, seeds: [NodeContact], configuration: Configuration = Configuration(),
+                now: Timestamp) {
+        precondition(configuration.isValid, "invalid lookup configuration")
+        self.target = target
+        self.ownID = ownID
+        self.configuration = configuration
+        self.shortNanos = Self.nanoseconds(configuration.shortTimeout)
+        self.fullNanos = Self.nanoseconds(configuration.fullTimeout)
+        self.startedAt = now
+        self.latest = now
+        candidates.reserveCapacity(configuration.candidateLimit + 1)
+        for seed in seeds { insert(seed, hop: 0) }
+    }
+
+    /// Whether ``next(now:)`` has returned ``Step/finished``.
+    public var isFinished: Bool { finishedAt != nil }
+
+    /// Queries in flight that still count against α (sent less than the short timeout ago).
+    public var inFlight: Int { waitingCount }
+
+    /// All queries in flight, slow ones included.
+    public var outstanding: Int { waitingCount + slowCount }
+
+    /// The hop count of a known peer (0 for a seed, h + 1 when first learned from a hop-h
+    /// peer), or `nil` if the lookup does not hold it.
+    public func hop(of id: NodeID) -> Int? {
+        position(of: id).map { Int(candidates[$0].hop) }
+    }
+
+    /// Advances the lookup to `now` and says what to do: send one query, wait, or stop.
+    ///
+    /// First, queries past the full timeout fail and those past the short timeout turn slow.
+    /// Then the lookup is finished if the k closest peers not failed have all answered.
+    /// Otherwise, if fewer than α queries are in flight (slow ones aside) and the query budget
+    /// is not spent, the closest fresh peer among the k closest peers neither failed nor slow
+    /// is queried. Otherwise the lookup waits for the earliest timeout of a query in flight;
+    /// with none in flight there is nothing left to do and it is finished.
+    public mutating func next(now: Timestamp) -> Step {
+        guard finishedAt == nil else { return .finished }
+        advance(to: now)
+        let deadline = expireQueries(now: now)
+        switch scan() {
+        case .finished:
+            return finish()
+        case .query(let index) where waitingCount < configuration.alpha && queryCount < configuration.maxQueries:
+            return .query(dispatch(index, now: now))
+        case .query, .wait:
+            if let deadline { return .waitUntil(deadline) }
+            return finish()
+        }
+    }
+
+    /// Reports a reply from `id` carrying `closerNodes`. The peer is marked answered and the
+    /// first ``Configuration/contactsPerReply`` contacts are merged (deduplicated by id, our
+    /// own id dropped, each with the peer's hop + 1).
+    ///
+    /// Returns `false`, changing nothing, if the lookup is finished or has no query out to `id`
+    /// (unknown peer, never queried, already answered or already failed).
+    @discardableResult
+    public mutating func succeeded(_ id: NodeID, closerNodes: [NodeContact], now: Timestamp) -> Bool {
+        guard finishedAt == nil, let index = position(of: id), close(index, as: .succeeded) else { return false }
+        advance(to: now)
+        responseCount += 1
+        let hop = candidates[index].hop &+ 1
+        for contact in closerNodes.prefix(configuration.contactsPerReply) { insert(contact, hop: hop) }
+        return true
+    }
+
+    /// Reports that the query to `id` failed (an error reply, an unreachable host, or a timeout
+    /// the driver keeps itself). Returns `false`, changing nothing, if the lookup is finished
+    /// or has no query out to `id`.
+    @discardableResult
+    public mutating func failed(_ id: NodeID, now: Timestamp) -> Bool {
+        guard finishedAt == nil, let index = position(of: id), close(index, as: .failed) else { return false }
+        advance(to: now)
+        failureCount += 1
+        return true
+    }
+
+    /// The outcome so far: up to k answered peers closest first, the counters, the hop depth
+    /// (see ``LookupResult/hops``) and the time from the start to the end (or the latest input).
+    public var result: LookupResult {
+        var closest: [NodeContact] = []
+        closest.reserveCapacity(configuration.k)
+        var hops: UInt32 = 0
+        for candidate in candidates where candidate.state == .succeeded {
+            closest.append(candidate.contact)
+            hops = max(hops, candidate.hop)
+            if closest.count == configuration.k { break }
+        }
+        return LookupResult(closest: closest, queried: queryCount, responded: responseCount, failed: failureCount,
+                            hops: Int(hops), duration: (finishedAt ?? latest) - startedAt)
+    }
+
+    private mutating func advance(to now: Timestamp) {
+        if latest < now { latest = now }
+    }
+
+    private mutating func finish() -> Step {
+        finishedAt = latest
+        return .finished
+    }
+
+    /// Marks the query at `index` sent now and returns its contact.
+    private mutating func dispatch(_ index: Int, now: Timestamp) -> NodeContact {
+        candidates[index].state = .waiting
+        candidates[index].sentAt = now
+        freshCount -= 1
+        waitingCount += 1
+        queryCount += 1
+        return candidates[index].contact
+    }
+
+    /// Ends the query at `index` in `state` (succeeded or failed); `false` if none is out.
+    private mutating func close(_ index: Int, as state: Candidate.State) -> Bool {
+        switch candidates[index].state {
+        case .waiting: waitingCount -= 1
+        case .slow: slowCount -= 1
+        case .fresh, .succeeded, .failed: return false
+        }
+        candidates[index].state = state
+        return true
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
+    }
+}

@@ -1,0 +1,100 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+extension Lookup {
+    /// The knobs of an iterative node lookup (Maymounkov & Mazières 2002, §2.3; BEP 5).
+    ///
+    /// The defaults follow the paper and the Mainline DHT: three queries in flight, eight
+    /// results. See `spec/0007-dht-lookup.md` for the normative rules.
+    public struct Configuration: Sendable, Hashable {
+        /// Parallelism, the paper's α: the most queries that may be in flight at once and not
+        /// yet "slow". A query that has waited ``shortTimeout`` stops counting against α.
+        public var alpha: Int
+
+        /// The result size, the paper's k (also the Mainline bucket size, 8): the lookup
+        /// ends once the `k` closest peers it knows of have all answered.
+        public var k: Int
+
+        /// How long a query may go unanswered before its peer is considered "slow": the query
+        /// stays open (a late answer is still used) but no longer occupies one of the α slots,
+        /// so another query may go out.
+        public var shortTimeout: Duration
+
+        /// How long a query may go unanswered before the lookup itself marks its peer failed.
+        /// Must not be shorter than ``shortTimeout``.
+        public var fullTimeout: Duration
+
+        /// The most queries one lookup may send. Once reached, no more are sent; the lookup ends
+        /// as soon as the queries already out have been answered or have failed.
+        public var maxQueries: Int
+
+        /// The most never-queried candidates the lookup keeps (sorted by distance; the farthest
+        /// are dropped first). Queried peers are always kept, so the candidate list holds at
+        /// most `candidateLimit + maxQueries` entries. Must be at least ``k``.
+        public var candidateLimit: Int
+
+        /// The most contacts read from one reply; the rest are ignored. A BEP 5 reply carries
+        /// at most 8 IPv4 (`nodes`) plus 8 IPv6 (`nodes6`, BEP 32) contacts.
+        public var contactsPerReply: Int
+
+        /// A configuration; every parameter defaults to the Mainline value.
+        public init(
+            alpha: Int = 3, k: Int = 8,
+            shortTimeout: Duration = .seconds(1), fullTimeout: Duration = .seconds(5),
+            maxQueries: Int = 100, candidateLimit: Int = 32, contactsPerReply: Int = 16
+        ) {
+            self.alpha = alpha
+            self.k = k
+            self.shortTimeout = shortTimeout
+            self.fullTimeout = fullTimeout
+            self.maxQueries = maxQueries
+            self.candidateLimit = candidateLimit
+            self.contactsPerReply = contactsPerReply
+        }
+
+        /// Whether every field is in range: α, k, `maxQueries` and `contactsPerReply` at least 1,
+        /// `candidateLimit ≥ k`, `0 < shortTimeout ≤ fullTimeout`.
+        public var isValid: Bool {
+            alpha >= 1 && k >= 1 && maxQueries >= 1 && contactsPerReply >= 1 && candidateLimit >= k
+                && shortTimeout > .zero && shortTimeout <= fullTimeout
+        }
+    }
+
+    /// What the driver must do next (the output of ``Lookup/next(now:)``).
+    public enum Step: Sendable, Hashable {
+        /// Send a query (find_node, get_peers, BEP 44 get) to this contact now, then call
+        /// ``Lookup/next(now:)`` again.
+        case query(NodeContact)
+        /// Nothing to send now. Call ``Lookup/next(now:)`` again at this time, or earlier when a
+        /// reply or an error arrives.
+        case waitUntil(Timestamp)
+        /// The lookup is over; read ``Lookup/result``.
+        case finished
+    }
+}
+
+/// The outcome of a ``Lookup``: the closest peers that answered, and what it cost.
+public struct LookupResult: Sendable, Hashable {
+    /// Up to k peers that answered, closest to the target first (XOR metric).
+    public var closest: [NodeContact]
+    /// Queries sent.
+    public var queried: Int
+    /// Queries answered (accepted by ``Lookup/succeeded(_:closerNodes:now:)``).
+    public var responded: Int
+    /// Queries failed: reported by the driver or timed out after the full timeout.
+    public var failed: Int
+    /// The largest hop count among ``closest`` (0 when empty). A seed has hop 0; a contact
+    /// first learned from the reply of a hop-h peer has hop h + 1. So `hops` is the length of
+    /// the longest chain of replies that led to a result peer.
+    public var hops: Int
+    /// From the lookup's start to its end (or to the latest input, while it is running).
+    public var duration: Duration
+
+    public init(closest: [NodeContact], queried: Int, responded: Int, failed: Int, hops: Int, duration: Duration) {
+        self.closest = closest
+        self.queried = queried
+        self.responded = responded
+        self.failed = failed
+        self.hops = hops
+        self.duration = duration
+    }
+}

@@ -1,0 +1,181 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Kademlia
+import Testing
+
+/// Exact-step tests: feed inputs, expect the exact steps. Target `.zero`, so `id(n)` sorts by n.
+@Suite("Lookup steps")
+struct LookupStepTests {
+    typealias F = LookupFixture
+
+    static func lookup(_ seeds: [UInt64], _ configuration: Lookup.Configuration = .init(),
+                       now: Timestamp = F.ms(10_000)) -> Lookup {
+        Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: now)
+    }
+
+    @Test func firstRoundQueriesTheAlphaClosestThenWaitsForTheShortTimeout() {
+        var lookup = Self.lookup([50, 10, 40, 20, 30])
+        let (queries, last) = F.drain(&lookup, now: F.ms(10_000))
+        #expect(queries == [10, 20, 30])
+        #expect(last == .waitUntil(F.ms(11_000)))
+        #expect(lookup.inFlight == 3)
+        #expect(lookup.outstanding == 3)
+        // Calling again before anything happens changes nothing.
+        #expect(lookup.next(now: F.ms(10_500)) == .waitUntil(F.ms(11_000)))
+    }
+
+    @Test func aCloserReplyIsQueriedNext() {
+        var lookup = Self.lookup([50, 10, 40, 20, 30])
+        _ = F.drain(&lookup, now: F.ms(10_000))
+        let closer = [5, 15, 7, 10, 20].map { F.contact($0) } + [F.contact(F.own)]
+        #expect(F.accepted(lookup.succeeded(F.id(20), closerNodes: closer, now: F.ms(10_200))))
+        var (queries, last) = F.drain(&lookup, now: F.ms(10_200))
+        #expect(queries == [5])
+        #expect(last == .waitUntil(F.ms(11_000)))
+        #expect(lookup.hop(of: F.id(5)) == 1)
+        #expect(lookup.hop(of: F.id(20)) == 0)
+        #expect(lookup.hop(of: F.own) == nil)
+        #expect(F.accepted(lookup.succeeded(F.id(5), closerNodes: [F.contact(1), F.contact(6)], now: F.ms(10_300))))
+        (queries, last) = F.drain(&lookup, now: F.ms(10_300))
+        #expect(queries == [1])
+        #expect(last == .waitUntil(F.ms(11_000)))
+        #expect(lookup.hop(of: F.id(1)) == 2)
+    }
+
+    @Test func aSlowPeerFreesItsSlotAfterTheShortTimeout() {
+        var lookup = Self.lookup([50, 10, 40, 20, 30])
+        _ = F.drain(&lookup, now: F.ms(10_000))
+        let (queries, last) = F.drain(&lookup, now: F.ms(11_000))
+        #expect(queries == [40, 50])
+        #expect(last == .waitUntil(F.ms(12_000)))
+        #expect(lookup.inFlight == 2)
+        #expect(lookup.outstanding == 5)
+        // A slow peer's late reply still counts.
+        #expect(F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(11_500))))
+        #expect(lookup.outstanding == 4)
+        #expect(lookup.result.closest == [F.contact(10)])
+    }
+
+    @Test func afterTheFullTimeoutThePeerIsFailed() {
+        var lookup = Self.lookup([10], now: .zero)
+        #expect(lookup.next(now: .zero) == .query(F.contact(10)))
+        #expect(lookup.next(now: .zero) == .waitUntil(F.ms(1_000)))
+        #expect(lookup.next(now: F.ms(1_000)) == .waitUntil(F.ms(5_000)))
+        #expect(lookup.inFlight == 0)
+        #expect(lookup.outstanding == 1)
+        #expect(lookup.next(now: F.ms(4_999)) == .waitUntil(F.ms(5_000)))
+        #expect(lookup.next(now: F.ms(5_000)) == .finished)
+        #expect(lookup.isFinished)
+        #expect(lookup.result == LookupResult(closest: [], queried: 1, responded: 0, failed: 1, hops: 0, duration: .seconds(5)))
+        #expect(!F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(5_001))))
+        #expect(lookup.next(now: F.ms(6_000)) == .finished)
+    }
+
+    @Test func finishesOnceTheKClosestHaveAnswered() {
+        var lookup = Self.lookup([50, 10, 40, 20, 30], .init(k: 3), now: .zero)
+        #expect(F.drain(&lookup, now: .zero).queries == [10, 20, 30])
+        for n: UInt64 in [30, 10] { let accepted = lookup.succeeded(F.id(n), closerNodes: [], now: F.ms(50)); #expect(accepted) }
+        #expect(lookup.next(now: F.ms(50)) == .waitUntil(F.ms(1_000)))
+        #expect(F.accepted(lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(100))))
+        #expect(lookup.next(now: F.ms(100)) == .finished)
+        let expected = LookupResult(closest: [10, 20, 30].map { F.contact($0) }, queried: 3, responded: 3, failed: 0,
+                                    hops: 0, duration: .milliseconds(100))
+        #expect(lookup.result == expected)
+    }
+
+    @Test func aFailedPeerIsReplacedByTheNextClosest() {
+        var lookup = Self.lookup([50, 10, 40, 20, 30], .init(k: 3), now: .zero)
+        _ = F.drain(&lookup, now: .zero)
+        #expect(F.accepted(lookup.failed(F.id(20), now: F.ms(100))))
+        var (queries, last) = F.drain(&lookup, now: F.ms(100))
+        #expect(queries == [40])
+        #expect(last == .waitUntil(F.ms(1_000)))
+        for n: UInt64 in [10, 30] { lookup.succeeded(F.id(n), closerNodes: [], now: F.ms(200)) }
+        (queries, last) = F.drain(&lookup, now: F.ms(200))
+        #expect(queries == [])
+        #expect(last == .waitUntil(F.ms(1_100)))
+        lookup.succeeded(F.id(40), closerNodes: [], now: F.ms(300))
+        #expect(lookup.next(now: F.ms(300)) == .finished)
+        #expect(lookup.result.closest == [10, 30, 40].map { F.contact($0) })
+        #expect(lookup.result.failed == 1)
+        #expect(lookup.result.queried == 4)
+    }
+
+    @Test func aSlowPeerAmongTheKClosestHoldsUpTermination() {
+        func start() -> Lookup {
+            var lookup = Self.lookup([10, 20, 30], .init(alpha: 1, k: 2), now: .zero)
+            #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
+            #expect(F.drain(&lookup, now: F.ms(1_000)) == ([20], .waitUntil(F.ms(2_000))))
+            lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(1_500))
+            #expect(F.drain(&lookup, now: F.ms(1_500)) == ([30], .waitUntil(F.ms(2_500))))
+            lookup.succeeded(F.id(30), closerNodes: [], now: F.ms(1_600))
+            #expect(F.drain(&lookup, now: F.ms(1_600)) == ([], .waitUntil(F.ms(5_000))))
+            return lookup
+        }
+        var answers = start()
+        answers.succeeded(F.id(10), closerNodes: [], now: F.ms(2_000))
+        #expect(answers.next(now: F.ms(2_000)) == .finished)
+        #expect(answers.result.closest == [10, 20].map { F.contact($0) })
+
+        var timesOut = start()
+        #expect(timesOut.next(now: F.ms(5_000)) == .finished)
+        #expect(timesOut.result.closest == [20, 30].map { F.contact($0) })
+        #expect(timesOut.result.failed == 1)
+    }
+
+    @Test func theQueryBudgetStopsNewQueries() {
+        var lookup = Self.lookup([50, 10, 40, 20, 30], .init(maxQueries: 2), now: .zero)
+        #expect(F.drain(&lookup, now: .zero) == ([10, 20], .waitUntil(F.ms(1_000))))
+        lookup.succeeded(F.id(10), closerNodes: [F.contact(5)], now: F.ms(100))
+        #expect(lookup.next(now: F.ms(100)) == .waitUntil(F.ms(1_000)))
+        lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(200))
+        #expect(lookup.next(now: F.ms(200)) == .finished)
+        #expect(lookup.result.queried == 2)
+        #expect(lookup.result.closest == [10, 20].map { F.contact($0) })
+    }
+
+    @Test func seedsAreDeduplicatedAndOurOwnIDIsNeverQueried() {
+        let seeds = [F.contact(10), F.contact(10), F.contact(F.own), F.contact(20)]
+        var lookup = Lookup(target: .zero, ownID: F.own, seeds: seeds, now: .zero)
+        #expect(F.drain(&lookup, now: .zero) == ([10, 20], .waitUntil(F.ms(1_000))))
+        var empty = Lookup(target: .zero, ownID: F.own, seeds: [], now: .zero)
+        #expect(empty.next(now: .zero) == .finished)
+    }
+
+    @Test func hopsCountTheChainOfReplies() {
+        var lookup = Self.lookup([20], now: .zero)
+        #expect(F.drain(&lookup, now: .zero).queries == [20])
+        lookup.succeeded(F.id(20), closerNodes: [F.contact(15)], now: F.ms(10))
+        #expect(F.drain(&lookup, now: F.ms(10)).queries == [15])
+        lookup.succeeded(F.id(15), closerNodes: [F.contact(5), F.contact(20)], now: F.ms(20))
+        #expect(F.drain(&lookup, now: F.ms(20)).queries == [5])
+        lookup.succeeded(F.id(5), closerNodes: [F.contact(15)], now: F.ms(30))
+        #expect(lookup.next(now: F.ms(30)) == .finished)
+        #expect(lookup.result.closest == [5, 15, 20].map { F.contact($0) })
+        #expect(lookup.result.hops == 2)
+        #expect([5, 15, 20].map { lookup.hop(of: F.id($0)) } == [2, 1, 0])
+    }
+
+    @Test func reportsWithoutAQueryOutAreIgnored() {
+        var lookup = Self.lookup([10, 20, 30, 40], .init(alpha: 1))
+        _ = F.drain(&lookup, now: F.ms(10_000))
+        #expect(!F.accepted(lookup.succeeded(F.id(99), closerNodes: [F.contact(1)], now: F.ms(10_001))))  // unknown
+        #expect(!F.accepted(lookup.failed(F.id(20), now: F.ms(10_001))))  // never queried
+        #expect(lookup.hop(of: F.id(1)) == nil)
+        #expect(F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(10_002))))
+        #expect(!F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(10_003))))  // twice
+        #expect(!F.accepted(lookup.failed(F.id(10), now: F.ms(10_003))))
+        #expect(lookup.result.responded == 1)
+        #expect(lookup.result.failed == 0)
+    }
+
+    @Test func theCandidateLimitKeepsTheClosestFreshPeers() {
+        var lookup = Self.lookup([50, 40, 30, 20, 10], .init(alpha: 1, k: 2, candidateLimit: 2), now: .zero)
+        #expect(lookup.hop(of: F.id(20)) == 0)
+        #expect(lookup.hop(of: F.id(30)) == nil)
+        #expect(F.drain(&lookup, now: .zero).queries == [10])
+        lookup.succeeded(F.id(10), closerNodes: [F.contact(60), F.contact(15)], now: F.ms(10))
+        #expect(lookup.hop(of: F.id(60)) == nil)
+        #expect(lookup.hop(of: F.id(10)) == 0)  // queried peers are never dropped
+        #expect(F.drain(&lookup, now: F.ms(10)).queries == [15])
+    }
+}
