@@ -1,0 +1,175 @@
+import Crypto
+
+/// Iterative operations: a lookup (BEP 5 §"find_node", paper §2.3), then for `announce` and
+/// `put` a store to the k closest nodes that gave a write token.
+extension DHTNode {
+    mutating func startOperation(
+        _ kind: Operation.Kind, target: NodeID, salt: [UInt8] = [], request: RequestID?, now: Timestamp
+    ) -> [Action] {
+        let seeds = table.closest(to: target, count: configuration.lookup.candidateLimit)
+        guard !seeds.isEmpty else {
+            return request.map { [.completed($0, .failed("the routing table is empty: bootstrap first (is any node reachable?)"))] } ?? []
+        }
+        let operationID = nextOperationID
+        nextOperationID += 1
+        var operation = Operation(kind: kind, request: request, target: target,
+                                  lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now),
+                                  phase: .lookingUp, wakeAt: now, startedAt: now)
+        operation.salt = salt
+        operations[operationID] = operation
+        return advance(operationID, now: now)
+    }
+
+    /// Bootstrap: `find_node(own id)` to each endpoint, then a lookup of our own id seeded with
+    /// what they returned (BEP 5: "a node should ... perform a find_node on itself").
+    mutating func startBootstrap(_ endpoints: [Endpoint], request: RequestID?, now: Timestamp) -> [Action] {
+        let unique = Array(Set(endpoints)).sorted { $0.description < $1.description }
+        let operationID = nextOperationID
+        nextOperationID += 1
+        operations[operationID] = Operation(
+            kind: .bootstrap, request: request, target: id,
+            lookup: Lookup(target: id, ownID: id, seeds: [], configuration: configuration.lookup, now: now),
+            phase: .seeding(remaining: unique.count), wakeAt: .max, startedAt: now)
+        var actions: [Action] = []
+        for endpoint in unique {
+            actions += sendQuery(.findNode(target: id), to: endpoint, nodeID: nil, purpose: .bootstrapSeed(operationID), now: now)
+        }
+        if unique.isEmpty { actions += seedFinished(operationID, now: now, force: true) }
+        return actions
+    }
+
+    /// One bootstrap endpoint answered or failed; once all have, the lookup starts.
+    mutating func seedFinished(_ operationID: OperationID, now: Timestamp, force: Bool = false) -> [Action] {
+        guard var operation = operations[operationID], case .seeding(let remaining) = operation.phase else { return [] }
+        let left = force ? 0 : remaining - 1
+        guard left <= 0 else {
+            operations[operationID]!.phase = .seeding(remaining: left)
+            return []
+        }
+        let seeds = table.closest(to: id, count: configuration.lookup.candidateLimit) + operation.seedContacts
+        operation.lookup = Lookup(target: id, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now)
+        operation.phase = .lookingUp
+        operation.wakeAt = now
+        operations[operationID] = operation
+        return advance(operationID, now: now)
+    }
+
+    /// Drives an operation's lookup: sends what it asks, and moves on when it has finished.
+    mutating func advance(_ operationID: OperationID, now: Timestamp) -> [Action] {
+        guard var operation = operations[operationID], operation.phase == .lookingUp else { return [] }
+        var actions: [Action] = []
+        while pending.count < configuration.maxPendingQueries {
+            switch operation.lookup.next(now: now) {
+            case .query(let contact):
+                operations[operationID] = operation
+                actions += sendQuery(operation.lookupMethod, to: contact.endpoint, nodeID: contact.id,
+                                     purpose: .lookup(operationID), now: now)
+                guard let updated = operations[operationID] else { return actions }
+                operation = updated
+            case .waitUntil(let time):
+                operation.wakeAt = time
+                operations[operationID] = operation
+                return actions
+            case .finished:
+                operations[operationID] = operation
+                return actions + lookupFinished(operationID, now: now)
+            }
+        }
+        operation.wakeAt = now + .milliseconds(100)  // out of query slots: retry shortly
+        operations[operationID] = operation
+        return actions
+    }
+
+    /// The lookup is done: complete, or store to the closest nodes for `announce` and `put`.
+    private mutating func lookupFinished(_ operationID: OperationID, now: Timestamp) -> [Action] {
+        guard let operation = operations[operationID] else { return [] }
+        let result = operation.lookup.result
+        switch operation.kind {
+        case .bootstrap:
+            return complete(operationID, .bootstrapped(tableSize: table.count, result))
+        case .refresh, .findNode:
+            return complete(operationID, .nodes(result))
+        case .getPeers:
+            return complete(operationID, .peers(operation.peersFound, result))
+        case .get:
+            return complete(operationID, .item(operation.bestItem, foundOn: operation.foundOn, result))
+        case .announce(let port):
+            return store(operationID, result: result) { token in
+                .announcePeer(KRPCMessage.AnnouncePeer(infoHash: operation.target, port: port ?? 0, token: token,
+                                                       impliedPort: port == nil))
+            }
+        case .put(let item):
+            return store(operationID, result: result) { token in .put(Self.putRequest(for: item, token: token)) }
+        }
+    }
+
+    private mutating func store(
+        _ operationID: OperationID, result: LookupResult, method: (_ token: [UInt8]) -> KRPCMessage.Method
+    ) -> [Action] {
+        guard let operation = operations[operationID] else { return [] }
+        let targets = result.closest.filter { operation.tokens[$0.id] != nil }
+        guard !targets.isEmpty else {
+            return complete(operationID, .failed("no node near \(operation.target) gave a write token (is the network reachable?)"))
+        }
+        operations[operationID]!.phase = .storing(remaining: targets.count)
+        operations[operationID]!.wakeAt = .max
+        var actions: [Action] = []
+        for contact in targets {
+            actions += sendQuery(method(operation.tokens[contact.id]!), to: contact.endpoint, nodeID: contact.id,
+                                 purpose: .store(operationID), now: result.duration == .zero ? operation.startedAt : operation.startedAt + result.duration)
+        }
+        return actions
+    }
+
+    /// One store was acknowledged or failed; complete when none is left.
+    mutating func storeFinished(_ operationID: OperationID, now: Timestamp) -> [Action] {
+        guard let operation = operations[operationID], case .storing(let remaining) = operation.phase else { return [] }
+        guard remaining <= 1 else {
+            operations[operationID]!.phase = .storing(remaining: remaining - 1)
+            return []
+        }
+        let result = operation.lookup.result
+        switch operation.kind {
+        case .announce: return complete(operationID, .announced(storedOn: operation.storedOn, result))
+        default: return complete(operationID, .stored(target: operation.target, storedOn: operation.storedOn, result))
+        }
+    }
+
+    private mutating func complete(_ operationID: OperationID, _ outcome: Outcome) -> [Action] {
+        guard let operation = operations.removeValue(forKey: operationID), let request = operation.request else { return [] }
+        return [.completed(request, outcome)]
+    }
+
+    static func putRequest(for item: Item, token: [UInt8]) -> KRPCMessage.PutRequest {
+        switch item {
+        case .immutable(let immutable):
+            return KRPCMessage.PutRequest(token: token, value: immutable.value)
+        case .mutable(let mutable):
+            let fields = KRPCMessage.MutableItem(publicKey: mutable.key.bytes, signature: mutable.signature.bytes,
+                                                 sequence: mutable.sequence, salt: mutable.salt.isEmpty ? nil : mutable.salt)
+            return KRPCMessage.PutRequest(token: token, value: mutable.value, mutable: fields)
+        }
+    }
+
+    /// Periodic upkeep: expire items and peers, refresh stale buckets, republish own items.
+    mutating func maintain(now: Timestamp) -> [Action] {
+        var actions = items.expire(now: now).map { Action.itemRemoved($0) }
+        peers.expire(now: now)
+        let refreshing = operations.values.filter { $0.kind == .refresh }.count
+        for bucket in table.bucketsNeedingRefresh(now: now).prefix(max(0, 2 - refreshing)) {
+            let target = table.refreshTarget(forBucket: bucket, using: &random)
+            table.refreshed(bucket: bucket, now: now)
+            actions += startOperation(.refresh, target: target, request: nil, now: now)
+        }
+        for (target, own) in ownItems.sorted(by: { $0.key < $1.key }) where own.nextRepublish <= now {
+            ownItems[target]?.nextRepublish = now + configuration.republishInterval
+            actions += startOperation(.put(own.item), target: target, request: nil, now: now)
+        }
+        return actions
+    }
+}
+
+extension Timestamp {
+    /// A time later than any other, for "never".
+    public static let max = Timestamp(nanoseconds: .max)
+}

@@ -1,0 +1,130 @@
+import Crypto
+
+/// Answering queries from other nodes (BEP 5, 32, 42, 43, 44, 51).
+extension DHTNode {
+    /// The reply to one query, after rate limiting and routing-table bookkeeping.
+    mutating func answer(_ query: KRPCMessage.Query, message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
+        let name = String(decoding: query.methodName, as: UTF8.self)
+        counters.queriesReceived[name.count <= 20 ? name : "other", default: 0] += 1
+        guard !configuration.readOnly else {  // BEP 43: read-only nodes do not answer
+            counters.drop("read-only")
+            return []
+        }
+        guard rateLimiter.allow(source.address, now: now) else {
+            counters.drop("rate-limited")
+            return []
+        }
+        var actions: [Action] = []
+        // BEP 43: a read-only querier must not enter our table. Never add ourselves.
+        if !message.readOnly, query.id != id {
+            actions += noteContact(NodeContact(id: query.id, endpoint: source), kind: .query, now: now)
+        }
+        let reply = respond(to: query, from: source, now: now)
+        if case .error = reply { counters.errorsSent += 1 }
+        // BEP 42: tell the querier the address we see it at.
+        let message = KRPCMessage(transactionID: message.transactionID, kind: reply,
+                                  clientVersion: configuration.clientVersion, senderIP: source)
+        actions.append(send(message, to: source))
+        return actions
+    }
+
+    private mutating func respond(
+        to query: KRPCMessage.Query, from source: Endpoint, now: Timestamp
+    ) -> KRPCMessage.Kind {
+        var response = KRPCMessage.Response(id: id)
+        switch query.method {
+        case .ping:
+            break
+        case .findNode(let target):
+            addNodes(to: &response, closestTo: target, for: query, from: source)
+        case .getPeers(let infoHash):
+            response.token = tokens.token(for: source.address)
+            let found = peers.peers(for: infoHash, now: now, limit: 50, family: PeerStore.Family(source))
+            if found.isEmpty { addNodes(to: &response, closestTo: infoHash, for: query, from: source) }
+            else { response.values = found }
+        case .announcePeer(let announce):
+            guard tokens.isValid(announce.token, for: source.address) else {
+                return .error(KRPCErrorMessage(code: KRPCErrorMessage.protocolError, message: "invalid token"))
+            }
+            let port = announce.impliedPort ? source.port : announce.port
+            peers.announce(infoHash: announce.infoHash, peer: Endpoint(address: source.address, port: port), now: now)
+        case .get(let target, let sequence):
+            response.token = tokens.token(for: source.address)
+            addItem(to: &response, target: target, ifNewerThan: sequence, now: now)
+            addNodes(to: &response, closestTo: target, for: query, from: source)
+        case .put(let put):
+            if let error = store(put, from: source, now: now) { return .error(error) }
+        case .sampleInfohashes(let target):
+            response.samples = peers.sample(count: 20, using: &random)
+            response.storedCount = Int64(peers.infoHashCount)
+            response.interval = 60
+            addNodes(to: &response, closestTo: target, for: query, from: source)
+        case .unknown:
+            // libtorrent's rule: an unknown query with a target is answered like find_node.
+            guard let target = query.impliedTarget else { return .error(.standard(KRPCErrorMessage.methodUnknown)) }
+            addNodes(to: &response, closestTo: target, for: query, from: source)
+        }
+        return .response(response)
+    }
+
+    /// Fills `nodes` and/or `nodes6` (BEP 32: as asked by `want`, else the querier's family).
+    private func addNodes(to response: inout KRPCMessage.Response, closestTo target: NodeID,
+                          for query: KRPCMessage.Query, from source: Endpoint) {
+        let wants: Set<KRPCMessage.Want> = query.want.isEmpty ? [source.address.family == .v4 ? .n4 : .n6] : query.want
+        let k = configuration.routing.bucketSize
+        let candidates = table.closest(to: target, count: k * 2)
+        if wants.contains(.n4) { response.nodes = Array(candidates.filter { $0.endpoint.address.family == .v4 }.prefix(k)) }
+        if wants.contains(.n6) { response.nodes6 = Array(candidates.filter { $0.endpoint.address.family == .v6 }.prefix(k)) }
+    }
+
+    private func addItem(to response: inout KRPCMessage.Response, target: NodeID, ifNewerThan sequence: Int64?, now: Timestamp) {
+        switch items.get(target, now: now) {
+        case .immutable(let item)?:
+            response.value = item.value
+        case .mutable?:
+            switch items.getMutable(target, ifNewerThan: sequence, now: now) {
+            case .item(let item)?:
+                response.value = item.value
+                response.publicKey = item.key.bytes
+                response.signature = item.signature.bytes
+                response.sequence = item.sequence
+            case .unchanged(let stored)?:
+                response.sequence = stored
+            case nil:
+                break
+            }
+        case nil:
+            break
+        }
+    }
+
+    /// Stores a BEP 44 `put`; `nil` on success, else the error to send back.
+    private mutating func store(_ put: KRPCMessage.PutRequest, from source: Endpoint, now: Timestamp) -> KRPCErrorMessage? {
+        guard tokens.isValid(put.token, for: source.address) else {
+            return KRPCErrorMessage(code: KRPCErrorMessage.protocolError, message: "invalid token")
+        }
+        do throws(ItemError) {
+            if let fields = put.mutable {
+                guard let key = try? PublicKey(bytes: fields.publicKey), let signature = try? Signature(bytes: fields.signature) else {
+                    return KRPCErrorMessage(code: KRPCErrorMessage.invalidSignature, message: "invalid signature: k must be 32 bytes and sig 64")
+                }
+                let item = MutableItem(key: key, salt: fields.salt ?? [], sequence: fields.sequence, value: put.value, signature: signature)
+                try items.put(mutable: item, cas: fields.cas, from: source.address, now: now, verifier: configuration.verifier)
+            } else {
+                try items.put(immutable: ImmutableItem(value: put.value), from: source.address, now: now)
+            }
+            return nil
+        } catch {
+            return KRPCErrorMessage(code: error.code, message: error.message)
+        }
+    }
+}
+
+extension Endpoint.Address {
+    /// The address family, for BEP 32's `want`.
+    public enum Family: Sendable, Hashable { case v4, v6 }
+
+    public var family: Family {
+        if case .v4 = self { .v4 } else { .v6 }
+    }
+}

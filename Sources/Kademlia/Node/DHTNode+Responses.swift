@@ -1,0 +1,138 @@
+import Crypto
+
+/// Replies, errors and timeouts of this node's own queries.
+extension DHTNode {
+    mutating func handleResponse(
+        _ response: KRPCMessage.Response, transactionID: [UInt8], from source: Endpoint, now: Timestamp
+    ) -> [Action] {
+        guard let query = claimPending(transactionID, from: source) else { return [] }
+        counters.responsesReceived += 1
+        var actions = noteContact(NodeContact(id: response.id, endpoint: source), kind: .response, now: now)
+        if let expected = query.nodeID, expected != response.id {
+            // Another node answers at that endpoint now: the one we asked is gone.
+            return actions + failPurpose(query.purpose, nodeID: expected, reason: "node id changed", now: now)
+        }
+        switch query.purpose {
+        case .ping(let request):
+            if let request { actions.append(.completed(request, .pong(id: response.id, roundTrip: now - query.sentAt))) }
+        case .maintenance:
+            break
+        case .bootstrapSeed(let operationID):
+            let learned = contacts(in: response)
+            operations[operationID]?.seedContacts += learned
+            actions += seedFinished(operationID, now: now)
+        case .lookup(let operationID):
+            guard operations[operationID] != nil else { break }
+            collect(response, from: response.id, into: operationID)
+            operations[operationID]!.lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now)
+            actions += advance(operationID, now: now)
+        case .store(let operationID):
+            operations[operationID]?.storedOn += 1
+            actions += storeFinished(operationID, now: now)
+        }
+        return actions
+    }
+
+    mutating func handleError(
+        _ error: KRPCErrorMessage, transactionID: [UInt8], from source: Endpoint, now: Timestamp
+    ) -> [Action] {
+        guard let query = claimPending(transactionID, from: source) else { return [] }
+        counters.errorsReceived += 1
+        return failPurpose(query.purpose, nodeID: query.nodeID, reason: "error \(error.code): \(error.message)", now: now)
+    }
+
+    /// Removes and returns the pending query a reply answers; `nil` (counted) when there is none
+    /// or the reply comes from another endpoint than the one asked (a spoofing attempt).
+    private mutating func claimPending(_ transactionID: [UInt8], from source: Endpoint) -> PendingQuery? {
+        guard let transaction = KRPCTransactionID(bytes: transactionID), let query = pending[transaction] else {
+            counters.drop("unexpected-reply")
+            return nil
+        }
+        guard query.endpoint == source else {
+            counters.drop("wrong-source")
+            return nil
+        }
+        pending[transaction] = nil
+        return query
+    }
+
+    /// Fails every query whose deadline has passed.
+    mutating func expireQueries(now: Timestamp) -> [Action] {
+        let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key.value < $1.key.value }
+        var actions: [Action] = []
+        for (transaction, query) in expired {
+            pending[transaction] = nil
+            counters.timeouts += 1
+            let reason = "no answer from \(query.endpoint) within \(configuration.queryTimeout)"
+            actions += failPurpose(query.purpose, nodeID: query.nodeID, reason: reason, now: now)
+        }
+        return actions
+    }
+
+    /// What a failed query (error reply, timeout, or no capacity to send it) means for its purpose.
+    mutating func failPurpose(_ purpose: PendingQuery.Purpose, nodeID: NodeID?, reason: String, now: Timestamp) -> [Action] {
+        if let nodeID { _ = table.failed(nodeID, now: now) }
+        switch purpose {
+        case .ping(let request):
+            return request.map { [.completed($0, .failed(reason))] } ?? []
+        case .maintenance:
+            return []
+        case .bootstrapSeed(let operationID):
+            return seedFinished(operationID, now: now)
+        case .lookup(let operationID):
+            guard let nodeID, operations[operationID] != nil else { return [] }
+            operations[operationID]!.lookup.failed(nodeID, now: now)
+            return advance(operationID, now: now)
+        case .store(let operationID):
+            return storeFinished(operationID, now: now)
+        }
+    }
+
+    /// Records in the routing table that we heard from `contact`; pings a questionable node when
+    /// the table asks (BEP 5).
+    mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, now: Timestamp) -> [Action] {
+        guard case .pending(let questionable) = table.heardFrom(contact, kind: kind, now: now) else { return [] }
+        let alreadyAsked = pending.values.contains { $0.purpose == .maintenance && $0.nodeID == questionable.id }
+        guard !alreadyAsked else { return [] }
+        return sendQuery(.ping, to: questionable.endpoint, nodeID: questionable.id, purpose: .maintenance, now: now)
+    }
+
+    func contacts(in response: KRPCMessage.Response) -> [NodeContact] {
+        (response.nodes ?? []) + (response.nodes6 ?? [])
+    }
+
+    /// Keeps what a lookup step returned besides contacts: tokens, peers, items.
+    private mutating func collect(_ response: KRPCMessage.Response, from responder: NodeID, into operationID: OperationID) {
+        guard var operation = operations[operationID] else { return }
+        if let token = response.token { operation.tokens[responder] = token }
+        if let values = response.values {
+            for peer in values where !operation.peersFound.contains(peer) && operation.peersFound.count < 1000 {
+                operation.peersFound.append(peer)
+            }
+        }
+        if let value = response.value,
+           let item = verifiedItem(value: value, response: response, target: operation.target, salt: operation.salt) {
+            operation.foundOn += 1
+            if case .mutable(let new) = item, case .mutable(let best)? = operation.bestItem, best.sequence >= new.sequence {
+                // keep the newer one already found
+            } else {
+                operation.bestItem = item
+            }
+        }
+        operations[operationID] = operation
+    }
+
+    /// An item from a `get` reply, if it really is the item at `target` (BEP 44: the hash of
+    /// an immutable value, a valid signature for a mutable one).
+    private func verifiedItem(value: [UInt8], response: KRPCMessage.Response, target: NodeID, salt: [UInt8]) -> Item? {
+        guard let keyBytes = response.publicKey, let signatureBytes = response.signature, let sequence = response.sequence else {
+            let item = ImmutableItem(value: value)
+            return item.target == target ? .immutable(item) : nil
+        }
+        guard let key = try? PublicKey(bytes: keyBytes), let signature = try? Signature(bytes: signatureBytes) else { return nil }
+        // The salt is not sent back (BEP 44): the requester knows it, as it computed the target.
+        let item = MutableItem(key: key, salt: salt, sequence: sequence, value: value, signature: signature)
+        guard item.target == target, (try? item.validate(verifier: configuration.verifier)) != nil else { return nil }
+        return .mutable(item)
+    }
+}

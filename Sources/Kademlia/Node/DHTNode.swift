@@ -1,0 +1,186 @@
+import Bencode
+
+/// A Mainline DHT node as a sans-I/O state machine (BEP 5, with BEP 32, 42, 43, 44 and 51).
+///
+/// It never reads a clock, a socket or a random source of its own: every input carries `now`,
+/// randomness comes from the seed given at creation, and every effect is an ``Action`` for the
+/// driver to carry out. The real node (`Sources/Node`, SwiftNIO and LMDB) and the simulator
+/// drive the very same machine.
+///
+/// Inputs: ``receive(_:from:now:)`` for each datagram, ``start(_:request:now:)`` for commands,
+/// ``wake(now:)`` when ``nextWakeup`` has passed. Outputs: ``Action`` values.
+///
+/// Deviations: one routing table holds IPv4 and IPv6 contacts (BEP 32 suggests two); replies
+/// fill `nodes` and `nodes6` from it by family.
+public struct DHTNode: Sendable {
+    public let configuration: Configuration
+    public let id: NodeID
+
+    var table: RoutingTable
+    var items: ItemStore
+    var peers: PeerStore
+    var tokens: TokenIssuer
+    var random: NodeRandom
+    var transactions = KRPCTransactionIDGenerator()
+    var pending: [KRPCTransactionID: PendingQuery] = [:]
+    var operations: [OperationID: Operation] = [:]
+    var nextOperationID: OperationID = 1
+    var rateLimiter: RateLimiter
+    var ownItems: [NodeID: OwnItem] = [:]
+    var nextTokenRotation: Timestamp
+    var nextMaintenance: Timestamp
+    public internal(set) var counters = Counters()
+
+    /// A node with identifier `id` (BEP 42: derive it from the external address with
+    /// ``NodeIDSecurity`` when known), seeded for its own randomness (tokens, refresh targets).
+    public init(id: NodeID, configuration: Configuration = Configuration(), seed: UInt64, now: Timestamp) {
+        self.id = id
+        self.configuration = configuration
+        table = RoutingTable(ownID: id, configuration: configuration.routing, now: now)
+        items = ItemStore(configuration: configuration.items)
+        peers = PeerStore(configuration: configuration.peers)
+        random = NodeRandom(seed: seed)
+        tokens = TokenIssuer(secret: random.bytes(16))
+        rateLimiter = RateLimiter(rate: configuration.queriesPerSecondPerAddress, burst: configuration.queryBurstPerAddress,
+                                  capacity: configuration.rateLimiterCapacity)
+        nextTokenRotation = now + configuration.tokenRotation
+        nextMaintenance = now + configuration.maintenanceInterval
+    }
+
+    // MARK: Inputs
+
+    /// Handles one datagram from `source`. Malformed input is counted and dropped.
+    public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) -> [Action] {
+        counters.datagramsReceived += 1
+        guard datagram.count <= configuration.maxDatagramSize else {
+            counters.drop("too-big")
+            return []
+        }
+        let message: KRPCMessage
+        do {
+            message = try KRPCMessage.decode(datagram)
+        } catch {
+            counters.drop("malformed")
+            // BEP 5: a query we cannot parse gets a protocol error, if we could read its `t`.
+            guard !configuration.readOnly, let reply = error.errorReply else { return [] }
+            counters.errorsSent += 1
+            return [send(reply, to: source)]
+        }
+        var actions: [Action] = []
+        switch message.kind {
+        case .query(let query):
+            actions += answer(query, message: message, from: source, now: now)
+        case .response(let response):
+            actions += handleResponse(response, transactionID: message.transactionID, from: source, now: now)
+        case .error(let error):
+            actions += handleError(error, transactionID: message.transactionID, from: source, now: now)
+        }
+        return actions
+    }
+
+    /// Starts a command; its result arrives later as ``Action/completed(_:_:)`` with `request`.
+    public mutating func start(_ command: Command, request: RequestID?, now: Timestamp) -> [Action] {
+        switch command {
+        case .ping(let endpoint):
+            return sendQuery(.ping, to: endpoint, nodeID: nil, purpose: .ping(request), now: now)
+        case .bootstrap(let endpoints):
+            return startBootstrap(endpoints, request: request, now: now)
+        case .findNode(let target):
+            return startOperation(.findNode, target: target, request: request, now: now)
+        case .getPeers(let infoHash):
+            return startOperation(.getPeers, target: infoHash, request: request, now: now)
+        case .announce(let infoHash, let port):
+            return startOperation(.announce(port: port), target: infoHash, request: request, now: now)
+        case .get(let target, let salt):
+            return startOperation(.get, target: target, salt: salt, request: request, now: now)
+        case .put(let item):
+            if let problem = validateOwn(item) { return request.map { [.completed($0, .failed(problem))] } ?? [] }
+            ownItems[item.target] = OwnItem(item: item, nextRepublish: now + configuration.republishInterval)
+            return startOperation(.put(item), target: item.target, request: request, now: now)
+        }
+    }
+
+    /// Handles everything due by `now`: query timeouts, slow lookups, token rotation, expiry,
+    /// bucket refresh and republishing.
+    public mutating func wake(now: Timestamp) -> [Action] {
+        var actions = expireQueries(now: now)
+        for operationID in operations.keys.sorted() where (operations[operationID]?.wakeAt ?? .zero) <= now {
+            actions += advance(operationID, now: now)
+        }
+        if now >= nextTokenRotation {
+            tokens.rotate(newSecret: random.bytes(16))
+            nextTokenRotation = now + configuration.tokenRotation
+        }
+        if now >= nextMaintenance {
+            nextMaintenance = now + configuration.maintenanceInterval
+            actions += maintain(now: now)
+        }
+        return actions
+    }
+
+    /// When the driver should call ``wake(now:)`` next (it may call it earlier or more often).
+    public var nextWakeup: Timestamp {
+        var earliest = min(nextTokenRotation, nextMaintenance)
+        for query in pending.values where query.deadline < earliest { earliest = query.deadline }
+        for operation in operations.values where operation.wakeAt < earliest { earliest = operation.wakeAt }
+        return earliest
+    }
+
+    // MARK: State for drivers
+
+    /// The routing table's contacts (for persistence across restarts).
+    public var routingContacts: [NodeContact] { table.allContacts }
+
+    /// Items stored for others (for persistence).
+    public var storedItems: [StoredItem] { items.allItems }
+
+    /// Reloads an item persisted by the driver.
+    public mutating func restore(_ stored: StoredItem) {
+        items.restore(stored.item, storedAt: stored.storedAt, from: stored.owner)
+    }
+
+    /// A summary for `potluck dht status`.
+    public var status: Status {
+        Status(id: id, routingTableSize: table.count, buckets: table.buckets.count, itemsStored: items.count,
+               infoHashesStored: peers.infoHashCount, pendingQueries: pending.count, operations: operations.count,
+               ownItems: ownItems.count, counters: counters)
+    }
+
+    // MARK: Sending
+
+    mutating func send(_ message: KRPCMessage, to endpoint: Endpoint) -> Action {
+        counters.datagramsSent += 1
+        return .send(message.encoded(), to: endpoint)
+    }
+
+    /// Sends a query and remembers it until its reply, error or timeout.
+    mutating func sendQuery(
+        _ method: KRPCMessage.Method, to endpoint: Endpoint, nodeID: NodeID?, purpose: PendingQuery.Purpose, now: Timestamp
+    ) -> [Action] {
+        guard pending.count < configuration.maxPendingQueries,
+              let transaction = transactions.issue(avoiding: { pending[$0] != nil }) else {
+            return failPurpose(purpose, nodeID: nodeID, reason: "too many queries in flight", now: now)
+        }
+        pending[transaction] = PendingQuery(endpoint: endpoint, nodeID: nodeID, sentAt: now,
+                                            deadline: now + configuration.queryTimeout, purpose: purpose)
+        counters.queriesSent += 1
+        var message = KRPCMessage(transactionID: transaction.bytes,
+                                  kind: .query(KRPCMessage.Query(id: id, method: method)))
+        message.readOnly = configuration.readOnly
+        message.clientVersion = configuration.clientVersion
+        return [send(message, to: endpoint)]
+    }
+
+    /// Validates an item this node is asked to publish.
+    func validateOwn(_ item: Item) -> String? {
+        do throws(ItemError) {
+            switch item {
+            case .immutable(let immutable): try immutable.validate()
+            case .mutable(let mutable): try mutable.validate(verifier: configuration.verifier)
+            }
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+}

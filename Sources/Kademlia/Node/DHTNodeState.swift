@@ -1,0 +1,140 @@
+/// Identifies a running operation (lookup and its follow-up) inside a ``DHTNode``.
+typealias OperationID = UInt64
+
+/// A query sent and not yet answered.
+struct PendingQuery: Sendable {
+    enum Purpose: Sendable, Equatable {
+        /// A `ping` command.
+        case ping(RequestID?)
+        /// A routing-table check of a questionable node (BEP 5).
+        case maintenance
+        /// A `find_node` to a bootstrap endpoint.
+        case bootstrapSeed(OperationID)
+        /// A step of an operation's lookup.
+        case lookup(OperationID)
+        /// A store (`put` or `announce_peer`) after an operation's lookup.
+        case store(OperationID)
+    }
+
+    var endpoint: Endpoint
+    var nodeID: NodeID?
+    var sentAt: Timestamp
+    var deadline: Timestamp
+    var purpose: Purpose
+}
+
+/// An item this node published itself, put again before it expires.
+struct OwnItem: Sendable {
+    var item: Item
+    var nextRepublish: Timestamp
+}
+
+/// A multi-step operation: an iterative lookup, then perhaps stores to the closest nodes.
+struct Operation: Sendable {
+    enum Kind: Sendable, Equatable {
+        case bootstrap
+        case refresh
+        case findNode
+        case getPeers
+        case announce(port: UInt16?)
+        case get
+        case put(Item)
+    }
+
+    enum Phase: Sendable, Equatable {
+        /// Waiting for `find_node` replies from bootstrap endpoints before the lookup starts.
+        case seeding(remaining: Int)
+        case lookingUp
+        /// Stores sent; waiting for this many acknowledgements or failures.
+        case storing(remaining: Int)
+    }
+
+    var kind: Kind
+    var request: RequestID?
+    var target: NodeID
+    /// For a `get` of a mutable item: its salt, to check signatures.
+    var salt: [UInt8] = []
+    /// Contacts returned by bootstrap endpoints, the seeds of the bootstrap lookup.
+    var seedContacts: [NodeContact] = []
+    var lookup: Lookup
+    var phase: Phase
+    var wakeAt: Timestamp
+    var startedAt: Timestamp
+    /// Write tokens received from responders (BEP 5/44), by node id.
+    var tokens: [NodeID: [UInt8]] = [:]
+    /// Peers found by `get_peers`.
+    var peersFound: [Endpoint] = []
+    /// The best item found by `get`, and on how many nodes it was found.
+    var bestItem: Item?
+    var foundOn = 0
+    /// Successful stores.
+    var storedOn = 0
+
+    /// The KRPC method the lookup sends to each node.
+    var lookupMethod: KRPCMessage.Method {
+        switch kind {
+        case .bootstrap, .refresh, .findNode: .findNode(target: target)
+        case .getPeers, .announce: .getPeers(infoHash: target)
+        case .get, .put: .get(target: target, sequence: nil)
+        }
+    }
+}
+
+/// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): the node's own deterministic randomness,
+/// seeded by the driver, so one seed reproduces a whole simulation.
+struct NodeRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+    }
+}
+
+/// A token bucket per source address: `rate` queries per second with bursts up to `burst`,
+/// remembering at most `capacity` addresses (the least recently seen are forgotten).
+struct RateLimiter: Sendable {
+    struct Bucket: Sendable {
+        var tokens: Double
+        var updated: Timestamp
+    }
+
+    let rate: Double
+    let burst: Double
+    let capacity: Int
+    var buckets: [Endpoint.Address: Bucket] = [:]
+
+    init(rate: Double, burst: Double, capacity: Int) {
+        self.rate = rate
+        self.burst = burst
+        self.capacity = capacity
+    }
+
+    /// Whether a query from `address` at `now` is allowed (and takes one token if so).
+    mutating func allow(_ address: Endpoint.Address, now: Timestamp) -> Bool {
+        var bucket = buckets[address] ?? Bucket(tokens: burst, updated: now)
+        let elapsed = Double((now - bucket.updated).components.seconds) + Double((now - bucket.updated).components.attoseconds) / 1e18
+        bucket.tokens = min(burst, bucket.tokens + max(0, elapsed) * rate)
+        bucket.updated = now
+        let allowed = bucket.tokens >= 1
+        if allowed { bucket.tokens -= 1 }
+        if buckets[address] == nil && buckets.count >= capacity { forgetOldest() }
+        buckets[address] = bucket
+        return allowed
+    }
+
+    private mutating func forgetOldest() {
+        // Forget the stalest quarter at once, so this O(n) sweep runs rarely.
+        let sorted = buckets.sorted { $0.value.updated < $1.value.updated }
+        for (address, _) in sorted.prefix(max(1, capacity / 4)) { buckets[address] = nil }
+    }
+}

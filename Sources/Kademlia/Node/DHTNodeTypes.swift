@@ -1,0 +1,118 @@
+/// Identifies a request the driver made of a ``DHTNode``, so its completion can be matched.
+public typealias RequestID = UInt64
+
+extension DHTNode {
+    /// Everything a node is configured with. Paper and BEP symbols are spelled out.
+    public struct Configuration: Sendable {
+        /// BEP 43: a read-only node sends queries but never answers, and asks others (`ro=1`)
+        /// not to add it to their routing tables.
+        public var readOnly = false
+        /// The routing table (k, the bucket size, and node-state timings).
+        public var routing = RoutingTable.Configuration()
+        /// Iterative lookups (alpha, the parallelism, and timeouts).
+        public var lookup = Lookup.Configuration()
+        /// Items stored for others (BEP 44).
+        public var items = ItemStore.Configuration()
+        /// Peers announced to us (BEP 5).
+        public var peers = PeerStore.Configuration()
+        /// How long a single query may stay unanswered before it counts as failed.
+        public var queryTimeout: Duration = .seconds(5)
+        /// The most queries this node has in flight at once; further lookups wait.
+        public var maxPendingQueries = 1024
+        /// The largest datagram accepted or sent (a safe UDP payload on the Internet).
+        public var maxDatagramSize = 1500
+        /// Queries accepted per second from one IP address, and the burst above that.
+        public var queriesPerSecondPerAddress = 50.0
+        public var queryBurstPerAddress = 100.0
+        /// How many source addresses the rate limiter remembers (the oldest are forgotten).
+        public var rateLimiterCapacity = 4096
+        /// Write tokens (BEP 5) rotate this often; a token stays valid for two periods.
+        public var tokenRotation: Duration = .seconds(300)
+        /// How often stored items and peers are expired and buckets checked for refresh.
+        public var maintenanceInterval: Duration = .seconds(60)
+        /// This node's own items are put again this often (BEP 44: items expire after 2 hours).
+        public var republishInterval: Duration = .seconds(3600)
+        /// How BEP 44 signatures are checked; the simulator may use `.acceptAll`.
+        public var verifier = SignatureVerifier.ed25519
+        /// The client version sent in `v` (BEP 5): "PL" and a two-byte version.
+        public var clientVersion: [UInt8] = Array("PL".utf8) + [0, 1]
+
+        public init() {}
+    }
+
+    /// What the driver asks a node to do. Each completes with one ``Action/completed(_:_:)``.
+    public enum Command: Sendable, Equatable {
+        /// Join the network through these endpoints (routers, saved contacts, `--bootstrap`).
+        case bootstrap([Endpoint])
+        /// BEP 5 `ping` of one endpoint.
+        case ping(Endpoint)
+        /// An iterative `find_node` for `target`.
+        case findNode(NodeID)
+        /// An iterative `get_peers` (BEP 5): the peers announced under `infoHash`.
+        case getPeers(NodeID)
+        /// `get_peers` then `announce_peer` to the closest nodes (BEP 5); `port` nil means
+        /// `implied_port` (the UDP source port).
+        case announce(NodeID, port: UInt16?)
+        /// An iterative BEP 44 `get`; the best item found (the highest `seq` for mutable items).
+        /// `salt` is the mutable item's salt (BEP 44 does not send it back; it is needed to check
+        /// the signature), empty for none.
+        case get(NodeID, salt: [UInt8])
+        /// A BEP 44 `put` of an item to the closest nodes; republished hourly until the node stops.
+        case put(Item)
+    }
+
+    /// What a node asks its driver to do.
+    public enum Action: Sendable, Equatable {
+        /// Send these bytes to this endpoint.
+        case send([UInt8], to: Endpoint)
+        /// A command finished.
+        case completed(RequestID, Outcome)
+        /// Persist an item stored for another node (it survives a restart).
+        case itemStored(StoredItem)
+        /// Forget a persisted item (it expired or was replaced).
+        case itemRemoved(NodeID)
+    }
+
+    /// How a command ended.
+    public enum Outcome: Sendable, Equatable {
+        case pong(id: NodeID, roundTrip: Duration)
+        case bootstrapped(tableSize: Int, LookupResult)
+        case nodes(LookupResult)
+        case peers([Endpoint], LookupResult)
+        case announced(storedOn: Int, LookupResult)
+        /// The item found (nil when none), and on how many nodes.
+        case item(Item?, foundOn: Int, LookupResult)
+        case stored(target: NodeID, storedOn: Int, LookupResult)
+        case failed(String)
+    }
+
+    /// Counters for `potluck dht status`.
+    public struct Counters: Sendable, Hashable {
+        public var datagramsReceived = 0
+        public var datagramsSent = 0
+        public var queriesReceived: [String: Int] = [:]
+        public var queriesSent = 0
+        public var responsesReceived = 0
+        public var errorsReceived = 0
+        public var errorsSent = 0
+        public var timeouts = 0
+        /// Datagrams dropped, by reason: malformed, too-big, rate-limited, unexpected-reply,
+        /// wrong-source, read-only.
+        public var dropped: [String: Int] = [:]
+
+        mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
+    }
+
+    /// A summary for `potluck dht status`.
+    public struct Status: Sendable, Equatable {
+        public var id: NodeID
+        public var routingTableSize: Int
+        public var buckets: Int
+        public var itemsStored: Int
+        public var infoHashesStored: Int
+        public var pendingQueries: Int
+        public var operations: Int
+        public var ownItems: Int
+        public var counters: Counters
+    }
+}

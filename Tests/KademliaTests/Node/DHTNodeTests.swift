@@ -1,0 +1,188 @@
+import Bencode
+import Crypto
+import Kademlia
+import Testing
+
+@Suite("DHT node state machine")
+struct DHTNodeTests {
+    static let idA = NodeID(hex: "1111111111111111111111111111111111111111")!
+    static let idB = NodeID(hex: "2222222222222222222222222222222222222222")!
+
+    @Test func answersAPingWithItsIDAndTheSendersAddress() throws {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .seconds(1))
+        let source = Endpoint("127.0.0.2:6881")!
+        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        let actions = node.receive(ping, from: source, now: .seconds(2))
+        #expect(actions.count == 1)
+        guard case .send(let bytes, let to) = try #require(actions.first) else {
+            Issue.record("expected a send")
+            return
+        }
+        #expect(to == source)
+        // BEP 5 reply with our id, BEP 42 `ip` (127.0.0.2:6881) and our client version.
+        let expected = "d2:ip6:\u{7f}\0\0\u{02}\u{1a}\u{e1}1:rd2:id20:" + String(repeating: "\u{11}", count: 20)
+            + "e1:t2:aa1:v4:PL\0\u{01}1:y1:re"
+        #expect(bytes == Array(expected.unicodeScalars.map { UInt8($0.value) }))
+        #expect(node.status.routingTableSize == 1)
+        #expect(node.status.counters.queriesReceived["ping"] == 1)
+    }
+
+    @Test func malformedDatagramsAreCountedAndDropped() {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
+        let source = Endpoint("127.0.0.2:1")!
+        var random = SplitMix64(seed: 3)
+        for _ in 0..<2000 {
+            let length = Int(random.next() % 64)
+            let garbage = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            _ = node.receive(garbage, from: source, now: .seconds(1))
+        }
+        #expect(node.status.counters.dropped["malformed", default: 0] >= 1900)
+        #expect(node.status.routingTableSize == 0)
+        _ = node.receive([UInt8](repeating: 0x64, count: 5000), from: source, now: .seconds(1))
+        #expect(node.status.counters.dropped["too-big"] == 1)
+    }
+
+    @Test func rateLimitsAFloodFromOneAddress() {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
+        let source = Endpoint("127.0.0.2:1")!
+        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        var answered = 0
+        for _ in 0..<1000 where !node.receive(ping, from: source, now: .seconds(1)).isEmpty { answered += 1 }
+        #expect(answered == 100)  // the burst
+        #expect(node.status.counters.dropped["rate-limited"] == 900)
+    }
+
+    @Test func readOnlyNodesDoNotAnswer() {
+        var configuration = DHTNode.Configuration()
+        configuration.readOnly = true
+        var node = DHTNode(id: Self.idA, configuration: configuration, seed: 1, now: .zero)
+        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        #expect(node.receive(ping, from: Endpoint("127.0.0.2:1")!, now: .seconds(1)).isEmpty)
+    }
+
+    @Test func pingCompletesWithTheRemoteIDAndTimesOut() throws {
+        var network = VirtualNetwork()
+        let a = network.addNode(index: 0, id: Self.idA)
+        let b = network.addNode(index: 1, id: Self.idB)
+        let request = network.start(.ping(b), on: a)
+        guard case .pong(let id, let roundTrip) = try network.run(until: request).orFail() else {
+            Issue.record("expected a pong")
+            return
+        }
+        #expect(id == Self.idB)
+        #expect(roundTrip == .milliseconds(40))
+        network.silent.insert(b)
+        let lost = network.start(.ping(b), on: a)
+        guard case .failed(let reason) = try network.run(until: lost).orFail() else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(reason.contains("no answer"))
+    }
+
+    @Test func aSmallNetworkFindsTheTrueClosestNodes() throws {
+        var network = VirtualNetwork()
+        var random = SplitMix64(seed: 11)
+        var ids: [NodeID] = []
+        for index in 0..<60 {
+            let id = NodeID.random(using: &random)
+            ids.append(id)
+            _ = network.addNode(index: index, id: id)
+        }
+        network.bootstrapAll()
+        var exact = 0
+        for _ in 0..<20 {
+            let target = NodeID.random(using: &random)
+            let from = network.order[Int(random.next() % 60)]
+            let request = network.start(.findNode(target), on: from)
+            guard case .nodes(let result) = try network.run(until: request).orFail() else { continue }
+            let truth = Set(ids.filter { $0 != network.nodes[from]!.id }.sorted { ($0 ^ target) < ($1 ^ target) }.prefix(8))
+            if Set(result.closest.map(\.id)) == truth { exact += 1 }
+        }
+        #expect(exact >= 18, "exact closest sets: \(exact) of 20")
+    }
+
+    @Test func itemsPutOnOneNodeAreFoundFromAnother() throws {
+        var network = VirtualNetwork()
+        var random = SplitMix64(seed: 5)
+        for index in 0..<40 { _ = network.addNode(index: index, id: NodeID.random(using: &random)) }
+        network.bootstrapAll()
+        let writer = network.order[3], reader = network.order[29]
+
+        let immutable = ImmutableItem(encoding: BencodeValue("hello potluck"))
+        let put = network.start(.put(.immutable(immutable)), on: writer)
+        guard case .stored(let target, let storedOn, _) = try network.run(until: put).orFail() else {
+            Issue.record("immutable put failed: \(String(describing: network.completions[put]))")
+            return
+        }
+        #expect(target == immutable.target)
+        #expect(storedOn >= 6)
+        let get = network.start(.get(target, salt: []), on: reader)
+        guard case .item(let item, let foundOn, _) = try network.run(until: get).orFail() else {
+            Issue.record("get failed")
+            return
+        }
+        #expect(item == .immutable(immutable))
+        #expect(foundOn >= 1)
+
+        let key = SigningKey.generate()
+        let v1 = MutableItem(signing: BencodeValue("offer v1"), salt: Array("slot".utf8), sequence: 1, with: key)
+        let v2 = MutableItem(signing: BencodeValue("offer v2"), salt: Array("slot".utf8), sequence: 2, with: key)
+        for version in [v1, v2] {
+            let request = network.start(.put(.mutable(version)), on: writer)
+            guard case .stored = try network.run(until: request).orFail() else {
+                Issue.record("mutable put failed")
+                return
+            }
+        }
+        let getMutable = network.start(.get(v2.target, salt: Array("slot".utf8)), on: reader)
+        guard case .item(let found, _, _) = try network.run(until: getMutable).orFail() else {
+            Issue.record("mutable get failed")
+            return
+        }
+        #expect(found == .mutable(v2))
+    }
+
+    @Test func announcedPeersAreFound() throws {
+        var network = VirtualNetwork()
+        var random = SplitMix64(seed: 9)
+        for index in 0..<30 { _ = network.addNode(index: index, id: NodeID.random(using: &random)) }
+        network.bootstrapAll()
+        let topic = NodeID(bytes: SHA1.hash(Array("potluck rendezvous".utf8)))!
+        let announce = network.start(.announce(topic, port: 4242), on: network.order[7])
+        guard case .announced(let storedOn, _) = try network.run(until: announce).orFail() else {
+            Issue.record("announce failed")
+            return
+        }
+        #expect(storedOn >= 6)
+        let lookup = network.start(.getPeers(topic), on: network.order[20])
+        guard case .peers(let peers, _) = try network.run(until: lookup).orFail() else {
+            Issue.record("get_peers failed")
+            return
+        }
+        #expect(peers == [Endpoint(address: VirtualNetwork.endpoint(7).address, port: 4242)])
+    }
+
+    @Test func aBadTokenIsRefusedWithAProtocolError() throws {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
+        let announce = KRPCMessage(transactionID: [1, 2], kind: .query(KRPCMessage.Query(
+            id: Self.idB, method: .announcePeer(KRPCMessage.AnnouncePeer(infoHash: Self.idB, port: 1, token: [0, 0, 0])))))
+        let actions = node.receive(announce.encoded(), from: Endpoint("127.0.0.2:1")!, now: .seconds(1))
+        guard case .send(let bytes, _) = try #require(actions.last) else {
+            Issue.record("expected a reply")
+            return
+        }
+        let reply = try KRPCMessage.decode(bytes)
+        #expect(reply.kind == .error(KRPCErrorMessage(code: 203, message: "invalid token")))
+    }
+}
+
+struct MissingOutcome: Error {}
+
+extension Optional {
+    /// The value, or a thrown error (a test that reaches here fails).
+    func orFail() throws -> Wrapped {
+        guard let value = self else { throw MissingOutcome() }
+        return value
+    }
+}
