@@ -12,8 +12,11 @@
 public struct KRPCDecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A stable, machine-readable reason; the raw value is the constant's name.
     public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+        /// The code's name, e.g. `"badTarget"` (what the test vectors use).
         public let rawValue: String
+        /// The code with the given name; unknown names match no decoder error.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The code's name.
         public var description: String { rawValue }
 
         /// Longer than ``KRPCMessage/maxDatagramLength``.
@@ -72,5 +75,6 @@ public struct KRPCDecodeError: Error, Sendable, Equatable, CustomStringConvertib
         transactionID.map { KRPCMessage.errorReply(to: $0, code: KRPCErrorMessage.protocolError, message: message) }
     }
 
+    /// `code: message`.
     public var description: String { "\(code): \(message)" }
 }

@@ -134,5 +134,6 @@ public struct KRPCErrorMessage: Sendable, Equatable, CustomStringConvertible {
         return KRPCErrorMessage(code: code, message: text)
     }
 
+    /// `code message`, e.g. `201 Generic Error`.
     public var description: String { "\(code) \(message)" }
 }

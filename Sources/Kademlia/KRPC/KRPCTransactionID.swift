@@ -21,6 +21,7 @@ public struct KRPCTransactionID: Sendable, Hashable, CustomStringConvertible {
     /// The 2 bytes for `t`.
     public var bytes: [UInt8] { [UInt8(value >> 8), UInt8(truncatingIfNeeded: value)] }
 
+    /// `t` and the counter value, e.g. `t4660`.
     public var description: String { "t\(value)" }
 }
 

@@ -14,9 +14,11 @@ import Crypto
 /// fresh random secrets and calls ``rotate(newSecret:)`` every 5 minutes, so a token stays
 /// valid for 5 to 10 minutes.
 ///
-/// Deviations: BEP 5 leaves the token's length and construction to the implementation;
-/// Potluck's 8 bytes match libtorrent's token length. The port is not covered (as in BEP 5),
-/// so a token follows an address, not an endpoint.
+/// Deviations: BEP 5 leaves the token's length and construction to the implementation (to
+/// everyone else a token is opaque bytes). libtorrent hashes the address *text*, the secret
+/// and the info-hash and keeps 4 bytes; Potluck keeps 8 bytes (harder to guess) over the
+/// address bytes and does not bind the token to a target. The port is not covered (as in
+/// BEP 5), so a token follows an address, not an endpoint.
 public struct TokenIssuer: Sendable {
     /// The length of issued tokens: 8 bytes.
     public static let tokenLength = 8
