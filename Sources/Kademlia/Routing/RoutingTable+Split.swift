@@ -29,6 +29,8 @@ extension RoutingTable {
             }
             buckets.append(bucket)
         }
+        _checkInvariants(touching: depth)
+        _checkInvariants(touching: depth + 1)
     }
 }
 

@@ -44,7 +44,7 @@ public struct RoutingTable: Sendable {
         self.configuration = configuration
         self.buckets = [Bucket(prefix: .zero, prefixLength: 0, now: now)]
         self.count = 0
-        _checkInvariants()
+        _checkInvariants(touching: 0)
     }
 
     /// The index in ``buckets`` of the bucket whose range holds `id`.
@@ -82,7 +82,7 @@ public struct RoutingTable: Sendable {
     /// (``failed(_:now:)``) the newcomer takes its place. Otherwise it is cached.
     @discardableResult
     public mutating func heardFrom(_ contact: NodeContact, kind: Contact, now: Timestamp) -> InsertOutcome {
-        defer { _checkInvariants() }
+        defer { _checkInvariants(touching: bucketIndex(for: contact.id)) }
         if let reason = rejection(of: contact) { return .rejected(reason) }
         while true {
             let index = bucketIndex(for: contact.id)
@@ -105,7 +105,7 @@ public struct RoutingTable: Sendable {
     /// bad and a candidate waits. A replacement candidate that fails is forgotten.
     @discardableResult
     public mutating func failed(_ id: NodeID, now: Timestamp) -> FailureOutcome {
-        defer { _checkInvariants() }
+        defer { _checkInvariants(touching: bucketIndex(for: id)) }
         let index = bucketIndex(for: id)
         guard let member = buckets[index].index(of: id) else {
             guard let candidate = buckets[index].replacementIndex(of: id) else { return .unknown }
@@ -129,7 +129,7 @@ public struct RoutingTable: Sendable {
     /// replacement cache. Returns whether it was found.
     @discardableResult
     public mutating func remove(_ id: NodeID, now: Timestamp = .zero) -> Bool {
-        defer { _checkInvariants() }
+        defer { _checkInvariants(touching: bucketIndex(for: id)) }
         let index = bucketIndex(for: id)
         if let member = buckets[index].index(of: id) {
             if promoteReplacement(in: index, over: member, now: now) == nil {
