@@ -32,7 +32,7 @@ extension RoutingTable {
     func _checkBucket(_ index: Int) {
         let bucket = buckets[index]
         let isLast = index == buckets.count - 1
-        let expected = isLast ? ownID.mask(to: index) : (ownID ^ NodeID.singleBit(index)).mask(to: index + 1)
+        let expected = isLast ? ownID.keepingLeadingBits(index) : (ownID ^ NodeID.onlyBit(index)).keepingLeadingBits(index + 1)
         precondition(bucket.prefixLength == (isLast ? index : index + 1) && bucket.prefix == expected, "bucket has the wrong range")
         precondition(bucket.entries.count <= configuration.bucketSize, "bucket over capacity")
         precondition(bucket.replacements.count <= configuration.replacementCacheSize, "cache over capacity")
