@@ -31,6 +31,7 @@
 public struct RoutingTable: Sendable {
     /// Our own node id; every distance is measured from it.
     public let ownID: NodeID
+    /// The tunables the table was created with.
     public let configuration: Configuration
     /// The buckets, from the farthest (`buckets[0]`, ids differing from ours in the first bit) to
     /// the one covering our own id (`buckets.last`). Together they tile the id space.
@@ -128,7 +129,7 @@ public struct RoutingTable: Sendable {
     /// Removes `id` from the table (promoting a replacement candidate into its slot) or from a
     /// replacement cache. Returns whether it was found.
     @discardableResult
-    public mutating func remove(_ id: NodeID, now: Timestamp = .zero) -> Bool {
+    public mutating func remove(_ id: NodeID, now: Timestamp) -> Bool {
         defer { _checkInvariants(touching: bucketIndex(for: id)) }
         let index = bucketIndex(for: id)
         if let member = buckets[index].index(of: id) {

@@ -200,9 +200,9 @@ struct RoutingTableTests {
 
     @Test func removeFreesTheSlotOrPromotesACandidate() {
         var (table, far, random) = Self.fullFarBucket(seed: 13)
-        let outcome30 = table.remove(far[0].id)
+        let outcome30 = table.remove(far[0].id, now: Routing.time(30))
         #expect(outcome30)
-        let outcome31 = table.remove(far[0].id)
+        let outcome31 = table.remove(far[0].id, now: Routing.time(30))
         #expect(!outcome31)
         #expect(table.count == 8)
         let a = Routing.contact(Routing.id(near: table.ownID, sharing: 0, using: &random))
@@ -211,7 +211,7 @@ struct RoutingTableTests {
         #expect(outcome32 == .added)
         let outcome33 = table.heardFrom(b, kind: .response, now: Routing.time(31))
         #expect(outcome33 == .replacementCached)
-        let outcome34 = table.remove(far[1].id)
+        let outcome34 = table.remove(far[1].id, now: Routing.time(30))
         #expect(outcome34)
         #expect(table.contains(b.id) && table.count == 9)
     }
