@@ -23,5 +23,6 @@ extension RoutingTable {
     public mutating func refreshed(bucket index: Int, now: Timestamp) {
         precondition(buckets.indices.contains(index), "no such bucket")
         buckets[index].lastChanged = Swift.max(buckets[index].lastChanged, now)
+        _checkInvariants(touching: index)
     }
 }

@@ -7,8 +7,8 @@ extension RoutingTable {
         let depth = buckets.count - 1
         precondition(depth + 1 < NodeID.bitCount, "cannot split below the last bit")
         let old = buckets.removeLast()
-        var far = Bucket(prefix: (ownID ^ NodeID.singleBit(depth)).mask(to: depth + 1), prefixLength: depth + 1, now: old.lastChanged)
-        var near = Bucket(prefix: ownID.mask(to: depth + 1), prefixLength: depth + 1, now: old.lastChanged)
+        var far = Bucket(prefix: (ownID ^ NodeID.onlyBit(depth)).keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
+        var near = Bucket(prefix: ownID.keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         for entry in old.entries {
             if far.covers(entry.contact.id) { far.entries.append(entry) } else { near.entries.append(entry) }
         }
@@ -29,18 +29,20 @@ extension RoutingTable {
             }
             buckets.append(bucket)
         }
+        _checkInvariants(touching: depth)
+        _checkInvariants(touching: depth + 1)
     }
 }
 
 extension NodeID {
     /// `self` with all but the first `bits` bits cleared.
-    func mask(to bits: Int) -> NodeID {
+    func keepingLeadingBits(_ bits: Int) -> NodeID {
         let mask = NodeID.mask(leadingBits: bits)
         return NodeID(high: high & mask.high, middle: middle & mask.middle, low: low & mask.low)
     }
 
     /// The id with only bit `index` set (0 is the most significant).
-    static func singleBit(_ index: Int) -> NodeID {
+    static func onlyBit(_ index: Int) -> NodeID {
         NodeID.mask(leadingBits: index + 1) ^ NodeID.mask(leadingBits: index)
     }
 }

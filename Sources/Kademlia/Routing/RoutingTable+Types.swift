@@ -24,6 +24,7 @@ extension RoutingTable {
         /// Off by default (`spec/0004-dht-routing.md` §6).
         public var enforceNodeIDs: Bool
 
+        /// A configuration; every parameter defaults to the BEP 5 value documented above.
         public init(
             bucketSize: Int = 8, replacementCacheSize: Int = 8, questionableAfter: Duration = .seconds(15 * 60),
             maxFailures: Int = 2, refreshInterval: Duration = .seconds(15 * 60), pingTimeout: Duration = .seconds(60),
@@ -102,6 +103,7 @@ extension RoutingTable {
 
     /// A node the table knows, with what it needs to judge the node's state.
     public struct Entry: Sendable, Hashable {
+        /// Its id and the endpoint it was first recorded at.
         public internal(set) var contact: NodeContact
         /// When it last answered us, if ever.
         public internal(set) var lastResponse: Timestamp?
@@ -153,6 +155,7 @@ extension RoutingTable {
         /// The bucket's range: every id whose first `prefixLength` bits equal `prefix`'s (the
         /// remaining bits of `prefix` are zero).
         public internal(set) var prefix: NodeID
+        /// How many leading bits of `prefix` define the range (0 for the whole space).
         public internal(set) var prefixLength: Int
         /// The members, at most ``Configuration/bucketSize``.
         public internal(set) var entries: [Entry]

@@ -31,6 +31,7 @@
 public struct RoutingTable: Sendable {
     /// Our own node id; every distance is measured from it.
     public let ownID: NodeID
+    /// The tunables the table was created with.
     public let configuration: Configuration
     /// The buckets, from the farthest (`buckets[0]`, ids differing from ours in the first bit) to
     /// the one covering our own id (`buckets.last`). Together they tile the id space.
@@ -44,7 +45,7 @@ public struct RoutingTable: Sendable {
         self.configuration = configuration
         self.buckets = [Bucket(prefix: .zero, prefixLength: 0, now: now)]
         self.count = 0
-        _checkInvariants()
+        _checkInvariants(touching: 0)
     }
 
     /// The index in ``buckets`` of the bucket whose range holds `id`.
@@ -82,7 +83,7 @@ public struct RoutingTable: Sendable {
     /// (``failed(_:now:)``) the newcomer takes its place. Otherwise it is cached.
     @discardableResult
     public mutating func heardFrom(_ contact: NodeContact, kind: Contact, now: Timestamp) -> InsertOutcome {
-        defer { _checkInvariants() }
+        defer { _checkInvariants(touching: bucketIndex(for: contact.id)) }
         if let reason = rejection(of: contact) { return .rejected(reason) }
         while true {
             let index = bucketIndex(for: contact.id)
@@ -105,7 +106,7 @@ public struct RoutingTable: Sendable {
     /// bad and a candidate waits. A replacement candidate that fails is forgotten.
     @discardableResult
     public mutating func failed(_ id: NodeID, now: Timestamp) -> FailureOutcome {
-        defer { _checkInvariants() }
+        defer { _checkInvariants(touching: bucketIndex(for: id)) }
         let index = bucketIndex(for: id)
         guard let member = buckets[index].index(of: id) else {
             guard let candidate = buckets[index].replacementIndex(of: id) else { return .unknown }
@@ -128,8 +129,8 @@ public struct RoutingTable: Sendable {
     /// Removes `id` from the table (promoting a replacement candidate into its slot) or from a
     /// replacement cache. Returns whether it was found.
     @discardableResult
-    public mutating func remove(_ id: NodeID, now: Timestamp = .zero) -> Bool {
-        defer { _checkInvariants() }
+    public mutating func remove(_ id: NodeID, now: Timestamp) -> Bool {
+        defer { _checkInvariants(touching: bucketIndex(for: id)) }
         let index = bucketIndex(for: id)
         if let member = buckets[index].index(of: id) {
             if promoteReplacement(in: index, over: member, now: now) == nil {
