@@ -89,3 +89,10 @@ func storageItemError(_ body: () throws -> Void, sourceLocation: SourceLocation 
         return nil
     }
 }
+
+/// Expects a put outcome (outside `#expect`, which cannot hold a mutating call).
+func storageExpect(
+    _ actual: ItemStore.PutOutcome, _ expected: ItemStore.PutOutcome, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(actual == expected, sourceLocation: sourceLocation)
+}
