@@ -96,3 +96,8 @@ func storageExpect(
 ) {
     #expect(actual == expected, sourceLocation: sourceLocation)
 }
+
+/// Expects `true` from a mutating call (which `#expect` cannot hold).
+func storageExpectTrue(_ value: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(value, sourceLocation: sourceLocation)
+}
