@@ -154,6 +154,14 @@ struct ItemStoreTests {
         #expect(store.get(items[2].target, now: late) == nil && store.count == 3)
     }
 
+    @Test func evictingAnAddressOwnItemKeepsItsCountRight() throws {
+        var store = ItemStore(configuration: .init(maxItems: 2, maxItemsPerAddress: 3))
+        try store.put(immutable: immutable("a"), from: alice, now: t0)
+        try store.put(immutable: immutable("b"), from: alice, now: t0 + .seconds(1))
+        storageExpect(try store.put(immutable: immutable("c"), from: alice, now: t0 + .seconds(2)), .stored)
+        #expect(store.count == 2 && store.count(from: alice) == 2 && store.get(immutable("a").target, now: t0) == nil)
+    }
+
     @Test(arguments: [(nil, true), (-1, true), (4, true), (5, false), (6, false)] as [(Int64?, Bool)])
     func getWithSequenceSendsTheValueOnlyWhenNewer(requested: Int64?, full: Bool) throws {
         var store = ItemStore()
