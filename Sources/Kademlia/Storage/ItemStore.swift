@@ -192,8 +192,7 @@ public struct ItemStore: Sendable {
     /// Adds a new item, after the per-address check and, when full, evicting what expires first.
     private mutating func insert(_ entry: StoredItem, now: Timestamp?) throws(ItemError) {
         let key = Self.accountingKey(entry.owner)
-        let held = perAddress[key] ?? 0
-        guard held < configuration.maxItemsPerAddress else {
+        guard perAddress[key] ?? 0 < configuration.maxItemsPerAddress else {
             throw .addressLimit(configuration.maxItemsPerAddress, address: entry.owner)
         }
         if entries.count >= configuration.maxItems, let now { _ = expire(now: now) }
@@ -203,7 +202,7 @@ public struct ItemStore: Sendable {
             counters.evicted += 1
         }
         entries[entry.item.target] = entry
-        perAddress[key] = held + 1
+        perAddress[key, default: 0] += 1  // after eviction, which may have lowered it
         schedule(Deadline(storedAt: entry.storedAt, target: entry.item.target))
     }
 

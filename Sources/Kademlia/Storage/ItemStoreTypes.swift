@@ -1,5 +1,5 @@
 extension ItemStore {
-    /// Bounds and lifetimes of the item store (`spec/0006-dht-items.md` §3–§5).
+    /// Bounds and lifetimes of the item store (`spec/0006-dht-items.md` §4).
     public struct Configuration: Sendable, Hashable {
         /// The most items kept in total (both kinds). When full, a new item evicts the one whose
         /// expiry is soonest, that is the least recently put or refreshed.

@@ -14,7 +14,7 @@
 /// its 8 closest nodes fits a 1232-byte IPv6 datagram; libtorrent instead picks at random.
 /// The BEP 33 `seed` flag and scrapes are not kept.
 public struct PeerStore: Sendable {
-    /// Bounds and lifetimes (`spec/0006-dht-items.md` §7).
+    /// Bounds and lifetimes (`spec/0006-dht-items.md` §6).
     public struct Configuration: Sendable, Hashable {
         /// The most info-hashes tracked; announces for new ones beyond it are dropped.
         public var maxInfoHashes: Int
