@@ -19,6 +19,8 @@
 /// 3. After ``Step/finished``, read ``result``. Tokens, values and peers carried by replies
 ///    are the driver's business: it keys them by ``NodeID``.
 ///
+/// Time only matters through the `now` arguments, which must not go backwards.
+///
 /// Timeouts: a query unanswered for ``Configuration/shortTimeout`` makes its peer *slow*: it
 /// stops counting against α, so another query may go out, but a late reply is still used.
 /// After ``Configuration/fullTimeout`` the lookup marks the peer failed itself.
