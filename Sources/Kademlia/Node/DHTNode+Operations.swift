@@ -16,8 +16,28 @@ extension DHTNode {
                                   lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now),
                                   phase: .lookingUp, wakeAt: now, startedAt: now)
         operation.salt = salt
+        includeLocalKnowledge(in: &operation, now: now)
         operations[operationID] = operation
         return advance(operationID, now: now)
+    }
+
+    /// What this node itself holds counts too: in a small network it may be one of the k closest.
+    private func includeLocalKnowledge(in operation: inout Operation, now: Timestamp) {
+        switch operation.kind {
+        case .get:
+            let local = items.get(operation.target, now: now) ?? ownItems[operation.target]?.item
+            if let local, case .mutable(let item) = local, item.salt != operation.salt { break }
+            if let local {
+                operation.bestItem = local
+                operation.foundOn = 1
+            }
+        case .getPeers:
+            for family in [PeerStore.Family.v4, .v6] {
+                operation.peersFound += peers.peers(for: operation.target, now: now, family: family)
+            }
+        default:
+            break
+        }
     }
 
     /// Bootstrap: `find_node(own id)` to each endpoint, then a lookup of our own id seeded with

@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+import Kademlia
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The real DHT node: one task owns the ``DHTNode`` state machine and feeds it datagrams from
+/// SwiftNIO UDP sockets, commands from the control socket and ticks of a monotonic clock; it
+/// carries out the machine's actions (send, persist, complete). Shuts down cleanly on SIGINT and
+/// SIGTERM when run in a `ServiceGroup`.
+public final class DHTService: Service, Sendable {
+    public typealias ReadyHandler = @Sendable (_ bound: [Endpoint], _ nodeID: NodeID) -> Void
+
+    let options: NodeOptions
+    let identity: SigningKey
+    let persistence: NodePersistence
+    let logger: Logger
+    let onReady: ReadyHandler
+    let clock = NodeClock()
+
+    public init(options: NodeOptions, identity: SigningKey, persistence: NodePersistence, logger: Logger,
+                onReady: @escaping ReadyHandler = { _, _ in }) {
+        self.options = options
+        self.identity = identity
+        self.persistence = persistence
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    enum Event: Sendable {
+        case datagram([UInt8], from: Endpoint)
+        case tick
+        case command(DHTNode.Command, CheckedContinuation<DHTNode.Outcome, Never>)
+        case inspect(@Sendable (DHTNode) -> JSONValue, CheckedContinuation<JSONValue, Never>)
+        case published(Item)
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        var channels: [UDPTransport.Channel] = []
+        for endpoint in options.listen {
+            do {
+                channels.append(try await UDPTransport.bind(endpoint, group: group, maxDatagramSize: options.dht.maxDatagramSize))
+            } catch {
+                throw NodeError("cannot listen on \(endpoint): \(error); is another node using that port? Try --listen 127.0.0.1:0")
+            }
+        }
+        let bound = channels.compactMap { $0.channel.localAddress.flatMap(Endpoint.init) }
+        let (events, eventSink) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(8192))
+        try await withOpenChannels(channels[...], writers: []) { inbounds, writers in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for inbound in inbounds {
+                    tasks.addTask { try await Self.read(inbound, into: eventSink) }
+                }
+                tasks.addTask { [tick = options.tickInterval] in
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: tick)
+                        eventSink.yield(.tick)
+                    }
+                }
+                let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger) {
+                    [self] request in await ControlHandler(service: self, events: eventSink, bound: bound).handle(request)
+                }
+                tasks.addTask { try await control.run(group: group) }
+                try await withGracefulShutdownHandler {
+                    try await ownerLoop(events: events, writers: writers, bound: bound)
+                } onGracefulShutdown: {
+                    eventSink.finish()
+                }
+                tasks.cancelAll()
+            }
+        }
+    }
+
+    /// Opens each channel in turn (NIO's scoped `executeThenClose`), then runs `body` with all
+    /// inbound streams and outbound writers.
+    private func withOpenChannels(
+        _ channels: ArraySlice<UDPTransport.Channel>,
+        inbounds: [NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>] = [],
+        writers: [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>],
+        body: ([NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>],
+               [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>]) async throws -> Void
+    ) async throws {
+        guard let first = channels.first else { return try await body(inbounds, writers) }
+        try await first.executeThenClose { inbound, outbound in
+            try await withOpenChannels(channels.dropFirst(), inbounds: inbounds + [inbound], writers: writers + [outbound], body: body)
+        }
+    }
+
+    private static func read(_ inbound: NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>,
+                             into sink: AsyncStream<Event>.Continuation) async throws {
+        for try await envelope in inbound {
+            guard let source = Endpoint(envelope.remoteAddress) else { continue }
+            sink.yield(.datagram(Array(envelope.data.readableBytesView), from: source))
+        }
+    }
+}
+
+/// Monotonic time for the state machine (`Timestamp` counts from the node's start) and wall
+/// time for persisted records.
+struct NodeClock: Sendable {
+    let origin = ContinuousClock.now
+
+    var now: Timestamp {
+        let elapsed = ContinuousClock.now - origin
+        return Timestamp(nanoseconds: 1_000_000_000 + UInt64(elapsed.components.seconds) * 1_000_000_000
+                         + UInt64(elapsed.components.attoseconds / 1_000_000_000))
+    }
+
+    var unixMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The monotonic timestamp of a past wall-clock time.
+    func timestamp(ofUnixMilliseconds then: Int64) -> Timestamp {
+        let ageMilliseconds = max(0, unixMilliseconds - then)
+        return now + Duration.milliseconds(-ageMilliseconds)
+    }
+}
+
+/// A node failure a person can act on.
+public struct NodeError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

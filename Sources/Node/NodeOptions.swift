@@ -1,0 +1,28 @@
+import Kademlia
+
+/// How a node runs: where it listens, whom it joins through, and its DHT configuration.
+public struct NodeOptions: Sendable {
+    /// The node's data directory (identity, database, control socket).
+    public var dataDirectory: String
+    /// UDP endpoints to listen on; port 0 picks a free port. One IPv4 and one IPv6 at most.
+    public var listen: [Endpoint] = [Endpoint(address: .v4(0), port: NodeOptions.defaultPort)]
+    /// Potluck nodes to join through (`--bootstrap`).
+    public var bootstrap: [Endpoint] = []
+    /// Whether to find Potluck peers through the public Mainline DHT when nothing else is known.
+    public var useDefaultBootstrap = true
+    /// The public Mainline DHT routers used for the rendezvous (see ``Rendezvous``).
+    public var rendezvousRouters: [String] = Rendezvous.publicRouters
+    /// The DHT state machine's configuration.
+    public var dht = DHTNode.Configuration()
+    /// How often the driver wakes the state machine to check its timers.
+    public var tickInterval: Duration = .milliseconds(50)
+    /// How often the routing table is saved (also saved at shutdown).
+    public var contactSaveInterval: Duration = .seconds(60)
+
+    /// Potluck's default UDP port (BitTorrent clients use 6881; Potluck stays clear of it).
+    public static let defaultPort: UInt16 = 6891
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+}

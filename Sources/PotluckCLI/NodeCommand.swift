@@ -1,0 +1,81 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Kademlia
+import Logging
+import Node
+import ServiceLifecycle
+import Storage
+import UnixSignals
+
+/// `potluck node`: runs a DHT node in the foreground until SIGINT or SIGTERM.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a Potluck node in the foreground.",
+        discussion: """
+            Prints the address it bound (port 0 picks a free one), logs to stderr, and shuts down \
+            cleanly on SIGINT or SIGTERM. The node's local CLI talks to it through DIR/control.sock.
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+
+    @Option(name: .customLong("listen"), help: ArgumentHelp(
+        "UDP address to listen on (repeat for IPv4 and IPv6; default 0.0.0.0:\(NodeOptions.defaultPort)).", valueName: "HOST:PORT"))
+    var listen: [String] = []
+
+    @Option(name: .customLong("bootstrap"), help: ArgumentHelp("A Potluck node to join through (repeatable).", valueName: "HOST:PORT"))
+    var bootstrap: [String] = []
+
+    @Flag(name: .customLong("no-default-bootstrap"), help: "Do not look for peers through the public Mainline DHT.")
+    var noDefaultBootstrap = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning or error.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        for text in listen + bootstrap where Endpoint(text) == nil {
+            throw ValidationError("'\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:6891 or [::1]:6891")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("'\(logLevel)' is not a log level: use trace, debug, info, notice, warning or error")
+        }
+        let families = listen.compactMap { Endpoint($0)?.address.family }
+        guard Set(families).count == families.count else {
+            throw ValidationError("give at most one IPv4 and one IPv6 --listen address")
+        }
+    }
+
+    func run() async throws {
+        let directory = data.directory
+        let identity: SigningKey
+        do { identity = try IdentityFile.load(from: directory.identityPath) } catch { throw CLIError(error.description) }
+        let environment: Environment
+        do { environment = try Environment(path: directory.databasePath) } catch {
+            throw CLIError("cannot open the database in \(directory.databasePath): \(error)")
+        }
+        defer { environment.close() }
+
+        var options = NodeOptions(dataDirectory: directory.path)
+        if !listen.isEmpty { options.listen = listen.compactMap(Endpoint.init) }
+        options.bootstrap = bootstrap.compactMap(Endpoint.init)
+        options.useDefaultBootstrap = !noDefaultBootstrap
+
+        var logger = Logger(label: "potluck.node") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let service = DHTService(options: options, identity: identity, persistence: try NodePersistence(environment: environment),
+                                 logger: logger) { bound, nodeID in
+            // Written straight to the file descriptor: scripts wait for these lines.
+            let lines = bound.map { "listening on \($0)\n" }.joined()
+                + "peer id: \(identity.publicKey.peerID)\nnode id: \(nodeID.hex)\n"
+            FileHandle.standardOutput.write(Data(lines.utf8))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as NodeError {
+            throw CLIError(error.description)
+        }
+    }
+}
