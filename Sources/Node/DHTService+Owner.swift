@@ -29,6 +29,7 @@ extension DHTService {
         }
 
         var nextSave = clock.now + options.contactSaveInterval
+        var savedContacts: [NodeContact] = []
         for await event in events {
             let now = clock.now
             switch event {
@@ -49,7 +50,11 @@ extension DHTService {
             }
             if now >= nextSave {
                 nextSave = now + options.contactSaveInterval
-                saveContacts(node)
+                let contacts = node.routingContacts
+                if contacts != savedContacts {
+                    saveContacts(node)
+                    savedContacts = contacts
+                }
             }
         }
         saveContacts(node)

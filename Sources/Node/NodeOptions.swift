@@ -16,8 +16,9 @@ public struct NodeOptions: Sendable {
     public var dht = DHTNode.Configuration()
     /// How often the driver wakes the state machine to check its timers.
     public var tickInterval: Duration = .milliseconds(50)
-    /// How often the routing table is saved (also saved at shutdown).
-    public var contactSaveInterval: Duration = .seconds(60)
+    /// How often the routing table is saved when it changed (and at shutdown), so that even a
+    /// node killed without warning rejoins from a recent table.
+    public var contactSaveInterval: Duration = .seconds(1)
 
     /// Potluck's default UDP port (BitTorrent clients use 6881; Potluck stays clear of it).
     public static let defaultPort: UInt16 = 6891

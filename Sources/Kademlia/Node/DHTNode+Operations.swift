@@ -7,16 +7,17 @@ extension DHTNode {
         _ kind: Operation.Kind, target: NodeID, salt: [UInt8] = [], request: RequestID?, now: Timestamp
     ) -> [Action] {
         let seeds = table.closest(to: target, count: configuration.lookup.candidateLimit)
-        guard !seeds.isEmpty else {
-            return request.map { [.completed($0, .failed("the routing table is empty: bootstrap first (is any node reachable?)"))] } ?? []
-        }
-        let operationID = nextOperationID
-        nextOperationID += 1
         var operation = Operation(kind: kind, request: request, target: target,
                                   lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now),
                                   phase: .lookingUp, wakeAt: now, startedAt: now)
         operation.salt = salt
         includeLocalKnowledge(in: &operation, now: now)
+        let knowsAnswer = operation.bestItem != nil || !operation.peersFound.isEmpty
+        guard !seeds.isEmpty || knowsAnswer else {
+            return request.map { [.completed($0, .failed("the routing table is empty: bootstrap first (is any node reachable?)"))] } ?? []
+        }
+        let operationID = nextOperationID
+        nextOperationID += 1
         operations[operationID] = operation
         return advance(operationID, now: now)
     }

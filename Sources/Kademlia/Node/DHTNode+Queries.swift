@@ -19,8 +19,12 @@ extension DHTNode {
         if !message.readOnly, query.id != id {
             actions += noteContact(NodeContact(id: query.id, endpoint: source), kind: .query, now: now)
         }
-        let reply = respond(to: query, from: source, now: now)
+        var persisted: [StoredItem] = []
+        let reply = respond(to: query, from: source, now: now, persisted: &persisted)
         if case .error = reply { counters.errorsSent += 1 }
+        // Persist before acknowledging: the driver performs actions in order, so an acknowledged
+        // put is on disk before its reply leaves.
+        actions += persisted.map { Action.itemStored($0) }
         // BEP 42: tell the querier the address we see it at.
         let message = KRPCMessage(transactionID: message.transactionID, kind: reply,
                                   clientVersion: configuration.clientVersion, senderIP: source)
@@ -29,7 +33,7 @@ extension DHTNode {
     }
 
     private mutating func respond(
-        to query: KRPCMessage.Query, from source: Endpoint, now: Timestamp
+        to query: KRPCMessage.Query, from source: Endpoint, now: Timestamp, persisted: inout [StoredItem]
     ) -> KRPCMessage.Kind {
         var response = KRPCMessage.Response(id: id)
         switch query.method {
@@ -53,7 +57,10 @@ extension DHTNode {
             addItem(to: &response, target: target, ifNewerThan: sequence, now: now)
             addNodes(to: &response, closestTo: target, for: query, from: source)
         case .put(let put):
-            if let error = store(put, from: source, now: now) { return .error(error) }
+            switch storeItem(put, from: source, now: now) {
+            case .stored(let stored): persisted.append(stored)
+            case .refused(let error): return .error(error)
+            }
         case .sampleInfohashes(let target):
             response.samples = peers.sample(count: 20, using: &random)
             response.storedCount = Int64(peers.infoHashCount)
@@ -98,24 +105,36 @@ extension DHTNode {
         }
     }
 
-    /// Stores a BEP 44 `put`; `nil` on success, else the error to send back.
-    private mutating func store(_ put: KRPCMessage.PutRequest, from source: Endpoint, now: Timestamp) -> KRPCErrorMessage? {
+    /// Stores a BEP 44 `put`: the stored item (for the driver to persist), or the error to send back.
+    private enum PutAnswer {
+        case stored(StoredItem)
+        case refused(KRPCErrorMessage)
+    }
+
+    private mutating func storeItem(
+        _ put: KRPCMessage.PutRequest, from source: Endpoint, now: Timestamp
+    ) -> PutAnswer {
         guard tokens.isValid(put.token, for: source.address) else {
-            return KRPCErrorMessage(code: KRPCErrorMessage.protocolError, message: "invalid token")
+            return .refused(KRPCErrorMessage(code: KRPCErrorMessage.protocolError, message: "invalid token"))
         }
         do throws(ItemError) {
+            let item: Item
             if let fields = put.mutable {
                 guard let key = try? PublicKey(bytes: fields.publicKey), let signature = try? Signature(bytes: fields.signature) else {
-                    return KRPCErrorMessage(code: KRPCErrorMessage.invalidSignature, message: "invalid signature: k must be 32 bytes and sig 64")
+                    return .refused(KRPCErrorMessage(code: KRPCErrorMessage.invalidSignature,
+                                                     message: "invalid signature: k must be 32 bytes and sig 64"))
                 }
-                let item = MutableItem(key: key, salt: fields.salt ?? [], sequence: fields.sequence, value: put.value, signature: signature)
-                try items.put(mutable: item, cas: fields.cas, from: source.address, now: now, verifier: configuration.verifier)
+                let mutable = MutableItem(key: key, salt: fields.salt ?? [], sequence: fields.sequence, value: put.value, signature: signature)
+                try items.put(mutable: mutable, cas: fields.cas, from: source.address, now: now, verifier: configuration.verifier)
+                item = .mutable(mutable)
             } else {
-                try items.put(immutable: ImmutableItem(value: put.value), from: source.address, now: now)
+                let immutable = ImmutableItem(value: put.value)
+                try items.put(immutable: immutable, from: source.address, now: now)
+                item = .immutable(immutable)
             }
-            return nil
+            return .stored(StoredItem(item: item, storedAt: now, owner: source.address))
         } catch {
-            return KRPCErrorMessage(code: error.code, message: error.message)
+            return .refused(KRPCErrorMessage(code: error.code, message: error.message))
         }
     }
 }

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// Real nodes on loopback: separate processes, real UDP sockets, real LMDB files.
+@Suite("potluck node on loopback", .serialized)
+struct NodeCommandTests {
+    @Test func nodesJoinPutAndGetAndStopCleanly() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let a = try NodeProcess.start(in: root, name: "a")
+        let b = try NodeProcess.start(in: root, name: "b", bootstrap: [a])
+        let c = try NodeProcess.start(in: root, name: "c", bootstrap: [a])
+
+        #expect(try eventually { try Self.tableSize(c) >= 2 })
+        let ping = try c.cli(["dht", "ping", a.endpoint, "--json"])
+        #expect(ping.status == 0, "\(ping.stderr)")
+        #expect(ping.stdout.contains("\"node_id\""))
+
+        let put = try a.cli(["dht", "put", "offer: 2 cores", "--salt", "slot-1", "--json"])
+        #expect(put.status == 0, "\(put.stderr)")
+        let putJSON = try Self.json(put.stdout)
+        let target = try #require(putJSON["target"] as? String)
+        #expect(putJSON["seq"] as? Int == 1)
+
+        let get = try c.cli(["dht", "get", target, "--salt", "slot-1"])
+        #expect(get.status == 0, "\(get.stderr)")
+        #expect(get.stdout == "offer: 2 cores\n")
+        let getJSON = try Self.json(try c.cli(["dht", "get", target, "--salt", "slot-1", "--json"]).stdout)
+        #expect(getJSON["seq"] as? Int == 1)
+        #expect((getJSON["key"] as? String)?.count == 64)
+        #expect((getJSON["signature"] as? String)?.count == 128)
+
+        // A second put bumps seq; the reader sees the new value.
+        let second = try Self.json(try a.cli(["dht", "put", "offer: 4 cores", "--salt", "slot-1", "--json"]).stdout)
+        #expect(second["seq"] as? Int == 2)
+        #expect(try c.cli(["dht", "get", target, "--salt", "slot-1"]).stdout == "offer: 4 cores\n")
+
+        let immutable = try b.cli(["dht", "put", "--immutable", "job digest"])
+        #expect(immutable.status == 0)
+        let immutableTarget = immutable.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(immutableTarget.count == 40)
+        #expect(try a.cli(["dht", "get", immutableTarget]).stdout == "job digest\n")
+
+        let lookup = try Self.json(try b.cli(["dht", "lookup", String(repeating: "0", count: 40), "--json"]).stdout)
+        #expect((lookup["closest"] as? [Any])?.count == 2)
+
+        for node in [a, b, c] {
+            #expect(node.stop() == 0)
+            #expect(node.stderr.contains("routing table saved"))
+        }
+    }
+
+    @Test func aRestartedNodeRejoinsFromItsSavedTableAndKeepsItsItems() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let a = try NodeProcess.start(in: root, name: "a")
+        var b: NodeProcess? = try NodeProcess.start(in: root, name: "b", bootstrap: [a])
+        #expect(try eventually { try Self.tableSize(a) >= 1 })
+        var targets: [String] = []
+        for index in 0..<5 {
+            let put = try a.cli(["dht", "put", "--immutable", "item \(index)"])
+            #expect(put.status == 0, "\(put.stderr)")
+            targets.append(put.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        // The routing table is saved within a second of changing (NodeOptions.contactSaveInterval).
+        usleep(1_500_000)
+        // Every acknowledged put was stored on b (the only other node): kill it without warning.
+        #expect(b!.stop(signal: SIGKILL) == SIGKILL)
+        b = nil
+        let restarted = try NodeProcess(dataDirectory: root.appendingPathComponent("b").path)  // no --bootstrap
+        let status = try Self.json(try restarted.cli(["dht", "status", "--json"]).stdout)
+        #expect(status["items_stored"] as? Int == 5)
+        #expect(try eventually { try Self.tableSize(restarted) >= 1 }, "rejoined from the saved table")
+        #expect(a.stop() == 0)
+        for target in targets {
+            #expect(try restarted.cli(["dht", "get", target]).stdout.hasPrefix("item "))
+        }
+        #expect(restarted.stop() == 0)
+    }
+
+    @Test func commandsWithoutARunningNodeSayWhatToDo() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        _ = try PotluckProcess.run(["init", "--data-dir", root.path])
+        let result = try PotluckProcess.run(["dht", "status", "--data-dir", root.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("start one with 'potluck node'"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        let badTarget = try PotluckProcess.run(["dht", "get", "xyz", "--data-dir", root.path])
+        #expect(badTarget.stderr.contains("give 40 hex digits"))
+        #expect(badTarget.stderr.split(separator: "\n").count == 1)
+        let badListen = try PotluckProcess.run(["node", "--listen", "nowhere", "--data-dir", root.path])
+        #expect(badListen.status != 0)
+        #expect(badListen.stderr.contains("use HOST:PORT"))
+    }
+
+    static func tableSize(_ node: NodeProcess) throws -> Int {
+        let status = try node.cli(["dht", "status", "--json"])
+        return (try? json(status.stdout))?["routing_table_size"] as? Int ?? 0
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+}

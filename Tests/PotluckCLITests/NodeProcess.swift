@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// A `potluck node` running as a child process on loopback, with its output in files so a test
+/// can wait for lines without blocking on pipes. Every wait is bounded in time.
+final class NodeProcess {
+    let dataDirectory: String
+    let process = Process()
+    let stdoutPath: String
+    let stderrPath: String
+    private(set) var endpoint = ""
+
+    init(dataDirectory: String, arguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory
+        stdoutPath = dataDirectory + ".stdout"
+        stderrPath = dataDirectory + ".stderr"
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = PotluckProcess.productsDirectory.appendingPathComponent("potluck")
+        process.arguments = ["node", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--no-default-bootstrap"] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let line = try waitForLine(prefix: "listening on ", in: stdoutPath, timeout: 20)
+        endpoint = String(line.dropFirst("listening on ".count))
+    }
+
+    /// Creates a data directory and starts a node in it.
+    static func start(in root: URL, name: String, bootstrap: [NodeProcess] = []) throws -> NodeProcess {
+        let dir = root.appendingPathComponent(name).path
+        let created = try PotluckProcess.run(["init", "--data-dir", dir])
+        guard created.status == 0 else { throw CLITestError("potluck init failed: \(created.stderr)") }
+        return try NodeProcess(dataDirectory: dir, arguments: bootstrap.flatMap { ["--bootstrap", $0.endpoint] })
+    }
+
+    /// Runs `potluck ARGS --data-dir DIR` against this node.
+    func cli(_ arguments: [String]) throws -> PotluckProcess.Result {
+        try PotluckProcess.run(arguments + ["--data-dir", dataDirectory])
+    }
+
+    /// Sends `signal` and waits (bounded) for the process to exit; returns its status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 20) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    deinit { stop(signal: SIGKILL) }
+}
+
+/// Polls `path` until a line starts with `prefix`; throws after `timeout` seconds.
+func waitForLine(prefix: String, in path: String, timeout: TimeInterval) throws -> String {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+        usleep(20_000)
+    }
+    throw CLITestError("no line starting with '\(prefix)' in \(path) within \(timeout) s")
+}
+
+/// Runs `body` until it returns true or `timeout` passes (bounded retries for eventual states).
+func eventually(timeout: TimeInterval = 15, _ body: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if try body() { return true }
+        usleep(100_000)
+    } while Date() < deadline
+    return false
+}
