@@ -260,7 +260,7 @@ public final class Environment: @unchecked Sendable {
 ///
 /// Handles are plain values: valid for the lifetime of the environment they came from.
 public struct Database: Sendable, Hashable {
-    let dbi: MDB_dbi
+    @usableFromInline let dbi: MDB_dbi
     /// The database's name; `nil` for the main database.
     public let name: String?
 }

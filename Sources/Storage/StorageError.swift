@@ -154,6 +154,7 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Wraps a non-zero LMDB return code, describing what was being done.
+    @usableFromInline
     init(lmdb rc: Int32, while context: String) {
         let code = Code.classify(rc)
         self.init(code: code, message: "\(context): \(code.advice)", lmdbCode: rc)
@@ -168,6 +169,7 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
 
 /// Throws a ``StorageError`` when an LMDB call did not return 0.
 @inline(__always)
+@inlinable
 func check(_ rc: Int32, _ context: @autoclosure () -> String) throws(StorageError) {
     if rc != 0 { throw StorageError(lmdb: rc, while: context()) }
 }

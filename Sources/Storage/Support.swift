@@ -42,13 +42,13 @@ struct ReadWriteLock: ~Copyable {
 }
 
 /// Builds an `MDB_val` that points into `bytes` (valid only while `bytes` is).
-@inline(__always)
+@inlinable @inline(__always)
 func mdbVal(_ bytes: UnsafeRawBufferPointer) -> MDB_val {
     MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
 }
 
 /// Views an `MDB_val` as a raw buffer (valid until the transaction writes or ends).
-@inline(__always)
+@inlinable @inline(__always)
 func buffer(_ val: MDB_val) -> UnsafeRawBufferPointer {
     UnsafeRawBufferPointer(start: val.mv_data, count: val.mv_size)
 }

@@ -6,7 +6,7 @@ import CLMDB
 /// The type is `~Copyable` and handed to the closure as `borrowing`, so it cannot be
 /// stored, returned or copied out of the closure.
 public struct ReadTransaction: ~Copyable {
-    let txn: OpaquePointer
+    @usableFromInline let txn: OpaquePointer
 
     /// The value stored under `key`, or `nil` if there is none.
     public func get(_ db: Database, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
@@ -15,6 +15,7 @@ public struct ReadTransaction: ~Copyable {
 
     /// Runs `body` on the stored bytes of `key` without copying them; `nil` if absent.
     /// The buffer is valid only during `body`.
+    @inlinable
     public func withValue<R>(
         _ db: Database, _ key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
@@ -197,6 +198,7 @@ extension Database: CustomStringConvertible {
 }
 
 /// Read operations shared by both transaction kinds.
+@usableFromInline
 enum Ops {
     static func get(_ txn: OpaquePointer, _ db: Database, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
         try withBytes(key) { (key) throws(StorageError) -> [UInt8]? in
@@ -209,6 +211,7 @@ enum Ops {
         try withBytes(key) { (key) throws(StorageError) -> Bool in try lookup(txn, db, key) != nil }
     }
 
+    @inlinable
     static func withValue<R>(
         _ txn: OpaquePointer, _ db: Database, _ key: UnsafeRawBufferPointer,
         _ body: (UnsafeRawBufferPointer) throws -> R
@@ -217,7 +220,7 @@ enum Ops {
         return try body(buffer(value))
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func lookup(
         _ txn: OpaquePointer, _ db: Database, _ key: UnsafeRawBufferPointer
     ) throws(StorageError) -> MDB_val? {
