@@ -20,12 +20,12 @@ extension DHTService {
 
         let joinThrough = (try persistence.loadContacts()).map(\.endpoint) + options.bootstrap
         if !joinThrough.isEmpty {
-            await owner.perform(node.start(.bootstrap(joinThrough), request: nil, now: clock.now), service: self)
+            await owner.perform(node.start(.bootstrap(joinThrough), request: nil, now: clock.now), persist: persist)
         } else {
-            logger.warning("no saved contacts and no --bootstrap: waiting for other nodes to contact this one")
+            logger.notice("no saved contacts and no --bootstrap: looking for Potluck peers through the public DHT")
         }
         for item in try persistence.loadOwn() {
-            await owner.perform(node.start(.put(item), request: nil, now: clock.now), service: self)
+            await owner.perform(node.start(.put(item), request: nil, now: clock.now), persist: persist)
         }
 
         var nextSave = clock.now + options.contactSaveInterval
@@ -34,19 +34,21 @@ extension DHTService {
             let now = clock.now
             switch event {
             case .datagram(let bytes, let source):
-                await owner.perform(node.receive(bytes, from: source, now: now), service: self)
+                await owner.perform(node.receive(bytes, from: source, now: now), persist: persist)
             case .tick:
                 break
             case .command(let command, let continuation):
                 let request = owner.register(continuation)
-                await owner.perform(node.start(command, request: request, now: now), service: self)
+                await owner.perform(node.start(command, request: request, now: now), persist: persist)
             case .inspect(let read, let continuation):
                 continuation.resume(returning: read(node))
+            case .join(let endpoints):
+                await owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist)
             case .published(let item):
                 do { try persistence.saveOwn(item) } catch { logger.error("cannot save an own item: \(error)") }
             }
             if now >= node.nextWakeup {
-                await owner.perform(node.wake(now: now), service: self)
+                await owner.perform(node.wake(now: now), persist: persist)
             }
             if now >= nextSave {
                 nextSave = now + options.contactSaveInterval
@@ -60,6 +62,19 @@ extension DHTService {
         saveContacts(node)
         owner.failAll("the node is shutting down")
         logger.info("DHT node stopped; routing table saved (\(node.status.routingTableSize) contacts)")
+    }
+
+    /// Writes what the state machine asks to persist; a put is acknowledged only after this.
+    private func persist(_ action: DHTNode.Action) {
+        do {
+            switch action {
+            case .itemStored(let stored): try persistence.saveStored(stored, unixMilliseconds: clock.unixMilliseconds)
+            case .itemRemoved(let target): try persistence.removeStored(target)
+            default: break
+            }
+        } catch {
+            logger.error("cannot persist \(action): \(error)")
+        }
     }
 
     private func saveContacts(_ node: DHTNode) {
@@ -92,24 +107,21 @@ struct Owner {
         waiting.removeAll()
     }
 
-    /// Carries out the state machine's actions.
-    mutating func perform(_ actions: [DHTNode.Action], service: DHTService) async {
+    /// Carries out the state machine's actions, in order: `persist` handles item records.
+    mutating func perform(_ actions: [DHTNode.Action], persist: (DHTNode.Action) -> Void) async {
         for action in actions {
             switch action {
             case .send(let bytes, let destination):
-                await send(bytes, to: destination, logger: service.logger)
+                await send(bytes, to: destination)
             case .completed(let request, let outcome):
                 waiting.removeValue(forKey: request)?.resume(returning: outcome)
-            case .itemStored(let stored):
-                do { try service.persistence.saveStored(stored, unixMilliseconds: service.clock.unixMilliseconds) }
-                catch { service.logger.error("cannot save a stored item: \(error)") }
-            case .itemRemoved(let target):
-                do { try service.persistence.removeStored(target) } catch { service.logger.error("cannot remove an item: \(error)") }
+            case .itemStored, .itemRemoved:
+                persist(action)
             }
         }
     }
 
-    private mutating func send(_ bytes: [UInt8], to destination: Endpoint, logger: Logger) async {
+    private mutating func send(_ bytes: [UInt8], to destination: Endpoint) async {
         guard let index = families.firstIndex(of: destination.address.family), let address = try? destination.socketAddress() else {
             sendFailures += 1
             return
@@ -118,7 +130,6 @@ struct Owner {
             try await writers[index].write(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)))
         } catch {
             sendFailures += 1
-            logger.debug("cannot send to \(destination): \(error)")
         }
     }
 }

@@ -35,6 +35,8 @@ public final class DHTService: Service, Sendable {
         case command(DHTNode.Command, CheckedContinuation<DHTNode.Outcome, Never>)
         case inspect(@Sendable (DHTNode) -> JSONValue, CheckedContinuation<JSONValue, Never>)
         case published(Item)
+        /// Potluck peers found by the rendezvous: join the overlay through them.
+        case join([Endpoint])
     }
 
     public func run() async throws {

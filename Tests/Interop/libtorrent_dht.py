@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import os
-import random
 import socket
 import sys
 import threading
@@ -196,6 +195,48 @@ def _mul(s, pt):
         pt = _add(pt, pt)
         s >>= 1
     return q
+
+
+_L = 2 ** 252 + 27742317777372353535851937790883648493
+
+
+def _decompress(b):
+    y = int.from_bytes(b, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    if x2 == 0:
+        return None if sign else (0, y, 1, 0)
+    x = _recover_x(y, sign)
+    if (x * x - x2) % _P != 0:
+        return None
+    return (x, y, 1, x * y % _P)
+
+
+def _equal(p1, p2):
+    return ((p1[0] * p2[2] - p2[0] * p1[2]) % _P == 0 and (p1[1] * p2[2] - p2[1] * p1[2]) % _P == 0)
+
+
+def ed25519_verify(public, msg, sig):
+    """RFC 8032 verification (cofactorless), pure Python."""
+    if len(public) != 32 or len(sig) != 64:
+        return False
+    a = _decompress(public)
+    r = _decompress(sig[:32])
+    s = int.from_bytes(sig[32:], "little")
+    if a is None or r is None or s >= _L:
+        return False
+    h = int.from_bytes(hashlib.sha512(sig[:32] + public + msg).digest(), "little") % _L
+    return _equal(_mul(s, _G), _add(r, _mul(h, a)))
+
+
+def bep44_signed_buffer(salt, seq, v_bencoded):
+    buf = b""
+    if salt:
+        buf += b"4:salt%d:" % len(salt) + salt
+    return buf + b"3:seqi%de1:v" % seq + v_bencoded
 
 
 def ed25519_keys_from_seed(seed):
@@ -649,16 +690,19 @@ class Fixture:
                 raise TimeoutError("no dht_mutable_item_alert for %s" % pkh)
         res = {"found": False, "authoritative": authoritative,
                "elapsed_ms": round((time.monotonic() - t0) * 1000, 1)}
-        if data["signature"] != "00" * 64:
+        # A not-found answer still carries a stale signature (and seq 0, empty value):
+        # an item counts as found only when its signature verifies.
+        with node.cond:
+            raw = node.captured.get(("m", pkh, data["seq"]))
+        v = data["value"]
+        vb = v if isinstance(v, bytes) else (v.encode("latin-1") if isinstance(v, str) else b"")
+        if raw is None:
+            raw = bencode(vb)
+        sig = bytes.fromhex(data["signature"])
+        if ed25519_verify(pk, bep44_signed_buffer(salt, data["seq"], raw), sig):
             res["found"] = True
             res["seq"] = data["seq"]
             res["signature"] = data["signature"]
-            with node.cond:
-                raw = node.captured.get(("m", pkh, data["seq"]))
-            v = data["value"]
-            vb = v if isinstance(v, bytes) else (v.encode("latin-1") if isinstance(v, str) else b"")
-            if raw is None:
-                raw = bencode(vb)
             res.update(self.describe_value(raw))
         return res
 
@@ -762,6 +806,19 @@ def main():
     killer = threading.Timer(args.max_lifetime, lambda: (log("max lifetime reached, exiting"), os._exit(3)))
     killer.daemon = True
     killer.start()
+
+    # libtorrent binds with SO_REUSEADDR, so a port held by a stale fixture would NOT make it
+    # fail: it would silently share the port. Probe each port with plain sockets first.
+    for port in range(args.base_port, args.base_port + args.nodes):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            probe = socket.socket(socket.AF_INET, kind)
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError as exc:
+                emit({"ready": False, "error": "port %d on %s is in use (%s)" % (port, LOOPBACK, exc)})
+                return 1
+            finally:
+                probe.close()
 
     t0 = time.monotonic()
     fx = Fixture(args)
