@@ -90,6 +90,8 @@ struct Owner {
     var waiting: [RequestID: CheckedContinuation<DHTNode.Outcome, Never>] = [:]
     var nextRequest: RequestID = 1
     var sendFailures = 0
+    /// Completions nobody registered a continuation for (requests the driver started itself).
+    var unclaimed: [(RequestID, DHTNode.Outcome)] = []
 
     init(writers: [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>], bound: [Endpoint]) {
         self.writers = writers
@@ -114,7 +116,11 @@ struct Owner {
             case .send(let bytes, let destination):
                 await send(bytes, to: destination)
             case .completed(let request, let outcome):
-                waiting.removeValue(forKey: request)?.resume(returning: outcome)
+                if let continuation = waiting.removeValue(forKey: request) {
+                    continuation.resume(returning: outcome)
+                } else {
+                    unclaimed.append((request, outcome))
+                }
             case .itemStored, .itemRemoved:
                 persist(action)
             }

@@ -66,6 +66,16 @@ public final class DHTService: Service, Sendable {
                     [self] request in await ControlHandler(service: self, events: eventSink, bound: bound).handle(request)
                 }
                 tasks.addTask { try await control.run(group: group) }
+                if options.useDefaultBootstrap && options.bootstrap.isEmpty {
+                    tasks.addTask { [options, logger] in
+                        do {
+                            try await Rendezvous.run(routers: options.rendezvousRouters, overlay: bound, interval: options.rendezvousInterval,
+                                                     group: group, logger: logger) { peers in eventSink.yield(.join(peers)) }
+                        } catch {
+                            logger.warning("the public DHT rendezvous stopped: \(error)")
+                        }
+                    }
+                }
                 try await withGracefulShutdownHandler {
                     try await ownerLoop(events: events, writers: writers, bound: bound)
                 } onGracefulShutdown: {

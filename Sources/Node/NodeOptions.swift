@@ -12,6 +12,9 @@ public struct NodeOptions: Sendable {
     public var useDefaultBootstrap = true
     /// The public Mainline DHT routers used for the rendezvous (see ``Rendezvous``).
     public var rendezvousRouters: [String] = Rendezvous.publicRouters
+    /// How often the rendezvous announces this node again once it has found peers (BEP 5 peers
+    /// expire after 30 minutes on libtorrent nodes).
+    public var rendezvousInterval: Duration = .seconds(900)
     /// The DHT state machine's configuration.
     public var dht = DHTNode.Configuration()
     /// How often the driver wakes the state machine to check its timers.

@@ -30,11 +30,16 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-default-bootstrap"), help: "Do not look for peers through the public Mainline DHT.")
     var noDefaultBootstrap = false
 
+    @Option(name: .customLong("rendezvous-router"), help: ArgumentHelp(
+        "A public Mainline DHT router for the rendezvous (repeatable; default: the well-known routers).",
+        valueName: "HOST:PORT", visibility: .hidden))
+    var rendezvousRouters: [String] = []
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning or error.")
     var logLevel: String = "info"
 
     func validate() throws {
-        for text in listen + bootstrap where Endpoint(text) == nil {
+        for text in listen + bootstrap + rendezvousRouters where Endpoint(text) == nil {
             throw ValidationError("'\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:6891 or [::1]:6891")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -60,6 +65,7 @@ struct NodeCommand: AsyncParsableCommand {
         if !listen.isEmpty { options.listen = listen.compactMap(Endpoint.init) }
         options.bootstrap = bootstrap.compactMap(Endpoint.init)
         options.useDefaultBootstrap = !noDefaultBootstrap
+        if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
 
         var logger = Logger(label: "potluck.node") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
