@@ -75,7 +75,10 @@ let package = Package(
         .executableTarget(name: "potluck", dependencies: ["PotluckCLI"], swiftSettings: strict),
         .executableTarget(
             name: "potluck-bench",
-            dependencies: ["Bencode", "Crypto", "Storage", "CSodium", "CLMDB"],
+            dependencies: [
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "CSodium", "CLMDB",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         /// Test support: commits LMDB transactions in a loop until killed (the crash test).
         .executableTarget(

@@ -7,11 +7,11 @@ extension DHTService {
     /// The one task that owns the state machine: it handles events in order until the event
     /// stream ends (graceful shutdown), then saves the routing table.
     func ownerLoop(
-        events: AsyncStream<Event>, writers: [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>], bound: [Endpoint]
+        events: AsyncStream<Event>, channels: [any NIOCore.Channel], bound: [Endpoint]
     ) async throws {
         let nodeID = try persistence.nodeID { NodeID(bytes: SecureRandom.bytes(NodeID.byteCount))! }
         var node = DHTNode(id: nodeID, configuration: options.dht, seed: SecureRandom.uint64(), now: clock.now)
-        var owner = Owner(writers: writers, bound: bound)
+        var owner = Owner(channels: channels, bound: bound)
         for saved in try persistence.loadStored() {
             node.restore(StoredItem(item: saved.item, storedAt: clock.timestamp(ofUnixMilliseconds: saved.unixMilliseconds), owner: saved.owner))
         }
@@ -82,19 +82,25 @@ extension DHTService {
     }
 }
 
-/// The owner task's own mutable state: outbound writers and the continuations of commands
+/// The owner task's own mutable state: the sockets to send on and the continuations of commands
 /// waiting for their completion.
+///
+/// Datagrams are handed to the socket's event loop in one batch per call of ``perform(_:persist:)``
+/// without suspending the owner (an awaited write per datagram cost more than the whole state
+/// machine; see the `dht-serve` benchmark).
 struct Owner {
-    let writers: [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>]
+    let channels: [any NIOCore.Channel]
     let families: [Endpoint.Address.Family]
     var waiting: [RequestID: CheckedContinuation<DHTNode.Outcome, Never>] = [:]
     var nextRequest: RequestID = 1
     var sendFailures = 0
+    /// Socket addresses of recent destinations (making one formats and parses text).
+    var addressCache: [Endpoint: SocketAddress] = [:]
     /// Completions nobody registered a continuation for (requests the driver started itself).
     var unclaimed: [(RequestID, DHTNode.Outcome)] = []
 
-    init(writers: [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>], bound: [Endpoint]) {
-        self.writers = writers
+    init(channels: [any NIOCore.Channel], bound: [Endpoint]) {
+        self.channels = channels
         families = bound.map(\.address.family)
     }
 
@@ -111,10 +117,16 @@ struct Owner {
 
     /// Carries out the state machine's actions, in order: `persist` handles item records.
     mutating func perform(_ actions: [DHTNode.Action], persist: (DHTNode.Action) -> Void) async {
+        var outgoing = [[AddressedEnvelope<ByteBuffer>]](repeating: [], count: channels.count)
+        defer { flush(outgoing) }
         for action in actions {
             switch action {
             case .send(let bytes, let destination):
-                await send(bytes, to: destination)
+                guard let index = families.firstIndex(of: destination.address.family), let address = socketAddress(of: destination) else {
+                    sendFailures += 1
+                    continue
+                }
+                outgoing[index].append(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)))
             case .completed(let request, let outcome):
                 if let continuation = waiting.removeValue(forKey: request) {
                     continuation.resume(returning: outcome)
@@ -127,15 +139,20 @@ struct Owner {
         }
     }
 
-    private mutating func send(_ bytes: [UInt8], to destination: Endpoint) async {
-        guard let index = families.firstIndex(of: destination.address.family), let address = try? destination.socketAddress() else {
-            sendFailures += 1
-            return
-        }
-        do {
-            try await writers[index].write(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)))
-        } catch {
-            sendFailures += 1
+    private mutating func socketAddress(of endpoint: Endpoint) -> SocketAddress? {
+        if let cached = addressCache[endpoint] { return cached }
+        guard let address = try? endpoint.socketAddress() else { return nil }
+        if addressCache.count >= 4096 { addressCache.removeAll(keepingCapacity: true) }
+        addressCache[endpoint] = address
+        return address
+    }
+
+    private func flush(_ outgoing: [[AddressedEnvelope<ByteBuffer>]]) {
+        for (channel, batch) in zip(channels, outgoing) where !batch.isEmpty {
+            channel.eventLoop.execute {
+                for envelope in batch { channel.write(envelope, promise: nil) }
+                channel.flush()
+            }
         }
     }
 }

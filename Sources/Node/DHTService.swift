@@ -77,7 +77,7 @@ public final class DHTService: Service, Sendable {
                     }
                 }
                 try await withGracefulShutdownHandler {
-                    try await ownerLoop(events: events, writers: writers, bound: bound)
+                    try await ownerLoop(events: events, channels: channels.map(\.channel), bound: bound)
                 } onGracefulShutdown: {
                     eventSink.finish()
                 }

@@ -58,7 +58,7 @@ public enum Rendezvous {
                 configuration.readOnly = true
                 var node = DHTNode(id: NodeID(bytes: SecureRandom.bytes(20))!, configuration: configuration,
                                    seed: SecureRandom.uint64(), now: clock.now)
-                var owner = Owner(writers: [outbound], bound: local)
+                var owner = Owner(channels: [channel.channel], bound: local)
                 var round = Round(routers: resolved, overlayPort: overlayPort, overlay: overlay, interval: interval)
                 for await event in events {
                     let now = clock.now

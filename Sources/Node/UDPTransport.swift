@@ -1,6 +1,9 @@
 import Kademlia
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The node's UDP socket (SwiftNIO): binds an address, hands inbound datagrams to the owner and
 /// sends outbound ones. Oversized datagrams are dropped before they reach the DHT core.
@@ -24,15 +27,27 @@ public struct UDPTransport: Sendable {
 extension Endpoint {
     /// Converts a NIO socket address (IPv4 or IPv6) to an endpoint; `nil` for Unix sockets.
     /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) becomes the IPv4 peer it stands for.
+    ///
+    /// Reads the `sockaddr` bytes directly (family, port, address) rather than formatting and
+    /// parsing text: this runs for every datagram received.
     public init?(_ address: SocketAddress) {
-        guard let port = address.port, let text = address.ipAddress else { return nil }
-        let lowered = text.lowercased()
-        if lowered.hasPrefix("::ffff:"), let v4 = Endpoint.parseAddress(String(text.dropFirst(7))), case .v4 = v4 {
-            self.init(address: v4, port: UInt16(port))
-            return
+        let parsed: Endpoint? = address.withSockAddr { raw, length in
+            let bytes = UnsafeRawPointer(raw)
+            let port = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+            switch Int32(raw.pointee.sa_family) {
+            case AF_INET where length >= 8:
+                return Endpoint(address: .v4(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))), port: port)
+            case AF_INET6 where length >= 24:
+                let hi = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                let lo = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                if hi == 0, lo >> 32 == 0xffff { return Endpoint(address: .v4(UInt32(truncatingIfNeeded: lo)), port: port) }
+                return Endpoint(address: .v6(hi, lo), port: port)
+            default:
+                return nil
+            }
         }
-        guard let parsed = Endpoint.parseAddress(text) else { return nil }
-        self.init(address: parsed, port: UInt16(port))
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     /// The NIO socket address for this endpoint.

@@ -1,3 +1,4 @@
+import Kademlia
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,13 +9,24 @@ import Darwin
 /// reference side by side in one run. Build with `swift run -c release potluck-bench NAME`.
 @main
 enum PotluckBench {
-    static let benches: [(name: String, about: String, run: @Sendable () -> [BenchResult])] = [
+    static let benches: [(name: String, about: String, run: @Sendable () async throws -> [BenchResult])] = [
         ("crypto", "ed25519 and BLAKE2b through Potluck's layer vs raw libsodium", cryptoBench),
         ("store", "LMDB put and get through Potluck's layer vs raw mdb_* calls", storeBench),
+        ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
     ]
 
-    static func main() {
+    static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "profile-core" { return profileCore() }
+        if arguments.first == "load", arguments.count == 3, let port = UInt16(arguments[1]), let seconds = Double(arguments[2]) {
+            // Internal: load a node on 127.0.0.1:PORT for SECONDS (for profiling the serve path).
+            let rate = (try? Loader.run(target: Endpoint(address: .v4(0x7f00_0001), port: port), seconds: seconds, window: 64)) ?? 0
+            return print("\(Int(rate)) queries/s")
+        }
+        if arguments.first == "serve-node" {
+            do { try await serveNode(Array(arguments.dropFirst())) } catch { printError("serve-node: \(error)"); exit(1) }
+            return
+        }
         let json = arguments.contains("--json")
         let names = arguments.filter { $0 != "--json" }
         guard names.count == 1, let bench = benches.first(where: { $0.name == names[0] }) else {
@@ -25,7 +37,12 @@ enum PotluckBench {
         #if DEBUG
         printError("warning: this is a debug build; run 'swift run -c release potluck-bench \(bench.name)' for real figures")
         #endif
-        report(bench.run(), json: json)
+        do {
+            report(try await bench.run(), json: json)
+        } catch {
+            printError("potluck-bench \(bench.name): \(error)")
+            exit(1)
+        }
     }
 
     static func printError(_ line: String) {
