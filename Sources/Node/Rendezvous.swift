@@ -39,10 +39,10 @@ public enum Rendezvous {
         guard let overlayPort = overlay.first?.port else { return }
         let channel = try await UDPTransport.bind(Endpoint(address: .v4(0), port: 0), group: group, maxDatagramSize: 1500)
         let clock = NodeClock()
-        try await channel.executeThenClose { inbound, outbound in
+        try await channel.executeThenClose { inbound, _ in
             let local = channel.channel.localAddress.flatMap(Endpoint.init).map { [$0] } ?? []
             let (events, sink) = AsyncStream<DHTService.Event>.makeStream(bufferingPolicy: .bufferingOldest(4096))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
+            await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {
                     for try await envelope in inbound {
                         if let source = Endpoint(envelope.remoteAddress) { sink.yield(.datagram(Array(envelope.data.readableBytesView), from: source)) }

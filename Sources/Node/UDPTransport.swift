@@ -11,9 +11,12 @@ public struct UDPTransport: Sendable {
     public typealias Channel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
 
     /// Binds `endpoint` (port 0 picks a free port).
+    ///
+    /// No `SO_REUSEADDR`: on Linux it lets two UDP sockets share a port (even two port-0 binds
+    /// can be handed the same one), and datagrams then reach only one of them. A second node on a
+    /// taken port must fail loudly instead.
     public static func bind(_ endpoint: Endpoint, group: any EventLoopGroup, maxDatagramSize: Int) async throws -> Channel {
         try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize + 1))
             .bind(host: endpoint.addressText, port: Int(endpoint.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -10,7 +10,7 @@ final class ChildProcess {
 
     static func start(pinnedToCore core: Int?, executable: String, arguments: [String]) throws -> ChildProcess {
         let child = ChildProcess(output: makeTemporaryDirectory() + "/stdout")
-        FileManager.default.createFile(atPath: child.output, contents: nil)
+        _ = FileManager.default.createFile(atPath: child.output, contents: nil)
         if let core, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
             child.process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
             child.process.arguments = ["-c", String(core), executable] + arguments

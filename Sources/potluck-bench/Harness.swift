@@ -30,11 +30,16 @@ struct BenchResult {
     var json: String {
         var fields = [
             "\"bench\":\"\(bench)\"", "\"case\":\"\(caseName)\"", "\"unit\":\"\(unit)\"",
-            "\"potluck\":\(format(potluck))", "\"reference\":\(format(reference))", "\"ratio\":\(format(ratio, digits: 4))",
+            "\"potluck\":\(format(potluck))", "\"reference\":\(jsonNumber(reference))", "\"ratio\":\(jsonNumber(ratio, digits: 4))",
         ]
-        fields += extra.map { "\"\($0.0)\":\(format($0.1, digits: 4))" }
+        fields += extra.map { "\"\($0.0)\":\(jsonNumber($0.1, digits: 4))" }
         return "{" + fields.joined(separator: ",") + "}"
     }
+}
+
+/// A JSON number, or `null` when there is none (no reference measured).
+func jsonNumber(_ value: Double, digits: Int = 1) -> String {
+    value.isFinite ? format(value, digits: digits) : "null"
 }
 
 func format(_ value: Double, digits: Int = 1) -> String {

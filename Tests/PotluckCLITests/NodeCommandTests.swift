@@ -94,6 +94,18 @@ struct NodeCommandTests {
         #expect(badListen.stderr.contains("use HOST:PORT"))
     }
 
+    @Test func aSecondNodeOnATakenPortFailsLoudly() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let first = try NodeProcess.start(in: root, name: "first")
+        let dir = root.appendingPathComponent("second").path
+        _ = try PotluckProcess.run(["init", "--data-dir", dir])
+        let second = try PotluckProcess.run(["node", "--data-dir", dir, "--listen", first.endpoint, "--no-default-bootstrap"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("cannot listen on \(first.endpoint)"), "\(second.stderr)")
+        #expect(first.stop() == 0)
+    }
+
     static func tableSize(_ node: NodeProcess) throws -> Int {
         let status = try node.cli(["dht", "status", "--json"])
         return (try? json(status.stdout))?["routing_table_size"] as? Int ?? 0

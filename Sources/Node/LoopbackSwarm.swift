@@ -1,0 +1,221 @@
+import Bencode
+import Crypto
+import Foundation
+import Kademlia
+import NIOCore
+import NIOPosix
+
+/// Many DHT nodes on real loopback UDP sockets, each with its own socket and state machine,
+/// all owned by one task: the "500-node loopback network" of the DHT tests and benchmarks.
+///
+/// Every node shares the address 127.0.0.1, so the per-address rate limit is lifted (on the
+/// Internet each node has its own address).
+public struct LoopbackSwarm {
+    public struct Report: Sendable {
+        public var nodes: Int
+        public var lookups = 0
+        /// Lookups whose result was exactly the true k closest nodes (computed by brute force).
+        public var exactLookups = 0
+        public var hops: [Int] = []
+        public var lookupLatencies: [Duration] = []
+        public var puts = 0, putsStored = 0, gets = 0, getsFound = 0
+        /// Resident memory added per node (bytes), sockets and buffers included.
+        public var bytesPerNode = 0
+        public var setupDuration: Duration = .zero
+        /// Queries that timed out and datagrams dropped, summed over all nodes.
+        public var timeouts = 0, dropped = 0
+        public var droppedByReason: [String: Int] = [:]
+    }
+
+    public var nodes: Int
+    public var lookups: Int
+    public var items: Int
+    public var concurrency = 16
+    public var seed: UInt64
+
+    public init(nodes: Int, lookups: Int, items: Int, seed: UInt64) {
+        self.nodes = nodes
+        self.lookups = lookups
+        self.items = items
+        self.seed = seed
+    }
+
+    public func run() async throws -> Report {
+        let residentBefore = Self.residentBytes()
+        let started = ContinuousClock.now
+        let group = MultiThreadedEventLoopGroup.singleton
+        var channels: [UDPTransport.Channel] = []
+        for _ in 0..<nodes {
+            channels.append(try await UDPTransport.bind(Endpoint(address: .v4(0x7f00_0001), port: 0), group: group, maxDatagramSize: 1500))
+        }
+        let endpoints = channels.map { Endpoint($0.channel.localAddress!)! }
+        let (events, sink) = AsyncStream<(Int, [UInt8], Endpoint)>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for (index, channel) in channels.enumerated() {
+                tasks.addTask {
+                    try await channel.executeThenClose { inbound, _ in
+                        for try await envelope in inbound {
+                            if let source = Endpoint(envelope.remoteAddress) { sink.yield((index, Array(envelope.data.readableBytesView), source)) }
+                        }
+                    }
+                }
+            }
+            tasks.addTask {  // ticks (index -1) so timers fire even when no datagram arrives
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(20))
+                    sink.yield((-1, [], endpoints[0]))
+                }
+            }
+            var driver = SwarmDriver(channels: channels.map(\.channel), endpoints: endpoints, seed: seed)
+            var report = try await driver.exercise(self, events: events)
+            report.setupDuration = driver.setupDuration ?? (ContinuousClock.now - started)
+            report.bytesPerNode = max(0, (driver.residentAfterSetup - residentBefore) / max(1, nodes))
+            report.timeouts = driver.nodes.map(\.status.counters.timeouts).reduce(0, +)
+            report.dropped = driver.nodes.map { $0.status.counters.dropped.values.reduce(0, +) }.reduce(0, +)
+            for node in driver.nodes { report.droppedByReason.merge(node.status.counters.dropped, uniquingKeysWith: +) }
+            tasks.cancelAll()
+            sink.finish()
+            return report
+        }
+    }
+
+    /// The process's resident set size in bytes (Linux `/proc/self/statm`).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+}
+
+/// The one task that owns every node of a ``LoopbackSwarm``.
+struct SwarmDriver {
+    var nodes: [DHTNode] = []
+    var owners: [Owner] = []
+    let endpoints: [Endpoint]
+    let clock = NodeClock()
+    var random: SwarmRandom
+    var setupDuration: Duration?
+    var residentAfterSetup = 0
+    var nextRequest: RequestID = 1
+    var done: [RequestID: DHTNode.Outcome] = [:]
+
+    init(channels: [any NIOCore.Channel], endpoints: [Endpoint], seed: UInt64) {
+        self.endpoints = endpoints
+        random = SwarmRandom(state: seed)
+        var configuration = DHTNode.Configuration()
+        configuration.queriesPerSecondPerAddress = 1e9
+        configuration.queryBurstPerAddress = 1e9
+        configuration.verifier = .ed25519
+        for (index, channel) in channels.enumerated() {
+            nodes.append(DHTNode(id: NodeID.random(using: &random), configuration: configuration, seed: seed &+ UInt64(index), now: clock.now))
+            owners.append(Owner(channels: [channel], bound: [endpoints[index]]))
+        }
+    }
+
+    mutating func exercise(_ swarm: LoopbackSwarm, events: AsyncStream<(Int, [UInt8], Endpoint)>) async throws -> LoopbackSwarm.Report {
+        var report = LoopbackSwarm.Report(nodes: swarm.nodes)
+        var iterator = events.makeAsyncIterator()
+        let began = ContinuousClock.now
+        // Join: each node bootstraps through node 0 and a random earlier node, a batch at a time.
+        for batch in stride(from: 1, to: nodes.count, by: swarm.concurrency) {
+            var requests: [RequestID] = []
+            for index in batch..<min(nodes.count, batch + swarm.concurrency) {
+                let through = [endpoints[0], endpoints[Int(random.next() % UInt64(index))]]
+                requests.append(await start(.bootstrap(through), on: index))
+            }
+            try await wait(for: requests, events: &iterator)
+        }
+        // A second round of lookups of their own ids fills the tables of early joiners.
+        for batch in stride(from: 0, to: nodes.count, by: swarm.concurrency) {
+            let requests = await (batch..<min(nodes.count, batch + swarm.concurrency)).asyncMap { await start(.findNode(nodes[$0].id), on: $0) }
+            try await wait(for: requests, events: &iterator)
+        }
+        setupDuration = ContinuousClock.now - began
+        residentAfterSetup = LoopbackSwarm.residentBytes()
+
+        for batch in stride(from: 0, to: swarm.lookups, by: swarm.concurrency) {
+            var pending: [(RequestID, Int, NodeID, ContinuousClock.Instant)] = []
+            for _ in batch..<min(swarm.lookups, batch + swarm.concurrency) {
+                let origin = Int(random.next() % UInt64(nodes.count)), target = NodeID.random(using: &random)
+                pending.append((await start(.findNode(target), on: origin), origin, target, ContinuousClock.now))
+            }
+            try await wait(for: pending.map(\.0), events: &iterator)
+            for (request, origin, target, _) in pending {
+                guard case .nodes(let result)? = done[request] else { continue }
+                report.lookups += 1
+                report.hops.append(result.hops)
+                report.lookupLatencies.append(result.duration)
+                let truth = Set(nodes.map(\.id).filter { $0 != nodes[origin].id }.sorted { ($0 ^ target) < ($1 ^ target) }.prefix(8))
+                if Set(result.closest.map(\.id)) == truth { report.exactLookups += 1 }
+            }
+        }
+        for index in 0..<swarm.items {
+            let item = ImmutableItem(encoding: .bytes(Array("swarm item \(index) \(random.next())".utf8)))
+            let writer = Int(random.next() % UInt64(nodes.count)), reader = Int(random.next() % UInt64(nodes.count))
+            let put = await start(.put(.immutable(item)), on: writer)
+            try await wait(for: [put], events: &iterator)
+            report.puts += 1
+            if case .stored(_, let storedOn, _)? = done[put], storedOn > 0 { report.putsStored += 1 }
+            let get = await start(.get(item.target, salt: []), on: reader)
+            try await wait(for: [get], events: &iterator)
+            report.gets += 1
+            if case .item(let found?, _, _)? = done[get], found == .immutable(item) { report.getsFound += 1 }
+        }
+        return report
+    }
+
+    private mutating func start(_ command: DHTNode.Command, on index: Int) async -> RequestID {
+        let request = nextRequest
+        nextRequest += 1
+        await owners[index].perform(nodes[index].start(command, request: request, now: clock.now), persist: { _ in })
+        collect(index)
+        return request
+    }
+
+    /// Delivers datagrams and timers until every request in `requests` is done (bounded: 120 s).
+    private mutating func wait(for requests: [RequestID], events: inout AsyncStream<(Int, [UInt8], Endpoint)>.Iterator) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        var lastWake = clock.now
+        while !requests.allSatisfy({ done[$0] != nil }) {
+            guard ContinuousClock.now < deadline else { throw NodeError("the loopback swarm did not finish in 120 s") }
+            guard let (index, bytes, source) = await events.next() else { throw NodeError("the loopback swarm's sockets closed") }
+            if index >= 0 {
+                await owners[index].perform(nodes[index].receive(bytes, from: source, now: clock.now), persist: { _ in })
+                collect(index)
+            }
+            let now = clock.now
+            if now >= lastWake + .milliseconds(20) {
+                lastWake = now
+                for index in nodes.indices where nodes[index].nextWakeup <= now {
+                    await owners[index].perform(nodes[index].wake(now: now), persist: { _ in })
+                    collect(index)
+                }
+            }
+        }
+    }
+
+    private mutating func collect(_ index: Int) {
+        for (request, outcome) in owners[index].unclaimed { done[request] = outcome }
+        owners[index].unclaimed.removeAll()
+    }
+}
+
+/// SplitMix64 for the swarm's choices (ids, origins, targets), seeded for repeatable runs.
+struct SwarmRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var result: [T] = []
+        for element in self { result.append(await transform(element)) }
+        return result
+    }
+}
