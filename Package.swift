@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C shims: a module map and a header, nothing else.
@@ -61,11 +62,21 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        /// The discrete-event simulator: the same DHT state machines on a virtual clock and network.
+        .target(
+            name: "Simulator",
+            dependencies: [
+                "Kademlia", "Bencode", "Crypto",
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict),
+
         // Command line: a testable library and a thin executable.
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,6 +101,7 @@ let package = Package(
             resources: [], swiftSettings: strict),
         .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto"], swiftSettings: strict),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage"], swiftSettings: strict),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto"], swiftSettings: strict),
