@@ -94,6 +94,58 @@ struct NodeCommandTests {
         #expect(badListen.stderr.contains("use HOST:PORT"))
     }
 
+    /// kill -9 of the storing node while puts are under way: every put that was acknowledged is
+    /// still there after a restart (the node commits an item to LMDB before it answers the put).
+    @Test func killingAStoringNodeMidPutsLosesNoAcknowledgedItem() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let writer = try NodeProcess.start(in: root, name: "writer")
+        let storer = try NodeProcess.start(in: root, name: "storer", bootstrap: [writer])
+        #expect(try eventually { try Self.tableSize(writer) >= 1 })
+        let pid = storer.process.processIdentifier
+        let killer = Thread {
+            usleep(useconds_t(Int.random(in: 300_000...900_000)))
+            kill(pid, SIGKILL)
+        }
+        killer.start()
+        var acknowledged: [String] = []
+        for index in 0..<40 {
+            let put = try writer.cli(["dht", "put", "--immutable", "item \(index)", "--json"])
+            guard put.status == 0, let json = try? Self.json(put.stdout), (json["stored_on"] as? Int ?? 0) >= 1,
+                  let target = json["target"] as? String else { break }
+            acknowledged.append(target)
+        }
+        while storer.process.isRunning { usleep(20_000) }
+        #expect(!acknowledged.isEmpty && acknowledged.count < 40, "the kill should land mid-way: \(acknowledged.count) puts acknowledged")
+        let restarted = try NodeProcess(dataDirectory: storer.dataDirectory)
+        let status = try Self.json(try restarted.cli(["dht", "status", "--json"]).stdout)
+        #expect(status["items_stored"] as? Int ?? 0 >= acknowledged.count)
+        #expect(writer.stop() == 0)  // the restarted node must answer from its own store
+        for target in acknowledged {
+            #expect(try restarted.cli(["dht", "get", target]).stdout.hasPrefix("item "), "lost \(target)")
+        }
+        #expect(restarted.stop() == 0)
+    }
+
+    @Test func ipv6NodesTalkOverLoopback() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var nodes: [NodeProcess] = []
+        for name in ["v6a", "v6b"] {
+            let dir = root.appendingPathComponent(name).path
+            _ = try PotluckProcess.run(["init", "--data-dir", dir])
+            let bootstrap = nodes.first.map { ["--bootstrap", $0.endpoint] } ?? []
+            nodes.append(try NodeProcess(dataDirectory: dir, arguments: ["--listen", "[::1]:0"] + bootstrap, listenOverride: true))
+        }
+        #expect(nodes[0].endpoint.hasPrefix("[::1]:"))
+        #expect(try eventually { try Self.tableSize(nodes[0]) >= 1 })
+        let put = try nodes[0].cli(["dht", "put", "over IPv6", "--salt", "v6"])
+        #expect(put.status == 0, "\(put.stderr)")
+        let target = put.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try nodes[1].cli(["dht", "get", target, "--salt", "v6"]).stdout == "over IPv6\n")
+        for node in nodes { #expect(node.stop() == 0) }
+    }
+
     @Test func aSecondNodeOnATakenPortFailsLoudly() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }

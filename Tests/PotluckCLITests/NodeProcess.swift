@@ -10,14 +10,14 @@ final class NodeProcess {
     let stderrPath: String
     private(set) var endpoint = ""
 
-    init(dataDirectory: String, arguments: [String] = [], defaultBootstrap: Bool = false) throws {
+    init(dataDirectory: String, arguments: [String] = [], defaultBootstrap: Bool = false, listenOverride: Bool = false) throws {
         self.dataDirectory = dataDirectory
         stdoutPath = dataDirectory + ".stdout"
         stderrPath = dataDirectory + ".stderr"
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = PotluckProcess.productsDirectory.appendingPathComponent("potluck")
-        process.arguments = ["node", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0"]
+        process.arguments = ["node", "--data-dir", dataDirectory] + (listenOverride ? [] : ["--listen", "127.0.0.1:0"])
             + (defaultBootstrap ? [] : ["--no-default-bootstrap"]) + arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
