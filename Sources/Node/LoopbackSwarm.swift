@@ -93,7 +93,7 @@ struct SwarmDriver {
     var owners: [Owner] = []
     let endpoints: [Endpoint]
     let clock = NodeClock()
-    var random: SwarmRandom
+    var random: SplitMix64
     var setupDuration: Duration?
     var residentAfterSetup = 0
     var nextRequest: RequestID = 1
@@ -101,7 +101,7 @@ struct SwarmDriver {
 
     init(channels: [any NIOCore.Channel], endpoints: [Endpoint], seed: UInt64) {
         self.endpoints = endpoints
-        random = SwarmRandom(state: seed)
+        random = SplitMix64(seed: seed)
         var configuration = DHTNode.Configuration()
         configuration.queriesPerSecondPerAddress = 1e9
         configuration.queryBurstPerAddress = 1e9
@@ -197,18 +197,6 @@ struct SwarmDriver {
     private mutating func collect(_ index: Int) {
         for (request, outcome) in owners[index].unclaimed { done[request] = outcome }
         owners[index].unclaimed.removeAll()
-    }
-}
-
-/// SplitMix64 for the swarm's choices (ids, origins, targets), seeded for repeatable runs.
-struct SwarmRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

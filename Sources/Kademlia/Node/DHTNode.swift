@@ -20,7 +20,7 @@ public struct DHTNode: Sendable {
     var items: ItemStore
     var peers: PeerStore
     var tokens: TokenIssuer
-    var random: NodeRandom
+    var random: SplitMix64
     var transactions = KRPCTransactionIDGenerator()
     var pending: [KRPCTransactionID: PendingQuery] = [:]
     var operations: [OperationID: Operation] = [:]
@@ -39,7 +39,7 @@ public struct DHTNode: Sendable {
         table = RoutingTable(ownID: id, configuration: configuration.routing, now: now)
         items = ItemStore(configuration: configuration.items)
         peers = PeerStore(configuration: configuration.peers)
-        random = NodeRandom(seed: seed)
+        random = SplitMix64(seed: seed)
         tokens = TokenIssuer(secret: random.bytes(16))
         rateLimiter = RateLimiter(rate: configuration.queriesPerSecondPerAddress, burst: configuration.queryBurstPerAddress,
                                   capacity: configuration.rateLimiterCapacity)

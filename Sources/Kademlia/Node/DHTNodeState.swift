@@ -80,14 +80,16 @@ struct Operation: Sendable {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): the node's own deterministic randomness,
-/// seeded by the driver, so one seed reproduces a whole simulation.
-struct NodeRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
+/// SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
+/// OOPSLA 2014): a tiny, fast, seedable generator. Every deterministic choice in Potluck's core,
+/// its tests and its simulations draws from it, so one seed reproduces a whole run. Not for
+/// secrets: keys and tokens' secrets in the real node come from libsodium.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -95,7 +97,8 @@ struct NodeRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    mutating func bytes(_ count: Int) -> [UInt8] {
+    /// `count` random bytes.
+    public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }
 }

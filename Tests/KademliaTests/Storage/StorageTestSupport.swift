@@ -3,19 +3,8 @@ import Foundation
 import Kademlia
 import Testing
 
-/// A seeded SplitMix64 (Steele, Lea & Flood, 2014) for the storage tests, so random choices
-/// repeat from run to run.
-struct StorageTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The storage tests' seeded generator (Kademlia's SplitMix64), so random choices repeat.
+typealias StorageTestRNG = SplitMix64
 
 /// `spec/vectors/bep44.json`, found from this file's path (up to the package root).
 struct BEP44Vectors: Decodable {
