@@ -9,7 +9,7 @@ extension DHTService {
     func ownerLoop(
         events: AsyncStream<Event>, channels: [any NIOCore.Channel], bound: [Endpoint]
     ) async throws {
-        let nodeID = try persistence.nodeID { NodeID(bytes: SecureRandom.bytes(NodeID.byteCount))! }
+        let nodeID = try persistence.nodeID(bep42: true)
         var node = DHTNode(id: nodeID, configuration: options.dht, seed: SecureRandom.uint64(), now: clock.now)
         var owner = Owner(channels: channels, bound: bound)
         for saved in try persistence.loadStored() {
@@ -70,6 +70,9 @@ extension DHTService {
             switch action {
             case .itemStored(let stored): try persistence.saveStored(stored, unixMilliseconds: clock.unixMilliseconds)
             case .itemRemoved(let target): try persistence.removeStored(target)
+            case .externalAddress(let address):
+                try persistence.saveExternalAddress(address)
+                logger.info("other nodes see this node at \(Endpoint(address: address, port: 0).addressText); its next start takes a BEP 42 node id")
             default: break
             }
         } catch {
@@ -133,7 +136,7 @@ struct Owner {
                 } else {
                     unclaimed.append((request, outcome))
                 }
-            case .itemStored, .itemRemoved:
+            case .itemStored, .itemRemoved, .externalAddress:
                 persist(action)
             }
         }

@@ -43,6 +43,28 @@ public final class NodePersistence: Sendable {
         return id
     }
 
+    /// The node id to use: the saved one, unless a public address was learned (BEP 42 `ip`
+    /// votes) and the saved id does not comply with BEP 42 for it, in which case a compliant id
+    /// is made, saved and returned. A first start makes a random id (a BEP 42 id needs the
+    /// public address, which only other nodes can tell).
+    public func nodeID(bep42: Bool) throws -> NodeID {
+        var random = SystemRandomNumberGenerator()
+        let saved = try nodeID { NodeID.random(using: &random) }
+        guard bep42, let address = try externalAddress(), !NodeIDSecurity.isValid(saved, for: address) else { return saved }
+        let compliant = NodeIDSecurity.makeID(for: address, using: &random)
+        try environment.write { txn in try txn.put(meta, Array("dht-id".utf8), compliant.bytes) }
+        return compliant
+    }
+
+    /// Remembers the public address other nodes agreed on.
+    public func saveExternalAddress(_ address: Endpoint.Address) throws {
+        try environment.write { txn in try txn.put(meta, Array("external-address".utf8), Endpoint(address: address, port: 0).compact) }
+    }
+
+    public func externalAddress() throws -> Endpoint.Address? {
+        try environment.read { txn in try txn.get(meta, Array("external-address".utf8)) }.flatMap { Endpoint(compact: $0)?.address }
+    }
+
     // MARK: Routing table
 
     /// Replaces the saved routing table with `list`.

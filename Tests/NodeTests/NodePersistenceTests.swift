@@ -26,6 +26,18 @@ struct NodePersistenceTests {
         }
     }
 
+    @Test func aLearnedPublicAddressGivesABEP42NodeIDAtTheNextStart() throws {
+        try Self.withPersistence { persistence, _ in
+            let random = try persistence.nodeID(bep42: true)
+            #expect(try persistence.nodeID(bep42: true) == random)  // nothing learned yet: kept
+            let address = Endpoint.parseAddress("124.31.75.21")!
+            try persistence.saveExternalAddress(address)
+            let compliant = try persistence.nodeID(bep42: true)
+            #expect(NodeIDSecurity.isValid(compliant, for: address))
+            #expect(try persistence.nodeID(bep42: true) == compliant)  // stable once compliant
+        }
+    }
+
     @Test func contactsAreReplacedAsAWhole() throws {
         try Self.withPersistence { persistence, _ in
             let a = NodeContact(id: NodeID(hex: String(repeating: "01", count: 20))!, endpoint: Endpoint("127.0.0.1:7001")!)

@@ -29,6 +29,7 @@ public struct DHTNode: Sendable {
     var ownItems: [NodeID: OwnItem] = [:]
     var nextTokenRotation: Timestamp
     var nextMaintenance: Timestamp
+    var externalAddress = ExternalAddressVote()
     public internal(set) var counters = Counters()
 
     /// A node with identifier `id` (BEP 42: derive it from the external address with
@@ -72,6 +73,7 @@ public struct DHTNode: Sendable {
             actions += answer(query, message: message, from: source, now: now)
         case .response(let response):
             actions += handleResponse(response, transactionID: message.transactionID, from: source, now: now)
+            if let seen = message.senderIP { actions += noteExternalAddress(seen.address, reportedBy: source.address) }
         case .error(let error):
             actions += handleError(error, transactionID: message.transactionID, from: source, now: now)
         }

@@ -71,6 +71,9 @@ extension DHTNode {
         case itemStored(StoredItem)
         /// Forget a persisted item (it expired or was replaced).
         case itemRemoved(NodeID)
+        /// Other nodes agree that this node's public address is this one (BEP 42 `ip`); the
+        /// driver may remember it and derive a BEP 42 node id from it at the next start.
+        case externalAddress(Endpoint.Address)
     }
 
     /// How a command ended.

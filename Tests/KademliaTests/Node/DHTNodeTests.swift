@@ -186,3 +186,26 @@ extension Optional {
         return value
     }
 }
+
+@Suite("BEP 42 external address votes")
+struct ExternalAddressTests {
+    @Test func threeRespondersAgreeingOnAPublicAddressMakeItKnown() throws {
+        var node = DHTNode(id: NodeID(hex: String(repeating: "33", count: 20))!, seed: 1, now: .zero)
+        let publicAddress = Endpoint("124.31.75.21:6881")!
+        var announced: [Endpoint.Address] = []
+        for responder in 0..<4 {
+            let peer = Endpoint(address: .v4(0x0808_0800 | UInt32(responder)), port: 6881)
+            let ping = node.start(.ping(peer), request: UInt64(responder + 1), now: .seconds(1))
+            guard case .send(let bytes, _) = try #require(ping.first) else { return }
+            let query = try KRPCMessage.decode(bytes)
+            let reply = KRPCMessage(transactionID: query.transactionID,
+                                    kind: .response(KRPCMessage.Response(id: NodeID(hex: String(repeating: "4\(responder)", count: 20))!)),
+                                    senderIP: publicAddress)
+            for action in node.receive(reply.encoded(), from: peer, now: .seconds(1)) {
+                if case .externalAddress(let address) = action { announced.append(address) }
+            }
+        }
+        #expect(announced == [publicAddress.address])  // once, at the third vote
+        #expect(node.agreedExternalAddress == publicAddress.address)
+    }
+}

@@ -23,6 +23,7 @@ struct VirtualNetwork {
     var completions: [RequestID: DHTNode.Outcome] = [:]
     var nextRequest: RequestID = 1
     var persisted: [Endpoint: Int] = [:]
+    var externalAddresses: [Endpoint: Endpoint.Address] = [:]
 
     static func endpoint(_ index: Int) -> Endpoint {
         Endpoint(address: .v4(0x7f00_0000 | UInt32(index + 1)), port: 6881)
@@ -91,6 +92,8 @@ struct VirtualNetwork {
                 persisted[endpoint, default: 0] += 1
             case .itemRemoved:
                 persisted[endpoint, default: 0] -= 1
+            case .externalAddress(let address):
+                externalAddresses[endpoint] = address
             }
         }
     }
