@@ -10,6 +10,9 @@ import Glibc
 public struct UDPTransport: Sendable {
     public typealias Channel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
 
+    /// Datagrams read per system call.
+    static let vectorReadCount = 16
+
     /// Binds `endpoint` (port 0 picks a free port).
     ///
     /// No `SO_REUSEADDR`: on Linux it lets two UDP sockets share a port (even two port-0 binds
@@ -17,7 +20,10 @@ public struct UDPTransport: Sendable {
     /// taken port must fail loudly instead.
     public static func bind(_ endpoint: Endpoint, group: any EventLoopGroup, maxDatagramSize: Int) async throws -> Channel {
         try await DatagramBootstrap(group: group)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize + 1))
+            // Vector reads (recvmmsg) take up to 16 datagrams per system call; the receive buffer
+            // must hold all of them, or NIO silently truncates each datagram (stack notes).
+            .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: (maxDatagramSize + 1) * vectorReadCount))
             .bind(host: endpoint.addressText, port: Int(endpoint.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(
