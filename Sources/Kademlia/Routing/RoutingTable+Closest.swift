@@ -12,17 +12,18 @@ extension RoutingTable {
         guard count > 0 else { return [] }
         var result: [NodeContact] = []
         result.reserveCapacity(Swift.min(count, self.count))
-        var group: [NodeContact] = []
+        // Each contact with its distance, computed once rather than in every comparison.
+        var group: [(distance: NodeID, contact: NodeContact)] = []
         func take(_ range: ClosedRange<Int>) {
             guard result.count < count else { return }
             group.removeAll(keepingCapacity: true)
             for index in range {
                 for entry in buckets[index].entries where isUsable(entry, now: now) {
-                    group.append(entry.contact)
+                    group.append((entry.contact.id ^ target, entry.contact))
                 }
             }
-            if group.count > 1 { group.sort { ($0.id ^ target) < ($1.id ^ target) } }
-            result.append(contentsOf: group.prefix(count - result.count))
+            if group.count > 1 { group.sort { $0.distance < $1.distance } }
+            for member in group.prefix(count - result.count) { result.append(member.contact) }
         }
         let last = buckets.count - 1
         let shared = target.commonPrefixLength(with: ownID)
