@@ -58,6 +58,19 @@ public enum BencodeWriter {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Appends the string `<length>:<bytes>` (non-generic: callers in other modules need no
+    /// specialisation).
+    public static func appendString(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        appendStringHeader(length: bytes.count, to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends the string `<length>:<bytes>` (non-generic, as above).
+    public static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        appendStringHeader(length: bytes.count, to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
     /// Appends the UTF-8 of `text` as a string (for keys and other literals).
     public static func appendString(_ text: StaticString, to buffer: inout [UInt8]) {
         text.withUTF8Buffer { appendString($0, to: &buffer) }

@@ -30,13 +30,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Appends the address bytes in network order (4 or 16).
     public func appendAddressBytes(to buffer: inout [UInt8]) {
-        switch address {
-        case .v4(let value):
-            withUnsafeBytes(of: value.bigEndian) { buffer.append(contentsOf: $0) }
-        case .v6(let hi, let lo):
-            withUnsafeBytes(of: hi.bigEndian) { buffer.append(contentsOf: $0) }
-            withUnsafeBytes(of: lo.bigEndian) { buffer.append(contentsOf: $0) }
-        }
+        withAddressBytes { appendRaw($0, to: &buffer) }
     }
 
     /// Calls `body` with the address bytes in network order (4 or 16), without allocating.
@@ -51,9 +45,13 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Appends the compact form (address then port, network order).
     public func appendCompact(to buffer: inout [UInt8]) {
-        appendAddressBytes(to: &buffer)
-        buffer.append(UInt8(port >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: port))
+        switch address {
+        case .v4(let value):
+            // 4 + 2 bytes: the tuple has no padding before the port.
+            withUnsafeBytes(of: (value.bigEndian, port.bigEndian)) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[..<6]), to: &buffer) }
+        case .v6(let hi, let lo):
+            withUnsafeBytes(of: (hi.bigEndian, lo.bigEndian, port.bigEndian)) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[..<18]), to: &buffer) }
+        }
     }
 
     /// The compact form.

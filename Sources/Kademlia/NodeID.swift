@@ -68,9 +68,10 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Appends the 20 bytes to `buffer` (for encoders that build one datagram).
     public func appendBytes(to buffer: inout [UInt8]) {
-        withUnsafeBytes(of: high.bigEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: middle.bigEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: low.bigEndian) { buffer.append(contentsOf: $0) }
+        // A tuple is laid out in order with natural alignment: 8 + 8 + 4 bytes, no padding before `low`.
+        withUnsafeBytes(of: (high.bigEndian, middle.bigEndian, low.bigEndian)) {
+            appendRaw(UnsafeRawBufferPointer(rebasing: $0[..<Self.byteCount]), to: &buffer)
+        }
     }
 
     /// 40 lower-case hex digits.
@@ -156,4 +157,9 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible {
         default: nil
         }
     }
+}
+
+/// Appends raw bytes as one copy (viewed as `UInt8`, which may alias any memory).
+func appendRaw(_ raw: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+    raw.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) }
 }
