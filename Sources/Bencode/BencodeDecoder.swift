@@ -118,7 +118,7 @@ public struct BencodeDecoder: Sendable {
         return value
     }
 
-    private func makeParser(
+    func makeParser(
         _ buffer: UnsafeBufferPointer<UInt8>, recordsRawValues: Bool = false
     ) -> Parser {
         Parser(
@@ -126,7 +126,7 @@ public struct BencodeDecoder: Sendable {
             maxStringLength: maxStringLength, recordsRawValues: recordsRawValues)
     }
 
-    private func checkNothingFollows(_ position: Int, count: Int) throws(BencodeError) {
+    func checkNothingFollows(_ position: Int, count: Int) throws(BencodeError) {
         guard position == count else {
             throw BencodeError(
                 code: .trailingBytes, offset: position,
@@ -135,7 +135,7 @@ public struct BencodeDecoder: Sendable {
         }
     }
 
-    private func tooLong(_ count: Int) -> BencodeError {
+    func tooLong(_ count: Int) -> BencodeError {
         BencodeError(
             code: .tooLong, offset: max(0, maxLength),
             message: "the input is longer than the \(maxLength)-byte limit (\(count) bytes); "

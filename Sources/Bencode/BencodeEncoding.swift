@@ -49,8 +49,54 @@ private func appendString(_ bytes: [UInt8], to buffer: inout [UInt8]) {
     buffer.append(contentsOf: bytes)
 }
 
+/// Pieces of canonical BEP 3 encoding, for encoders that write a known layout straight into
+/// one buffer (keys already in order) instead of building a ``BencodeValue``.
+public enum BencodeWriter {
+    /// Appends the string `<length>:<bytes>`.
+    public static func appendString(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
+        appendStringHeader(length: bytes.count, to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends the string `<length>:<bytes>` (non-generic: callers in other modules need no
+    /// specialisation).
+    public static func appendString(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        appendStringHeader(length: bytes.count, to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends the string `<length>:<bytes>` (non-generic, as above).
+    public static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        appendStringHeader(length: bytes.count, to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends the UTF-8 of `text` as a string (for keys and other literals).
+    public static func appendString(_ text: StaticString, to buffer: inout [UInt8]) {
+        text.withUTF8Buffer { appendString($0, to: &buffer) }
+    }
+
+    /// Appends `<length>:`; the caller appends exactly `length` bytes next.
+    public static func appendStringHeader(length: Int, to buffer: inout [UInt8]) {
+        appendDecimal(UInt64(length), to: &buffer)
+        buffer.append(ASCII.colon)
+    }
+
+    /// Appends the integer `i<value>e` in shortest form.
+    public static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
+        buffer.append(ASCII.i)
+        if value < 0 { buffer.append(ASCII.minus) }
+        appendDecimal(value.magnitude, to: &buffer)
+        buffer.append(ASCII.e)
+    }
+}
+
 /// Appends the shortest decimal form of `value` without allocating a `String`.
 private func appendDecimal(_ value: UInt64, to buffer: inout [UInt8]) {
+    if value < 10 {
+        buffer.append(ASCII.zero + UInt8(truncatingIfNeeded: value))
+        return
+    }
     var digitCount = 1
     var rest = value
     while rest >= 10 {

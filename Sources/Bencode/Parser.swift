@@ -26,7 +26,7 @@ struct Parser: ~Copyable {
     let maxStringLength: Int
     /// Record the raw range of each value in a top-level dictionary.
     let recordsRawValues: Bool
-    private(set) var position = 0
+    var position = 0
     private(set) var rawValues: [[UInt8]: Range<Int>] = [:]
 
     init(
@@ -55,12 +55,7 @@ struct Parser: ~Copyable {
                 try readKey(into: &stack[top])
                 continue
             } else if byte == ASCII.l || byte == ASCII.d {
-                guard stack.count < maxDepth else {
-                    throw BencodeError(
-                        code: .tooDeep, offset: position,
-                        message: "lists and dictionaries are nested more than \(maxDepth) "
-                            + "deep; flatten the value or raise maxDepth")
-                }
+                guard stack.count < maxDepth else { throw tooDeep() }
                 stack.append(Frame(isDictionary: byte == ASCII.d))
                 position += 1
                 continue
@@ -80,11 +75,7 @@ struct Parser: ~Copyable {
     /// Pops the innermost container at its `e` and returns it as a value.
     private mutating func close(_ stack: inout [Frame]) throws(BencodeError) -> BencodeValue {
         let frame = stack.removeLast()
-        if frame.pendingKey != nil {
-            throw BencodeError(
-                code: .missingValue, offset: position,
-                message: "the dictionary ends right after a key; give every key a value")
-        }
+        if frame.pendingKey != nil { throw missingValue() }
         position += 1
         return frame.isDictionary ? .dictionary(frame.entries) : .list(frame.elements)
     }
@@ -103,6 +94,15 @@ struct Parser: ~Copyable {
     }
 
     private mutating func readKey(into frame: inout Frame) throws(BencodeError) {
+        let range = try readKey(after: frame.previousKey)
+        frame.previousKey = range
+        frame.pendingKey = Array(UnsafeBufferPointer(rebasing: input[range]))
+        frame.valueStart = position
+    }
+
+    /// Reads a dictionary key at `position` and returns where its bytes are; in strict mode
+    /// it must sort after `previous` (the range of the key before it, if any).
+    mutating func readKey(after previous: Range<Int>?) throws(BencodeError) -> Range<Int> {
         let start = position
         let byte = input[position]
         guard ASCII.isDigit(byte) else {
@@ -114,8 +114,8 @@ struct Parser: ~Copyable {
             throw unexpected(byte, expecting: "a dictionary key (a digit) or 'e'")
         }
         let range = try readString()
-        let key = UnsafeBufferPointer(rebasing: input[range])
-        if strict, let previous = frame.previousKey {
+        if strict, let previous {
+            let key = UnsafeBufferPointer(rebasing: input[range])
             let before = UnsafeBufferPointer(rebasing: input[previous])
             if key.elementsEqual(before) {
                 throw BencodeError(
@@ -129,13 +129,11 @@ struct Parser: ~Copyable {
                         + "keys must be in ascending raw-byte order")
             }
         }
-        frame.previousKey = range
-        frame.pendingKey = Array(key)
-        frame.valueStart = position
+        return range
     }
 
     /// Reads `<length>:<bytes>` and returns where the bytes are.
-    private mutating func readString() throws(BencodeError) -> Range<Int> {
+    mutating func readString() throws(BencodeError) -> Range<Int> {
         let start = position
         if strict, input[position] == ASCII.zero, position + 1 < input.count,
             ASCII.isDigit(input[position + 1])
@@ -171,7 +169,7 @@ struct Parser: ~Copyable {
     }
 
     /// Reads `i<digits>e` starting at the `i`.
-    private mutating func readInteger() throws(BencodeError) -> Int64 {
+    mutating func readInteger() throws(BencodeError) -> Int64 {
         let start = position + 1
         position += 1
         guard position < input.count else { throw endError() }
@@ -229,7 +227,20 @@ struct Parser: ~Copyable {
         }
     }
 
-    private func endError() -> BencodeError {
+    func tooDeep() -> BencodeError {
+        BencodeError(
+            code: .tooDeep, offset: position,
+            message: "lists and dictionaries are nested more than \(maxDepth) "
+                + "deep; flatten the value or raise maxDepth")
+    }
+
+    func missingValue() -> BencodeError {
+        BencodeError(
+            code: .missingValue, offset: position,
+            message: "the dictionary ends right after a key; give every key a value")
+    }
+
+    func endError() -> BencodeError {
         BencodeError(
             code: .unexpectedEnd, offset: input.count,
             message: "the input ends in the middle of a value; the data is truncated")
@@ -242,7 +253,7 @@ struct Parser: ~Copyable {
                 + "raise maxStringLength if it is legitimate")
     }
 
-    private func unexpected(_ byte: UInt8, expecting: String) -> BencodeError {
+    func unexpected(_ byte: UInt8, expecting: String) -> BencodeError {
         let hex = String(byte, radix: 16, uppercase: false)
         return BencodeError(
             code: .unexpectedByte, offset: position,

@@ -22,19 +22,36 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// The address bytes in network order (4 or 16).
     public var addressBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        appendAddressBytes(to: &out)
+        return out
+    }
+
+    /// Appends the address bytes in network order (4 or 16).
+    public func appendAddressBytes(to buffer: inout [UInt8]) {
+        withAddressBytes { appendRaw($0, to: &buffer) }
+    }
+
+    /// Calls `body` with the address bytes in network order (4 or 16), without allocating.
+    public func withAddressBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch address {
-        case .v4(let value): return (0..<4).map { UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * $0)) }
+        case .v4(let value):
+            return try withUnsafeBytes(of: value.bigEndian, body)
         case .v6(let hi, let lo):
-            return (0..<8).map { UInt8(truncatingIfNeeded: hi >> UInt64(56 - 8 * $0)) }
-                + (0..<8).map { UInt8(truncatingIfNeeded: lo >> UInt64(56 - 8 * $0)) }
+            return try withUnsafeBytes(of: (hi.bigEndian, lo.bigEndian)) { try body(UnsafeRawBufferPointer(rebasing: $0[..<16])) }
         }
     }
 
     /// Appends the compact form (address then port, network order).
     public func appendCompact(to buffer: inout [UInt8]) {
-        buffer += addressBytes
-        buffer.append(UInt8(port >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: port))
+        switch address {
+        case .v4(let value):
+            // 4 + 2 bytes: the tuple has no padding before the port.
+            withUnsafeBytes(of: (value.bigEndian, port.bigEndian)) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[..<6]), to: &buffer) }
+        case .v6(let hi, let lo):
+            withUnsafeBytes(of: (hi.bigEndian, lo.bigEndian, port.bigEndian)) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[..<18]), to: &buffer) }
+        }
     }
 
     /// The compact form.
@@ -46,6 +63,13 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads a compact endpoint of 6 (IPv4) or 18 (IPv6) bytes; `nil` for other lengths.
     public init?(compact bytes: some Collection<UInt8>) {
+        // Contiguous bytes (arrays, slices): unaligned big-endian loads, no copy.
+        let loaded = bytes.withContiguousStorageIfAvailable(Self.init(compactBuffer:))
+        if let loaded {
+            guard let loaded else { return nil }
+            self = loaded
+            return
+        }
         let raw = Array(bytes)
         func word(_ range: Range<Int>) -> UInt64 { raw[range].reduce(0) { $0 << 8 | UInt64($1) } }
         switch raw.count {
@@ -54,6 +78,18 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         default: return nil
         }
         port = UInt16(raw[raw.count - 2]) << 8 | UInt16(raw[raw.count - 1])
+    }
+
+    private init?(compactBuffer buffer: UnsafeBufferPointer<UInt8>) {
+        let raw = UnsafeRawBufferPointer(buffer)
+        switch raw.count {
+        case 6: address = .v4(UInt32(bigEndian: raw.loadUnaligned(as: UInt32.self)))
+        case 18:
+            address = .v6(UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                          UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        default: return nil
+        }
+        port = UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: raw.count - 2, as: UInt16.self))
     }
 
     /// Parses an IPv4 dotted quad or an IPv6 address in text; `nil` otherwise.

@@ -24,6 +24,17 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Reads exactly 20 bytes; `nil` for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }
+        // Contiguous bytes (arrays, slices): three unaligned big-endian loads.
+        let loaded = bytes.withContiguousStorageIfAvailable { buffer in
+            let raw = UnsafeRawBufferPointer(buffer)
+            return NodeID(high: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                          middle: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                          low: UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+        }
+        if let loaded {
+            self = loaded
+            return
+        }
         var words: (UInt64, UInt64, UInt32) = (0, 0, 0)
         for (index, byte) in bytes.enumerated() {
             switch index {
@@ -57,9 +68,10 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Appends the 20 bytes to `buffer` (for encoders that build one datagram).
     public func appendBytes(to buffer: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: middle >> UInt64(shift))) }
-        for shift in stride(from: 24, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: low >> UInt32(shift))) }
+        // A tuple is laid out in order with natural alignment: 8 + 8 + 4 bytes, no padding before `low`.
+        withUnsafeBytes(of: (high.bigEndian, middle.bigEndian, low.bigEndian)) {
+            appendRaw(UnsafeRawBufferPointer(rebasing: $0[..<Self.byteCount]), to: &buffer)
+        }
     }
 
     /// 40 lower-case hex digits.
@@ -145,4 +157,9 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible {
         default: nil
         }
     }
+}
+
+/// Appends raw bytes as one copy (viewed as `UInt8`, which may alias any memory).
+func appendRaw(_ raw: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+    raw.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) }
 }

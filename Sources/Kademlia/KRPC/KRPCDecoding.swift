@@ -19,31 +19,32 @@ extension KRPCMessage {
             throw KRPCDecodeError(code: .tooLong, message: "datagram of \(datagram.count) bytes exceeds \(maxDatagramLength)")
         }
         let top = try readTopLevel(datagram)
-        guard let transactionID = top["t"]?.bytes else {
+        guard let transactionID = try? top.bytes("t") else {
             throw KRPCDecodeError(code: .missingTransactionID, message: "'t' is missing or not a string")
         }
         let kind: Kind
-        switch top["y"]?.bytes {
-        case [UInt8(ascii: "q")]:
+        if top.string("y", is: "q") {
             do { kind = .query(try decodeQuery(top)) } catch {
                 throw KRPCDecodeError(code: error.code, message: error.message, transactionID: transactionID)
             }
-        case [UInt8(ascii: "r")]: kind = .response(try decodeResponse(top))
-        case [UInt8(ascii: "e")]: kind = .error(try decodeError(top))
-        default: throw KRPCDecodeError(code: .badMessageType, message: "'y' is missing or not \"q\", \"r\" or \"e\"")
+        } else if top.string("y", is: "r") {
+            kind = .response(try decodeResponse(top))
+        } else if top.string("y", is: "e") {
+            kind = .error(try decodeError(top))
+        } else {
+            throw KRPCDecodeError(code: .badMessageType, message: "'y' is missing or not \"q\", \"r\" or \"e\"")
         }
         var readOnly = false
         if case .integer(let flag) = top["ro"] { readOnly = flag != 0 }
         return KRPCMessage(
-            transactionID: transactionID, kind: kind, clientVersion: top["v"]?.bytes, readOnly: readOnly,
-            senderIP: top["ip"]?.bytes.flatMap { Endpoint(compact: $0) },
-            extensions: top.extras(excluding: knownTopLevelKeys))
+            transactionID: transactionID, kind: kind, clientVersion: try? top.bytes("v"), readOnly: readOnly,
+            senderIP: top.stringRange("ip").flatMap { Endpoint(compact: datagram[$0]) },
+            extensions: top.extras(excluding: knownTopLevelKeyNames))
     }
 
     private static func readTopLevel(_ datagram: [UInt8]) throws(KRPCDecodeError) -> KRPCFieldReader {
         do {
-            let (value, raw) = try bencodeDecoder.decodeDictionaryWithRawValues(datagram)
-            return KRPCFieldReader(entries: value.dictionary ?? [:], rawRanges: raw, source: datagram)
+            return try KRPCFieldReader(source: datagram)
         } catch where error.code == .notDictionary {
             throw KRPCDecodeError(code: .notDictionary, message: "a KRPC message must be a bencoded dictionary")
         } catch {
@@ -79,7 +80,7 @@ extension KRPCMessage {
         response.interval = try fields.integer("interval")
         response.storedCount = try fields.integer("num")
         response.samples = try fields.records("samples", size: 20) { NodeID(bytes: $0) }
-        response.extraFields = fields.extras(excluding: Response.knownKeys)
+        response.extraFields = fields.extras(excluding: Response.knownKeyNames)
         return response
     }
 

@@ -67,7 +67,10 @@ public struct KRPCMessage: Sendable, Equatable {
     public static let reservedExtensionPrefix: [UInt8] = Array("pl".utf8)
 
     /// The top-level keys this type reads and writes itself.
-    static let knownTopLevelKeys: Set<[UInt8]> = Set(["t", "y", "q", "a", "r", "e", "v", "ro", "ip"].map { Array($0.utf8) })
+    static let knownTopLevelKeys: Set<[UInt8]> = Set(knownTopLevelKeyNames.map { $0.withUTF8Buffer { Array($0) } })
+
+    /// ``knownTopLevelKeys`` as names, for comparing with bytes in place.
+    static let knownTopLevelKeyNames: [StaticString] = ["t", "y", "q", "a", "r", "e", "v", "ro", "ip"]
 
     /// An error reply (BEP 5 "Errors") echoing `transactionID`.
     public static func errorReply(to transactionID: [UInt8], code: Int, message: String) -> KRPCMessage {

@@ -4,7 +4,7 @@ import Bencode
 extension KRPCMessage {
     /// Decodes `q` and `a` of a query (BEP 5 "Queries", BEP 44, BEP 51, BEP 32 `want`).
     static func decodeQuery(_ top: KRPCFieldReader) throws(KRPCDecodeError) -> Query {
-        guard let name = top["q"]?.bytes else {
+        guard let name = top.stringRange("q") else {
             throw KRPCDecodeError(code: .missingMethod, message: "'q' is missing or not a string")
         }
         guard let args = try top.nested("a") else {
@@ -12,38 +12,40 @@ extension KRPCMessage {
         }
         let id = try args.id("id", .badNodeID)
         var want: Set<Want> = []
-        for entry in args["want"]?.list ?? [] {
-            if let text = entry.string, let value = Want(rawValue: text) { want.insert(value) }
+        if args.valueRange("want") != nil {
+            for entry in args["want"]?.list ?? [] {
+                if let text = entry.string, let value = Want(rawValue: text) { want.insert(value) }
+            }
         }
-        let (method, known) = try decodeMethod(name, args)
-        let extra = args.extras(excluding: known.union([Array("id".utf8), Array("want".utf8)]))
+        let (method, known) = try decodeMethod(top.source[name], args)
+        let extra = args.extras(excluding: known + ["id", "want"])
         return Query(id: id, method: method, want: want, extraArguments: extra)
     }
 
     /// The method and the argument keys it consumed.
     private static func decodeMethod(
-        _ name: [UInt8], _ args: KRPCFieldReader
-    ) throws(KRPCDecodeError) -> (Method, Set<[UInt8]>) {
-        func keys(_ names: String...) -> Set<[UInt8]> { Set(names.map { Array($0.utf8) }) }
-        switch name {
-        case Array("ping".utf8):
-            return (.ping, [])
-        case Array("find_node".utf8):
-            return (.findNode(target: try args.id("target", .badTarget)), keys("target"))
-        case Array("get_peers".utf8):
-            return (.getPeers(infoHash: try args.id("info_hash", .badInfoHash)), keys("info_hash"))
-        case Array("announce_peer".utf8):
-            return (.announcePeer(try decodeAnnounce(args)), keys("info_hash", "port", "token", "implied_port", "seed"))
-        case Array("get".utf8):
-            let target = try args.id("target", .badTarget)
-            return (.get(target: target, sequence: try args.integer("seq")), keys("target", "seq"))
-        case Array("put".utf8):
-            return (.put(try decodePut(args)), keys("token", "v", "k", "sig", "seq", "salt", "cas"))
-        case Array("sample_infohashes".utf8):
-            return (.sampleInfohashes(target: try args.id("target", .badTarget)), keys("target"))
-        default:
-            return (.unknown(name: name), [])
+        _ name: ArraySlice<UInt8>, _ args: KRPCFieldReader
+    ) throws(KRPCDecodeError) -> (Method, [StaticString]) {
+        func named(_ expected: StaticString) -> Bool {
+            expected.withUTF8Buffer { name.elementsEqual($0) }
         }
+        if named("find_node") {
+            return (.findNode(target: try args.id("target", .badTarget)), ["target"])
+        } else if named("get") {
+            let target = try args.id("target", .badTarget)
+            return (.get(target: target, sequence: try args.integer("seq")), ["target", "seq"])
+        } else if named("ping") {
+            return (.ping, [])
+        } else if named("get_peers") {
+            return (.getPeers(infoHash: try args.id("info_hash", .badInfoHash)), ["info_hash"])
+        } else if named("announce_peer") {
+            return (.announcePeer(try decodeAnnounce(args)), ["info_hash", "port", "token", "implied_port", "seed"])
+        } else if named("put") {
+            return (.put(try decodePut(args)), ["token", "v", "k", "sig", "seq", "salt", "cas"])
+        } else if named("sample_infohashes") {
+            return (.sampleInfohashes(target: try args.id("target", .badTarget)), ["target"])
+        }
+        return (.unknown(name: Array(name)), [])
     }
 
     private static func decodeAnnounce(_ args: KRPCFieldReader) throws(KRPCDecodeError) -> AnnouncePeer {
@@ -68,7 +70,7 @@ extension KRPCMessage {
         let token = try args.requiredBytes("token", .badToken)
         guard let value = args.raw("v") else { throw KRPCDecodeError(code: .missingValue, message: "put without 'v'") }
         guard let key = try args.bytes("k", length: 32, .badMutableItem) else {
-            for name in ["sig", "seq", "salt", "cas"] where args[name] != nil {
+            for name: StaticString in ["sig", "seq", "salt", "cas"] where args[name] != nil {
                 throw KRPCDecodeError(code: .badMutableItem, message: "'\(name)' without 'k'")
             }
             return PutRequest(token: token, value: value)

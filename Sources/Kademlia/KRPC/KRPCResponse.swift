@@ -62,8 +62,11 @@ extension KRPCMessage {
         }
 
         /// The keys this type reads and writes itself.
-        static let knownKeys: Set<[UInt8]> = Set(
-            ["id", "nodes", "nodes6", "token", "values", "v", "k", "sig", "seq", "interval", "num", "samples"]
-                .map { Array($0.utf8) })
+        static let knownKeys: Set<[UInt8]> = Set(knownKeyNames.map { $0.withUTF8Buffer { Array($0) } })
+
+        /// ``knownKeys`` as names, for comparing with bytes in place.
+        static let knownKeyNames: [StaticString] = [
+            "id", "nodes", "nodes6", "token", "values", "v", "k", "sig", "seq", "interval", "num", "samples",
+        ]
     }
 }

@@ -53,8 +53,16 @@ public struct TokenIssuer: Sendable {
     }
 
     private static func token(for address: Endpoint.Address, secret: [UInt8]) -> [UInt8] {
-        let addressBytes = Endpoint(address: address, port: 0).addressBytes
-        return Array(SHA1.hash(addressBytes + secret).prefix(tokenLength))
+        // address ‖ secret, assembled on the stack.
+        Endpoint(address: address, port: 0).withAddressBytes { addressBytes in
+            withUnsafeTemporaryAllocation(byteCount: addressBytes.count + secret.count, alignment: 1) { input in
+                input.copyMemory(from: addressBytes)
+                secret.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: input[addressBytes.count...]).copyMemory(from: $0) }
+                var digest = SHA1.hash(UnsafeRawBufferPointer(input))
+                digest.removeLast(SHA1.length - tokenLength)
+                return digest
+            }
+        }
     }
 
     /// Compares in time independent of where the first difference is.

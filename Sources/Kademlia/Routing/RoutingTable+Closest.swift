@@ -12,17 +12,28 @@ extension RoutingTable {
         guard count > 0 else { return [] }
         var result: [NodeContact] = []
         result.reserveCapacity(Swift.min(count, self.count))
-        var group: [NodeContact] = []
+        // The nearest members of a group so far, nearest first, each with its distance computed
+        // once. Only as many as are still wanted are kept (the deeper group can be most of the
+        // table), by insertion; ties keep table order, as a stable sort would.
+        var group: [(distance: NodeID, contact: NodeContact)] = []
+        group.reserveCapacity(Swift.min(count, self.count))
         func take(_ range: ClosedRange<Int>) {
-            guard result.count < count else { return }
+            let wanted = count - result.count
+            guard wanted > 0 else { return }
             group.removeAll(keepingCapacity: true)
             for index in range {
                 for entry in buckets[index].entries where isUsable(entry, now: now) {
-                    group.append(entry.contact)
+                    let distance = entry.contact.id ^ target
+                    if group.count == wanted {
+                        guard let worst = group.last, distance < worst.distance else { continue }
+                        group.removeLast()
+                    }
+                    var position = group.count
+                    while position > 0, distance < group[position - 1].distance { position -= 1 }
+                    group.insert((distance, entry.contact), at: position)
                 }
             }
-            if group.count > 1 { group.sort { ($0.id ^ target) < ($1.id ^ target) } }
-            result.append(contentsOf: group.prefix(count - result.count))
+            for member in group { result.append(member.contact) }
         }
         let last = buckets.count - 1
         let shared = target.commonPrefixLength(with: ownID)
