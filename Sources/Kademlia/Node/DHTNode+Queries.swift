@@ -4,8 +4,7 @@ import Crypto
 extension DHTNode {
     /// The reply to one query, after rate limiting and routing-table bookkeeping.
     mutating func answer(_ query: KRPCMessage.Query, message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
-        let name = String(decoding: query.methodName, as: UTF8.self)
-        counters.queriesReceived[name.count <= 20 ? name : "other", default: 0] += 1
+        counters.countQuery(query.method)
         guard !configuration.readOnly else {  // BEP 43: read-only nodes do not answer
             counters.drop("read-only")
             return []
@@ -77,11 +76,19 @@ extension DHTNode {
     /// Fills `nodes` and/or `nodes6` (BEP 32: as asked by `want`, else the querier's family).
     private func addNodes(to response: inout KRPCMessage.Response, closestTo target: NodeID,
                           for query: KRPCMessage.Query, from source: Endpoint) {
-        let wants: Set<KRPCMessage.Want> = query.want.isEmpty ? [source.address.family == .v4 ? .n4 : .n6] : query.want
+        let wantV4 = query.want.isEmpty ? source.address.family == .v4 : query.want.contains(.n4)
+        let wantV6 = query.want.isEmpty ? source.address.family == .v6 : query.want.contains(.n6)
         let k = configuration.routing.bucketSize
-        let candidates = table.closest(to: target, count: k * 2)
-        if wants.contains(.n4) { response.nodes = Array(candidates.filter { $0.endpoint.address.family == .v4 }.prefix(k)) }
-        if wants.contains(.n6) { response.nodes6 = Array(candidates.filter { $0.endpoint.address.family == .v6 }.prefix(k)) }
+        var v4: [NodeContact] = [], v6: [NodeContact] = []
+        for contact in table.closest(to: target, count: k * 2) {
+            if case .v4 = contact.endpoint.address {
+                if wantV4 && v4.count < k { v4.append(contact) }
+            } else if wantV6 && v6.count < k {
+                v6.append(contact)
+            }
+        }
+        if wantV4 { response.nodes = v4 }
+        if wantV6 { response.nodes6 = v6 }
     }
 
     private func addItem(to response: inout KRPCMessage.Response, target: NodeID, ifNewerThan sequence: Int64?, now: Timestamp) {

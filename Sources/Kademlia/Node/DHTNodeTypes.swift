@@ -93,7 +93,14 @@ extension DHTNode {
     public struct Counters: Sendable, Hashable {
         public var datagramsReceived = 0
         public var datagramsSent = 0
-        public var queriesReceived: [String: Int] = [:]
+        /// Queries received, by method (BEP 5, 44, 51; "other" for unknown methods).
+        public var queriesReceived: [String: Int] {
+            var counts: [String: Int] = [:]
+            for (name, count) in zip(Self.methodNames, queriesByMethod) where count > 0 { counts[name] = count }
+            return counts
+        }
+        static let methodNames = ["ping", "find_node", "get_peers", "announce_peer", "get", "put", "sample_infohashes", "other"]
+        var queriesByMethod = [Int](repeating: 0, count: 8)
         public var queriesSent = 0
         public var responsesReceived = 0
         public var errorsReceived = 0
@@ -104,6 +111,20 @@ extension DHTNode {
         public var dropped: [String: Int] = [:]
 
         mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
+
+        mutating func countQuery(_ method: KRPCMessage.Method) {
+            let index = switch method {
+            case .ping: 0
+            case .findNode: 1
+            case .getPeers: 2
+            case .announcePeer: 3
+            case .get: 4
+            case .put: 5
+            case .sampleInfohashes: 6
+            case .unknown: 7
+            }
+            queriesByMethod[index] += 1
+        }
     }
 
     /// A summary for `potluck dht status`.
