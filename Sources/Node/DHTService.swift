@@ -51,7 +51,7 @@ public final class DHTService: Service, Sendable {
         }
         let bound = channels.compactMap { $0.channel.localAddress.flatMap(Endpoint.init) }
         let (events, eventSink) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(8192))
-        try await withOpenChannels(channels[...], writers: []) { inbounds, writers in
+        try await withOpenChannels(channels[...]) { inbounds in
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for inbound in inbounds {
                     tasks.addTask { try await Self.read(inbound, into: eventSink) }
@@ -87,17 +87,15 @@ public final class DHTService: Service, Sendable {
     }
 
     /// Opens each channel in turn (NIO's scoped `executeThenClose`), then runs `body` with all
-    /// inbound streams and outbound writers.
+    /// inbound streams; datagrams are sent on the channels directly (see ``Owner``).
     private func withOpenChannels(
         _ channels: ArraySlice<UDPTransport.Channel>,
         inbounds: [NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>] = [],
-        writers: [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>],
-        body: ([NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>],
-               [NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>]) async throws -> Void
+        body: ([NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>]) async throws -> Void
     ) async throws {
-        guard let first = channels.first else { return try await body(inbounds, writers) }
-        try await first.executeThenClose { inbound, outbound in
-            try await withOpenChannels(channels.dropFirst(), inbounds: inbounds + [inbound], writers: writers + [outbound], body: body)
+        guard let first = channels.first else { return try await body(inbounds) }
+        try await first.executeThenClose { inbound, _ in
+            try await withOpenChannels(channels.dropFirst(), inbounds: inbounds + [inbound], body: body)
         }
     }
 
