@@ -6,7 +6,7 @@ import Kademlia
 /// owner task, and their outcomes into JSON.
 struct ControlHandler {
     let service: DHTService
-    let events: AsyncStream<DHTService.Event>.Continuation
+    let events: Mailbox<DHTService.Event>
     let bound: [Endpoint]
 
     func handle(_ request: ControlRequest) async -> ControlResponse {
@@ -66,7 +66,7 @@ struct ControlHandler {
             let sequence = await nextSequence(target: target, salt: salt)
             item = .mutable(MutableItem(signing: value, salt: salt, sequence: sequence, with: service.identity))
         }
-        events.yield(.published(item))
+        events.post(.published(item))
         switch await run(.put(item)) {
         case .stored(let target, let storedOn, _):
             var result: [String: JSONValue] = ["target": .string(target.hex), "stored_on": .number(Double(storedOn))]
@@ -112,14 +112,14 @@ struct ControlHandler {
 
     private func run(_ command: DHTNode.Command) async -> DHTNode.Outcome {
         await withCheckedContinuation { continuation in
-            if case .enqueued = events.yield(.command(command, continuation)) { return }
+            if events.post(.command(command, continuation)) { return }
             continuation.resume(returning: .failed("the node is busy or shutting down; try again"))
         }
     }
 
     private func inspect(_ read: @escaping @Sendable (DHTNode) -> JSONValue) async -> JSONValue {
         await withCheckedContinuation { continuation in
-            if case .enqueued = events.yield(.inspect(read, continuation)) { return }
+            if events.post(.inspect(read, continuation)) { return }
             continuation.resume(returning: .null)
         }
     }

@@ -7,7 +7,7 @@ extension DHTService {
     /// The one task that owns the state machine: it handles events in order until the event
     /// stream ends (graceful shutdown), then saves the routing table.
     func ownerLoop(
-        events: AsyncStream<Event>, channels: [any NIOCore.Channel], bound: [Endpoint]
+        events: Mailbox<Event>, channels: [any NIOCore.Channel], bound: [Endpoint]
     ) async throws {
         let nodeID = try persistence.nodeID(bep42: true)
         var node = DHTNode(id: nodeID, configuration: options.dht, seed: SecureRandom.uint64(), now: clock.now)
@@ -20,36 +20,39 @@ extension DHTService {
 
         let joinThrough = (try persistence.loadContacts()).map(\.endpoint) + options.bootstrap
         if !joinThrough.isEmpty {
-            await owner.perform(node.start(.bootstrap(joinThrough), request: nil, now: clock.now), persist: persist)
+            owner.perform(node.start(.bootstrap(joinThrough), request: nil, now: clock.now), persist: persist)
         } else {
             logger.notice("no saved contacts and no --bootstrap: looking for Potluck peers through the public DHT")
         }
         for item in try persistence.loadOwn() {
-            await owner.perform(node.start(.put(item), request: nil, now: clock.now), persist: persist)
+            owner.perform(node.start(.put(item), request: nil, now: clock.now), persist: persist)
         }
 
         var nextSave = clock.now + options.contactSaveInterval
         var savedContacts: [NodeContact] = []
-        for await event in events {
+        while let batch = await events.takeAll() {
             let now = clock.now
-            switch event {
-            case .datagram(let bytes, let source):
-                await owner.perform(node.receive(bytes, from: source, now: now), persist: persist)
-            case .tick:
-                break
-            case .command(let command, let continuation):
-                let request = owner.register(continuation)
-                await owner.perform(node.start(command, request: request, now: now), persist: persist)
-            case .inspect(let read, let continuation):
-                continuation.resume(returning: read(node))
-            case .join(let endpoints):
-                await owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist)
-            case .published(let item):
-                do { try persistence.saveOwn(item) } catch { logger.error("cannot save an own item: \(error)") }
+            for event in batch {
+                switch event {
+                case .datagram(let bytes, let source):
+                    owner.perform(node.receive(bytes, from: source, now: now), persist: persist, flush: false)
+                case .tick:
+                    break
+                case .command(let command, let continuation):
+                    let request = owner.register(continuation)
+                    owner.perform(node.start(command, request: request, now: now), persist: persist, flush: false)
+                case .inspect(let read, let continuation):
+                    continuation.resume(returning: read(node))
+                case .join(let endpoints):
+                    owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist, flush: false)
+                case .published(let item):
+                    do { try persistence.saveOwn(item) } catch { logger.error("cannot save an own item: \(error)") }
+                }
             }
             if now >= node.nextWakeup {
-                await owner.perform(node.wake(now: now), persist: persist)
+                owner.perform(node.wake(now: now), persist: persist, flush: false)
             }
+            owner.flush()  // one hand-over to the event loop for the whole batch
             if now >= nextSave {
                 nextSave = now + options.contactSaveInterval
                 let contacts = node.routingContacts
@@ -102,8 +105,12 @@ struct Owner {
     /// Completions nobody registered a continuation for (requests the driver started itself).
     var unclaimed: [(RequestID, DHTNode.Outcome)] = []
 
+    /// Datagrams produced and not yet handed to the event loops, per socket.
+    var outgoing: [[AddressedEnvelope<ByteBuffer>]]
+
     init(channels: [any NIOCore.Channel], bound: [Endpoint]) {
         self.channels = channels
+        outgoing = Array(repeating: [], count: channels.count)
         families = bound.map(\.address.family)
     }
 
@@ -119,9 +126,8 @@ struct Owner {
     }
 
     /// Carries out the state machine's actions, in order: `persist` handles item records.
-    mutating func perform(_ actions: [DHTNode.Action], persist: (DHTNode.Action) -> Void) async {
-        var outgoing = [[AddressedEnvelope<ByteBuffer>]](repeating: [], count: channels.count)
-        defer { flush(outgoing) }
+    mutating func perform(_ actions: [DHTNode.Action], persist: (DHTNode.Action) -> Void, flush flushNow: Bool = true) {
+        defer { if flushNow { flush() } }
         for action in actions {
             switch action {
             case .send(let bytes, let destination):
@@ -150,7 +156,9 @@ struct Owner {
         return address
     }
 
-    private func flush(_ outgoing: [[AddressedEnvelope<ByteBuffer>]]) {
+    /// Hands every datagram waiting to be sent to its socket's event loop, one task per socket.
+    mutating func flush() {
+        defer { for index in outgoing.indices { outgoing[index].removeAll(keepingCapacity: true) } }
         for (channel, batch) in zip(channels, outgoing) where !batch.isEmpty {
             channel.eventLoop.execute {
                 for envelope in batch { channel.write(envelope, promise: nil) }

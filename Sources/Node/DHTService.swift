@@ -50,27 +50,27 @@ public final class DHTService: Service, Sendable {
             }
         }
         let bound = channels.compactMap { $0.channel.localAddress.flatMap(Endpoint.init) }
-        let (events, eventSink) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(8192))
+        let events = Mailbox<Event>(capacity: 8192)
         try await withOpenChannels(channels[...]) { inbounds in
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for inbound in inbounds {
-                    tasks.addTask { try await Self.read(inbound, into: eventSink) }
+                    tasks.addTask { try await Self.read(inbound, into: events) }
                 }
                 tasks.addTask { [tick = options.tickInterval] in
                     while !Task.isCancelled {
                         try await Task.sleep(for: tick)
-                        eventSink.yield(.tick)
+                        events.post(.tick)
                     }
                 }
                 let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger) {
-                    [self] request in await ControlHandler(service: self, events: eventSink, bound: bound).handle(request)
+                    [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
                 }
                 tasks.addTask { try await control.run(group: group) }
                 if options.useDefaultBootstrap && options.bootstrap.isEmpty {
                     tasks.addTask { [options, logger] in
                         do {
                             try await Rendezvous.run(routers: options.rendezvousRouters, overlay: bound, interval: options.rendezvousInterval,
-                                                     group: group, logger: logger) { peers in eventSink.yield(.join(peers)) }
+                                                     group: group, logger: logger) { peers in events.post(.join(peers)) }
                         } catch {
                             logger.warning("the public DHT rendezvous stopped: \(error)")
                         }
@@ -79,7 +79,7 @@ public final class DHTService: Service, Sendable {
                 try await withGracefulShutdownHandler {
                     try await ownerLoop(events: events, channels: channels.map(\.channel), bound: bound)
                 } onGracefulShutdown: {
-                    eventSink.finish()
+                    events.finish()
                 }
                 tasks.cancelAll()
             }
@@ -100,10 +100,10 @@ public final class DHTService: Service, Sendable {
     }
 
     private static func read(_ inbound: NIOAsyncChannelInboundStream<AddressedEnvelope<ByteBuffer>>,
-                             into sink: AsyncStream<Event>.Continuation) async throws {
+                             into events: Mailbox<Event>) async throws {
         for try await envelope in inbound {
             guard let source = Endpoint(envelope.remoteAddress) else { continue }
-            sink.yield(.datagram(Array(envelope.data.readableBytesView), from: source))
+            events.post(.datagram(Array(envelope.data.readableBytesView), from: source))
         }
     }
 }

@@ -167,7 +167,7 @@ struct SwarmDriver {
     private mutating func start(_ command: DHTNode.Command, on index: Int) async -> RequestID {
         let request = nextRequest
         nextRequest += 1
-        await owners[index].perform(nodes[index].start(command, request: request, now: clock.now), persist: { _ in })
+        owners[index].perform(nodes[index].start(command, request: request, now: clock.now), persist: { _ in })
         collect(index)
         return request
     }
@@ -180,14 +180,14 @@ struct SwarmDriver {
             guard ContinuousClock.now < deadline else { throw NodeError("the loopback swarm did not finish in 120 s") }
             guard let (index, bytes, source) = await events.next() else { throw NodeError("the loopback swarm's sockets closed") }
             if index >= 0 {
-                await owners[index].perform(nodes[index].receive(bytes, from: source, now: clock.now), persist: { _ in })
+                owners[index].perform(nodes[index].receive(bytes, from: source, now: clock.now), persist: { _ in })
                 collect(index)
             }
             let now = clock.now
             if now >= lastWake + .milliseconds(20) {
                 lastWake = now
                 for index in nodes.indices where nodes[index].nextWakeup <= now {
-                    await owners[index].perform(nodes[index].wake(now: now), persist: { _ in })
+                    owners[index].perform(nodes[index].wake(now: now), persist: { _ in })
                     collect(index)
                 }
             }

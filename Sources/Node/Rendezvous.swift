@@ -63,14 +63,14 @@ public enum Rendezvous {
                 for await event in events {
                     let now = clock.now
                     if case .datagram(let bytes, let source) = event {
-                        await owner.perform(node.receive(bytes, from: source, now: now), persist: { _ in })
+                        owner.perform(node.receive(bytes, from: source, now: now), persist: { _ in })
                     }
-                    if now >= node.nextWakeup { await owner.perform(node.wake(now: now), persist: { _ in }) }
+                    if now >= node.nextWakeup { owner.perform(node.wake(now: now), persist: { _ in }) }
                     let completions = owner.unclaimed
                     owner.unclaimed.removeAll()
                     for command in round.step(now: now, completions: completions, tableSize: node.status.routingTableSize,
                                                logger: logger, found: found) {
-                        await owner.perform(node.start(command.command, request: command.request, now: now), persist: { _ in })
+                        owner.perform(node.start(command.command, request: command.request, now: now), persist: { _ in })
                     }
                 }
                 tasks.cancelAll()
