@@ -1,0 +1,102 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
+
+/// A minimal SVG chart writer: one series as a line or as bars, with labelled axes and ticks,
+/// readable in any browser. No dependencies, deterministic output.
+public struct SVGPlot: Sendable {
+    public enum Style: Sendable { case line, bars }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var points: [(x: Double, y: Double)]
+    public var style: Style
+    public var yRange: ClosedRange<Double>?
+
+    public init(title: String, xLabel: String, yLabel: String, points: [(x: Double, y: Double)], style: Style = .line,
+                yRange: ClosedRange<Double>? = nil) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.points = points
+        self.style = style
+        self.yRange = yRange
+    }
+
+    public var svg: String {
+        let width = 640.0, height = 400.0, left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let xs = points.map(\.x), ys = points.map(\.y)
+        var xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
+        if style == .bars { xMin -= 0.5; xMax += 0.5 }
+        if xMax <= xMin { xMax = xMin + 1 }
+        let yMin = yRange?.lowerBound ?? min(0, ys.min() ?? 0)
+        var yMax = yRange?.upperBound ?? (ys.max() ?? 1)
+        if yMax <= yMin { yMax = yMin + 1 }
+        func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotWidth }
+        func py(_ y: Double) -> Double { top + plotHeight - (y - yMin) / (yMax - yMin) * plotHeight }
+        var out = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
+            font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+            <line x1="\(left)" y1="\(top + plotHeight)" x2="\(left + plotWidth)" y2="\(top + plotHeight)" stroke="black"/>
+            <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(top + plotHeight)" stroke="black"/>
+
+            """
+        for tick in 0...5 {
+            let x = xMin + (xMax - xMin) * Double(tick) / 5, y = yMin + (yMax - yMin) * Double(tick) / 5
+            out += "<text x=\"\(format(px(x), 1))\" y=\"\(format(top + plotHeight + 16, 1))\" text-anchor=\"middle\">\(label(x))</text>\n"
+            out += "<text x=\"\(format(left - 6, 1))\" y=\"\(format(py(y) + 4, 1))\" text-anchor=\"end\">\(label(y))</text>\n"
+            out += "<line x1=\"\(left)\" y1=\"\(format(py(y), 1))\" x2=\"\(left + plotWidth)\" y2=\"\(format(py(y), 1))\" stroke=\"#ddd\"/>\n"
+        }
+        out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        out += "<text x=\"16\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + plotHeight / 2))\">\(escape(yLabel))</text>\n"
+        switch style {
+        case .line:
+            let path = points.map { "\(format(px($0.x), 1)),\(format(py($0.y), 1))" }.joined(separator: " ")
+            out += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"\(path)\"/>\n"
+        case .bars:
+            let barWidth = plotWidth / (xMax - xMin) * 0.8
+            for point in points {
+                let x = px(point.x) - barWidth / 2, y = py(point.y)
+                out += "<rect x=\"\(format(x, 1))\" y=\"\(format(y, 1))\" width=\"\(format(barWidth, 1))\" height=\"\(format(top + plotHeight - y, 1))\" fill=\"#1f77b4\"/>\n"
+            }
+        }
+        return out + "</svg>\n"
+    }
+
+    private func label(_ value: Double) -> String {
+        abs(value) >= 100 || value == value.rounded() ? format(value, 0) : format(value, 2)
+    }
+
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    }
+}
+
+extension Simulation {
+    /// The three plots of a run: latency CDF, hops histogram, success rate over time.
+    public var plots: [(name: String, plot: SVGPlot)] {
+        let latencies = sortedLatencies
+        let step = max(1, latencies.count / 400)
+        var cdf: [(x: Double, y: Double)] = stride(from: 0, to: latencies.count, by: step).map {
+            (x: latencies[$0], y: Double($0 + 1) / Double(latencies.count))
+        }
+        if let last = latencies.last { cdf.append((x: last, y: 1)) }
+        let report = self.report()
+        let hops = report.hopsHistogram.enumerated().map { (x: Double($0.offset), y: Double($0.element)) }
+        let success = series.filter { $0.lookups > 0 }.map { (x: $0.time, y: $0.successRate) }
+        let online = series.map { (x: $0.time, y: Double($0.online)) }
+        return [
+            ("latency-cdf.svg", SVGPlot(title: "Lookup latency CDF (\(scenario.name))", xLabel: "latency (ms)",
+                                        yLabel: "fraction of lookups", points: cdf, yRange: 0...1)),
+            ("hops.svg", SVGPlot(title: "Lookup hops (\(scenario.name))", xLabel: "hops", yLabel: "lookups",
+                                 points: hops, style: .bars)),
+            ("success-over-time.svg", SVGPlot(title: "Exact lookups over time (\(scenario.name))", xLabel: "time (s)",
+                                              yLabel: "success rate", points: success, yRange: 0...1)),
+            ("online-over-time.svg", SVGPlot(title: "Online hosts (\(scenario.name))", xLabel: "time (s)",
+                                             yLabel: "hosts online", points: online)),
+        ]
+    }
+}

@@ -1,0 +1,176 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
+
+/// The figures of one run (`spec/0010-simulator.md` §6), with the scenario's expectations
+/// checked. Encodes to JSON with the snake_case names used by `[expected]` tables.
+public struct SimulationReport: Sendable, Codable {
+    public var scenario: String
+    public var seed: UInt64
+    public var traceHash: String
+    public var nodes: Int
+    public var simulatedSeconds: Double
+    public var events: UInt64
+    public var peakPendingEvents: Int
+    public var datagramsDelivered: Int
+
+    public var lookupsStarted: Int
+    public var lookupsCompleted: Int
+    public var lookupsFailed: Int
+    public var lookupSuccessRate: Double
+    public var lookupRecall: Double
+    public var hopsP50: Double
+    public var hopsP90: Double
+    public var hopsMax: Double
+    public var hopsHistogram: [Int]
+    public var queriesPerLookupMean: Double
+    public var latencyMsP50: Double
+    public var latencyMsP90: Double
+    public var latencyMsP99: Double
+
+    public var messagesPerNodePerSecond: Double
+    public var datagramsSent: Int
+    public var datagramsLost: Int
+    public var datagramsToOfflineHosts: Int
+    public var datagramsBlockedByNat: Int
+    public var onlineMean: Double
+    public var joins: Int
+    public var leaves: Int
+    public var bootstrapRetries: Int
+
+    public var putsStarted: Int
+    public var putsStoredRate: Double
+    public var getsStarted: Int
+    public var itemsFoundRate: Double
+    public var abandoned: Int
+
+    /// Filled by the driver (the simulator itself never reads a clock or the memory use).
+    public var wallSeconds: Double?
+    public var eventsPerSecond: Double?
+    public var peakMemoryBytes: Int?
+    public var bytesPerNode: Double?
+
+    public var expectations: [CheckedExpectation]
+    /// Whether every expectation holds.
+    public var passed: Bool { expectations.allSatisfy(\.ok) }
+
+    public struct CheckedExpectation: Sendable, Codable, Hashable {
+        public var metric: String
+        public var value: Double
+        public var min: Double?
+        public var max: Double?
+        public var ok: Bool
+    }
+
+    /// The value of a metric by its JSON name (those of ``Scenario/expectableMetrics``).
+    public func value(of metric: String) -> Double? {
+        switch metric {
+        case "lookup_success_rate": lookupSuccessRate
+        case "lookup_recall": lookupRecall
+        case "hops_p50": hopsP50
+        case "hops_p90": hopsP90
+        case "latency_ms_p50": latencyMsP50
+        case "latency_ms_p90": latencyMsP90
+        case "latency_ms_p99": latencyMsP99
+        case "messages_per_node_per_second": messagesPerNodePerSecond
+        case "items_found_rate": itemsFoundRate
+        case "puts_stored_rate": putsStoredRate
+        case "lookups_completed": Double(lookupsCompleted)
+        case "online_mean": onlineMean
+        default: nil
+        }
+    }
+
+    /// Checks the scenario's expectations against the figures.
+    public mutating func check(_ expected: [Scenario.Expectation]) {
+        expectations = expected.map { expectation in
+            let value = self.value(of: expectation.metric) ?? .nan
+            return CheckedExpectation(metric: expectation.metric, value: value, min: expectation.min, max: expectation.max,
+                                      ok: expectation.holds(for: value))
+        }
+    }
+
+    /// JSON, keys sorted, snake_case.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var text = String(decoding: try encoder.encode(self), as: UTF8.self)
+        // `passed` is computed; add it for readers of the JSON.
+        text.removeLast()
+        return text + ",\"passed\":\(passed)}"
+    }
+
+    /// A summary table for people.
+    public var table: String {
+        var rows: [(String, String)] = [
+            ("scenario", scenario), ("seed", "\(seed)"), ("trace hash", traceHash), ("nodes", "\(nodes)"),
+            ("simulated time", "\(format(simulatedSeconds, 1)) s"), ("events", "\(events)"),
+            ("online (mean)", format(onlineMean, 1)),
+            ("joins / leaves", "\(joins) / \(leaves)"),
+            ("lookups completed", "\(lookupsCompleted) of \(lookupsStarted) (\(lookupsFailed) failed, \(abandoned) abandoned)"),
+            ("lookup success", "\(format(lookupSuccessRate * 100, 2)) % exact, recall \(format(lookupRecall * 100, 2)) %"),
+            ("hops p50 / p90 / max", "\(format(hopsP50, 0)) / \(format(hopsP90, 0)) / \(format(hopsMax, 0))"),
+            ("queries per lookup", format(queriesPerLookupMean, 2)),
+            ("latency ms p50 / p90 / p99", "\(format(latencyMsP50, 1)) / \(format(latencyMsP90, 1)) / \(format(latencyMsP99, 1))"),
+            ("messages / node / s", format(messagesPerNodePerSecond, 3)),
+            ("datagrams sent / lost", "\(datagramsSent) / \(datagramsLost)"),
+            ("to offline / NAT-blocked", "\(datagramsToOfflineHosts) / \(datagramsBlockedByNat)"),
+            ("puts stored", "\(format(putsStoredRate * 100, 2)) % of \(putsStarted)"),
+            ("items found by gets", "\(format(itemsFoundRate * 100, 2)) % of \(getsStarted)"),
+        ]
+        if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
+        if let eventsPerSecond { rows.append(("events / s (wall)", format(eventsPerSecond, 0))) }
+        if let peakMemoryBytes { rows.append(("peak memory", "\(peakMemoryBytes / (1 << 20)) MiB")) }
+        if let bytesPerNode { rows.append(("bytes per node", format(bytesPerNode, 0))) }
+        for check in expectations {
+            let bounds = Scenario.Expectation(metric: check.metric, min: check.min, max: check.max).bounds
+            rows.append(("expect \(check.metric)", "\(format(check.value, 3)) in \(bounds): \(check.ok ? "ok" : "FAILED")"))
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+    }
+}
+
+extension Simulation {
+    /// The report of the run so far.
+    public func report() -> SimulationReport {
+        let latencies = metrics.latenciesMilliseconds.sorted()
+        let hops = metrics.hops.sorted()
+        var histogram = Array(repeating: 0, count: (hops.last ?? 0) + 1)
+        for value in hops { histogram[value] += 1 }
+        let completed = metrics.lookupsCompleted
+        let abandoned = requests.values.filter { if case .bootstrap = $0.kind { false } else { true } }.count
+        var report = SimulationReport(
+            scenario: scenario.name, seed: scenario.seed, traceHash: trace.description, nodes: scenario.platform.nodes,
+            simulatedSeconds: Double(now) / 1e9, events: eventsProcessed, peakPendingEvents: peakPendingEvents,
+            datagramsDelivered: metrics.datagramsDelivered,
+            lookupsStarted: metrics.lookupsStarted, lookupsCompleted: completed, lookupsFailed: metrics.lookupsFailed,
+            lookupSuccessRate: completed == 0 ? 0 : Double(metrics.lookupsExact) / Double(completed),
+            lookupRecall: completed == 0 ? 0 : metrics.lookupRecallSum / Double(completed),
+            hopsP50: percentile(hops, 50), hopsP90: percentile(hops, 90), hopsMax: Double(hops.last ?? 0),
+            hopsHistogram: histogram,
+            queriesPerLookupMean: metrics.queried.isEmpty ? 0 : Double(metrics.queried.reduce(0, +)) / Double(metrics.queried.count),
+            latencyMsP50: percentile(latencies, 50), latencyMsP90: percentile(latencies, 90), latencyMsP99: percentile(latencies, 99),
+            messagesPerNodePerSecond: metrics.onlineHostSeconds == 0 ? 0 : Double(metrics.datagramsSentMeasured) / metrics.onlineHostSeconds,
+            datagramsSent: metrics.datagramsSent, datagramsLost: metrics.datagramsLost,
+            datagramsToOfflineHosts: metrics.datagramsToOfflineHosts, datagramsBlockedByNat: metrics.datagramsBlockedByNAT,
+            onlineMean: metrics.onlineHostSeconds / max(scenario.deployment.duration, 1e-9),
+            joins: metrics.joins, leaves: metrics.leaves, bootstrapRetries: metrics.bootstrapRetries,
+            putsStarted: metrics.putsStarted,
+            putsStoredRate: metrics.putsStarted == 0 ? 0 : Double(metrics.putsStored) / Double(metrics.putsStarted),
+            getsStarted: metrics.getsStarted,
+            itemsFoundRate: metrics.getsStarted == 0 ? 0 : Double(metrics.getsFound) / Double(metrics.getsStarted),
+            abandoned: abandoned, expectations: [])
+        report.check(scenario.expected)
+        return report
+    }
+
+    /// The time series as CSV (one row per sample interval).
+    public var seriesCSV: String {
+        ([Sample.csvHeader] + series.map(\.csvRow)).joined(separator: "\n") + "\n"
+    }
+
+    /// Every measured lookup latency, sorted, in milliseconds (for a CDF).
+    public var sortedLatencies: [Double] { metrics.latenciesMilliseconds.sorted() }
+}

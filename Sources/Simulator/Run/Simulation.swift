@@ -1,0 +1,178 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Kademlia
+
+/// A discrete-event simulation of a Potluck DHT: each host is the very ``DHTNode`` that
+/// `potluck node` runs, fed with virtual time, its datagrams (real KRPC bytes from the real
+/// codec) carried by a modelled network (`spec/0010-simulator.md`).
+///
+/// One ``SimulationRandom`` seeded from the scenario makes every choice, and events are ordered
+/// by (time, sequence), so a seed reproduces a run bit for bit; ``trace`` fingerprints it.
+///
+/// Per-host state is kept as parallel flat arrays (struct of arrays): the node itself (nil while
+/// offline), its id, one wake-up time and a byte of flags, plus the placement coordinates.
+public final class Simulation {
+    public let scenario: Scenario
+    public var hooks = SimulationHooks()
+
+    /// The current virtual time, in nanoseconds.
+    public internal(set) var now: UInt64 = 0
+    public internal(set) var metrics = Metrics()
+    public internal(set) var trace = TraceHash()
+    public internal(set) var series: [Sample] = []
+    public internal(set) var eventsProcessed: UInt64 = 0
+    /// The most events pending at once.
+    public internal(set) var peakPendingEvents = 0
+
+    var random: SimulationRandom
+    var queue = EventQueue()
+    let placement: HostPlacement
+    let index: ClosestIndex
+    let nodeConfiguration: DHTNode.Configuration
+    let readOnlyConfiguration: DHTNode.Configuration
+
+    // Hosts, struct of arrays.
+    var ids: [NodeID]
+    var nodes: [DHTNode?]
+    var scheduledWake: [UInt64]
+    var flags: [HostFlags]
+    var onlineList: [UInt32] = []
+    var onlinePosition: [UInt32]
+
+    // Datagrams in flight: a slab of byte arrays reused through a free list.
+    var inFlight: [InFlight] = []
+    var freeSlots: [UInt32] = []
+
+    // Requests started by the workload, by request id.
+    var requests: [RequestID: PendingRequest] = [:]
+    var nextRequest: RequestID = 1
+    /// Targets of items stored by puts (a ring of the latest 65,536), for gets to fetch.
+    var storedTargets: [NodeID] = []
+    var storedTargetsNext = 0
+
+    // Time bookkeeping, in nanoseconds.
+    let measureStart: UInt64
+    let measureEnd: UInt64
+    let end: UInt64
+    var lastOnlineChange: UInt64 = 0
+    var currentSample: Sample
+    var workloadRunning = false
+
+    struct HostFlags: OptionSet {
+        let rawValue: UInt8
+        static let online = HostFlags(rawValue: 1)
+        static let ready = HostFlags(rawValue: 2)
+        static let nat = HostFlags(rawValue: 4)
+    }
+
+    struct InFlight {
+        var bytes: [UInt8]
+        var from: UInt32
+    }
+
+    enum RequestKind {
+        case bootstrap
+        case lookup(NodeID)
+        case put(NodeID)
+        case get
+    }
+
+    struct PendingRequest {
+        var kind: RequestKind
+        var host: UInt32
+        var started: UInt64
+    }
+
+    /// Prepares a run: draws the ids, places the hosts, picks the NATed ones and schedules the
+    /// joins. Nothing runs until ``run()``.
+    public init(scenario: Scenario) {
+        self.scenario = scenario
+        let count = scenario.platform.nodes
+        random = SimulationRandom(seed: scenario.seed)
+        var ids: [NodeID] = []
+        ids.reserveCapacity(count)
+        for _ in 0..<count { ids.append(NodeID.random(using: &random)) }
+        self.ids = ids
+        placement = HostPlacement(model: scenario.platform.latency, count: count, king: scenario.platform.king, random: &random)
+        index = ClosestIndex(ids: ids)
+        nodes = Array(repeating: nil, count: count)
+        scheduledWake = Array(repeating: .max, count: count)
+        flags = Array(repeating: [], count: count)
+        onlinePosition = Array(repeating: .max, count: count)
+        for host in 1..<count where random.chance(scenario.platform.nat.fraction) { flags[host].insert(.nat) }
+
+        var configuration = DHTNode.Configuration()
+        configuration.verifier = .acceptAll
+        // Addresses are virtual and one per host: lift the per-address limits, and keep the
+        // rate limiter's memory to one entry.
+        configuration.queriesPerSecondPerAddress = 1e12
+        configuration.queryBurstPerAddress = 1e12
+        configuration.rateLimiterCapacity = 1
+        configuration.routing.bucketSize = scenario.deployment.k
+        configuration.lookup.alpha = scenario.deployment.alpha
+        configuration.lookup.k = scenario.deployment.k
+        configuration.lookup.candidateLimit = max(configuration.lookup.candidateLimit, scenario.deployment.k)
+        nodeConfiguration = configuration
+        configuration.readOnly = scenario.platform.nat.readOnly
+        readOnlyConfiguration = configuration
+
+        let deployment = scenario.deployment
+        measureStart = Self.nanoseconds(deployment.measureStart)
+        measureEnd = Self.nanoseconds(deployment.measureEnd)
+        end = measureEnd + Self.nanoseconds(deployment.drain)
+        currentSample = Sample(time: 0, online: 0)
+
+        for host in 0..<count {
+            let at = Self.nanoseconds(deployment.joinOver * Double(host) / Double(count))
+            queue.schedule(.join, at: at, host: UInt32(host))
+        }
+        queue.schedule(.sample, at: Self.nanoseconds(deployment.sampleInterval))
+        queue.schedule(.stop, at: measureStart)
+        queue.schedule(.stop, at: measureEnd, payload: 1)
+    }
+
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64((seconds * 1e9).rounded()) }
+
+    /// The endpoint of host `host`: 10.0.0.0/8 address `10.0.0.1 + host`, port 6881.
+    @inline(__always)
+    static func endpoint(_ host: Int) -> Endpoint {
+        Endpoint(address: .v4(0x0A00_0001 &+ UInt32(truncatingIfNeeded: host)), port: 6881)
+    }
+
+    /// The host at `endpoint`, if it is one of ours.
+    @inline(__always)
+    func host(at endpoint: Endpoint) -> Int? {
+        guard endpoint.port == 6881, case .v4(let address) = endpoint.address, address >= 0x0A00_0001 else { return nil }
+        let host = Int(address - 0x0A00_0001)
+        return host < ids.count ? host : nil
+    }
+
+    @inline(__always) func isOnline(_ host: Int) -> Bool { flags[host].contains(.online) }
+
+    /// Runs to the end of the scenario and returns its report.
+    public func run() -> SimulationReport {
+        let progressEvery: UInt64 = 1 << 16
+        while let event = queue.next() {
+            guard event.time <= end else { break }
+            now = event.time
+            eventsProcessed += 1
+            switch event.kind {
+            case .deliver: deliver(event)
+            case .wake: wake(Int(event.host), at: event.time)
+            case .join: event.payload == 0 ? join(Int(event.host)) : retryBootstrap(Int(event.host))
+            case .leave: leave(Int(event.host))
+            case .lookup: startLookup()
+            case .put: startPut()
+            case .get: startGet()
+            case .sample: takeSample()
+            case .stop: event.payload == 0 ? startWorkload() : stopWorkload()
+            }
+            if eventsProcessed % progressEvery == 0 {
+                peakPendingEvents = max(peakPendingEvents, queue.count)
+                hooks.progress?(Double(now) / Double(max(end, 1)))
+            }
+        }
+        now = max(now, end)
+        accountOnlineTime()
+        return report()
+    }
+}
