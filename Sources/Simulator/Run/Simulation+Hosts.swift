@@ -106,6 +106,8 @@ extension Simulation {
                 metrics.itemsStored += 1
             case .itemRemoved:
                 metrics.itemsStored -= 1
+            case .externalAddress:
+                break  // simulated hosts keep their ids (their 10.x addresses are BEP 42-exempt)
             }
         }
         scheduleWake(host, afterWake: afterWake)
