@@ -87,3 +87,16 @@ struct IdentityCommandTests {
         #expect(!result.stderr.contains("Fatal error"))
     }
 }
+
+@Suite("potluck demo")
+struct DemoCommandTests {
+    @Test func theDemoRunsALoopbackNetworkWithNoConfiguration() throws {
+        let result = try PotluckProcess.run(["demo", "--nodes", "30"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("10 of 10 found the true 8 closest nodes"))
+        #expect(result.stdout.contains("3 of 3 published (BEP 44), 3 of 3 fetched"))
+        let bad = try PotluckProcess.run(["demo", "--nodes", "1"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--nodes must be between 2 and 1000"))
+    }
+}
