@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "potluck-bench",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "CSodium", "CLMDB",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "CSodium", "CLMDB",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

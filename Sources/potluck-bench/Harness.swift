@@ -30,7 +30,8 @@ struct BenchResult {
     var json: String {
         var fields = [
             "\"bench\":\"\(bench)\"", "\"case\":\"\(caseName)\"", "\"unit\":\"\(unit)\"",
-            "\"potluck\":\(format(potluck))", "\"reference\":\(jsonNumber(reference))", "\"ratio\":\(jsonNumber(ratio, digits: 4))",
+            "\"potluck\":\(jsonNumber(potluck, digits: abs(potluck) < 10 ? 4 : 1))",
+            "\"reference\":\(jsonNumber(reference, digits: abs(reference) < 10 ? 4 : 1))", "\"ratio\":\(jsonNumber(ratio, digits: 4))",
         ]
         fields += extra.map { "\"\($0.0)\":\(jsonNumber($0.1, digits: 4))" }
         return "{" + fields.joined(separator: ",") + "}"
@@ -84,10 +85,16 @@ func report(_ results: [BenchResult], json: Bool) {
         for result in results { print(result.json) }
         return
     }
-    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
-    print(pad("bench", 8) + pad("case", 34) + pad("potluck", 16) + pad("reference", 16) + "ratio")
-    for r in results {
-        print(pad(r.bench, 8) + pad(r.caseName, 34) + pad(format(r.potluck) + " " + r.unit, 16)
-              + pad(format(r.reference) + " " + r.unit, 16) + format(r.ratio, digits: 3))
+    func number(_ value: Double, _ unit: String) -> String {
+        guard value.isFinite else { return "-" }
+        return (abs(value) < 10 ? format(value, digits: 3) : format(value, digits: 1)) + " " + unit
+    }
+    let header = ["bench", "case", "potluck", "reference", "ratio"]
+    let rows = results.map { r in
+        [r.bench, r.caseName, number(r.potluck, r.unit), number(r.reference, r.unit), r.ratio.isFinite ? format(r.ratio, digits: 3) : "-"]
+    }
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! + 2 }
+    for row in [header] + rows {
+        print(zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined())
     }
 }

@@ -13,6 +13,7 @@ enum PotluckBench {
         ("crypto", "ed25519 and BLAKE2b through Potluck's layer vs raw libsodium", cryptoBench),
         ("store", "LMDB put and get through Potluck's layer vs raw mdb_* calls", storeBench),
         ("dht-lookup", "a 500-node DHT on real loopback sockets: lookup latency, hops, success, memory", dhtLookupBench),
+        ("sim-vs-loopback", "the simulator's lookup success and hops beside the same 500-node network on real sockets", simVsLoopbackBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
     ]
 
