@@ -76,28 +76,26 @@ extension DHTNode {
     }
 
     /// Drives an operation's lookup: sends what it asks, and moves on when it has finished.
+    ///
+    /// The operation is mutated in place in the dictionary (never copied out and back), so its
+    /// lookup's arrays stay uniquely owned and are not copied on every step.
     mutating func advance(_ operationID: OperationID, now: Timestamp) -> [Action] {
-        guard var operation = operations[operationID], operation.phase == .lookingUp else { return [] }
+        guard operations[operationID]?.phase == .lookingUp else { return [] }
         var actions: [Action] = []
         while pending.count < configuration.maxPendingQueries {
-            switch operation.lookup.next(now: now) {
+            guard let step = operations[operationID]?.lookup.next(now: now) else { return actions }
+            switch step {
             case .query(let contact):
-                operations[operationID] = operation
-                actions += sendQuery(operation.lookupMethod, to: contact.endpoint, nodeID: contact.id,
-                                     purpose: .lookup(operationID), now: now)
-                guard let updated = operations[operationID] else { return actions }
-                operation = updated
+                let method = operations[operationID]!.lookupMethod
+                actions += sendQuery(method, to: contact.endpoint, nodeID: contact.id, purpose: .lookup(operationID), now: now)
             case .waitUntil(let time):
-                operation.wakeAt = time
-                operations[operationID] = operation
+                operations[operationID]?.wakeAt = time
                 return actions
             case .finished:
-                operations[operationID] = operation
                 return actions + lookupFinished(operationID, now: now)
             }
         }
-        operation.wakeAt = now + .milliseconds(100)  // out of query slots: retry shortly
-        operations[operationID] = operation
+        operations[operationID]?.wakeAt = now + .milliseconds(100)  // out of query slots: retry shortly
         return actions
     }
 

@@ -103,23 +103,18 @@ extension DHTNode {
 
     /// Keeps what a lookup step returned besides contacts: tokens, peers, items.
     private mutating func collect(_ response: KRPCMessage.Response, from responder: NodeID, into operationID: OperationID) {
-        guard var operation = operations[operationID] else { return }
-        if let token = response.token { operation.tokens[responder] = token }
+        guard let target = operations[operationID]?.target, let salt = operations[operationID]?.salt else { return }
+        if let token = response.token { operations[operationID]!.tokens[responder] = token }
         if let values = response.values {
-            for peer in values where !operation.peersFound.contains(peer) && operation.peersFound.count < 1000 {
-                operation.peersFound.append(peer)
+            for peer in values where operations[operationID]!.peersFound.count < 1000 && !operations[operationID]!.peersFound.contains(peer) {
+                operations[operationID]!.peersFound.append(peer)
             }
         }
-        if let value = response.value,
-           let item = verifiedItem(value: value, response: response, target: operation.target, salt: operation.salt) {
-            operation.foundOn += 1
-            if case .mutable(let new) = item, case .mutable(let best)? = operation.bestItem, best.sequence >= new.sequence {
-                // keep the newer one already found
-            } else {
-                operation.bestItem = item
-            }
-        }
-        operations[operationID] = operation
+        guard let value = response.value,
+              let item = verifiedItem(value: value, response: response, target: target, salt: salt) else { return }
+        operations[operationID]!.foundOn += 1
+        if case .mutable(let new) = item, case .mutable(let best)? = operations[operationID]!.bestItem, best.sequence >= new.sequence { return }
+        operations[operationID]!.bestItem = item
     }
 
     /// An item from a `get` reply, if it really is the item at `target` (BEP 44: the hash of
