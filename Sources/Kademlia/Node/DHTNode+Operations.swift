@@ -113,17 +113,17 @@ extension DHTNode {
         case .get:
             return complete(operationID, .item(operation.bestItem, foundOn: operation.foundOn, result))
         case .announce(let port):
-            return store(operationID, result: result) { token in
+            return store(operationID, result: result, now: now) { token in
                 .announcePeer(KRPCMessage.AnnouncePeer(infoHash: operation.target, port: port ?? 0, token: token,
                                                        impliedPort: port == nil))
             }
         case .put(let item):
-            return store(operationID, result: result) { token in .put(Self.putRequest(for: item, token: token)) }
+            return store(operationID, result: result, now: now) { token in .put(Self.putRequest(for: item, token: token)) }
         }
     }
 
     private mutating func store(
-        _ operationID: OperationID, result: LookupResult, method: (_ token: [UInt8]) -> KRPCMessage.Method
+        _ operationID: OperationID, result: LookupResult, now: Timestamp, method: (_ token: [UInt8]) -> KRPCMessage.Method
     ) -> [Action] {
         guard let operation = operations[operationID] else { return [] }
         let targets = result.closest.filter { operation.tokens[$0.id] != nil }
@@ -135,7 +135,7 @@ extension DHTNode {
         var actions: [Action] = []
         for contact in targets {
             actions += sendQuery(method(operation.tokens[contact.id]!), to: contact.endpoint, nodeID: contact.id,
-                                 purpose: .store(operationID), now: result.duration == .zero ? operation.startedAt : operation.startedAt + result.duration)
+                                 purpose: .store(operationID), now: now)
         }
         return actions
     }
