@@ -130,6 +130,8 @@ struct Owner {
         defer { if flushNow { flush() } }
         for action in actions {
             switch action {
+            case .sendMessage(let message, let destination):
+                perform([.send(message.encoded(), to: destination)], persist: persist, flush: false)
             case .send(let bytes, let destination):
                 guard let index = families.firstIndex(of: destination.address.family), let address = socketAddress(of: destination) else {
                     sendFailures += 1

@@ -20,6 +20,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Replace the scenario's seed.") var seed: UInt64?
     @Option(help: "Replace the scenario's number of nodes.") var nodes: Int?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+    @Flag(inversion: .prefixedNo, help: "Pass datagrams through the real KRPC codec (default: the scenario's `codec`, true).")
+    var codec: Bool?
     @Option(help: "Write the time series (CSV), the report (JSON) and plots (SVG) to this directory.") var out: String?
 
     func run() throws {
@@ -30,11 +32,13 @@ struct SimulateCommand: ParsableCommand {
             throw CLIError("\(self.scenario): \(error.description)")
         }
         if let seed { scenario.seed = seed }
+        if let codec { scenario.codec = codec }
         if let nodes {
             guard (2...10_000_000).contains(nodes) else { throw CLIError("--nodes must be in 2…10000000 (got \(nodes))") }
             scenario.platform.nodes = nodes
         }
         let replay = "potluck simulate \(self.scenario) --seed \(scenario.seed)" + (nodes.map { " --nodes \($0)" } ?? "")
+            + (scenario.codec ? "" : " --no-codec")
         let baseline = Self.memory(field: "VmRSS")
         let clock = ContinuousClock()
         let started = clock.now

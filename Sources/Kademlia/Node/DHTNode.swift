@@ -67,6 +67,18 @@ public struct DHTNode: Sendable {
             counters.errorsSent += 1
             return [send(reply, to: source)]
         }
+        return handle(message, from: source, now: now)
+    }
+
+    /// Handles a message that was never encoded: the simulator's codec switch
+    /// (``Configuration/encodesMessages`` off). Everything after decoding is the same path as
+    /// ``receive(_:from:now:)``.
+    public mutating func receive(message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
+        counters.datagramsReceived += 1
+        return handle(message, from: source, now: now)
+    }
+
+    private mutating func handle(_ message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
         var actions: [Action] = []
         switch message.kind {
         case .query(let query):
@@ -152,7 +164,7 @@ public struct DHTNode: Sendable {
 
     mutating func send(_ message: KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1
-        return .send(message.encoded(), to: endpoint)
+        return configuration.encodesMessages ? .send(message.encoded(), to: endpoint) : .sendMessage(message, to: endpoint)
     }
 
     /// Sends a query and remembers it until its reply, error or timeout.

@@ -34,6 +34,10 @@ extension DHTNode {
         public var republishInterval: Duration = .seconds(3600)
         /// How BEP 44 signatures are checked; the simulator may use `.acceptAll`.
         public var verifier = SignatureVerifier.ed25519
+        /// Whether messages are encoded to bytes (`true`, always for a real node). The simulator
+        /// may turn it off for speed: the node then emits ``Action/sendMessage(_:to:)`` and takes
+        /// ``DHTNode/receive(message:from:now:)``, skipping only the KRPC codec.
+        public var encodesMessages = true
         /// The client version sent in `v` (BEP 5): "PL" and a two-byte version.
         public var clientVersion: [UInt8] = Array("PL".utf8) + [0, 1]
 
@@ -65,6 +69,8 @@ extension DHTNode {
     public enum Action: Sendable, Equatable {
         /// Send these bytes to this endpoint.
         case send([UInt8], to: Endpoint)
+        /// Send this message, not encoded (only with ``Configuration/encodesMessages`` off).
+        case sendMessage(KRPCMessage, to: Endpoint)
         /// A command finished.
         case completed(RequestID, Outcome)
         /// Persist an item stored for another node (it survives a restart).

@@ -99,7 +99,9 @@ extension Simulation {
         for action in actions {
             switch action {
             case .send(let bytes, let destination):
-                send(bytes, from: host, to: destination)
+                send(InFlight(bytes: bytes, message: nil, from: UInt32(host)), to: destination)
+            case .sendMessage(let message, let destination):
+                send(InFlight(bytes: [], message: message, from: UInt32(host)), to: destination)
             case .completed(let request, let outcome):
                 completed(request, outcome)
             case .itemStored:
@@ -113,9 +115,10 @@ extension Simulation {
         scheduleWake(host, afterWake: afterWake)
     }
 
-    func send(_ bytes: [UInt8], from host: Int, to destination: Endpoint) {
+    func send(_ datagram: InFlight, to destination: Endpoint) {
+        let host = Int(datagram.from)
         metrics.datagramsSent += 1
-        metrics.bytesSent += bytes.count
+        metrics.bytesSent += datagram.bytes.count
         currentSample.datagrams += 1
         if workloadRunning { metrics.datagramsSentMeasured += 1 }
         guard let target = self.host(at: destination) else {
@@ -133,34 +136,45 @@ extension Simulation {
         let slot: UInt32
         if let free = freeSlots.popLast() {
             slot = free
-            inFlight[Int(free)] = InFlight(bytes: bytes, from: UInt32(host))
+            inFlight[Int(free)] = datagram
         } else {
             slot = UInt32(inFlight.count)
-            inFlight.append(InFlight(bytes: bytes, from: UInt32(host)))
+            inFlight.append(datagram)
         }
         queue.schedule(.deliver, at: now + max(delay, 1), host: UInt32(target), payload: slot)
     }
 
     func deliver(_ event: Event) {
         let slot = Int(event.payload)
-        let bytes = inFlight[slot].bytes
+        let bytes = inFlight[slot].bytes, message = inFlight[slot].message
         let from = Int(inFlight[slot].from)
         inFlight[slot].bytes = []
+        inFlight[slot].message = nil
         freeSlots.append(UInt32(slot))
         let host = Int(event.host)
         guard isOnline(host) else {
             metrics.datagramsToOfflineHosts += 1
             return
         }
-        if flags[host].contains(.nat), Self.isQuery(bytes) {
+        if flags[host].contains(.nat), message.map(Self.isQuery) ?? Self.isQuery(bytes) {
             metrics.datagramsBlockedByNAT += 1
             return
         }
         metrics.datagramsDelivered += 1
         trace.record(time: now, from: UInt32(from), to: UInt32(host), byteCount: bytes.count)
         hooks.delivered?(now, from, host, bytes)
-        let actions = nodes[host]!.receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
+        let actions = if let message {
+            nodes[host]!.receive(message: message, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
+        } else {
+            nodes[host]!.receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
+        }
         perform(actions, at: host)
+    }
+
+    /// Whether a message is a query: an unsolicited datagram a NAT drops.
+    static func isQuery(_ message: KRPCMessage) -> Bool {
+        if case .query = message.kind { return true }
+        return false
     }
 
     /// Whether a KRPC datagram is a query (`y` = `q`): an unsolicited datagram a NAT drops.

@@ -64,8 +64,10 @@ public final class Simulation {
         static let nat = HostFlags(rawValue: 4)
     }
 
+    /// A datagram on its way: its bytes, or with the codec switch off its message.
     struct InFlight {
         var bytes: [UInt8]
+        var message: KRPCMessage?
         var from: UInt32
     }
 
@@ -102,6 +104,7 @@ public final class Simulation {
 
         var configuration = DHTNode.Configuration()
         configuration.verifier = .acceptAll
+        configuration.encodesMessages = scenario.codec
         // Addresses are virtual and one per host: lift the per-address limits, and keep the
         // rate limiter's memory to one entry.
         configuration.queriesPerSecondPerAddress = 1e12

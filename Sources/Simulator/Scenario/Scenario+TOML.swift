@@ -33,6 +33,7 @@ extension Scenario {
         let name = try reader.string("name")
         let description = try reader.string("description", default: "")
         let seed = try reader.int("seed", in: 0...Int.max)
+        let codec = try reader.bool("codec", default: true)
         guard var platformReader = try reader.table("platform") else { throw ScenarioError(key: "platform", "missing table") }
         let platform = try Self.readPlatform(&platformReader, directory: directory)
         guard var deploymentReader = try reader.table("deployment") else { throw ScenarioError(key: "deployment", "missing table") }
@@ -43,7 +44,7 @@ extension Scenario {
         }
         try reader.finish()
         self.init(name: name, description: description, seed: UInt64(seed), platform: platform, deployment: deployment,
-                  expected: expected)
+                  expected: expected, codec: codec)
     }
 
     private static func readPlatform(_ reader: inout TableReader, directory: String) throws(ScenarioError) -> Platform {

@@ -13,9 +13,14 @@ public struct Scenario: Sendable {
     public var deployment: Deployment
     /// Figures the run must reproduce; a run outside them fails.
     public var expected: [Expectation]
+    /// The codec switch (`codec`, default true): whether datagrams go through the real KRPC
+    /// encoder and decoder. Off, hosts exchange message values (faster; same results, and
+    /// `bytes_sent` and the trace hash's byte counts are then 0).
+    public var codec: Bool
 
     public init(name: String, description: String = "", seed: UInt64, platform: Platform, deployment: Deployment,
-                expected: [Expectation] = []) {
+                expected: [Expectation] = [], codec: Bool = true) {
+        self.codec = codec
         self.name = name
         self.description = description
         self.seed = seed

@@ -86,6 +86,8 @@ struct VirtualNetwork {
             case .send(let bytes, let to):
                 sequence += 1
                 inFlight.append(Delivery(at: now + latency, sequence: sequence, bytes: bytes, from: endpoint, to: to))
+            case .sendMessage(let message, let to):
+                perform([.send(message.encoded(), to: to)], at: endpoint)
             case .completed(let request, let outcome):
                 completions[request] = outcome
             case .itemStored:
