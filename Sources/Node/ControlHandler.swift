@@ -36,8 +36,10 @@ struct ControlHandler {
     private func ping(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
         let endpoint = try parameter(request, "endpoint", parse: Endpoint.init, expected: "HOST:PORT or [HOST]:PORT")
         switch await run(.ping(endpoint)) {
-        case .pong(let id, let roundTrip):
-            return .success(["node_id": .string(id.hex), "rtt_ms": .number(Self.milliseconds(roundTrip))])
+        case .pong(let id, let roundTrip, let key):
+            var result: [String: JSONValue] = ["node_id": .string(id.hex), "rtt_ms": .number(Self.milliseconds(roundTrip))]
+            if let key { result["peer_id"] = .string(key.peerID) }
+            return .success(.object(result))
         case let other: return Self.failure(other)
         }
     }

@@ -10,7 +10,9 @@ extension DHTService {
         events: Mailbox<Event>, channels: [any NIOCore.Channel], bound: [Endpoint]
     ) async throws {
         let nodeID = try persistence.nodeID(bep42: true)
-        var node = DHTNode(id: nodeID, configuration: options.dht, seed: SecureRandom.uint64(), now: clock.now)
+        var configuration = options.dht
+        configuration.identity = identity.publicKey  // sent as `plk` so peers can map endpoints to keys
+        var node = DHTNode(id: nodeID, configuration: configuration, seed: SecureRandom.uint64(), now: clock.now)
         var owner = Owner(channels: channels, bound: bound)
         for saved in try persistence.loadStored() {
             node.restore(StoredItem(item: saved.item, storedAt: clock.timestamp(ofUnixMilliseconds: saved.unixMilliseconds), owner: saved.owner))

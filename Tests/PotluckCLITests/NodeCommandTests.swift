@@ -15,6 +15,9 @@ struct NodeCommandTests {
         let ping = try c.cli(["dht", "ping", a.endpoint, "--json"])
         #expect(ping.status == 0, "\(ping.stderr)")
         #expect(ping.stdout.contains("\"node_id\""))
+        // The reply carries a's Potluck identity (`plk`): the endpoint maps to a's peer id.
+        let aID = try a.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try Self.json(ping.stdout)["peer_id"] as? String == aID)
 
         let put = try a.cli(["dht", "put", "offer: 2 cores", "--salt", "slot-1", "--json"])
         #expect(put.status == 0, "\(put.stderr)")

@@ -3,7 +3,7 @@ import Crypto
 /// Replies, errors and timeouts of this node's own queries.
 extension DHTNode {
     mutating func handleResponse(
-        _ response: KRPCMessage.Response, transactionID: [UInt8], from source: Endpoint, now: Timestamp
+        _ response: KRPCMessage.Response, transactionID: [UInt8], from source: Endpoint, peerKey: PublicKey?, now: Timestamp
     ) -> [Action] {
         guard let query = claimPending(transactionID, from: source) else { return [] }
         counters.responsesReceived += 1
@@ -14,7 +14,7 @@ extension DHTNode {
         }
         switch query.purpose {
         case .ping(let request):
-            if let request { actions.append(.completed(request, .pong(id: response.id, roundTrip: now - query.sentAt))) }
+            if let request { actions.append(.completed(request, .pong(id: response.id, roundTrip: now - query.sentAt, key: peerKey))) }
         case .maintenance:
             break
         case .bootstrapSeed(let operationID):

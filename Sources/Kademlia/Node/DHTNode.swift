@@ -1,4 +1,5 @@
 import Bencode
+import Crypto
 
 /// A Mainline DHT node as a sans-I/O state machine (BEP 5, with BEP 32, 42, 43, 44 and 51).
 ///
@@ -84,7 +85,8 @@ public struct DHTNode: Sendable {
         case .query(let query):
             actions += answer(query, message: message, from: source, now: now)
         case .response(let response):
-            actions += handleResponse(response, transactionID: message.transactionID, from: source, now: now)
+            let key = message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
+            actions += handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key, now: now)
             if let seen = message.senderIP { actions += noteExternalAddress(seen.address, reportedBy: source.address) }
         case .error(let error):
             actions += handleError(error, transactionID: message.transactionID, from: source, now: now)
@@ -162,8 +164,13 @@ public struct DHTNode: Sendable {
 
     // MARK: Sending
 
+    /// The extension key carrying a node's Potluck identity.
+    public static let identityKey = Array("plk".utf8)
+
     mutating func send(_ message: KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1
+        var message = message
+        if let identity = configuration.identity { message.extensions[Self.identityKey] = .bytes(identity.bytes) }
         return configuration.encodesMessages ? .send(message.encoded(), to: endpoint) : .sendMessage(message, to: endpoint)
     }
 

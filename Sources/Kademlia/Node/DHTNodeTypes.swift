@@ -1,3 +1,5 @@
+import Crypto
+
 /// Identifies a request the driver made of a ``DHTNode``, so its completion can be matched.
 public typealias RequestID = UInt64
 
@@ -38,6 +40,10 @@ extension DHTNode {
         /// may turn it off for speed: the node then emits ``Action/sendMessage(_:to:)`` and takes
         /// ``DHTNode/receive(message:from:now:)``, skipping only the KRPC codec.
         public var encodesMessages = true
+        /// This node's Potluck identity (its ed25519 public key), sent in every message as the
+        /// extension key `plk` (`spec/0005-krpc.md` reserves `pl…` keys; other implementations
+        /// ignore them) so that peers can go from an endpoint to a key, e.g. to fetch its offer.
+        public var identity: PublicKey?
         /// The client version sent in `v` (BEP 5): "PL" and a two-byte version.
         public var clientVersion: [UInt8] = Array("PL".utf8) + [0, 1]
 
@@ -84,7 +90,8 @@ extension DHTNode {
 
     /// How a command ended.
     public enum Outcome: Sendable, Equatable {
-        case pong(id: NodeID, roundTrip: Duration)
+        /// The node answered; `key` is its Potluck identity when it sent one (`plk`).
+        case pong(id: NodeID, roundTrip: Duration, key: PublicKey?)
         case bootstrapped(tableSize: Int, LookupResult)
         case nodes(LookupResult)
         case peers([Endpoint], LookupResult)

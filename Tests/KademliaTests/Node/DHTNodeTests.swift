@@ -65,7 +65,7 @@ struct DHTNodeTests {
         let a = network.addNode(index: 0, id: Self.idA)
         let b = network.addNode(index: 1, id: Self.idB)
         let request = network.start(.ping(b), on: a)
-        guard case .pong(let id, let roundTrip) = try network.run(until: request).orFail() else {
+        guard case .pong(let id, let roundTrip, _) = try network.run(until: request).orFail() else {
             Issue.record("expected a pong")
             return
         }
