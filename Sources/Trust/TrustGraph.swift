@@ -1,0 +1,2 @@
+/// Trust scores from receipts (issue 5).
+enum TrustPlaceholder {}
