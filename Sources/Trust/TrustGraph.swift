@@ -1,2 +1,0 @@
-/// Trust scores from receipts (issue 5).
-enum TrustPlaceholder {}
