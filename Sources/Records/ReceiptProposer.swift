@@ -97,7 +97,7 @@ public struct ReceiptCountersigner: Sendable {
 
     /// Handles a message from the provider.
     public mutating func handle(_ message: ExchangeMessage, now: Int64) -> [ExchangeOutput] {
-        guard case .propose(let receipt) = message else { return [] }
+        guard case .propose(let receipt) = message, state != .finished(.timedOut) else { return [] }
         if let answer {
             return answer.id == receipt.id ? [.send(answer.message)] : []
         }
