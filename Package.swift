@@ -62,6 +62,12 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        /// Offers and reciprocity receipts: canonical encodings, signatures, validation (pure).
+        .target(name: "Records", dependencies: ["Bencode", "Crypto"], swiftSettings: strict),
+        /// Trust scores from receipts: flow-based (BarterCast/NetFlow), Network of Favors,
+        /// EigenTrust (pure).
+        .target(name: "Trust", dependencies: ["Records", "Crypto"], swiftSettings: strict),
+
         /// The discrete-event simulator: the same DHT state machines on a virtual clock and network.
         .target(
             name: "Simulator",
@@ -101,6 +107,8 @@ let package = Package(
             resources: [], swiftSettings: strict),
         .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto"], swiftSettings: strict),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage"], swiftSettings: strict),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "TrustTests", dependencies: ["Trust", "Records", "Crypto"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(

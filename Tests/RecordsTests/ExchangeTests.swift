@@ -1,0 +1,119 @@
+import Crypto
+import Records
+import Testing
+
+@Suite("receipt exchange (spec/0011-records.md §6)")
+struct ExchangeTests {
+    let provider = key(Seeds.provider), consumer = key(Seeds.consumer)
+    let digest = Blake2b.hash256(Array("job".utf8))
+
+    var body: ReceiptBody {
+        ReceiptBody(provider: provider.publicKey, consumer: consumer.publicKey, jobDigest: digest,
+                    coreMilliseconds: 10_000, memoryByteSeconds: 5_000, start: 1_000_000, end: 1_010_000, sequence: 4)
+    }
+
+    func countersigner(lastSequence: Int64 = 3, observedCore: Int64 = 10_000) -> ReceiptCountersigner {
+        ReceiptCountersigner(
+            signer: consumer,
+            observation: ExchangeObservation(provider: provider.publicKey, jobDigest: digest, start: 1_000_500,
+                                             end: 1_009_000, coreMilliseconds: observedCore, memoryByteSeconds: 5_000),
+            lastSequence: lastSequence, now: 1_010_000)
+    }
+
+    @Test func bothSidesCompleteWithTheSameReceipt() throws {
+        var proposer = ReceiptProposer(body: body, signer: provider, now: 1_010_000)
+        var signer = countersigner()
+        let first = proposer.start()
+        #expect(first == [.send(.propose(proposer.proposal))])
+        guard case .send(let proposal) = first[0] else { Issue.record("no proposal"); return }
+        let expected = Receipt(body: body).signed(by: provider).signed(by: consumer)
+        #expect(signer.handle(proposal, now: 1_010_100) == [.send(.countersign(expected)), .finished(.completed(expected))])
+        #expect(proposer.handle(.countersign(expected), now: 1_010_200) == [.finished(.completed(expected))])
+        #expect(proposer.state == .finished(.completed(expected)))
+        try expected.validateComplete()
+        // A retransmitted proposal gets the same answer; late messages are ignored.
+        #expect(signer.handle(proposal, now: 1_010_300) == [.send(.countersign(expected))])
+        #expect(proposer.handle(.countersign(expected), now: 1_010_400) == [])
+        #expect(proposer.tick(now: 9_999_999) == [])
+    }
+
+    static func change(_ code: String, _ b: inout ReceiptBody) {
+        switch code {
+        case "wrong-job": b.jobDigest = Blake2b.hash256([1])
+        case "times-disagree": b.end += 6_001
+        case "usage-too-high": b.coreMilliseconds = 11_001
+        case "stale-sequence": b.sequence = 3
+        default: b.consumer = key(Seeds.other).publicKey
+        }
+    }
+
+    @Test(arguments: ["wrong-job", "times-disagree", "usage-too-high", "stale-sequence", "wrong-parties"])
+    func refusalsSayWhy(_ code: String) {
+        var changed = body
+        Self.change(code, &changed)
+        let proposal = Receipt(body: changed).signed(by: provider)
+        var signer = countersigner()
+        let outputs = signer.handle(.propose(proposal), now: 0)
+        guard outputs.count == 2, case .send(.refuse(let id, let refusal)) = outputs[0] else {
+            Issue.record("expected a refusal, got \(outputs)"); return
+        }
+        #expect(id == proposal.id)
+        #expect(refusal.code.rawValue == code)
+        #expect(outputs[1] == .finished(.refused(refusal)))
+
+        var proposer = ReceiptProposer(body: changed, signer: provider, now: 0)
+        #expect(proposer.handle(.refuse(id, refusal), now: 1) == [.finished(.refused(refusal))])
+    }
+
+    @Test func underClaimsAndToleratedFiguresAreCountersigned() {
+        var cheaper = body
+        cheaper.coreMilliseconds = 1
+        cheaper.start -= 4_500
+        var signer = countersigner()
+        let outputs = signer.handle(.propose(Receipt(body: cheaper).signed(by: provider)), now: 0)
+        #expect(outputs.count == 2)
+        if case .finished(.completed(let receipt)) = outputs.last { #expect(receipt.isComplete) } else { Issue.record("not completed") }
+        // 11 000 core-ms is exactly 10% above 10 000: still accepted.
+        var edge = body
+        edge.coreMilliseconds = 11_000
+        var second = countersigner()
+        #expect(second.handle(.propose(Receipt(body: edge).signed(by: provider)), now: 0).count == 2)
+        #expect(second.state != .waiting)
+    }
+
+    @Test func aForgedOrMissingProviderSignatureIsRefused() {
+        var signer = countersigner()
+        let forged = Receipt(body: body, providerSignature: key(Seeds.other).sign(body.signedBytes))
+        let outputs = signer.handle(.propose(forged), now: 0)
+        #expect(outputs.first.map { if case .send(.refuse(_, let r)) = $0 { r.code == .badSignature } else { false } } == true)
+    }
+
+    @Test func aBadCountersignatureLeavesTheReceiptPending() {
+        var proposer = ReceiptProposer(body: body, signer: provider, now: 0)
+        var fake = proposer.proposal
+        fake.consumerSignature = key(Seeds.other).sign(body.signedBytes)
+        let outputs = proposer.handle(.countersign(fake), now: 1)
+        guard case .finished(.refused(let refusal)) = outputs.first else { Issue.record("\(outputs)"); return }
+        #expect(refusal.code == .badCountersignature)
+    }
+
+    @Test func silenceEndsInATimeout() {
+        var proposer = ReceiptProposer(body: body, signer: provider, now: 0, timeoutMilliseconds: 100)
+        #expect(proposer.tick(now: 99) == [])
+        #expect(proposer.tick(now: 100) == [.finished(.timedOut)])
+        var signer = countersigner()
+        #expect(signer.tick(now: 1_010_000 + 29_999) == [])
+        #expect(signer.tick(now: 1_010_000 + 30_000) == [.finished(.timedOut)])
+        #expect(signer.handle(.propose(proposer.proposal), now: 1_040_001) == [])
+    }
+
+    @Test func messagesAboutAnotherReceiptAreIgnored() {
+        var proposer = ReceiptProposer(body: body, signer: provider, now: 0)
+        var other = body
+        other.sequence = 9
+        let stranger = Receipt(body: other).signed(by: provider).signed(by: consumer)
+        #expect(proposer.handle(.countersign(stranger), now: 1) == [])
+        #expect(proposer.handle(.refuse(stranger.id, .init(.wrongJob, "x")), now: 1) == [])
+        #expect(proposer.state == .waiting)
+    }
+}
