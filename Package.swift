@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "Storage",
+                "Kademlia", "Bencode", "Crypto", "Storage", "Records",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
-            name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto"], swiftSettings: strict),
+            name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto", "Records"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,39 @@
+import Crypto
+import Records
+import Storage
+
+/// The node's ledger of reciprocity receipts on disk (`spec/0011-records.md`): LMDB database
+/// `receipts`, key = receipt id (32 bytes), value = the receipt's stored form. Every receipt is
+/// checked (signatures, replay, fork) through a ``ReceiptLedger`` before it is written.
+public final class ReceiptStore: Sendable {
+    let environment: Environment
+    let database: Database
+
+    public init(environment: Environment) throws {
+        self.environment = environment
+        database = try environment.database("receipts")
+    }
+
+    /// Every stored receipt, in id order.
+    public func all() throws -> [Receipt] {
+        try environment.read { txn in
+            try txn.entries(database).compactMap { try? Receipt(encoded: $0.value) }
+        }
+    }
+
+    /// The ledger rebuilt from disk.
+    public func ledger() throws -> ReceiptLedger {
+        var ledger = ReceiptLedger()
+        for receipt in try all() { _ = try? ledger.insert(receipt) }
+        return ledger
+    }
+
+    /// Checks `receipt` against `ledger` and, when accepted, writes it (one durable transaction).
+    @discardableResult
+    public func add(_ receipt: Receipt, to ledger: inout ReceiptLedger) throws -> ReceiptLedger.Insertion {
+        let insertion = try ledger.insert(receipt)
+        let stored = ledger.receipt(id: receipt.id) ?? receipt
+        try environment.write { txn in try txn.put(database, stored.id.bytes, stored.encoded()) }
+        return insertion
+    }
+}
