@@ -84,6 +84,7 @@ let package = Package(
             dependencies: [
                 "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

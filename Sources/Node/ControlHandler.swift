@@ -18,6 +18,9 @@ struct ControlHandler {
             case "dht.lookup": return try await lookup(request)
             case "dht.put": return try await put(request)
             case "dht.get": return try await get(request)
+            case "offer.publish": return try await publishOffer(request)
+            case "offer.withdraw": return try await withdrawOffer()
+            case "offer.list": return try await listOffers(request)
             default: return .failure("unknown method '\(request.method)'; see spec/0008-control-api.md")
             }
         } catch {
@@ -80,7 +83,7 @@ struct ControlHandler {
 
     /// One more than the highest sequence number known for `target`: this node's own record,
     /// or what the network holds (another data directory may have published with this key).
-    private func nextSequence(target: NodeID, salt: [UInt8]) async -> Int64 {
+    func nextSequence(target: NodeID, salt: [UInt8]) async -> Int64 {
         var highest: Int64 = 0
         if case .mutable(let own)? = try? service.persistence.ownItem(target) { highest = own.sequence }
         if case .item(.mutable(let found)?, _, _) = await run(.get(target, salt: salt)) { highest = max(highest, found.sequence) }
@@ -112,7 +115,7 @@ struct ControlHandler {
 
     // MARK: Plumbing
 
-    private func run(_ command: DHTNode.Command) async -> DHTNode.Outcome {
+    func run(_ command: DHTNode.Command) async -> DHTNode.Outcome {
         await withCheckedContinuation { continuation in
             if events.post(.command(command, continuation)) { return }
             continuation.resume(returning: .failed("the node is busy or shutting down; try again"))
@@ -126,7 +129,7 @@ struct ControlHandler {
         }
     }
 
-    private func parameter<T>(
+    func parameter<T>(
         _ request: ControlRequest, _ name: String, parse: (String) -> T?, expected: String
     ) throws(NodeError) -> T {
         guard let text = request.params[name] else { throw NodeError("missing '\(name)'") }

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Node
+import Records
+
+/// `potluck offer set|show|withdraw`: the lender's offer, kept in `DIR/config.toml` and
+/// published on the DHT by the running node.
+struct OfferCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "offer", abstract: "Set, show or withdraw what this node lends.",
+        subcommands: [Set.self, Show.self, Withdraw.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the lender's policy in DIR/config.toml and publish the offer.",
+            discussion: "Options given replace the recorded ones; the others are kept.")
+        @OptionGroup var data: DataDirectoryOptions
+        @Option(help: "Cores lent.") var cores: Int?
+        @Option(help: "Memory lent, e.g. 512MiB or 4GiB.") var memory: String?
+        @Option(name: .customLong("runtime"), help: "A runtime offered, e.g. wasm32-wasi (repeatable).") var runtimes: [String] = []
+        @Option(name: .customLong("window"), help: "When, HH:MM-HH:MM in UTC (repeatable).") var windows: [String] = []
+        @Flag(name: .customLong("idle-only"), help: "Lend only while the machine is idle.") var idleOnly = false
+        @Option(name: .customLong("allow"), help: "Only these peers may borrow (repeatable).") var allow: [String] = []
+        @Option(name: .customLong("deny"), help: "These peers may not borrow (repeatable).") var deny: [String] = []
+        @Option(name: .customLong("friend"), help: "Friends are served first (repeatable).") var friends: [String] = []
+        @Option(help: "How long the published offer stays valid without a refresh, e.g. 1h.") var ttl: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let path = LenderConfig.path(in: data.directory)
+            var config = try LenderConfig.load(from: path)
+            if let cores { config.cores = cores }
+            if let memory { config.memory = memory }
+            if !runtimes.isEmpty { config.runtimes = runtimes }
+            if !windows.isEmpty { config.windows = windows }
+            if idleOnly { config.idleOnly = true }
+            if !allow.isEmpty { config.allow = allow }
+            if !deny.isEmpty { config.deny = deny }
+            if !friends.isEmpty { config.friends = friends }
+            if let ttl { config.ttl = ttl }
+            let identity: SigningKey
+            do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
+            let listen = try callNode(data, "node.info", [:])["listen"]?.arrayValue?.first?.stringValue ?? ""
+            let offer = try config.offer(lender: identity.publicKey, endpoint: listen)
+            try config.save(to: path)
+            let result = try callNode(data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
+            if json { return try printJSON(result) }
+            print("offer published: \(offer.cores) core(s), \(config.memory), \(offer.runtimes.joined(separator: ", ")); target \(result["target"]?.stringValue ?? "?")")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the recorded policy (DIR/config.toml).")
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            let path = LenderConfig.path(in: data.directory)
+            guard FileManager.default.fileExists(atPath: path) else { throw CLIError("no offer recorded in \(path): use 'potluck offer set'") }
+            _ = try LenderConfig.load(from: path)  // validates
+            print(try String(contentsOfFile: path, encoding: .utf8), terminator: "")
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw the published offer.")
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            let result = try callNode(data, "offer.withdraw", [:])
+            print("offer withdrawn (seq \(result["seq"]?.numberValue.map { String(Int64($0)) } ?? "?"))")
+        }
+    }
+}
+
+/// `potluck offers`: live offers found through the DHT.
+struct OffersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "offers", abstract: "List live offers found through the DHT.")
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "The runtime wanted.") var runtime = "wasm32-wasi"
+    @Option(help: "At least this many cores.") var cores: Int?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        var params = ["runtime": runtime]
+        if let cores { params["cores"] = String(cores) }
+        let result = try callNode(data, "offer.list", params)
+        if json { return try printJSON(result) }
+        let offers = result["offers"]?.arrayValue ?? []
+        for offer in offers {
+            let memory = (offer["memory_bytes"]?.numberValue ?? 0) / Double(1 << 20)
+            print("\(offer["lender"]?.stringValue ?? "?")  \(Int(offer["cores"]?.numberValue ?? 0)) core(s)  \(Int(memory)) MiB  at \(offer["endpoint"]?.stringValue ?? "?")")
+        }
+        print("\(offers.count) offer(s) for \(runtime)")
+    }
+}
