@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "potluck-bench",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "CSodium", "CLMDB",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -28,6 +28,25 @@ public final class ReceiptStore: Sendable {
         return ledger
     }
 
+    /// Checks each receipt against `ledger` and writes the accepted ones in **one** durable
+    /// transaction; returns, per receipt, the insertion or the error that refused it.
+    public func add(contentsOf receipts: [Receipt], to ledger: inout ReceiptLedger) throws -> [Result<ReceiptLedger.Insertion, RecordError>] {
+        var outcomes: [Result<ReceiptLedger.Insertion, RecordError>] = []
+        var accepted: [Receipt] = []
+        for receipt in receipts {
+            do throws(RecordError) {
+                outcomes.append(.success(try ledger.insert(receipt)))
+                accepted.append(ledger.receipt(id: receipt.id) ?? receipt)
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        try environment.write { txn in
+            for receipt in accepted { try txn.put(database, receipt.id.bytes, receipt.encoded()) }
+        }
+        return outcomes
+    }
+
     /// Checks `receipt` against `ledger` and, when accepted, writes it (one durable transaction).
     @discardableResult
     public func add(_ receipt: Receipt, to ledger: inout ReceiptLedger) throws -> ReceiptLedger.Insertion {

@@ -67,14 +67,22 @@ struct ReceiptsCommand: AsyncParsableCommand {
             var imported = 0, rejected = 0
             try withReceiptStore(data) { store in
                 var ledger = try store.ledger()
+                var parsed: [(line: Int, receipt: Receipt)] = []
                 for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
                     do {
-                        let receipt = try Self.parse(line)
-                        try store.add(receipt, to: &ledger)
-                        imported += 1
+                        parsed.append((index + 1, try Self.parse(line)))
                     } catch {
                         rejected += 1
                         standardError("line \(index + 1): \(error)")
+                    }
+                }
+                // Every signature is checked; the accepted receipts are written in one transaction.
+                for (entry, outcome) in zip(parsed, try store.add(contentsOf: parsed.map(\.receipt), to: &ledger)) {
+                    switch outcome {
+                    case .success: imported += 1
+                    case .failure(let error):
+                        rejected += 1
+                        standardError("line \(entry.line): \(error)")
                     }
                 }
             }

@@ -14,6 +14,8 @@ enum PotluckBench {
         ("store", "LMDB put and get through Potluck's layer vs raw mdb_* calls", storeBench),
         ("dht-lookup", "a 500-node DHT on real loopback sockets: lookup latency, hops, success, memory", dhtLookupBench),
         ("sim-vs-loopback", "the simulator's lookup success and hops beside the same 500-node network on real sockets", simVsLoopbackBench),
+        ("trust", "one flow-based trust query on 100k peers / 1M receipts, beside a straightforward reference", trustBench),
+        ("receipts", "receipts verified and stored per second, beside raw libsodium verifies / 2", receiptsBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
     ]
 
