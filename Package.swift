@@ -55,6 +55,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Kademlia", "Bencode", "Crypto", "Storage", "Records",
+                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

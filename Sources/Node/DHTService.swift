@@ -66,6 +66,9 @@ public final class DHTService: Service, Sendable {
                     [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
                 }
                 tasks.addTask { try await control.run(group: group) }
+                tasks.addTask { [self] in
+                    try await OfferRefresher(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
+                }
                 if options.useDefaultBootstrap && options.bootstrap.isEmpty {
                     tasks.addTask { [options, logger] in
                         do {

@@ -28,8 +28,8 @@ struct OfferCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let path = LenderConfig.path(in: data.directory)
-            var config = try LenderConfig.load(from: path)
+            let path = LenderConfig.path(inDataDirectory: data.directory.path)
+            var config = try nodeErrors { try LenderConfig.load(from: path) }
             if let cores { config.cores = cores }
             if let memory { config.memory = memory }
             if !runtimes.isEmpty { config.runtimes = runtimes }
@@ -42,8 +42,8 @@ struct OfferCommand: AsyncParsableCommand {
             let identity: SigningKey
             do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
             let listen = try callNode(data, "node.info", [:])["listen"]?.arrayValue?.first?.stringValue ?? ""
-            let offer = try config.offer(lender: identity.publicKey, endpoint: listen)
-            try config.save(to: path)
+            let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: listen) }
+            try nodeErrors { try config.save(to: path) }
             let result = try callNode(data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
             if json { return try printJSON(result) }
             print("offer published: \(offer.cores) core(s), \(config.memory), \(offer.runtimes.joined(separator: ", ")); target \(result["target"]?.stringValue ?? "?")")
@@ -55,9 +55,9 @@ struct OfferCommand: AsyncParsableCommand {
         @OptionGroup var data: DataDirectoryOptions
 
         func run() async throws {
-            let path = LenderConfig.path(in: data.directory)
+            let path = LenderConfig.path(inDataDirectory: data.directory.path)
             guard FileManager.default.fileExists(atPath: path) else { throw CLIError("no offer recorded in \(path): use 'potluck offer set'") }
-            _ = try LenderConfig.load(from: path)  // validates
+            _ = try nodeErrors { try LenderConfig.load(from: path) }  // validates
             print(try String(contentsOfFile: path, encoding: .utf8), terminator: "")
         }
     }
@@ -93,4 +93,9 @@ struct OffersCommand: AsyncParsableCommand {
         }
         print("\(offers.count) offer(s) for \(runtime)")
     }
+}
+
+/// Runs `body`, turning a ``NodeError`` into the CLI's one-line error.
+func nodeErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as NodeError { throw CLIError(error.description) }
 }

@@ -29,9 +29,13 @@ struct OfferCommandTests {
         #expect(try lender.cli(["offer", "withdraw"]).status == 0)
         #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.isEmpty == true)
 
-        // Published again with a short lifetime, then the lender stops: the offer expires.
+        // Published again with a short lifetime: the running lender refreshes it before it
+        // expires; once the lender stops, it expires.
         #expect(try lender.cli(["offer", "set", "--ttl", "3s"]).status == 0)
         #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 1)
+        usleep(4_500_000)
+        #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 1,
+                "the offer was not refreshed")
         #expect(lender.stop() == 0)
         usleep(3_500_000)
         #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.isEmpty == true)

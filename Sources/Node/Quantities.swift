@@ -1,6 +1,6 @@
 /// Sizes and durations as people type them on the command line and in `config.toml`:
 /// `512MiB`, `4GiB`, `1.5GB`, `2048` (bytes); `30s`, `5m`, `1h30m`, `250ms`.
-enum Quantities {
+public enum Quantities {
     private static let sizeUnits: [(suffix: String, factor: Double)] = [
         ("KiB", 1024), ("MiB", 1024 * 1024), ("GiB", 1024 * 1024 * 1024), ("TiB", 1024 * 1024 * 1024 * 1024),
         ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
@@ -8,7 +8,7 @@ enum Quantities {
 
     /// Bytes in `text`, or `nil` when it is not a size (a number and one of B, kB, MB, GB, TB,
     /// KiB, MiB, GiB, TiB; no unit means bytes).
-    static func bytes(_ text: String) -> Int64? {
+    public static func bytes(_ text: String) -> Int64? {
         let trimmed = text.replacingOccurrences(of: " ", with: "")
         for (suffix, factor) in sizeUnits where trimmed.hasSuffix(suffix) {
             return scaled(String(trimmed.dropLast(suffix.count)), by: factor)
@@ -18,7 +18,7 @@ enum Quantities {
 
     /// A duration in `text`, or `nil`: one or more number-unit pairs with units ms, s, m, h, d
     /// (`1h30m`); a bare number means seconds.
-    static func duration(_ text: String) -> Duration? {
+    public static func duration(_ text: String) -> Duration? {
         if let seconds = Double(text), seconds >= 0, seconds.isFinite { return .milliseconds(Int64(seconds * 1000)) }
         var total: Double = 0, number = "", index = text.startIndex, sawPair = false
         while index < text.endIndex {

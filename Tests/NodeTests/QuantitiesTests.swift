@@ -1,4 +1,4 @@
-@testable import PotluckCLI
+import Node
 import Testing
 
 @Suite("Sizes and durations")

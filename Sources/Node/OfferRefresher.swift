@@ -1,0 +1,42 @@
+import Crypto
+import Foundation
+import Kademlia
+import Logging
+import Records
+
+/// Keeps a published offer alive: while the node's own offer item is an offer (not withdrawn),
+/// it is rebuilt from `DIR/config.toml` with a new expiry and published again when half of its
+/// lifetime has passed (`spec/0011-records.md`: offers are refreshed before they expire).
+struct OfferRefresher {
+    let service: DHTService
+    let handler: ControlHandler
+
+    /// Runs until cancelled, checking every `interval`.
+    func run(interval: Duration = .seconds(1)) async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
+            await refreshIfDue(now: Int64(Date().timeIntervalSince1970))
+        }
+    }
+
+    func refreshIfDue(now: Int64) async {
+        let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
+        guard case .mutable(let item)? = try? service.persistence.ownItem(target),
+              let published = try? Offer(encoded: item.value) else { return }  // none, or withdrawn
+        let config: LenderConfig
+        do { config = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory)) } catch {
+            service.logger.warning("cannot refresh the offer: \(error)")
+            return
+        }
+        guard let lifetime = Quantities.duration(config.ttl) else { return }
+        let halfLife = max(1, lifetime.components.seconds / 2)
+        guard published.expiry - now <= halfLife else { return }
+        do {
+            let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint)
+            let response = await handler.handle(ControlRequest(method: "offer.publish", params: ["offer": Hex.encode(try fresh.encoded())]))
+            if !response.ok { service.logger.warning("cannot refresh the offer: \(response.error ?? "?")") }
+        } catch {
+            service.logger.warning("cannot refresh the offer: \(error)")
+        }
+    }
+}
