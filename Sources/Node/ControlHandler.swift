@@ -21,6 +21,8 @@ struct ControlHandler {
             case "offer.publish": return try await publishOffer(request)
             case "offer.withdraw": return try await withdrawOffer()
             case "offer.list": return try await listOffers(request)
+            case "receipts.publish": return try await publishReceipts()
+            case "receipts.sync": return try await syncReceipts(request)
             default: return .failure("unknown method '\(request.method)'; see spec/0008-control-api.md")
             }
         } catch {

@@ -9,7 +9,31 @@ import Storage
 struct ReceiptsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "receipts", abstract: "List, export and import reciprocity receipts.",
-        subcommands: [List.self, Export.self, Import.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Export.self, Import.self, Publish.self, Sync.self], defaultSubcommand: List.self)
+
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish this node's latest receipts on the DHT, with an index under its key.")
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            let result = try callNode(data, "receipts.publish", [:])
+            print("published \(Int(result["published"]?.numberValue ?? 0)) receipt(s)")
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Gather from the DHT the receipts that involve PEER, checking every signature.")
+        @OptionGroup var data: DataDirectoryOptions
+        @Argument(help: "The peer (peer id or 64 hex digits).") var peer: String
+
+        func run() async throws {
+            let result = try callNode(data, "receipts.sync", ["peer": peer])
+            let count = { (key: String) in Int(result[key]?.numberValue ?? 0) }
+            print("\(count("listed")) listed, \(count("fetched")) fetched, \(count("added")) new receipt(s) added")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the receipts this node knows.")

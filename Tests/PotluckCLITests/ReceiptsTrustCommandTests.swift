@@ -66,3 +66,39 @@ struct ReceiptsTrustCommandTests {
         #expect(badPeer.stderr.split(separator: "\n").count == 1)
     }
 }
+
+@Suite("potluck receipts publish and sync", .serialized)
+struct ReceiptsSyncTests {
+    @Test func receiptsPublishedByOnePeerAreGatheredByAnother() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let a = try NodeProcess.start(in: root, name: "a")
+        let b = try NodeProcess.start(in: root, name: "b", bootstrap: [a])
+        #expect(try eventually { try NodeCommandTests.tableSize(a) >= 1 })
+        let me = try IdentityFile.load(from: a.dataDirectory + "/identity")
+        let lender = SigningKey.generate()
+        let receipts = (1...3).map { sequence in
+            Receipt(body: ReceiptBody(provider: lender.publicKey, consumer: me.publicKey, jobDigest: Blake2b.hash256([UInt8(sequence)]),
+                                      coreMilliseconds: 60_000, memoryByteSeconds: 0, start: 1_700_000_000_000,
+                                      end: 1_700_000_060_000, sequence: Int64(sequence)))
+                .signed(by: lender).signed(by: me)
+        }
+        let file = root.appendingPathComponent("r.jsonl").path
+        try receipts.map { #"{"encoded":"\#(Hex.encode($0.encoded()))"}"# }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try a.cli(["receipts", "import", file]).status == 0)
+
+        let published = try a.cli(["receipts", "publish"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdout.contains("published 3 receipt(s)"))
+
+        let peerA = try a.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let synced = try b.cli(["receipts", "sync", peerA])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        #expect(synced.stdout.contains("3 listed, 3 fetched, 3 new receipt(s) added"))
+        #expect(try b.cli(["receipts", "--json"]).stdout.split(separator: "\n").count == 3)
+        // B can now judge the lender from A's receipts (A received 3 core-minutes from it):
+        // B has no path to the lender of its own, so its personal flow-based trust stays 0.
+        #expect(try b.cli(["trust", lender.publicKey.peerID, "--json"]).stdout.contains("\"score\":0"))
+        for node in [a, b] { #expect(node.stop() == 0) }
+    }
+}
