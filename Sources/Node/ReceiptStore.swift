@@ -35,8 +35,10 @@ public final class ReceiptStore: Sendable {
         var accepted: [Receipt] = []
         for receipt in receipts {
             do throws(RecordError) {
-                outcomes.append(.success(try ledger.insert(receipt)))
-                accepted.append(ledger.receipt(id: receipt.id) ?? receipt)
+                let insertion = try ledger.insert(receipt)
+                outcomes.append(.success(insertion))
+                // A pending half merged into a complete receipt: store the merged one.
+                accepted.append(insertion == .completedPending ? ledger.receipt(id: receipt.id) ?? receipt : receipt)
             } catch {
                 outcomes.append(.failure(error))
             }

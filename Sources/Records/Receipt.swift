@@ -145,8 +145,12 @@ public struct Receipt: Sendable, Hashable {
     /// Checks the figures and every signature present (§3.5 rules 1–5); a pending receipt with a
     /// good signature passes. Use `validateComplete()` before counting a receipt.
     public func validate() throws(RecordError) {
+        try validate(signedBytes: body.signedBytes)
+    }
+
+    /// `validate()` with the body's signed bytes already computed (they also give the id).
+    func validate(signedBytes message: [UInt8]) throws(RecordError) {
         try body.validate()
-        let message = body.signedBytes
         let providerOK = providerSignature.map { body.provider.isValidSignature($0, for: message) }
         let consumerOK = consumerSignature.map { body.consumer.isValidSignature($0, for: message) }
         switch (providerOK, consumerOK) {

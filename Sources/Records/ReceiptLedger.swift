@@ -39,8 +39,9 @@ public struct ReceiptLedger: Sendable {
     /// `replayed` (this receipt is already held) or `forked` (another receipt holds its slot).
     @discardableResult
     public mutating func insert(_ receipt: Receipt) throws(RecordError) -> Insertion {
-        try receipt.validate()
-        let id = receipt.id, slot = receipt.body.slot
+        let message = receipt.body.signedBytes  // encoded once: checked by both signatures, hashed into the id
+        try receipt.validate(signedBytes: message)
+        let id = Blake2b.hash256(message), slot = receipt.body.slot
         if let held = slots[slot] {
             throw held == id ? Self.replayed(receipt) : Self.forked(receipt)
         }
