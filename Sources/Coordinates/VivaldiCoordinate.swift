@@ -1,0 +1,2 @@
+/// Vivaldi coordinates (issue 7).
+enum CoordinatesPlaceholder {}
