@@ -24,12 +24,15 @@ struct KingSimulation {
     var contacts: [[Int]]
     var rng: SplitMix64
 
-    init(truth: [VivaldiCoordinate], neighbours: Int, noise: Noise, seed: UInt64) {
+    init(
+        truth: [VivaldiCoordinate], neighbours: Int, noise: Noise, seed: UInt64,
+        configuration: VivaldiConfiguration = .standard
+    ) {
         self.truth = truth
         self.noise = noise
         self.seed = seed
         rng = SplitMix64(seed: seed)
-        nodes = (0..<truth.count).map { VivaldiNode(seed: seed &+ UInt64($0)) }
+        nodes = (0..<truth.count).map { VivaldiNode(configuration: configuration, seed: seed &+ UInt64($0)) }
         contacts = []
         for i in 0..<truth.count {
             var set = Set<Int>()
