@@ -69,6 +69,9 @@ let package = Package(
         /// EigenTrust (pure).
         .target(name: "Trust", dependencies: ["Records", "Crypto"], swiftSettings: strict),
 
+        /// Vivaldi network coordinates (pure): latency estimates with no extra traffic.
+        .target(name: "Coordinates", swiftSettings: strict),
+
         /// The discrete-event simulator: the same DHT state machines on a virtual clock and network.
         .target(
             name: "Simulator",
@@ -111,6 +114,7 @@ let package = Package(
         .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage"], swiftSettings: strict),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "Crypto"], swiftSettings: strict),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Records", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "CoordinatesTests", dependencies: ["Coordinates"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(

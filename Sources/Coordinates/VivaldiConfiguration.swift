@@ -1,0 +1,49 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+/// The constants of Vivaldi's adaptive-timestep update (Dabek et al., SIGCOMM 2004, §3.3–3.4,
+/// Fig. 3): `c_c` scales the timestep δ = c_c × w, `c_e` weights a new sample in the moving
+/// average of the error. The paper finds c_c = c_e = 0.25 converge quickly and stably.
+///
+/// **Deviations.** The paper's error estimate and heights have no bounds; here the error is kept
+/// in [``minError``, ``maxError``] = [0.001, 1] (so the weight w = e_i/(e_i + e_j) is always
+/// defined, and a single sample whose relative error exceeds 1 cannot make a node look worse than
+/// "no idea"), and heights are kept at least ``minHeight`` (0.01 ms, Serf's floor), so the unit
+/// vector of two nodes at one Euclidean point still has a height part to push.
+public struct VivaldiConfiguration: Sendable, Hashable {
+    /// Number of Euclidean dimensions (2, as the King coordinates and the paper's §5).
+    public var dimensions: Int
+    /// c_c: the timestep constant, δ = c_c × w.
+    public var cc: Double
+    /// c_e: the error-averaging constant.
+    public var ce: Double
+    /// The least height a node keeps, in milliseconds.
+    public var minHeight: Double
+    /// The least local error estimate.
+    public var minError: Double
+    /// The greatest local error estimate, and a new node's error.
+    public var maxError: Double
+    /// Below this Euclidean distance (ms) two vectors are taken to coincide, and the update
+    /// pushes along a random unit direction instead.
+    public var zeroThreshold: Double
+
+    /// The paper's constants: c_c = 0.25, c_e = 0.25, two dimensions.
+    public init(
+        dimensions: Int = 2, cc: Double = 0.25, ce: Double = 0.25, minHeight: Double = 0.01,
+        minError: Double = 0.001, maxError: Double = 1, zeroThreshold: Double = 1e-6
+    ) {
+        precondition(dimensions >= 1 && dimensions <= 8, "1 to 8 dimensions")
+        precondition(cc > 0 && cc <= 1 && ce > 0 && ce <= 1, "c_c and c_e in (0, 1]")
+        precondition(minError > 0 && minError <= maxError && maxError <= 1, "0 < minError ≤ maxError ≤ 1")
+        precondition(minHeight >= 0 && zeroThreshold > 0, "non-negative floors")
+        self.dimensions = dimensions
+        self.cc = cc
+        self.ce = ce
+        self.minHeight = minHeight
+        self.minError = minError
+        self.maxError = maxError
+        self.zeroThreshold = zeroThreshold
+    }
+
+    /// The paper's defaults.
+    public static let standard = VivaldiConfiguration()
+}

@@ -1,0 +1,151 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+/// One node's Vivaldi state: its coordinate and its local error estimate, updated from measured
+/// round-trip times (Dabek, Cox, Kaashoek & Morris, "Vivaldi: A Decentralized Network Coordinate
+/// System", SIGCOMM 2004, Fig. 3, with the height vectors of §5.4).
+///
+/// For each sample (rtt to node j, j's coordinate x_j and error e_j):
+///
+///     w   = e_i / (e_i + e_j)                         sample weight
+///     e_s = | d(x_i, x_j) − rtt | / rtt               relative error of this sample
+///     e_i = e_s × c_e × w + e_i × (1 − c_e × w)       moving average of the error
+///     δ   = c_c × w                                   adaptive timestep
+///     x_i = x_i + δ × (rtt − d(x_i, x_j)) × u(x_i − x_j)
+///
+/// where `d` is the height-vector distance ‖x_i − x_j‖ + h_i + h_j and `u` the unit vector of
+/// the height-vector difference [x_i − x_j, h_i + h_j] (its norm being ‖x_i − x_j‖ + h_i + h_j),
+/// so a force spreads between the Euclidean part and the height in proportion to each.
+///
+/// **Deviations.** (1) The error stays in [minError, maxError] (default [0.001, 1]) and the
+/// remote error is clamped the same way, so w is defined and in (0, 1). (2) Heights stay at
+/// least `minHeight` (paper: heights must stay positive, without a floor). (3) When the two
+/// Euclidean vectors coincide (closer than `zeroThreshold`), the paper picks a random direction;
+/// here the Euclidean difference is replaced by a random unit vector r, and u = [r, h_i + h_j] /
+/// (1 + h_i + h_j), so the nodes separate in space as well as in height. (4) Samples that cannot
+/// be measurements (rtt not finite or ≤ 0, a coordinate of another dimension) are ignored, and
+/// every component is clamped to ±100 s (``VivaldiCoordinate/maxMagnitude``).
+public struct VivaldiNode: Sendable {
+    /// The node's current coordinate.
+    public private(set) var coordinate: VivaldiCoordinate
+    /// The local error estimate e_i, in [minError, maxError]; starts at maxError (no idea).
+    public private(set) var error: Double
+    /// The constants.
+    public let configuration: VivaldiConfiguration
+    /// The number of samples applied.
+    public private(set) var samples: Int = 0
+    /// The stored generator for the random direction (SplitMix64 state).
+    private var random: VivaldiRandom
+
+    /// A new node at the origin, with height `minHeight` and the greatest error. `seed` drives the
+    /// random direction chosen when two coordinates coincide.
+    public init(configuration: VivaldiConfiguration = .standard, seed: UInt64 = 0) {
+        self.configuration = configuration
+        self.coordinate = VivaldiCoordinate(dimensions: configuration.dimensions, height: configuration.minHeight)
+        self.error = configuration.maxError
+        self.random = VivaldiRandom(seed: seed)
+    }
+
+    /// A node resumed from a saved coordinate and error (e.g. after a restart).
+    public init(
+        coordinate: VivaldiCoordinate, error: Double, configuration: VivaldiConfiguration = .standard,
+        seed: UInt64 = 0
+    ) {
+        precondition(coordinate.dimensions == configuration.dimensions, "dimension mismatch")
+        self.init(configuration: configuration, seed: seed)
+        self.coordinate = VivaldiCoordinate(
+            vector: coordinate.vector, height: max(coordinate.height, configuration.minHeight))
+        self.error = clampError(error)
+    }
+
+    /// The predicted round-trip time to a node at `remote`, in milliseconds.
+    public func estimatedRTT(to remote: VivaldiCoordinate) -> Double { coordinate.distance(to: remote) }
+
+    /// What this node publishes: its coordinate and error.
+    public var report: VivaldiReport { VivaldiReport(coordinate: coordinate, error: error) }
+
+    /// Applies one RTT sample (ms) to a node at `remote` whose error estimate is `remoteError`,
+    /// using the stored seeded generator if the coordinates coincide. Returns false (and changes
+    /// nothing) when the sample is not usable.
+    @discardableResult
+    public mutating func update(rtt: Double, remote: VivaldiCoordinate, remoteError: Double) -> Bool {
+        var generator = random
+        defer { random = generator }
+        return update(rtt: rtt, remote: remote, remoteError: remoteError, using: &generator)
+    }
+
+    /// Applies one RTT sample to a node that published `report`.
+    @discardableResult
+    public mutating func update(rtt: Double, remote report: VivaldiReport) -> Bool {
+        update(rtt: rtt, remote: report.coordinate, remoteError: report.error)
+    }
+
+    /// Applies one RTT sample, drawing the random direction (when needed) from `generator`.
+    @discardableResult
+    public mutating func update(
+        rtt: Double, remote: VivaldiCoordinate, remoteError: Double,
+        using generator: inout some RandomNumberGenerator
+    ) -> Bool {
+        guard rtt.isFinite, rtt > 0, rtt <= VivaldiCoordinate.maxMagnitude,
+            remote.dimensions == coordinate.dimensions
+        else { return false }
+        let ej = clampError(remoteError.isFinite ? remoteError : configuration.maxError)
+        let w = error / (error + ej)
+        let predicted = coordinate.distance(to: remote)
+        let sampleError = min(abs(predicted - rtt) / rtt, configuration.maxError)
+        error = clampError(sampleError * configuration.ce * w + error * (1 - configuration.ce * w))
+        let delta = configuration.cc * w
+        let force = delta * (rtt - predicted)
+        let (direction, heightPart) = unitVector(from: remote, using: &generator)
+        coordinate.move(
+            by: direction.map { $0 * force }, heightDelta: heightPart * force,
+            minHeight: configuration.minHeight)
+        samples += 1
+        return true
+    }
+
+    /// u(x_i − x_j) in height-vector space: the Euclidean part and the height part, scaled so
+    /// that ‖Euclidean part‖ + height part = 1.
+    private func unitVector(
+        from remote: VivaldiCoordinate, using generator: inout some RandomNumberGenerator
+    ) -> ([Double], Double) {
+        var difference = zip(coordinate.vector, remote.vector).map { $0 - $1 }
+        var length = coordinate.euclideanDistance(to: remote)
+        if length < configuration.zeroThreshold {
+            difference = randomUnitVector(dimensions: coordinate.dimensions, using: &generator)
+            length = 1
+        }
+        let heights = coordinate.height + remote.height
+        let norm = length + heights
+        return (difference.map { $0 / norm }, heights / norm)
+    }
+
+    private func clampError(_ value: Double) -> Double {
+        min(max(value, configuration.minError), configuration.maxError)
+    }
+}
+
+/// A uniformly distributed unit vector, by rejection from the cube [−1, 1]^d (stdlib only: no
+/// Gaussian sampler without `log`).
+func randomUnitVector(dimensions: Int, using generator: inout some RandomNumberGenerator) -> [Double] {
+    while true {
+        let v = (0..<dimensions).map { _ in Double.random(in: -1...1, using: &generator) }
+        let squared = v.reduce(0) { $0 + $1 * $1 }
+        if squared > 1e-12 && squared <= 1 {
+            let length = squared.squareRoot()
+            return v.map { $0 / length }
+        }
+    }
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014), the node's stored seeded generator.
+struct VivaldiRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
