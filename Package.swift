@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "Kademlia",
             dependencies: [
-                "Bencode", "Crypto",
+                "Bencode", "Crypto", "Coordinates",
                 .product(name: "Collections", package: "swift-collections"),
             ],
             swiftSettings: strict),
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
             resources: [], swiftSettings: strict),
-        .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto", "Coordinates"], swiftSettings: strict),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage"], swiftSettings: strict),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "Crypto"], swiftSettings: strict),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Records", "Crypto"], swiftSettings: strict),

@@ -1,12 +1,19 @@
+import Coordinates
 import Crypto
 
 /// Replies, errors and timeouts of this node's own queries.
 extension DHTNode {
     mutating func handleResponse(
-        _ response: KRPCMessage.Response, transactionID: [UInt8], from source: Endpoint, peerKey: PublicKey?, now: Timestamp
+        _ response: KRPCMessage.Response, transactionID: [UInt8], from source: Endpoint, peerKey: PublicKey?,
+        peerCoordinate: VivaldiReport?, now: Timestamp
     ) -> [Action] {
         guard let query = claimPending(transactionID, from: source) else { return [] }
         counters.responsesReceived += 1
+        // Vivaldi learns from the round trip this reply measured (no extra traffic).
+        if let peerCoordinate {
+            let rtt = now - query.sentAt
+            vivaldi.update(rtt: Double(rtt.components.seconds) * 1000 + Double(rtt.components.attoseconds) / 1e15, remote: peerCoordinate)
+        }
         var actions = noteContact(NodeContact(id: response.id, endpoint: source), kind: .response, now: now)
         if let expected = query.nodeID, expected != response.id {
             // Another node answers at that endpoint now: the one we asked is gone.

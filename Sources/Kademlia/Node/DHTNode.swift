@@ -1,4 +1,5 @@
 import Bencode
+import Coordinates
 import Crypto
 
 /// A Mainline DHT node as a sans-I/O state machine (BEP 5, with BEP 32, 42, 43, 44 and 51).
@@ -31,6 +32,8 @@ public struct DHTNode: Sendable {
     var nextTokenRotation: Timestamp
     var nextMaintenance: Timestamp
     var externalAddress = ExternalAddressVote()
+    /// This node's Vivaldi coordinate, refined by the round-trip time of every reply (`plc`).
+    public internal(set) var vivaldi: VivaldiNode
     public internal(set) var counters = Counters()
 
     /// A node with identifier `id` (BEP 42: derive it from the external address with
@@ -45,6 +48,7 @@ public struct DHTNode: Sendable {
         tokens = TokenIssuer(secret: random.bytes(16))
         rateLimiter = RateLimiter(rate: configuration.queriesPerSecondPerAddress, burst: configuration.queryBurstPerAddress,
                                   capacity: configuration.rateLimiterCapacity)
+        vivaldi = VivaldiNode(seed: seed ^ 0x5649_5641_4C44_4921)
         nextTokenRotation = now + configuration.tokenRotation
         nextMaintenance = now + configuration.maintenanceInterval
     }
@@ -86,7 +90,9 @@ public struct DHTNode: Sendable {
             actions += answer(query, message: message, from: source, now: now)
         case .response(let response):
             let key = message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
-            actions += handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key, now: now)
+            let coordinate = Self.coordinateReport(in: message)
+            actions += handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
+                                      peerCoordinate: coordinate, now: now)
             if let seen = message.senderIP { actions += noteExternalAddress(seen.address, reportedBy: source.address) }
         case .error(let error):
             actions += handleError(error, transactionID: message.transactionID, from: source, now: now)
@@ -166,11 +172,22 @@ public struct DHTNode: Sendable {
 
     /// The extension key carrying a node's Potluck identity.
     public static let identityKey = Array("plk".utf8)
+    /// The extension key carrying a node's Vivaldi coordinate and error (`spec/0013-coordinates.md`).
+    public static let coordinateKey = Array("plc".utf8)
+
+    /// The sender's Vivaldi report in a message, if it carries a valid one.
+    static func coordinateReport(in message: KRPCMessage) -> VivaldiReport? {
+        guard let list = message.extensions[coordinateKey]?.list, list.count <= 16 else { return nil }
+        let integers = list.compactMap { $0.integer }.compactMap { Int(exactly: $0) }
+        guard integers.count == list.count else { return nil }
+        return VivaldiReport(integers: integers)
+    }
 
     mutating func send(_ message: KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1
         var message = message
         if let identity = configuration.identity { message.extensions[Self.identityKey] = .bytes(identity.bytes) }
+        message.extensions[Self.coordinateKey] = .list(vivaldi.report.integers.map { .integer(Int64($0)) })
         return configuration.encodesMessages ? .send(message.encoded(), to: endpoint) : .sendMessage(message, to: endpoint)
     }
 

@@ -1,4 +1,5 @@
 import Bencode
+import Coordinates
 import Crypto
 import Kademlia
 import Testing
@@ -19,8 +20,9 @@ struct DHTNodeTests {
             return
         }
         #expect(to == source)
-        // BEP 5 reply with our id, BEP 42 `ip` (127.0.0.2:6881) and our client version.
-        let expected = "d2:ip6:\u{7f}\0\0\u{02}\u{1a}\u{e1}1:rd2:id20:" + String(repeating: "\u{11}", count: 20)
+        // BEP 5 reply with our id, BEP 42 `ip` (127.0.0.2:6881), our Vivaldi report (`plc`: the
+        // origin, a 10 µs minimum height, error 1.0) and our client version.
+        let expected = "d2:ip6:\u{7f}\0\0\u{02}\u{1a}\u{e1}3:plcli0ei0ei10ei1000000ee1:rd2:id20:" + String(repeating: "\u{11}", count: 20)
             + "e1:t2:aa1:v4:PL\0\u{01}1:y1:re"
         #expect(bytes == Array(expected.unicodeScalars.map { UInt8($0.value) }))
         #expect(node.status.routingTableSize == 1)
@@ -100,6 +102,25 @@ struct DHTNodeTests {
             if Set(result.closest.map(\.id)) == truth { exact += 1 }
         }
         #expect(exact >= 18, "exact closest sets: \(exact) of 20")
+    }
+
+    @Test func vivaldiCoordinatesLearnTheRoundTripFromReplies() throws {
+        var network = VirtualNetwork()  // every one-way delay is 20 ms: every round trip 40 ms
+        var random = SplitMix64(seed: 21)
+        for index in 0..<30 { _ = network.addNode(index: index, id: NodeID.random(using: &random)) }
+        network.bootstrapAll()
+        for _ in 0..<40 {
+            let request = network.start(.findNode(NodeID.random(using: &random)), on: network.order[Int(random.next() % 30)])
+            _ = network.run(until: request)
+        }
+        var errors: [Double] = []
+        for (a, b) in zip(network.order, network.order.dropFirst()) {
+            let estimate = network.nodes[a]!.vivaldi.estimatedRTT(to: network.nodes[b]!.vivaldi.coordinate)
+            errors.append(abs(estimate - 40) / 40)
+        }
+        let median = errors.sorted()[errors.count / 2]
+        #expect(median < 0.25, "median relative error \(median)")
+        #expect(network.nodes[network.order[5]]!.vivaldi.samples > 10)
     }
 
     @Test func itemsPutOnOneNodeAreFoundFromAnother() throws {
