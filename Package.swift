@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "Storage", "Records",
+                "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

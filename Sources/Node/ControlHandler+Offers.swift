@@ -1,4 +1,5 @@
 import Bencode
+import Coordinates
 import Crypto
 import Foundation
 import Kademlia
@@ -20,10 +21,15 @@ extension ControlHandler {
 
     func publishOffer(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
         guard let hex = request.params["offer"], let bytes = Hex.decode(hex) else { throw NodeError("missing 'offer' (hex)") }
-        let offer: Offer
+        var offer: Offer
         do { offer = try Offer(encoded: bytes) } catch { throw NodeError("the offer is not valid: \(error)") }
         guard offer.lender == service.identity.publicKey else { throw NodeError("the offer's lender is not this node's identity") }
-        let stored = try await putOwn(bytes)
+        // The lender's Vivaldi coordinate rides in the offer: borrowers estimate their latency to
+        // it with no extra traffic (spec 0013).
+        offer.coordinates = await coordinateComponents()
+        let encoded: [UInt8]
+        do { encoded = try offer.encoded() } catch { throw NodeError("the offer is not valid: \(error)") }
+        let stored = try await putOwn(encoded)
         guard let port = bound.first?.port else { throw NodeError("the node listens nowhere") }
         var announced = 0
         for runtime in offer.runtimes {
@@ -55,6 +61,7 @@ extension ControlHandler {
             throw NodeError("the offer lookup failed (is the network reachable?)")
         }
         let now = Int64(Date().timeIntervalSince1970)
+        let mine = await coordinateComponents().flatMap(VivaldiCoordinate.init(components:))
         var offers: [JSONValue] = []
         for lender in Set(lenders).sorted(by: { $0.description < $1.description }) {
             guard case .pong(_, _, let key?) = await run(.ping(lender)) else { continue }
@@ -62,9 +69,20 @@ extension ControlHandler {
             guard case .item(.mutable(let item)?, _, _) = await run(.get(target, salt: Self.offerSalt)),
                   let offer = try? Offer(encoded: item.value), offer.lender == key,
                   !offer.isExpired(now: now), offer.runtimes.contains(runtime), offer.cores >= minimumCores else { continue }
-            offers.append(Self.offerJSON(offer, seq: item.sequence))
+            var json = Self.offerJSON(offer, seq: item.sequence)
+            if let mine, let theirs = offer.coordinates.flatMap(VivaldiCoordinate.init(components:)),
+               case .object(var fields) = json {
+                fields["estimated_rtt_ms"] = .number(mine.distance(to: theirs))
+                json = .object(fields)
+            }
+            offers.append(json)
         }
         return .success(["runtime": .string(runtime), "offers": .array(offers)])
+    }
+
+    /// This node's Vivaldi coordinate as `[x…, h]` in milliseconds.
+    func coordinateComponents() async -> [Double]? {
+        await inspect { node in .array(node.vivaldi.coordinate.components.map(JSONValue.number)) }.arrayValue?.compactMap(\.numberValue)
     }
 
     static func offerJSON(_ offer: Offer, seq: Int64) -> JSONValue {

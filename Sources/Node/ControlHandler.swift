@@ -124,7 +124,7 @@ struct ControlHandler {
         }
     }
 
-    private func inspect(_ read: @escaping @Sendable (DHTNode) -> JSONValue) async -> JSONValue {
+    func inspect(_ read: @escaping @Sendable (DHTNode) -> JSONValue) async -> JSONValue {
         await withCheckedContinuation { continuation in
             if events.post(.inspect(read, continuation)) { return }
             continuation.resume(returning: .null)

@@ -89,7 +89,8 @@ struct OffersCommand: AsyncParsableCommand {
         let offers = result["offers"]?.arrayValue ?? []
         for offer in offers {
             let memory = (offer["memory_bytes"]?.numberValue ?? 0) / Double(1 << 20)
-            print("\(offer["lender"]?.stringValue ?? "?")  \(Int(offer["cores"]?.numberValue ?? 0)) core(s)  \(Int(memory)) MiB  at \(offer["endpoint"]?.stringValue ?? "?")")
+            let latency = offer["estimated_rtt_ms"]?.numberValue.map { String(format: "  ~%.0f ms away", $0) } ?? ""
+            print("\(offer["lender"]?.stringValue ?? "?")  \(Int(offer["cores"]?.numberValue ?? 0)) core(s)  \(Int(memory)) MiB  at \(offer["endpoint"]?.stringValue ?? "?")\(latency)")
         }
         print("\(offers.count) offer(s) for \(runtime)")
     }

@@ -24,6 +24,9 @@ struct OfferCommandTests {
         #expect(offers.first?["lender"] as? String == lenderID)
         #expect(offers.first?["cores"] as? Int == 2)
         #expect(offers.first?["memory_bytes"] as? Int == 4 << 30)
+        // The lender's Vivaldi coordinate rides in the offer: the borrower estimates its latency.
+        let estimate = try #require(offers.first?["estimated_rtt_ms"] as? Double)
+        #expect(estimate >= 0 && estimate < 10_000)
         #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json", "--cores", "8"]).stdout)["offers"] as? [Any])?.isEmpty == true)
 
         #expect(try lender.cli(["offer", "withdraw"]).status == 0)
