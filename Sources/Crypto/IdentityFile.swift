@@ -1,3 +1,4 @@
+import CSodium
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -34,7 +35,7 @@ public enum IdentityFile {
         }
         defer { close(fd) }
         var bytes = Array(text(for: key).utf8)
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) } }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -76,7 +77,7 @@ public enum IdentityFile {
         guard count < buffer.count else {
             throw IdentityFileError(.corrupted, path: path, "it is larger than an identity file can be")
         }
-        defer { buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { buffer.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) } }
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
 }

@@ -121,13 +121,13 @@ struct SwarmDriver {
             var requests: [RequestID] = []
             for index in batch..<min(nodes.count, batch + swarm.concurrency) {
                 let through = [endpoints[0], endpoints[Int(random.next() % UInt64(index))]]
-                requests.append(await start(.bootstrap(through), on: index))
+                requests.append(start(.bootstrap(through), on: index))
             }
             try await wait(for: requests, events: &iterator)
         }
         // A second round of lookups of their own ids fills the tables of early joiners.
         for batch in stride(from: 0, to: nodes.count, by: swarm.concurrency) {
-            let requests = await (batch..<min(nodes.count, batch + swarm.concurrency)).asyncMap { await start(.findNode(nodes[$0].id), on: $0) }
+            let requests = (batch..<min(nodes.count, batch + swarm.concurrency)).map { start(.findNode(nodes[$0].id), on: $0) }
             try await wait(for: requests, events: &iterator)
         }
         setupDuration = ContinuousClock.now - began
@@ -137,7 +137,7 @@ struct SwarmDriver {
             var pending: [(RequestID, Int, NodeID, ContinuousClock.Instant)] = []
             for _ in batch..<min(swarm.lookups, batch + swarm.concurrency) {
                 let origin = Int(random.next() % UInt64(nodes.count)), target = NodeID.random(using: &random)
-                pending.append((await start(.findNode(target), on: origin), origin, target, ContinuousClock.now))
+                pending.append((start(.findNode(target), on: origin), origin, target, ContinuousClock.now))
             }
             try await wait(for: pending.map(\.0), events: &iterator)
             for (request, origin, target, _) in pending {
@@ -152,11 +152,11 @@ struct SwarmDriver {
         for index in 0..<swarm.items {
             let item = ImmutableItem(encoding: .bytes(Array("swarm item \(index) \(random.next())".utf8)))
             let writer = Int(random.next() % UInt64(nodes.count)), reader = Int(random.next() % UInt64(nodes.count))
-            let put = await start(.put(.immutable(item)), on: writer)
+            let put = start(.put(.immutable(item)), on: writer)
             try await wait(for: [put], events: &iterator)
             report.puts += 1
             if case .stored(_, let storedOn, _)? = done[put], storedOn > 0 { report.putsStored += 1 }
-            let get = await start(.get(item.target, salt: []), on: reader)
+            let get = start(.get(item.target, salt: []), on: reader)
             try await wait(for: [get], events: &iterator)
             report.gets += 1
             if case .item(let found?, _, _)? = done[get], found == .immutable(item) { report.getsFound += 1 }
@@ -164,7 +164,7 @@ struct SwarmDriver {
         return report
     }
 
-    private mutating func start(_ command: DHTNode.Command, on index: Int) async -> RequestID {
+    private mutating func start(_ command: DHTNode.Command, on index: Int) -> RequestID {
         let request = nextRequest
         nextRequest += 1
         owners[index].perform(nodes[index].start(command, request: request, now: clock.now), persist: { _ in })
@@ -197,13 +197,5 @@ struct SwarmDriver {
     private mutating func collect(_ index: Int) {
         for (request, outcome) in owners[index].unclaimed { done[request] = outcome }
         owners[index].unclaimed.removeAll()
-    }
-}
-
-extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
-        var result: [T] = []
-        for element in self { result.append(await transform(element)) }
-        return result
     }
 }

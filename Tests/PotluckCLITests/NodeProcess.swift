@@ -14,8 +14,8 @@ final class NodeProcess {
         self.dataDirectory = dataDirectory
         stdoutPath = dataDirectory + ".stdout"
         stderrPath = dataDirectory + ".stderr"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = PotluckProcess.productsDirectory.appendingPathComponent("potluck")
         process.arguments = ["node", "--data-dir", dataDirectory] + (listenOverride ? [] : ["--listen", "127.0.0.1:0"])
             + (defaultBootstrap ? [] : ["--no-default-bootstrap"]) + arguments
