@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
     ],
     targets: [
         // C shims: a module map and a header, nothing else.
@@ -82,6 +83,32 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        /// The matching engine (pure): requests to offers by constraints, latency and trust.
+        .target(name: "Matching", dependencies: ["Records", "Crypto", "Coordinates"], swiftSettings: strict),
+
+        /// The WebAssembly sandbox: WasmKit with fuel and a memory cap, run in a child process
+        /// (`potluck-sandbox`) with rlimits and a deadline enforced from outside.
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "Bencode", "Crypto",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmKitWASI", package: "WasmKit"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "potluck-sandbox", dependencies: ["Sandbox"], swiftSettings: strict),
+
+        /// The job channel: a TCP connection between two peers, mutually authenticated by their
+        /// ed25519 identities and encrypted (X25519 key exchange, then secretstream).
+        .target(
+            name: "JobChannel",
+            dependencies: [
+                "Crypto", "CSodium", "Bencode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // Command line: a testable library and a thin executable.
         .target(
             name: "PotluckCLI",
@@ -117,6 +144,12 @@ let package = Package(
         .testTarget(name: "CoordinatesTests", dependencies: ["Coordinates"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(name: "MatchingTests", dependencies: ["Matching", "Records", "Crypto", "Coordinates"], swiftSettings: strict),
+        .testTarget(
+            name: "SandboxTests",
+            dependencies: ["Sandbox", "Crypto", .product(name: "WAT", package: "WasmKit")],
+            swiftSettings: strict),
+        .testTarget(name: "JobChannelTests", dependencies: ["JobChannel", "Crypto"], swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto", "Records"], swiftSettings: strict),
     ],

@@ -1,0 +1,4 @@
+import Testing
+@testable import JobChannel
+
+@Test func moduleLinks() { #expect("\(JobChannelProtocol.self)".isEmpty == false) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import Sandbox
+
+@Test func moduleLinks() { #expect("\(Sandbox.self)".isEmpty == false) }
