@@ -109,6 +109,9 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        /// The job protocol (pure): messages, the lender's policy and line, job records.
+        .target(name: "Jobs", dependencies: ["Bencode", "Crypto", "Records"], swiftSettings: strict),
+
         // Command line: a testable library and a thin executable.
         .target(
             name: "PotluckCLI",
@@ -149,6 +152,7 @@ let package = Package(
             name: "SandboxTests",
             dependencies: ["Sandbox", "Crypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "Crypto"], swiftSettings: strict),
         .testTarget(name: "JobChannelTests", dependencies: ["JobChannel", "Crypto"], swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto", "Records"], swiftSettings: strict),

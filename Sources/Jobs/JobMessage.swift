@@ -1,0 +1,147 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+import Bencode
+import Crypto
+import Records
+
+/// One message of the job protocol, carried in one frame of the job channel
+/// (`spec/0017-jobs.md` §2). The job and its outcome travel as the sandbox's canonical
+/// encodings (`spec/0014-sandbox.md`), opaque here, so this module stays pure.
+public enum JobMessage: Sendable, Hashable {
+    /// Borrower → lender: run this job (a `GuestJob` encoding) on `cores` cores.
+    case submit(job: [UInt8], cores: Int)
+    /// Lender → borrower: every slot is taken; the job waits at this place in line.
+    case queued(position: Int)
+    /// Lender → borrower: the job has started.
+    case started
+    /// Lender → borrower: the job is refused, and why (nothing ran).
+    case refused(JobRefusal)
+    /// Lender → borrower: a chunk of the guest's stderr, as it comes.
+    case stderr([UInt8])
+    /// Lender → borrower: usage so far.
+    case usage(fuelUsed: Int64, cpuMilliseconds: Int64)
+    /// Lender → borrower: how it ended (a `GuestOutcome` encoding) and when it ran, Unix ms.
+    case result(outcome: [UInt8], start: Int64, end: Int64)
+    /// Either way: a step of the receipt exchange (`spec/0011-records.md` §6).
+    case receipt(ExchangeMessage)
+
+    /// The largest message accepted: a job's module and inputs, or an outcome, fit in it.
+    public static let maxEncodedLength = 64 << 20
+}
+
+extension JobMessage {
+    /// The canonical bencoding: a dictionary whose `t` names the message.
+    public func encoded() -> [UInt8] {
+        func message(_ type: String, _ fields: [String: BencodeValue] = [:]) -> [UInt8] {
+            var entries: [[UInt8]: BencodeValue] = [Array("t".utf8): .bytes(Array(type.utf8))]
+            for (key, value) in fields { entries[Array(key.utf8)] = value }
+            return BencodeValue.dictionary(entries).encoded()
+        }
+        switch self {
+        case .submit(let job, let cores): return message("submit", ["job": .bytes(job), "cores": .integer(Int64(cores))])
+        case .queued(let position): return message("queued", ["position": .integer(Int64(position))])
+        case .started: return message("started")
+        case .refused(let refusal):
+            return message("refused", ["code": .bytes(Array(refusal.code.rawValue.utf8)), "reason": .bytes(Array(refusal.reason.utf8))])
+        case .stderr(let bytes): return message("stderr", ["data": .bytes(bytes)])
+        case .usage(let fuel, let cpu): return message("usage", ["fuel": .integer(fuel), "cpu": .integer(cpu)])
+        case .result(let outcome, let start, let end):
+            return message("result", ["outcome": .bytes(outcome), "start": .integer(start), "end": .integer(end)])
+        case .receipt(.propose(let receipt)): return message("propose", ["receipt": .bytes(receipt.encoded())])
+        case .receipt(.countersign(let receipt)): return message("countersign", ["receipt": .bytes(receipt.encoded())])
+        case .receipt(.refuse(let id, let refusal)):
+            return message("refuse-receipt", ["id": .bytes(id.bytes), "code": .bytes(Array(refusal.code.rawValue.utf8)),
+                                              "reason": .bytes(Array(refusal.message.utf8))])
+        }
+    }
+
+    /// Decodes one message strictly; unknown types, missing or extra keys are errors that say which.
+    public init(encoded bytes: [UInt8]) throws(JobProtocolError) {
+        let value: BencodeValue
+        do { value = try BencodeDecoder(mode: .strict, maxDepth: 2, maxLength: Self.maxEncodedLength).decode(bytes) } catch {
+            throw JobProtocolError("the message is not canonical bencode: \(error.message)")
+        }
+        guard case .dictionary(let entries) = value, let type = entries[Array("t".utf8)]?.string else {
+            throw JobProtocolError("the message is not a dictionary with a `t` (type) string")
+        }
+        var fields = MessageFields(entries: entries, type: type)
+        switch type {
+        case "submit": self = .submit(job: try fields.bytes("job"), cores: Int(try fields.integer("cores", in: 1...4096)))
+        case "queued": self = .queued(position: Int(try fields.integer("position", in: 1...1_000_000)))
+        case "started": self = .started
+        case "refused":
+            let code = JobRefusal.Code(rawValue: try fields.text("code"))
+            self = .refused(JobRefusal(code, try fields.text("reason")))
+        case "stderr": self = .stderr(try fields.bytes("data"))
+        case "usage": self = .usage(fuelUsed: try fields.integer("fuel", in: 0...Int64.max), cpuMilliseconds: try fields.integer("cpu", in: 0...Int64.max))
+        case "result":
+            self = .result(outcome: try fields.bytes("outcome"), start: try fields.integer("start", in: 0...Int64.max),
+                           end: try fields.integer("end", in: 0...Int64.max))
+        case "propose": self = .receipt(.propose(try fields.receipt()))
+        case "countersign": self = .receipt(.countersign(try fields.receipt()))
+        case "refuse-receipt":
+            let id = try fields.bytes("id")
+            guard let receiptID = Bytes32(id) else { throw JobProtocolError("refuse-receipt: `id` must be 32 bytes") }
+            let code = ExchangeRefusal.Code(rawValue: try fields.text("code"))
+            self = .receipt(.refuse(receiptID, ExchangeRefusal(code, try fields.text("reason"))))
+        default: throw JobProtocolError("unknown message type '\(type)'")
+        }
+        try fields.finish()
+    }
+}
+
+/// A job protocol violation: the peer sent something this version cannot read.
+public struct JobProtocolError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads the fields of one message, refusing keys it was not asked for.
+private struct MessageFields {
+    let entries: [[UInt8]: BencodeValue]
+    let type: String
+    var used: Set<[UInt8]> = [Array("t".utf8)]
+
+    init(entries: [[UInt8]: BencodeValue], type: String) {
+        self.entries = entries
+        self.type = type
+    }
+
+    mutating func take(_ key: String) throws(JobProtocolError) -> BencodeValue {
+        used.insert(Array(key.utf8))
+        guard let value = entries[Array(key.utf8)] else { throw JobProtocolError("\(type): missing `\(key)`") }
+        return value
+    }
+
+    mutating func bytes(_ key: String) throws(JobProtocolError) -> [UInt8] {
+        guard let bytes = try take(key).bytes else { throw JobProtocolError("\(type): `\(key)` must be a byte string") }
+        return bytes
+    }
+
+    mutating func text(_ key: String) throws(JobProtocolError) -> String {
+        let raw = try bytes(key)
+        guard raw.count <= 1000, let text = String(validating: raw, as: UTF8.self) else {
+            throw JobProtocolError("\(type): `\(key)` must be UTF-8 text of at most 1000 bytes")
+        }
+        return text
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int64>) throws(JobProtocolError) -> Int64 {
+        guard let number = try take(key).integer else { throw JobProtocolError("\(type): `\(key)` must be an integer") }
+        guard range.contains(number) else { throw JobProtocolError("\(type): `\(key)` is \(number); it must be in \(range)") }
+        return number
+    }
+
+    mutating func receipt() throws(JobProtocolError) -> Receipt {
+        do { return try Receipt(encoded: try bytes("receipt")) } catch let error as RecordError {
+            throw JobProtocolError("\(type): the receipt is not valid: \(error)")
+        } catch { throw JobProtocolError("\(type): \(error)") }
+    }
+
+    func finish() throws(JobProtocolError) {
+        for key in entries.keys where !used.contains(key) {
+            throw JobProtocolError("\(type): unknown key `\(String(decoding: key, as: UTF8.self))`")
+        }
+    }
+}

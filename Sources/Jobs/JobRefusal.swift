@@ -1,0 +1,39 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+
+/// Why a lender refused a job (`spec/0017-jobs.md` §3): a stable code and a sentence, shown to
+/// the borrower as is. Nothing ran when a job is refused.
+public struct JobRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// The borrower is on the lender's deny list.
+        public static let denied = Code(rawValue: "denied")
+        /// The lender lends only to its allow list, and the borrower is not on it.
+        public static let notAllowed = Code(rawValue: "not-allowed")
+        /// The lender lends at other times of day.
+        public static let outsideWindow = Code(rawValue: "outside-window")
+        /// The lender lends only while its machine is idle, and it is not.
+        public static let notIdle = Code(rawValue: "not-idle")
+        /// The job asks for more cores, memory or time than the offer lends.
+        public static let tooLarge = Code(rawValue: "too-large")
+        /// The lender does not run this kind of job.
+        public static let runtime = Code(rawValue: "runtime")
+        /// Every slot stayed taken for as long as the borrower may wait.
+        public static let busy = Code(rawValue: "busy")
+        /// The job could not be read (bad encoding, bad names, limits out of range).
+        public static let badJob = Code(rawValue: "bad-job")
+        /// The lender is shutting down.
+        public static let shuttingDown = Code(rawValue: "shutting-down")
+    }
+
+    public let code: Code
+    public let reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "\(code.rawValue): \(reason)" }
+}

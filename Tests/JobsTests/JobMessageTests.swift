@@ -1,0 +1,59 @@
+import Crypto
+import Records
+import Testing
+@testable import Jobs
+
+@Suite struct JobMessageTests {
+    let lender = SigningKey.generate(), borrower = SigningKey.generate()
+
+    var receipt: Receipt {
+        let body = ReceiptBody(provider: lender.publicKey, consumer: borrower.publicKey, jobDigest: Blake2b.hash256([1, 2, 3]),
+                               coreMilliseconds: 1500, memoryByteSeconds: 10, start: 1_000, end: 2_000, sequence: 1)
+        return Receipt(body: body).signed(by: lender)
+    }
+
+    @Test func everyMessageRoundTrips() throws {
+        let messages: [JobMessage] = [
+            .submit(job: [0, 97, 115, 109], cores: 2), .queued(position: 3), .started,
+            .refused(JobRefusal(.busy, "every slot stayed taken")), .stderr(Array("oops\n".utf8)),
+            .usage(fuelUsed: 123_456, cpuMilliseconds: 78), .result(outcome: [1, 2, 3], start: 10, end: 20),
+            .receipt(.propose(receipt)), .receipt(.countersign(receipt.signed(by: borrower))),
+            .receipt(.refuse(receipt.id, ExchangeRefusal(.usageTooHigh, "too much"))),
+        ]
+        for message in messages {
+            #expect(try JobMessage(encoded: message.encoded()) == message)
+        }
+    }
+
+    @Test func exactBytesOfSubmit() {
+        #expect(String(decoding: JobMessage.submit(job: Array("wasm".utf8), cores: 1).encoded(), as: UTF8.self)
+                == "d5:coresi1e3:job4:wasm1:t6:submite")
+    }
+
+    @Test(arguments: [
+        ("", "not canonical bencode"),
+        ("le", "not a dictionary"),
+        ("d1:t4:nopee", "unknown message type 'nope'"),
+        ("d1:t6:submite", "submit: missing `job`"),
+        ("d5:coresi0e3:job0:1:t6:submite", "`cores` is 0"),
+        ("d1:t7:started1:xi1ee", "unknown key `x`"),
+        ("d4:datai1e1:t6:stderre", "`data` must be a byte string"),
+    ])
+    func malformedMessagesSayWhy(input: String, reason: String) {
+        #expect {
+            try JobMessage(encoded: Array(input.utf8))
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
+
+    @Test func jobRecordRoundTrips() throws {
+        let record = JobRecord(role: .lent, peer: borrower.publicKey, jobDigest: Blake2b.hash256([9]), cores: 2, start: 5, end: 9,
+                               outcome: "exited 0", exitCode: 0, coreMilliseconds: 7, receipt: receipt.id)
+        #expect(try JobRecord(encoded: record.encoded()) == record)
+        var other = record
+        other.role = .borrowed
+        #expect(other.key != record.key)
+        #expect(record.key.count == 41)
+    }
+}
