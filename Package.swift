@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates",
+                "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -34,7 +34,8 @@ public struct JobLine: Sendable {
         let priority: Priority
     }
 
-    public let policy: LenderPolicy
+    /// The policy that decides whether a job fits; the node reloads it as the lender edits it.
+    public var policy: LenderPolicy
     /// What the running jobs hold.
     public private(set) var load = LenderLoad()
     private var running: [Ticket: JobDemand] = [:]

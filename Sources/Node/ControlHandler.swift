@@ -1,4 +1,6 @@
 import Bencode
+import Foundation
+import Synchronization
 import Crypto
 import Kademlia
 
@@ -23,6 +25,7 @@ struct ControlHandler {
             case "offer.list": return try await listOffers(request)
             case "receipts.publish": return try await publishReceipts()
             case "receipts.sync": return try await syncReceipts(request)
+            case "jobs.running": return .success(await runningJobs())
             default: return .failure("unknown method '\(request.method)'; see spec/0008-control-api.md")
             }
         } catch {
@@ -32,10 +35,22 @@ struct ControlHandler {
 
     // MARK: Methods
 
+    /// The jobs running on this machine now, for `potluck status`.
+    private func runningJobs() async -> JSONValue {
+        guard let jobService = service.jobs.withLock({ $0?.service }) else { return ["running": []] }
+        let running = await jobService.desk.runningJobs
+        return ["running": .array(running.map { job in
+            ["borrower": .string(job.borrower.peerID), "job": .string(job.jobDigest.hex), "cores": .number(Double(job.cores)),
+             "started": .number(job.startedAt.timeIntervalSince1970)]
+        })]
+    }
+
     private func info() async -> JSONValue {
         let nodeID = await inspect { .string($0.id.hex) }
-        return ["peer_id": .string(service.identity.publicKey.peerID), "node_id": nodeID,
-                "listen": .array(bound.map { .string($0.description) })]
+        var info: [String: JSONValue] = ["peer_id": .string(service.identity.publicKey.peerID), "node_id": nodeID,
+                                         "listen": .array(bound.map { .string($0.description) })]
+        if let endpoint = service.jobs.withLock({ $0?.endpoint }) { info["jobs"] = .string(endpoint) }
+        return .object(info)
     }
 
     private func ping(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {

@@ -1,3 +1,4 @@
+import JobChannel
 import Crypto
 import Foundation
 import Kademlia
@@ -5,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The real DHT node: one task owns the ``DHTNode`` state machine and feeds it datagrams from
 /// SwiftNIO UDP sockets, commands from the control socket and ticks of a monotonic clock; it
@@ -19,6 +21,8 @@ public final class DHTService: Service, Sendable {
     let logger: Logger
     let onReady: ReadyHandler
     let clock = NodeClock()
+    /// The job service and its `tcp://` endpoint, once bound.
+    let jobs = Mutex<(service: JobService, endpoint: String)?>(nil)
 
     public init(options: NodeOptions, identity: SigningKey, persistence: NodePersistence, logger: Logger,
                 onReady: @escaping ReadyHandler = { _, _ in }) {
@@ -61,6 +65,10 @@ public final class DHTService: Service, Sendable {
                         try await Task.sleep(for: tick)
                         events.post(.tick)
                     }
+                }
+                if options.servesJobs, let host = bound.first {
+                    let server = try await bindJobService(host: host)
+                    tasks.addTask { try await server.run() }
                 }
                 let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger) {
                     [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Jobs
 import Records
 import TOMLKit
 
@@ -15,6 +16,10 @@ public struct LenderConfig: Equatable, Sendable {
     public var deny: [String] = []
     public var friends: [String] = []
     public var ttl = "1h"
+    /// At most this many jobs at once.
+    public var maxJobs = 2
+    /// The longest one job may run.
+    public var maxWall = "1h"
 
     public init() {}
 
@@ -52,7 +57,13 @@ public struct LenderConfig: Equatable, Sendable {
             case "allow": config.allow = try strings()
             case "deny": config.deny = try strings()
             case "friends": config.friends = try strings()
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, windows, idle_only, allow, deny, friends, ttl)")
+            case "max_jobs":
+                guard let count = value.int, (1...1024).contains(count) else {
+                    throw NodeError("\(path): offer.max_jobs must be an integer from 1 to 1024")
+                }
+                config.maxJobs = count
+            case "max_wall": config.maxWall = try Self.string(value, key, path)
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall)")
             }
         }
         return config
@@ -77,6 +88,8 @@ public struct LenderConfig: Equatable, Sendable {
             deny = \(list(deny))
             friends = \(list(friends))
             ttl = "\(ttl)"
+            max_jobs = \(maxJobs)
+            max_wall = "\(maxWall)"
 
             """
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
@@ -90,6 +103,22 @@ public struct LenderConfig: Equatable, Sendable {
             do { keys.append(try PublicKey(peerID: text)) } catch { throw NodeError("offer.\(key): \(error.message)") }
         }
         return keys
+    }
+
+    /// The full policy the node enforces on every job (`spec/0017-jobs.md` §3).
+    public func policy() throws(NodeError) -> LenderPolicy {
+        guard let memoryBytes = Quantities.bytes(memory) else { throw NodeError("memory '\(memory)' is not a size: use e.g. 512MiB or 4GiB") }
+        guard let wall = Quantities.duration(maxWall), wall > .zero else { throw NodeError("max_wall '\(maxWall)' is not a duration: use e.g. 10m or 1h") }
+        var parsedWindows: [TimeWindow] = []
+        for text in windows {
+            guard let window = TimeWindow(text) else { throw NodeError("window '\(text)' is not HH:MM-HH:MM (UTC)") }
+            parsedWindows.append(window)
+        }
+        return LenderPolicy(
+            cores: cores, memoryBytes: memoryBytes, runtimes: Set(runtimes), windows: parsedWindows, idleOnly: idleOnly,
+            allowed: Set(try Self.peers(allow, "allow")), denied: Set(try Self.peers(deny, "deny")),
+            friends: Set(try Self.peers(friends, "friends")), maxJobs: maxJobs,
+            maxWallSeconds: Double(wall.components.seconds))
     }
 
     /// The offer this policy describes, for `lender` reachable at `endpoint`, expiring `ttl` from now.

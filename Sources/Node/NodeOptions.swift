@@ -23,6 +23,12 @@ public struct NodeOptions: Sendable {
     /// node killed without warning rejoins from a recent table.
     public var contactSaveInterval: Duration = .seconds(1)
 
+    /// The TCP port of the job channel (`spec/0015-job-channel.md`); `nil` tries the DHT's UDP
+    /// port number first, then any free port.
+    public var jobsPort: Int?
+    /// Whether the node lends: it serves the job channel (a node that only borrows needs none).
+    public var servesJobs = true
+
     /// Potluck's default UDP port (BitTorrent clients use 6881; Potluck stays clear of it).
     public static let defaultPort: UInt16 = 6891
 

@@ -106,6 +106,13 @@ public struct ReceiptLedger: Sendable {
         highest[PairKey(provider: provider, consumer: consumer)] ?? 0
     }
 
+    /// The sequence a provider should propose next to `consumer`: one above every receipt of the
+    /// pair it holds, complete or still pending (§3.4), so a proposal never takes a held slot.
+    public func nextSequence(provider: PublicKey, consumer: PublicKey) -> Int64 {
+        let pendingHighest = pending.keys.lazy.filter { $0.provider == provider && $0.consumer == consumer }.map(\.sequence).max() ?? 0
+        return max(highestSequence(provider: provider, consumer: consumer), pendingHighest) + 1
+    }
+
     private static func ordered(_ receipts: [Receipt]) -> [Receipt] {
         receipts.map { ($0, $0.id.bytes) }.sorted { a, b in
             a.0.body.start != b.0.body.start

@@ -1,0 +1,32 @@
+import Foundation
+import JobChannel
+import Kademlia
+import Logging
+import Synchronization
+
+extension DHTService {
+    /// Binds the job channel beside the DHT socket: on the options' port, else on the DHT's UDP
+    /// port number if it is free for TCP, else on any free port (`spec/0017-jobs.md` §1).
+    func bindJobService(host: Endpoint) async throws -> JobChannelServer {
+        let service = try JobService(
+            identity: identity, dataDirectory: options.dataDirectory, receipts: try ReceiptStore(environment: persistence.environment),
+            jobs: try JobStore(environment: persistence.environment), logger: logger)
+        let address = host.addressText
+        let candidates = options.jobsPort.map { [$0] } ?? [Int(host.port), 0]
+        var lastError: (any Error)?
+        for port in candidates {
+            do {
+                let server = try await JobChannelServer.bind(host: address, port: port, identity: identity) { connection in
+                    await service.serve(connection)
+                }
+                let shown = address.contains(":") ? "[\(address)]" : address
+                jobs.withLock { $0 = (service, "tcp://\(shown):\(server.port)") }
+                logger.info("job channel on tcp://\(shown):\(server.port)")
+                return server
+            } catch {
+                lastError = error
+            }
+        }
+        throw NodeError("cannot listen for jobs on \(address): \(lastError.map { "\($0)" } ?? "no port"); try --jobs-port 0")
+    }
+}

@@ -1,0 +1,206 @@
+import Crypto
+import Foundation
+import JobChannel
+import Jobs
+import Records
+import Sandbox
+
+/// The borrower's side of the job protocol (`spec/0017-jobs.md`): it connects to a lender over
+/// the job channel, submits the job, follows it, checks the result and countersigns the
+/// receipt when its figures match what it saw; it stores the receipt and the job record.
+public struct JobClient: Sendable {
+    /// Where to send a job.
+    public struct Lender: Sendable, Hashable {
+        public var key: PublicKey
+        public var host: String
+        public var port: Int
+
+        public init(key: PublicKey, host: String, port: Int) {
+            self.key = key
+            self.host = host
+            self.port = port
+        }
+
+        /// The lender of `offer`, whose endpoint is `tcp://HOST:PORT` (`[HOST]:PORT` for IPv6).
+        public init(offer: Offer) throws(NodeError) {
+            let text = offer.endpoint
+            guard text.hasPrefix("tcp://"), let split = text.lastIndex(of: ":"), let port = Int(text[text.index(after: split)...]),
+                  (1...65535).contains(port)
+            else { throw NodeError("the offer's endpoint '\(text)' is not tcp://HOST:PORT; the lender runs an older Potluck") }
+            var host = String(text[text.index(text.startIndex, offsetBy: 6)..<split])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            self.init(key: offer.lender, host: host, port: port)
+        }
+    }
+
+    /// What happens while a job runs, for a progress line.
+    public enum Event: Sendable {
+        case connected
+        case queued(position: Int)
+        case started
+        case stderr([UInt8])
+        case usage(fuelUsed: Int64, cpuMilliseconds: Int64)
+    }
+
+    /// A job that ran.
+    public struct Completion: Sendable {
+        public var lender: Lender
+        public var outcome: GuestOutcome
+        /// Unix milliseconds, as the lender reported them.
+        public var start: Int64
+        public var end: Int64
+        /// The receipt both signed, or why there is none.
+        public var receipt: Result<Receipt, ExchangeRefusal>
+    }
+
+    /// Why a job did not run.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case refused(JobRefusal)
+        case channel(String)
+        case protocolViolation(String)
+
+        public var description: String {
+            switch self {
+            case .refused(let refusal): "the lender refused the job: \(refusal.reason) (\(refusal.code.rawValue))"
+            case .channel(let reason): "the job channel failed: \(reason)"
+            case .protocolViolation(let reason): "the lender broke the job protocol: \(reason)"
+            }
+        }
+    }
+
+    let identity: SigningKey
+    let receipts: ReceiptStore?
+    let jobs: JobStore?
+
+    /// A borrower signing with `identity`; receipts and job records go to the stores if given.
+    public init(identity: SigningKey, receipts: ReceiptStore?, jobs: JobStore?) {
+        self.identity = identity
+        self.receipts = receipts
+        self.jobs = jobs
+    }
+
+    /// Runs `job` on `lender` with `cores` cores; `events` hears its progress.
+    public func run(_ job: GuestJob, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120),
+                    events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
+        let connection: SecureConnection
+        do {
+            connection = try await JobChannelClient.connect(host: lender.host, port: lender.port, identity: identity, expecting: lender.key)
+        } catch { throw .channel("\(error)") }
+        events(.connected)
+        let submitted = Self.unixMilliseconds()
+        let completion: Completion
+        do {
+            completion = try await follow(job, cores: cores, on: lender, connection: connection, maxQueueWait: maxQueueWait, events: events)
+        } catch {
+            await connection.close()
+            record(JobRecord(role: .borrowed, peer: lender.key, jobDigest: job.digest, cores: cores, start: submitted,
+                             end: Self.unixMilliseconds(), outcome: "\(error)", exitCode: nil, coreMilliseconds: 0, receipt: nil))
+            throw error
+        }
+        await connection.close()
+        let receiptID = try? completion.receipt.get().id
+        record(JobRecord(role: .borrowed, peer: lender.key, jobDigest: job.digest, cores: cores, start: completion.start,
+                         end: completion.end, outcome: completion.outcome.summary, exitCode: completion.outcome.exitCode,
+                         coreMilliseconds: completion.outcome.cpuMilliseconds, receipt: receiptID))
+        return completion
+    }
+
+    private func follow(_ job: GuestJob, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
+                        events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
+        try await send(.submit(job: job.encoded(), cores: cores), on: connection)
+        var startedAt: Int64?
+        while true {
+            let budget = startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
+            switch try await receive(on: connection, timeout: budget) {
+            case .refused(let refusal): throw .refused(refusal)
+            case .queued(let position): events(.queued(position: position))
+            case .started:
+                startedAt = Self.unixMilliseconds()
+                events(.started)
+            case .stderr(let bytes): events(.stderr(bytes))
+            case .usage(let fuel, let cpu): events(.usage(fuelUsed: fuel, cpuMilliseconds: cpu))
+            case .result(let bytes, let start, let end):
+                guard let startedAt else { throw .protocolViolation("a result came before the job started") }
+                let outcome: GuestOutcome
+                do { outcome = try GuestOutcome(encoded: bytes) } catch { throw .protocolViolation("the outcome cannot be read: \(error)") }
+                let observation = ExchangeObservation(
+                    provider: lender.key, jobDigest: job.digest, start: startedAt, end: Self.unixMilliseconds(),
+                    coreMilliseconds: Self.expectedCoreMilliseconds(outcome, cores: cores, limits: job.limits),
+                    memoryByteSeconds: Self.expectedMemoryByteSeconds(outcome, limits: job.limits))
+                let receipt = await countersign(on: connection, observation: observation)
+                return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt)
+            case .submit, .receipt: throw .protocolViolation("unexpected message before the result")
+            }
+        }
+    }
+
+    /// Waits for the lender's proposal and answers it (`spec/0011-records.md` §6).
+    private func countersign(on connection: SecureConnection, observation: ExchangeObservation) async -> Result<Receipt, ExchangeRefusal> {
+        var ledger = (try? receipts?.ledger()) ?? ReceiptLedger()
+        var countersigner = ReceiptCountersigner(
+            signer: identity, observation: observation,
+            lastSequence: ledger.highestSequence(provider: observation.provider, consumer: identity.publicKey),
+            now: Self.unixMilliseconds())
+        guard case .receipt(let message)? = try? await receive(on: connection, timeout: .seconds(30)) else {
+            return .failure(ExchangeRefusal(.badSignature, "the lender proposed no receipt"))
+        }
+        for output in countersigner.handle(message, now: Self.unixMilliseconds()) {
+            switch output {
+            case .send(let answer): try? await send(.receipt(answer), on: connection)
+            case .finished(.completed(let receipt)):
+                do { _ = try receipts?.add(receipt, to: &ledger) } catch {
+                    return .failure(ExchangeRefusal(.badSignature, "the receipt could not be stored: \(error)"))
+                }
+                return .success(receipt)
+            case .finished(.refused(let refusal)): return .failure(refusal)
+            case .finished(.timedOut): return .failure(ExchangeRefusal(.badSignature, "the lender proposed no receipt in time"))
+            }
+        }
+        return .failure(ExchangeRefusal(.badSignature, "the lender's message was not a receipt proposal"))
+    }
+
+    private func send(_ message: JobMessage, on connection: SecureConnection) async throws(Failure) {
+        do { try await connection.send(message.encoded()) } catch { throw .channel("\(error)") }
+    }
+
+    /// The next message, or a failure when the channel ends or stays silent for `timeout`.
+    private func receive(on connection: SecureConnection, timeout: Duration) async throws(Failure) -> JobMessage {
+        let result: Result<[UInt8]?, Failure> = await withTaskGroup(of: Result<[UInt8]?, Failure>?.self) { group in
+            group.addTask {
+                do { return .success(try await connection.receive()) } catch { return .failure(.channel("\(error)")) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : .failure(.channel("the lender said nothing for \(timeout)"))
+            }
+            let first = await group.next()!!
+            group.cancelAll()
+            if case .failure = first { await connection.close() }
+            return first
+        }
+        guard let bytes = try result.get() else { throw .channel("the lender closed the connection") }
+        do { return try JobMessage(encoded: bytes) } catch { throw .protocolViolation(error.message) }
+    }
+
+    private func record(_ record: JobRecord) {
+        try? jobs?.add(record)
+    }
+
+    /// The CPU time the borrower accepts paying for: what the lender reported, but never more
+    /// than the cores it asked for over the time it ran, nor more than the job's budget.
+    static func expectedCoreMilliseconds(_ outcome: GuestOutcome, cores: Int, limits: JobLimits) -> Int64 {
+        let ceiling = min(Int64(cores) * max(outcome.wallMilliseconds, 1), Int64(limits.coreSeconds * 1000) + 1000)
+        return min(outcome.cpuMilliseconds, ceiling)
+    }
+
+    /// Memory over time the borrower accepts: at most its memory limit for the time it ran.
+    static func expectedMemoryByteSeconds(_ outcome: GuestOutcome, limits: JobLimits) -> Int64 {
+        var capped = outcome
+        capped.peakMemoryBytes = min(outcome.peakMemoryBytes, limits.memoryBytes)
+        return JobService.memoryByteSeconds(capped)
+    }
+
+    static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    static func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }
+}

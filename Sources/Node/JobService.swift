@@ -1,0 +1,201 @@
+import Crypto
+import Foundation
+import JobChannel
+import Jobs
+import Logging
+import Records
+import Sandbox
+import Trust
+
+/// The lender's side of the job protocol (`spec/0017-jobs.md`): for each authenticated
+/// connection of the job channel, it checks the job against the lender's policy (which always
+/// wins on the lender's machine), puts it in line, runs it in the sandbox while streaming
+/// stderr and usage, returns the outcome, proposes the receipt and stores it once countersigned.
+/// A borrower who disconnects mid-job gets its guest killed.
+final class JobService: Sendable {
+    let identity: SigningKey
+    let configPath: String
+    let receipts: ReceiptStore
+    let jobs: JobStore
+    let runner: SandboxRunner
+    let desk: JobDesk
+    let logger: Logger
+    /// How long a job may wait in line before it is refused as `busy`.
+    let maxQueueWait: Duration
+    /// How long the lender waits for the borrower's countersignature.
+    let receiptTimeout: Duration = .seconds(30)
+
+    init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
+         logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
+        self.identity = identity
+        configPath = LenderConfig.path(inDataDirectory: dataDirectory)
+        self.receipts = receipts
+        self.jobs = jobs
+        self.runner = runner
+        self.logger = logger
+        self.maxQueueWait = maxQueueWait
+        desk = JobDesk(policy: try LenderConfig.load(from: configPath).policy())
+    }
+
+    /// Serves one connection to its end.
+    func serve(_ connection: SecureConnection) async {
+        let inbox = Inbox<JobMessage>()
+        let reader = Task { await Self.read(connection, into: inbox) }
+        defer { reader.cancel() }
+        guard case .submit(let bytes, let cores)? = await inbox.next(timeout: .seconds(30)) else {
+            return await refuse(connection, JobRefusal(.badJob, "the first message must submit a job"))
+        }
+        let job: GuestJob
+        do {
+            job = try GuestJob(encoded: bytes)
+            try job.validate()
+        } catch {
+            return await refuse(connection, JobRefusal(.badJob, "the job cannot be read: \(error)"))
+        }
+        await run(job, cores: cores, for: connection, inbox: inbox, reader: reader)
+    }
+
+    private func run(_ job: GuestJob, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {
+        let borrower = connection.peer
+        let demand = JobDemand(cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
+                               wallSeconds: job.limits.wallSeconds)
+        let policy: LenderPolicy
+        do { policy = try LenderConfig.load(from: configPath).policy() } catch {
+            logger.error("the lender policy cannot be read: \(error)")
+            return await refuse(connection, JobRefusal(.shuttingDown, "the lender's policy file is broken; it lends nothing until it is fixed"))
+        }
+        let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
+        if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
+            logger.notice("refused a job from \(borrower.peerID): \(refusal)")
+            return await refuse(connection, refusal)
+        }
+        let priority = JobLine.Priority(friend: policy.friends.contains(borrower), trust: trust(in: borrower))
+        let entry = JobDesk.Running(borrower: borrower, jobDigest: job.digest, cores: cores, startedAt: Date())
+        guard let ticket = await desk.admit(demand, priority: priority, policy: policy, job: entry, maxWait: maxQueueWait,
+                                            onQueued: { position in try? await connection.send(JobMessage.queued(position: position).encoded()) })
+        else {
+            return await refuse(connection, JobRefusal(.busy, "every slot stayed taken for \(maxQueueWait); try another lender or later"))
+        }
+        let start = Self.unixMilliseconds()
+        try? await connection.send(JobMessage.started.encoded())
+        logger.info("running job \(job.digest.hex.prefix(16)) for \(borrower.peerID) on \(cores) core(s)")
+        let (outcome, abandoned) = await sandboxed(job, streamingTo: connection, cancelledBy: reader)
+        await desk.release(ticket)
+        let end = Self.unixMilliseconds()
+        var record = JobRecord(role: .lent, peer: borrower, jobDigest: job.digest, cores: cores, start: start, end: end,
+                               outcome: outcome.summary, exitCode: outcome.exitCode, coreMilliseconds: outcome.cpuMilliseconds, receipt: nil)
+        defer { try? jobs.add(record) }
+        if abandoned {
+            record.outcome = "abandoned: the borrower disconnected (\(outcome.summary))"
+            return
+        }
+        do { try await connection.send(JobMessage.result(outcome: outcome.encoded(), start: start, end: end).encoded()) } catch {
+            record.outcome = "result not delivered: \(error) (\(outcome.summary))"
+            return
+        }
+        record.receipt = await exchangeReceipt(with: borrower, job: job, outcome: outcome, start: start, end: end,
+                                               connection: connection, inbox: inbox)
+    }
+
+    /// Runs the guest; stderr and usage go to the borrower as they come. If the borrower's
+    /// connection drops, `reader` ends and the guest is killed: `abandoned` is then true.
+    private func sandboxed(_ job: GuestJob, streamingTo connection: SecureConnection,
+                           cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, abandoned: Bool) {
+        let (progress, sink) = AsyncStream.makeStream(of: GuestProgress.self, bufferingPolicy: .bufferingNewest(256))
+        let forwarder = Task {
+            for await event in progress {
+                switch event {
+                case .stderr(let bytes): try? await connection.send(JobMessage.stderr(bytes).encoded())
+                case .usage(let fuel, let cpu):
+                    try? await connection.send(JobMessage.usage(fuelUsed: Int64(clamping: fuel), cpuMilliseconds: cpu).encoded())
+                }
+            }
+        }
+        let guest = Task { [runner] in await runner.run(job) { sink.yield($0) } }
+        let watcher = Task {
+            await reader.value
+            guest.cancel()
+        }
+        let outcome = await guest.value
+        watcher.cancel()
+        sink.finish()
+        await forwarder.value
+        return (outcome, guest.isCancelled)
+    }
+
+    /// Proposes the receipt and stores it once the borrower countersigned; returns its id.
+    private func exchangeReceipt(with borrower: PublicKey, job: GuestJob, outcome: GuestOutcome, start: Int64, end: Int64,
+                                 connection: SecureConnection, inbox: Inbox<JobMessage>) async -> Bytes32? {
+        var ledger: ReceiptLedger
+        do { ledger = try receipts.ledger() } catch {
+            logger.error("cannot read the receipts: \(error)")
+            return nil
+        }
+        let body = ReceiptBody(
+            provider: identity.publicKey, consumer: borrower, jobDigest: job.digest,
+            coreMilliseconds: outcome.cpuMilliseconds, memoryByteSeconds: Self.memoryByteSeconds(outcome),
+            start: start, end: end, sequence: ledger.nextSequence(provider: identity.publicKey, consumer: borrower))
+        var proposer = ReceiptProposer(body: body, signer: identity, now: Self.unixMilliseconds(),
+                                       timeoutMilliseconds: Int64(receiptTimeout.components.seconds) * 1000)
+        do {
+            try await connection.send(JobMessage.receipt(.propose(proposer.proposal)).encoded())
+            // The proposal is kept as pending: a countersignature that arrives later (or by the
+            // DHT) completes it.
+            try receipts.add(proposer.proposal, to: &ledger)
+        } catch {
+            logger.warning("the receipt proposal for \(borrower.peerID) failed: \(error)")
+            return nil
+        }
+        while case .receipt(let message)? = await inbox.next(timeout: receiptTimeout) {
+            for output in proposer.handle(message, now: Self.unixMilliseconds()) {
+                guard case .finished(let result) = output else { continue }
+                switch result {
+                case .completed(let receipt):
+                    do {
+                        try receipts.add(receipt, to: &ledger)
+                        return receipt.id
+                    } catch {
+                        logger.error("cannot store the countersigned receipt: \(error)")
+                        return nil
+                    }
+                case .refused(let refusal):
+                    logger.notice("\(borrower.peerID) refused the receipt: \(refusal)")
+                    return nil
+                case .timedOut: return nil
+                }
+            }
+        }
+        logger.notice("\(borrower.peerID) did not countersign the receipt of job \(job.digest.hex.prefix(16))")
+        return nil
+    }
+
+    /// The lender's trust in `borrower` from its own receipts (`spec/0012-trust.md`, flow).
+    private func trust(in borrower: PublicKey) -> Double {
+        guard let ledger = try? receipts.ledger() else { return 0 }
+        let snapshot = WorkGraph(ledger: ledger).snapshot(now: Self.unixMilliseconds(), halfLifeSeconds: nil)
+        return snapshot.flowScore(of: borrower, asSeenBy: identity.publicKey).score
+    }
+
+    private func refuse(_ connection: SecureConnection, _ refusal: JobRefusal) async {
+        try? await connection.send(JobMessage.refused(refusal).encoded())
+    }
+
+    private static func read(_ connection: SecureConnection, into inbox: Inbox<JobMessage>) async {
+        defer { inbox.close() }
+        while let bytes = try? await connection.receive(), let message = try? JobMessage(encoded: bytes) {
+            inbox.push(message)
+        }
+    }
+
+    /// Memory held over time: the guest's peak memory for its wall time, in byte-seconds.
+    static func memoryByteSeconds(_ outcome: GuestOutcome) -> Int64 {
+        let product = outcome.peakMemoryBytes.multipliedReportingOverflow(by: max(outcome.wallMilliseconds, 1))
+        return product.overflow ? Int64.max : product.partialValue / 1000
+    }
+
+    static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    static func minuteOfDay(_ date: Date = Date()) -> Int {
+        Int(date.timeIntervalSince1970 / 60) % 1440
+    }
+}
