@@ -96,6 +96,7 @@ let package = Package(
                 .product(name: "WasmKitWASI", package: "WasmKit"),
             ],
             swiftSettings: strict),
+        .target(name: "ExampleJobs", swiftSettings: strict),
         .executableTarget(name: "potluck-sandbox", dependencies: ["Sandbox"], swiftSettings: strict),
 
         /// The job channel: a TCP connection between two peers, mutually authenticated by their
@@ -116,7 +117,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),

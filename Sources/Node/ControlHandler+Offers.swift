@@ -89,6 +89,7 @@ extension ControlHandler {
         ["lender": .string(offer.lender.peerID), "cores": .number(Double(offer.cores)),
          "memory_bytes": .number(Double(offer.memoryBytes)), "runtimes": .array(offer.runtimes.map(JSONValue.string)),
          "windows": .array(offer.windows.map { .string($0.description) }), "idle_only": .bool(offer.idleOnly),
-         "endpoint": .string(offer.endpoint), "expiry": .number(Double(offer.expiry)), "seq": .number(Double(seq))]
+         "endpoint": .string(offer.endpoint), "expiry": .number(Double(offer.expiry)), "seq": .number(Double(seq)),
+         "encoded": .string((try? offer.encoded()).map(Hex.encode) ?? "")]
     }
 }

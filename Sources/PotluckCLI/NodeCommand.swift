@@ -35,6 +35,13 @@ struct NodeCommand: AsyncParsableCommand {
         valueName: "HOST:PORT", visibility: .hidden))
     var rendezvousRouters: [String] = []
 
+    @Option(name: .customLong("jobs-port"), help: ArgumentHelp(
+        "TCP port of the job channel (default: the UDP port's number if free, else any).", valueName: "PORT"))
+    var jobsPort: Int?
+
+    @Flag(name: .customLong("no-jobs"), help: "Do not serve the job channel (this node only borrows).")
+    var noJobs = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning or error.")
     var logLevel: String = "info"
 
@@ -44,6 +51,9 @@ struct NodeCommand: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("'\(logLevel)' is not a log level: use trace, debug, info, notice, warning or error")
+        }
+        if let jobsPort, !(0...65535).contains(jobsPort) {
+            throw ValidationError("--jobs-port must be between 0 and 65535")
         }
         let families = listen.compactMap { Endpoint($0)?.address.family }
         guard Set(families).count == families.count else {
@@ -66,6 +76,8 @@ struct NodeCommand: AsyncParsableCommand {
         options.bootstrap = bootstrap.compactMap(Endpoint.init)
         options.useDefaultBootstrap = !noDefaultBootstrap
         if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
+        options.jobsPort = jobsPort
+        options.servesJobs = !noJobs
 
         var logger = Logger(label: "potluck.node") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

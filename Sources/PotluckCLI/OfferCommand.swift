@@ -41,8 +41,11 @@ struct OfferCommand: AsyncParsableCommand {
             if let ttl { config.ttl = ttl }
             let identity: SigningKey
             do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
-            let listen = try callNode(data, "node.info", [:])["listen"]?.arrayValue?.first?.stringValue ?? ""
-            let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: listen) }
+            // Borrowers reach the lender on its job channel (spec 0017 §1).
+            guard let endpoint = try callNode(data, "node.info", [:])["jobs"]?.stringValue else {
+                throw CLIError("the node does not serve jobs; restart it without --no-jobs to lend")
+            }
+            let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: endpoint) }
             try nodeErrors { try config.save(to: path) }
             let result = try callNode(data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
             if json { return try printJSON(result) }

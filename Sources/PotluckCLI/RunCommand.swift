@@ -1,0 +1,216 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Jobs
+import Node
+import Records
+import Sandbox
+import Storage
+
+/// `potluck run JOB.wasm … -- ARGS`: borrows compute. Finds offers through the running node,
+/// picks the ones that fit, sends the job over the encrypted job channel, shows a progress line,
+/// prints the guest's stdout, writes its output files and exits with its exit code.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a WebAssembly job on a lender's machine.",
+        discussion: """
+            The job is a wasm32-wasi module. Its stdout is printed, its stderr streamed to stderr, and \
+            the files it writes in its working directory are saved in --output-dir. Exits with the job's \
+            exit code. With --replicas K the job runs on K lenders and their results are compared.
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Argument(help: "The job: a wasm32-wasi module.") var job: String
+    @Option(help: "Cores to reserve.") var cores = 1
+    @Option(help: "Memory cap, e.g. 256MiB.") var memory = "256MiB"
+    @Option(help: "Wall-clock limit, e.g. 30s or 5m.") var timeout = "60s"
+    @Option(help: "CPU budget, e.g. 30s (default: the timeout times the cores).") var cpu: String?
+    @Option(help: "Cap on stdout, stderr and output files together, e.g. 16MiB.") var maxOutput = "16MiB"
+    @Option(name: .customLong("input"), help: ArgumentHelp("A file the job may read, in its working directory (repeatable).", valueName: "FILE"))
+    var inputs: [String] = []
+    @Option(help: ArgumentHelp("A file to use as the job's stdin.", valueName: "FILE")) var stdin: String?
+    @Option(help: "Run on this many lenders and compare their results.") var replicas = 1
+    @Option(help: ArgumentHelp("Where to write the job's output files.", valueName: "DIR")) var outputDir = "."
+    @Option(help: ArgumentHelp("Only this lender (peer id).", valueName: "PEER")) var lender: String?
+    @Flag(help: "List every offer considered and why it was or was not chosen.") var explain = false
+    @Flag(help: "Print one JSON object with the outcome instead of the job's stdout.") var json = false
+    @Argument(parsing: .postTerminator, help: "Arguments for the job, after --.") var arguments: [String] = []
+
+    func validate() throws {
+        guard (1...4096).contains(cores) else { throw ValidationError("--cores must be between 1 and 4096") }
+        guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be between 1 and 16") }
+        guard Quantities.bytes(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size: use e.g. 512MiB") }
+        guard Quantities.bytes(maxOutput) != nil else { throw ValidationError("--max-output '\(maxOutput)' is not a size: use e.g. 16MiB") }
+        guard let wall = Quantities.duration(timeout), wall > .zero else { throw ValidationError("--timeout '\(timeout)' is not a duration: use e.g. 30s or 5m") }
+        if let cpu { guard let budget = Quantities.duration(cpu), budget > .zero else { throw ValidationError("--cpu '\(cpu)' is not a duration: use e.g. 30s") } }
+    }
+
+    func run() async throws {
+        let identity: SigningKey
+        do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
+        let guest = try makeJob()
+        let demand = JobDemand(cores: cores, memoryBytes: guest.limits.memoryBytes, coreSeconds: guest.limits.coreSeconds,
+                               wallSeconds: guest.limits.wallSeconds)
+        var candidates = try findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
+        if let lender {
+            let key = try parsePeer(lender)
+            candidates = candidates.filter { $0.offer.lender == key }
+        }
+        let (ranked, ruledOut) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
+        if explain { printExplanation(ranked: ranked, ruledOut: ruledOut) }
+        guard !ranked.isEmpty else {
+            throw CLIError("no offer fits this job (\(candidates.count) found, \(ruledOut.count) ruled out); try --explain, fewer --cores or less --memory")
+        }
+        let results = try await withStores { receipts, jobs in
+            try await runReplicas(guest, on: ranked, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
+        }
+        try report(results, job: guest)
+    }
+
+    /// The job as the sandbox takes it, from the module, inputs and limits on the command line.
+    func makeJob() throws -> GuestJob {
+        guard let module = FileManager.default.contents(atPath: job) else { throw CLIError("cannot read the job '\(job)': no such file") }
+        var files: [String: [UInt8]] = [:]
+        for path in inputs {
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the input '\(path)'") }
+            files[(path as NSString).lastPathComponent] = Array(bytes)
+        }
+        var input: [UInt8] = []
+        if let stdin {
+            guard let bytes = FileManager.default.contents(atPath: stdin) else { throw CLIError("cannot read the stdin file '\(stdin)'") }
+            input = Array(bytes)
+        }
+        let wall = Double(Quantities.duration(timeout)!.components.seconds) + Double(Quantities.duration(timeout)!.components.attoseconds) / 1e18
+        let budget = cpu.flatMap(Quantities.duration).map { Double($0.components.seconds) } ?? wall * Double(cores)
+        let limits = JobLimits(coreSeconds: budget, memoryBytes: Quantities.bytes(memory)!, wallSeconds: wall,
+                               outputBytes: Int(Quantities.bytes(maxOutput)!))
+        let guest = GuestJob(module: Array(module), arguments: arguments, stdin: input, inputFiles: files, limits: limits)
+        do { try guest.validate() } catch { throw CLIError("the job is not valid: \(error)") }
+        return guest
+    }
+
+    /// Runs the job on `replicas` lenders at once, best offers first; a lender that refuses is
+    /// replaced by the next offer.
+    func runReplicas(_ guest: GuestJob, on ranked: [OfferCandidate], client: JobClient) async throws -> [JobClient.Completion] {
+        let progress = ProgressLine(enabled: !json)
+        var next = 0
+        var completions: [JobClient.Completion] = []
+        var failures: [String] = []
+        while completions.count < replicas && next < ranked.count {
+            let batch = ranked[next..<min(ranked.count, next + replicas - completions.count)]
+            next += batch.count
+            let outcomes = await withTaskGroup(of: Result<JobClient.Completion, JobClient.Failure>.self) { group in
+                for candidate in batch {
+                    group.addTask {
+                        let lender: JobClient.Lender
+                        do { lender = try JobClient.Lender(offer: candidate.offer) } catch { return .failure(.channel("\(error)")) }
+                        progress.show(lender.key, "connecting to \(candidate.offer.endpoint)")
+                        do {
+                            return .success(try await client.run(guest, cores: cores, on: lender) { event in progress.handle(event, from: lender.key) })
+                        } catch let failure as JobClient.Failure { return .failure(failure) } catch { return .failure(.channel("\(error)")) }
+                    }
+                }
+                var results: [Result<JobClient.Completion, JobClient.Failure>] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            for outcome in outcomes {
+                switch outcome {
+                case .success(let completion): completions.append(completion)
+                case .failure(let failure):
+                    failures.append(failure.description)
+                    progress.note("\(failure)")
+                }
+            }
+        }
+        progress.finish()
+        guard !completions.isEmpty else { throw CLIError(failures.last ?? "no lender ran the job") }
+        return completions
+    }
+
+    func report(_ completions: [JobClient.Completion], job guest: GuestJob) throws {
+        let first = completions[0]
+        let digests = Set(completions.map(\.outcome.resultDigest))
+        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+        for (name, bytes) in first.outcome.outputFiles {
+            let path = outputDir + "/" + name
+            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw CLIError("cannot write \(path)") }
+        }
+        if json {
+            try printJSON(RunOutput(job: guest.digest.hex, completions: completions, agreed: digests.count == 1))
+        } else {
+            FileHandle.standardOutput.write(Data(first.outcome.stdout))
+            for completion in completions {
+                let receipt = (try? completion.receipt.get()).map { "receipt \($0.id.hex.prefix(16)) signed by both" }
+                    ?? "no receipt (\(completion.receipt.failureDescription))"
+                standardError("potluck: ran on \(completion.lender.key.peerID): \(completion.outcome.summary); \(receipt)")
+            }
+            for name in first.outcome.outputFiles.keys.sorted() { standardError("potluck: wrote \(outputDir)/\(name)") }
+        }
+        if completions.count > 1 {
+            if digests.count > 1 {
+                standardError("potluck: replicas DISAGREE: \(digests.count) different results from \(completions.count) lenders")
+                throw ExitCode(3)
+            }
+            standardError("potluck: \(completions.count) replicas agree (result \(first.outcome.resultDigest.hex.prefix(16)))")
+        }
+        if completions.count < replicas { standardError("potluck: only \(completions.count) of \(replicas) replicas ran") }
+        let status = first.outcome.exitCode
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    func printExplanation(ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)]) {
+        for (index, candidate) in ranked.enumerated() {
+            let rtt = candidate.estimatedRTTMilliseconds.map { String(format: "~%.0f ms", $0) } ?? "distance unknown"
+            standardError("  #\(index + 1) \(candidate.offer.lender.peerID): fits; trust \(String(format: "%.3f", candidate.trust)), \(rtt)")
+        }
+        for (candidate, reason) in ruledOut {
+            standardError("  -- \(candidate.offer.lender.peerID): ruled out: \(reason)")
+        }
+    }
+
+    func withStores<T>(_ body: (ReceiptStore, JobStore) async throws -> T) async throws -> T {
+        let environment: Environment
+        do { environment = try Environment(path: data.directory.databasePath) } catch {
+            throw CLIError("cannot open the database in \(data.directory.databasePath): \(error)")
+        }
+        defer { environment.close() }
+        return try await body(try ReceiptStore(environment: environment), try JobStore(environment: environment))
+    }
+}
+
+extension Result where Failure == ExchangeRefusal {
+    var failureDescription: String {
+        if case .failure(let refusal) = self { return refusal.message }
+        return ""
+    }
+}
+
+/// `potluck run --json`: the outcome on each lender.
+struct RunOutput: Encodable {
+    struct Replica: Encodable {
+        let lender: String
+        let outcome: String
+        let exit_code: Int32
+        let cpu_ms: Int64
+        let wall_ms: Int64
+        let result: String
+        let receipt: String?
+        let stdout: String
+    }
+
+    let job: String
+    let replicas: [Replica]
+    let agreed: Bool
+
+    init(job: String, completions: [JobClient.Completion], agreed: Bool) {
+        self.job = job
+        self.agreed = agreed
+        replicas = completions.map { completion in
+            Replica(lender: completion.lender.key.peerID, outcome: completion.outcome.summary, exit_code: completion.outcome.exitCode,
+                    cpu_ms: completion.outcome.cpuMilliseconds, wall_ms: completion.outcome.wallMilliseconds,
+                    result: completion.outcome.resultDigest.hex, receipt: (try? completion.receipt.get())?.id.hex,
+                    stdout: String(decoding: completion.outcome.stdout, as: UTF8.self))
+        }
+    }
+}
