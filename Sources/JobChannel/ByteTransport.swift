@@ -10,14 +10,15 @@ import NIOPosix
 final class ByteTransport: Sendable {
     let channel: any Channel
     private let reader: NIOLoopBound<ReadHandler>
-    /// "ip:port" of the remote end.
-    let remoteAddress: String
+    /// "ip:port" of the remote end (once connected).
+    var remoteAddress: String {
+        let address = channel.remoteAddress
+        return "\(address?.ipAddress ?? "?"):\(address?.port ?? 0)"
+    }
 
     private init(channel: any Channel, reader: NIOLoopBound<ReadHandler>) {
         self.channel = channel
         self.reader = reader
-        let address = channel.remoteAddress
-        remoteAddress = "\(address?.ipAddress ?? "?"):\(address?.port ?? 0)"
     }
 
     /// The channel initializer for client and accepted channels (runs on the channel's loop).
