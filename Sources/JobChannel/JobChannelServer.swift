@@ -57,12 +57,16 @@ public final class JobChannelServer: Sendable {
     /// Accepts and serves connections until the task is cancelled or ``close()`` is called,
     /// then waits for the connections' handlers to return. Call it once.
     public func run() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await listener.executeThenClose { accepted in
-                for try await transport in accepted {
-                    group.addTask { await self.serve(transport) }
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await listener.executeThenClose { accepted in
+                    for try await transport in accepted {
+                        group.addTask { await self.serve(transport) }
+                    }
                 }
             }
+        } onCancel: { [listener] in
+            listener.channel.close(promise: nil)
         }
     }
 

@@ -163,3 +163,20 @@ struct LoopbackTests {
             throws: { ($0 as? JobChannel.ChannelError)?.code == .io }
     }
 }
+
+@Suite("job channel server lifecycle", .timeLimit(.minutes(1)))
+struct ServerLifecycleTests {
+    @Test func cancellingRunStopsTheServerAndItsHandlers() async throws {
+        let server = key(Seeds.server), client = key(Seeds.client)
+        let listener = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: server) { connection in
+            _ = try? await connection.receive()  // blocks until cancelled
+        }
+        let running = Task { try await listener.run() }
+        let connection = try await JobChannelClient.connect(
+            host: "127.0.0.1", port: listener.port, identity: client, expecting: server.publicKey)
+        running.cancel()
+        _ = await running.result
+        // The handler's receive was cancelled: the connection was dropped without FINAL.
+        await #expect { _ = try await connection.receive() } throws: { ($0 as? JobChannel.ChannelError)?.code == .truncated }
+    }
+}
