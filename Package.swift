@@ -130,6 +130,7 @@ let package = Package(
             name: "potluck-bench",
             dependencies: [
                 "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
+                "JobChannel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -154,7 +155,14 @@ let package = Package(
             dependencies: ["Sandbox", "Crypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "Crypto"], swiftSettings: strict),
-        .testTarget(name: "JobChannelTests", dependencies: ["JobChannel", "Crypto"], swiftSettings: strict),
+        .testTarget(
+            name: "JobChannelTests",
+            dependencies: [
+                "JobChannel", "Crypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto", "Records"], swiftSettings: strict),
     ],

@@ -16,6 +16,7 @@ enum PotluckBench {
         ("sim-vs-loopback", "the simulator's lookup success and hops beside the same 500-node network on real sockets", simVsLoopbackBench),
         ("trust", "one flow-based trust query on 100k peers / 1M receipts, beside a straightforward reference", trustBench),
         ("receipts", "receipts verified and stored per second, beside raw libsodium verifies / 2", receiptsBench),
+        ("channel", "the job channel over loopback TCP beside raw libsodium secretstream and handshake crypto in memory", channelBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
     ]
 

@@ -1,0 +1,35 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Crypto
+import NIOCore
+
+/// The borrower's side of the job channel (`spec/0015-job-channel.md` §3).
+public enum JobChannelClient {
+    /// Connects to `host:port` and runs the handshake as `identity`, proving that the server
+    /// holds `server`'s key (from its signed offer). Throws `wrongPeer` when the server is
+    /// someone else, `timedOut` when the TCP connect and handshake together take longer than
+    /// `timeout`, `io` when the connection cannot be made.
+    public static func connect(
+        host: String, port: Int, identity: SigningKey, expecting server: PublicKey,
+        timeout: Duration = .seconds(10)
+    ) async throws(ChannelError) -> SecureConnection {
+        var handshake = Handshake.client(identity: identity, expecting: server)
+        return try await connect(host: host, port: port, handshake: &handshake, timeout: timeout)
+    }
+
+    /// The same with a prepared handshake (test vectors, fixed ephemeral keys).
+    static func connect(host: String, port: Int, handshake: inout Handshake, timeout: Duration) async throws(ChannelError) -> SecureConnection {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let transport: ByteTransport
+        do {
+            transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout)
+        } catch let error as NIOCore.ChannelError {
+            guard case .connectTimeout = error else { throw ChannelError(.io, "could not connect to \(host):\(port): \(error)") }
+            throw ChannelError(.timedOut, "connecting to \(host):\(port) took longer than \(timeout)")
+        } catch {
+            throw ChannelError(.io, "could not connect to \(host):\(port): \(error)")
+        }
+        let remaining = timeout - (clock.now - start)
+        return try await HandshakeDriver.run(&handshake, over: transport, timeout: remaining)
+    }
+}

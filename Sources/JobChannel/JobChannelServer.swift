@@ -1,0 +1,94 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Crypto
+import NIOCore
+import Synchronization
+
+/// The lender's side of the job channel (`spec/0015-job-channel.md` §3, §6).
+///
+/// ``bind(host:port:identity:handshakeTimeout:handler:)`` opens the socket; nothing is served
+/// until ``run()`` is called (structured: run it in a task group or a `ServiceGroup`). Each
+/// accepted connection runs the handshake under `handshakeTimeout`; a client that fails it is
+/// dropped and counted, and `handler` is never called for it.
+public final class JobChannelServer: Sendable {
+    /// Counters of what the server has done, for tests and metrics.
+    public struct Statistics: Sendable, Equatable {
+        /// Connections whose handshake succeeded (handler called).
+        public var established = 0
+        /// Connections dropped during the handshake.
+        public var failedHandshakes = 0
+        /// The code of the most recent handshake failure.
+        public var lastFailure: ChannelError.Code?
+    }
+
+    private let listener: NIOAsyncChannel<ByteTransport, Never>
+    private let identity: SigningKey
+    private let handshakeTimeout: Duration
+    private let handler: @Sendable (SecureConnection) async -> Void
+    private let counters = Mutex(Statistics())
+    /// The bound TCP port (the real one when bound with port 0).
+    public let port: Int
+
+    private init(listener: NIOAsyncChannel<ByteTransport, Never>, identity: SigningKey, handshakeTimeout: Duration,
+                 handler: @escaping @Sendable (SecureConnection) async -> Void) {
+        self.listener = listener
+        self.identity = identity
+        self.handshakeTimeout = handshakeTimeout
+        self.handler = handler
+        port = listener.channel.localAddress?.port ?? 0
+    }
+
+    /// Binds (port 0 = any free port). `handler` runs for each authenticated connection in its
+    /// own task; the connection is closed (final frame sent) when it returns.
+    public static func bind(
+        host: String, port: Int, identity: SigningKey, handshakeTimeout: Duration = .seconds(5),
+        handler: @escaping @Sendable (SecureConnection) async -> Void
+    ) async throws(ChannelError) -> JobChannelServer {
+        do {
+            let listener = try await ByteTransport.listen(host: host, port: port)
+            return JobChannelServer(listener: listener, identity: identity, handshakeTimeout: handshakeTimeout, handler: handler)
+        } catch {
+            throw ChannelError(.io, "could not listen on \(host):\(port): \(error)")
+        }
+    }
+
+    /// What the server has done so far.
+    public var statistics: Statistics { counters.withLock { $0 } }
+
+    /// Accepts and serves connections until the task is cancelled or ``close()`` is called,
+    /// then waits for the connections' handlers to return. Call it once.
+    public func run() async throws {
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await listener.executeThenClose { accepted in
+                    for try await transport in accepted {
+                        group.addTask { await self.serve(transport) }
+                    }
+                }
+            }
+        } onCancel: { [listener] in
+            listener.channel.close(promise: nil)
+        }
+    }
+
+    /// Stops accepting; ``run()`` returns once the running handlers have.
+    public func close() async {
+        try? await listener.channel.close().get()
+    }
+
+    private func serve(_ transport: ByteTransport) async {
+        var handshake = Handshake.server(identity: identity)
+        let connection: SecureConnection
+        do {
+            connection = try await HandshakeDriver.run(&handshake, over: transport, timeout: handshakeTimeout)
+        } catch {
+            counters.withLock {
+                $0.failedHandshakes += 1
+                $0.lastFailure = error.code
+            }
+            return
+        }
+        counters.withLock { $0.established += 1 }
+        await handler(connection)
+        await connection.close()
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import JobChannel
-
-@Test func moduleLinks() { #expect("\(JobChannelProtocol.self)".isEmpty == false) }
