@@ -164,7 +164,9 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "PotluckCLITests", dependencies: ["PotluckCLI", "Crypto", "Records"], swiftSettings: strict),
+            name: "PotluckCLITests",
+            dependencies: ["PotluckCLI", "Crypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
+            swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A file to use as the job's stdin.", valueName: "FILE")) var stdin: String?
     @Option(help: "Run on this many lenders and compare their results.") var replicas = 1
     @Option(help: ArgumentHelp("Where to write the job's output files.", valueName: "DIR")) var outputDir = "."
-    @Option(help: ArgumentHelp("Only this lender (peer id).", valueName: "PEER")) var lender: String?
+    @Option(help: ArgumentHelp("Send the job to this lender (peer id); its own policy decides.", valueName: "PEER")) var lender: String?
     @Flag(help: "List every offer considered and why it was or was not chosen.") var explain = false
     @Flag(help: "Print one JSON object with the outcome instead of the job's stdout.") var json = false
     @Argument(parsing: .postTerminator, help: "Arguments for the job, after --.") var arguments: [String] = []
@@ -51,12 +51,16 @@ struct RunCommand: AsyncParsableCommand {
         let guest = try makeJob()
         let demand = JobDemand(cores: cores, memoryBytes: guest.limits.memoryBytes, coreSeconds: guest.limits.coreSeconds,
                                wallSeconds: guest.limits.wallSeconds)
-        var candidates = try findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
+        let candidates = try findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
+        var (ranked, ruledOut) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
         if let lender {
+            // Asked by name: the job goes to that lender even if its offer seems not to fit, and
+            // the lender's own policy decides (its refusal says why).
             let key = try parsePeer(lender)
-            candidates = candidates.filter { $0.offer.lender == key }
+            ranked = candidates.filter { $0.offer.lender == key }
+            ruledOut = []
+            guard !ranked.isEmpty else { throw CLIError("no live offer from \(lender) (\(candidates.count) offer(s) found); check 'potluck offers'") }
         }
-        let (ranked, ruledOut) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
         if explain { printExplanation(ranked: ranked, ruledOut: ruledOut) }
         guard !ranked.isEmpty else {
             throw CLIError("no offer fits this job (\(candidates.count) found, \(ruledOut.count) ruled out); try --explain, fewer --cores or less --memory")
