@@ -17,6 +17,7 @@ enum PotluckBench {
         ("trust", "one flow-based trust query on 100k peers / 1M receipts, beside a straightforward reference", trustBench),
         ("receipts", "receipts verified and stored per second, beside raw libsodium verifies / 2", receiptsBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
+        ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
     ]
 
     static func main() async {

@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func infiniteLoopRunsOutOfFuel() async {
-        let outcome = await run(Guests.spin, limits: JobLimits(coreSeconds: 0.05, memoryBytes: 1 << 20, wallSeconds: 20))
+        let outcome = await run(Guests.spin, limits: JobLimits(coreSeconds: 0.001, memoryBytes: 1 << 20, wallSeconds: 20))
         #expect(outcome.termination == .outOfFuel)
         #expect(outcome.fuelUsed > 0)
     }
