@@ -18,11 +18,11 @@ final class ChildProcess: Sendable {
     let stderrFD: Int32
     private let state = Mutex<(reaped: Bool, killed: Bool)>((false, false))
 
-    /// Spawns `executable` with an empty environment except `TMPDIR`, its stdio on three
+    /// Spawns `executable` with an empty environment except `TMPDIR=temporaryDirectory`, its stdio on three
     /// close-on-exec Unix socket pairs (created close-on-exec atomically, so a child spawned
     /// concurrently by another thread never inherits them; and the parent writes with
     /// `MSG_NOSIGNAL`, so a dead child cannot raise SIGPIPE in it), and a clean signal mask.
-    init(executable: String) throws(SandboxError) {
+    init(executable: String, temporaryDirectory: String) throws(SandboxError) {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var ends: [Int32] = [-1, -1]
@@ -55,8 +55,7 @@ final class ChildProcess: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let tmpdir = getenv("TMPDIR").map { String(cString: $0) }
-        let environment = tmpdir.map { ["TMPDIR=\($0)"] } ?? []
+        let environment = ["TMPDIR=\(temporaryDirectory)"]
         var pid: pid_t = 0
         let status = withCStrings([executable]) { argv in
             withCStrings(environment) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }

@@ -34,8 +34,15 @@ final class ChildSupervisor: Sendable {
     /// Runs the child to the end. Blocks the calling thread.
     func run() -> GuestOutcome {
         let started = UsageClock.monotonicNanoseconds()
+        // The child's TMPDIR: its scratch directory goes inside, and this removes it even when
+        // the child was killed before it could clean up.
+        let temporaryDirectory: String
+        do { temporaryDirectory = try ScratchDirectory.makeTemporaryDirectory(prefix: "potluck-sandbox") } catch {
+            return GuestOutcome(termination: .sandboxFailure(error.message))
+        }
+        defer { ScratchDirectory.removeTree(temporaryDirectory) }
         let child: ChildProcess
-        do { child = try ChildProcess(executable: executable) } catch {
+        do { child = try ChildProcess(executable: executable, temporaryDirectory: temporaryDirectory) } catch {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
         let cancelledEarly = state.withLock { state -> Bool in

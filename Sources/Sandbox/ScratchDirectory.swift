@@ -14,14 +14,7 @@ struct ScratchDirectory {
 
     /// Creates the directory and writes `inputFiles` into it (names already validated).
     init(inputFiles: [String: [UInt8]]) throws(SandboxError) {
-        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        if base.isEmpty { base = "/tmp" }
-        var template = Array((base + "/potluck-job-XXXXXX").utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard created != nil else {
-            throw SandboxError(.hostFailure, "cannot create a scratch directory under \(base): \(Self.lastError())")
-        }
-        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        path = try Self.makeTemporaryDirectory(prefix: "potluck-job")
         inputs = inputFiles
         for (name, bytes) in inputFiles {
             do { try Self.writeFile(bytes, to: path + "/" + name) } catch {
@@ -44,6 +37,18 @@ struct ScratchDirectory {
             files[name] = bytes
         }
         return files
+    }
+
+    /// Creates a fresh directory `$TMPDIR/PREFIX-XXXXXX` (mode 0700) and returns its path.
+    static func makeTemporaryDirectory(prefix: String) throws(SandboxError) -> String {
+        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        if base.isEmpty { base = "/tmp" }
+        var template = Array((base + "/" + prefix + "-XXXXXX").utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard created != nil else {
+            throw SandboxError(.hostFailure, "cannot create a directory under \(base): \(Self.lastError())")
+        }
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     /// Deletes the directory and its whole contents.

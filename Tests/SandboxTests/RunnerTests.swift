@@ -138,6 +138,14 @@ import Testing
         #expect(outcome.termination == .deadline)
         #expect(ContinuousClock.now - started < .seconds(10))
         #expect(Self.sandboxChildren().isEmpty)
+        #expect(Self.leftoverDirectories(since: started).isEmpty, "the killed child's scratch directory is removed")
+    }
+
+    /// `potluck-sandbox-*` directories in the temporary directory (none should outlive a run).
+    static func leftoverDirectories(since: ContinuousClock.Instant) -> [String] {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        return names.filter { $0.hasPrefix("potluck-sandbox-") }
     }
 
     @Test func cancellationKillsTheChild() async {
