@@ -94,10 +94,14 @@ let package = Package(
                 "Bencode", "Crypto",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),
+                .product(name: "WASI", package: "WasmKit"),
             ],
             swiftSettings: strict),
-        .target(name: "ExampleJobs", swiftSettings: strict),
         .executableTarget(name: "potluck-sandbox", dependencies: ["Sandbox"], swiftSettings: strict),
+        /// Example guest jobs (C compiled to wasm32-wasi, committed as bytes in Swift source).
+        .target(name: "ExampleJobs", exclude: ["c"], swiftSettings: strict),
+        /// The sandbox bench's CPU kernel, compiled natively (same C source as the wasm job).
+        .target(name: "CBenchKernel"),
 
         /// The job channel: a TCP connection between two peers, mutually authenticated by their
         /// ed25519 identities and encrypted (X25519 key exchange, then secretstream).
@@ -130,7 +134,7 @@ let package = Package(
             name: "potluck-bench",
             dependencies: [
                 "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
-                "JobChannel",
+                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -152,7 +156,7 @@ let package = Package(
         .testTarget(name: "MatchingTests", dependencies: ["Matching", "Records", "Crypto", "Coordinates"], swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",
-            dependencies: ["Sandbox", "Crypto", .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["Sandbox", "ExampleJobs", "Crypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "Crypto"], swiftSettings: strict),
         .testTarget(

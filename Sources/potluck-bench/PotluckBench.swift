@@ -18,6 +18,7 @@ enum PotluckBench {
         ("receipts", "receipts verified and stored per second, beside raw libsodium verifies / 2", receiptsBench),
         ("channel", "the job channel over loopback TCP beside raw libsodium secretstream and handshake crypto in memory", channelBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
+        ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
     ]
 
     static func main() async {

@@ -1,0 +1,106 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A spawned `potluck-sandbox`: its pid and the parent's ends of its stdin, stdout and stderr.
+///
+/// `kill()` may be called from any thread until the process is reaped, and never after, so a
+/// recycled pid is never signalled: `reap()` marks the process reaped under the same lock
+/// before collecting it.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let stdinFD: Int32
+    let stdoutFD: Int32
+    let stderrFD: Int32
+    private let state = Mutex<(reaped: Bool, killed: Bool)>((false, false))
+
+    /// Spawns `executable` with an empty environment except `TMPDIR=temporaryDirectory`, its stdio on three
+    /// close-on-exec Unix socket pairs (created close-on-exec atomically, so a child spawned
+    /// concurrently by another thread never inherits them; and the parent writes with
+    /// `MSG_NOSIGNAL`, so a dead child cannot raise SIGPIPE in it), and a clean signal mask.
+    init(executable: String, temporaryDirectory: String) throws(SandboxError) {
+        var pipes: [[Int32]] = []
+        for _ in 0..<3 {
+            var ends: [Int32] = [-1, -1]
+            #if canImport(Glibc)
+            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            #else
+            let type = SOCK_STREAM
+            #endif
+            guard socketpair(AF_UNIX, type, 0, &ends) == 0 else {
+                for pair in pipes { pair.forEach { close($0) } }
+                throw SandboxError(.hostFailure, "cannot create a pipe: \(ScratchDirectory.lastError())")
+            }
+            pipes.append(ends)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipes[0][0], 0)
+        posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipes[2][1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let environment = ["TMPDIR=\(temporaryDirectory)"]
+        var pid: pid_t = 0
+        let status = withCStrings([executable]) { argv in
+            withCStrings(environment) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
+        }
+        close(pipes[0][0])
+        close(pipes[1][1])
+        close(pipes[2][1])
+        guard status == 0 else {
+            [pipes[0][1], pipes[1][0], pipes[2][0]].forEach { close($0) }
+            throw SandboxError(.hostFailure, "cannot start \(executable): \(String(cString: strerror(status)))")
+        }
+        self.pid = pid
+        stdinFD = pipes[0][1]
+        stdoutFD = pipes[1][0]
+        stderrFD = pipes[2][0]
+    }
+
+    /// Sends SIGKILL unless the process was already reaped. Returns whether it was sent.
+    @discardableResult
+    func kill() -> Bool {
+        state.withLock { state in
+            guard !state.reaped else { return false }
+            state.killed = true
+            return Glibc.kill(pid, SIGKILL) == 0
+        }
+    }
+
+    /// Whether `kill()` signalled the process.
+    var wasKilled: Bool { state.withLock { $0.killed } }
+
+    /// Waits for the process to exit, then reaps it: its wait status and CPU milliseconds.
+    func reap() -> (status: Int32, cpuMilliseconds: Int64) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno == EINTR {}
+        state.withLock { $0.reaped = true }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        return (status, UsageClock.milliseconds(usage.ru_utime) + UsageClock.milliseconds(usage.ru_stime))
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

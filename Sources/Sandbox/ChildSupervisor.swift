@@ -1,0 +1,63 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Drives one `potluck-sandbox` child on a dedicated thread: feeds it the job, reads its
+/// frames, kills it at the deadline or on cancellation, reaps it, and decides the outcome.
+final class ChildSupervisor: Sendable {
+    static let cancelledReason = "cancelled by the caller; the sandbox child was killed"
+
+    private let job: GuestJob
+    private let executable: String
+    private let progress: @Sendable (GuestProgress) -> Void
+    private let state = Mutex<(child: ChildProcess?, cancelled: Bool)>((nil, false))
+
+    init(job: GuestJob, executable: String, progress: @escaping @Sendable (GuestProgress) -> Void) {
+        self.job = job
+        self.executable = executable
+        self.progress = progress
+    }
+
+    /// Kills the child (now, or as soon as it is spawned).
+    func cancel() {
+        let child = state.withLock { state -> ChildProcess? in
+            state.cancelled = true
+            return state.child
+        }
+        child?.kill()
+    }
+
+    /// Runs the child to the end. Blocks the calling thread.
+    func run() -> GuestOutcome {
+        let started = UsageClock.monotonicNanoseconds()
+        // The child's TMPDIR: its scratch directory goes inside, and this removes it even when
+        // the child was killed before it could clean up.
+        let temporaryDirectory: String
+        do { temporaryDirectory = try ScratchDirectory.makeTemporaryDirectory(prefix: "potluck-sandbox") } catch {
+            return GuestOutcome(termination: .sandboxFailure(error.message))
+        }
+        defer { ScratchDirectory.removeTree(temporaryDirectory) }
+        let child: ChildProcess
+        do { child = try ChildProcess(executable: executable, temporaryDirectory: temporaryDirectory) } catch {
+            return GuestOutcome(termination: .sandboxFailure(error.message))
+        }
+        let cancelledEarly = state.withLock { state -> Bool in
+            state.child = child
+            return state.cancelled
+        }
+        if cancelledEarly { child.kill() }
+        let deadline = started + UInt64((job.limits.wallSeconds + SandboxRunner.deadlineGrace) * 1e9)
+        var session = ChildSession(job: job, child: child, deadline: deadline, progress: progress)
+        session.pump()
+        let (status, cpuMilliseconds) = child.reap()
+        let wallMilliseconds = Int64((UsageClock.monotonicNanoseconds() - started) / 1_000_000)
+        let cancelled = state.withLock { $0.cancelled }
+        return session.decide(
+            status: status, cancelled: cancelled, killed: child.wasKilled,
+            cpuMilliseconds: cpuMilliseconds, wallMilliseconds: wallMilliseconds)
+    }
+}

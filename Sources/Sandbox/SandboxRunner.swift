@@ -1,0 +1,49 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
+
+/// Runs guest jobs in `potluck-sandbox` child processes (spec 0014 §8).
+///
+/// Each run spawns a child, writes `job.encoded()` to its stdin and reads frames from its
+/// stdout: stderr chunks and usage reports (passed to `progress`), then the outcome. The
+/// parent enforces the wall-clock deadline by SIGKILL, caps what it reads, and kills the
+/// child if the calling task is cancelled. No child outlives `run`.
+public struct SandboxRunner: Sendable {
+    /// The `potluck-sandbox` executable, or `nil` to search for it on each run.
+    public let executable: String?
+    /// Time granted after `wallSeconds` for the child to start and report, before SIGKILL.
+    public static let deadlineGrace: Double = 0.25
+
+    /// A runner for the given `potluck-sandbox` executable; by default it is looked for next to
+    /// the running executable (`/proc/self/exe`, which for `swift test` is `.build/debug`),
+    /// then next to `CommandLine.arguments[0]`, then on `PATH`.
+    public init(executable: String? = nil) {
+        self.executable = executable
+    }
+
+    /// Runs `job` and reports what came of it. Never throws: every failure is a
+    /// `GuestTermination`. `progress` is called from another thread, in order.
+    public func run(
+        _ job: GuestJob, progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }
+    ) async -> GuestOutcome {
+        do { try job.validate() } catch {
+            return GuestOutcome(termination: .sandboxFailure("invalid job: \(error.message)"))
+        }
+        var path = executable ?? ""
+        if executable == nil {
+            do { path = try SandboxExecutable.locate() } catch {
+                return GuestOutcome(termination: .sandboxFailure(error.message))
+            }
+        }
+        if Task.isCancelled { return GuestOutcome(termination: .sandboxFailure(ChildSupervisor.cancelledReason)) }
+        let supervisor = ChildSupervisor(job: job, executable: path, progress: progress)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<GuestOutcome, Never>) in
+                let thread = Thread { continuation.resume(returning: supervisor.run()) }
+                thread.name = "potluck-sandbox supervisor"
+                thread.start()
+            }
+        } onCancel: {
+            supervisor.cancel()
+        }
+    }
+}
