@@ -129,7 +129,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        .executableTarget(name: "potluck", dependencies: ["PotluckCLI"], swiftSettings: strict),
+        .executableTarget(name: "potluck", dependencies: ["PotluckCLI", "Sandbox"], swiftSettings: strict),
         .executableTarget(
             name: "potluck-bench",
             dependencies: [

@@ -10,7 +10,7 @@ extension DHTService {
     func bindJobService(host: Endpoint) async throws -> JobChannelServer {
         let service = try JobService(
             identity: identity, dataDirectory: options.dataDirectory, receipts: try ReceiptStore(environment: persistence.environment),
-            jobs: try JobStore(environment: persistence.environment), logger: logger)
+            jobs: try JobStore(environment: persistence.environment), runner: options.sandbox, logger: logger)
         let address = host.addressText
         let candidates = options.jobsPort.map { [$0] } ?? [Int(host.port), 0]
         var lastError: (any Error)?

@@ -1,4 +1,5 @@
 import Kademlia
+import Sandbox
 
 /// How a node runs: where it listens, whom it joins through, and its DHT configuration.
 public struct NodeOptions: Sendable {
@@ -28,6 +29,9 @@ public struct NodeOptions: Sendable {
     public var jobsPort: Int?
     /// Whether the node lends: it serves the job channel (a node that only borrows needs none).
     public var servesJobs = true
+    /// How guests run: by default in `potluck-sandbox` found beside the executable; the
+    /// `potluck` command runs them in itself (``SandboxRunner/runningExecutableAsChild()``).
+    public var sandbox = SandboxRunner()
 
     /// Potluck's default UDP port (BitTorrent clients use 6881; Potluck stays clear of it).
     public static let defaultPort: UInt16 = 6891

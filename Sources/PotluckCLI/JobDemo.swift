@@ -16,7 +16,9 @@ import Trust
 /// a bundled job over the encrypted job channel, and both sign the receipt; trust moves.
 struct JobDemo {
     var lenders = 3
-    var primesBelow = 2_000_000
+    /// Small enough to finish in about a second in a debug build (WasmKit's interpreter runs
+    /// ~100× slower unoptimised); `potluck run` takes any size.
+    var primesBelow = 300_000
 
     /// One in-process node: its directory, identity and service.
     struct Peer: Sendable {
@@ -61,7 +63,7 @@ struct JobDemo {
         let everyone = peers
         let minimum = Double(min(2, lenders))
         _ = try await poll("every node joined the DHT", timeout: .seconds(15)) { () -> Bool? in
-            everyone.allSatisfy { peer in ((try? callNode(peer.data, "dht.status", [:]))?["good"]?.numberValue ?? 0) >= minimum } ? true : nil
+            everyone.allSatisfy { peer in ((try? callNode(peer.data, "dht.status", [:]))?["routing_table_size"]?.numberValue ?? 0) >= minimum } ? true : nil
         }
 
         for (index, lender) in peers.dropLast().enumerated() {
@@ -97,11 +99,14 @@ struct JobDemo {
         guard case .success(let receipt) = completion.receipt else {
             throw CLIError("the receipt was not signed: \(completion.receipt.failureDescription)")
         }
-        print("  receipt \(receipt.id.hex.prefix(16))…: \(receipt.body.coreMilliseconds) core-ms, signed by both; stored by both: "
-              + "\(storedBy(lender, receipt) && storedBy(borrower, receipt) ? "yes" : "NO")")
+        // The lender stores the countersigned receipt as it arrives, just after the borrower sent it.
+        let stored = try await poll("both stored the receipt", timeout: .seconds(5)) { () -> Bool? in
+            storedBy(lender, receipt) && storedBy(borrower, receipt) ? true : nil
+        }
+        print("  receipt \(receipt.id.hex.prefix(16))…: \(receipt.body.coreMilliseconds) core-ms, signed by both, stored by both: \(stored ? "yes" : "no")")
 
         // The lender now borrows back: its fractal runs on another peer, and trust flows both ways.
-        let fractal = GuestJob(module: ExampleJobs.mandelbrot, arguments: ["160", "120"], stdin: [], inputFiles: [:],
+        let fractal = GuestJob(module: ExampleJobs.mandelbrot, arguments: ["96", "64"], stdin: [], inputFiles: [:],
                                limits: JobLimits(coreSeconds: 30, memoryBytes: 64 << 20, wallSeconds: 60, outputBytes: 4 << 20))
         let others = candidates.filter { $0.offer.lender != lender.identity.publicKey }.map(\.offer)
         if let other = others.first {
@@ -110,13 +115,14 @@ struct JobDemo {
             print("Then \(lender.name) borrowed: mandelbrot.wasm on \(short(other.lender)): \(back.outcome.summary); wrote \(files)")
         }
 
-        print("Trust, from each one's own receipts (flow, spec 0012):")
-        for viewer in [borrower, lender] {
+        print("Trust, each from its own receipts (flow, spec 0012; one core-hour of net work given scores 0.5):")
+        for viewer in peers {
             let ledger = try ReceiptStore(environment: viewer.environment).ledger()
             let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(Date().timeIntervalSince1970 * 1000), halfLifeSeconds: nil)
             for subject in peers where subject.identity.publicKey != viewer.identity.publicKey {
-                let score = snapshot.flowScore(of: subject.identity.publicKey, asSeenBy: viewer.identity.publicKey).score
-                if score > 0 { print(String(format: "  %@ trusts %@: %.3f", viewer.name, subject.name, score)) }
+                let flow = snapshot.flowScore(of: subject.identity.publicKey, asSeenBy: viewer.identity.publicKey)
+                guard flow.given > 0 || flow.received > 0 else { continue }
+                print(String(format: "  %@ → %@: %+.6f (it gave %.1f core-s, got %.1f)", viewer.name, subject.name, flow.score, flow.given, flow.received))
             }
         }
         print("Next: `potluck init`, `potluck node`, `potluck offer set` lend for real; `potluck run JOB.wasm` borrows.")
@@ -148,6 +154,7 @@ struct JobDemo {
         options.bootstrap = bootstrap.map { [$0] } ?? []
         options.useDefaultBootstrap = false
         options.jobsPort = 0
+        options.sandbox = .runningExecutableAsChild()
         let service = DHTService(options: options, identity: identity, persistence: try NodePersistence(environment: environment),
                                  logger: logger) { bound, _ in ready(bound) }
         return Peer(name: name, directory: directory, identity: identity, environment: environment, service: service)

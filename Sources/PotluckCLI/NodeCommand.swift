@@ -4,6 +4,7 @@ import Foundation
 import Kademlia
 import Logging
 import Node
+import Sandbox
 import ServiceLifecycle
 import Storage
 import UnixSignals
@@ -78,6 +79,7 @@ struct NodeCommand: AsyncParsableCommand {
         if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
         options.jobsPort = jobsPort
         options.servesJobs = !noJobs
+        options.sandbox = .runningExecutableAsChild()
 
         var logger = Logger(label: "potluck.node") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

@@ -22,7 +22,7 @@ final class ChildProcess: Sendable {
     /// close-on-exec Unix socket pairs (created close-on-exec atomically, so a child spawned
     /// concurrently by another thread never inherits them; and the parent writes with
     /// `MSG_NOSIGNAL`, so a dead child cannot raise SIGPIPE in it), and a clean signal mask.
-    init(executable: String, temporaryDirectory: String) throws(SandboxError) {
+    init(executable: String, arguments: [String] = [], temporaryDirectory: String) throws(SandboxError) {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var ends: [Int32] = [-1, -1]
@@ -57,7 +57,7 @@ final class ChildProcess: Sendable {
 
         let environment = ["TMPDIR=\(temporaryDirectory)"]
         var pid: pid_t = 0
-        let status = withCStrings([executable]) { argv in
+        let status = withCStrings([executable] + arguments) { argv in
             withCStrings(environment) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
         }
         close(pipes[0][0])

@@ -13,12 +13,14 @@ final class ChildSupervisor: Sendable {
 
     private let job: GuestJob
     private let executable: String
+    private let arguments: [String]
     private let progress: @Sendable (GuestProgress) -> Void
     private let state = Mutex<(child: ChildProcess?, cancelled: Bool)>((nil, false))
 
-    init(job: GuestJob, executable: String, progress: @escaping @Sendable (GuestProgress) -> Void) {
+    init(job: GuestJob, executable: String, arguments: [String], progress: @escaping @Sendable (GuestProgress) -> Void) {
         self.job = job
         self.executable = executable
+        self.arguments = arguments
         self.progress = progress
     }
 
@@ -42,7 +44,7 @@ final class ChildSupervisor: Sendable {
         }
         defer { ScratchDirectory.removeTree(temporaryDirectory) }
         let child: ChildProcess
-        do { child = try ChildProcess(executable: executable, temporaryDirectory: temporaryDirectory) } catch {
+        do { child = try ChildProcess(executable: executable, arguments: arguments, temporaryDirectory: temporaryDirectory) } catch {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
         let cancelledEarly = state.withLock { state -> Bool in

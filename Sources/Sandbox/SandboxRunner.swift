@@ -10,14 +10,28 @@ import Foundation
 public struct SandboxRunner: Sendable {
     /// The `potluck-sandbox` executable, or `nil` to search for it on each run.
     public let executable: String?
+    /// Arguments for the executable (for a binary that is the sandbox child only when asked,
+    /// such as `potluck __sandbox-child`).
+    public let arguments: [String]
     /// Time granted after `wallSeconds` for the child to start and report, before SIGKILL.
     public static let deadlineGrace: Double = 0.25
 
     /// A runner for the given `potluck-sandbox` executable; by default it is looked for next to
     /// the running executable (`/proc/self/exe`, which for `swift test` is `.build/debug`),
     /// then next to `CommandLine.arguments[0]`, then on `PATH`.
-    public init(executable: String? = nil) {
+    public init(executable: String? = nil, arguments: [String] = []) {
         self.executable = executable
+        self.arguments = arguments
+    }
+
+    /// The argument that makes the `potluck` executable act as the sandbox child.
+    public static let childArgument = "__sandbox-child"
+
+    /// A runner whose child is the running executable itself, started with ``childArgument``:
+    /// `swift run potluck` builds only `potluck`, so a node needs no second binary.
+    public static func runningExecutableAsChild() -> SandboxRunner {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return SandboxRunner(executable: path, arguments: [childArgument])
     }
 
     /// Runs `job` and reports what came of it. Never throws: every failure is a
@@ -35,7 +49,7 @@ public struct SandboxRunner: Sendable {
             }
         }
         if Task.isCancelled { return GuestOutcome(termination: .sandboxFailure(ChildSupervisor.cancelledReason)) }
-        let supervisor = ChildSupervisor(job: job, executable: path, progress: progress)
+        let supervisor = ChildSupervisor(job: job, executable: path, arguments: arguments, progress: progress)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<GuestOutcome, Never>) in
                 let thread = Thread { continuation.resume(returning: supervisor.run()) }
