@@ -33,16 +33,23 @@ struct JobCommandTests {
         return path
     }
 
+    /// `potluck run` on `node`: its options, then `--`, then the guest's arguments.
+    func run(_ node: NodeProcess, _ options: [String], guest: [String]) throws -> PotluckProcess.Result {
+        try PotluckProcess.run(["run"] + options + ["--data-dir", node.dataDirectory, "--"] + guest)
+    }
+
     @Test func aJobRunsOnTheLenderAndBothSignTheReceipt() throws {
         let pair = try startPair()
         defer { try? FileManager.default.removeItem(at: pair.root) }
         let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
-        let run = try pair.borrower.cli(["run", job, "--timeout", "30s", "--", "100000"])
+        let run = try run(pair.borrower, [job, "--timeout", "30s"], guest: ["100000"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("9592"), "\(run.stdout)")
         #expect(run.stderr.contains("ran on \(pair.lenderID)"))
 
         // One receipt, complete, stored by both sides, naming the lender as provider.
+        // (The lender stores it as the countersignature arrives, just after the borrower sent it.)
+        #expect(try eventually(timeout: 5) { try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 1 })
         let lenderReceipts = try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
         let borrowerReceipts = try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
         #expect(lenderReceipts.count == 1 && borrowerReceipts.count == 1)
@@ -71,13 +78,13 @@ struct JobCommandTests {
         let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
 
         // Larger than the offer: asked by name, the lender itself refuses.
-        let large = try pair.borrower.cli(["run", job, "--lender", pair.lenderID, "--cores", "4", "--", "100"])
+        let large = try run(pair.borrower, [job, "--lender", pair.lenderID, "--cores", "4"], guest: ["100"])
         #expect(large.status != 0)
         #expect(large.stderr.contains("asks for 4 core(s); this lender lends at most 2"), "\(large.stderr)")
 
         // Denied.
         #expect(try pair.lender.cli(["offer", "set", "--deny", pair.borrowerID]).status == 0)
-        let denied = try pair.borrower.cli(["run", job, "--lender", pair.lenderID, "--", "100"])
+        let denied = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
         #expect(denied.status != 0)
         #expect(denied.stderr.contains("does not lend to \(pair.borrowerID)"), "\(denied.stderr)")
 
@@ -90,7 +97,7 @@ struct JobCommandTests {
         text = text.replacingOccurrences(of: "deny = [\"\(pair.borrowerID)\"]", with: "deny = []")
             .replacingOccurrences(of: "windows = []", with: "windows = [\"\(window)\"]")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let outside = try pair.borrower.cli(["run", job, "--lender", pair.lenderID, "--", "100"])
+        let outside = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
         #expect(outside.status != 0)
         #expect(outside.stderr.contains("lends only during \(window) UTC"), "\(outside.stderr)")
         #expect(try pair.lender.cli(["status", "--json"]).stdout.contains("\"lent\":[]"))
