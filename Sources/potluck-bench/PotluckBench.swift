@@ -1,4 +1,5 @@
 import Kademlia
+import Sandbox
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,11 +19,14 @@ enum PotluckBench {
         ("receipts", "receipts verified and stored per second, beside raw libsodium verifies / 2", receiptsBench),
         ("channel", "the job channel over loopback TCP beside raw libsodium secretstream and handshake crypto in memory", channelBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
+        ("jobs", "a tiny job between two loopback nodes, end to end, beside the sandbox alone", jobsBench),
         ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
     ]
 
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // The benches run guests in this executable, as `potluck` does (spec 0014 §8).
+        if arguments.first == SandboxRunner.childArgument { SandboxChild.main() }
         if arguments.first == "profile-core" { return profileCore() }
         if arguments.first == "load", arguments.count == 3, let port = UInt16(arguments[1]), let seconds = Double(arguments[2]) {
             // Internal: load a node on 127.0.0.1:PORT for SECONDS (for profiling the serve path).

@@ -6,129 +6,131 @@ import WAT
 /// Lending and borrowing between real node processes on loopback (issue 6): `potluck run` finds
 /// the offer through the DHT, the job runs in the lender's sandbox over the encrypted job
 /// channel, the output comes back and both sides store the receipt they both signed.
-@Suite("potluck run, jobs and status", .serialized)
-struct JobCommandTests {
-    struct Pair {
-        let root: URL
-        let lender: NodeProcess
-        let borrower: NodeProcess
-        let lenderID: String
-        let borrowerID: String
-    }
-
-    func startPair(offer: [String] = []) throws -> Pair {
-        let root = try temporaryDirectory()
-        let lender = try NodeProcess.start(in: root, name: "lender")
-        let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
-        #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
-        let set = try lender.cli(["offer", "set", "--cores", "2", "--memory", "512MiB"] + offer)
-        #expect(set.status == 0, "\(set.stderr)")
-        let id = { (node: NodeProcess) in try node.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
-        return Pair(root: root, lender: lender, borrower: borrower, lenderID: try id(lender), borrowerID: try id(borrower))
-    }
-
-    func write(_ bytes: [UInt8], to root: URL, name: String) throws -> String {
-        let path = root.appendingPathComponent(name).path
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
-        return path
-    }
-
-    /// `potluck run` on `node`: its options, then `--`, then the guest's arguments.
-    func run(_ node: NodeProcess, _ options: [String], guest: [String]) throws -> PotluckProcess.Result {
-        try PotluckProcess.run(["run"] + options + ["--data-dir", node.dataDirectory, "--"] + guest)
-    }
-
-    @Test func aJobRunsOnTheLenderAndBothSignTheReceipt() throws {
-        let pair = try startPair()
-        defer { try? FileManager.default.removeItem(at: pair.root) }
-        let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
-        let run = try run(pair.borrower, [job, "--timeout", "30s"], guest: ["100000"])
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("9592"), "\(run.stdout)")
-        #expect(run.stderr.contains("ran on \(pair.lenderID)"))
-
-        // One receipt, complete, stored by both sides, naming the lender as provider.
-        // (The lender stores it as the countersignature arrives, just after the borrower sent it.)
-        #expect(try eventually(timeout: 5) { try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 1 })
-        let lenderReceipts = try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
-        let borrowerReceipts = try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
-        #expect(lenderReceipts.count == 1 && borrowerReceipts.count == 1)
-        let receipt = try NodeCommandTests.json(String(try #require(borrowerReceipts.first)))
-        #expect(receipt["provider"] as? String == pair.lenderID)
-        #expect(receipt["consumer"] as? String == pair.borrowerID)
-        #expect(try NodeCommandTests.json(String(try #require(lenderReceipts.first)))["id"] as? String == receipt["id"] as? String)
-
-        // The lender's status shows what ran and for whom; the borrower's jobs list it too.
-        let status = try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout)
-        let lent = try #require(status["lent"] as? [[String: Any]])
-        #expect(lent.count == 1 && lent.first?["peer"] as? String == pair.borrowerID && lent.first?["exit_code"] as? Int == 0)
-        #expect((status["given_core_seconds"] as? Double ?? 0) > 0)
-        let jobs = try pair.borrower.cli(["jobs", "--json"]).stdout.split(separator: "\n")
-        #expect(jobs.count == 1)
-        #expect(try NodeCommandTests.json(String(try #require(jobs.first)))["peer"] as? String == pair.lenderID)
-        // Trust moved: the borrower now trusts the lender who gave it work.
-        let trust = try NodeCommandTests.json(try pair.borrower.cli(["trust", pair.lenderID, "--json"]).stdout)
-        #expect((trust["score"] as? Double ?? 0) > 0)
-        #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
-    }
-
-    @Test func theLendersPolicyRefusesWithAReasonTheBorrowerSees() throws {
-        let pair = try startPair()
-        defer { try? FileManager.default.removeItem(at: pair.root) }
-        let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
-
-        // Larger than the offer: asked by name, the lender itself refuses.
-        let large = try run(pair.borrower, [job, "--lender", pair.lenderID, "--cores", "4"], guest: ["100"])
-        #expect(large.status != 0)
-        #expect(large.stderr.contains("asks for 4 core(s); this lender lends at most 2"), "\(large.stderr)")
-
-        // Denied.
-        #expect(try pair.lender.cli(["offer", "set", "--deny", pair.borrowerID]).status == 0)
-        let denied = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
-        #expect(denied.status != 0)
-        #expect(denied.stderr.contains("does not lend to \(pair.borrowerID)"), "\(denied.stderr)")
-
-        // Outside the lender's time window (one that ended a minute ago and starts in two hours).
-        let minute = Int(Date().timeIntervalSince1970 / 60) % 1440
-        let clock = { (m: Int) in String(format: "%02d:%02d", (m + 1440) % 1440 / 60, (m + 1440) % 60) }
-        let window = clock(minute + 120) + "-" + clock(minute - 1)
-        let config = pair.lender.dataDirectory + "/config.toml"
-        var text = try String(contentsOfFile: config, encoding: .utf8)
-        text = text.replacingOccurrences(of: "deny = [\"\(pair.borrowerID)\"]", with: "deny = []")
-            .replacingOccurrences(of: "windows = []", with: "windows = [\"\(window)\"]")
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let outside = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
-        #expect(outside.status != 0)
-        #expect(outside.stderr.contains("lends only during \(window) UTC"), "\(outside.stderr)")
-        #expect(try pair.lender.cli(["status", "--json"]).stdout.contains("\"lent\":[]"))
-        #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
-    }
-
-    @Test func aHostileGuestIsContainedAndTheLenderKeepsAnsweringTheDHT() throws {
-        let pair = try startPair()
-        defer { try? FileManager.default.removeItem(at: pair.root) }
-        let spin = try wat2wasm("""
-            (module (memory (export "memory") 1)
-              (func (export "_start") (loop $forever (br $forever))))
-            """)
-        let job = try write(spin, to: pair.root, name: "spin.wasm")
-        let lenderUDP = pair.lender.endpoint
-        let directory = pair.borrower.dataDirectory
-        let run = Thread.detachNewThreadResult {
-            try? PotluckProcess.run(["run", job, "--timeout", "4s", "--cpu", "100s", "--json", "--data-dir", directory])
+extension CLIProcessTests {
+    @Suite("potluck run, jobs and status")
+    struct JobCommandTests {
+        struct Pair {
+            let root: URL
+            let lender: NodeProcess
+            let borrower: NodeProcess
+            let lenderID: String
+            let borrowerID: String
         }
-        // While the guest spins, the lender's node still answers DHT queries.
-        usleep(1_500_000)
-        let ping = try pair.borrower.cli(["dht", "ping", lenderUDP])
-        #expect(ping.status == 0, "\(ping.stderr)")
-        let result = try #require(run.wait(timeout: 30) ?? nil)
-        #expect(result.status != 0)
-        let output = try NodeCommandTests.json(result.stdout)
-        let replica = try #require((output["replicas"] as? [[String: Any]])?.first)
-        #expect((replica["outcome"] as? String ?? "").contains("deadline") || (replica["outcome"] as? String ?? "").contains("wall"),
-                "\(replica)")
-        #expect(try pair.borrower.cli(["dht", "ping", lenderUDP]).status == 0)
-        #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+
+        func startPair(offer: [String] = []) throws -> Pair {
+            let root = try temporaryDirectory()
+            let lender = try NodeProcess.start(in: root, name: "lender")
+            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
+            #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
+            let set = try lender.cli(["offer", "set", "--cores", "2", "--memory", "512MiB"] + offer)
+            #expect(set.status == 0, "\(set.stderr)")
+            let id = { (node: NodeProcess) in try node.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            return Pair(root: root, lender: lender, borrower: borrower, lenderID: try id(lender), borrowerID: try id(borrower))
+        }
+
+        func write(_ bytes: [UInt8], to root: URL, name: String) throws -> String {
+            let path = root.appendingPathComponent(name).path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            return path
+        }
+
+        /// `potluck run` on `node`: its options, then `--`, then the guest's arguments.
+        func run(_ node: NodeProcess, _ options: [String], guest: [String]) throws -> PotluckProcess.Result {
+            try PotluckProcess.run(["run"] + options + ["--data-dir", node.dataDirectory, "--"] + guest)
+        }
+
+        @Test func aJobRunsOnTheLenderAndBothSignTheReceipt() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
+            let run = try run(pair.borrower, [job, "--timeout", "30s"], guest: ["100000"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("9592"), "\(run.stdout)")
+            #expect(run.stderr.contains("ran on \(pair.lenderID)"))
+
+            // One receipt, complete, stored by both sides, naming the lender as provider.
+            // (The lender stores it as the countersignature arrives, just after the borrower sent it.)
+            #expect(try eventually(timeout: 5) { try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 1 })
+            let lenderReceipts = try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
+            let borrowerReceipts = try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
+            #expect(lenderReceipts.count == 1 && borrowerReceipts.count == 1)
+            let receipt = try NodeCommandTests.json(String(try #require(borrowerReceipts.first)))
+            #expect(receipt["provider"] as? String == pair.lenderID)
+            #expect(receipt["consumer"] as? String == pair.borrowerID)
+            #expect(try NodeCommandTests.json(String(try #require(lenderReceipts.first)))["id"] as? String == receipt["id"] as? String)
+
+            // The lender's status shows what ran and for whom; the borrower's jobs list it too.
+            let status = try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout)
+            let lent = try #require(status["lent"] as? [[String: Any]])
+            #expect(lent.count == 1 && lent.first?["peer"] as? String == pair.borrowerID && lent.first?["exit_code"] as? Int == 0)
+            #expect((status["given_core_seconds"] as? Double ?? 0) > 0)
+            let jobs = try pair.borrower.cli(["jobs", "--json"]).stdout.split(separator: "\n")
+            #expect(jobs.count == 1)
+            #expect(try NodeCommandTests.json(String(try #require(jobs.first)))["peer"] as? String == pair.lenderID)
+            // Trust moved: the borrower now trusts the lender who gave it work.
+            let trust = try NodeCommandTests.json(try pair.borrower.cli(["trust", pair.lenderID, "--json"]).stdout)
+            #expect((trust["score"] as? Double ?? 0) > 0)
+            #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
+
+        @Test func theLendersPolicyRefusesWithAReasonTheBorrowerSees() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
+
+            // Larger than the offer: asked by name, the lender itself refuses.
+            let large = try run(pair.borrower, [job, "--lender", pair.lenderID, "--cores", "4"], guest: ["100"])
+            #expect(large.status != 0)
+            #expect(large.stderr.contains("asks for 4 core(s); this lender lends at most 2"), "\(large.stderr)")
+
+            // Denied.
+            #expect(try pair.lender.cli(["offer", "set", "--deny", pair.borrowerID]).status == 0)
+            let denied = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
+            #expect(denied.status != 0)
+            #expect(denied.stderr.contains("does not lend to \(pair.borrowerID)"), "\(denied.stderr)")
+
+            // Outside the lender's time window (one that ended a minute ago and starts in two hours).
+            let minute = Int(Date().timeIntervalSince1970 / 60) % 1440
+            let clock = { (m: Int) in String(format: "%02d:%02d", (m + 1440) % 1440 / 60, (m + 1440) % 60) }
+            let window = clock(minute + 120) + "-" + clock(minute - 1)
+            let config = pair.lender.dataDirectory + "/config.toml"
+            var text = try String(contentsOfFile: config, encoding: .utf8)
+            text = text.replacingOccurrences(of: "deny = [\"\(pair.borrowerID)\"]", with: "deny = []")
+                .replacingOccurrences(of: "windows = []", with: "windows = [\"\(window)\"]")
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            let outside = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
+            #expect(outside.status != 0)
+            #expect(outside.stderr.contains("lends only during \(window) UTC"), "\(outside.stderr)")
+            #expect(try pair.lender.cli(["status", "--json"]).stdout.contains("\"lent\":[]"))
+            #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
+
+        @Test func aHostileGuestIsContainedAndTheLenderKeepsAnsweringTheDHT() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let spin = try wat2wasm("""
+                (module (memory (export "memory") 1)
+                  (func (export "_start") (loop $forever (br $forever))))
+                """)
+            let job = try write(spin, to: pair.root, name: "spin.wasm")
+            let lenderUDP = pair.lender.endpoint
+            let directory = pair.borrower.dataDirectory
+            let run = Thread.detachNewThreadResult {
+                try? PotluckProcess.run(["run", job, "--timeout", "4s", "--cpu", "100s", "--json", "--data-dir", directory])
+            }
+            // While the guest spins, the lender's node still answers DHT queries.
+            usleep(1_500_000)
+            let ping = try pair.borrower.cli(["dht", "ping", lenderUDP])
+            #expect(ping.status == 0, "\(ping.stderr)")
+            let result = try #require(run.wait(timeout: 30) ?? nil)
+            #expect(result.status != 0)
+            let output = try NodeCommandTests.json(result.stdout)
+            let replica = try #require((output["replicas"] as? [[String: Any]])?.first)
+            #expect((replica["outcome"] as? String ?? "").contains("deadline") || (replica["outcome"] as? String ?? "").contains("wall"),
+                    "\(replica)")
+            #expect(try pair.borrower.cli(["dht", "ping", lenderUDP]).status == 0)
+            #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
     }
 }
 

@@ -2,59 +2,61 @@ import Foundation
 import Testing
 
 /// Offers through the DHT between real nodes on loopback (issue 5).
-@Suite("potluck offer and potluck offers", .serialized)
-struct OfferCommandTests {
-    @Test func anOfferIsListedThenWithdrawnAndExpiresWhenTheLenderStops() throws {
-        let root = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: root) }
-        let lender = try NodeProcess.start(in: root, name: "lender")
-        let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
-        #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
-        let lenderID = try lender.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+extension CLIProcessTests {
+    @Suite("potluck offer and potluck offers")
+    struct OfferCommandTests {
+        @Test func anOfferIsListedThenWithdrawnAndExpiresWhenTheLenderStops() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let lender = try NodeProcess.start(in: root, name: "lender")
+            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
+            #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
+            let lenderID = try lender.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let set = try lender.cli(["offer", "set", "--cores", "2", "--memory", "4GiB", "--runtime", "wasm32-wasi",
-                                  "--window", "22:00-07:00", "--idle-only", "--ttl", "1h"])
-        #expect(set.status == 0, "\(set.stderr)")
-        let config = try String(contentsOfFile: lender.dataDirectory + "/config.toml", encoding: .utf8)
-        #expect(config.contains("cores = 2") && config.contains("idle_only = true"))
+            let set = try lender.cli(["offer", "set", "--cores", "2", "--memory", "4GiB", "--runtime", "wasm32-wasi",
+                                      "--window", "22:00-07:00", "--idle-only", "--ttl", "1h"])
+            #expect(set.status == 0, "\(set.stderr)")
+            let config = try String(contentsOfFile: lender.dataDirectory + "/config.toml", encoding: .utf8)
+            #expect(config.contains("cores = 2") && config.contains("idle_only = true"))
 
-        let listed = try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)
-        let offers = try #require(listed["offers"] as? [[String: Any]])
-        #expect(offers.count == 1)
-        #expect(offers.first?["lender"] as? String == lenderID)
-        #expect(offers.first?["cores"] as? Int == 2)
-        #expect(offers.first?["memory_bytes"] as? Int == 4 << 30)
-        // The lender's Vivaldi coordinate rides in the offer: the borrower estimates its latency.
-        let estimate = try #require(offers.first?["estimated_rtt_ms"] as? Double)
-        #expect(estimate >= 0 && estimate < 10_000)
-        #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json", "--cores", "8"]).stdout)["offers"] as? [Any])?.isEmpty == true)
+            let listed = try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)
+            let offers = try #require(listed["offers"] as? [[String: Any]])
+            #expect(offers.count == 1)
+            #expect(offers.first?["lender"] as? String == lenderID)
+            #expect(offers.first?["cores"] as? Int == 2)
+            #expect(offers.first?["memory_bytes"] as? Int == 4 << 30)
+            // The lender's Vivaldi coordinate rides in the offer: the borrower estimates its latency.
+            let estimate = try #require(offers.first?["estimated_rtt_ms"] as? Double)
+            #expect(estimate >= 0 && estimate < 10_000)
+            #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json", "--cores", "8"]).stdout)["offers"] as? [Any])?.isEmpty == true)
 
-        #expect(try lender.cli(["offer", "withdraw"]).status == 0)
-        #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.isEmpty == true)
+            #expect(try lender.cli(["offer", "withdraw"]).status == 0)
+            #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.isEmpty == true)
 
-        // Published again with a short lifetime: the running lender refreshes it before it
-        // expires; once the lender stops, it expires.
-        #expect(try lender.cli(["offer", "set", "--ttl", "3s"]).status == 0)
-        #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 1)
-        usleep(4_500_000)
-        #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 1,
-                "the offer was not refreshed")
-        #expect(lender.stop() == 0)
-        usleep(3_500_000)
-        #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.isEmpty == true)
-        #expect(borrower.stop() == 0)
-    }
+            // Published again with a short lifetime: the running lender refreshes it before it
+            // expires; once the lender stops, it expires.
+            #expect(try lender.cli(["offer", "set", "--ttl", "3s"]).status == 0)
+            #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 1)
+            usleep(4_500_000)
+            #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 1,
+                    "the offer was not refreshed")
+            #expect(lender.stop() == 0)
+            usleep(3_500_000)
+            #expect((try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.isEmpty == true)
+            #expect(borrower.stop() == 0)
+        }
 
-    @Test func aHandEditedConfigWithAMistakeIsExplained() throws {
-        let root = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: root) }
-        let dir = root.appendingPathComponent("node").path
-        _ = try PotluckProcess.run(["init", "--data-dir", dir])
-        try "[offer]\ncores = \"two\"\n".write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
-        let show = try PotluckProcess.run(["offer", "show", "--data-dir", dir])
-        #expect(show.status != 0)
-        #expect(show.stderr.contains("offer.cores must be an integer"))
-        try "[offer]\nkores = 2\n".write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
-        #expect(try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stderr.contains("unknown key offer.kores"))
+        @Test func aHandEditedConfigWithAMistakeIsExplained() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let dir = root.appendingPathComponent("node").path
+            _ = try PotluckProcess.run(["init", "--data-dir", dir])
+            try "[offer]\ncores = \"two\"\n".write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+            let show = try PotluckProcess.run(["offer", "show", "--data-dir", dir])
+            #expect(show.status != 0)
+            #expect(show.stderr.contains("offer.cores must be an integer"))
+            try "[offer]\nkores = 2\n".write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+            #expect(try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stderr.contains("unknown key offer.kores"))
+        }
     }
 }

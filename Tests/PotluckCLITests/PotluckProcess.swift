@@ -48,3 +48,8 @@ func temporaryDirectory() throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// Every suite that drives `potluck` processes, run one test at a time: their tests block a
+/// thread while they wait for a process, and Swift's cooperative pool has one thread per core
+/// (two here); run side by side they would starve the async tests of other targets.
+@Suite(.serialized) enum CLIProcessTests {}
