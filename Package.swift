@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Matching", "Coordinates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "potluck-bench",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB", "Matching",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -1,23 +1,24 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-/// How ``Matcher/assign(_:to:options:knowledge:)`` prunes and solves (`spec/0016-matching.md` §4).
+/// How ``Matcher/assign(_:to:options:lenderIsBusy:knownLenders:)`` prunes and solves (`spec/0016-matching.md` §4).
 public struct AssignmentOptions: Sendable, Hashable {
     /// k: the feasible offers with the smallest estimated latency kept per request (the sparse
     /// problem's arcs). A request left unserved by them falls back to every feasible offer.
-    public var candidatesPerRequest: Int = 24
+    public var candidatesPerRequest: Int = 16
     /// Offers examined per request while looking for its k nearest (bounds the work per request
     /// when few offers are feasible); the fallback is not bounded by it.
     public var maxExaminedPerRequest: Int = 2048
-    /// ε of the auction, in seconds: the total placement cost is within (number of requests) × ε
-    /// of the optimum of the sparse problem (Bertsekas 1988) when every request uses one core.
-    public var epsilonSeconds: Double = 0.001
+    /// The starting ε of the auction, in seconds (each request's doubles every 8 of its bids):
+    /// with one-core requests the total placement cost is within Σ ε of the optimum of the
+    /// sparse problem (Bertsekas 1988); ``Assignment/optimalityBoundSeconds`` reports it.
+    public var epsilonSeconds: Double = 0.05
     /// The cost of leaving a request unserved; larger than any placement cost, so the solver
     /// serves as many requests as it can first.
     public var unassignedPenaltySeconds: Double = 1e9
 
     public init() {}
 
-    public init(candidatesPerRequest: Int = 24, maxExaminedPerRequest: Int = 2048, epsilonSeconds: Double = 0.001,
+    public init(candidatesPerRequest: Int = 16, maxExaminedPerRequest: Int = 2048, epsilonSeconds: Double = 0.05,
                 unassignedPenaltySeconds: Double = 1e9) {
         self.candidatesPerRequest = max(1, candidatesPerRequest)
         self.maxExaminedPerRequest = max(1, maxExaminedPerRequest)
@@ -48,6 +49,9 @@ public struct Assignment: Sendable, Hashable {
     public var fallbacks: Int
     /// Bids the auction made.
     public var bids: Int
+    /// Σ ε of the served requests (adaptive ε): with one-core requests, the total placement
+    /// cost is at most this much above the optimum of the pruned problem.
+    public var optimalityBoundSeconds: Double
 
     /// Σ placement cost over served requests.
     public var totalPlacementCost: Double { placementCost.reduce(0) { $0 + ($1 ?? 0) } }

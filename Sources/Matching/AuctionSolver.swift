@@ -15,10 +15,12 @@
 ///
 /// When every request uses one core this is the slot-expanded asymmetric assignment problem;
 /// started from zero prices, a forward auction ends ε-complementary-slack with every never-bid
-/// slot at price 0, so the total is within n·ε of the optimum of the sparse problem.
+/// slot at price 0, so the total is within Σ ε of the optimum of the sparse problem.
 ///
 /// **Deviations.** No ε-scaling (it needs a reverse phase to stay correct on asymmetric
-/// problems; with several times more slots than requests, price wars are short). Requests of
+/// problems). Instead ε is adaptive per request: it doubles every 8 bids the request makes,
+/// so price wars between near-equal offers stay short; the bound becomes Σ ε_r, reported as
+/// ``optimalityBound``. Requests of
 /// several cores make the problem a generalised assignment (NP-hard): the same rules apply, with
 /// no optimality bound.
 struct AuctionSolver {
@@ -31,6 +33,10 @@ struct AuctionSolver {
     /// For each request, the offer that holds it, or -1 (unserved).
     private(set) var assigned: [Int32]
     private(set) var bids = 0
+    /// Bids made by each request: its ε doubles every ``bidsPerDoubling`` bids (adaptive ε).
+    private var bidsBy: [Int32]
+    static let bidsPerDoubling: Int32 = 8
+    static let maxDoublings: Int32 = 10
     private var holders: [[(request: Int32, bidPerCore: Double)]]
     private var used: [Int]
     private var queue: [Int32] = []
@@ -43,6 +49,7 @@ struct AuctionSolver {
         self.epsilon = epsilon
         self.penalty = penalty
         assigned = Array(repeating: -1, count: arcs.count)
+        bidsBy = Array(repeating: 0, count: arcs.count)
         holders = Array(repeating: [], count: capacity.count)
         used = Array(repeating: 0, count: capacity.count)
         queue = (0..<Int32(arcs.count)).map { $0 }
@@ -53,6 +60,19 @@ struct AuctionSolver {
         precondition(assigned[r] < 0, "only an unserved request falls back")
         arcs[r] = more
         queue.append(Int32(r))
+    }
+
+    /// The ε of request `r`: the base ε, doubled every ``bidsPerDoubling`` bids it has made (at
+    /// most ``maxDoublings`` times), so that a price war between near-equal offers ends in a
+    /// few dozen bids instead of (price gap) / ε.
+    func epsilon(of r: Int) -> Double {
+        epsilon * Double(1 << Int(min(bidsBy[r] / Self.bidsPerDoubling, Self.maxDoublings)))
+    }
+
+    /// Σ ε over the served requests: with one-core requests the total cost is within this much
+    /// of the optimum of the sparse problem.
+    var optimalityBound: Double {
+        arcs.indices.reduce(0) { $0 + (assigned[$1] >= 0 ? epsilon(of: $1) : 0) }
     }
 
     /// Runs bids until no request is waiting.
@@ -98,7 +118,8 @@ struct AuctionSolver {
         guard bestOffer >= 0 else { return }  // staying unserved is best
         secondValue = min(secondValue, penalty)
         bids += 1
-        let bidPerCore = bestPrice + (secondValue - bestValue + epsilon) / Double(need)
+        bidsBy[r] += 1
+        let bidPerCore = bestPrice + (secondValue - bestValue + epsilon(of: r)) / Double(need)
         holders[bestOffer].append((Int32(r), bidPerCore))
         used[bestOffer] += need
         assigned[r] = Int32(bestOffer)

@@ -9,18 +9,63 @@ struct Arc {
     var cost: Double
 }
 
-/// Finds each request's candidate arcs (`spec/0016-matching.md` §4.1): the k feasible offers
-/// nearest by estimated latency (exact k-nearest over the grid), or every feasible offer on
-/// fallback. Every arc passes every hard constraint.
+/// Finds each request's candidate arcs (`spec/0016-matching.md` §4.1): in each busy state, the k
+/// feasible offers nearest by estimated latency (exact k-nearest over the grid) — for a stranger
+/// the cost grows with latency alone there, so they are its k best — plus the offers of the
+/// lenders the borrower knows; or every feasible offer on fallback. Every arc passes every hard
+/// constraint.
 struct CandidateSearch {
     let matcher: Matcher
     let offers: [Offer]
     let index: OfferIndex
     let options: AssignmentOptions
 
-    /// The arcs of request `r`, and whether they are all its feasible offers.
-    func nearest(_ r: Int, _ request: MatchRequest, knowledge: (Int, Int) -> MatchKnowledge) -> (arcs: [Arc], complete: Bool) {
-        guard let grid = index.grids[request.runtime] else { return ([], true) }
+    /// Per offer, what a stranger knows: the lender's busy state only.
+    let lenderIsBusy: [Bool?]
+
+    func strangerKnowledge(_ offer: Int) -> MatchKnowledge { MatchKnowledge(lenderIsBusy: lenderIsBusy[offer]) }
+
+    /// The arcs of request `r`: its k nearest feasible offers in each busy state (as a stranger),
+    /// then every offer of a lender it knows (`known`, which replace a stranger's arc); and
+    /// whether they are all its feasible offers.
+    func nearest(_ r: Int, _ request: MatchRequest, known: [(offer: Int, knowledge: MatchKnowledge)]) -> (arcs: [Arc], complete: Bool) {
+        var arcs: [Arc] = []
+        var complete = true
+        for grid in index.grids[request.runtime] ?? [] {
+            let found = nearest(r, request, in: grid)
+            arcs += found.arcs
+            complete = complete && found.complete
+        }
+        return (merge(arcs, known: known, request), complete)
+    }
+
+    /// Every feasible offer of request `r` (the fallback).
+    func all(_ r: Int, _ request: MatchRequest, known: [(offer: Int, knowledge: MatchKnowledge)]) -> [Arc] {
+        let coordinate = request.coordinate.flatMap { $0.dimensions == index.dimensions ? $0 : nil }
+        var arcs: [Arc] = []
+        for grid in index.grids[request.runtime] ?? [] {
+            arcs += grid.members.compactMap { arc(request, Int($0), coordinate: coordinate, strangerKnowledge(Int($0)))?.arc }
+        }
+        return merge(arcs, known: known, request)
+    }
+
+    /// `arcs` with the known lenders' offers scored with what the borrower knows.
+    private func merge(_ arcs: [Arc], known: [(offer: Int, knowledge: MatchKnowledge)], _ request: MatchRequest) -> [Arc] {
+        guard !known.isEmpty else { return arcs }
+        let coordinate = request.coordinate.flatMap { $0.dimensions == index.dimensions ? $0 : nil }
+        var byOffer: [Int32: Double] = [:]
+        for arc in arcs { byOffer[arc.offer] = arc.cost }
+        for (offer, knowledge) in known where offers.indices.contains(offer) {
+            guard !offers[offer].isExpired(now: request.now), offers[offer].runtimes.contains(request.runtime) else { continue }
+            var knowledge = knowledge
+            if knowledge.lenderIsBusy == nil { knowledge.lenderIsBusy = lenderIsBusy[offer] }
+            byOffer[Int32(offer)] = arc(request, offer, coordinate: coordinate, knowledge)?.arc.cost
+        }
+        return byOffer.map { Arc(offer: $0.key, cost: $0.value) }.sorted { ($0.cost, $0.offer) < ($1.cost, $1.offer) }
+    }
+
+    /// The k nearest feasible offers of one grid, as a stranger.
+    private func nearest(_ r: Int, _ request: MatchRequest, in grid: RuntimeGrid) -> (arcs: [Arc], complete: Bool) {
         var best = NearestList(capacity: options.candidatesPerRequest)
         var examined = 0
         guard let coordinate = request.coordinate, coordinate.dimensions == index.dimensions else {
@@ -32,9 +77,8 @@ struct CandidateSearch {
             for step in 0..<members.count {
                 if best.isFull || examined >= options.maxExaminedPerRequest { return (best.arcs, false) }
                 examined += 1
-                if let found = arc(r, request, Int(members[(start + step) % members.count]), coordinate: nil, knowledge) {
-                    best.insert(found.arc, key: found.key)
-                }
+                let offer = Int(members[(start + step) % members.count])
+                if let found = arc(request, offer, coordinate: nil, strangerKnowledge(offer)) { best.insert(found.arc, key: found.key) }
             }
             return (best.arcs, true)
         }
@@ -45,13 +89,16 @@ struct CandidateSearch {
         rings: while true {
             if ring > 0 {
                 guard let bound = grid.ringLowerBound(x: x, y: y, column: home.column, row: home.row, ring: ring) else { break }
-                if best.isFull, bound + coordinate.height >= best.worstKey { complete = false; break }
+                if best.isFull, bound + coordinate.height + grid.minHeight >= best.worstKey { complete = false; break }
             }
             for (column, row) in Self.ringCells(home, ring: ring, side: grid.side) {
+                let cellDistance = grid.distance(x: x, y: y, column: column, row: row) + coordinate.height
                 for offer in grid.offers(column: column, row: row) {
+                    // Offers are sorted by height: once one cannot beat the k-th, none after can.
+                    if best.isFull, cellDistance + index.height(Int(offer)) >= best.worstKey { complete = false; break }
                     if examined >= options.maxExaminedPerRequest { complete = false; break rings }
                     examined += 1
-                    if let found = arc(r, request, Int(offer), coordinate: coordinate, knowledge) {
+                    if let found = arc(request, Int(offer), coordinate: coordinate, strangerKnowledge(Int(offer))) {
                         best.insert(found.arc, key: found.key)
                     }
                 }
@@ -63,32 +110,28 @@ struct CandidateSearch {
             if examined >= options.maxExaminedPerRequest { complete = false; break }
             if best.isFull, best.worstKey <= matcher.weights.unknownLatencyMs { complete = false; break }
             examined += 1
-            if let found = arc(r, request, Int(offer), coordinate: coordinate, knowledge) { best.insert(found.arc, key: found.key) }
+            if let found = arc(request, Int(offer), coordinate: coordinate, strangerKnowledge(Int(offer))) {
+                best.insert(found.arc, key: found.key)
+            }
         }
         return (best.arcs, complete && !best.hasDropped)
     }
 
-    /// Every feasible offer of request `r` (the fallback).
-    func all(_ r: Int, _ request: MatchRequest, knowledge: (Int, Int) -> MatchKnowledge) -> [Arc] {
-        guard let grid = index.grids[request.runtime] else { return [] }
-        let coordinate = request.coordinate.flatMap { $0.dimensions == index.dimensions ? $0 : nil }
-        return grid.members.compactMap { arc(r, request, Int($0), coordinate: coordinate, knowledge)?.arc }
-    }
-
-    /// The arc from request `r` to `offer` if every constraint passes, with its search key
+    /// The arc from the request to `offer` if every constraint passes, with its search key
     /// (the estimated or assumed latency).
-    func arc(_ r: Int, _ request: MatchRequest, _ offer: Int, coordinate: VivaldiCoordinate?,
-             _ knowledge: (Int, Int) -> MatchKnowledge) -> (arc: Arc, key: Double)?
-    {
+    func arc(_ request: MatchRequest, _ offer: Int, coordinate: VivaldiCoordinate?, _ known: MatchKnowledge) -> (arc: Arc, key: Double)? {
         let traits = index.traits[offer]
         guard request.now < traits.expiry, traits.cores >= request.cores, traits.memoryBytes >= request.memoryBytes else { return nil }
         if traits.needsFullCheck, matcher.ruleOutBesidesRuntime(request, offers[offer], MatchKnowledge()) != nil { return nil }
-        let known = knowledge(r, offer)
         if traits.idleOnly, known.lenderIsBusy == true { return nil }
         var estimate = (ms: matcher.weights.unknownLatencyMs, source: LatencySource.assumed)
         if let coordinate, index.isLocated[offer] { estimate = (index.estimatedLatency(from: coordinate, to: offer), .estimated) }
         var latency = estimate
-        if let measured = known.measuredRTTMs, measured.isFinite, measured >= 0 { latency = (measured, .measured) }
+        if let measured = known.measuredRTTMs, measured.isFinite, measured >= 0 {
+            latency = (measured, .measured)
+        } else if let given = known.estimatedRTTMs, given.isFinite, given >= 0 {
+            latency = (given, .estimated)
+        }
         if matcher.latencyRuleOut(request, latency) != nil { return nil }
         let cost = matcher.components(request, latency: latency, known).placementCostSeconds
         return (Arc(offer: Int32(offer), cost: cost), estimate.ms)

@@ -9,6 +9,10 @@ public struct MatchKnowledge: Sendable, Hashable {
     /// A measured round-trip time to the lender, in milliseconds; it wins over the Vivaldi
     /// estimate. Ignored unless finite and not negative.
     public var measuredRTTMs: Double?
+    /// A Vivaldi estimate of the round trip computed by whoever holds the borrower's coordinate
+    /// (the node, in `offer.list`'s `estimated_rtt_ms`), in milliseconds; used when nothing was
+    /// measured, before the estimate from the request's and the offer's coordinates.
+    public var estimatedRTTMs: Double?
     /// The borrower's trust in the lender (`spec/0012-trust.md`), clamped to [0, 1]: 0 for a
     /// stranger, 1 for a lender the borrower fully trusts.
     public var trustInLender: Double
@@ -20,10 +24,11 @@ public struct MatchKnowledge: Sendable, Hashable {
     public var lenderIsBusy: Bool?
 
     public init(
-        measuredRTTMs: Double? = nil, trustInLender: Double = 0, lenderTrustInBorrower: Double? = nil,
-        isFriendOfLender: Bool? = nil, lenderIsBusy: Bool? = nil
+        measuredRTTMs: Double? = nil, estimatedRTTMs: Double? = nil, trustInLender: Double = 0,
+        lenderTrustInBorrower: Double? = nil, isFriendOfLender: Bool? = nil, lenderIsBusy: Bool? = nil
     ) {
         self.measuredRTTMs = measuredRTTMs
+        self.estimatedRTTMs = estimatedRTTMs
         self.trustInLender = trustInLender
         self.lenderTrustInBorrower = lenderTrustInBorrower
         self.isFriendOfLender = isFriendOfLender
@@ -43,11 +48,11 @@ public struct MatchCandidate: Sendable, Hashable {
 
     /// A candidate from its parts (the fields of ``MatchKnowledge``).
     public init(
-        offer: Offer, measuredRTTMs: Double? = nil, trustInLender: Double = 0,
+        offer: Offer, measuredRTTMs: Double? = nil, estimatedRTTMs: Double? = nil, trustInLender: Double = 0,
         lenderTrustInBorrower: Double? = nil, isFriendOfLender: Bool? = nil, lenderIsBusy: Bool? = nil
     ) {
         self.init(offer: offer, knowledge: MatchKnowledge(
-            measuredRTTMs: measuredRTTMs, trustInLender: trustInLender, lenderTrustInBorrower: lenderTrustInBorrower,
+            measuredRTTMs: measuredRTTMs, estimatedRTTMs: estimatedRTTMs, trustInLender: trustInLender, lenderTrustInBorrower: lenderTrustInBorrower,
             isFriendOfLender: isFriendOfLender, lenderIsBusy: lenderIsBusy))
     }
 }

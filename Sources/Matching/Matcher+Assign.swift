@@ -8,29 +8,34 @@ extension Matcher {
     /// total placement cost (``ScoreComponents/placementCostSeconds``) while serving as many
     /// requests as possible. No pair that fails a hard constraint is ever assigned.
     ///
-    /// 1. Index the offers by runtime and, within a runtime, on a grid over their Vivaldi
+    /// 1. Index the offers by runtime and busy state, each on a grid over their Vivaldi
     ///    coordinates (``OfferIndex``).
-    /// 2. Keep, per request, its k feasible offers of least estimated latency
-    ///    (`options.candidatesPerRequest`): the sparse problem.
+    /// 2. Keep, per request, its k feasible offers of least estimated latency in each busy state
+    ///    (`options.candidatesPerRequest`) and its known lenders' offers: the sparse problem.
     /// 3. Solve it with Bertsekas' auction (``AuctionSolver``).
     /// 4. A request left unserved whose list was pruned falls back to every feasible offer, and
     ///    the auction resumes.
     ///
-    /// `knowledge(request, offer)` tells what the borrower of a request knows of an offer's
-    /// lender (trust both ways, friendship, busy state, a measured RTT); it is asked only for
-    /// pairs the search examines. **Deviation:** the search is by estimated latency, so an offer
-    /// beyond a request's k nearest is considered only on fallback, however trusted.
+    /// What borrowers know comes in two parts, so that pruning stays exact for strangers:
+    /// `lenderIsBusy(offer)`, the busy state of each offer's lender as the simulator knows it,
+    /// and `knownLenders(request)`, the few offers whose lenders the request's borrower knows
+    /// (trust both ways, friendship, a measured RTT); every other pair is scored as a stranger
+    /// (trust 0, not a friend). Within one busy state a stranger's cost grows with latency alone,
+    /// so a request's k nearest offers per busy state are its k best strangers.
     public func assign(
         _ requests: [MatchRequest], to offers: [Offer], options: AssignmentOptions = AssignmentOptions(),
-        knowledge: (_ request: Int, _ offer: Int) -> MatchKnowledge = { _, _ in MatchKnowledge() }
+        lenderIsBusy: (_ offer: Int) -> Bool? = { _ in nil },
+        knownLenders: (_ request: Int) -> [(offer: Int, knowledge: MatchKnowledge)] = { _ in [] }
     ) -> Assignment {
-        let search = CandidateSearch(matcher: self, offers: offers, index: OfferIndex(offers: offers), options: options)
+        let busy = offers.indices.map(lenderIsBusy)
+        let index = OfferIndex(offers: offers, lenderIsBusy: { busy[$0] })
+        let search = CandidateSearch(matcher: self, offers: offers, index: index, options: options, lenderIsBusy: busy)
         var arcs: [[Arc]] = []
         var complete: [Bool] = []
         arcs.reserveCapacity(requests.count)
         complete.reserveCapacity(requests.count)
         for (r, request) in requests.enumerated() {
-            let found = search.nearest(r, request, knowledge: knowledge)
+            let found = search.nearest(r, request, known: knownLenders(r))
             arcs.append(found.arcs)
             complete.append(found.complete)
         }
@@ -39,7 +44,7 @@ extension Matcher {
         solver.run()
         var fallbacks = 0
         for r in requests.indices where solver.assigned[r] < 0 && !complete[r] {
-            solver.extend(request: r, with: search.all(r, requests[r], knowledge: knowledge))
+            solver.extend(request: r, with: search.all(r, requests[r], known: knownLenders(r)))
             fallbacks += 1
         }
         if fallbacks > 0 { solver.run() }
@@ -63,6 +68,7 @@ extension Matcher {
             }
         }
         return Assignment(offerForRequest: offerFor, placementCost: costs, unserved: unserved,
-                          candidateArcs: arcCount, fallbacks: fallbacks, bids: solver.bids)
+                          candidateArcs: arcCount, fallbacks: fallbacks, bids: solver.bids,
+                          optimalityBoundSeconds: solver.optimalityBound)
     }
 }

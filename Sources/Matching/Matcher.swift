@@ -9,7 +9,7 @@ import Records
 /// completion time and trust both ways (``MatchWeights``).
 ///
 /// Two modes: ``rank(_:_:)`` judges one request against the offers a borrower knows (the
-/// `potluck run` and `potluck match` path), and ``assign(_:to:options:knowledge:)`` pairs many
+/// `potluck run` and `potluck match` path), and ``assign(_:to:options:lenderIsBusy:knownLenders:)`` pairs many
 /// requests with many offers at once, minimising the total placement cost (the simulator's path).
 public struct Matcher: Sendable {
     public var weights: MatchWeights
@@ -38,17 +38,19 @@ public struct Matcher: Sendable {
     public func evaluate(_ request: MatchRequest, _ candidate: MatchCandidate) -> Evaluation.Outcome {
         if let reason = ruleOut(request, candidate.offer, candidate.knowledge) { return .ruledOut(reason) }
         let offerCoordinate = candidate.offer.coordinates.flatMap(VivaldiCoordinate.init(components:))
-        let latency = latency(request, offerCoordinate: offerCoordinate, measuredRTTMs: candidate.knowledge.measuredRTTMs)
+        let latency = latency(request, offerCoordinate: offerCoordinate, candidate.knowledge)
         if let reason = latencyRuleOut(request, latency) { return .ruledOut(reason) }
         return .scored(components(request, latency: latency, candidate.knowledge))
     }
 
-    /// The latency to a lender (§3): a measured RTT wins, then the Vivaldi estimate when both
-    /// coordinates exist and have the same dimension, else the assumed default.
-    func latency(_ request: MatchRequest, offerCoordinate: VivaldiCoordinate?, measuredRTTMs: Double?)
+    /// The latency to a lender (§3): a measured RTT wins, then an estimate given in the knowledge,
+    /// then the Vivaldi estimate when both coordinates exist and have the same dimension, else
+    /// the assumed default.
+    func latency(_ request: MatchRequest, offerCoordinate: VivaldiCoordinate?, _ knowledge: MatchKnowledge)
         -> (ms: Double, source: LatencySource)
     {
-        if let measured = measuredRTTMs, measured.isFinite, measured >= 0 { return (measured, .measured) }
+        if let measured = knowledge.measuredRTTMs, measured.isFinite, measured >= 0 { return (measured, .measured) }
+        if let given = knowledge.estimatedRTTMs, given.isFinite, given >= 0 { return (given, .estimated) }
         if let mine = request.coordinate, let theirs = offerCoordinate, mine.dimensions == theirs.dimensions {
             return (mine.distance(to: theirs), .estimated)
         }

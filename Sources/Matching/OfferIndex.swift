@@ -16,9 +16,14 @@ struct OfferIndex {
     private(set) var isLocated: [Bool]
     /// Per offer, the fields the hard constraints read most, packed for a fast first check.
     private(set) var traits: [OfferTraits]
-    private(set) var grids: [String: RuntimeGrid] = [:]
+    /// Per runtime, one grid per busy state (busy, idle, unknown): within one, a stranger's
+    /// cost grows with latency alone, so k nearest is k best.
+    private(set) var grids: [String: [RuntimeGrid]] = [:]
 
-    init(offers: [Offer]) {
+    /// The grid of a busy state.
+    static func busyClass(_ busy: Bool?) -> Int { busy.map { $0 ? 0 : 1 } ?? 2 }
+
+    init(offers: [Offer], lenderIsBusy: (Int) -> Bool?) {
         var counts: [Int: Int] = [:]
         let parsed = offers.map { $0.coordinates.flatMap(VivaldiCoordinate.init(components:)) }
         for coordinate in parsed { if let coordinate { counts[coordinate.dimensions, default: 0] += 1 } }
@@ -32,12 +37,16 @@ struct OfferIndex {
             for (k, value) in coordinate.components.enumerated() { components[index * stride + k] = value }
         }
         traits = offers.map(OfferTraits.init)
-        var byRuntime: [String: [Int32]] = [:]
+        var byRuntime: [String: [[Int32]]] = [:]
         for (index, offer) in offers.enumerated() {
-            for runtime in offer.runtimes { byRuntime[runtime, default: []].append(Int32(index)) }
+            let busy = lenderIsBusy(index)
+            if busy == true, offer.idleOnly { continue }  // ruled out for everyone (notIdle)
+            for runtime in offer.runtimes {
+                byRuntime[runtime, default: [[], [], []]][Self.busyClass(busy)].append(Int32(index))
+            }
         }
-        for (runtime, members) in byRuntime {
-            grids[runtime] = RuntimeGrid(members: members, index: self)
+        for (runtime, classes) in byRuntime {
+            grids[runtime] = classes.map { RuntimeGrid(members: $0, index: self) }
         }
     }
 
@@ -46,6 +55,9 @@ struct OfferIndex {
         let base = offer * (dimensions + 1)
         return (components[base], dimensions > 1 ? components[base + 1] : 0)
     }
+
+    /// The height of a located offer.
+    func height(_ offer: Int) -> Double { components[offer * (dimensions + 1) + dimensions] }
 
     /// The Vivaldi estimate from `coordinate` to a located offer, computed exactly as
     /// ``VivaldiCoordinate/distance(to:)`` does (same operations, same order, same bits).
@@ -103,6 +115,23 @@ struct RuntimeGrid {
             cellOffers[Int(next[Int(cellOf[i])])] = offer
             next[Int(cellOf[i])] += 1
         }
+        // Within a cell, lowest height first: a scan stops at the first offer too high to beat.
+        let stride = index.dimensions + 1
+        func height(_ offer: Int32) -> Double { index.components[Int(offer) * stride + index.dimensions] }
+        for cell in 0..<side * side {
+            cellOffers[Int(cellStart[cell])..<Int(cellStart[cell + 1])].sort { (height($0), $0) < (height($1), $1) }
+        }
+        minHeight = located.map(height).min() ?? 0
+    }
+
+    /// The least height of a located offer (a lower bound on the height term of any estimate).
+    private(set) var minHeight = 0.0
+
+    /// The plane distance from (x, y) to the cell at (column, row) (0 inside it).
+    func distance(x: Double, y: Double, column: Int, row: Int) -> Double {
+        let left = minX + Double(column) * cellSize, bottom = minY + Double(row) * cellSize
+        let dx = max(left - x, 0, x - (left + cellSize)), dy = max(bottom - y, 0, y - (bottom + cellSize))
+        return (dx * dx + dy * dy).squareRoot()
     }
 
     /// The cell holding a point, clamped to the grid.

@@ -2,7 +2,7 @@
 
 /// Why an offer cannot serve a request: the hard constraints of `spec/0016-matching.md` §2, in
 /// the order they are checked (the first that fails is the one reported). A ruled-out offer is
-/// never chosen, by ``Matcher/rank(_:_:)`` nor by ``Matcher/assign(_:to:options:knowledge:)``.
+/// never chosen, by ``Matcher/rank(_:_:)`` nor by ``Matcher/assign(_:to:options:lenderIsBusy:knownLenders:)``.
 public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// The offer has expired at the request's `now`.
     case expired

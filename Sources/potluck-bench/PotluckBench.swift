@@ -17,6 +17,7 @@ enum PotluckBench {
         ("trust", "one flow-based trust query on 100k peers / 1M receipts, beside a straightforward reference", trustBench),
         ("receipts", "receipts verified and stored per second, beside raw libsodium verifies / 2", receiptsBench),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
+        ("match", "batch matching of 10k requests to 100k offers; cost beside scipy's exact optimum on 1k x 5k", matchBench),
     ]
 
     static func main() async {

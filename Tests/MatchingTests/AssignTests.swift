@@ -10,7 +10,7 @@ import Testing
 
     @Test(arguments: [11, 12, 13] as [UInt64]) func capacitiesAreRespected(seed: UInt64) {
         let instance = RandomInstance(seed: seed, requests: 200, offers: 60)
-        let assignment = matcher.assign(instance.requests, to: instance.offers, knowledge: instance.knowledge)
+        let assignment = matcher.assign(instance.requests, to: instance.offers, lenderIsBusy: instance.lenderIsBusy, knownLenders: instance.knownLenders)
         var used = [Int](repeating: 0, count: instance.offers.count)
         for (r, offer) in assignment.offerForRequest.enumerated() { if let offer { used[offer] += instance.requests[r].cores } }
         for offer in instance.offers.indices { #expect(used[offer] <= instance.offers[offer].cores) }
@@ -53,7 +53,7 @@ import Testing
         let optimum = hungarianMinimumCost(matrix)
         for k in [3, 24] {
             let options = AssignmentOptions(candidatesPerRequest: k, epsilonSeconds: 1e-4, unassignedPenaltySeconds: penalty)
-            let assignment = matcher.assign(instance.requests, to: instance.offers, options: options, knowledge: instance.knowledge)
+            let assignment = matcher.assign(instance.requests, to: instance.offers, options: options, lenderIsBusy: instance.lenderIsBusy, knownLenders: instance.knownLenders)
             let objective = assignment.totalPlacementCost + penalty * Double(assignment.unserved.count)
             #expect(objective >= optimum - 1e-6, "seed \(seed), k \(k): below the optimum, the costs disagree")
             #expect(objective <= optimum * 1.02 + 40 * 1e-4, "seed \(seed), k \(k): \(objective) vs optimum \(optimum)")

@@ -55,7 +55,7 @@ import Testing
         }
         #expect(ranked > 0)
         let options = AssignmentOptions(candidatesPerRequest: 3, maxExaminedPerRequest: 20)
-        let assignment = matcher.assign(instance.requests, to: instance.offers, options: options, knowledge: instance.knowledge)
+        let assignment = matcher.assign(instance.requests, to: instance.offers, options: options, lenderIsBusy: instance.lenderIsBusy, knownLenders: instance.knownLenders)
         #expect(assignment.servedCount > 0)
         var usedCores = [Int](repeating: 0, count: instance.offers.count)
         for (r, offer) in assignment.offerForRequest.enumerated() {

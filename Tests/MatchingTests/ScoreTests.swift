@@ -55,8 +55,8 @@ import Testing
         // In batch mode, one busy lender with one free core and two otherwise equal borrowers:
         // the core goes to the friend.
         let requests = [testRequest(201), testRequest(202)]
-        let assignment = matcher.assign(requests, to: [testOffer(1, x: 0, y: 0, cores: 1)]) { r, _ in
-            MatchKnowledge(lenderTrustInBorrower: 0.8, isFriendOfLender: r == 1, lenderIsBusy: true)
+        let assignment = matcher.assign(requests, to: [testOffer(1, x: 0, y: 0, cores: 1)], lenderIsBusy: { _ in true }) { r in
+            [(0, MatchKnowledge(lenderTrustInBorrower: 0.8, isFriendOfLender: r == 1))]
         }
         #expect(assignment.offerForRequest == [nil, 0])
         #expect(assignment.unserved == [0: .capacityExhausted])

@@ -47,7 +47,8 @@ func testRequest(_ borrower: UInt8 = 200, x: Double = 0, y: Double = 0, h: Doubl
 struct RandomInstance {
     var requests: [MatchRequest] = []
     var offers: [Offer] = []
-    var knowledgeTable: [[MatchKnowledge]] = []
+    var busy: [Bool?] = []
+    var known: [[Int: MatchKnowledge]] = []
 
     init(seed: UInt64, requests requestCount: Int, offers offerCount: Int, unitCores: Bool = false) {
         var random = TestRandom(seed: seed)
@@ -85,19 +86,33 @@ struct RandomInstance {
                 now: noon + Int64.random(in: 0...86_400, using: &random),
                 maxLatencyMs: Int.random(in: 0..<4, using: &random) == 0 ? 150 : nil))
         }
-        knowledgeTable = requests.map { _ in
-            offers.map { _ in
-                MatchKnowledge(
-                    measuredRTTMs: Int.random(in: 0..<5, using: &random) == 0 ? Double.random(in: 1...300, using: &random) : nil,
+        busy = offers.map { _ in [true, false, nil][Int.random(in: 0..<3, using: &random)] }
+        known = requests.map { _ in
+            var lenders: [Int: MatchKnowledge] = [:]
+            for _ in 0..<Int.random(in: 0...8, using: &random) {
+                lenders[Int.random(in: 0..<offerCount, using: &random)] = MatchKnowledge(
+                    measuredRTTMs: Int.random(in: 0..<3, using: &random) == 0 ? Double.random(in: 1...300, using: &random) : nil,
                     trustInLender: Double.random(in: -0.2...1, using: &random),
                     lenderTrustInBorrower: Bool.random(using: &random) ? Double.random(in: 0...1, using: &random) : nil,
-                    isFriendOfLender: Int.random(in: 0..<5, using: &random) == 0 ? true : nil,
-                    lenderIsBusy: [true, false, nil][Int.random(in: 0..<3, using: &random)])
+                    isFriendOfLender: Int.random(in: 0..<4, using: &random) == 0 ? true : nil)
             }
+            return lenders
         }
     }
 
-    func knowledge(_ request: Int, _ offer: Int) -> MatchKnowledge { knowledgeTable[request][offer] }
+    /// What the borrower of `request` knows of the lender of `offer`: its own record, else a
+    /// stranger's view; the lender's busy state in both cases.
+    func knowledge(_ request: Int, _ offer: Int) -> MatchKnowledge {
+        var knowledge = known[request][offer] ?? MatchKnowledge()
+        knowledge.lenderIsBusy = busy[offer]
+        return knowledge
+    }
+
+    func knownLenders(_ request: Int) -> [(offer: Int, knowledge: MatchKnowledge)] {
+        known[request].keys.sorted().map { ($0, knowledge(request, $0)) }
+    }
+
+    func lenderIsBusy(_ offer: Int) -> Bool? { busy[offer] }
 }
 
 /// The exact minimum-cost assignment of every row of an n × m cost matrix (n ≤ m): the
