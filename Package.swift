@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,7 +134,7 @@ let package = Package(
             name: "potluck-bench",
             dependencies: [
                 "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
-                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel",
+                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -70,6 +70,7 @@ extension ControlHandler {
                   let offer = try? Offer(encoded: item.value), offer.lender == key,
                   !offer.isExpired(now: now), offer.runtimes.contains(runtime), offer.cores >= minimumCores else { continue }
             var json = Self.offerJSON(offer, seq: item.sequence)
+            if case .object(var fields) = json { fields["offer"] = .string(Hex.encode(item.value)); json = .object(fields) }  // the full offer, for `potluck match`
             if let mine, let theirs = offer.coordinates.flatMap(VivaldiCoordinate.init(components:)),
                case .object(var fields) = json {
                 fields["estimated_rtt_ms"] = .number(mine.distance(to: theirs))
@@ -89,7 +90,6 @@ extension ControlHandler {
         ["lender": .string(offer.lender.peerID), "cores": .number(Double(offer.cores)),
          "memory_bytes": .number(Double(offer.memoryBytes)), "runtimes": .array(offer.runtimes.map(JSONValue.string)),
          "windows": .array(offer.windows.map { .string($0.description) }), "idle_only": .bool(offer.idleOnly),
-         "endpoint": .string(offer.endpoint), "expiry": .number(Double(offer.expiry)), "seq": .number(Double(seq)),
-         "encoded": .string((try? offer.encoded()).map(Hex.encode) ?? "")]
+         "endpoint": .string(offer.endpoint), "expiry": .number(Double(offer.expiry)), "seq": .number(Double(seq))]
     }
 }

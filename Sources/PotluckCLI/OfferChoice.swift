@@ -21,7 +21,7 @@ func findOffers(_ data: DataDirectoryOptions, runtime: String, cores: Int, me: P
     let ledger = (try? withReceiptStore(data) { try $0.ledger() }) ?? ReceiptLedger()
     let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(Date().timeIntervalSince1970 * 1000), halfLifeSeconds: nil)
     return (result["offers"]?.arrayValue ?? []).compactMap { json -> OfferCandidate? in
-        guard let hex = json["encoded"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes),
+        guard let hex = json["offer"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes),
               offer.lender != me else { return nil }
         return OfferCandidate(offer: offer, estimatedRTTMilliseconds: json["estimated_rtt_ms"]?.numberValue,
                               trust: snapshot.flowScore(of: offer.lender, asSeenBy: me).score)

@@ -23,9 +23,11 @@ struct BenchResult {
     let potluck: Double
     let reference: Double
     var extra: [(String, Double)] = []
+    /// A ratio defined otherwise than potluck / reference (a bench that says so in its docs).
+    var ratioOverride: Double? = nil
 
     /// Potluck's speed over the reference's: above 1 means Potluck is faster.
-    var ratio: Double { potluck / reference }
+    var ratio: Double { ratioOverride ?? potluck / reference }
 
     var json: String {
         var fields = [

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Matching
+import Node
+import Records
+import Trust
+
+/// `potluck match`: which live offer this node would borrow from, and why
+/// (`spec/0016-matching.md`). It lists offers like `potluck offers`, weighs each lender by this
+/// node's trust in it (flow-based, from the local receipts, like `potluck trust`) and ranks them
+/// with ``Matcher/rank(_:_:)``.
+struct MatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match", abstract: "Pick the live offer that would serve a job best, and explain the choice.",
+        discussion: """
+            Offers are ruled out by hard constraints (runtime, cores, memory, time window, the lender's \
+            allow and deny lists, idle state); the rest are scored by estimated latency, completion \
+            time and trust both ways (spec/0016-matching.md). --explain lists every candidate.
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "The runtime the job needs.") var runtime = "wasm32-wasi"
+    @Option(help: "Cores the job uses.") var cores = 1
+    @Option(help: "Memory the job needs, e.g. 512MiB or 4GiB.") var memory = "0"
+    @Option(help: "Estimated work, in core-seconds.") var work = 60.0
+    @Option(name: .customLong("max-latency"), help: "Rule out offers farther than this many milliseconds.") var maxLatency: Double?
+    @Flag(help: "List every candidate with its rule-out reason or score components.") var explain = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        guard cores >= 1 else { throw CLIError("--cores must be at least 1") }
+        guard let memoryBytes = Quantities.bytes(memory) else { throw CLIError("'\(memory)' is not a size: use e.g. 512MiB or 4GiB") }
+        guard work.isFinite, work >= 0 else { throw CLIError("--work must be a non-negative number of core-seconds") }
+        let borrower: PublicKey
+        do { borrower = try IdentityFile.load(from: data.directory.identityPath).publicKey } catch { throw CLIError(error.description) }
+        let listed = try callNode(data, "offer.list", ["runtime": runtime])["offers"]?.arrayValue ?? []
+        let ledger = try withReceiptStore(data) { try $0.ledger() }
+        let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(Date().timeIntervalSince1970 * 1000))
+        let candidates = listed.compactMap(Self.offer).map { offer, estimate in
+            MatchCandidate(offer: offer, estimatedRTTMs: estimate,
+                           trustInLender: snapshot.flowScore(of: offer.lender, asSeenBy: borrower).score)
+        }
+        let request = MatchRequest(borrower: borrower, runtime: runtime, cores: cores, memoryBytes: memoryBytes,
+                                   workCoreSeconds: work, now: Int64(Date().timeIntervalSince1970), maxLatencyMs: maxLatency)
+        let ranked = Matcher().rank(request, candidates)
+        let chosen = ranked.first { $0.components != nil }
+        if json {
+            return try printJSON(MatchOutput(runtime: runtime, chosen: chosen.map { .init($0, candidates) },
+                                             candidates: explain ? ranked.map { .init($0, candidates) } : nil))
+        }
+        if explain {
+            for evaluation in ranked { print(Self.line(evaluation, candidates)) }
+        }
+        guard let chosen else {
+            throw CLIError("no offer fits: \(candidates.count) offer(s) for \(runtime) found, every one ruled out (see --explain)")
+        }
+        print("chosen: \(Self.line(chosen, candidates))")
+    }
+
+    /// An offer from one entry of `offer.list`: the full signed offer when the node sends it
+    /// (`offer`, hex), else rebuilt from the listed fields; with the node's latency estimate.
+    static func offer(_ entry: JSONValue) -> (Offer, Double?)? {
+        let estimate = entry["estimated_rtt_ms"]?.numberValue
+        if let hex = entry["offer"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes) {
+            return (offer, estimate)
+        }
+        guard let peer = entry["lender"]?.stringValue, let lender = try? PublicKey(peerID: peer),
+              let cores = entry["cores"]?.numberValue, let memory = entry["memory_bytes"]?.numberValue,
+              let expiry = entry["expiry"]?.numberValue else { return nil }
+        var idleOnly = false
+        if case .bool(let flag)? = entry["idle_only"] { idleOnly = flag }
+        let offer = Offer(
+            lender: lender, cores: Int(cores), memoryBytes: Int64(memory),
+            runtimes: entry["runtimes"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            windows: entry["windows"]?.arrayValue?.compactMap { $0.stringValue.flatMap(TimeWindow.init) } ?? [],
+            idleOnly: idleOnly, endpoint: entry["endpoint"]?.stringValue ?? "?", expiry: Int64(expiry))
+        return (offer, estimate)
+    }
+
+    static func line(_ evaluation: Evaluation, _ candidates: [MatchCandidate]) -> String {
+        let offer = evaluation.offer
+        let head = "\(offer.lender.peerID)  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)"
+        guard let c = evaluation.components else { return "\(head)  ruled out: \(evaluation.ruleOut?.description ?? "?")" }
+        let trust = candidates[evaluation.candidateIndex].knowledge.trustInLender
+        return head + String(format: "  score %.1f: latency %.0f ms (%@), compute %.1f s, transfer %.2f s, wait %.1f s, risk %.1f s, trust %.2f",
+                             c.score, c.latencyMs, c.latencySource.rawValue, c.computeSeconds, c.transferSeconds,
+                             c.waitSeconds, c.riskSeconds, trust)
+    }
+}
+
+struct MatchOutput: Encodable {
+    struct Candidate: Encodable {
+        let lender, endpoint: String
+        let cores: Int
+        let memory_bytes: Int64
+        let ruled_out: String?
+        let score, latency_ms, compute_seconds, transfer_seconds, wait_seconds, risk_seconds, trust_in_lender: Double?
+        let latency_source: String?
+
+        init(_ evaluation: Evaluation, _ candidates: [MatchCandidate]) {
+            lender = evaluation.offer.lender.peerID
+            endpoint = evaluation.offer.endpoint
+            cores = evaluation.offer.cores
+            memory_bytes = evaluation.offer.memoryBytes
+            ruled_out = evaluation.ruleOut?.rawValue
+            let c = evaluation.components
+            score = c?.score
+            latency_ms = c?.latencyMs
+            latency_source = c?.latencySource.rawValue
+            compute_seconds = c?.computeSeconds
+            transfer_seconds = c?.transferSeconds
+            wait_seconds = c?.waitSeconds
+            risk_seconds = c?.riskSeconds
+            trust_in_lender = c == nil ? nil : candidates[evaluation.candidateIndex].knowledge.trustInLender
+        }
+    }
+
+    let runtime: String
+    let chosen: Candidate?
+    let candidates: [Candidate]?
+}
