@@ -87,7 +87,7 @@ struct JobDemo {
             let found = (try? findOffers(borrower.data, runtime: "wasm32-wasi", cores: 1, me: borrower.identity.publicKey)) ?? []
             return found.count >= lenderCount ? found : nil
         }
-        let (ranked, _) = rankOffers(candidates, for: demand, borrower: borrower.identity.publicKey)
+        let (ranked, _, _) = rankOffers(candidates, for: demand, borrower: borrower.identity.publicKey)
         print("The borrower \(short(borrower.identity.publicKey)) found \(candidates.count) offer(s) through the DHT; \(ranked.count) fit the job.")
         guard let choice = ranked.first else { throw CLIError("no offer fits the demo job") }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Jobs
+import Matching
 import Node
 import Records
 import Trust
@@ -28,41 +29,23 @@ func findOffers(_ data: DataDirectoryOptions, runtime: String, cores: Int, me: P
     }
 }
 
-/// Why an offer cannot take a job, from what the offer publishes (the lender's full policy
-/// decides again on its machine), or `nil` if it can.
-func ruleOut(_ offer: Offer, for demand: JobDemand, borrower: PublicKey, now: Date = Date()) -> String? {
-    let seconds = Int64(now.timeIntervalSince1970)
-    if offer.isExpired(now: seconds) { return "expired" }
-    if !offer.runtimes.contains(demand.runtime) { return "runs \(offer.runtimes.joined(separator: ", ")), not \(demand.runtime)" }
-    if !offer.admits(borrower) { return "its policy does not admit this borrower" }
-    if offer.cores < demand.cores { return "lends \(offer.cores) core(s), the job asks for \(demand.cores)" }
-    if offer.memoryBytes < demand.memoryBytes { return "lends \(offer.memoryBytes >> 20) MiB, the job asks for \(demand.memoryBytes >> 20) MiB" }
-    let minute = Int(seconds / 60 % 1440)
-    if !offer.windows.isEmpty && !offer.windows.contains(where: { $0.contains(minute: minute) }) {
-        return "lends only during \(offer.windows.map(\.description).joined(separator: ", ")) UTC"
-    }
-    return nil
-}
-
-/// The offers that can take the job, best first: known peers first (highest trust), then the
-/// nearest (estimated round trip), then by key for a stable order.
-func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey)
-    -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)])
+/// The offers that can take the job, best first, and the others with the constraint that
+/// rules each out: the matching engine's one-request mode (`spec/0016-matching.md`), scoring
+/// latency, completion time and this borrower's trust in each lender. The lender's own policy
+/// decides again on its machine.
+func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, now: Date = Date())
+    -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)], evaluations: [Evaluation])
 {
-    var ruledOut: [(OfferCandidate, String)] = []
-    var fit: [OfferCandidate] = []
-    for candidate in candidates {
-        if let reason = ruleOut(candidate.offer, for: demand, borrower: borrower) {
-            ruledOut.append((candidate, reason))
-        } else {
-            fit.append(candidate)
-        }
+    let request = MatchRequest(borrower: borrower, runtime: demand.runtime, cores: demand.cores, memoryBytes: demand.memoryBytes,
+                               workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970))
+    let matched = candidates.map { candidate in
+        MatchCandidate(offer: candidate.offer, estimatedRTTMs: candidate.estimatedRTTMilliseconds, trustInLender: candidate.trust)
     }
-    fit.sort { a, b in
-        if a.trust != b.trust { return a.trust > b.trust }
-        let ra = a.estimatedRTTMilliseconds ?? .infinity, rb = b.estimatedRTTMilliseconds ?? .infinity
-        if ra != rb { return ra < rb }
-        return a.offer.lender.peerID < b.offer.lender.peerID
+    let evaluations = Matcher().rank(request, matched)
+    var ranked: [OfferCandidate] = [], ruledOut: [(OfferCandidate, String)] = []
+    for evaluation in evaluations {
+        let candidate = candidates[evaluation.candidateIndex]
+        if let reason = evaluation.ruleOut { ruledOut.append((candidate, reason.description)) } else { ranked.append(candidate) }
     }
-    return (fit, ruledOut)
+    return (ranked, ruledOut, evaluations)
 }

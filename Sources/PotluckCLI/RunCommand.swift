@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Jobs
+import Matching
 import Node
 import Records
 import Sandbox
@@ -52,16 +53,20 @@ struct RunCommand: AsyncParsableCommand {
         let demand = JobDemand(cores: cores, memoryBytes: guest.limits.memoryBytes, coreSeconds: guest.limits.coreSeconds,
                                wallSeconds: guest.limits.wallSeconds)
         let candidates = try findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
-        var (ranked, ruledOut) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
+        var (ranked, ruledOut, evaluations) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
         if let lender {
             // Asked by name: the job goes to that lender even if its offer seems not to fit, and
             // the lender's own policy decides (its refusal says why).
             let key = try parsePeer(lender)
             ranked = candidates.filter { $0.offer.lender == key }
             ruledOut = []
+            evaluations = []
             guard !ranked.isEmpty else { throw CLIError("no live offer from \(lender) (\(candidates.count) offer(s) found); check 'potluck offers'") }
         }
-        if explain { printExplanation(ranked: ranked, ruledOut: ruledOut) }
+        if explain {
+            let matched = candidates.map { MatchCandidate(offer: $0.offer, estimatedRTTMs: $0.estimatedRTTMilliseconds, trustInLender: $0.trust) }
+            for evaluation in evaluations { standardError("  " + MatchCommand.line(evaluation, matched)) }
+        }
         guard !ranked.isEmpty else {
             throw CLIError("no offer fits this job (\(candidates.count) found, \(ruledOut.count) ruled out); try --explain, fewer --cores or less --memory")
         }
@@ -161,16 +166,6 @@ struct RunCommand: AsyncParsableCommand {
         if completions.count < replicas { standardError("potluck: only \(completions.count) of \(replicas) replicas ran") }
         let status = first.outcome.exitCode
         if status != 0 { throw ExitCode(status) }
-    }
-
-    func printExplanation(ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)]) {
-        for (index, candidate) in ranked.enumerated() {
-            let rtt = candidate.estimatedRTTMilliseconds.map { String(format: "~%.0f ms", $0) } ?? "distance unknown"
-            standardError("  #\(index + 1) \(candidate.offer.lender.peerID): fits; trust \(String(format: "%.3f", candidate.trust)), \(rtt)")
-        }
-        for (candidate, reason) in ruledOut {
-            standardError("  -- \(candidate.offer.lender.peerID): ruled out: \(reason)")
-        }
     }
 
     func withStores<T>(_ body: (ReceiptStore, JobStore) async throws -> T) async throws -> T {
