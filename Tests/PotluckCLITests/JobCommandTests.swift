@@ -131,7 +131,68 @@ extension CLIProcessTests {
             #expect(try pair.borrower.cli(["dht", "ping", lenderUDP]).status == 0)
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
+
+        @Test func withReplicasTheJobRunsOnTwoLendersAndTheirResultsAgree() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let second = try NodeProcess.start(in: pair.root, name: "lender2", bootstrap: [pair.lender])
+            #expect(try second.cli(["offer", "set", "--cores", "1", "--memory", "512MiB"]).status == 0)
+            #expect(try eventually {
+                (try NodeCommandTests.json(try pair.borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 2
+            })
+            let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
+            let run = try run(pair.borrower, [job, "--replicas", "2"], guest: ["50000"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == "5133\n")
+            #expect(run.stderr.contains("2 replicas agree"), "\(run.stderr)")
+            #expect(try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 2)
+            #expect(second.stop() == 0 && pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
+
+        @Test func aBorrowerThatDisappearsMidJobLeavesNoGuestRunning() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let spin = try wat2wasm("""
+                (module (memory (export "memory") 1)
+                  (func (export "_start") (loop $forever (br $forever))))
+                """)
+            let job = try write(spin, to: pair.root, name: "spin.wasm")
+            let borrower = Process()
+            borrower.executableURL = PotluckProcess.productsDirectory.appendingPathComponent("potluck")
+            borrower.arguments = ["run", job, "--timeout", "60s", "--cpu", "600s", "--data-dir", pair.borrower.dataDirectory]
+            borrower.standardOutput = FileHandle.nullDevice
+            borrower.standardError = FileHandle.nullDevice
+            try borrower.run()
+            defer { if borrower.isRunning { kill(borrower.processIdentifier, SIGKILL) } }
+            let running = { () throws -> Int in
+                (try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout)["running"] as? [Any])?.count ?? 0
+            }
+            #expect(try eventually(timeout: 20) { try running() == 1 }, "the job never started")
+            let guests = { sandboxChildren(of: pair.lender.process.processIdentifier) }
+            #expect(guests() == 1)
+            kill(borrower.processIdentifier, SIGKILL)
+            borrower.waitUntilExit()
+            // The lender notices the dropped channel, kills the guest and records why.
+            #expect(try eventually(timeout: 10) { try running() == 0 && guests() == 0 })
+            let lent = try #require(try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout)["lent"] as? [[String: Any]])
+            #expect((lent.first?["outcome"] as? String ?? "").contains("abandoned: the borrower disconnected"), "\(lent)")
+            #expect(try pair.lender.cli(["dht", "status"]).status == 0)
+            #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
     }
+}
+
+/// How many sandbox child processes (`potluck __sandbox-child`) `parent` has, from /proc.
+func sandboxChildren(of parent: pid_t) -> Int {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.filter { entry in
+        guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        guard fields.count > 1, Int32(fields[1]) == parent else { return false }
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        return command.contains("__sandbox-child")
+    }.count
 }
 
 extension Thread {
