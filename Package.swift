@@ -147,7 +147,7 @@ let package = Package(
             name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
             resources: [], swiftSettings: strict),
         .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto", "Coordinates"], swiftSettings: strict),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage"], swiftSettings: strict),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage", "Jobs"], swiftSettings: strict),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "Crypto"], swiftSettings: strict),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Records", "Crypto"], swiftSettings: strict),
         .testTarget(name: "CoordinatesTests", dependencies: ["Coordinates"], swiftSettings: strict),

@@ -1,0 +1,58 @@
+import Crypto
+import Foundation
+import Jobs
+import Testing
+@testable import Node
+
+/// The lender's policy as the node reads it from `DIR/config.toml` (spec 0017 §3).
+@Suite struct LenderPolicyConfigTests {
+    func write(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "/potluck-config-\(UUID().uuidString).toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theWholePolicyIsReadFromTheConfigFile() throws {
+        let friend = SigningKey.generate().publicKey
+        let path = try write("""
+            [offer]
+            cores = 3
+            memory = "2GiB"
+            windows = ["22:00-06:00"]
+            idle_only = true
+            friends = ["\(friend.peerID)"]
+            max_jobs = 4
+            max_wall = "10m"
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let policy = try LenderConfig.load(from: path).policy()
+        #expect(policy.cores == 3 && policy.memoryBytes == 2 << 30 && policy.maxJobs == 4 && policy.maxWallSeconds == 600)
+        #expect(policy.idleOnly && policy.friends == [friend] && policy.windows.map(\.description) == ["22:00-06:00"])
+        // Saved and read back, it is the same policy.
+        let copy = path + ".copy"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try LenderConfig.load(from: path).save(to: copy)
+        #expect(try LenderConfig.load(from: copy).policy() == policy)
+    }
+
+    @Test func mistakesNameTheKey() throws {
+        for (text, message) in [("max_jobs = 0", "offer.max_jobs must be an integer from 1 to 1024"),
+                                ("max_wall = \"soon\"", "max_wall 'soon' is not a duration")] {
+            let path = try write("[offer]\n\(text)\n")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            #expect {
+                try LenderConfig.load(from: path).policy()
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+
+    @Test func idleMeansTheRestOfTheMachineKeepsUnderAQuarterOfItsCoresBusy() {
+        #expect(MachineLoad.state(load: 0.3, cores: 2, potluckCores: 0).idle)
+        #expect(!MachineLoad.state(load: 0.6, cores: 2, potluckCores: 0).idle)
+        // Potluck's own jobs do not make the machine busy.
+        #expect(MachineLoad.state(load: 2.2, cores: 4, potluckCores: 2).idle)
+        #expect(MachineLoad.state(load: 1.9, cores: 2, potluckCores: 0).detail.contains("load 1.90 on 2 cores"))
+    }
+}
