@@ -100,14 +100,5 @@ struct JobLine: Encodable {
 }
 
 func withJobStore<T>(_ data: DataDirectoryOptions, _ body: (JobStore) throws -> T) throws -> T {
-    let directory = data.directory
-    guard FileManager.default.fileExists(atPath: directory.identityPath) else {
-        throw CLIError("no identity at \(directory.path): run 'potluck init' first (or pass the right --data-dir)")
-    }
-    let environment: Environment
-    do { environment = try Environment(path: directory.databasePath) } catch {
-        throw CLIError("cannot open the database in \(directory.databasePath): \(error)")
-    }
-    defer { environment.close() }
-    return try body(try JobStore(environment: environment))
+    try withEnvironment(data) { try body(try JobStore(environment: $0)) }
 }

@@ -153,6 +153,12 @@ func parsePeer(_ text: String) throws -> PublicKey {
 
 /// Opens the data directory's LMDB environment for the receipt ledger.
 func withReceiptStore<T>(_ data: DataDirectoryOptions, _ body: (ReceiptStore) throws -> T) throws -> T {
+    try withEnvironment(data) { try body(try ReceiptStore(environment: $0)) }
+}
+
+/// Runs `body` with the data directory's LMDB environment (the node may have it open too:
+/// LMDB serves several processes), closed afterwards.
+func withEnvironment<T>(_ data: DataDirectoryOptions, _ body: (Environment) throws -> T) throws -> T {
     let directory = data.directory
     guard FileManager.default.fileExists(atPath: directory.identityPath) else {
         throw CLIError("no identity at \(directory.path): run 'potluck init' first (or pass the right --data-dir)")
@@ -162,5 +168,5 @@ func withReceiptStore<T>(_ data: DataDirectoryOptions, _ body: (ReceiptStore) th
         throw CLIError("cannot open the database in \(directory.databasePath): \(error)")
     }
     defer { environment.close() }
-    return try body(try ReceiptStore(environment: environment))
+    return try body(environment)
 }

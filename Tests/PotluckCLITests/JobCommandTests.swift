@@ -108,10 +108,7 @@ extension CLIProcessTests {
         @Test func aHostileGuestIsContainedAndTheLenderKeepsAnsweringTheDHT() throws {
             let pair = try startPair()
             defer { try? FileManager.default.removeItem(at: pair.root) }
-            let spin = try wat2wasm("""
-                (module (memory (export "memory") 1)
-                  (func (export "_start") (loop $forever (br $forever))))
-                """)
+            let spin = try spinningGuest()
             let job = try write(spin, to: pair.root, name: "spin.wasm")
             let lenderUDP = pair.lender.endpoint
             let directory = pair.borrower.dataDirectory
@@ -152,10 +149,7 @@ extension CLIProcessTests {
         @Test func aBorrowerThatDisappearsMidJobLeavesNoGuestRunning() throws {
             let pair = try startPair()
             defer { try? FileManager.default.removeItem(at: pair.root) }
-            let spin = try wat2wasm("""
-                (module (memory (export "memory") 1)
-                  (func (export "_start") (loop $forever (br $forever))))
-                """)
+            let spin = try spinningGuest()
             let job = try write(spin, to: pair.root, name: "spin.wasm")
             let borrower = Process()
             borrower.executableURL = PotluckProcess.productsDirectory.appendingPathComponent("potluck")
@@ -180,6 +174,14 @@ extension CLIProcessTests {
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
     }
+}
+
+/// A guest that spins forever: only its deadline or its fuel stops it.
+func spinningGuest() throws -> [UInt8] {
+    try wat2wasm("""
+        (module (memory (export "memory") 1)
+          (func (export "_start") (loop $forever (br $forever))))
+        """)
 }
 
 /// How many sandbox child processes (`potluck __sandbox-child`) `parent` has, from /proc.
