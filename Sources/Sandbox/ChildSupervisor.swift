@@ -14,10 +14,13 @@ final class ChildSupervisor: Sendable {
     private let job: GuestJob
     private let executable: String
     private let arguments: [String]
+    private let temporaryRoot: String?
     private let progress: @Sendable (GuestProgress) -> Void
     private let state = Mutex<(child: ChildProcess?, cancelled: Bool)>((nil, false))
 
-    init(job: GuestJob, executable: String, arguments: [String], progress: @escaping @Sendable (GuestProgress) -> Void) {
+    init(job: GuestJob, executable: String, arguments: [String], temporaryRoot: String?,
+         progress: @escaping @Sendable (GuestProgress) -> Void) {
+        self.temporaryRoot = temporaryRoot
         self.job = job
         self.executable = executable
         self.arguments = arguments
@@ -39,7 +42,7 @@ final class ChildSupervisor: Sendable {
         // The child's TMPDIR: its scratch directory goes inside, and this removes it even when
         // the child was killed before it could clean up.
         let temporaryDirectory: String
-        do { temporaryDirectory = try ScratchDirectory.makeTemporaryDirectory(prefix: "potluck-sandbox") } catch {
+        do { temporaryDirectory = try ScratchDirectory.makeTemporaryDirectory(prefix: "potluck-sandbox", in: temporaryRoot) } catch {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
         defer { ScratchDirectory.removeTree(temporaryDirectory) }

@@ -13,15 +13,19 @@ public struct SandboxRunner: Sendable {
     /// Arguments for the executable (for a binary that is the sandbox child only when asked,
     /// such as `potluck __sandbox-child`).
     public let arguments: [String]
+    /// Where each run's temporary directory (the guest's scratch directory inside) is made;
+    /// `nil` means `$TMPDIR` or `/tmp`.
+    public let temporaryRoot: String?
     /// Time granted after `wallSeconds` for the child to start and report, before SIGKILL.
     public static let deadlineGrace: Double = 0.25
 
     /// A runner for the given `potluck-sandbox` executable; by default it is looked for next to
     /// the running executable (`/proc/self/exe`, which for `swift test` is `.build/debug`),
     /// then next to `CommandLine.arguments[0]`, then on `PATH`.
-    public init(executable: String? = nil, arguments: [String] = []) {
+    public init(executable: String? = nil, arguments: [String] = [], temporaryRoot: String? = nil) {
         self.executable = executable
         self.arguments = arguments
+        self.temporaryRoot = temporaryRoot
     }
 
     /// The argument that makes the `potluck` executable act as the sandbox child.
@@ -49,7 +53,7 @@ public struct SandboxRunner: Sendable {
             }
         }
         if Task.isCancelled { return GuestOutcome(termination: .sandboxFailure(ChildSupervisor.cancelledReason)) }
-        let supervisor = ChildSupervisor(job: job, executable: path, arguments: arguments, progress: progress)
+        let supervisor = ChildSupervisor(job: job, executable: path, arguments: arguments, temporaryRoot: temporaryRoot, progress: progress)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<GuestOutcome, Never>) in
                 let thread = Thread { continuation.resume(returning: supervisor.run()) }

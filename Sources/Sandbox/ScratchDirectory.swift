@@ -40,8 +40,8 @@ struct ScratchDirectory {
     }
 
     /// Creates a fresh directory `$TMPDIR/PREFIX-XXXXXX` (mode 0700) and returns its path.
-    static func makeTemporaryDirectory(prefix: String) throws(SandboxError) -> String {
-        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    static func makeTemporaryDirectory(prefix: String, in root: String? = nil) throws(SandboxError) -> String {
+        var base = root ?? getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         if base.isEmpty { base = "/tmp" }
         var template = Array((base + "/" + prefix + "-XXXXXX").utf8CString)
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }

@@ -134,18 +134,17 @@ import Testing
 
     @Test func deadlineKillsTheChild() async {
         let started = ContinuousClock.now
-        let outcome = await run(Guests.spin, limits: JobLimits(coreSeconds: 80_000, memoryBytes: 1 << 20, wallSeconds: 1))
+        // A private root for the run's temporary directory: other tests run guests at the same time.
+        let root = NSTemporaryDirectory() + "/potluck-runner-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let runner = SandboxRunner(executable: self.runner.executable, temporaryRoot: root)
+        let job = GuestJob(module: Guests.spin, limits: JobLimits(coreSeconds: 80_000, memoryBytes: 1 << 20, wallSeconds: 1))
+        let outcome = await runner.run(job)
         #expect(outcome.termination == .deadline)
         #expect(ContinuousClock.now - started < .seconds(10))
         #expect(Self.sandboxChildren().isEmpty)
-        #expect(Self.leftoverDirectories(since: started).isEmpty, "the killed child's scratch directory is removed")
-    }
-
-    /// `potluck-sandbox-*` directories in the temporary directory (none should outlive a run).
-    static func leftoverDirectories(since: ContinuousClock.Instant) -> [String] {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
-        return names.filter { $0.hasPrefix("potluck-sandbox-") }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: root)) == [], "the killed child's scratch directory is removed")
     }
 
     @Test func cancellationKillsTheChild() async {
