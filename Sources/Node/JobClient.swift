@@ -123,9 +123,10 @@ public struct JobClient: Sendable {
                 guard let startedAt else { throw .protocolViolation("a result came before the job started") }
                 let outcome: GuestOutcome
                 do { outcome = try GuestOutcome(encoded: bytes) } catch { throw .protocolViolation("the outcome cannot be read: \(error)") }
+                let now = Self.unixMilliseconds()
                 let observation = ExchangeObservation(
-                    provider: lender.key, jobDigest: job.digest, start: startedAt, end: Self.unixMilliseconds(),
-                    coreMilliseconds: Self.expectedCoreMilliseconds(outcome, cores: cores, limits: job.limits),
+                    provider: lender.key, jobDigest: job.digest, start: startedAt, end: now,
+                    coreMilliseconds: Self.expectedCoreMilliseconds(outcome, cores: cores, limits: job.limits, wallMilliseconds: now - startedAt),
                     memoryByteSeconds: Self.expectedMemoryByteSeconds(outcome, limits: job.limits))
                 let receipt = await countersign(on: connection, observation: observation)
                 return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt)
@@ -163,22 +164,20 @@ public struct JobClient: Sendable {
         do { try await connection.send(message.encoded()) } catch { throw .channel("\(error)") }
     }
 
-    /// The next message, or a failure when the channel ends or stays silent for `timeout`.
+    /// The next message, or a failure when the channel ends or stays silent for `timeout`
+    /// (a watchdog closes the connection, which ends the pending receive).
     private func receive(on connection: SecureConnection, timeout: Duration) async throws(Failure) -> JobMessage {
-        let result: Result<[UInt8]?, Failure> = await withTaskGroup(of: Result<[UInt8]?, Failure>?.self) { group in
-            group.addTask {
-                do { return .success(try await connection.receive()) } catch { return .failure(.channel("\(error)")) }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .failure(.channel("the lender said nothing for \(timeout)"))
-            }
-            let first = await group.next()!!
-            group.cancelAll()
-            if case .failure = first { await connection.close() }
-            return first
+        let started = ContinuousClock.now
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            await connection.close()
         }
-        guard let bytes = try result.get() else { throw .channel("the lender closed the connection") }
+        defer { watchdog.cancel() }
+        let bytes: [UInt8]?
+        do { bytes = try await connection.receive() } catch {
+            throw .channel(ContinuousClock.now - started >= timeout ? "the lender said nothing for \(timeout)" : "\(error)")
+        }
+        guard let bytes else { throw .channel("the lender closed the connection") }
         do { return try JobMessage(encoded: bytes) } catch { throw .protocolViolation(error.message) }
     }
 
@@ -187,9 +186,10 @@ public struct JobClient: Sendable {
     }
 
     /// The CPU time the borrower accepts paying for: what the lender reported, but never more
-    /// than the cores it asked for over the time it ran, nor more than the job's budget.
-    static func expectedCoreMilliseconds(_ outcome: GuestOutcome, cores: Int, limits: JobLimits) -> Int64 {
-        let ceiling = min(Int64(cores) * max(outcome.wallMilliseconds, 1), Int64(limits.coreSeconds * 1000) + 1000)
+    /// than the cores it asked for over the time the borrower saw the job run (`started` to
+    /// `result`), nor more than the job's budget (plus a second for the sandbox's own start).
+    static func expectedCoreMilliseconds(_ outcome: GuestOutcome, cores: Int, limits: JobLimits, wallMilliseconds: Int64) -> Int64 {
+        let ceiling = min(Int64(cores) * max(wallMilliseconds, 1), Int64(limits.coreSeconds * 1000) + 1000)
         return min(outcome.cpuMilliseconds, ceiling)
     }
 

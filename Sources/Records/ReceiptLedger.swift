@@ -39,8 +39,20 @@ public struct ReceiptLedger: Sendable {
     /// `replayed` (this receipt is already held) or `forked` (another receipt holds its slot).
     @discardableResult
     public mutating func insert(_ receipt: Receipt) throws(RecordError) -> Insertion {
+        try insert(receipt, signaturesVerified: false)
+    }
+
+    /// `insert`, skipping the signature checks when `signaturesVerified`: for receipts read back
+    /// from a store that only ever wrote receipts a ledger had verified (a node's own LMDB).
+    /// Replay and fork checks still apply.
+    @discardableResult
+    public mutating func insert(_ receipt: Receipt, signaturesVerified: Bool) throws(RecordError) -> Insertion {
         let message = receipt.body.signedBytes  // encoded once: checked by both signatures, hashed into the id
-        try receipt.validate(signedBytes: message)
+        if signaturesVerified {
+            try receipt.body.validate()
+        } else {
+            try receipt.validate(signedBytes: message)
+        }
         let id = Blake2b.hash256(message), slot = receipt.body.slot
         if let held = slots[slot] {
             throw held == id ? Self.replayed(receipt) : Self.forked(receipt)

@@ -12,6 +12,30 @@ struct LedgerTests {
                     start: 1000 * sequence, end: 1000 * sequence + 500, sequence: sequence)
     }
 
+    @Test func theNextSequenceStepsOverPendingProposals() throws {
+        var ledger = ReceiptLedger()
+        #expect(ledger.nextSequence(provider: provider.publicKey, consumer: consumer.publicKey) == 1)
+        try ledger.insert(Receipt(body: body(1)).signed(by: provider).signed(by: consumer))
+        try ledger.insert(Receipt(body: body(2)).signed(by: provider))
+        #expect(ledger.highestSequence(provider: provider.publicKey, consumer: consumer.publicKey) == 1)
+        #expect(ledger.nextSequence(provider: provider.publicKey, consumer: consumer.publicKey) == 3)
+        #expect(ledger.nextSequence(provider: consumer.publicKey, consumer: provider.publicKey) == 1)
+    }
+
+    @Test func receiptsReadBackFromTheStoreSkipSignaturesButNotReplayOrForkChecks() throws {
+        var ledger = ReceiptLedger()
+        let complete = Receipt(body: body(1)).signed(by: provider).signed(by: consumer)
+        #expect(try ledger.insert(complete, signaturesVerified: true) == .complete)
+        #expect(throws: RecordError.self) { try ledger.insert(complete, signaturesVerified: true) }
+        let fork = Receipt(body: body(1, core: 5)).signed(by: provider).signed(by: consumer)
+        #expect(throws: RecordError.self) { try ledger.insert(fork, signaturesVerified: true) }
+        // Without the flag, a receipt whose signatures do not match its body is refused.
+        var tampered = Receipt(body: body(2)).signed(by: provider).signed(by: consumer)
+        tampered.body.coreMilliseconds += 1
+        var fresh = ReceiptLedger()
+        #expect(throws: RecordError.self) { try fresh.insert(tampered) }
+    }
+
     @Test func pendingReceiptsAreKeptApartUntilTheOtherSignatureArrives() throws {
         var ledger = ReceiptLedger()
         let b = body(1)
