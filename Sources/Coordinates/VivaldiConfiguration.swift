@@ -25,11 +25,21 @@ public struct VivaldiConfiguration: Sendable, Hashable {
     /// Below this Euclidean distance (ms) two vectors are taken to coincide, and the update
     /// pushes along a random unit direction instead.
     public var zeroThreshold: Double
+    /// Samples kept per neighbour by the RTT filter (Ledlie et al., NSDI 2007); 1 disables it.
+    public var filterWindow: Int
+    /// Neighbours whose samples the RTT filter keeps (least recently sampled forgotten first).
+    public var filterCapacity: Int
+    /// k: a sample whose relative residual |rtt − d| / rtt exceeds τ = max(k × e_i, τ_min) pushes
+    /// with the force of a residual of τ (a Huber bound scaled by the node's own error); 0 disables it.
+    public var outlierFactor: Double
+    /// τ_min: the least outlier bound.
+    public var outlierFloor: Double
 
     /// The paper's constants: c_c = 0.25, c_e = 0.25, two dimensions.
     public init(
         dimensions: Int = 2, cc: Double = 0.25, ce: Double = 0.25, minHeight: Double = 0.01,
-        minError: Double = 0.001, maxError: Double = 1, zeroThreshold: Double = 1e-6
+        minError: Double = 0.001, maxError: Double = 1, zeroThreshold: Double = 1e-6,
+        filterWindow: Int = 5, filterCapacity: Int = 64, outlierFactor: Double = 0, outlierFloor: Double = 0.05
     ) {
         precondition(dimensions >= 1 && dimensions <= 8, "1 to 8 dimensions")
         precondition(cc > 0 && cc <= 1 && ce > 0 && ce <= 1, "c_c and c_e in (0, 1]")
@@ -42,6 +52,10 @@ public struct VivaldiConfiguration: Sendable, Hashable {
         self.minError = minError
         self.maxError = maxError
         self.zeroThreshold = zeroThreshold
+        self.filterWindow = filterWindow
+        self.filterCapacity = filterCapacity
+        self.outlierFactor = outlierFactor
+        self.outlierFloor = outlierFloor
     }
 
     /// The paper's defaults.

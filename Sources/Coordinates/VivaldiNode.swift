@@ -23,7 +23,11 @@
 /// here the Euclidean difference is replaced by a random unit vector r, and u = [r, h_i + h_j] /
 /// (1 + h_i + h_j), so the nodes separate in space as well as in height. (4) Samples that cannot
 /// be measurements (rtt not finite or ≤ 0, a coordinate of another dimension) are ignored, and
-/// every component is clamped to ±100 s (``VivaldiCoordinate/maxMagnitude``).
+/// every component is clamped to ±100 s (``VivaldiCoordinate/maxMagnitude``). (5) Samples
+/// given with a neighbour key first pass a per-neighbour median filter (Ledlie, Gardner &
+/// Seltzer, NSDI 2007; ``VivaldiNeighbourFilter``), and an optional winsorisation around the
+/// prediction (`outlierFactor`, off by default) bounds the pull of triangle-violating pairs
+/// (`spec/0013-coordinates.md` §3.1–3.2).
 public struct VivaldiNode: Sendable {
     /// The node's current coordinate.
     public private(set) var coordinate: VivaldiCoordinate
@@ -35,6 +39,8 @@ public struct VivaldiNode: Sendable {
     public private(set) var samples: Int = 0
     /// The stored generator for the random direction (SplitMix64 state).
     private var random: VivaldiRandom
+    /// The per-neighbour RTT filter used by ``update(rtt:remote:remoteError:neighbour:)``.
+    public private(set) var filter: VivaldiNeighbourFilter
 
     /// A new node at the origin, with height `minHeight` and the greatest error. `seed` drives the
     /// random direction chosen when two coordinates coincide.
@@ -43,6 +49,8 @@ public struct VivaldiNode: Sendable {
         self.coordinate = VivaldiCoordinate(dimensions: configuration.dimensions, height: configuration.minHeight)
         self.error = configuration.maxError
         self.random = VivaldiRandom(seed: seed)
+        self.filter = VivaldiNeighbourFilter(
+            window: configuration.filterWindow, capacity: configuration.filterCapacity)
     }
 
     /// A node resumed from a saved coordinate and error (e.g. after a restart).
@@ -73,6 +81,25 @@ public struct VivaldiNode: Sendable {
         return update(rtt: rtt, remote: remote, remoteError: remoteError, using: &generator)
     }
 
+    /// Applies one RTT sample measured to the neighbour named `neighbour` (e.g. its node id): the
+    /// sample first goes through that neighbour's RTT filter, and the filtered RTT is applied
+    /// (Ledlie et al., NSDI 2007, §5.1). Returns false when the sample is not usable.
+    @discardableResult
+    public mutating func update(
+        rtt: Double, remote: VivaldiCoordinate, remoteError: Double, neighbour: some Hashable
+    ) -> Bool {
+        guard Self.isUsable(rtt), remote.dimensions == coordinate.dimensions else { return false }
+        let filtered = filter.filter(rtt: rtt, neighbour: neighbour.hashValue)
+        return update(rtt: filtered, remote: remote, remoteError: remoteError)
+    }
+
+    /// Applies one RTT sample to the neighbour `neighbour`, which published `report`, through
+    /// that neighbour's RTT filter.
+    @discardableResult
+    public mutating func update(rtt: Double, remote report: VivaldiReport, neighbour: some Hashable) -> Bool {
+        update(rtt: rtt, remote: report.coordinate, remoteError: report.error, neighbour: neighbour)
+    }
+
     /// Applies one RTT sample to a node that published `report`.
     @discardableResult
     public mutating func update(rtt: Double, remote report: VivaldiReport) -> Bool {
@@ -85,16 +112,15 @@ public struct VivaldiNode: Sendable {
         rtt: Double, remote: VivaldiCoordinate, remoteError: Double,
         using generator: inout some RandomNumberGenerator
     ) -> Bool {
-        guard rtt.isFinite, rtt > 0, rtt <= VivaldiCoordinate.maxMagnitude,
-            remote.dimensions == coordinate.dimensions
-        else { return false }
+        guard Self.isUsable(rtt), remote.dimensions == coordinate.dimensions else { return false }
         let ej = clampError(remoteError.isFinite ? remoteError : configuration.maxError)
         let w = error / (error + ej)
+        let stretch = 1 + outlierBound()
         let predicted = coordinate.distance(to: remote)
         let sampleError = min(abs(predicted - rtt) / rtt, configuration.maxError)
         error = clampError(sampleError * configuration.ce * w + error * (1 - configuration.ce * w))
         let delta = configuration.cc * w
-        let force = delta * (rtt - predicted)
+        let force = delta * (min(max(rtt, predicted / stretch), predicted * stretch) - predicted)
         let (direction, heightPart) = unitVector(from: remote, using: &generator)
         coordinate.move(
             by: direction.map { $0 * force }, heightDelta: heightPart * force,
@@ -117,6 +143,17 @@ public struct VivaldiNode: Sendable {
         let heights = coordinate.height + remote.height
         let norm = length + heights
         return (difference.map { $0 / norm }, heights / norm)
+    }
+
+    /// τ = max(k × e_i / (1 − e_i), τ_min): the sample is winsorised to [d / (1 + τ), d × (1 + τ)] (no bound
+    /// when k = 0 or e_i = 1).
+    private func outlierBound() -> Double {
+        guard configuration.outlierFactor > 0, error < 1 else { return .infinity }
+        return max(configuration.outlierFactor * error / (1 - error), configuration.outlierFloor)
+    }
+
+    static func isUsable(_ rtt: Double) -> Bool {
+        rtt.isFinite && rtt > 0 && rtt <= VivaldiCoordinate.maxMagnitude
     }
 
     private func clampError(_ value: Double) -> Double {

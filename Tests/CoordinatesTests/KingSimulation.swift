@@ -67,7 +67,7 @@ struct KingSimulation {
                     rtt *= Double.random(in: (1 - noise.jitter)...(1 + noise.jitter), using: &rng)
                 }
                 let remote = nodes[j]
-                nodes[i].update(rtt: rtt, remote: remote.coordinate, remoteError: remote.error)
+                nodes[i].update(rtt: rtt, remote: remote.coordinate, remoteError: remote.error, neighbour: j)
             }
         }
     }
