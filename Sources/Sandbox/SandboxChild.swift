@@ -11,6 +11,7 @@ public enum SandboxChild {
     /// Runs the child protocol on stdin/stdout and exits.
     public static func main() -> Never {
         signal(SIGPIPE, SIG_IGN)
+        closeInheritedDescriptors()
         let writer = FrameWriter(fd: 1)
         let clock = UsageClock()
         guard let bytes = readAll(fd: 0, limit: GuestJob.Bounds.encodedBytes) else {
@@ -23,10 +24,14 @@ public enum SandboxChild {
             exit(0)
         }
         let gauge = FuelGauge()
-        // Started before RLIMIT_NPROC forbids new threads.
+        let parent = getppid()
+        // Started before RLIMIT_NPROC forbids new threads. It also ends the guest if the node
+        // that started it dies (killed with SIGKILL, it cannot kill its children): a guest never
+        // outlives its lender's node.
         let ticker = Thread {
             while true {
                 Thread.sleep(forTimeInterval: usageInterval)
+                if getppid() != parent { _exit(137) }
                 writer.send(.usage(fuelUsed: gauge.fuelUsed, cpuMilliseconds: UsageClock.processCPUMilliseconds()))
             }
         }
@@ -38,6 +43,13 @@ public enum SandboxChild {
         let outcome = GuestExecution.run(job, onStderr: { writer.send(.stderr($0)) }, gauge: gauge)
         writer.send(.outcome(outcome))
         exit(0)
+    }
+
+    /// Closes every descriptor but stdio: one the parent opened without close-on-exec (a TCP
+    /// connection of the job channel, say) must neither reach the guest nor outlive the parent.
+    static func closeInheritedDescriptors() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in names.compactMap(Int32.init) where descriptor > 2 { close(descriptor) }
     }
 
     /// Reads `fd` to its end, or returns `nil` past `limit` bytes or on an error.

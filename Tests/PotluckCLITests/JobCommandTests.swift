@@ -173,6 +173,26 @@ extension CLIProcessTests {
             #expect(try pair.lender.cli(["dht", "status"]).status == 0)
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
+
+        @Test func aLenderThatDiesMidJobFailsTheBorrowersRunWithAReason() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let job = try write(try spinningGuest(), to: pair.root, name: "spin.wasm")
+            let directory = pair.borrower.dataDirectory
+            let run = Thread.detachNewThreadResult {
+                try? PotluckProcess.run(["run", job, "--timeout", "60s", "--cpu", "600s", "--data-dir", directory])
+            }
+            #expect(try eventually(timeout: 20) {
+                (try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout)["running"] as? [Any])?.count == 1
+            })
+            pair.lender.stop(signal: SIGKILL)
+            let result = try #require(run.wait(timeout: 30) ?? nil)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("the job channel failed"), "\(result.stderr)")
+            let jobs = try pair.borrower.cli(["jobs", "--json"]).stdout.split(separator: "\n")
+            #expect(jobs.count == 1, "the borrower records the failed job")
+            #expect(pair.borrower.stop() == 0)
+        }
     }
 }
 
