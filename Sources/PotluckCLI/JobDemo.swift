@@ -108,11 +108,14 @@ struct JobDemo {
         // The lender now borrows back: its fractal runs on another peer, and trust flows both ways.
         let fractal = GuestJob(module: ExampleJobs.mandelbrot, arguments: ["96", "64"], stdin: [], inputFiles: [:],
                                limits: JobLimits(coreSeconds: 30, memoryBytes: 64 << 20, wallSeconds: 60, outputBytes: 4 << 20))
-        let others = candidates.filter { $0.offer.lender != lender.identity.publicKey }.map(\.offer)
-        if let other = others.first {
+        let others = candidates.filter { $0.offer.lender != lender.identity.publicKey }
+        let fractalDemand = JobDemand(cores: 1, memoryBytes: fractal.limits.memoryBytes, coreSeconds: fractal.limits.coreSeconds,
+                                      wallSeconds: fractal.limits.wallSeconds)
+        if let other = rankOffers(others, for: fractalDemand, borrower: lender.identity.publicKey).ranked.first?.offer {
             let back = try await borrow(fractal, on: other, by: lender)
             let files = back.outcome.outputFiles.map { "\($0.key) (\($0.value.count) bytes)" }.sorted().joined(separator: ", ")
-            print("Then \(lender.name) borrowed: mandelbrot.wasm on \(short(other.lender)): \(back.outcome.summary); wrote \(files)")
+            let name = peers.first { $0.identity.publicKey == other.lender }?.name ?? "a peer"
+            print("Then \(lender.name) borrowed: mandelbrot.wasm on \(name) \(short(other.lender)): \(back.outcome.summary); wrote \(files)")
         }
 
         print("Trust, each from its own receipts (flow, spec 0012; one core-hour of net work given scores 0.5):")
