@@ -22,6 +22,7 @@ enum PotluckBench {
         ("jobs", "a tiny job between two loopback nodes, end to end, beside the sandbox alone", jobsBench),
         ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
         ("match", "batch matching of 10k requests to 100k offers; cost beside scipy's exact optimum on 1k x 5k", matchBench),
+        ("sim-vs-simgrid", "the simulator beside SimGrid 3.32 on its Kademlia example at 1k and 2k nodes (4k with --large)", simVsSimGridBench),
     ]
 
     static func main() async {
@@ -29,6 +30,7 @@ enum PotluckBench {
         // The benches run guests in this executable, as `potluck` does (spec 0014 §8).
         if arguments.first == SandboxRunner.childArgument { SandboxChild.main() }
         if arguments.first == "profile-core" { return profileCore() }
+        if arguments.first == "simulate-one" { return simulateOne(Array(arguments.dropFirst())) }  // internal (sim-vs-simgrid)
         if arguments.first == "load", arguments.count == 3, let port = UInt16(arguments[1]), let seconds = Double(arguments[2]) {
             // Internal: load a node on 127.0.0.1:PORT for SECONDS (for profiling the serve path).
             let rate = (try? Loader.run(target: Endpoint(address: .v4(0x7f00_0001), port: port), seconds: seconds, window: 64)) ?? 0
@@ -39,10 +41,10 @@ enum PotluckBench {
             return
         }
         let json = arguments.contains("--json")
-        let names = arguments.filter { $0 != "--json" }
+        let names = arguments.filter { $0 != "--json" && $0 != "--large" }
         guard names.count == 1, let bench = benches.first(where: { $0.name == names[0] }) else {
             let list = benches.map(\.name).joined(separator: ", ")
-            printError("usage: potluck-bench NAME [--json], where NAME is one of: \(list)")
+            printError("usage: potluck-bench NAME [--json] [--large], where NAME is one of: \(list)")
             exit(2)
         }
         #if DEBUG

@@ -20,6 +20,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case sample
     /// The workload phase ends.
     case stop
+    /// `host` starts its periodic lookup (`deployment.lookup_interval_s`).
+    case periodicLookup
 }
 
 /// One pending event: 24 bytes, no references, no closures, so a heap of 10⁷ of them is one

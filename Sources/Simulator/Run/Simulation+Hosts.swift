@@ -146,10 +146,12 @@ extension Simulation {
 
     func deliver(_ event: Event) {
         let slot = Int(event.payload)
-        let bytes = inFlight[slot].bytes, message = inFlight[slot].message
+        // Move the datagram out of its slot (swap, not copy: a copy of a message retains each of
+        // its arrays and dictionaries, and the slot's release then frees nothing).
+        var bytes: [UInt8] = [], message: KRPCMessage? = nil
+        swap(&bytes, &inFlight[slot].bytes)
+        swap(&message, &inFlight[slot].message)
         let from = Int(inFlight[slot].from)
-        inFlight[slot].bytes = []
-        inFlight[slot].message = nil
         freeSlots.append(UInt32(slot))
         let host = Int(event.host)
         guard isOnline(host) else {
@@ -201,7 +203,10 @@ extension Simulation {
     /// Schedules a wake-up at the node's ``DHTNode/nextWakeup`` if it is earlier than the one
     /// already pending (a later one will find the node early, which `wake` allows).
     func scheduleWake(_ host: Int, afterWake: Bool) {
-        guard isOnline(host), let due = nodes[host]?.nextWakeup.nanoseconds, due != .max else { return }
+        // Read through the buffer: `nodes[host]?.nextWakeup` copied the whole node out first.
+        guard isOnline(host), let due = nodes.withUnsafeBufferPointer({ $0[host]?.nextWakeup.nanoseconds }), due != .max else {
+            return
+        }
         // A node that is still due right after a wake is retried a millisecond later, never
         // in a loop at the same instant.
         let at = due > now ? due : (afterWake ? now + 1_000_000 : now)

@@ -45,6 +45,32 @@ extension Simulation {
         perform(nodes[host]!.start(.findNode(target), request: request, now: Timestamp(nanoseconds: now)), at: host)
     }
 
+    /// Schedules `host`'s next periodic lookup one interval from now, if before the workload
+    /// stops (`spec/0010` §5.2).
+    func schedulePeriodicLookup(_ host: Int) {
+        let interval = scenario.deployment.lookupInterval
+        guard interval > 0 else { return }
+        let at = now + max(1, Self.nanoseconds(interval))
+        guard at < measureEnd else { return }
+        periodicLookupDue[host] = at
+        queue.schedule(.periodicLookup, at: at, host: UInt32(host))
+    }
+
+    /// A host's periodic lookup: measured only inside the window, like every workload operation.
+    /// Stale after the host left (a rejoin schedules afresh once bootstrapped).
+    func startPeriodicLookup(_ host: Int, at time: UInt64) {
+        guard periodicLookupDue[host] == time, flags[host].contains(.ready) else { return }
+        schedulePeriodicLookup(host)
+        guard now >= measureStart else { return }
+        let target = switch scenario.deployment.lookupTarget {
+        case .random: NodeID.random(using: &random)
+        case .host0: ids[0]
+        }
+        metrics.lookupsStarted += 1
+        let request = issue(.lookup(target), host: host)
+        perform(nodes[host]!.start(.findNode(target), request: request, now: Timestamp(nanoseconds: now)), at: host)
+    }
+
     func startPut() {
         scheduleNext(.put, rate: scenario.deployment.putsPerSecond)
         guard let host = randomReadyHost() else {
@@ -78,6 +104,7 @@ extension Simulation {
         case .bootstrap:
             if case .bootstrapped(let tableSize, _) = outcome, tableSize > 0 || host == 0 {
                 flags[host].insert(.ready)
+                schedulePeriodicLookup(host)
             } else {
                 queue.schedule(.join, at: now + 5_000_000_000, host: pending.host, payload: 1)
             }

@@ -37,6 +37,8 @@ public final class Simulation {
     var flags: [HostFlags]
     var onlineList: [UInt32] = []
     var onlinePosition: [UInt32]
+    /// When each host's next periodic lookup is due (empty without periodic lookups).
+    var periodicLookupDue: [UInt64]
 
     // Datagrams in flight: a slab of byte arrays reused through a free list.
     var inFlight: [InFlight] = []
@@ -100,6 +102,7 @@ public final class Simulation {
         scheduledWake = Array(repeating: .max, count: count)
         flags = Array(repeating: [], count: count)
         onlinePosition = Array(repeating: .max, count: count)
+        periodicLookupDue = Array(repeating: .max, count: scenario.deployment.lookupInterval > 0 ? count : 0)
         for host in 1..<count where random.chance(scenario.platform.nat.fraction) { flags[host].insert(.nat) }
 
         var configuration = DHTNode.Configuration()
@@ -114,6 +117,8 @@ public final class Simulation {
         configuration.lookup.alpha = scenario.deployment.alpha
         configuration.lookup.k = scenario.deployment.k
         configuration.lookup.candidateLimit = max(configuration.lookup.candidateLimit, scenario.deployment.k)
+        // Replies carry k contacts (the bucket size); merge them all when k exceeds the default.
+        configuration.lookup.contactsPerReply = max(configuration.lookup.contactsPerReply, scenario.deployment.k)
         nodeConfiguration = configuration
         configuration.readOnly = scenario.platform.nat.readOnly
         readOnlyConfiguration = configuration
@@ -168,6 +173,7 @@ public final class Simulation {
             case .get: startGet()
             case .sample: takeSample()
             case .stop: event.payload == 0 ? startWorkload() : stopWorkload()
+            case .periodicLookup: startPeriodicLookup(Int(event.host), at: event.time)
             }
             if eventsProcessed % progressEvery == 0 {
                 peakPendingEvents = max(peakPendingEvents, queue.count)

@@ -109,6 +109,9 @@ extension Scenario {
         deployment.getsPerSecond = try reader.double("gets_per_second", default: 0, in: 0...1e6)
         deployment.sampleInterval = try reader.double("sample_interval_s", default: 30, in: 0.1...1e7)
         deployment.bootstrapContacts = try reader.int("bootstrap_contacts", default: 1, in: 1...16)
+        deployment.lookupInterval = try reader.double("lookup_interval_s", default: 0, in: 0...1e7)
+        let target = try reader.string("lookup_target", default: "random", oneOf: ["random", "host-0"])
+        deployment.lookupTarget = Deployment.LookupTarget(rawValue: target) ?? .random
         if var dht = try reader.table("dht") {
             deployment.alpha = try dht.int("alpha", default: 3, in: 1...64)
             deployment.k = try dht.int("k", default: 8, in: 1...64)

@@ -105,10 +105,19 @@ public struct Scenario: Sendable {
         /// Lookup parallelism α and result size k (also the bucket size).
         public var alpha: Int
         public var k: Int
+        /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
+        /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
+        /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
+        public var lookupInterval: Double
+        /// What periodic lookups look for.
+        public var lookupTarget: LookupTarget
 
         public init(joinOver: Double = 60, warmup: Double = 60, duration: Double = 300, drain: Double = 30,
                     lookupsPerSecond: Double = 1, putsPerSecond: Double = 0, getsPerSecond: Double = 0,
-                    sampleInterval: Double = 30, bootstrapContacts: Int = 1, alpha: Int = 3, k: Int = 8) {
+                    sampleInterval: Double = 30, bootstrapContacts: Int = 1, alpha: Int = 3, k: Int = 8,
+                    lookupInterval: Double = 0, lookupTarget: LookupTarget = .random) {
+            self.lookupInterval = lookupInterval
+            self.lookupTarget = lookupTarget
             self.joinOver = joinOver
             self.warmup = warmup
             self.duration = duration
@@ -120,6 +129,15 @@ public struct Scenario: Sendable {
             self.bootstrapContacts = bootstrapContacts
             self.alpha = alpha
             self.k = k
+        }
+
+        /// The target of a periodic lookup (`lookup_target`).
+        public enum LookupTarget: String, Sendable, Hashable {
+            /// A uniformly random id, drawn per lookup.
+            case random
+            /// Host 0's id: a fixed target that is a live node (SimGrid's example looks up id 0,
+            /// its node 0).
+            case host0 = "host-0"
         }
 
         /// When measurement starts and when the workload stops, in seconds.

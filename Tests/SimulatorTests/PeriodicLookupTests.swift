@@ -1,0 +1,42 @@
+import Foundation
+import Kademlia
+import Simulator
+import Testing
+
+/// Periodic lookups (`deployment.lookup_interval_s`, `spec/0010-simulator.md` §5.2): the
+/// workload of SimGrid's Kademlia example, `simulations/simgrid-kademlia.toml`.
+@Suite struct PeriodicLookupTests {
+    @Test func parsesIntervalAndTarget() throws {
+        let scenario = try Scenario(toml: """
+            name = "p"
+            seed = 1
+            [platform]
+            nodes = 10
+            [deployment]
+            duration_s = 100
+            lookup_interval_s = 25
+            lookup_target = "host-0"
+            """)
+        #expect(scenario.deployment.lookupInterval == 25)
+        #expect(scenario.deployment.lookupTarget == .host0)
+        #expect(throws: ScenarioError.self) {
+            try Scenario(toml: "name = \"p\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 100\nlookup_target = \"host-1\"")
+        }
+    }
+
+    /// 60 hosts join at 0 and are ready within milliseconds; with a 100 s interval and a 500 s
+    /// window each looks up host 0's id at about 100, 200, 300 and 400 s: 4 × 60 = 240 lookups,
+    /// all finding the 20 true closest (k = 20 > the 16 contacts merged per reply by default).
+    @Test func everyHostLooksUpTheFixedTargetEachInterval() throws {
+        let scenario = Scenario(
+            name: "periodic", seed: 5,
+            platform: Scenario.Platform(nodes: 60, latency: .constant(milliseconds: 0.6)),
+            deployment: Scenario.Deployment(joinOver: 0, warmup: 0, duration: 500, drain: 60, lookupsPerSecond: 0,
+                                            sampleInterval: 100, k: 20, lookupInterval: 100, lookupTarget: .host0),
+            codec: false)
+        let report = Simulation(scenario: scenario).run()
+        #expect(report.lookupsStarted == 240)
+        #expect(report.lookupsCompleted == 240)
+        #expect(report.lookupSuccessRate == 1, "replay: seed \(scenario.seed)")
+    }
+}
