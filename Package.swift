@@ -37,12 +37,14 @@ let package = Package(
 
         // Pure value modules.
         .target(name: "Bencode", swiftSettings: strict),
+        /// SplitMix64, the seeded generator behind every deterministic choice (core, tests, simulations).
+        .target(name: "SeededRandom", swiftSettings: strict),
 
         /// The Mainline DHT core: sans-I/O, deterministic; the node and the simulator drive it.
         .target(
             name: "Kademlia",
             dependencies: [
-                "Bencode", "Crypto", "Coordinates",
+                "Bencode", "Crypto", "Coordinates", "SeededRandom",
                 .product(name: "Collections", package: "swift-collections"),
             ],
             swiftSettings: strict),
@@ -55,7 +57,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel",
+                "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -71,13 +73,13 @@ let package = Package(
         .target(name: "Trust", dependencies: ["Records", "Crypto"], swiftSettings: strict),
 
         /// Vivaldi network coordinates (pure): latency estimates with no extra traffic.
-        .target(name: "Coordinates", swiftSettings: strict),
+        .target(name: "Coordinates", dependencies: ["SeededRandom"], swiftSettings: strict),
 
         /// The discrete-event simulator: the same DHT state machines on a virtual clock and network.
         .target(
             name: "Simulator",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto",
+                "Kademlia", "Bencode", "Crypto", "SeededRandom",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -134,7 +136,7 @@ let package = Package(
             name: "potluck-bench",
             dependencies: [
                 "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
-                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching",
+                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching", "SeededRandom",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -142,18 +144,18 @@ let package = Package(
         .executableTarget(
             name: "potluck-crash-writer", dependencies: ["Storage"], swiftSettings: strict),
 
-        .testTarget(name: "BencodeTests", dependencies: ["Bencode"], swiftSettings: strict),
+        .testTarget(name: "BencodeTests", dependencies: ["SeededRandom", "Bencode"], swiftSettings: strict),
         .testTarget(
             name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
             resources: [], swiftSettings: strict),
-        .testTarget(name: "KademliaTests", dependencies: ["Kademlia", "Bencode", "Crypto", "Coordinates"], swiftSettings: strict),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Kademlia", "Crypto", "Storage", "Jobs"], swiftSettings: strict),
+        .testTarget(name: "KademliaTests", dependencies: ["SeededRandom", "Kademlia", "Bencode", "Crypto", "Coordinates"], swiftSettings: strict),
+        .testTarget(name: "NodeTests", dependencies: ["SeededRandom", "Node", "Kademlia", "Crypto", "Storage", "Jobs"], swiftSettings: strict),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "Crypto"], swiftSettings: strict),
-        .testTarget(name: "TrustTests", dependencies: ["Trust", "Records", "Crypto"], swiftSettings: strict),
-        .testTarget(name: "CoordinatesTests", dependencies: ["Coordinates"], swiftSettings: strict),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Kademlia"], swiftSettings: strict),
+        .testTarget(name: "TrustTests", dependencies: ["SeededRandom", "Trust", "Records", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "CoordinatesTests", dependencies: ["SeededRandom", "Coordinates"], swiftSettings: strict),
+        .testTarget(name: "SimulatorTests", dependencies: ["SeededRandom", "Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
-        .testTarget(name: "MatchingTests", dependencies: ["Matching", "Records", "Crypto", "Coordinates"], swiftSettings: strict),
+        .testTarget(name: "MatchingTests", dependencies: ["SeededRandom", "Matching", "Records", "Crypto", "Coordinates"], swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",
             dependencies: ["Sandbox", "ExampleJobs", "Crypto", .product(name: "WAT", package: "WasmKit")],

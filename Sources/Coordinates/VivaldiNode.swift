@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import SeededRandom
 
 /// One node's Vivaldi state: its coordinate and its local error estimate, updated from measured
 /// round-trip times (Dabek, Cox, Kaashoek & Morris, "Vivaldi: A Decentralized Network Coordinate
@@ -38,7 +39,7 @@ public struct VivaldiNode: Sendable {
     /// The number of samples applied.
     public private(set) var samples: Int = 0
     /// The stored generator for the random direction (SplitMix64 state).
-    private var random: VivaldiRandom
+    private var random: SplitMix64
     /// The per-neighbour RTT filter used by ``update(rtt:remote:remoteError:neighbour:)``.
     public private(set) var filter: VivaldiNeighbourFilter
 
@@ -48,7 +49,7 @@ public struct VivaldiNode: Sendable {
         self.configuration = configuration
         self.coordinate = VivaldiCoordinate(dimensions: configuration.dimensions, height: configuration.minHeight)
         self.error = configuration.maxError
-        self.random = VivaldiRandom(seed: seed)
+        self.random = SplitMix64(seed: seed)
         self.filter = VivaldiNeighbourFilter(
             window: configuration.filterWindow, capacity: configuration.filterCapacity)
     }
@@ -171,18 +172,5 @@ func randomUnitVector(dimensions: Int, using generator: inout some RandomNumberG
             let length = squared.squareRoot()
             return v.map { $0 / length }
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014), the node's stored seeded generator.
-struct VivaldiRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -23,8 +23,8 @@ public struct JobRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         public static let busy = Code(rawValue: "busy")
         /// The job could not be read (bad encoding, bad names, limits out of range).
         public static let badJob = Code(rawValue: "bad-job")
-        /// The lender is shutting down.
-        public static let shuttingDown = Code(rawValue: "shutting-down")
+        /// The lender cannot lend now (its policy cannot be read, or it is stopping).
+        public static let unavailable = Code(rawValue: "unavailable")
     }
 
     public let code: Code

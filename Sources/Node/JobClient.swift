@@ -50,7 +50,14 @@ public struct JobClient: Sendable {
         public var start: Int64
         public var end: Int64
         /// The receipt both signed, or why there is none.
-        public var receipt: Result<Receipt, ExchangeRefusal>
+        public var receipt: Result<Receipt, ReceiptProblem>
+    }
+
+    /// Why a job that ran has no receipt signed by both: the borrower refused the proposal
+    /// (its figures disagree with what the borrower saw), or none came, or it could not be stored.
+    public struct ReceiptProblem: Error, Sendable, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
     }
 
     /// Why a job did not run.
@@ -126,8 +133,12 @@ public struct JobClient: Sendable {
                 let now = Self.unixMilliseconds()
                 let observation = ExchangeObservation(
                     provider: lender.key, jobDigest: job.digest, start: startedAt, end: now,
-                    coreMilliseconds: Self.expectedCoreMilliseconds(outcome, cores: cores, limits: job.limits, wallMilliseconds: now - startedAt),
-                    memoryByteSeconds: Self.expectedMemoryByteSeconds(outcome, limits: job.limits))
+                    coreMilliseconds: ReceiptFigures.acceptedCoreMilliseconds(
+                        reported: outcome.cpuMilliseconds, cores: cores, observedWallMilliseconds: now - startedAt,
+                        budgetCoreSeconds: job.limits.coreSeconds),
+                    memoryByteSeconds: ReceiptFigures.acceptedMemoryByteSeconds(
+                        reportedPeakBytes: outcome.peakMemoryBytes, limitBytes: job.limits.memoryBytes,
+                        wallMilliseconds: outcome.wallMilliseconds))
                 let receipt = await countersign(on: connection, observation: observation)
                 return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt)
             case .submit, .receipt: throw .protocolViolation("unexpected message before the result")
@@ -136,28 +147,28 @@ public struct JobClient: Sendable {
     }
 
     /// Waits for the lender's proposal and answers it (`spec/0011-records.md` §6).
-    private func countersign(on connection: SecureConnection, observation: ExchangeObservation) async -> Result<Receipt, ExchangeRefusal> {
+    private func countersign(on connection: SecureConnection, observation: ExchangeObservation) async -> Result<Receipt, ReceiptProblem> {
         var ledger = (try? receipts?.ledger()) ?? ReceiptLedger()
         var countersigner = ReceiptCountersigner(
             signer: identity, observation: observation,
             lastSequence: ledger.highestSequence(provider: observation.provider, consumer: identity.publicKey),
             now: Self.unixMilliseconds())
         guard case .receipt(let message)? = try? await receive(on: connection, timeout: .seconds(30)) else {
-            return .failure(ExchangeRefusal(.badSignature, "the lender proposed no receipt"))
+            return .failure(ReceiptProblem("the lender proposed no receipt"))
         }
         for output in countersigner.handle(message, now: Self.unixMilliseconds()) {
             switch output {
             case .send(let answer): try? await send(.receipt(answer), on: connection)
             case .finished(.completed(let receipt)):
                 do { _ = try receipts?.add(receipt, to: &ledger) } catch {
-                    return .failure(ExchangeRefusal(.badSignature, "the receipt could not be stored: \(error)"))
+                    return .failure(ReceiptProblem("the receipt could not be stored: \(error)"))
                 }
                 return .success(receipt)
-            case .finished(.refused(let refusal)): return .failure(refusal)
-            case .finished(.timedOut): return .failure(ExchangeRefusal(.badSignature, "the lender proposed no receipt in time"))
+            case .finished(.refused(let refusal)): return .failure(ReceiptProblem("refused (\(refusal.code.rawValue)): \(refusal.message)"))
+            case .finished(.timedOut): return .failure(ReceiptProblem("the lender proposed no receipt in time"))
             }
         }
-        return .failure(ExchangeRefusal(.badSignature, "the lender's message was not a receipt proposal"))
+        return .failure(ReceiptProblem("the lender's message was not a receipt proposal"))
     }
 
     private func send(_ message: JobMessage, on connection: SecureConnection) async throws(Failure) {
@@ -183,21 +194,6 @@ public struct JobClient: Sendable {
 
     private func record(_ record: JobRecord) {
         try? jobs?.add(record)
-    }
-
-    /// The CPU time the borrower accepts paying for: what the lender reported, but never more
-    /// than the cores it asked for over the time the borrower saw the job run (`started` to
-    /// `result`), nor more than the job's budget (plus a second for the sandbox's own start).
-    static func expectedCoreMilliseconds(_ outcome: GuestOutcome, cores: Int, limits: JobLimits, wallMilliseconds: Int64) -> Int64 {
-        let ceiling = min(Int64(cores) * max(wallMilliseconds, 1), Int64(limits.coreSeconds * 1000) + 1000)
-        return min(outcome.cpuMilliseconds, ceiling)
-    }
-
-    /// Memory over time the borrower accepts: at most its memory limit for the time it ran.
-    static func expectedMemoryByteSeconds(_ outcome: GuestOutcome, limits: JobLimits) -> Int64 {
-        var capped = outcome
-        capped.peakMemoryBytes = min(outcome.peakMemoryBytes, limits.memoryBytes)
-        return JobService.memoryByteSeconds(capped)
     }
 
     static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

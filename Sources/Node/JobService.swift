@@ -62,7 +62,7 @@ final class JobService: Sendable {
         let policy: LenderPolicy
         do { policy = try LenderConfig.load(from: configPath).policy() } catch {
             logger.error("the lender policy cannot be read: \(error)")
-            return await refuse(connection, JobRefusal(.shuttingDown, "the lender's policy file is broken; it lends nothing until it is fixed"))
+            return await refuse(connection, JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
         }
         let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
         if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
@@ -133,7 +133,9 @@ final class JobService: Sendable {
         }
         let body = ReceiptBody(
             provider: identity.publicKey, consumer: borrower, jobDigest: job.digest,
-            coreMilliseconds: outcome.cpuMilliseconds, memoryByteSeconds: Self.memoryByteSeconds(outcome),
+            coreMilliseconds: outcome.cpuMilliseconds,
+            memoryByteSeconds: ReceiptFigures.memoryByteSeconds(peakMemoryBytes: outcome.peakMemoryBytes,
+                                                                wallMilliseconds: outcome.wallMilliseconds),
             start: start, end: end, sequence: ledger.nextSequence(provider: identity.publicKey, consumer: borrower))
         var proposer = ReceiptProposer(body: body, signer: identity, now: Self.unixMilliseconds(),
                                        timeoutMilliseconds: Int64(receiptTimeout.components.seconds) * 1000)
@@ -185,12 +187,6 @@ final class JobService: Sendable {
         while let bytes = try? await connection.receive(), let message = try? JobMessage(encoded: bytes) {
             inbox.push(message)
         }
-    }
-
-    /// Memory held over time: the guest's peak memory for its wall time, in byte-seconds.
-    static func memoryByteSeconds(_ outcome: GuestOutcome) -> Int64 {
-        let product = outcome.peakMemoryBytes.multipliedReportingOverflow(by: max(outcome.wallMilliseconds, 1))
-        return product.overflow ? Int64.max : product.partialValue / 1000
     }
 
     static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -4,6 +4,7 @@ import Foundation
 import Kademlia
 import NIOCore
 import NIOPosix
+import SeededRandom
 
 /// Many DHT nodes on real loopback UDP sockets, each with its own socket and state machine,
 /// all owned by one task: the "500-node loopback network" of the DHT tests and benchmarks.

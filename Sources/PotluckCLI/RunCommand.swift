@@ -178,9 +178,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-extension Result where Failure == ExchangeRefusal {
+extension Result where Failure == JobClient.ReceiptProblem {
     var failureDescription: String {
-        if case .failure(let refusal) = self { return refusal.message }
+        if case .failure(let problem) = self { return problem.description }
         return ""
     }
 }

@@ -5,6 +5,7 @@ import Kademlia
 import Matching
 import Node
 import Records
+import SeededRandom
 
 /// `potluck-bench match` (issue 7, `spec/0016-matching.md` §5):
 ///

@@ -1,6 +1,7 @@
 import Crypto
 import Kademlia
 import Node
+import SeededRandom
 import Trust
 
 /// `potluck-bench trust`: one flow-based trust query (2 hops) on a synthetic graph of 100,000

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
+import SeededRandom
 import Testing
 
 /// Feeds arbitrary bytes to both modes. A crash, trap or hang fails the run; so does a

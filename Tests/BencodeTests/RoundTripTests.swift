@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
+import SeededRandom
 import Testing
 
 @Suite("Encoding and round trips")

@@ -1,6 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Coordinates
+import SeededRandom
 
 /// A round-based Vivaldi simulation over a ground-truth latency matrix given by coordinates
 /// (the King set): every node has `neighbours` random contacts (like DHT contacts); in each

@@ -3,18 +3,6 @@
 import Coordinates
 import Foundation
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so simulations replay.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The King data set as SimGrid's Vivaldi coordinates: `simulations/data/median_p2psim.syscoord`,
 /// lines `INDEX X Y h HEIGHT` in milliseconds (see the README beside it).

@@ -1,6 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Coordinates
+import SeededRandom
 import Testing
 
 @Suite("Vivaldi coordinates")

@@ -1,4 +1,5 @@
 import Kademlia
+import SeededRandom
 import Testing
 
 @Suite("NodeID and Endpoint")

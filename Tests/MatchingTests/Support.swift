@@ -4,19 +4,8 @@ import Coordinates
 import Crypto
 import Matching
 import Records
+import SeededRandom
 
-/// SplitMix64 (Steele, Lea & Flood 2014): the tests' seeded generator.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A key whose 32 bytes all equal `byte` (tests only compare keys; they never verify).
 func testKey(_ byte: UInt8) -> PublicKey {
@@ -51,7 +40,7 @@ struct RandomInstance {
     var known: [[Int: MatchKnowledge]] = []
 
     init(seed: UInt64, requests requestCount: Int, offers offerCount: Int, unitCores: Bool = false) {
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let runtimes = ["wasm32-wasi", "native-x86_64"]
         for i in 0..<offerCount {
             let lender = UInt8(1 + i % 150)

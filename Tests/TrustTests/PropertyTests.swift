@@ -1,5 +1,6 @@
 import Crypto
 import Records
+import SeededRandom
 import Testing
 @testable import Trust
 

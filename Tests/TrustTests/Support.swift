@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Records
+import SeededRandom
 import Trust
 
 /// `spec/vectors/NAME`, found from this file's path.
@@ -13,18 +14,6 @@ func vectorData(_ name: String) throws -> Data {
 /// The signing key of the peer named `name`: seed BLAKE2b-256(UTF-8 name) (spec/0012-trust.md §8).
 func namedKey(_ name: String) -> SigningKey { try! SigningKey(seed: Blake2b.hash256(Array(name.utf8)).bytes) }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so property tests replay.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Fake identities for property tests: 32 random bytes are a valid key for the graph, which never
 /// checks curve points (signatures are the ledger's job).

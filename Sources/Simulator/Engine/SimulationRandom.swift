@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import SeededRandom
 
 /// The simulator's one source of randomness: xoshiro256** (Blackman & Vigna, "Scrambled linear
 /// pseudorandom number generators", ACM TOMS 2021), its 256-bit state filled from the run's

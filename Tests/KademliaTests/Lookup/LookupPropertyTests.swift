@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Kademlia
+import SeededRandom
 import Testing
 
 /// Random scenarios against an independent model of the driver's view: which queries are

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Kademlia
+import SeededRandom
 import Testing
 
 /// A small in-memory Kademlia network: every node has a routing table of up to 8 contacts per

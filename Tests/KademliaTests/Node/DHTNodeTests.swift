@@ -2,6 +2,7 @@ import Bencode
 import Coordinates
 import Crypto
 import Kademlia
+import SeededRandom
 import Testing
 
 @Suite("DHT node state machine")

@@ -1,5 +1,6 @@
 import Foundation
 import Kademlia
+import SeededRandom
 import Testing
 
 /// `spec/vectors/bep42.json`, found from this file's path.

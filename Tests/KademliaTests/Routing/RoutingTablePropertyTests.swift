@@ -1,4 +1,5 @@
 import Kademlia
+import SeededRandom
 import Testing
 
 /// Seeded random-operation tests of the routing table's structure and of `closest`.

@@ -1,4 +1,5 @@
 import Kademlia
+import SeededRandom
 import Testing
 
 /// Exact outcomes of the routing table's state machine (BEP 5 "Routing Table").

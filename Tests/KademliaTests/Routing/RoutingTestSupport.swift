@@ -1,4 +1,5 @@
 import Kademlia
+import SeededRandom
 
 /// Helpers shared by the routing tests.
 enum Routing {

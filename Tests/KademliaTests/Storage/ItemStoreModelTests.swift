@@ -1,3 +1,4 @@
+import SeededRandom
 import Crypto
 import Kademlia
 import Testing

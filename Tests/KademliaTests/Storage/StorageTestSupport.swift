@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Kademlia
+import SeededRandom
 import Testing
 
 /// The storage tests' seeded generator (Kademlia's SplitMix64), so random choices repeat.
