@@ -15,8 +15,9 @@ final class LibtorrentFixture {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/libtorrent_dht.py")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        // A base port unlikely to collide across runs; the fixture refuses ports in use.
-        let base = 20000 + Int(getpid() % 400) * 100 + Int.random(in: 0..<50)
+        // A base port unlikely to collide across runs, below Linux's ephemeral range (32768 and up)
+        // where every port-0 socket of the other tests lands; the fixture refuses ports in use.
+        let base = 20000 + Int(getpid() % 120) * 100 + Int.random(in: 0..<50)
         process.arguments = [script.path, "--nodes", String(nodes), "--base-port", String(base), "--max-lifetime", "600"]
         process.standardInput = input
         process.standardOutput = output
@@ -24,7 +25,9 @@ final class LibtorrentFixture {
         try process.run()
         let ready = try readLine()
         guard ready["ready"] as? Bool == true, let list = ready["nodes"] as? [[String: Any]] else {
-            throw CLITestError("the libtorrent fixture did not start: \(ready["error"] ?? ready) (apt-get install python3-libtorrent)")
+            let error = "\(ready["error"] ?? ready)"
+            let hint = error.contains("import libtorrent") ? " (apt-get install python3-libtorrent)" : ""
+            throw CLITestError("the libtorrent fixture did not start: \(error)\(hint)")
         }
         ports = list.compactMap { $0["port"] as? Int }
     }
