@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "SeededRandom",
+                "Kademlia", "Bencode", "Crypto", "SeededRandom", "Matching", "Trust", "Jobs", "Records", "Coordinates",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
