@@ -180,3 +180,12 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         return .v6(hi, lo)
     }
 }
+
+extension Endpoint.Address {
+    /// The address family, for BEP 32's `want` and `nodes`/`nodes6`.
+    public enum Family: Sendable, Hashable { case v4, v6 }
+
+    public var family: Family {
+        if case .v4 = self { .v4 } else { .v6 }
+    }
+}

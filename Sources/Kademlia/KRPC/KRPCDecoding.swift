@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
+import Coordinates
 
 extension KRPCMessage {
     /// The bencode decoder for incoming datagrams: lenient (other implementations send
@@ -39,7 +40,16 @@ extension KRPCMessage {
         return KRPCMessage(
             transactionID: transactionID, kind: kind, clientVersion: try? top.bytes("v"), readOnly: readOnly,
             senderIP: top.stringRange("ip").flatMap { Endpoint(compact: datagram[$0]) },
+            coordinate: top["plc"].flatMap(coordinateReport),
             extensions: top.extras(excluding: knownTopLevelKeyNames))
+    }
+
+    /// A `plc` value (spec 0013 §4): a list of at most 16 integers that make a valid report.
+    static func coordinateReport(_ value: BencodeValue) -> VivaldiReport? {
+        guard let list = value.list, list.count <= 16 else { return nil }
+        let integers = list.compactMap { $0.integer }.compactMap { Int(exactly: $0) }
+        guard integers.count == list.count else { return nil }
+        return VivaldiReport(integers: integers)
     }
 
     private static func readTopLevel(_ datagram: [UInt8]) throws(KRPCDecodeError) -> KRPCFieldReader {

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
+import Coordinates
 
 /// Writes one bencoded dictionary straight into an output buffer. The encoder names its own
 /// keys in ascending raw-byte order (BEP 3) with ``key(_:into:)`` and writes each value right
@@ -58,7 +59,7 @@ extension KRPCMessage {
         var out: [UInt8] = []
         out.reserveCapacity(estimatedLength)
         var top = KRPCDictionaryWriter(extras: extensions, excluding: Self.knownTopLevelKeyNames, into: &out)
-        // Keys in ascending order: a, e, ip, q, r, ro, t, v, y.
+        // Keys in ascending order: a, e, ip, plc, q, r, ro, t, v, y.
         if case .query(let query) = kind {
             top.key("a", into: &out)
             query.encodeArguments(into: &out)
@@ -74,6 +75,12 @@ extension KRPCMessage {
             top.key("ip", into: &out)
             BencodeWriter.appendStringHeader(length: senderIP.compactLength, to: &out)
             senderIP.appendCompact(to: &out)
+        }
+        if let coordinate {
+            top.key("plc", into: &out)
+            out.append(UInt8(ascii: "l"))
+            for value in coordinate.integers { BencodeWriter.appendInteger(Int64(value), to: &out) }
+            out.append(UInt8(ascii: "e"))
         }
         if case .query(let query) = kind {
             top.key("q", into: &out)

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
+import Coordinates
 
 /// One KRPC message of the Mainline DHT (BEP 5, "KRPC Protocol"): a bencoded dictionary sent
 /// in one UDP datagram, with a transaction id (`t`), a type (`y`) and a query, a response or an
@@ -7,7 +8,10 @@ import Bencode
 ///
 /// The top-level extension keys this type understands are `v` (client version, BEP 5),
 /// `ro` (read-only node, BEP 43) and `ip` (the receiver's endpoint as the sender sees it,
-/// BEP 42). Any other top-level key is kept in ``extensions`` so that it survives a round trip.
+/// BEP 42), and Potluck's `plc` (the sender's Vivaldi coordinate, spec 0013 §4), held typed in
+/// ``coordinate`` so that a message passed without encoding (the simulator) carries it without
+/// building a bencode list. Any other top-level key is kept in ``extensions`` so that it
+/// survives a round trip.
 ///
 /// Deviations: BEP 5 fixes no size limit; Potluck rejects datagrams longer than
 /// ``maxDatagramLength`` or nested deeper than ``maxDepth``. Top-level keys starting with `pl`
@@ -34,20 +38,24 @@ public struct KRPCMessage: Sendable, Equatable {
     public var readOnly: Bool
     /// BEP 42 `ip`: the endpoint of the *receiver* of this message, as the sender sees it.
     public var senderIP: Endpoint?
+    /// Potluck's `plc`: the sender's Vivaldi coordinate and error (spec 0013 §4); `nil` when
+    /// absent or malformed (a malformed one is ignored, like any optional key).
+    public var coordinate: VivaldiReport?
     /// Top-level keys that this type does not understand, kept as decoded. Keys it does
-    /// understand (`t y q a r e v ro ip`) are never stored here and are ignored when encoding.
+    /// understand (`t y q a r e v ro ip plc`) are never stored here and are ignored when encoding.
     public var extensions: [[UInt8]: BencodeValue]
 
     /// A message with the given parts.
     public init(
         transactionID: [UInt8], kind: Kind, clientVersion: [UInt8]? = nil, readOnly: Bool = false,
-        senderIP: Endpoint? = nil, extensions: [[UInt8]: BencodeValue] = [:]
+        senderIP: Endpoint? = nil, coordinate: VivaldiReport? = nil, extensions: [[UInt8]: BencodeValue] = [:]
     ) {
         self.transactionID = transactionID
         self.kind = kind
         self.clientVersion = clientVersion
         self.readOnly = readOnly
         self.senderIP = senderIP
+        self.coordinate = coordinate
         self.extensions = extensions
     }
 
@@ -70,7 +78,10 @@ public struct KRPCMessage: Sendable, Equatable {
     static let knownTopLevelKeys: Set<[UInt8]> = Set(knownTopLevelKeyNames.map { $0.withUTF8Buffer { Array($0) } })
 
     /// ``knownTopLevelKeys`` as names, for comparing with bytes in place.
-    static let knownTopLevelKeyNames: [StaticString] = ["t", "y", "q", "a", "r", "e", "v", "ro", "ip"]
+    static let knownTopLevelKeyNames: [StaticString] = ["t", "y", "q", "a", "r", "e", "v", "ro", "ip", "plc"]
+
+    /// The key of ``coordinate`` (spec 0013 §4).
+    public static let coordinateKey: [UInt8] = Array("plc".utf8)
 
     /// An error reply (BEP 5 "Errors") echoing `transactionID`.
     public static func errorReply(to transactionID: [UInt8], code: Int, message: String) -> KRPCMessage {

@@ -79,16 +79,8 @@ extension DHTNode {
         let wantV4 = query.want.isEmpty ? source.address.family == .v4 : query.want.contains(.n4)
         let wantV6 = query.want.isEmpty ? source.address.family == .v6 : query.want.contains(.n6)
         let k = configuration.routing.bucketSize
-        var v4: [NodeContact] = [], v6: [NodeContact] = []
-        for contact in table.closest(to: target, count: k * 2) {
-            if case .v4 = contact.endpoint.address {
-                if wantV4 && v4.count < k { v4.append(contact) }
-            } else if wantV6 && v6.count < k {
-                v6.append(contact)
-            }
-        }
-        if wantV4 { response.nodes = v4 }
-        if wantV6 { response.nodes6 = v6 }
+        if wantV4 { response.nodes = table.closest(to: target, count: k, family: .v4) }
+        if wantV6 { response.nodes6 = table.closest(to: target, count: k, family: .v6) }
     }
 
     private func addItem(to response: inout KRPCMessage.Response, target: NodeID, ifNewerThan sequence: Int64?, now: Timestamp) {
@@ -143,14 +135,5 @@ extension DHTNode {
         } catch {
             return .refused(KRPCErrorMessage(code: error.code, message: error.message))
         }
-    }
-}
-
-extension Endpoint.Address {
-    /// The address family, for BEP 32's `want`.
-    public enum Family: Sendable, Hashable { case v4, v6 }
-
-    public var family: Family {
-        if case .v4 = self { .v4 } else { .v6 }
     }
 }

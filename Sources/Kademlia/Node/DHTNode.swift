@@ -91,9 +91,8 @@ public struct DHTNode: Sendable {
             actions += answer(query, message: message, from: source, now: now)
         case .response(let response):
             let key = message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
-            let coordinate = Self.coordinateReport(in: message)
             actions += handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
-                                      peerCoordinate: coordinate, now: now)
+                                      peerCoordinate: message.coordinate, now: now)
             if let seen = message.senderIP { actions += noteExternalAddress(seen.address, reportedBy: source.address) }
         case .error(let error):
             actions += handleError(error, transactionID: message.transactionID, from: source, now: now)
@@ -173,22 +172,15 @@ public struct DHTNode: Sendable {
 
     /// The extension key carrying a node's Potluck identity.
     public static let identityKey = Array("plk".utf8)
-    /// The extension key carrying a node's Vivaldi coordinate and error (`spec/0013-coordinates.md`).
-    public static let coordinateKey = Array("plc".utf8)
-
-    /// The sender's Vivaldi report in a message, if it carries a valid one.
-    static func coordinateReport(in message: KRPCMessage) -> VivaldiReport? {
-        guard let list = message.extensions[coordinateKey]?.list, list.count <= 16 else { return nil }
-        let integers = list.compactMap { $0.integer }.compactMap { Int(exactly: $0) }
-        guard integers.count == list.count else { return nil }
-        return VivaldiReport(integers: integers)
-    }
+    /// The key carrying a node's Vivaldi coordinate and error (`spec/0013-coordinates.md`),
+    /// held typed in ``KRPCMessage/coordinate``.
+    public static let coordinateKey = KRPCMessage.coordinateKey
 
     mutating func send(_ message: KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1
         var message = message
         if let identity = configuration.identity { message.extensions[Self.identityKey] = .bytes(identity.bytes) }
-        message.extensions[Self.coordinateKey] = .list(vivaldi.report.integers.map { .integer(Int64($0)) })
+        message.coordinate = vivaldi.report
         return configuration.encodesMessages ? .send(message.encoded(), to: endpoint) : .sendMessage(message, to: endpoint)
     }
 

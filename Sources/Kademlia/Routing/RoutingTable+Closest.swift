@@ -1,14 +1,18 @@
 extension RoutingTable {
     /// Up to `count` members closest to `target` in the XOR metric, nearest first (the answer to a
     /// BEP 5 `find_node`, and the start of a lookup; paper §2.3). Bad nodes are never returned;
-    /// with `onlyGoodAt` set, questionable nodes are left out too.
+    /// with `onlyGoodAt` set, questionable nodes are left out too; with `family` set, only
+    /// contacts of that address family are returned (BEP 32: `nodes` and `nodes6` are filled
+    /// apart).
     ///
     /// Cost: the buckets are visited in order of distance without sorting the table. For a target
     /// sharing `c` leading bits with our id, bucket `c` holds the ids sharing more than `c` bits
     /// with the target, the deeper buckets together those sharing exactly `c`, and each shallower
     /// bucket `i` those sharing exactly `i`. Each group is sorted on its own (at most k entries,
     /// except the deeper group) and the walk stops once `count` contacts are found.
-    public func closest(to target: NodeID, count: Int, onlyGoodAt now: Timestamp? = nil) -> [NodeContact] {
+    public func closest(
+        to target: NodeID, count: Int, onlyGoodAt now: Timestamp? = nil, family: Endpoint.Address.Family? = nil
+    ) -> [NodeContact] {
         guard count > 0 else { return [] }
         var result: [NodeContact] = []
         result.reserveCapacity(Swift.min(count, self.count))
@@ -23,6 +27,7 @@ extension RoutingTable {
             group.removeAll(keepingCapacity: true)
             for index in range {
                 for entry in buckets[index].entries where isUsable(entry, now: now) {
+                    if let family, entry.contact.endpoint.address.family != family { continue }
                     let distance = entry.contact.id ^ target
                     if group.count == wanted {
                         guard let worst = group.last, distance < worst.distance else { continue }

@@ -203,10 +203,7 @@ extension Simulation {
     /// Schedules a wake-up at the node's ``DHTNode/nextWakeup`` if it is earlier than the one
     /// already pending (a later one will find the node early, which `wake` allows).
     func scheduleWake(_ host: Int, afterWake: Bool) {
-        // Read through the buffer: `nodes[host]?.nextWakeup` copied the whole node out first.
-        guard isOnline(host), let due = nodes.withUnsafeBufferPointer({ $0[host]?.nextWakeup.nanoseconds }), due != .max else {
-            return
-        }
+        guard isOnline(host), let due = nextWakeup(of: host), due != .max else { return }
         // A node that is still due right after a wake is retried a millisecond later, never
         // in a loop at the same instant.
         let at = due > now ? due : (afterWake ? now + 1_000_000 : now)
@@ -214,5 +211,14 @@ extension Simulation {
             scheduledWake[host] = at
             queue.schedule(.wake, at: at, host: UInt32(host))
         }
+    }
+
+    /// The node's ``DHTNode/nextWakeup``, read in place: reading a property through
+    /// `nodes[host]?` (or a buffer's subscript) copies the whole node first, retaining each of
+    /// its tables.
+    @inline(__always)
+    func nextWakeup(of host: Int) -> UInt64? {
+        func read(_ node: inout DHTNode?) -> UInt64? { node?.nextWakeup.nanoseconds }
+        return read(&nodes[host])
     }
 }

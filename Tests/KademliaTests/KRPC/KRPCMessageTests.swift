@@ -1,4 +1,5 @@
 import Bencode
+import Coordinates
 import Kademlia
 import Testing
 
@@ -41,16 +42,32 @@ struct KRPCMessageTests {
 
     @Test func extensionsNeverOverrideKnownKeys() throws {
         var message = KRPCMessage(transactionID: Array("aa".utf8), kind: .query(.init(id: me, method: .ping)))
-        message.extensions = [Array("y".utf8): "r", Array("t".utf8): "zz", Array("plc".utf8): [1, 2, 3]]
+        message.extensions = [Array("y".utf8): "r", Array("t".utf8): "zz", Array("plx".utf8): [1, 2, 3]]
         let decoded = try KRPCMessage.decode(message.encoded())
         #expect(decoded.transactionID == Array("aa".utf8))
         #expect(decoded.kind == message.kind)
-        #expect(decoded.extensions == [Array("plc".utf8): [1, 2, 3]])
+        #expect(decoded.extensions == [Array("plx".utf8): [1, 2, 3]])
         var query = KRPCMessage.Query(id: me, method: .findNode(target: target))
         query.extraArguments = [Array("target".utf8): "bogus", Array("id".utf8): "bogus"]
         let encoded = KRPCMessage(transactionID: [1], kind: .query(query)).encoded()
         guard case .query(let back) = try KRPCMessage.decode(encoded).kind else { Issue.record("not a query"); return }
         #expect(back.method == .findNode(target: target) && back.id == me && back.extraArguments.isEmpty)
+    }
+
+    @Test func theCoordinateKeyIsTypedAndAMalformedOneIsIgnored() throws {
+        var message = KRPCMessage(transactionID: Array("aa".utf8), kind: .query(.init(id: me, method: .ping)))
+        message.coordinate = VivaldiReport(integers: [1_500, -2_000, 10, 250_000])
+        let encoded = message.encoded()
+        #expect(String(decoding: encoded, as: UTF8.self).contains("3:plcli1500ei-2000ei10ei250000ee1:q"))
+        let decoded = try KRPCMessage.decode(encoded)
+        #expect(decoded.coordinate == message.coordinate && decoded.extensions.isEmpty)
+        // Not a list of integers, an error of 0, too many entries: ignored, never kept as an extension.
+        for bad: BencodeValue in ["x", [1, 2, 0], .list(Array(repeating: 1, count: 17))] {
+            message.coordinate = nil
+            message.extensions = [KRPCMessage.coordinateKey: bad]
+            let back = try KRPCMessage.decode(message.encoded())
+            #expect(back.coordinate == nil && back.extensions.isEmpty)
+        }
     }
 
     @Test func strictSendKeepsAddressFamiliesApart() throws {
