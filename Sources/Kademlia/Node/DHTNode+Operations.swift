@@ -4,8 +4,9 @@ import Crypto
 /// `put` a store to the k closest nodes that gave a write token.
 extension DHTNode {
     mutating func startOperation(
-        _ kind: Operation.Kind, target: NodeID, salt: [UInt8] = [], request: RequestID?, now: Timestamp
-    ) -> [Action] {
+        _ kind: Operation.Kind, target: NodeID, salt: [UInt8] = [], request: RequestID?, now: Timestamp,
+        into actions: inout [Action]
+    ) {
         let seeds = table.closest(to: target, count: configuration.lookup.candidateLimit)
         var operation = Operation(kind: kind, request: request, target: target,
                                   lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now),
@@ -14,12 +15,13 @@ extension DHTNode {
         includeLocalKnowledge(in: &operation, now: now)
         let knowsAnswer = operation.bestItem != nil || !operation.peersFound.isEmpty
         guard !seeds.isEmpty || knowsAnswer else {
-            return request.map { [.completed($0, .failed("the routing table is empty: bootstrap first (is any node reachable?)"))] } ?? []
+            if let request { actions.append(.completed(request, .failed("the routing table is empty: bootstrap first (is any node reachable?)"))) }
+            return
         }
         let operationID = nextOperationID
         nextOperationID += 1
         operations[operationID] = operation
-        return advance(operationID, now: now)
+        advance(operationID, now: now, into: &actions)
     }
 
     /// What this node itself holds counts too: in a small network it may be one of the k closest.
@@ -43,7 +45,7 @@ extension DHTNode {
 
     /// Bootstrap: `find_node(own id)` to each endpoint, then a lookup of our own id seeded with
     /// what they returned (BEP 5: "a node should ... perform a find_node on itself").
-    mutating func startBootstrap(_ endpoints: [Endpoint], request: RequestID?, now: Timestamp) -> [Action] {
+    mutating func startBootstrap(_ endpoints: [Endpoint], request: RequestID?, now: Timestamp, into actions: inout [Action]) {
         let unique = Array(Set(endpoints)).sorted { $0.description < $1.description }
         let operationID = nextOperationID
         nextOperationID += 1
@@ -51,112 +53,109 @@ extension DHTNode {
             kind: .bootstrap, request: request, target: id,
             lookup: Lookup(target: id, ownID: id, seeds: [], configuration: configuration.lookup, now: now),
             phase: .seeding(remaining: unique.count), wakeAt: .max, startedAt: now)
-        var actions: [Action] = []
         for endpoint in unique {
-            actions += sendQuery(.findNode(target: id), to: endpoint, nodeID: nil, purpose: .bootstrapSeed(operationID), now: now)
+            sendQuery(.findNode(target: id), to: endpoint, nodeID: nil, purpose: .bootstrapSeed(operationID), now: now, into: &actions)
         }
-        if unique.isEmpty { actions += seedFinished(operationID, now: now, force: true) }
-        return actions
+        if unique.isEmpty { seedFinished(operationID, now: now, force: true, into: &actions) }
     }
 
     /// One bootstrap endpoint answered or failed; once all have, the lookup starts.
-    mutating func seedFinished(_ operationID: OperationID, now: Timestamp, force: Bool = false) -> [Action] {
-        guard var operation = operations[operationID], case .seeding(let remaining) = operation.phase else { return [] }
+    mutating func seedFinished(_ operationID: OperationID, now: Timestamp, force: Bool = false, into actions: inout [Action]) {
+        guard var operation = operations[operationID], case .seeding(let remaining) = operation.phase else { return }
         let left = force ? 0 : remaining - 1
         guard left <= 0 else {
             operations[operationID]!.phase = .seeding(remaining: left)
-            return []
+            return
         }
         let seeds = table.closest(to: id, count: configuration.lookup.candidateLimit) + operation.seedContacts
         operation.lookup = Lookup(target: id, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now)
         operation.phase = .lookingUp
         operation.wakeAt = now
         operations[operationID] = operation
-        return advance(operationID, now: now)
+        advance(operationID, now: now, into: &actions)
     }
 
     /// Drives an operation's lookup: sends what it asks, and moves on when it has finished.
     ///
     /// The operation is mutated in place in the dictionary (never copied out and back), so its
     /// lookup's arrays stay uniquely owned and are not copied on every step.
-    mutating func advance(_ operationID: OperationID, now: Timestamp) -> [Action] {
-        guard operations[operationID]?.phase == .lookingUp else { return [] }
-        var actions: [Action] = []
+    mutating func advance(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
+        guard let index = operations.index(forKey: operationID), operations.values[index].phase == .lookingUp else { return }
+        let method = operations.values[index].lookupMethod
         while pending.count < configuration.maxPendingQueries {
-            guard let step = operations[operationID]?.lookup.next(now: now) else { return actions }
+            guard let step = operations[operationID]?.lookup.next(now: now) else { return }
             switch step {
             case .query(let contact):
-                let method = operations[operationID]!.lookupMethod
-                actions += sendQuery(method, to: contact.endpoint, nodeID: contact.id, purpose: .lookup(operationID), now: now)
+                sendQuery(method, to: contact.endpoint, nodeID: contact.id, purpose: .lookup(operationID), now: now, into: &actions)
             case .waitUntil(let time):
                 operations[operationID]?.wakeAt = time
-                return actions
+                return
             case .finished:
-                return actions + lookupFinished(operationID, now: now)
+                lookupFinished(operationID, now: now, into: &actions)
+                return
             }
         }
         operations[operationID]?.wakeAt = now + .milliseconds(100)  // out of query slots: retry shortly
-        return actions
     }
 
     /// The lookup is done: complete, or store to the closest nodes for `announce` and `put`.
-    private mutating func lookupFinished(_ operationID: OperationID, now: Timestamp) -> [Action] {
-        guard let operation = operations[operationID] else { return [] }
+    private mutating func lookupFinished(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
+        guard let operation = operations[operationID] else { return }
         let result = operation.lookup.result
         switch operation.kind {
         case .bootstrap:
-            return complete(operationID, .bootstrapped(tableSize: table.count, result))
+            complete(operationID, .bootstrapped(tableSize: table.count, result), into: &actions)
         case .refresh, .findNode:
-            return complete(operationID, .nodes(result))
+            complete(operationID, .nodes(result), into: &actions)
         case .getPeers:
-            return complete(operationID, .peers(operation.peersFound, result))
+            complete(operationID, .peers(operation.peersFound, result), into: &actions)
         case .get:
-            return complete(operationID, .item(operation.bestItem, foundOn: operation.foundOn, result))
+            complete(operationID, .item(operation.bestItem, foundOn: operation.foundOn, result), into: &actions)
         case .announce(let port):
-            return store(operationID, result: result, now: now) { token in
+            store(operationID, result: result, now: now, into: &actions) { token in
                 .announcePeer(KRPCMessage.AnnouncePeer(infoHash: operation.target, port: port ?? 0, token: token,
                                                        impliedPort: port == nil))
             }
         case .put(let item):
-            return store(operationID, result: result, now: now) { token in .put(Self.putRequest(for: item, token: token)) }
+            store(operationID, result: result, now: now, into: &actions) { token in .put(Self.putRequest(for: item, token: token)) }
         }
     }
 
     private mutating func store(
-        _ operationID: OperationID, result: LookupResult, now: Timestamp, method: (_ token: [UInt8]) -> KRPCMessage.Method
-    ) -> [Action] {
-        guard let operation = operations[operationID] else { return [] }
+        _ operationID: OperationID, result: LookupResult, now: Timestamp, into actions: inout [Action],
+        method: (_ token: [UInt8]) -> KRPCMessage.Method
+    ) {
+        guard let operation = operations[operationID] else { return }
         let targets = result.closest.filter { operation.tokens[$0.id] != nil }
         guard !targets.isEmpty else {
-            return complete(operationID, .failed("no node near \(operation.target) gave a write token (is the network reachable?)"))
+            complete(operationID, .failed("no node near \(operation.target) gave a write token (is the network reachable?)"), into: &actions)
+            return
         }
         operations[operationID]!.phase = .storing(remaining: targets.count)
         operations[operationID]!.wakeAt = .max
-        var actions: [Action] = []
         for contact in targets {
-            actions += sendQuery(method(operation.tokens[contact.id]!), to: contact.endpoint, nodeID: contact.id,
-                                 purpose: .store(operationID), now: now)
+            sendQuery(method(operation.tokens[contact.id]!), to: contact.endpoint, nodeID: contact.id,
+                      purpose: .store(operationID), now: now, into: &actions)
         }
-        return actions
     }
 
     /// One store was acknowledged or failed; complete when none is left.
-    mutating func storeFinished(_ operationID: OperationID, now: Timestamp) -> [Action] {
-        guard let operation = operations[operationID], case .storing(let remaining) = operation.phase else { return [] }
+    mutating func storeFinished(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
+        guard let operation = operations[operationID], case .storing(let remaining) = operation.phase else { return }
         guard remaining <= 1 else {
             operations[operationID]!.phase = .storing(remaining: remaining - 1)
-            return []
+            return
         }
         let result = operation.lookup.result
         switch operation.kind {
-        case .announce: return complete(operationID, .announced(storedOn: operation.storedOn, result))
-        default: return complete(operationID, .stored(target: operation.target, storedOn: operation.storedOn, result))
+        case .announce: complete(operationID, .announced(storedOn: operation.storedOn, result), into: &actions)
+        default: complete(operationID, .stored(target: operation.target, storedOn: operation.storedOn, result), into: &actions)
         }
     }
 
-    private mutating func complete(_ operationID: OperationID, _ outcome: Outcome) -> [Action] {
-        guard let operation = operations.removeValue(forKey: operationID), let request = operation.request else { return [] }
-        return [.completed(request, outcome)]
+    private mutating func complete(_ operationID: OperationID, _ outcome: Outcome, into actions: inout [Action]) {
+        guard let operation = operations.removeValue(forKey: operationID), let request = operation.request else { return }
+        actions.append(.completed(request, outcome))
     }
 
     static func putRequest(for item: Item, token: [UInt8]) -> KRPCMessage.PutRequest {
@@ -171,20 +170,19 @@ extension DHTNode {
     }
 
     /// Periodic upkeep: expire items and peers, refresh stale buckets, republish own items.
-    mutating func maintain(now: Timestamp) -> [Action] {
-        var actions = items.expire(now: now).map { Action.itemRemoved($0) }
+    mutating func maintain(now: Timestamp, into actions: inout [Action]) {
+        for expired in items.expire(now: now) { actions.append(.itemRemoved(expired)) }
         peers.expire(now: now)
         let refreshing = operations.values.filter { $0.kind == .refresh }.count
         for bucket in table.bucketsNeedingRefresh(now: now).prefix(max(0, 2 - refreshing)) {
             let target = table.refreshTarget(forBucket: bucket, using: &random)
             table.refreshed(bucket: bucket, now: now)
-            actions += startOperation(.refresh, target: target, request: nil, now: now)
+            startOperation(.refresh, target: target, request: nil, now: now, into: &actions)
         }
         for (target, own) in ownItems.sorted(by: { $0.key < $1.key }) where own.nextRepublish <= now {
             ownItems[target]?.nextRepublish = now + configuration.republishInterval
-            actions += startOperation(.put(own.item), target: target, request: nil, now: now)
+            startOperation(.put(own.item), target: target, request: nil, now: now, into: &actions)
         }
-        return actions
     }
 }
 

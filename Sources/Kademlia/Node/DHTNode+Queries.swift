@@ -3,32 +3,32 @@ import Crypto
 /// Answering queries from other nodes (BEP 5, 32, 42, 43, 44, 51).
 extension DHTNode {
     /// The reply to one query, after rate limiting and routing-table bookkeeping.
-    mutating func answer(_ query: KRPCMessage.Query, message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
+    mutating func answer(
+        _ query: KRPCMessage.Query, message: KRPCMessage, from source: Endpoint, now: Timestamp, into actions: inout [Action]
+    ) {
         counters.countQuery(query.method)
         guard !configuration.readOnly else {  // BEP 43: read-only nodes do not answer
             counters.drop("read-only")
-            return []
+            return
         }
         guard rateLimiter.allow(source.address, now: now) else {
             counters.drop("rate-limited")
-            return []
+            return
         }
-        var actions: [Action] = []
         // BEP 43: a read-only querier must not enter our table. Never add ourselves.
         if !message.readOnly, query.id != id {
-            actions += noteContact(NodeContact(id: query.id, endpoint: source), kind: .query, now: now)
+            noteContact(NodeContact(id: query.id, endpoint: source), kind: .query, now: now, into: &actions)
         }
         var persisted: [StoredItem] = []
         let reply = respond(to: query, from: source, now: now, persisted: &persisted)
         if case .error = reply { counters.errorsSent += 1 }
         // Persist before acknowledging: the driver performs actions in order, so an acknowledged
         // put is on disk before its reply leaves.
-        actions += persisted.map { Action.itemStored($0) }
+        for item in persisted { actions.append(.itemStored(item)) }
         // BEP 42: tell the querier the address we see it at.
         let message = KRPCMessage(transactionID: message.transactionID, kind: reply,
                                   clientVersion: configuration.clientVersion, senderIP: source)
         actions.append(send(message, to: source))
-        return actions
     }
 
     private mutating func respond(

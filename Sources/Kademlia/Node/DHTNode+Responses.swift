@@ -5,19 +5,20 @@ import Crypto
 extension DHTNode {
     mutating func handleResponse(
         _ response: KRPCMessage.Response, transactionID: [UInt8], from source: Endpoint, peerKey: PublicKey?,
-        peerCoordinate: VivaldiReport?, now: Timestamp
-    ) -> [Action] {
-        guard let query = claimPending(transactionID, from: source) else { return [] }
+        peerCoordinate: VivaldiReport?, now: Timestamp, into actions: inout [Action]
+    ) {
+        guard let query = claimPending(transactionID, from: source) else { return }
         counters.responsesReceived += 1
         // Vivaldi learns from the round trip this reply measured (no extra traffic).
         if let peerCoordinate {
             let rtt = now - query.sentAt
             vivaldi.update(rtt: Double(rtt.components.seconds) * 1000 + Double(rtt.components.attoseconds) / 1e15, remote: peerCoordinate)
         }
-        var actions = noteContact(NodeContact(id: response.id, endpoint: source), kind: .response, now: now)
+        noteContact(NodeContact(id: response.id, endpoint: source), kind: .response, now: now, into: &actions)
         if let expected = query.nodeID, expected != response.id {
             // Another node answers at that endpoint now: the one we asked is gone.
-            return actions + failPurpose(query.purpose, nodeID: expected, reason: "node id changed", now: now)
+            failPurpose(query.purpose, nodeID: expected, reason: "node id changed", now: now, into: &actions)
+            return
         }
         switch query.purpose {
         case .ping(let request):
@@ -27,25 +28,26 @@ extension DHTNode {
         case .bootstrapSeed(let operationID):
             let learned = contacts(in: response)
             operations[operationID]?.seedContacts += learned
-            actions += seedFinished(operationID, now: now)
+            seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
-            guard operations[operationID] != nil else { break }
-            collect(response, from: response.id, into: operationID)
-            operations[operationID]!.lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now)
-            actions += advance(operationID, now: now)
+            // In place through the index: `operations[id]?.x` reads copy the whole operation.
+            guard let index = operations.index(forKey: operationID) else { break }
+            let verifier = configuration.verifier
+            Self.collect(response, from: response.id, into: &operations.values[index], verifier: verifier)
+            operations.values[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now)
+            advance(operationID, now: now, into: &actions)
         case .store(let operationID):
             operations[operationID]?.storedOn += 1
-            actions += storeFinished(operationID, now: now)
+            storeFinished(operationID, now: now, into: &actions)
         }
-        return actions
     }
 
     mutating func handleError(
-        _ error: KRPCErrorMessage, transactionID: [UInt8], from source: Endpoint, now: Timestamp
-    ) -> [Action] {
-        guard let query = claimPending(transactionID, from: source) else { return [] }
+        _ error: KRPCErrorMessage, transactionID: [UInt8], from source: Endpoint, now: Timestamp, into actions: inout [Action]
+    ) {
+        guard let query = claimPending(transactionID, from: source) else { return }
         counters.errorsReceived += 1
-        return failPurpose(query.purpose, nodeID: query.nodeID, reason: "error \(error.code): \(error.message)", now: now)
+        failPurpose(query.purpose, nodeID: query.nodeID, reason: "error \(error.code): \(error.message)", now: now, into: &actions)
     }
 
     /// Removes and returns the pending query a reply answers; `nil` (counted) when there is none
@@ -64,69 +66,75 @@ extension DHTNode {
     }
 
     /// Fails every query whose deadline has passed.
-    mutating func expireQueries(now: Timestamp) -> [Action] {
+    mutating func expireQueries(now: Timestamp, into actions: inout [Action]) {
         let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key.value < $1.key.value }
-        var actions: [Action] = []
         for (transaction, query) in expired {
             pending[transaction] = nil
             counters.timeouts += 1
             let reason = "no answer from \(query.endpoint) within \(configuration.queryTimeout)"
-            actions += failPurpose(query.purpose, nodeID: query.nodeID, reason: reason, now: now)
+            failPurpose(query.purpose, nodeID: query.nodeID, reason: reason, now: now, into: &actions)
         }
-        return actions
     }
 
     /// What a failed query (error reply, timeout, or no capacity to send it) means for its purpose.
-    mutating func failPurpose(_ purpose: PendingQuery.Purpose, nodeID: NodeID?, reason: String, now: Timestamp) -> [Action] {
+    mutating func failPurpose(
+        _ purpose: PendingQuery.Purpose, nodeID: NodeID?, reason: @autoclosure () -> String, now: Timestamp,
+        into actions: inout [Action]
+    ) {
         if let nodeID { _ = table.failed(nodeID, now: now) }
         switch purpose {
         case .ping(let request):
-            return request.map { [.completed($0, .failed(reason))] } ?? []
+            if let request { actions.append(.completed(request, .failed(reason()))) }
         case .maintenance:
-            return []
+            break
         case .bootstrapSeed(let operationID):
-            return seedFinished(operationID, now: now)
+            seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
-            guard let nodeID, operations[operationID] != nil else { return [] }
-            operations[operationID]!.lookup.failed(nodeID, now: now)
-            return advance(operationID, now: now)
+            guard let nodeID, let index = operations.index(forKey: operationID) else { return }
+            operations.values[index].lookup.failed(nodeID, now: now)
+            advance(operationID, now: now, into: &actions)
         case .store(let operationID):
-            return storeFinished(operationID, now: now)
+            storeFinished(operationID, now: now, into: &actions)
         }
     }
 
     /// Records in the routing table that we heard from `contact`; pings a questionable node when
     /// the table asks (BEP 5).
-    mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, now: Timestamp) -> [Action] {
-        guard case .pending(let questionable) = table.heardFrom(contact, kind: kind, now: now) else { return [] }
+    mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, now: Timestamp, into actions: inout [Action]) {
+        guard case .pending(let questionable) = table.heardFrom(contact, kind: kind, now: now) else { return }
         let alreadyAsked = pending.values.contains { $0.purpose == .maintenance && $0.nodeID == questionable.id }
-        guard !alreadyAsked else { return [] }
-        return sendQuery(.ping, to: questionable.endpoint, nodeID: questionable.id, purpose: .maintenance, now: now)
+        guard !alreadyAsked else { return }
+        sendQuery(.ping, to: questionable.endpoint, nodeID: questionable.id, purpose: .maintenance, now: now, into: &actions)
     }
 
     func contacts(in response: KRPCMessage.Response) -> [NodeContact] {
-        (response.nodes ?? []) + (response.nodes6 ?? [])
+        guard let nodes6 = response.nodes6, !nodes6.isEmpty else { return response.nodes ?? [] }
+        return (response.nodes ?? []) + nodes6
     }
 
     /// Keeps what a lookup step returned besides contacts: tokens, peers, items.
-    private mutating func collect(_ response: KRPCMessage.Response, from responder: NodeID, into operationID: OperationID) {
-        guard let target = operations[operationID]?.target, let salt = operations[operationID]?.salt else { return }
-        if let token = response.token { operations[operationID]!.tokens[responder] = token }
+    private static func collect(
+        _ response: KRPCMessage.Response, from responder: NodeID, into operation: inout Operation, verifier: SignatureVerifier
+    ) {
+        if let token = response.token { operation.tokens[responder] = token }
         if let values = response.values {
-            for peer in values where operations[operationID]!.peersFound.count < 1000 && !operations[operationID]!.peersFound.contains(peer) {
-                operations[operationID]!.peersFound.append(peer)
+            for peer in values where operation.peersFound.count < 1000 && !operation.peersFound.contains(peer) {
+                operation.peersFound.append(peer)
             }
         }
         guard let value = response.value,
-              let item = verifiedItem(value: value, response: response, target: target, salt: salt) else { return }
-        operations[operationID]!.foundOn += 1
-        if case .mutable(let new) = item, case .mutable(let best)? = operations[operationID]!.bestItem, best.sequence >= new.sequence { return }
-        operations[operationID]!.bestItem = item
+              let item = verifiedItem(value: value, response: response, target: operation.target, salt: operation.salt,
+                                      verifier: verifier) else { return }
+        operation.foundOn += 1
+        if case .mutable(let new) = item, case .mutable(let best)? = operation.bestItem, best.sequence >= new.sequence { return }
+        operation.bestItem = item
     }
 
     /// An item from a `get` reply, if it really is the item at `target` (BEP 44: the hash of
     /// an immutable value, a valid signature for a mutable one).
-    private func verifiedItem(value: [UInt8], response: KRPCMessage.Response, target: NodeID, salt: [UInt8]) -> Item? {
+    private static func verifiedItem(
+        value: [UInt8], response: KRPCMessage.Response, target: NodeID, salt: [UInt8], verifier: SignatureVerifier
+    ) -> Item? {
         guard let keyBytes = response.publicKey, let signatureBytes = response.signature, let sequence = response.sequence else {
             let item = ImmutableItem(value: value)
             return item.target == target ? .immutable(item) : nil
@@ -134,7 +142,7 @@ extension DHTNode {
         guard let key = try? PublicKey(bytes: keyBytes), let signature = try? Signature(bytes: signatureBytes) else { return nil }
         // The salt is not sent back (BEP 44): the requester knows it, as it computed the target.
         let item = MutableItem(key: key, salt: salt, sequence: sequence, value: value, signature: signature)
-        guard item.target == target, (try? item.validate(verifier: configuration.verifier)) != nil else { return nil }
+        guard item.target == target, (try? item.validate(verifier: verifier)) != nil else { return nil }
         return .mutable(item)
     }
 }

@@ -73,7 +73,9 @@ public struct DHTNode: Sendable {
             counters.errorsSent += 1
             return [send(reply, to: source)]
         }
-        return handle(message, from: source, now: now)
+        var actions: [Action] = []
+        handle(message, from: source, now: now, into: &actions)
+        return actions
     }
 
     /// Handles a message that was never encoded: the simulator's codec switch
@@ -81,61 +83,67 @@ public struct DHTNode: Sendable {
     /// ``receive(_:from:now:)``.
     public mutating func receive(message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
         counters.datagramsReceived += 1
-        return handle(message, from: source, now: now)
+        var actions: [Action] = []
+        handle(message, from: source, now: now, into: &actions)
+        return actions
     }
 
-    private mutating func handle(_ message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
-        var actions: [Action] = []
+    /// Internally every step appends its effects to one outbox (`actions`), in order, rather
+    /// than returning arrays to concatenate: a node handles millions of messages in the simulator.
+    private mutating func handle(_ message: KRPCMessage, from source: Endpoint, now: Timestamp, into actions: inout [Action]) {
         switch message.kind {
         case .query(let query):
-            actions += answer(query, message: message, from: source, now: now)
+            answer(query, message: message, from: source, now: now, into: &actions)
         case .response(let response):
-            let key = message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
-            actions += handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
-                                      peerCoordinate: message.coordinate, now: now)
-            if let seen = message.senderIP { actions += noteExternalAddress(seen.address, reportedBy: source.address) }
+            let key = message.extensions.isEmpty ? nil
+                : message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
+            handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
+                           peerCoordinate: message.coordinate, now: now, into: &actions)
+            if let seen = message.senderIP { noteExternalAddress(seen.address, reportedBy: source.address, into: &actions) }
         case .error(let error):
-            actions += handleError(error, transactionID: message.transactionID, from: source, now: now)
+            handleError(error, transactionID: message.transactionID, from: source, now: now, into: &actions)
         }
-        return actions
     }
 
     /// Starts a command; its result arrives later as ``Action/completed(_:_:)`` with `request`.
     public mutating func start(_ command: Command, request: RequestID?, now: Timestamp) -> [Action] {
+        var actions: [Action] = []
         switch command {
         case .ping(let endpoint):
-            return sendQuery(.ping, to: endpoint, nodeID: nil, purpose: .ping(request), now: now)
+            sendQuery(.ping, to: endpoint, nodeID: nil, purpose: .ping(request), now: now, into: &actions)
         case .bootstrap(let endpoints):
-            return startBootstrap(endpoints, request: request, now: now)
+            startBootstrap(endpoints, request: request, now: now, into: &actions)
         case .findNode(let target):
-            return startOperation(.findNode, target: target, request: request, now: now)
+            startOperation(.findNode, target: target, request: request, now: now, into: &actions)
         case .getPeers(let infoHash):
-            return startOperation(.getPeers, target: infoHash, request: request, now: now)
+            startOperation(.getPeers, target: infoHash, request: request, now: now, into: &actions)
         case .announce(let infoHash, let port):
-            return startOperation(.announce(port: port), target: infoHash, request: request, now: now)
+            startOperation(.announce(port: port), target: infoHash, request: request, now: now, into: &actions)
         case .get(let target, let salt):
-            return startOperation(.get, target: target, salt: salt, request: request, now: now)
+            startOperation(.get, target: target, salt: salt, request: request, now: now, into: &actions)
         case .put(let item):
             if let problem = validateOwn(item) { return request.map { [.completed($0, .failed(problem))] } ?? [] }
             ownItems[item.target] = OwnItem(item: item, nextRepublish: now + configuration.republishInterval)
-            return startOperation(.put(item), target: item.target, request: request, now: now)
+            startOperation(.put(item), target: item.target, request: request, now: now, into: &actions)
         }
+        return actions
     }
 
     /// Handles everything due by `now`: query timeouts, slow lookups, token rotation, expiry,
     /// bucket refresh and republishing.
     public mutating func wake(now: Timestamp) -> [Action] {
-        var actions = expireQueries(now: now)
-        for operationID in operations.keys.sorted() where (operations[operationID]?.wakeAt ?? .zero) <= now {
-            actions += advance(operationID, now: now)
-        }
+        var actions: [Action] = []
+        expireQueries(now: now, into: &actions)
+        var due: [OperationID] = []
+        for index in operations.indices where operations.values[index].wakeAt <= now { due.append(operations.keys[index]) }
+        for operationID in due.sorted() { advance(operationID, now: now, into: &actions) }
         if now >= nextTokenRotation {
             tokens.rotate(newSecret: random.bytes(16))
             nextTokenRotation = now + configuration.tokenRotation
         }
         if now >= nextMaintenance {
             nextMaintenance = now + configuration.maintenanceInterval
-            actions += maintain(now: now)
+            maintain(now: now, into: &actions)
         }
         return actions
     }
@@ -144,7 +152,7 @@ public struct DHTNode: Sendable {
     public var nextWakeup: Timestamp {
         var earliest = min(nextTokenRotation, nextMaintenance)
         for query in pending.values where query.deadline < earliest { earliest = query.deadline }
-        for operation in operations.values where operation.wakeAt < earliest { earliest = operation.wakeAt }
+        for index in operations.indices where operations.values[index].wakeAt < earliest { earliest = operations.values[index].wakeAt }
         return earliest
     }
 
@@ -186,11 +194,13 @@ public struct DHTNode: Sendable {
 
     /// Sends a query and remembers it until its reply, error or timeout.
     mutating func sendQuery(
-        _ method: KRPCMessage.Method, to endpoint: Endpoint, nodeID: NodeID?, purpose: PendingQuery.Purpose, now: Timestamp
-    ) -> [Action] {
+        _ method: KRPCMessage.Method, to endpoint: Endpoint, nodeID: NodeID?, purpose: PendingQuery.Purpose, now: Timestamp,
+        into actions: inout [Action]
+    ) {
         guard pending.count < configuration.maxPendingQueries,
               let transaction = transactions.issue(avoiding: { pending[$0] != nil }) else {
-            return failPurpose(purpose, nodeID: nodeID, reason: "too many queries in flight", now: now)
+            failPurpose(purpose, nodeID: nodeID, reason: "too many queries in flight", now: now, into: &actions)
+            return
         }
         pending[transaction] = PendingQuery(endpoint: endpoint, nodeID: nodeID, sentAt: now,
                                             deadline: now + configuration.queryTimeout, purpose: purpose)
@@ -199,7 +209,7 @@ public struct DHTNode: Sendable {
                                   kind: .query(KRPCMessage.Query(id: id, method: method)))
         message.readOnly = configuration.readOnly
         message.clientVersion = configuration.clientVersion
-        return [send(message, to: endpoint)]
+        actions.append(send(message, to: endpoint))
     }
 
     /// Validates an item this node is asked to publish.

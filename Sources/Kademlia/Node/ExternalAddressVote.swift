@@ -23,8 +23,8 @@ struct ExternalAddressVote: Sendable {
 }
 
 extension DHTNode {
-    mutating func noteExternalAddress(_ address: Endpoint.Address, reportedBy voter: Endpoint.Address) -> [Action] {
-        externalAddress.record(address, from: voter).map { [.externalAddress($0)] } ?? []
+    mutating func noteExternalAddress(_ address: Endpoint.Address, reportedBy voter: Endpoint.Address, into actions: inout [Action]) {
+        if let agreed = externalAddress.record(address, from: voter) { actions.append(.externalAddress(agreed)) }
     }
 
     /// The public address other nodes agree on, if any.

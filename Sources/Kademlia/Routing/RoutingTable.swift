@@ -88,6 +88,8 @@ public struct RoutingTable: Sendable {
         while true {
             let index = bucketIndex(for: contact.id)
             if let member = buckets[index].index(of: contact.id) {
+                // The id at another endpoint: the recorded one is kept (anti-spoofing).
+                guard buckets[index].entries[member].contact.endpoint == contact.endpoint else { return .rejected(.endpointMismatch) }
                 return update(bucket: index, member: member, with: contact, kind: kind, now: now)
             }
             if buckets[index].entries.count < configuration.bucketSize {
@@ -156,10 +158,6 @@ public struct RoutingTable: Sendable {
         if contact.endpoint.port == 0 || unspecified { return .unusableEndpoint }
         if configuration.enforceNodeIDs, !NodeIDSecurity.isValid(contact.id, for: contact.endpoint.address) {
             return .nonCompliantID
-        }
-        let bucket = buckets[bucketIndex(for: contact.id)]
-        if let member = bucket.index(of: contact.id), bucket.entries[member].contact.endpoint != contact.endpoint {
-            return .endpointMismatch
         }
         return nil
     }
