@@ -83,7 +83,10 @@ extension DHTNode {
         guard let index = operations.index(forKey: operationID), operations.values[index].phase == .lookingUp else { return }
         let method = operations.values[index].lookupMethod
         while pending.count < configuration.maxPendingQueries {
-            guard let step = operations[operationID]?.lookup.next(now: now) else { return }
+            // Through the index, in place: `operations[id]?.lookup` would move the whole
+            // operation out of the dictionary and back at every step.
+            guard let index = operations.index(forKey: operationID) else { return }
+            let step = operations.values[index].lookup.next(now: now)
             switch step {
             case .query(let contact):
                 sendQuery(method, to: contact.endpoint, nodeID: contact.id, purpose: .lookup(operationID), now: now, into: &actions)

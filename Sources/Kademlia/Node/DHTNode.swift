@@ -74,6 +74,7 @@ public struct DHTNode: Sendable {
             return [send(reply, to: source)]
         }
         var actions: [Action] = []
+        actions.reserveCapacity(4)
         handle(message, from: source, now: now, into: &actions)
         return actions
     }
@@ -84,6 +85,7 @@ public struct DHTNode: Sendable {
     public mutating func receive(message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
         counters.datagramsReceived += 1
         var actions: [Action] = []
+        actions.reserveCapacity(4)
         handle(message, from: source, now: now, into: &actions)
         return actions
     }
@@ -184,9 +186,9 @@ public struct DHTNode: Sendable {
     /// held typed in ``KRPCMessage/coordinate``.
     public static let coordinateKey = KRPCMessage.coordinateKey
 
-    mutating func send(_ message: KRPCMessage, to endpoint: Endpoint) -> Action {
+    mutating func send(_ message: consuming KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1
-        var message = message
+        var message = message  // a move: the message is consumed
         if let identity = configuration.identity { message.extensions[Self.identityKey] = .bytes(identity.bytes) }
         message.coordinate = vivaldi.report
         return configuration.encodesMessages ? .send(message.encoded(), to: endpoint) : .sendMessage(message, to: endpoint)

@@ -16,29 +16,26 @@ extension RoutingTable {
         guard count > 0 else { return [] }
         var result: [NodeContact] = []
         result.reserveCapacity(Swift.min(count, self.count))
-        // The nearest members of a group so far, nearest first, each with its distance computed
-        // once. Only as many as are still wanted are kept (the deeper group can be most of the
-        // table), by insertion; ties keep table order, as a stable sort would.
-        var group: [(distance: NodeID, contact: NodeContact)] = []
-        group.reserveCapacity(Swift.min(count, self.count))
+        // Each group is sorted by insertion at the end of `result` (from `start` on), keeping only
+        // as many as are still wanted (the deeper group can be most of the table); ties keep
+        // table order, as a stable sort would.
         func take(_ range: ClosedRange<Int>) {
-            let wanted = count - result.count
+            let start = result.count
+            let wanted = count - start
             guard wanted > 0 else { return }
-            group.removeAll(keepingCapacity: true)
             for index in range {
                 for entry in buckets[index].entries where isUsable(entry, now: now) {
                     if let family, entry.contact.endpoint.address.family != family { continue }
                     let distance = entry.contact.id ^ target
-                    if group.count == wanted {
-                        guard let worst = group.last, distance < worst.distance else { continue }
-                        group.removeLast()
+                    if result.count - start == wanted {
+                        guard distance < result[result.count - 1].id ^ target else { continue }
+                        result.removeLast()
                     }
-                    var position = group.count
-                    while position > 0, distance < group[position - 1].distance { position -= 1 }
-                    group.insert((distance, entry.contact), at: position)
+                    var position = result.count
+                    while position > start, distance < result[position - 1].id ^ target { position -= 1 }
+                    result.insert(entry.contact, at: position)
                 }
             }
-            for member in group { result.append(member.contact) }
         }
         let last = buckets.count - 1
         let shared = target.commonPrefixLength(with: ownID)
