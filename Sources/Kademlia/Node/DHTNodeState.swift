@@ -101,6 +101,7 @@ struct RateLimiter: Sendable {
 
     /// Whether a query from `address` at `now` is allowed (and takes one token if so).
     mutating func allow(_ address: Endpoint.Address, now: Timestamp) -> Bool {
+        guard rate.isFinite else { return true }  // no limit, nothing to remember
         var bucket = buckets[address] ?? Bucket(tokens: burst, updated: now)
         let elapsed = Double((now - bucket.updated).components.seconds) + Double((now - bucket.updated).components.attoseconds) / 1e18
         bucket.tokens = min(burst, bucket.tokens + max(0, elapsed) * rate)

@@ -23,7 +23,8 @@ extension DHTNode {
         public var maxPendingQueries = 1024
         /// The largest datagram accepted or sent (a safe UDP payload on the Internet).
         public var maxDatagramSize = 1500
-        /// Queries accepted per second from one IP address, and the burst above that.
+        /// Queries accepted per second from one IP address, and the burst above that; an
+        /// infinite rate turns the limiter off (the simulator's virtual hosts).
         public var queriesPerSecondPerAddress = 50.0
         public var queryBurstPerAddress = 100.0
         /// How many source addresses the rate limiter remembers (the oldest are forgotten).

@@ -108,10 +108,10 @@ public final class Simulation {
         var configuration = DHTNode.Configuration()
         configuration.verifier = .acceptAll
         configuration.encodesMessages = scenario.codec
-        // Addresses are virtual and one per host: lift the per-address limits, and keep the
-        // rate limiter's memory to one entry.
-        configuration.queriesPerSecondPerAddress = 1e12
-        configuration.queryBurstPerAddress = 1e12
+        // Addresses are virtual and one per host: no per-address limit (the limiter is off and
+        // remembers nothing).
+        configuration.queriesPerSecondPerAddress = .infinity
+        configuration.queryBurstPerAddress = .infinity
         configuration.rateLimiterCapacity = 1
         configuration.routing.bucketSize = scenario.deployment.k
         configuration.lookup.alpha = scenario.deployment.alpha

@@ -56,6 +56,18 @@ struct DHTNodeTests {
         #expect(node.status.counters.dropped["rate-limited"] == 1000 - burst)
     }
 
+    @Test func anInfiniteRateTurnsTheLimiterOff() {
+        var configuration = DHTNode.Configuration()
+        configuration.queriesPerSecondPerAddress = .infinity
+        configuration.queryBurstPerAddress = .infinity
+        var node = DHTNode(id: Self.idA, configuration: configuration, seed: 1, now: .zero)
+        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        var answered = 0
+        for _ in 0..<1000 where !node.receive(ping, from: Endpoint("127.0.0.2:1")!, now: .seconds(1)).isEmpty { answered += 1 }
+        #expect(answered == 1000)
+        #expect(node.status.counters.dropped["rate-limited"] == nil)
+    }
+
     @Test func readOnlyNodesDoNotAnswer() {
         var configuration = DHTNode.Configuration()
         configuration.readOnly = true
