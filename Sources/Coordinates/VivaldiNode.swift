@@ -90,8 +90,28 @@ public struct VivaldiNode: Sendable {
         rtt: Double, remote: VivaldiCoordinate, remoteError: Double, neighbour: some Hashable
     ) -> Bool {
         guard Self.isUsable(rtt), remote.dimensions == coordinate.dimensions else { return false }
-        let filtered = filter.filter(rtt: rtt, neighbour: neighbour.hashValue)
-        return update(rtt: filtered, remote: remote, remoteError: remoteError)
+        let key = neighbour.hashValue
+        let filtered = filter.filter(rtt: rtt, neighbour: key)
+        let weight = misfitWeight(rtt: filtered, remote: remote, neighbour: key)
+        var generator = random
+        defer { random = generator }
+        return apply(
+            rtt: filtered, remote: remote, remoteError: remoteError, cc: configuration.neighbourCC, weight: weight,
+            using: &generator)
+    }
+
+    /// The misfit rule (`spec/0013-coordinates.md` §3.3): while e_i ≤ g, a filtered sample r
+    /// misfits when max(r/p, p/r) − 1 > τ (p the prediction); from the n-th consecutive misfit of
+    /// one neighbour on, the sample's weight is scaled by ρ. A pair that violates the triangle
+    /// inequality by a constant factor misfits in every sample, while the misfits of a converging
+    /// embedding come and go.
+    private mutating func misfitWeight(rtt: Double, remote: VivaldiCoordinate, neighbour key: Int) -> Double {
+        guard configuration.misfitThreshold > 0, error <= configuration.misfitGate else { return 1 }
+        let predicted = coordinate.distance(to: remote)
+        guard predicted > 0 else { return 1 }
+        let misfit = max(rtt / predicted, predicted / rtt) - 1 > configuration.misfitThreshold
+        let strikes = filter.recordMisfit(misfit, neighbour: key)
+        return strikes >= configuration.misfitStrikes ? configuration.misfitWeight : 1
     }
 
     /// Applies one RTT sample to the neighbour `neighbour`, which published `report`, through
@@ -113,14 +133,23 @@ public struct VivaldiNode: Sendable {
         rtt: Double, remote: VivaldiCoordinate, remoteError: Double,
         using generator: inout some RandomNumberGenerator
     ) -> Bool {
+        apply(rtt: rtt, remote: remote, remoteError: remoteError, cc: configuration.cc, weight: 1, using: &generator)
+    }
+
+    /// The update of `spec/0013-coordinates.md` §3 with timestep constant `cc` and the sample
+    /// weight w scaled by `weight`.
+    private mutating func apply(
+        rtt: Double, remote: VivaldiCoordinate, remoteError: Double, cc: Double, weight: Double,
+        using generator: inout some RandomNumberGenerator
+    ) -> Bool {
         guard Self.isUsable(rtt), remote.dimensions == coordinate.dimensions else { return false }
         let ej = clampError(remoteError.isFinite ? remoteError : configuration.maxError)
-        let w = error / (error + ej)
+        let w = error / (error + ej) * weight
         let stretch = 1 + outlierBound()
         let predicted = coordinate.distance(to: remote)
         let sampleError = min(abs(predicted - rtt) / rtt, configuration.maxError)
         error = clampError(sampleError * configuration.ce * w + error * (1 - configuration.ce * w))
-        let delta = configuration.cc * w
+        let delta = cc * w
         let force = delta * (min(max(rtt, predicted / stretch), predicted * stretch) - predicted)
         let (direction, heightPart) = unitVector(from: remote, using: &generator)
         coordinate.move(
