@@ -26,9 +26,12 @@ import SeededRandom
 /// be measurements (rtt not finite or ≤ 0, a coordinate of another dimension) are ignored, and
 /// every component is clamped to ±100 s (``VivaldiCoordinate/maxMagnitude``). (5) Samples
 /// given with a neighbour key first pass a per-neighbour median filter (Ledlie, Gardner &
-/// Seltzer, NSDI 2007; ``VivaldiNeighbourFilter``), and an optional winsorisation around the
-/// prediction (`outlierFactor`, off by default) bounds the pull of triangle-violating pairs
-/// (`spec/0013-coordinates.md` §3.1–3.2).
+/// Seltzer, NSDI 2007; ``VivaldiNeighbourFilter``), then the misfit rule: once the node's error
+/// is at most `misfitGate`, a neighbour whose filtered samples misfit the prediction by more than
+/// `misfitThreshold` `misfitStrikes` times in a row has its weight w scaled by `misfitWeight`, and
+/// such samples move the node with `neighbourCC` instead of c_c (a redescending weight for pairs
+/// that violate the triangle inequality). An optional winsorisation around the prediction
+/// (`outlierFactor`, off by default) also exists (`spec/0013-coordinates.md` §3.1–3.3).
 public struct VivaldiNode: Sendable {
     /// The node's current coordinate.
     public private(set) var coordinate: VivaldiCoordinate
@@ -83,8 +86,9 @@ public struct VivaldiNode: Sendable {
     }
 
     /// Applies one RTT sample measured to the neighbour named `neighbour` (e.g. its node id): the
-    /// sample first goes through that neighbour's RTT filter, and the filtered RTT is applied
-    /// (Ledlie et al., NSDI 2007, §5.1). Returns false when the sample is not usable.
+    /// sample first goes through that neighbour's RTT filter (Ledlie et al., NSDI 2007, §5.1), and
+    /// the filtered RTT is applied with the misfit rule and `neighbourCC`
+    /// (`spec/0013-coordinates.md` §3.3). Returns false when the sample is not usable.
     @discardableResult
     public mutating func update(
         rtt: Double, remote: VivaldiCoordinate, remoteError: Double, neighbour: some Hashable
