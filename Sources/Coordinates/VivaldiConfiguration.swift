@@ -34,17 +34,36 @@ public struct VivaldiConfiguration: Sendable, Hashable {
     public var outlierFactor: Double
     /// τ_min: the least outlier bound.
     public var outlierFloor: Double
+    /// c_c for samples given with a neighbour key (RTT-filtered and misfit-checked): those have
+    /// their jitter filtered and persistent outliers damped, so a larger step converges faster
+    /// without the paper's oscillation (`spec/0013-coordinates.md` §3.3).
+    public var neighbourCC: Double
+    /// τ: a neighbour's filtered sample misfits when max(r/p, p/r) − 1 > τ (r the filtered RTT, p
+    /// the prediction); 0 disables the misfit rule (`spec/0013-coordinates.md` §3.3).
+    public var misfitThreshold: Double
+    /// n: from the n-th consecutive misfit of one neighbour on, its samples have weight ``misfitWeight``.
+    public var misfitStrikes: Int
+    /// ρ: the factor on the sample weight w of a neighbour with ``misfitStrikes`` consecutive misfits.
+    public var misfitWeight: Double
+    /// g: misfits are judged only while the node's own error e_i is at most this.
+    public var misfitGate: Double
 
-    /// The paper's constants: c_c = 0.25, c_e = 0.25, two dimensions.
+    /// The paper's constants: c_c = 0.25, c_e = 0.25, two dimensions; for samples with a neighbour
+    /// key, the RTT filter (window 5) and the misfit rule (c_c 0.5, τ 0.4, n 3, ρ 0.2, g 0.4).
     public init(
         dimensions: Int = 2, cc: Double = 0.25, ce: Double = 0.25, minHeight: Double = 0.01,
         minError: Double = 0.001, maxError: Double = 1, zeroThreshold: Double = 1e-6,
-        filterWindow: Int = 5, filterCapacity: Int = 64, outlierFactor: Double = 0, outlierFloor: Double = 0.05
+        filterWindow: Int = 5, filterCapacity: Int = 64, outlierFactor: Double = 0, outlierFloor: Double = 0.05,
+        neighbourCC: Double = 0.5, misfitThreshold: Double = 0.4, misfitStrikes: Int = 3, misfitWeight: Double = 0.2,
+        misfitGate: Double = 0.4
     ) {
         precondition(dimensions >= 1 && dimensions <= 8, "1 to 8 dimensions")
         precondition(cc > 0 && cc <= 1 && ce > 0 && ce <= 1, "c_c and c_e in (0, 1]")
         precondition(minError > 0 && minError <= maxError && maxError <= 1, "0 < minError ≤ maxError ≤ 1")
         precondition(minHeight >= 0 && zeroThreshold > 0, "non-negative floors")
+        precondition(neighbourCC > 0 && neighbourCC <= 1, "neighbour c_c in (0, 1]")
+        precondition(misfitThreshold >= 0 && misfitStrikes >= 1 && misfitStrikes <= 255, "τ ≥ 0, 1 ≤ n ≤ 255")
+        precondition(misfitWeight >= 0 && misfitWeight <= 1, "ρ in [0, 1]")
         self.dimensions = dimensions
         self.cc = cc
         self.ce = ce
@@ -56,6 +75,11 @@ public struct VivaldiConfiguration: Sendable, Hashable {
         self.filterCapacity = filterCapacity
         self.outlierFactor = outlierFactor
         self.outlierFloor = outlierFloor
+        self.neighbourCC = neighbourCC
+        self.misfitThreshold = misfitThreshold
+        self.misfitStrikes = misfitStrikes
+        self.misfitWeight = misfitWeight
+        self.misfitGate = misfitGate
     }
 
     /// The paper's defaults.

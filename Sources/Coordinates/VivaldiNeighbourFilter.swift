@@ -5,7 +5,8 @@
 /// NSDI 2007, §5.1 "Latency filter": a moving percentile over a short history per link).
 ///
 /// State is bounded: at most ``capacity`` neighbours, each with at most ``window`` samples; when
-/// the table is full the least recently sampled neighbour is forgotten (LRU).
+/// the table is full the least recently sampled neighbour is forgotten (LRU). Each neighbour also
+/// keeps a count of consecutive misfits, for the misfit rule of ``VivaldiNode`` (one byte).
 ///
 /// **Deviations.** The paper's moving-percentile filter keeps the 25th percentile of four samples
 /// (its latency spikes are one-sided); the median is used here (`spec/0013-coordinates.md` §3.1),
@@ -23,6 +24,8 @@ public struct VivaldiNeighbourFilter: Sendable {
         var samples: [Double]
         var next: Int
         var lastUse: UInt64
+        /// Consecutive misfits (see ``recordMisfit(_:neighbour:)``), saturating at 255.
+        var strikes: UInt8 = 0
     }
 
     private var entries: [Entry] = []
@@ -41,7 +44,6 @@ public struct VivaldiNeighbourFilter: Sendable {
     /// (the mean of the two middle ones when their count is even).
     public mutating func filter(rtt: Double, neighbour key: Int) -> Double {
         clock &+= 1
-        guard window > 1 else { return rtt }
         let index: Int
         if let found = entries.firstIndex(where: { $0.key == key }) {
             index = found
@@ -62,7 +64,17 @@ public struct VivaldiNeighbourFilter: Sendable {
                 entries[index] = entry
             }
         }
-        return Self.median(entries[index].samples)
+        return window > 1 ? Self.median(entries[index].samples) : rtt
+    }
+
+    /// Records whether the neighbour's latest sample misfit the prediction and returns its count
+    /// of consecutive misfits (a fit resets it to 0; it saturates at 255). 0 for an untracked
+    /// neighbour (`spec/0013-coordinates.md` §3.3).
+    public mutating func recordMisfit(_ misfit: Bool, neighbour key: Int) -> Int {
+        guard let index = entries.firstIndex(where: { $0.key == key }) else { return 0 }
+        let strikes = entries[index].strikes
+        entries[index].strikes = misfit ? (strikes == .max ? strikes : strikes + 1) : 0
+        return Int(entries[index].strikes)
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -26,9 +26,12 @@ import SeededRandom
 /// be measurements (rtt not finite or ≤ 0, a coordinate of another dimension) are ignored, and
 /// every component is clamped to ±100 s (``VivaldiCoordinate/maxMagnitude``). (5) Samples
 /// given with a neighbour key first pass a per-neighbour median filter (Ledlie, Gardner &
-/// Seltzer, NSDI 2007; ``VivaldiNeighbourFilter``), and an optional winsorisation around the
-/// prediction (`outlierFactor`, off by default) bounds the pull of triangle-violating pairs
-/// (`spec/0013-coordinates.md` §3.1–3.2).
+/// Seltzer, NSDI 2007; ``VivaldiNeighbourFilter``), then the misfit rule: once the node's error
+/// is at most `misfitGate`, a neighbour whose filtered samples misfit the prediction by more than
+/// `misfitThreshold` `misfitStrikes` times in a row has its weight w scaled by `misfitWeight`, and
+/// such samples move the node with `neighbourCC` instead of c_c (a redescending weight for pairs
+/// that violate the triangle inequality). An optional winsorisation around the prediction
+/// (`outlierFactor`, off by default) also exists (`spec/0013-coordinates.md` §3.1–3.3).
 public struct VivaldiNode: Sendable {
     /// The node's current coordinate.
     public private(set) var coordinate: VivaldiCoordinate
@@ -83,15 +86,36 @@ public struct VivaldiNode: Sendable {
     }
 
     /// Applies one RTT sample measured to the neighbour named `neighbour` (e.g. its node id): the
-    /// sample first goes through that neighbour's RTT filter, and the filtered RTT is applied
-    /// (Ledlie et al., NSDI 2007, §5.1). Returns false when the sample is not usable.
+    /// sample first goes through that neighbour's RTT filter (Ledlie et al., NSDI 2007, §5.1), and
+    /// the filtered RTT is applied with the misfit rule and `neighbourCC`
+    /// (`spec/0013-coordinates.md` §3.3). Returns false when the sample is not usable.
     @discardableResult
     public mutating func update(
         rtt: Double, remote: VivaldiCoordinate, remoteError: Double, neighbour: some Hashable
     ) -> Bool {
         guard Self.isUsable(rtt), remote.dimensions == coordinate.dimensions else { return false }
-        let filtered = filter.filter(rtt: rtt, neighbour: neighbour.hashValue)
-        return update(rtt: filtered, remote: remote, remoteError: remoteError)
+        let key = neighbour.hashValue
+        let filtered = filter.filter(rtt: rtt, neighbour: key)
+        let weight = misfitWeight(rtt: filtered, remote: remote, neighbour: key)
+        var generator = random
+        defer { random = generator }
+        return apply(
+            rtt: filtered, remote: remote, remoteError: remoteError, cc: configuration.neighbourCC, weight: weight,
+            using: &generator)
+    }
+
+    /// The misfit rule (`spec/0013-coordinates.md` §3.3): while e_i ≤ g, a filtered sample r
+    /// misfits when max(r/p, p/r) − 1 > τ (p the prediction); from the n-th consecutive misfit of
+    /// one neighbour on, the sample's weight is scaled by ρ. A pair that violates the triangle
+    /// inequality by a constant factor misfits in every sample, while the misfits of a converging
+    /// embedding come and go.
+    private mutating func misfitWeight(rtt: Double, remote: VivaldiCoordinate, neighbour key: Int) -> Double {
+        guard configuration.misfitThreshold > 0, error <= configuration.misfitGate else { return 1 }
+        let predicted = coordinate.distance(to: remote)
+        guard predicted > 0 else { return 1 }
+        let misfit = max(rtt / predicted, predicted / rtt) - 1 > configuration.misfitThreshold
+        let strikes = filter.recordMisfit(misfit, neighbour: key)
+        return strikes >= configuration.misfitStrikes ? configuration.misfitWeight : 1
     }
 
     /// Applies one RTT sample to the neighbour `neighbour`, which published `report`, through
@@ -113,14 +137,23 @@ public struct VivaldiNode: Sendable {
         rtt: Double, remote: VivaldiCoordinate, remoteError: Double,
         using generator: inout some RandomNumberGenerator
     ) -> Bool {
+        apply(rtt: rtt, remote: remote, remoteError: remoteError, cc: configuration.cc, weight: 1, using: &generator)
+    }
+
+    /// The update of `spec/0013-coordinates.md` §3 with timestep constant `cc` and the sample
+    /// weight w scaled by `weight`.
+    private mutating func apply(
+        rtt: Double, remote: VivaldiCoordinate, remoteError: Double, cc: Double, weight: Double,
+        using generator: inout some RandomNumberGenerator
+    ) -> Bool {
         guard Self.isUsable(rtt), remote.dimensions == coordinate.dimensions else { return false }
         let ej = clampError(remoteError.isFinite ? remoteError : configuration.maxError)
-        let w = error / (error + ej)
+        let w = error / (error + ej) * weight
         let stretch = 1 + outlierBound()
         let predicted = coordinate.distance(to: remote)
         let sampleError = min(abs(predicted - rtt) / rtt, configuration.maxError)
         error = clampError(sampleError * configuration.ce * w + error * (1 - configuration.ce * w))
-        let delta = configuration.cc * w
+        let delta = cc * w
         let force = delta * (min(max(rtt, predicted / stretch), predicted * stretch) - predicted)
         let (direction, heightPart) = unitVector(from: remote, using: &generator)
         coordinate.move(

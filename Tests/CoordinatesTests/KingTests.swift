@@ -30,23 +30,16 @@ struct KingTests {
         sim.run(rounds: Self.rounds)
         let e = sim.medianRelativeError(pairs: 20_000, seed: 99)
         print("king noisy: nodes 1740, contacts 32, rounds \(Self.rounds): median rel. error vs truth \(e.truth), vs network \(e.network)")
-        // Measured with the per-neighbour median filter (window 5): 16.6% against the true RTT
-        // for seed 8 (unfiltered 16.8%); median over seeds 8, 1, 2, 3, 4: 18.1% (unfiltered
-        // 18.4%). The filter removes jitter, but the violations are consistent per pair and the
-        // paper's update is a least-squares spring system: pairs at 2× or 0.5× their true RTT
-        // bias every node's position, and more rounds do not help (16.4% after 1000, seed 8).
-        // Jitter alone gives 6.6%, violations alone 17.6%. Guard the figure we have…
-        #expect(e.truth < 0.18)
-        #expect(e.network < 0.24)
-        // …and record the issue's target as not met yet (this fails once it is met, so the
-        // known issue is removed then).
-        withKnownIssue("issue 7: < 15% with 20% triangle violations not reached by plain Vivaldi") {
-            #expect(e.truth < 0.15)
-        }
+        // Measured with the RTT filter and the misfit rule (spec 0013 §3.3, the defaults):
+        // 10.9% against the true RTT for seed 8 (per seed 1–4: 11.1/12.5/11.9/12.3%; median
+        // 11.9%); without the misfit rule 16.6% (median 18.1%). The violating pairs (2× or 0.5×,
+        // the same in every sample) are what the rule damps; jitter alone gives 7.1%.
+        #expect(e.truth < 0.15)
+        #expect(e.network < 0.18)
     }
 
     /// 400 rounds: each node applies 400 samples from its 32 contacts (about 12 per contact),
     /// 696,000 updates in all, about 2 s in a debug build. The exact case reaches
-    /// 4.3% here (8.6% after 200 rounds, 2.5% after 1000).
+    /// 4.1% here (1.5% after 1000 rounds; 4.3% and 2.5% with the paper's update alone).
     static let rounds = 400
 }

@@ -38,4 +38,43 @@ struct NeighbourFilterTests {
         let applied = n.update(rtt: .nan, remote: remote, remoteError: 0.2, neighbour: "b")
         #expect(!applied)
     }
+
+    @Test("misfits count per neighbour while consecutive, and a fit resets the count")
+    func strikes() {
+        var f = VivaldiNeighbourFilter(window: 1, capacity: 2)
+        #expect(f.recordMisfit(true, neighbour: 1) == 0)  // untracked
+        _ = f.filter(rtt: 10, neighbour: 1)
+        _ = f.filter(rtt: 10, neighbour: 2)
+        let counts = [true, true, false, true].map { f.recordMisfit($0, neighbour: 1) }
+        #expect(counts == [1, 2, 0, 1] && f.recordMisfit(true, neighbour: 2) == 1)
+    }
+
+    @Test("a settled node gives a neighbour's third consecutive misfit the weight ρ")
+    func misfitRule() {
+        let start = VivaldiCoordinate(vector: [0, 0], height: 1)
+        let remote = VivaldiCoordinate(vector: [30, 40], height: 5)
+        var ruled = VivaldiNode(coordinate: start, error: 0.1, seed: 3)
+        var plain = VivaldiNode(
+            coordinate: start, error: 0.1, configuration: VivaldiConfiguration(misfitThreshold: 0), seed: 3)
+        // Each sample says 150 ms where the prediction is 56 to 90 ms: a misfit every time.
+        for step in 1...3 {
+            let before = ruled.coordinate
+            ruled.update(rtt: 150, remote: remote, remoteError: 0.2, neighbour: "far")
+            plain.update(rtt: 150, remote: remote, remoteError: 0.2, neighbour: "far")
+            if step < 3 {
+                #expect(ruled.coordinate == plain.coordinate && ruled.error == plain.error)
+            } else {
+                let moved = ruled.coordinate.euclideanDistance(to: before)
+                let full = plain.coordinate.euclideanDistance(to: before)
+                #expect(abs(moved / full - 0.2) < 1e-9)
+            }
+        }
+        // A new node (error 1 > g) never judges: its samples keep their whole weight.
+        var fresh = VivaldiNode(seed: 3), freshPlain = VivaldiNode(configuration: VivaldiConfiguration(misfitThreshold: 0), seed: 3)
+        for _ in 0..<5 {
+            fresh.update(rtt: 150, remote: remote, remoteError: 0.2, neighbour: "far")
+            freshPlain.update(rtt: 150, remote: remote, remoteError: 0.2, neighbour: "far")
+        }
+        #expect(fresh.coordinate == freshPlain.coordinate)
+    }
 }
