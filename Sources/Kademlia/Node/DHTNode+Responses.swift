@@ -12,7 +12,12 @@ extension DHTNode {
         // Vivaldi learns from the round trip this reply measured (no extra traffic).
         if let peerCoordinate {
             let rtt = now - query.sentAt
-            vivaldi.update(rtt: Double(rtt.components.seconds) * 1000 + Double(rtt.components.attoseconds) / 1e15, remote: peerCoordinate)
+            let milliseconds = Double(rtt.components.seconds) * 1000 + Double(rtt.components.attoseconds) / 1e15
+            if configuration.vivaldiFiltersContacts {
+                vivaldi.update(rtt: milliseconds, remote: peerCoordinate, neighbour: response.id)
+            } else {
+                vivaldi.update(rtt: milliseconds, remote: peerCoordinate)
+            }
         }
         noteContact(NodeContact(id: response.id, endpoint: source), kind: .response, now: now, into: &actions)
         if let expected = query.nodeID, expected != response.id {

@@ -41,6 +41,12 @@ extension DHTNode {
         /// may turn it off for speed: the node then emits ``Action/sendMessage(_:to:)`` and takes
         /// ``DHTNode/receive(message:from:now:)``, skipping only the KRPC codec.
         public var encodesMessages = true
+        /// Whether each reply's round trip goes through Vivaldi's per-contact RTT filter and
+        /// misfit rule, keyed by the responder's id (`spec/0013-coordinates.md` §3.1, §3.3), or
+        /// straight into the paper's update. On for a real node; the filter keeps up to
+        /// ``VivaldiConfiguration/filterCapacity`` contacts (about 8 KB), which the simulator
+        /// leaves off by default so that a million nodes fit in memory.
+        public var vivaldiFiltersContacts = true
         /// This node's Potluck identity (its ed25519 public key), sent in every message as the
         /// extension key `plk` (`spec/0005-krpc.md` reserves `pl…` keys; other implementations
         /// ignore them) so that peers can go from an endpoint to a key, e.g. to fetch its offer.
