@@ -17,4 +17,13 @@ import Testing
         #expect(report.lookupSuccessRate >= 0.95, "replay: potluck simulate simulations/small.toml --seed \(scenario.seed)")
         #expect(report.passed)
     }
+
+    @Test func everyShippedScenarioParses() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.simulations).filter { $0.hasSuffix(".toml") }.sorted()
+        #expect(files.contains("million.toml") && files.contains("small.toml"))
+        for file in files {
+            let scenario = try Scenario(contentsOf: Self.simulations + "/" + file)
+            #expect(scenario.platform.nodes > 0, "\(file)")
+        }
+    }
 }
