@@ -37,14 +37,20 @@ enum LookupScan {
 }
 
 extension Lookup {
-    /// The index of the first candidate not closer than `distance` (binary search).
+    /// The index of the first candidate not closer than `distance` (binary search, written
+    /// without a data-dependent branch: the halving selects, which the compiler turns into
+    /// conditional moves, since a random distance mispredicts half the branches).
     func lowerBound(_ distance: NodeID) -> Int {
-        var low = 0, high = candidates.count
-        while low < high {
-            let middle = (low + high) / 2
-            if candidates[middle].distance < distance { low = middle + 1 } else { high = middle }
+        candidates.withUnsafeBufferPointer { buffer in
+            var base = 0, length = buffer.count
+            while length > 0 {
+                let half = length / 2
+                let closer = buffer[base + half].distance < distance
+                base = closer ? base + half + 1 : base
+                length = closer ? length - half - 1 : half
+            }
+            return base
         }
-        return low
     }
 
     /// The index of the candidate with this id, if held.
