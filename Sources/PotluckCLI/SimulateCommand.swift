@@ -39,6 +39,7 @@ struct SimulateCommand: ParsableCommand {
         }
         let replay = "potluck simulate \(self.scenario) --seed \(scenario.seed)" + (nodes.map { " --nodes \($0)" } ?? "")
             + (scenario.codec ? "" : " --no-codec")
+        if scenario.lending != nil { return try runLending(scenario, replay: replay) }
         let baseline = Self.memory(field: "VmRSS")
         let clock = ContinuousClock()
         let started = clock.now
