@@ -145,18 +145,20 @@ public final class LendingSimulation {
 
     /// Lender slots, their lines, policies and offers, for every peer of a lending class.
     private func setUpLenders() {
-        let policy = LenderPolicy(cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
-                                  maxJobs: lending.lenderCores / lending.jobCores,
-                                  maxWallSeconds: .greatestFiniteMagnitude)
         for peer in peerClass.indices where peerClass[peer].lends {
+            // A lender denies itself: its own jobs are not lending (they would run at home).
+            let own = key(UInt32(peer), 0)
+            let policy = LenderPolicy(cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
+                                      denied: [own], maxJobs: lending.lenderCores / lending.jobCores,
+                                      maxWallSeconds: .greatestFiniteMagnitude)
             lenderSlot[peer] = Int32(lenderPeer.count)
             lenderPeer.append(UInt32(peer))
             lines.append(JobLine(policy: policy))
             incoming.append(0)
             lenderJoined.append(peerClass[peer] == .newcomer ? .max : 0)
             offerTemplates.append(Offer(
-                lender: key(UInt32(peer), 0), cores: lending.lenderCores, memoryBytes: Int64.max / 2,
-                runtimes: [Self.runtime], endpoint: "sim://\(peer)",
+                lender: own, cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
+                policy: OfferPolicy(denied: [own]), endpoint: "sim://\(peer)",
                 coordinates: coordinates[peer].components, expiry: Int64.max))
         }
     }
