@@ -60,7 +60,7 @@ extension LendingSimulation {
             return
         }
         var priority = JobLine.Priority(friend: false, trust: 0)
-        if lending.order == .trust {
+        if lending.order != .fifo {
             priority.trust = lenderTrust(slot: slot, borrower: job.borrower, generation: job.generation)
             let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
             metrics.classes[classIndex].trustAsked += 1

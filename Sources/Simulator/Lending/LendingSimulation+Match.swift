@@ -22,7 +22,7 @@ extension LendingSimulation {
     /// (the lender's only under the trust policy), whether it is busy.
     func knowledge(borrower: UInt32, slot: Int) -> MatchKnowledge {
         let rttMs = 2 * Double(placement.latency(from: Int(borrower), to: Int(lenderPeer[slot]))) / 1e6
-        let theirs = lending.order == .trust
+        let theirs = lending.order != .fifo
             ? lenderTrust(slot: slot, borrower: borrower, generation: generation[Int(borrower)]) : nil
         return MatchKnowledge(measuredRTTMs: rttMs, trustInLender: borrowerTrust(borrower: borrower, slot: slot),
                               lenderTrustInBorrower: theirs, isFriendOfLender: false, lenderIsBusy: isBusy(slot))
@@ -35,8 +35,8 @@ extension LendingSimulation {
                             now: Int64(now / 1_000_000_000))
     }
 
-    /// A match tick: the oldest pending requests (at most `max_requests_per_tick`) are paired
-    /// with offers that have room, in batch or one by one.
+    /// A match tick: the oldest pending requests (at most `max_requests_per_tick`, and at most
+    /// the lenders' total room) are paired with offers that have room, in batch or one by one.
     func matchTick() {
         let next = now + Self.nanoseconds(lending.matchInterval)
         if next <= end { queue.schedule(.matchTick, at: next) }
@@ -46,7 +46,11 @@ extension LendingSimulation {
             poolNeedsSort = false
         }
         metrics.matchTicks += 1
-        let taken = Array(pool.prefix(lending.maxRequestsPerTick))
+        // Never more requests than the room there is: the auction's price war over a few
+        // places would otherwise run until prices reach the unserved penalty.
+        let totalRoom = lenderPeer.indices.reduce(0) { $0 + room($1) }
+        let taken = Array(pool.prefix(min(lending.maxRequestsPerTick, totalRoom)))
+        guard !taken.isEmpty else { return }
         var sent = Set<UInt32>()
         switch lending.matching {
         case .batch: sent = matchBatch(taken)

@@ -22,16 +22,20 @@ extension LendingSimulation {
 
     /// The lender's trust in a borrower's identity, as its line ranks it (`spec/0017-jobs.md`
     /// §3.2): the flow score of `spec/0012-trust.md` §3 from the lender's position in the graph,
-    /// plus the starter grant when the community gives one (`spec/0018` §2.3).
+    /// plus the starter grant when the community gives one (`spec/0018` §2.3); under the `given`
+    /// order, the gross flow the borrower gave that reached the lender, plus the grant.
     func lenderTrust(slot: Int, borrower: UInt32, generation identity: UInt32) -> Double {
         let lender = lenderPeer[slot]
         let cacheKey = ScoreKey(asker: lender, subject: borrower, generation: identity)
         if let cached = scoreCache[cacheKey] { return cached }
         let flow = snapshot.flowScore(of: key(borrower, identity), asSeenBy: key(lender, generation[Int(lender)]),
                                       configuration: flowConfiguration)
-        var score = flow.score
         let grant = starterGrant(of: borrower, generation: identity)
-        if grant > 0 { score = TrustMath.boundedScore(flow.net + grant, unit: lending.trustUnit) }
+        let score: Double
+        switch lending.order {
+        case .given: score = TrustMath.boundedScore(flow.given + grant, unit: lending.trustUnit)
+        default: score = grant > 0 ? TrustMath.boundedScore(flow.net + grant, unit: lending.trustUnit) : flow.score
+        }
         scoreCache[cacheKey] = score
         return score
     }

@@ -8,8 +8,13 @@ extension Scenario {
     public struct Lending: Sendable, Hashable {
         /// The community's rule for a busy lender's line (`policy.order`).
         public enum Order: String, Sendable, Hashable {
-            /// Served by the lender's flow trust in the borrower (`spec/0017-jobs.md` §3.2).
+            /// Served by the lender's flow trust in the borrower, net of what the lender gave it
+            /// (`spec/0017-jobs.md` §3.2, the rule `potluck node` runs).
             case trust
+            /// Served by the work the borrower gave that reached the lender, gross: "serve those
+            /// who gave first", nothing subtracted for what they received (the flow score's
+            /// `given` alone, bounded the same way).
+            case given
             /// First come, first served: every borrower ranks the same.
             case fifo
         }
@@ -103,7 +108,7 @@ extension Scenario {
             try classes.finish()
         }
         if var policy = try reader.table("policy") {
-            let order = try policy.string("order", default: "trust", oneOf: ["trust", "fifo"])
+            let order = try policy.string("order", default: "trust", oneOf: ["trust", "given", "fifo"])
             lending.order = Lending.Order(rawValue: order) ?? .trust
             lending.starterGrant = try policy.double("starter_grant", default: 0, in: 0...1e9)
             let halfLife = try policy.double("decay_half_life_s", default: 0, in: 0...1e9)
