@@ -44,6 +44,7 @@ public struct LendingMetrics: Sendable {
     /// Core-seconds counted in the graph of work (the receipts' figures).
     public var receiptCoreSeconds = 0.0
     public var resultsInFlight = 0
+    public var resultsInFlightCoreSeconds = 0.0
     /// Core-seconds of lenders' work inside the window, and what they could have given.
     public var busyCoreSeconds = 0.0
     public var capacityCoreSeconds = 0.0

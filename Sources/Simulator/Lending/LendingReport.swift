@@ -43,6 +43,8 @@ public struct LendingReport: Sendable, Codable {
     public var computeReceived: Double
     public var receiptCoreSeconds: Double
     public var resultsInFlight: Int
+    /// Core-seconds of those results.
+    public var computeInFlight: Double
     public var assignments: Int
     public var constraintViolations: Int
     public var matchTicks: Int
@@ -169,6 +171,7 @@ extension LendingSimulation {
             lenderUtilization: metrics.capacityCoreSeconds == 0 ? 0 : metrics.busyCoreSeconds / metrics.capacityCoreSeconds,
             computeGiven: metrics.computeGiven, computeReceived: metrics.computeReceived,
             receiptCoreSeconds: metrics.receiptCoreSeconds, resultsInFlight: metrics.resultsInFlight,
+            computeInFlight: metrics.resultsInFlightCoreSeconds,
             assignments: metrics.assignments, constraintViolations: metrics.constraintViolations,
             matchTicks: metrics.matchTicks, assignmentFallbacks: metrics.assignmentFallbacks,
             auctionBids: metrics.auctionBids, trustSnapshots: metrics.trustSnapshots, receipts: metrics.receipts,

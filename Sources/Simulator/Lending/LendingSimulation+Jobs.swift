@@ -110,6 +110,7 @@ extension LendingSimulation {
         metrics.classes[Int(peerClass[Int(lenderPeer[slot])].rawValue)].given += job.coreSeconds
         metrics.computeGiven += job.coreSeconds
         metrics.resultsInFlight += 1
+        metrics.resultsInFlightCoreSeconds += job.coreSeconds
         trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 3)
         if let ticket = job.ticket {
             for next in lines[slot].release(ticket) {
@@ -157,6 +158,7 @@ extension LendingSimulation {
                       coreSeconds: coreSeconds, endedAt: Int64(now / 1_000_000))
         jobs[Int(number)].state = .done
         metrics.resultsInFlight -= 1
+        metrics.resultsInFlightCoreSeconds -= job.coreSeconds
         metrics.receipts += 1
         metrics.computeReceived += job.coreSeconds
         metrics.receiptCoreSeconds += coreSeconds
