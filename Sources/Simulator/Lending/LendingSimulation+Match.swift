@@ -4,28 +4,43 @@ import Matching
 import Records
 
 extension LendingSimulation {
-    /// Requests a lender may still take, in jobs: free cores, plus free places in its line,
-    /// less the jobs already on their way to it (`spec/0018-lending-simulation.md` §3.2).
-    func room(_ slot: Int) -> Int {
-        guard lenderJoined[slot] <= now else { return 0 }
+    /// Requests a lender may still take, in jobs (`spec/0018-lending-simulation.md` §3.2): `idle`
+    /// places on free cores, where a job starts at once, and `line` places in its line; the jobs
+    /// already on their way take free cores first.
+    func room(_ slot: Int) -> (idle: Int, line: Int) {
+        guard lenderJoined[slot] <= now else { return (0, 0) }
         let line = lines[slot]
         let free = (lending.lenderCores - line.load.cores) / lending.jobCores
-        return max(0, free + lending.lineLimit - line.waitingCount - Int(incoming[slot]))
-    }
-
-    /// Whether a job sent to the lender now would wait: no free core.
-    func isBusy(_ slot: Int) -> Bool {
-        lines[slot].load.cores + lending.jobCores > lending.lenderCores
+        let coming = Int(incoming[slot])
+        return (max(0, free - coming), max(0, lending.lineLimit - line.waitingCount - max(0, coming - free)))
     }
 
     /// What a borrower knows of a lender that served it: the RTT it measured, trust both ways
-    /// (the lender's only under the trust policy), whether it is busy.
-    func knowledge(borrower: UInt32, slot: Int) -> MatchKnowledge {
+    /// (the lender's only when the policy ranks by trust), and the busy state of the place.
+    func knowledge(borrower: UInt32, slot: Int, busy: Bool) -> MatchKnowledge {
         let rttMs = 2 * Double(placement.latency(from: Int(borrower), to: Int(lenderPeer[slot]))) / 1e6
         let theirs = lending.order != .fifo
             ? lenderTrust(slot: slot, borrower: borrower, generation: generation[Int(borrower)]) : nil
         return MatchKnowledge(measuredRTTMs: rttMs, trustInLender: borrowerTrust(borrower: borrower, slot: slot),
-                              lenderTrustInBorrower: theirs, isFriendOfLender: false, lenderIsBusy: isBusy(slot))
+                              lenderTrustInBorrower: theirs, isFriendOfLender: false, lenderIsBusy: busy)
+    }
+
+    /// Each lender with room is offered as up to two places: its free cores (idle) and its line
+    /// (busy), so that the matcher's busy state is true of every core it hands out.
+    func places() -> [Place] {
+        var places: [Place] = []
+        for slot in lenderPeer.indices {
+            let room = room(slot)
+            if room.idle > 0 { places.append(Place(slot: slot, busy: false, count: room.idle)) }
+            if room.line > 0 { places.append(Place(slot: slot, busy: true, count: room.line)) }
+        }
+        return places
+    }
+
+    func offer(_ place: Place) -> Offer {
+        var offer = offerTemplates[place.slot]
+        offer.cores = place.count * lending.jobCores
+        return offer
     }
 
     func request(for number: UInt32) -> MatchRequest {
@@ -46,47 +61,36 @@ extension LendingSimulation {
             poolNeedsSort = false
         }
         metrics.matchTicks += 1
+        let places = places()
         // Never more requests than the room there is: the auction's price war over a few
         // places would otherwise run until prices reach the unserved penalty.
-        let totalRoom = lenderPeer.indices.reduce(0) { $0 + room($1) }
+        let totalRoom = places.reduce(0) { $0 + $1.count }
         let taken = Array(pool.prefix(min(lending.maxRequestsPerTick, totalRoom)))
         guard !taken.isEmpty else { return }
         var sent = Set<UInt32>()
         switch lending.matching {
-        case .batch: sent = matchBatch(taken)
-        case .each: sent = matchEach(taken)
+        case .batch: sent = matchBatch(taken, places)
+        case .each: sent = matchEach(taken, places)
         }
         if !sent.isEmpty { pool.removeAll { sent.contains($0) } }
     }
 
-    /// `Matcher.assign` over every request and every offer with room (`spec/0016` §4); each offer's
-    /// capacity is its room in cores.
-    private func matchBatch(_ taken: [UInt32]) -> Set<UInt32> {
-        var offers: [Offer] = []
-        var offerSlot: [Int] = []
-        var offerOfSlot = [Int32](repeating: -1, count: lenderPeer.count)
-        for slot in lenderPeer.indices {
-            let room = room(slot)
-            guard room > 0 else { continue }
-            var offer = offerTemplates[slot]
-            offer.cores = room * lending.jobCores
-            offerOfSlot[slot] = Int32(offers.count)
-            offers.append(offer)
-            offerSlot.append(slot)
-        }
-        guard !offers.isEmpty else { return [] }
+    /// `Matcher.assign` over the requests and every place with room (`spec/0016` §4); each
+    /// place's capacity is its room in cores.
+    private func matchBatch(_ taken: [UInt32], _ places: [Place]) -> Set<UInt32> {
+        let offers = places.map(offer)
+        var placesOfSlot = [[Int]](repeating: [], count: lenderPeer.count)
+        for (index, place) in places.enumerated() { placesOfSlot[place.slot].append(index) }
         let requests = taken.map(request(for:))
-        let busy = offerSlot.map(isBusy)
         let known: [[(offer: Int, knowledge: MatchKnowledge)]] = taken.map { number in
             let borrower = jobs[Int(number)].borrower
             guard generation[Int(borrower)] == jobs[Int(number)].generation else { return [] }
-            return self.known[Int(borrower)].compactMap { slot in
-                let offer = offerOfSlot[Int(slot)]
-                return offer < 0 ? nil : (Int(offer), knowledge(borrower: borrower, slot: Int(slot)))
+            return self.known[Int(borrower)].flatMap { slot in
+                placesOfSlot[Int(slot)].map { ($0, knowledge(borrower: borrower, slot: Int(slot), busy: places[$0].busy)) }
             }
         }
         let options = AssignmentOptions(candidatesPerRequest: lending.candidates)
-        let assignment = matcher.assign(requests, to: offers, options: options, lenderIsBusy: { busy[$0] },
+        let assignment = matcher.assign(requests, to: offers, options: options, lenderIsBusy: { places[$0].busy },
                                         knownLenders: { known[$0] })
         metrics.assignmentFallbacks += assignment.fallbacks
         metrics.auctionBids += assignment.bids
@@ -95,50 +99,49 @@ extension LendingSimulation {
         for (r, chosen) in assignment.offerForRequest.enumerated() {
             guard let o = chosen else { continue }
             used[o] += requests[r].cores
-            let knowledge = known[r].first { $0.offer == o }?.knowledge ?? MatchKnowledge(lenderIsBusy: busy[o])
+            let knowledge = known[r].first { $0.offer == o }?.knowledge ?? MatchKnowledge(lenderIsBusy: places[o].busy)
             check(requests[r], MatchCandidate(offer: offers[o], knowledge: knowledge), used: used[o])
-            dispatch(taken[r], to: Int32(offerSlot[o]))
+            dispatch(taken[r], to: Int32(places[o].slot))
             sent.insert(taken[r])
         }
         return sent
     }
 
-    /// `Matcher.rank` per request, oldest first, over the offers its borrower knows and
-    /// `matching.candidates` offers drawn at random among those with room (`spec/0016` §3).
-    private func matchEach(_ taken: [UInt32]) -> Set<UInt32> {
-        var rooms = lenderPeer.indices.map(room)
-        var open = lenderPeer.indices.filter { rooms[$0] > 0 }
-        var position = [Int32](repeating: -1, count: lenderPeer.count)
-        for (index, slot) in open.enumerated() { position[slot] = Int32(index) }
+    /// `Matcher.best` per request, oldest first (`spec/0016` §3), over the places of the lenders
+    /// its borrower knows and `matching.candidates` places drawn at random among those with room.
+    private func matchEach(_ taken: [UInt32], _ allPlaces: [Place]) -> Set<UInt32> {
+        var places = allPlaces
+        var open = Array(places.indices)
+        var position = Array(places.indices)
+        var placesOfSlot = [[Int]](repeating: [], count: lenderPeer.count)
+        for (index, place) in places.enumerated() { placesOfSlot[place.slot].append(index) }
         var sent = Set<UInt32>()
         for number in taken {
             guard !open.isEmpty else { break }
             let borrower = jobs[Int(number)].borrower
-            var slots = generation[Int(borrower)] == jobs[Int(number)].generation
-                ? known[Int(borrower)].map(Int.init).filter { rooms[$0] > 0 } : []
+            let knows = generation[Int(borrower)] == jobs[Int(number)].generation
+            var chosen = knows ? known[Int(borrower)].flatMap { placesOfSlot[Int($0)] }.filter { places[$0].count > 0 } : []
             for _ in 0..<lending.candidates {
-                let slot = open[random.below(open.count)]
-                if !slots.contains(slot) { slots.append(slot) }
+                let index = open[random.below(open.count)]
+                if !chosen.contains(index) { chosen.append(index) }
             }
-            let candidates = slots.map { slot in
-                var offer = offerTemplates[slot]
-                offer.cores = rooms[slot] * lending.jobCores
-                return MatchCandidate(offer: offer, knowledge: known[Int(borrower)].contains(Int32(slot))
-                    ? knowledge(borrower: borrower, slot: slot) : MatchKnowledge(lenderIsBusy: isBusy(slot)))
+            let candidates = chosen.map { index in
+                let place = places[index]
+                return MatchCandidate(offer: offer(place), knowledge: knows && known[Int(borrower)].contains(Int32(place.slot))
+                    ? knowledge(borrower: borrower, slot: place.slot, busy: place.busy) : MatchKnowledge(lenderIsBusy: place.busy))
             }
             let request = request(for: number)
             guard let best = matcher.best(request, candidates) else { continue }
-            let slot = slots[best.candidateIndex]
+            let index = chosen[best.candidateIndex]
             check(request, candidates[best.candidateIndex], used: request.cores)
-            dispatch(number, to: Int32(slot))
+            dispatch(number, to: Int32(places[index].slot))
             sent.insert(number)
-            rooms[slot] -= 1
-            if rooms[slot] == 0 {
-                let index = Int(position[slot]), last = open[open.count - 1]
-                open[index] = last
-                position[last] = Int32(index)
+            places[index].count -= 1
+            if places[index].count == 0 {
+                let at = position[index], last = open[open.count - 1]
+                open[at] = last
+                position[last] = at
                 open.removeLast()
-                position[slot] = -1
             }
         }
         return sent
@@ -151,4 +154,11 @@ extension LendingSimulation {
         if used > candidate.offer.cores { metrics.constraintViolations += 1 }
         metrics.assignments += 1
     }
+}
+
+/// A lender's free cores (`busy` false) or its line (`busy` true), with room for `count` jobs.
+struct Place {
+    var slot: Int
+    var busy: Bool
+    var count: Int
 }
