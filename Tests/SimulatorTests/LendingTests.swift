@@ -6,10 +6,12 @@ import Testing
 /// The lending economy (`spec/0018-lending-simulation.md`): the self-regulation claim, one seed
 /// one run, the matcher's constraints, conservation of work, and strict scenario parsing.
 @Suite struct LendingTests {
-    /// A small community with scarce capacity: 150 peers, a fifth free riders, demand about 115 %
-    /// of what the lenders lend (the contributors' own demand about 92 %). Small enough for a
-    /// debug build; dense enough (22 jobs per peer-hour) that lenders know most borrowers.
-    static func scenario(order: String = "trust", seed: Int = 3, mode: String = "batch", extra: String = "") -> String {
+    /// A small community with scarce capacity: 150 peers, a quarter free riders, demand about 130 %
+    /// of what the lenders lend (the contributors' own demand about 100 %). Small enough for a
+    /// debug build; dense enough (24 jobs per peer-hour) that lenders know most borrowers.
+    static func scenario(order: String = "trust", seed: Int = 3, mode: String = "batch", known: Int = 0, extra: String = "")
+        -> String
+    {
         """
         name = "lending-test"
         seed = \(seed)
@@ -26,19 +28,20 @@ import Testing
         sample_interval_s = 600.0
         [lending]
         lender_cores = 2
-        jobs_per_hour = 22.0
+        jobs_per_hour = 24.0
         line_limit = 16
         max_line_wait_s = 600.0
         [lending.job_size]
         distribution = "exponential"
         mean_s = 300.0
         [lending.classes]
-        free_riders = 0.2
+        free_riders = 0.25
         \(extra)
         [lending.policy]
         order = "\(order)"
         [lending.matching]
         mode = "\(mode)"
+        known_lenders = \(known)
         """
     }
 
@@ -47,19 +50,20 @@ import Testing
     }
 
     static func meanWait(_ report: LendingReport, _ peerClass: PeerClass) throws -> Double {
-        try #require(report.figures(peerClass)).waitSMean
+        try #require(report.figures(peerClass)).waitSecondsMean
     }
 
     /// The claim the simulator exists to test: when capacity is scarce, lenders that serve by
-    /// trust make free riders wait clearly longer than contributors (here at least 1.5 times as
-    /// long on average, measured about 2); first come, first served does not (within 20 %).
+    /// trust make free riders wait clearly longer than contributors (here at least 1.4 times as
+    /// long on average; measured 1.60 and 1.74 with seeds 3 and 4, release build); first come,
+    /// first served does not (within 20 %; measured 1.00 and 1.06).
     @Test(arguments: [3, 4])
     func trustMakesFreeRidersWaitFifoDoesNot(seed: Int) throws {
         let trust = try Self.run(Self.scenario(order: "trust", seed: seed))
         let fifo = try Self.run(Self.scenario(order: "fifo", seed: seed))
         let trustRatio = try Self.meanWait(trust, .freeRider) / Self.meanWait(trust, .contributor)
         let fifoRatio = try Self.meanWait(fifo, .freeRider) / Self.meanWait(fifo, .contributor)
-        #expect(trustRatio > 1.5, "trust: free riders wait \(trustRatio)× as long as contributors")
+        #expect(trustRatio > 1.4, "trust: free riders wait \(trustRatio)× as long as contributors")
         #expect(fifoRatio > 0.8 && fifoRatio < 1.2, "fifo: free riders wait \(fifoRatio)× as long as contributors")
         #expect(trust.lenderUtilization > 0.95 && fifo.lenderUtilization > 0.95, "capacity must be scarce")
     }
@@ -103,9 +107,9 @@ import Testing
     @Test(arguments: [
         ("order = \"trust\"", "order = \"random\"", "lending.policy.order: must be one of trust, given, fifo (got \"random\")"),
         ("lender_cores = 2", "lender_cores = 2\njob_cores = 4", "lending.job_cores: must be at most lender_cores (2)"),
-        ("free_riders = 0.2", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers must be at most 1"),
         ("mode = \"batch\"", "mode = \"batch\"\nspeed = 3", "lending.matching.speed: unknown key"),
-        ("jobs_per_hour = 22.0", "jobs_per_hour = \"many\"", "lending.jobs_per_hour: must be a number, not a string"),
+        ("jobs_per_hour = 24.0", "jobs_per_hour = \"many\"", "lending.jobs_per_hour: must be a number, not a string"),
     ])
     func badLendingInputIsRefused(replacing: String, with: String, message: String) {
         let text = Self.scenario().replacingOccurrences(of: replacing, with: with)

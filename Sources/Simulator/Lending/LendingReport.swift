@@ -14,9 +14,9 @@ public struct LendingReport: Sendable, Codable {
         public var unserved: Int
         public var unservedRate: Double
         public var refusals: Int
-        public var waitSP50: Double
-        public var waitSP90: Double
-        public var waitSMean: Double
+        public var waitSecondsP50: Double
+        public var waitSecondsP90: Double
+        public var waitSecondsMean: Double
         /// The lenders' mean trust in the class at admission, and the share of admissions where
         /// it was not 0 (the lender knew the borrower through the graph); trust policy only.
         public var trustMean: Double
@@ -68,17 +68,17 @@ public struct LendingReport: Sendable, Codable {
     public func value(of metric: String) -> Double? {
         let contributors = figures(.contributor), riders = figures(.freeRider)
         switch metric {
-        case "contributors_wait_s_p50": return contributors?.waitSP50
-        case "contributors_wait_s_p90": return contributors?.waitSP90
-        case "free_riders_wait_s_p50": return riders?.waitSP50
-        case "free_riders_wait_s_p90": return riders?.waitSP90
-        case "newcomers_wait_s_p50": return figures(.newcomer)?.waitSP50
-        case "whitewashers_wait_s_p50": return figures(.whitewasher)?.waitSP50
+        case "contributors_wait_s_p50": return contributors?.waitSecondsP50
+        case "contributors_wait_s_p90": return contributors?.waitSecondsP90
+        case "free_riders_wait_s_p50": return riders?.waitSecondsP50
+        case "free_riders_wait_s_p90": return riders?.waitSecondsP90
+        case "newcomers_wait_s_p50": return figures(.newcomer)?.waitSecondsP50
+        case "whitewashers_wait_s_p50": return figures(.whitewasher)?.waitSecondsP50
         case "free_riders_unserved_rate": return riders?.unservedRate
         case "contributors_unserved_rate": return contributors?.unservedRate
         case "free_riders_wait_ratio":
             guard let riders, let contributors else { return nil }
-            return riders.waitSMean / max(contributors.waitSMean, 1e-9)
+            return riders.waitSecondsMean / max(contributors.waitSecondsMean, 1e-9)
         case "lender_utilization": return lenderUtilization
         case "jobs_completed": return Double(jobsCompleted)
         default: return nil
@@ -134,7 +134,7 @@ public struct LendingReport: Sendable, Codable {
         var lines = [header]
         for c in classes where c.peers > 0 {
             lines.append([c.name, "\(c.peers)", "\(c.jobsSubmitted)", "\(c.unserved) (\(format(c.unservedRate * 100, 1)) %)",
-                          "\(c.refusals)", format(c.waitSP50, 1), format(c.waitSP90, 1), format(c.waitSMean, 1),
+                          "\(c.refusals)", format(c.waitSecondsP50, 1), format(c.waitSecondsP90, 1), format(c.waitSecondsMean, 1),
                           "\(format(c.trustMean, 3)) (\(format(c.trustKnownRate * 100, 0)) %)",
                           format(c.computeReceived, 0), format(c.computeGiven, 0)])
         }
@@ -157,8 +157,8 @@ extension LendingSimulation {
                 name: peerClass.name, peers: m.peers, jobsSubmitted: m.submitted, jobsStarted: m.started,
                 jobsCompleted: m.completed, unserved: m.unserved,
                 unservedRate: m.submitted == 0 ? 0 : Double(m.unserved) / Double(m.submitted), refusals: m.refusals,
-                waitSP50: percentile(waits, 50), waitSP90: percentile(waits, 90),
-                waitSMean: waits.isEmpty ? 0 : waits.reduce(0, +) / Double(waits.count),
+                waitSecondsP50: percentile(waits, 50), waitSecondsP90: percentile(waits, 90),
+                waitSecondsMean: waits.isEmpty ? 0 : waits.reduce(0, +) / Double(waits.count),
                 trustMean: m.trustAsked == 0 ? 0 : m.trustSum / Double(m.trustAsked),
                 trustKnownRate: m.trustAsked == 0 ? 0 : Double(m.trustKnown) / Double(m.trustAsked),
                 computeReceived: m.received, computeGiven: m.given)

@@ -15,14 +15,13 @@ extension LendingSimulation {
         return (max(0, free - coming), max(0, lending.lineLimit - line.waitingCount - max(0, coming - free)))
     }
 
-    /// What a borrower knows of a lender that served it: the RTT it measured, trust both ways
-    /// (the lender's only when the policy ranks by trust), and the busy state of the place.
+    /// What a borrower knows of a lender that served it: the RTT it measured, its own trust in
+    /// the lender, and the busy state of the place. Not the lender's trust in it: that score is
+    /// the lender's private view (`spec/0018` §3.2 says why it is left out).
     func knowledge(borrower: UInt32, slot: Int, busy: Bool) -> MatchKnowledge {
         let rttMs = 2 * Double(placement.latency(from: Int(borrower), to: Int(lenderPeer[slot]))) / 1e6
-        let theirs = lending.order != .fifo
-            ? lenderTrust(slot: slot, borrower: borrower, generation: generation[Int(borrower)]) : nil
         return MatchKnowledge(measuredRTTMs: rttMs, trustInLender: borrowerTrust(borrower: borrower, slot: slot),
-                              lenderTrustInBorrower: theirs, isFriendOfLender: false, lenderIsBusy: busy)
+                              isFriendOfLender: false, lenderIsBusy: busy)
     }
 
     /// Each lender with room is offered as up to two places: its free cores (idle) and its line
@@ -89,7 +88,12 @@ extension LendingSimulation {
                 placesOfSlot[Int(slot)].map { ($0, knowledge(borrower: borrower, slot: Int(slot), busy: places[$0].busy)) }
             }
         }
-        let options = AssignmentOptions(candidatesPerRequest: lending.candidates)
+        // The unserved penalty only has to exceed every placement cost (transfer + wait + risk,
+        // `spec/0016` §3); the default 1e9 s makes a price war over too few feasible places last
+        // millions of bids, so it is bounded by the largest job here (`spec/0018` §3.2).
+        let largest = requests.reduce(0) { max($0, $1.workCoreSeconds / Double($1.cores)) }
+        let penalty = 4 * (largest + matcher.weights.busyWaitSeconds + 1000)
+        let options = AssignmentOptions(candidatesPerRequest: lending.candidates, unassignedPenaltySeconds: penalty)
         let assignment = matcher.assign(requests, to: offers, options: options, lenderIsBusy: { places[$0].busy },
                                         knownLenders: { known[$0] })
         metrics.assignmentFallbacks += assignment.fallbacks

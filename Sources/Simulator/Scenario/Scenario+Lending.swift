@@ -62,7 +62,7 @@ extension Scenario {
         public var candidates: Int = 16
         /// Lenders a borrower remembers (the last that served it), scored with what it knows
         /// (`matching.known_lenders`).
-        public var knownLenders: Int = 4
+        public var knownLenders: Int = 0
         /// Requests matched per tick at most, oldest first (`matching.max_requests_per_tick`).
         public var maxRequestsPerTick: Int = 20_000
 
@@ -120,7 +120,7 @@ extension Scenario {
             lending.matching = Lending.MatchingMode(rawValue: mode) ?? .batch
             lending.matchInterval = try matching.double("interval_s", default: 10, in: 0.001...1e6)
             lending.candidates = try matching.int("candidates", default: 16, in: 1...1024)
-            lending.knownLenders = try matching.int("known_lenders", default: 4, in: 0...64)
+            lending.knownLenders = try matching.int("known_lenders", default: 0, in: 0...64)
             lending.maxRequestsPerTick = try matching.int("max_requests_per_tick", default: 20_000, in: 1...1_000_000)
             try matching.finish()
         }
