@@ -60,12 +60,17 @@ extension LendingSimulation {
             poolNeedsSort = false
         }
         metrics.matchTicks += 1
-        let places = places()
+        var places = places()
         // Never more requests than the room there is: the auction's price war over a few
         // places would otherwise run until prices reach the unserved penalty.
         let totalRoom = places.reduce(0) { $0 + $1.count }
         let taken = Array(pool.prefix(min(lending.maxRequestsPerTick, totalRoom)))
         guard !taken.isEmpty else { return }
+        // Lines are offered only when free cores are too few: a stranger's busy place costs
+        // `busyWaitSeconds` more than an idle one and never wins while one is free (exact when
+        // borrowers remember no lender; `spec/0018` §3.2).
+        let idleRoom = places.reduce(0) { $0 + ($1.busy ? 0 : $1.count) }
+        if lending.knownLenders == 0 && idleRoom >= taken.count { places.removeAll { $0.busy } }
         var sent = Set<UInt32>()
         switch lending.matching {
         case .batch: sent = matchBatch(taken, places)
