@@ -13,6 +13,8 @@ struct SimulateCommand: ParsableCommand {
             Runs every peer's real DHT state machine on a virtual clock over a modelled network \
             (latency, loss, churn, NAT). One seed reproduces a run bit for bit: each run prints its \
             seed and trace hash, and a failed expectation prints the command that replays it. \
+            A scenario with a [lending] table runs the lending economy instead (lenders, borrowers \
+            and the community's rule, spec/0018-lending-simulation.md). \
             See spec/0010-simulator.md and simulations/*.toml.
             """)
 
@@ -39,6 +41,7 @@ struct SimulateCommand: ParsableCommand {
         }
         let replay = "potluck simulate \(self.scenario) --seed \(scenario.seed)" + (nodes.map { " --nodes \($0)" } ?? "")
             + (scenario.codec ? "" : " --no-codec")
+        if scenario.lending != nil { return try runLending(scenario, replay: replay) }
         let baseline = Self.memory(field: "VmRSS")
         let clock = ContinuousClock()
         let started = clock.now

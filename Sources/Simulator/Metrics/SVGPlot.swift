@@ -12,6 +12,10 @@ public struct SVGPlot: Sendable {
     public var points: [(x: Double, y: Double)]
     public var style: Style
     public var yRange: ClosedRange<Double>?
+    /// More line series drawn over the first, each with its label; with any, a legend names
+    /// them all (the first as ``seriesLabel``).
+    public var more: [(label: String, points: [(x: Double, y: Double)])] = []
+    public var seriesLabel = ""
 
     public init(title: String, xLabel: String, yLabel: String, points: [(x: Double, y: Double)], style: Style = .line,
                 yRange: ClosedRange<Double>? = nil) {
@@ -26,7 +30,8 @@ public struct SVGPlot: Sendable {
     public var svg: String {
         let width = 640.0, height = 400.0, left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let xs = points.map(\.x), ys = points.map(\.y)
+        let all = points + more.flatMap(\.points)
+        let xs = all.map(\.x), ys = all.map(\.y)
         var xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
         if style == .bars { xMin -= 0.5; xMax += 0.5 }
         if xMax <= xMin { xMax = xMin + 1 }
@@ -56,6 +61,7 @@ public struct SVGPlot: Sendable {
         case .line:
             let path = points.map { "\(format(px($0.x), 1)),\(format(py($0.y), 1))" }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"\(path)\"/>\n"
+            out += legendAndMore(px: px, py: py, left: left + 10, top: top + 4)
         case .bars:
             let barWidth = plotWidth / (xMax - xMin) * 0.8
             for point in points {
@@ -64,6 +70,23 @@ public struct SVGPlot: Sendable {
             }
         }
         return out + "</svg>\n"
+    }
+
+    /// The extra series and, when there are any, the legend.
+    private func legendAndMore(px: (Double) -> Double, py: (Double) -> Double, left: Double, top: Double) -> String {
+        guard !more.isEmpty else { return "" }
+        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+        var out = ""
+        for (index, series) in more.enumerated() {
+            let path = series.points.map { "\(format(px($0.x), 1)),\(format(py($0.y), 1))" }.joined(separator: " ")
+            out += "<polyline fill=\"none\" stroke=\"\(colours[(index + 1) % colours.count])\" stroke-width=\"2\" points=\"\(path)\"/>\n"
+        }
+        for (index, name) in ([seriesLabel] + more.map(\.label)).enumerated() {
+            let y = top + 14 * Double(index + 1)
+            out += "<rect x=\"\(format(left, 1))\" y=\"\(format(y - 9, 1))\" width=\"10\" height=\"10\" fill=\"\(colours[index % colours.count])\"/>"
+            out += "<text x=\"\(format(left + 14, 1))\" y=\"\(format(y, 1))\">\(escape(name))</text>\n"
+        }
+        return out
     }
 
     private func label(_ value: Double) -> String {

@@ -50,6 +50,20 @@ public struct HostPlacement: Sendable {
         }
     }
 
+    /// Where host `host` sits as a Vivaldi coordinate `[x₁, x₂, h]` (`spec/0013-coordinates.md`),
+    /// in milliseconds: `‖xᵢ − xⱼ‖ + hᵢ + hⱼ` is exactly twice the model's one-way latency, as
+    /// if Vivaldi had converged without error (the lending economy's offers carry it).
+    public func roundTripCoordinate(of host: Int) -> [Double] {
+        switch model {
+        case .constant(let value):
+            return [0, 0, value]
+        case .geometric(let base, let scale):
+            return [2 * scale * Double(x[host]), 2 * scale * Double(y[host]), base]
+        case .king(let base, let fraction):
+            return [2 * fraction * Double(x[host]), 2 * fraction * Double(y[host]), base + 2 * fraction * Double(height[host])]
+        }
+    }
+
     /// The one-way latency from host `a` to host `b`, in nanoseconds.
     @inline(__always)
     public func latency(from a: Int, to b: Int) -> UInt64 {

@@ -38,13 +38,16 @@ extension Scenario {
         let platform = try Self.readPlatform(&platformReader, directory: directory)
         guard var deploymentReader = try reader.table("deployment") else { throw ScenarioError(key: "deployment", "missing table") }
         let deployment = try Self.readDeployment(&deploymentReader)
+        var lending: Lending?
+        if var lendingReader = try reader.table("lending") { lending = try Self.readLending(&lendingReader) }
         var expected: [Expectation] = []
         if var expectedReader = try reader.table("expected") {
-            expected = try Self.readExpected(&expectedReader)
+            expected = try Self.readExpected(&expectedReader, lending: lending != nil)
         }
         try reader.finish()
         self.init(name: name, description: description, seed: UInt64(seed), platform: platform, deployment: deployment,
                   expected: expected, codec: codec)
+        self.lending = lending
     }
 
     private static func readPlatform(_ reader: inout TableReader, directory: String) throws(ScenarioError) -> Platform {
@@ -121,8 +124,9 @@ extension Scenario {
         return deployment
     }
 
-    private static func readExpected(_ reader: inout TableReader) throws(ScenarioError) -> [Expectation] {
+    private static func readExpected(_ reader: inout TableReader, lending: Bool) throws(ScenarioError) -> [Expectation] {
         var expected: [Expectation] = []
+        let expectableMetrics = lending ? lendingExpectableMetrics : expectableMetrics
         for metric in reader.keys {
             guard expectableMetrics.contains(metric) else {
                 throw ScenarioError(key: reader.key(metric),

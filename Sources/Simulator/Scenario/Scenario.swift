@@ -17,6 +17,8 @@ public struct Scenario: Sendable {
     /// encoder and decoder. Off, hosts exchange message values (faster; same results, and
     /// `bytes_sent` and the trace hash's byte counts are then 0).
     public var codec: Bool
+    /// The lending economy (`[lending]`, `spec/0018-lending-simulation.md`); nil for a DHT-only run.
+    public var lending: Lending?
 
     public init(name: String, description: String = "", seed: UInt64, platform: Platform, deployment: Deployment,
                 expected: [Expectation] = [], codec: Bool = true) {

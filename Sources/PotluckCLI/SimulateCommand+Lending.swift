@@ -1,0 +1,38 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
+import Simulator
+
+extension SimulateCommand {
+    /// A scenario with `[lending]` runs the lending economy (`spec/0018-lending-simulation.md`)
+    /// instead of the DHT: same flags, its own table, JSON, CSV and plots.
+    func runLending(_ scenario: Scenario, replay: String) throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let simulation = LendingSimulation(scenario: scenario)
+        let progress = ProgressBar(label: "\(scenario.name) seed \(scenario.seed)")
+        if progress.enabled { simulation.hooks.progress = { progress.update($0) } }
+        var report = simulation.run()
+        progress.finish()
+        let elapsed = clock.now - started
+        report.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if let peak = Self.memory(field: "VmHWM") { report.peakMemoryBytes = peak }
+        if let out {
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                let base = URL(fileURLWithPath: out)
+                try simulation.seriesCSV.write(to: base.appendingPathComponent("lending-series.csv"), atomically: true, encoding: .utf8)
+                try (report.json() + "\n").write(to: base.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
+                for (name, plot) in simulation.plots {
+                    try plot.svg.write(to: base.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                }
+            } catch {
+                throw CLIError("cannot write to \(out): \(error.localizedDescription)")
+            }
+        }
+        print(json ? try report.json() : report.table)
+        if !report.passed {
+            let failed = report.expectations.filter { !$0.ok }.map(\.metric).joined(separator: ", ")
+            throw CLIError("expected figures not met (\(failed)); replay: \(replay)")
+        }
+    }
+}

@@ -1,0 +1,182 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
+
+/// The figures of a lending run (`spec/0018-lending-simulation.md` §5), as a table for people
+/// or one JSON object (snake_case keys, sorted).
+public struct LendingReport: Sendable, Codable {
+    /// One class of peers.
+    public struct ClassFigures: Sendable, Codable, Hashable {
+        public var name: String
+        public var peers: Int
+        public var jobsSubmitted: Int
+        public var jobsStarted: Int
+        public var jobsCompleted: Int
+        public var unserved: Int
+        public var unservedRate: Double
+        public var refusals: Int
+        public var waitSecondsP50: Double
+        public var waitSecondsP90: Double
+        public var waitSecondsMean: Double
+        /// The lenders' mean trust in the class at admission, and the share of admissions where
+        /// it was not 0 (the lender knew the borrower through the graph); trust policy only.
+        public var trustMean: Double
+        public var trustKnownRate: Double
+        /// Core-seconds its borrowers received and its lenders gave (the whole run).
+        public var computeReceived: Double
+        public var computeGiven: Double
+    }
+
+    public var scenario: String
+    public var seed: UInt64
+    public var traceHash: String
+    public var nodes: Int
+    public var order: String
+    public var matching: String
+    public var starterGrant: Double
+    public var decayHalfLifeS: Double?
+    public var simulatedSeconds: Double
+    public var events: UInt64
+    public var classes: [ClassFigures]
+    public var jobsCompleted: Int
+    public var lenderUtilization: Double
+    public var computeGiven: Double
+    public var computeReceived: Double
+    public var receiptCoreSeconds: Double
+    public var resultsInFlight: Int
+    /// Core-seconds of those results.
+    public var computeInFlight: Double
+    public var assignments: Int
+    public var constraintViolations: Int
+    public var matchTicks: Int
+    public var assignmentFallbacks: Int
+    public var auctionBids: Int
+    public var trustSnapshots: Int
+    public var receipts: Int
+    public var whitewashes: Int
+    // From the CLI.
+    public var wallSeconds: Double?
+    public var peakMemoryBytes: Int?
+    public var expectations: [SimulationReport.CheckedExpectation]
+    public var passed: Bool { expectations.allSatisfy(\.ok) }
+
+    /// A class's figures by name, if it has any peers.
+    public func figures(_ peerClass: PeerClass) -> ClassFigures? {
+        classes.first { $0.name == peerClass.name && $0.peers > 0 }
+    }
+
+    /// The value of a metric by its JSON name (``Scenario/lendingExpectableMetrics``).
+    public func value(of metric: String) -> Double? {
+        let contributors = figures(.contributor), riders = figures(.freeRider)
+        switch metric {
+        case "contributors_wait_s_p50": return contributors?.waitSecondsP50
+        case "contributors_wait_s_p90": return contributors?.waitSecondsP90
+        case "free_riders_wait_s_p50": return riders?.waitSecondsP50
+        case "free_riders_wait_s_p90": return riders?.waitSecondsP90
+        case "newcomers_wait_s_p50": return figures(.newcomer)?.waitSecondsP50
+        case "whitewashers_wait_s_p50": return figures(.whitewasher)?.waitSecondsP50
+        case "free_riders_unserved_rate": return riders?.unservedRate
+        case "contributors_unserved_rate": return contributors?.unservedRate
+        case "free_riders_wait_ratio":
+            guard let riders, let contributors else { return nil }
+            return riders.waitSecondsMean / max(contributors.waitSecondsMean, 1e-9)
+        case "lender_utilization": return lenderUtilization
+        case "jobs_completed": return Double(jobsCompleted)
+        default: return nil
+        }
+    }
+
+    public mutating func check(_ expected: [Scenario.Expectation]) {
+        expectations = expected.map { expectation in
+            let value = self.value(of: expectation.metric) ?? .nan
+            return SimulationReport.CheckedExpectation(metric: expectation.metric, value: value, min: expectation.min,
+                                                       max: expectation.max, ok: expectation.holds(for: value))
+        }
+    }
+
+    /// JSON, keys sorted, snake_case.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var text = String(decoding: try encoder.encode(self), as: UTF8.self)
+        text.removeLast()
+        return text + ",\"passed\":\(passed)}"
+    }
+
+    /// A summary table for people: the run, then one row per class.
+    public var table: String {
+        var rows: [(String, String)] = [
+            ("scenario", scenario), ("seed", "\(seed)"), ("trace hash", traceHash), ("nodes", "\(nodes)"),
+            ("policy", "order \(order), matching \(matching), starter grant \(format(starterGrant, 0)) core-s, "
+                + "decay \(decayHalfLifeS.map { format($0, 0) + " s" } ?? "none")"),
+            ("simulated time", "\(format(simulatedSeconds, 1)) s"), ("events", "\(events)"),
+            ("jobs completed", "\(jobsCompleted)"),
+            ("lender utilization", "\(format(lenderUtilization * 100, 1)) %"),
+            ("compute given / received", "\(format(computeGiven, 0)) / \(format(computeReceived, 0)) core-s "
+                + "(\(resultsInFlight) results in flight)"),
+            ("assignments / violations", "\(assignments) / \(constraintViolations)"),
+            ("match ticks / fallbacks", "\(matchTicks) / \(assignmentFallbacks)"),
+            ("receipts / trust snapshots", "\(receipts) / \(trustSnapshots)"),
+        ]
+        if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
+        if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
+        if let peakMemoryBytes { rows.append(("peak memory", "\(peakMemoryBytes / (1 << 20)) MiB")) }
+        for check in expectations {
+            let bounds = Scenario.Expectation(metric: check.metric, min: check.min, max: check.max).bounds
+            rows.append(("expect \(check.metric)", "\(format(check.value, 3)) in \(bounds): \(check.ok ? "ok" : "FAILED")"))
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        var text = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+            .joined(separator: "\n")
+        let header = ["class", "peers", "jobs", "unserved", "refusals", "wait p50 s", "wait p90 s", "mean wait s",
+                      "trust (known)", "received", "given"]
+        var lines = [header]
+        for c in classes where c.peers > 0 {
+            lines.append([c.name, "\(c.peers)", "\(c.jobsSubmitted)", "\(c.unserved) (\(format(c.unservedRate * 100, 1)) %)",
+                          "\(c.refusals)", format(c.waitSecondsP50, 1), format(c.waitSecondsP90, 1), format(c.waitSecondsMean, 1),
+                          "\(format(c.trustMean, 3)) (\(format(c.trustKnownRate * 100, 0)) %)",
+                          format(c.computeReceived, 0), format(c.computeGiven, 0)])
+        }
+        let widths = header.indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
+        text += "\n\n" + lines.map { line in
+            line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+        return text
+    }
+}
+
+extension LendingSimulation {
+    /// The report of the run so far.
+    public func report() -> LendingReport {
+        let classes = PeerClass.allCases.map { peerClass in
+            let m = metrics.classes[Int(peerClass.rawValue)]
+            let waits = m.waits.sorted()
+            return LendingReport.ClassFigures(
+                name: peerClass.name, peers: m.peers, jobsSubmitted: m.submitted, jobsStarted: m.started,
+                jobsCompleted: m.completed, unserved: m.unserved,
+                unservedRate: m.submitted == 0 ? 0 : Double(m.unserved) / Double(m.submitted), refusals: m.refusals,
+                waitSecondsP50: percentile(waits, 50), waitSecondsP90: percentile(waits, 90),
+                waitSecondsMean: waits.isEmpty ? 0 : waits.reduce(0, +) / Double(waits.count),
+                trustMean: m.trustAsked == 0 ? 0 : m.trustSum / Double(m.trustAsked),
+                trustKnownRate: m.trustAsked == 0 ? 0 : Double(m.trustKnown) / Double(m.trustAsked),
+                computeReceived: m.received, computeGiven: m.given)
+        }
+        var report = LendingReport(
+            scenario: scenario.name, seed: scenario.seed, traceHash: trace.description, nodes: scenario.platform.nodes,
+            order: lending.order.rawValue, matching: lending.matching.rawValue, starterGrant: lending.starterGrant,
+            decayHalfLifeS: lending.decayHalfLife, simulatedSeconds: Double(now) / 1e9, events: eventsProcessed,
+            classes: classes, jobsCompleted: metrics.classes.reduce(0) { $0 + $1.completed },
+            lenderUtilization: metrics.capacityCoreSeconds == 0 ? 0 : metrics.busyCoreSeconds / metrics.capacityCoreSeconds,
+            computeGiven: metrics.computeGiven, computeReceived: metrics.computeReceived,
+            receiptCoreSeconds: metrics.receiptCoreSeconds, resultsInFlight: metrics.resultsInFlight,
+            computeInFlight: metrics.resultsInFlightCoreSeconds,
+            assignments: metrics.assignments, constraintViolations: metrics.constraintViolations,
+            matchTicks: metrics.matchTicks, assignmentFallbacks: metrics.assignmentFallbacks,
+            auctionBids: metrics.auctionBids, trustSnapshots: metrics.trustSnapshots, receipts: metrics.receipts,
+            whitewashes: metrics.whitewashes, expectations: [])
+        report.check(scenario.expected)
+        return report
+    }
+}

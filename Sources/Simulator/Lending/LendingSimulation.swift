@@ -1,0 +1,257 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Coordinates
+import Crypto
+import Foundation
+import Jobs
+import Matching
+import Records
+import Trust
+
+/// A simulated lending economy (`spec/0018-lending-simulation.md`, issues 4 and 7): lenders,
+/// borrowers and a community rule, run on a virtual clock with the very pure code a node runs —
+/// ``Matcher`` pairs requests with offers (batch `assign` or per-request `rank`), each lender's
+/// ``JobLine`` under its ``LenderPolicy`` orders what it serves, and every finished job counts
+/// in a ``WorkGraph`` whose flow scores (`spec/0012-trust.md`) steer the lines.
+///
+/// It is a pure function of (scenario, seed, code): one ``SimulationRandom`` makes every choice,
+/// events run in (time, sequence) order, and ``trace`` fingerprints the economy's events.
+/// Offers are assumed known: the real node finds them through the DHT, which this run abstracts.
+public final class LendingSimulation {
+    public let scenario: Scenario
+    let lending: Scenario.Lending
+    public var hooks = SimulationHooks()
+
+    /// The current virtual time, in nanoseconds.
+    public internal(set) var now: UInt64 = 0
+    public internal(set) var trace = TraceHash()
+    public internal(set) var eventsProcessed: UInt64 = 0
+    public internal(set) var metrics: LendingMetrics
+    public internal(set) var series: [LendingSample] = []
+
+    var random: SimulationRandom
+    var queue = LendingEventQueue()
+    let placement: HostPlacement
+    let matcher = Matcher()
+    static let runtime = "wasm32-wasi"
+
+    // Peers, struct of arrays.
+    var peerClass: [PeerClass]
+    var joined: [Bool]
+    /// When the peer's current identity first appeared (0 for the peers present at the start).
+    var identityBorn: [UInt64]
+    var generation: [UInt32]
+    var coordinates: [VivaldiCoordinate]
+    /// The last lenders (slots) that served each peer's current identity, most recent last.
+    var known: [[Int32]]
+
+    // Lenders, by slot.
+    var lenderPeer: [UInt32] = []
+    var lenderSlot: [Int32]
+    var lines: [JobLine] = []
+    /// Jobs on their way to each lender (already counted against its room).
+    var incoming: [Int32] = []
+    var offerTemplates: [Offer] = []
+    /// When each lender joined (ns), for the capacity of the window.
+    var lenderJoined: [UInt64] = []
+    /// Which job holds a lender's ticket: `slot << 32 | ticket number`.
+    var ticketJobs: [UInt64: UInt32] = [:]
+    var runningJobs = 0
+
+    // Jobs.
+    var jobs: [Job] = []
+    /// Pending jobs, matched oldest first (job numbers are in submission order).
+    var pool: [UInt32] = []
+    var poolNeedsSort = false
+
+    // Trust.
+    var graph = WorkGraph()
+    var snapshot: WorkSnapshot
+    var scoreCache: [ScoreKey: Double] = [:]
+    let flowConfiguration: FlowConfiguration
+
+    // Time bookkeeping, in nanoseconds.
+    let measureStart: UInt64
+    let measureEnd: UInt64
+    let end: UInt64
+    var sampleWaits: [[Double]] = Array(repeating: [], count: PeerClass.allCases.count)
+
+    /// A simulation of `scenario`, which must have a `[lending]` table.
+    public init(scenario: Scenario) {
+        precondition(scenario.lending != nil, "a lending simulation needs a [lending] table")
+        self.scenario = scenario
+        let lending = scenario.lending ?? Scenario.Lending()
+        self.lending = lending
+        let n = scenario.platform.nodes
+        var random = SimulationRandom(seed: scenario.seed)
+        let placement = HostPlacement(model: scenario.platform.latency, count: n, king: scenario.platform.king, random: &random)
+        self.placement = placement
+        let deployment = scenario.deployment
+        measureStart = Self.nanoseconds(deployment.warmup)
+        measureEnd = Self.nanoseconds(deployment.warmup + deployment.duration)
+        end = Self.nanoseconds(deployment.warmup + deployment.duration + deployment.drain)
+        peerClass = []
+        peerClass.reserveCapacity(n)
+        for _ in 0..<n { peerClass.append(PeerClass.draw(random.unit(), lending)) }
+        self.random = random
+        joined = peerClass.map { $0 != .newcomer }
+        identityBorn = Array(repeating: 0, count: n)
+        generation = Array(repeating: 0, count: n)
+        coordinates = (0..<n).map { VivaldiCoordinate(components: placement.roundTripCoordinate(of: $0)) ?? VivaldiCoordinate() }
+        known = Array(repeating: [], count: n)
+        lenderSlot = Array(repeating: -1, count: n)
+        metrics = LendingMetrics()
+        snapshot = WorkGraph().snapshot(now: 0)
+        flowConfiguration = FlowConfiguration(maxPathLength: lending.maxPathLength, unit: lending.trustUnit)
+        for peer in 0..<n { metrics.classes[Int(peerClass[peer].rawValue)].peers += 1 }
+        setUpLenders()
+        scheduleStart()
+    }
+
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+
+    /// Runs to the end of the drain and returns the report.
+    public func run() -> LendingReport {
+        let progressStep = max(1, end / 100)
+        var nextProgress = progressStep
+        while let event = queue.next() {
+            guard event.time <= end else { break }
+            now = event.time
+            eventsProcessed += 1
+            handle(event)
+            if now >= nextProgress, let progress = hooks.progress {
+                progress(Double(now) / Double(max(end, 1)))
+                nextProgress = now + progressStep
+            }
+        }
+        now = end
+        finishMetrics()
+        return report()
+    }
+
+    private func handle(_ event: LendingEvent) {
+        switch event.kind {
+        case .arrival: arrival(of: event.subject)
+        case .matchTick: matchTick()
+        case .deliver: deliver(job: event.subject)
+        case .finish: finish(job: event.subject)
+        case .lineTimeout: lineTimeout(job: event.subject, ticket: event.extra)
+        case .result: result(job: event.subject)
+        case .trustTick: trustTick()
+        case .sample: takeSample()
+        case .join: join(event.subject)
+        case .whitewash: whitewash(event.subject)
+        }
+    }
+
+    /// Lender slots, their lines, policies and offers, for every peer of a lending class.
+    private func setUpLenders() {
+        for peer in peerClass.indices where peerClass[peer].lends {
+            // A lender denies itself: its own jobs are not lending (they would run at home).
+            let own = key(UInt32(peer), 0)
+            let policy = LenderPolicy(cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
+                                      denied: [own], maxJobs: lending.lenderCores / lending.jobCores,
+                                      maxWallSeconds: .greatestFiniteMagnitude)
+            lenderSlot[peer] = Int32(lenderPeer.count)
+            lenderPeer.append(UInt32(peer))
+            lines.append(JobLine(policy: policy))
+            incoming.append(0)
+            lenderJoined.append(peerClass[peer] == .newcomer ? .max : 0)
+            offerTemplates.append(Offer(
+                lender: own, cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
+                policy: OfferPolicy(denied: [own]), endpoint: "sim://\(peer)",
+                coordinates: coordinates[peer].components, expiry: Int64.max))
+        }
+    }
+
+    /// First arrivals, newcomers' joins, whitewashers' first new identities, the periodic ticks.
+    private func scheduleStart() {
+        for peer in peerClass.indices {
+            switch peerClass[peer] {
+            case .newcomer:
+                let at = Double(measureStart) + random.unit() * Double(measureEnd - measureStart)
+                queue.schedule(.join, at: UInt64(at), subject: UInt32(peer))
+            case .whitewasher:
+                scheduleArrival(of: UInt32(peer))
+                let first = random.unit() * lending.whitewashInterval
+                queue.schedule(.whitewash, at: Self.nanoseconds(first), subject: UInt32(peer))
+            default:
+                scheduleArrival(of: UInt32(peer))
+            }
+        }
+        queue.schedule(.matchTick, at: Self.nanoseconds(lending.matchInterval))
+        queue.schedule(.trustTick, at: Self.nanoseconds(lending.trustInterval))
+        queue.schedule(.sample, at: measureStart + Self.nanoseconds(scenario.deployment.sampleInterval))
+    }
+
+    /// The next job of `peer`: an exponential gap of mean 3600 / `jobs_per_hour` seconds.
+    func scheduleArrival(of peer: UInt32) {
+        guard lending.jobsPerHour > 0 else { return }
+        let gap = -3600 / lending.jobsPerHour * log1pNegative(random.unit())
+        let at = now + Self.nanoseconds(gap)
+        if at < measureEnd { queue.schedule(.arrival, at: at, subject: peer) }
+    }
+
+    /// `ln(1 − u)`.
+    private func log1pNegative(_ u: Double) -> Double { log1p(-u) }
+
+    private func join(_ peer: UInt32) {
+        joined[Int(peer)] = true
+        identityBorn[Int(peer)] = now
+        let slot = lenderSlot[Int(peer)]
+        if slot >= 0 { lenderJoined[Int(slot)] = now }
+        scheduleArrival(of: peer)
+    }
+
+    /// A whitewasher drops its identity: a fresh key with no history, and no lender it knows.
+    private func whitewash(_ peer: UInt32) {
+        generation[Int(peer)] &+= 1
+        identityBorn[Int(peer)] = now
+        known[Int(peer)] = []
+        metrics.whitewashes += 1
+        let next = now + Self.nanoseconds(lending.whitewashInterval)
+        if next < end { queue.schedule(.whitewash, at: next, subject: peer) }
+    }
+
+    /// The key of `peer`'s identity number `generation`: 32 deterministic bytes (SplitMix64 of
+    /// both). Nothing is signed: the economy counts work with `WorkGraph.addWork`.
+    func key(_ peer: UInt32, _ generation: UInt32) -> PublicKey {
+        var state = UInt64(peer) << 32 | UInt64(generation) ^ 0x504F_544C_5543_4B21
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<4 {
+            var word = SimulationRandom.splitMix64(&state)
+            for _ in 0..<8 {
+                bytes.append(UInt8(truncatingIfNeeded: word))
+                word >>= 8
+            }
+        }
+        guard let raw = Bytes32(bytes) else { preconditionFailure("32 bytes make a key") }
+        return PublicKey(raw: raw)
+    }
+}
+
+/// The classes of peers (`[lending.classes]`).
+public enum PeerClass: UInt8, Sendable, CaseIterable {
+    case contributor = 0, freeRider, newcomer, whitewasher
+
+    /// The JSON and CSV name of the class.
+    public var name: String {
+        switch self {
+        case .contributor: "contributors"
+        case .freeRider: "free_riders"
+        case .newcomer: "newcomers"
+        case .whitewasher: "whitewashers"
+        }
+    }
+
+    var lends: Bool { self == .contributor || self == .newcomer }
+
+    /// The class of a peer whose draw is `u`: free riders, newcomers, whitewashers, contributors
+    /// by cumulative fraction.
+    static func draw(_ u: Double, _ lending: Scenario.Lending) -> PeerClass {
+        if u < lending.freeRiders { return .freeRider }
+        if u < lending.freeRiders + lending.newcomers { return .newcomer }
+        if u < lending.freeRiders + lending.newcomers + lending.whitewashers { return .whitewasher }
+        return .contributor
+    }
+}

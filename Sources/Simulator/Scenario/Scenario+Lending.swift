@@ -1,0 +1,136 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Records
+
+extension Scenario {
+    /// The lending economy of a scenario (`[lending]`, `spec/0018-lending-simulation.md`): who
+    /// lends and borrows, how much, and the rule the community tries out (issue 4's "lenders,
+    /// borrowers and their policies"). Times in seconds of virtual time, work in core-seconds.
+    public struct Lending: Sendable, Hashable {
+        /// The community's rule for a busy lender's line (`policy.order`).
+        public enum Order: String, Sendable, Hashable {
+            /// Served by the lender's flow trust in the borrower, net of what the lender gave it
+            /// (`spec/0017-jobs.md` §3.2, the rule `potluck node` runs).
+            case trust
+            /// Served by the work the borrower gave that reached the lender, gross: "serve those
+            /// who gave first", nothing subtracted for what they received (the flow score's
+            /// `given` alone, bounded the same way).
+            case given
+            /// First come, first served: every borrower ranks the same.
+            case fifo
+        }
+        /// How waiting requests are paired with offers (`matching.mode`).
+        public enum MatchingMode: String, Sendable, Hashable {
+            /// `Matcher.assign` on every pending request at once, each tick (`spec/0016` §4).
+            case batch
+            /// `Matcher.rank` per request over the offers its borrower knows or drew (`spec/0016` §3).
+            case each
+        }
+
+        /// Fraction of peers that borrow and never lend (`classes.free_riders`).
+        public var freeRiders: Double = 0.2
+        /// Fraction of peers that lend and borrow but join during the window (`classes.newcomers`).
+        public var newcomers: Double = 0
+        /// Fraction of peers that never lend and take a fresh identity every
+        /// ``whitewashInterval`` seconds (`classes.whitewashers`): cheaters.
+        public var whitewashers: Double = 0
+        /// Seconds between a whitewasher's new identities (`classes.whitewash_interval_s`).
+        public var whitewashInterval: Double = 1800
+        /// Cores each lender lends (`lender_cores`).
+        public var lenderCores: Int = 4
+        /// Cores each job uses (`job_cores`), at most ``lenderCores``.
+        public var jobCores: Int = 1
+        /// Jobs each borrower submits per hour, a Poisson process (`jobs_per_hour`).
+        public var jobsPerHour: Double = 1
+        /// Work per job, core-seconds (`[lending.job_size]`, a distribution of `spec/0010` §4.3).
+        public var jobSize: Distribution = .exponential(mean: 600)
+        /// Jobs that may wait in a lender's line beside those running (`line_limit`).
+        public var lineLimit: Int = 4
+        /// A job waiting longer in a line is refused `busy` and goes back to its borrower
+        /// (`max_line_wait_s`; `spec/0017` §3.2's lender limit).
+        public var maxLineWait: Double = 60
+
+        public var order: Order = .trust
+        /// Core-seconds of credit an identity first seen after the start gets (`policy.starter_grant`).
+        public var starterGrant: Double = 0
+        /// Half-life of credit, seconds (`policy.decay_half_life_s`); nil: credit never fades.
+        public var decayHalfLife: Double?
+
+        public var matching: MatchingMode = .batch
+        /// Seconds between match ticks (`matching.interval_s`).
+        public var matchInterval: Double = 10
+        /// Batch: nearest offers kept per request; each: offers drawn per request (`matching.candidates`).
+        public var candidates: Int = 16
+        /// Lenders a borrower remembers (the last that served it), scored with what it knows
+        /// (`matching.known_lenders`).
+        public var knownLenders: Int = 0
+        /// Requests matched per tick at most, oldest first (`matching.max_requests_per_tick`).
+        public var maxRequestsPerTick: Int = 20_000
+
+        /// Seconds between trust snapshots (`trust.interval_s`).
+        public var trustInterval: Double = 300
+        /// Longest path of work counted (`trust.max_path_length`, BarterCast's 2).
+        public var maxPathLength: Int = 2
+        /// Net flow scoring 0.5, core-seconds (`trust.unit`).
+        public var trustUnit: Double = 3600
+
+        public init() {}
+
+        /// Fraction of peers that lend from the start.
+        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers }
+    }
+
+    /// The metrics an `[expected]` table of a lending scenario may bound (``LendingReport``).
+    public static let lendingExpectableMetrics: [String] = [
+        "contributors_wait_s_p50", "contributors_wait_s_p90", "free_riders_wait_s_p50", "free_riders_wait_s_p90",
+        "newcomers_wait_s_p50", "whitewashers_wait_s_p50", "free_riders_unserved_rate", "contributors_unserved_rate",
+        "free_riders_wait_ratio", "lender_utilization", "jobs_completed",
+    ]
+
+    static func readLending(_ reader: inout TableReader) throws(ScenarioError) -> Lending {
+        var lending = Lending()
+        lending.lenderCores = try reader.int("lender_cores", default: 4, in: 1...Offer.maxCores)
+        lending.jobCores = try reader.int("job_cores", default: 1, in: 1...Offer.maxCores)
+        guard lending.jobCores <= lending.lenderCores else {
+            throw ScenarioError(key: reader.key("job_cores"), "must be at most lender_cores (\(lending.lenderCores))")
+        }
+        lending.jobsPerHour = try reader.double("jobs_per_hour", default: 1, in: 0...3600)
+        lending.lineLimit = try reader.int("line_limit", default: 4, in: 0...1000)
+        lending.maxLineWait = try reader.double("max_line_wait_s", default: 60, in: 0.001...1e7)
+        if var size = try reader.table("job_size") { lending.jobSize = try readDistribution(&size) }
+        if var classes = try reader.table("classes") {
+            lending.freeRiders = try classes.double("free_riders", default: 0.2, in: 0...1)
+            lending.newcomers = try classes.double("newcomers", default: 0, in: 0...1)
+            lending.whitewashers = try classes.double("whitewashers", default: 0, in: 0...1)
+            lending.whitewashInterval = try classes.double("whitewash_interval_s", default: 1800, in: 1...1e8)
+            guard lending.contributors >= 0 else {
+                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers must be at most 1")
+            }
+            try classes.finish()
+        }
+        if var policy = try reader.table("policy") {
+            let order = try policy.string("order", default: "trust", oneOf: ["trust", "given", "fifo"])
+            lending.order = Lending.Order(rawValue: order) ?? .trust
+            lending.starterGrant = try policy.double("starter_grant", default: 0, in: 0...1e9)
+            let halfLife = try policy.double("decay_half_life_s", default: 0, in: 0...1e9)
+            lending.decayHalfLife = halfLife > 0 ? halfLife : nil
+            try policy.finish()
+        }
+        if var matching = try reader.table("matching") {
+            let mode = try matching.string("mode", default: "batch", oneOf: ["batch", "each"])
+            lending.matching = Lending.MatchingMode(rawValue: mode) ?? .batch
+            lending.matchInterval = try matching.double("interval_s", default: 10, in: 0.001...1e6)
+            lending.candidates = try matching.int("candidates", default: 16, in: 1...1024)
+            lending.knownLenders = try matching.int("known_lenders", default: 0, in: 0...64)
+            lending.maxRequestsPerTick = try matching.int("max_requests_per_tick", default: 20_000, in: 1...1_000_000)
+            try matching.finish()
+        }
+        if var trust = try reader.table("trust") {
+            lending.trustInterval = try trust.double("interval_s", default: 300, in: 1...1e7)
+            lending.maxPathLength = try trust.int("max_path_length", default: 2, in: 1...6)
+            lending.trustUnit = try trust.double("unit", default: 3600, in: 0.001...1e9)
+            try trust.finish()
+        }
+        try reader.finish()
+        return lending
+    }
+}
