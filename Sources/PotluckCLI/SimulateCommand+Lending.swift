@@ -6,15 +6,12 @@ extension SimulateCommand {
     /// A scenario with `[lending]` runs the lending economy (`spec/0018-lending-simulation.md`)
     /// instead of the DHT: same flags, its own table, JSON, CSV and plots.
     func runLending(_ scenario: Scenario, replay: String) throws {
-        let clock = ContinuousClock()
-        let started = clock.now
         let simulation = LendingSimulation(scenario: scenario)
-        let progress = ProgressBar(label: "\(scenario.name) seed \(scenario.seed)")
-        if progress.enabled { simulation.hooks.progress = { progress.update($0) } }
-        var report = simulation.run()
-        progress.finish()
-        let elapsed = clock.now - started
-        report.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var (report, seconds) = Self.timed(scenario) { progress in
+            if let progress { simulation.hooks.progress = { progress.update($0) } }
+            return simulation.run()
+        }
+        report.wallSeconds = seconds
         if let peak = Self.memory(field: "VmHWM") { report.peakMemoryBytes = peak }
         if let out {
             do {

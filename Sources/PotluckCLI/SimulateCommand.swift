@@ -43,15 +43,12 @@ struct SimulateCommand: ParsableCommand {
             + (scenario.codec ? "" : " --no-codec")
         if scenario.lending != nil { return try runLending(scenario, replay: replay) }
         let baseline = Self.memory(field: "VmRSS")
-        let clock = ContinuousClock()
-        let started = clock.now
         let simulation = Simulation(scenario: scenario)
-        let progress = ProgressBar(label: "\(scenario.name) seed \(scenario.seed)")
-        if progress.enabled { simulation.hooks.progress = { progress.update($0) } }
-        var report = simulation.run()
-        progress.finish()
-        let elapsed = clock.now - started
-        report.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var (report, seconds) = Self.timed(scenario) { progress in
+            if let progress { simulation.hooks.progress = { progress.update($0) } }
+            return simulation.run()
+        }
+        report.wallSeconds = seconds
         report.eventsPerSecond = Double(report.events) / max(report.wallSeconds ?? 1, 1e-9)
         if let peak = Self.memory(field: "VmHWM") {
             report.peakMemoryBytes = peak
@@ -101,6 +98,20 @@ struct SimulateCommand: ParsableCommand {
 }
 
 /// A one-line progress bar on standard error, drawn only when it is a terminal.
+extension SimulateCommand {
+    /// Runs `body` with a progress bar on stderr (nil when stderr is not a terminal) and returns
+    /// its result and the wall seconds it took.
+    static func timed<Report>(_ scenario: Scenario, _ body: (ProgressBar?) -> Report) -> (Report, Double) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let progress = ProgressBar(label: "\(scenario.name) seed \(scenario.seed)")
+        let report = body(progress.enabled ? progress : nil)
+        progress.finish()
+        let elapsed = clock.now - started
+        return (report, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}
+
 final class ProgressBar: @unchecked Sendable {
     // Used from the one thread that runs the simulation; never shared.
     let label: String

@@ -90,16 +90,7 @@ public struct SimulationReport: Sendable, Codable {
     }
 
     /// JSON, keys sorted, snake_case.
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var text = String(decoding: try encoder.encode(self), as: UTF8.self)
-        // `passed` is computed; add it for readers of the JSON.
-        text.removeLast()
-        return text + ",\"passed\":\(passed)}"
-    }
+    public func json() throws -> String { try ReportJSON.encode(self, passed: passed) }
 
     /// A summary table for people.
     public var table: String {
