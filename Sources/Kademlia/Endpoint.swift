@@ -189,3 +189,8 @@ extension Endpoint.Address {
         if case .v4 = self { .v4 } else { .v6 }
     }
 }
+
+extension Endpoint.Address.Family {
+    /// The family of `endpoint`'s address.
+    public init(_ endpoint: Endpoint) { self = endpoint.address.family }
+}

@@ -182,9 +182,6 @@ public struct DHTNode: Sendable {
 
     /// The extension key carrying a node's Potluck identity.
     public static let identityKey = Array("plk".utf8)
-    /// The key carrying a node's Vivaldi coordinate and error (`spec/0013-coordinates.md`),
-    /// held typed in ``KRPCMessage/coordinate``.
-    public static let coordinateKey = KRPCMessage.coordinateKey
 
     mutating func send(_ message: consuming KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1

@@ -42,14 +42,7 @@ public struct PeerStore: Sendable {
     }
 
     /// An address family: `get_peers` answers with the requester's own (BEP 5, BEP 32).
-    public enum Family: Sendable, Hashable {
-        case v4, v6
-
-        /// The family of `endpoint`.
-        public init(_ endpoint: Endpoint) {
-            if case .v4 = endpoint.address { self = .v4 } else { self = .v6 }
-        }
-    }
+    public typealias Family = Endpoint.Address.Family
 
     private struct Peer: Sendable {
         var endpoint: Endpoint

@@ -88,46 +88,46 @@ extension Scenario {
 
     static func readLending(_ reader: inout TableReader) throws(ScenarioError) -> Lending {
         var lending = Lending()
-        lending.lenderCores = try reader.int("lender_cores", default: 4, in: 1...Offer.maxCores)
-        lending.jobCores = try reader.int("job_cores", default: 1, in: 1...Offer.maxCores)
+        lending.lenderCores = try reader.int("lender_cores", default: lending.lenderCores, in: 1...Offer.maxCores)
+        lending.jobCores = try reader.int("job_cores", default: lending.jobCores, in: 1...Offer.maxCores)
         guard lending.jobCores <= lending.lenderCores else {
             throw ScenarioError(key: reader.key("job_cores"), "must be at most lender_cores (\(lending.lenderCores))")
         }
-        lending.jobsPerHour = try reader.double("jobs_per_hour", default: 1, in: 0...3600)
-        lending.lineLimit = try reader.int("line_limit", default: 4, in: 0...1000)
-        lending.maxLineWait = try reader.double("max_line_wait_s", default: 60, in: 0.001...1e7)
+        lending.jobsPerHour = try reader.double("jobs_per_hour", default: lending.jobsPerHour, in: 0...3600)
+        lending.lineLimit = try reader.int("line_limit", default: lending.lineLimit, in: 0...1000)
+        lending.maxLineWait = try reader.double("max_line_wait_s", default: lending.maxLineWait, in: 0.001...1e7)
         if var size = try reader.table("job_size") { lending.jobSize = try readDistribution(&size) }
         if var classes = try reader.table("classes") {
-            lending.freeRiders = try classes.double("free_riders", default: 0.2, in: 0...1)
-            lending.newcomers = try classes.double("newcomers", default: 0, in: 0...1)
-            lending.whitewashers = try classes.double("whitewashers", default: 0, in: 0...1)
-            lending.whitewashInterval = try classes.double("whitewash_interval_s", default: 1800, in: 1...1e8)
+            lending.freeRiders = try classes.double("free_riders", default: lending.freeRiders, in: 0...1)
+            lending.newcomers = try classes.double("newcomers", default: lending.newcomers, in: 0...1)
+            lending.whitewashers = try classes.double("whitewashers", default: lending.whitewashers, in: 0...1)
+            lending.whitewashInterval = try classes.double("whitewash_interval_s", default: lending.whitewashInterval, in: 1...1e8)
             guard lending.contributors >= 0 else {
                 throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers must be at most 1")
             }
             try classes.finish()
         }
         if var policy = try reader.table("policy") {
-            let order = try policy.string("order", default: "trust", oneOf: ["trust", "given", "fifo"])
+            let order = try policy.string("order", default: lending.order.rawValue, oneOf: ["trust", "given", "fifo"])
             lending.order = Lending.Order(rawValue: order) ?? .trust
-            lending.starterGrant = try policy.double("starter_grant", default: 0, in: 0...1e9)
-            let halfLife = try policy.double("decay_half_life_s", default: 0, in: 0...1e9)
+            lending.starterGrant = try policy.double("starter_grant", default: lending.starterGrant, in: 0...1e9)
+            let halfLife = try policy.double("decay_half_life_s", default: lending.decayHalfLife ?? 0, in: 0...1e9)
             lending.decayHalfLife = halfLife > 0 ? halfLife : nil
             try policy.finish()
         }
         if var matching = try reader.table("matching") {
-            let mode = try matching.string("mode", default: "batch", oneOf: ["batch", "each"])
+            let mode = try matching.string("mode", default: lending.matching.rawValue, oneOf: ["batch", "each"])
             lending.matching = Lending.MatchingMode(rawValue: mode) ?? .batch
-            lending.matchInterval = try matching.double("interval_s", default: 10, in: 0.001...1e6)
-            lending.candidates = try matching.int("candidates", default: 16, in: 1...1024)
-            lending.knownLenders = try matching.int("known_lenders", default: 0, in: 0...64)
-            lending.maxRequestsPerTick = try matching.int("max_requests_per_tick", default: 20_000, in: 1...1_000_000)
+            lending.matchInterval = try matching.double("interval_s", default: lending.matchInterval, in: 0.001...1e6)
+            lending.candidates = try matching.int("candidates", default: lending.candidates, in: 1...1024)
+            lending.knownLenders = try matching.int("known_lenders", default: lending.knownLenders, in: 0...64)
+            lending.maxRequestsPerTick = try matching.int("max_requests_per_tick", default: lending.maxRequestsPerTick, in: 1...1_000_000)
             try matching.finish()
         }
         if var trust = try reader.table("trust") {
-            lending.trustInterval = try trust.double("interval_s", default: 300, in: 1...1e7)
-            lending.maxPathLength = try trust.int("max_path_length", default: 2, in: 1...6)
-            lending.trustUnit = try trust.double("unit", default: 3600, in: 0.001...1e9)
+            lending.trustInterval = try trust.double("interval_s", default: lending.trustInterval, in: 1...1e7)
+            lending.maxPathLength = try trust.int("max_path_length", default: lending.maxPathLength, in: 1...6)
+            lending.trustUnit = try trust.double("unit", default: lending.trustUnit, in: 0.001...1e9)
             try trust.finish()
         }
         try reader.finish()
