@@ -16,14 +16,19 @@ struct Candidate: Sendable {
         case failed
     }
 
-    var contact: NodeContact
-    /// `contact.id ^ target`, cached: the sort key.
+    /// The peer's id XOR the target: the sort key, and the id itself with the target
+    /// (``contact(target:)``). The id is not stored twice: a lookup moves its candidates
+    /// around on every reply, and 64 bytes move faster than 88.
     var distance: NodeID
+    var endpoint: Endpoint
     /// When the query went out (meaningful in `waiting` and `slow`).
     var sentAt: Timestamp
     /// 0 for a seed; h + 1 when learned from the reply of a hop-h peer.
     var hop: UInt32
     var state: State
+
+    /// The peer's contact, for a lookup of `target`.
+    func contact(target: NodeID) -> NodeContact { NodeContact(id: distance ^ target, endpoint: endpoint) }
 }
 
 /// The result of one pass over the candidates (see ``Lookup/scan()``).
@@ -74,7 +79,7 @@ extension Lookup {
         }
         // Fast path: a full list and a contact farther than everything in it.
         if index == candidates.count, freshCount >= configuration.candidateLimit { return }
-        candidates.insert(Candidate(contact: contact, distance: distance, sentAt: .zero, hop: hop, state: .fresh),
+        candidates.insert(Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh),
                           at: index)
         freshCount += 1
         if freshCount > configuration.candidateLimit { dropFarthestFresh() }

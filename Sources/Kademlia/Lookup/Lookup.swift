@@ -147,7 +147,7 @@ public struct Lookup: Sendable {
         closest.reserveCapacity(configuration.k)
         var hops: UInt32 = 0
         for candidate in candidates where candidate.state == .succeeded {
-            closest.append(candidate.contact)
+            closest.append(candidate.contact(target: target))
             hops = max(hops, candidate.hop)
             if closest.count == configuration.k { break }
         }
@@ -171,7 +171,7 @@ public struct Lookup: Sendable {
         freshCount -= 1
         waitingCount += 1
         queryCount += 1
-        return candidates[index].contact
+        return candidates[index].contact(target: target)
     }
 
     /// Ends the query at `index` in `state` (succeeded or failed); `false` if none is out.

@@ -20,7 +20,8 @@ extension DHTNode {
         }
         let operationID = nextOperationID
         nextOperationID += 1
-        operations[operationID] = operation
+        operation.id = operationID
+        operations.append(operation)
         advance(operationID, now: now, into: &actions)
     }
 
@@ -49,10 +50,10 @@ extension DHTNode {
         let unique = Array(Set(endpoints)).sorted { $0.description < $1.description }
         let operationID = nextOperationID
         nextOperationID += 1
-        operations[operationID] = Operation(
-            kind: .bootstrap, request: request, target: id,
+        operations.append(Operation(
+            kind: .bootstrap, request: request, target: id, id: operationID,
             lookup: Lookup(target: id, ownID: id, seeds: [], configuration: configuration.lookup, now: now),
-            phase: .seeding(remaining: unique.count), wakeAt: .max, startedAt: now)
+            phase: .seeding(remaining: unique.count), wakeAt: .max, startedAt: now))
         for endpoint in unique {
             sendQuery(.findNode(target: id), to: endpoint, nodeID: nil, purpose: .bootstrapSeed(operationID), now: now, into: &actions)
         }
@@ -61,49 +62,48 @@ extension DHTNode {
 
     /// One bootstrap endpoint answered or failed; once all have, the lookup starts.
     mutating func seedFinished(_ operationID: OperationID, now: Timestamp, force: Bool = false, into actions: inout [Action]) {
-        guard var operation = operations[operationID], case .seeding(let remaining) = operation.phase else { return }
+        guard let index = operations.index(of: operationID), case .seeding(let remaining) = operations[index].phase else { return }
         let left = force ? 0 : remaining - 1
         guard left <= 0 else {
-            operations[operationID]!.phase = .seeding(remaining: left)
+            operations[index].phase = .seeding(remaining: left)
             return
         }
-        let seeds = table.closest(to: id, count: configuration.lookup.candidateLimit) + operation.seedContacts
-        operation.lookup = Lookup(target: id, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now)
-        operation.phase = .lookingUp
-        operation.wakeAt = now
-        operations[operationID] = operation
+        let seeds = table.closest(to: id, count: configuration.lookup.candidateLimit) + operations[index].seedContacts
+        operations[index].lookup = Lookup(target: id, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now)
+        operations[index].phase = .lookingUp
+        operations[index].wakeAt = now
         advance(operationID, now: now, into: &actions)
     }
 
     /// Drives an operation's lookup: sends what it asks, and moves on when it has finished.
     ///
-    /// The operation is mutated in place in the dictionary (never copied out and back), so its
-    /// lookup's arrays stay uniquely owned and are not copied on every step.
+    /// The operation is mutated in place in the array (never copied out and back), so its
+    /// lookup's arrays stay uniquely owned and are not copied on every step. Its index is found
+    /// again after each query sent: a failure to send may end another operation.
     mutating func advance(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
-        guard let index = operations.index(forKey: operationID), operations.values[index].phase == .lookingUp else { return }
-        let method = operations.values[index].lookupMethod
+        guard let index = operations.index(of: operationID), operations[index].phase == .lookingUp else { return }
+        let method = operations[index].lookupMethod
         while pending.count < configuration.maxPendingQueries {
-            // Through the index, in place: `operations[id]?.lookup` would move the whole
-            // operation out of the dictionary and back at every step.
-            guard let index = operations.index(forKey: operationID) else { return }
-            let step = operations.values[index].lookup.next(now: now)
-            switch step {
+            guard let index = operations.index(of: operationID) else { return }
+            switch operations[index].lookup.next(now: now) {
             case .query(let contact):
                 sendQuery(method, to: contact.endpoint, nodeID: contact.id, purpose: .lookup(operationID), now: now, into: &actions)
             case .waitUntil(let time):
-                operations[operationID]?.wakeAt = time
+                operations[index].wakeAt = time
                 return
             case .finished:
                 lookupFinished(operationID, now: now, into: &actions)
                 return
             }
         }
-        operations[operationID]?.wakeAt = now + .milliseconds(100)  // out of query slots: retry shortly
+        // Out of query slots: retry shortly.
+        if let index = operations.index(of: operationID) { operations[index].wakeAt = now + .milliseconds(100) }
     }
 
     /// The lookup is done: complete, or store to the closest nodes for `announce` and `put`.
     private mutating func lookupFinished(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
-        guard let operation = operations[operationID] else { return }
+        guard let index = operations.index(of: operationID) else { return }
+        let operation = operations[index]
         let result = operation.lookup.result
         switch operation.kind {
         case .bootstrap:
@@ -128,14 +128,15 @@ extension DHTNode {
         _ operationID: OperationID, result: LookupResult, now: Timestamp, into actions: inout [Action],
         method: (_ token: [UInt8]) -> KRPCMessage.Method
     ) {
-        guard let operation = operations[operationID] else { return }
+        guard let index = operations.index(of: operationID) else { return }
+        let operation = operations[index]
         let targets = result.closest.filter { operation.tokens[$0.id] != nil }
         guard !targets.isEmpty else {
             complete(operationID, .failed("no node near \(operation.target) gave a write token (is the network reachable?)"), into: &actions)
             return
         }
-        operations[operationID]!.phase = .storing(remaining: targets.count)
-        operations[operationID]!.wakeAt = .max
+        operations[index].phase = .storing(remaining: targets.count)
+        operations[index].wakeAt = .max
         for contact in targets {
             sendQuery(method(operation.tokens[contact.id]!), to: contact.endpoint, nodeID: contact.id,
                       purpose: .store(operationID), now: now, into: &actions)
@@ -144,11 +145,12 @@ extension DHTNode {
 
     /// One store was acknowledged or failed; complete when none is left.
     mutating func storeFinished(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
-        guard let operation = operations[operationID], case .storing(let remaining) = operation.phase else { return }
+        guard let index = operations.index(of: operationID), case .storing(let remaining) = operations[index].phase else { return }
         guard remaining <= 1 else {
-            operations[operationID]!.phase = .storing(remaining: remaining - 1)
+            operations[index].phase = .storing(remaining: remaining - 1)
             return
         }
+        let operation = operations[index]
         let result = operation.lookup.result
         switch operation.kind {
         case .announce: complete(operationID, .announced(storedOn: operation.storedOn, result), into: &actions)
@@ -157,7 +159,9 @@ extension DHTNode {
     }
 
     private mutating func complete(_ operationID: OperationID, _ outcome: Outcome, into actions: inout [Action]) {
-        guard let operation = operations.removeValue(forKey: operationID), let request = operation.request else { return }
+        guard let index = operations.index(of: operationID) else { return }
+        let operation = operations.remove(at: index)
+        guard let request = operation.request else { return }
         actions.append(.completed(request, outcome))
     }
 
@@ -176,7 +180,7 @@ extension DHTNode {
     mutating func maintain(now: Timestamp, into actions: inout [Action]) {
         for expired in items.expire(now: now) { actions.append(.itemRemoved(expired)) }
         peers.expire(now: now)
-        let refreshing = operations.values.filter { $0.kind == .refresh }.count
+        let refreshing = operations.filter { $0.kind == .refresh }.count
         for bucket in table.bucketsNeedingRefresh(now: now).prefix(max(0, 2 - refreshing)) {
             let target = table.refreshTarget(forBucket: bucket, using: &random)
             table.refreshed(bucket: bucket, now: now)

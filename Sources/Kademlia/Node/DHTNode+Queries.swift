@@ -26,9 +26,9 @@ extension DHTNode {
         // put is on disk before its reply leaves.
         for item in persisted { actions.append(.itemStored(item)) }
         // BEP 42: tell the querier the address we see it at.
-        let message = KRPCMessage(transactionID: message.transactionID, kind: reply,
-                                  clientVersion: configuration.clientVersion, senderIP: source)
-        actions.append(send(message, to: source))
+        let answer = KRPCMessage(transactionID: message.transactionID, kind: reply,
+                                 clientVersion: configuration.clientVersion, senderIP: source)
+        actions.append(send(consume answer, to: source))
     }
 
     private mutating func respond(

@@ -31,18 +31,16 @@ extension DHTNode {
         case .maintenance:
             break
         case .bootstrapSeed(let operationID):
-            let learned = contacts(in: response)
-            operations[operationID]?.seedContacts += learned
+            if let index = operations.index(of: operationID) { operations[index].seedContacts += contacts(in: response) }
             seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
-            // In place through the index: `operations[id]?.x` reads copy the whole operation.
-            guard let index = operations.index(forKey: operationID) else { break }
+            guard let index = operations.index(of: operationID) else { break }
             let verifier = configuration.verifier
-            Self.collect(response, from: response.id, into: &operations.values[index], verifier: verifier)
-            operations.values[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now)
+            Self.collect(response, from: response.id, into: &operations[index], verifier: verifier)
+            operations[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now)
             advance(operationID, now: now, into: &actions)
         case .store(let operationID):
-            operations[operationID]?.storedOn += 1
+            if let index = operations.index(of: operationID) { operations[index].storedOn += 1 }
             storeFinished(operationID, now: now, into: &actions)
         }
     }
@@ -95,8 +93,8 @@ extension DHTNode {
         case .bootstrapSeed(let operationID):
             seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
-            guard let nodeID, let index = operations.index(forKey: operationID) else { return }
-            operations.values[index].lookup.failed(nodeID, now: now)
+            guard let nodeID, let index = operations.index(of: operationID) else { return }
+            operations[index].lookup.failed(nodeID, now: now)
             advance(operationID, now: now, into: &actions)
         case .store(let operationID):
             storeFinished(operationID, now: now, into: &actions)

@@ -26,7 +26,7 @@ public struct DHTNode: Sendable {
     var random: SplitMix64
     var transactions = KRPCTransactionIDGenerator()
     var pending: [KRPCTransactionID: PendingQuery] = [:]
-    var operations: [OperationID: Operation] = [:]
+    var operations: [Operation] = []
     var nextOperationID: OperationID = 1
     var rateLimiter: RateLimiter
     var ownItems: [NodeID: OwnItem] = [:]
@@ -83,11 +83,18 @@ public struct DHTNode: Sendable {
     /// (``Configuration/encodesMessages`` off). Everything after decoding is the same path as
     /// ``receive(_:from:now:)``.
     public mutating func receive(message: KRPCMessage, from source: Endpoint, now: Timestamp) -> [Action] {
-        counters.datagramsReceived += 1
         var actions: [Action] = []
         actions.reserveCapacity(4)
-        handle(message, from: source, now: now, into: &actions)
+        receive(message: message, from: source, now: now, into: &actions)
         return actions
+    }
+
+    /// ``receive(message:from:now:)`` appending its actions to `actions`, an outbox the driver
+    /// keeps and empties: the simulator delivers millions of messages and allocates no array
+    /// for each.
+    public mutating func receive(message: KRPCMessage, from source: Endpoint, now: Timestamp, into actions: inout [Action]) {
+        counters.datagramsReceived += 1
+        handle(message, from: source, now: now, into: &actions)
     }
 
     /// Internally every step appends its effects to one outbox (`actions`), in order, rather
@@ -137,7 +144,7 @@ public struct DHTNode: Sendable {
         var actions: [Action] = []
         expireQueries(now: now, into: &actions)
         var due: [OperationID] = []
-        for index in operations.indices where operations.values[index].wakeAt <= now { due.append(operations.keys[index]) }
+        for index in operations.indices where operations[index].wakeAt <= now { due.append(operations[index].id) }
         for operationID in due.sorted() { advance(operationID, now: now, into: &actions) }
         if now >= nextTokenRotation {
             tokens.rotate(newSecret: random.bytes(16))
@@ -154,7 +161,7 @@ public struct DHTNode: Sendable {
     public var nextWakeup: Timestamp {
         var earliest = min(nextTokenRotation, nextMaintenance)
         for query in pending.values where query.deadline < earliest { earliest = query.deadline }
-        for index in operations.indices where operations.values[index].wakeAt < earliest { earliest = operations.values[index].wakeAt }
+        for index in operations.indices where operations[index].wakeAt < earliest { earliest = operations[index].wakeAt }
         return earliest
     }
 
@@ -185,10 +192,10 @@ public struct DHTNode: Sendable {
 
     mutating func send(_ message: consuming KRPCMessage, to endpoint: Endpoint) -> Action {
         counters.datagramsSent += 1
-        var message = message  // a move: the message is consumed
         if let identity = configuration.identity { message.extensions[Self.identityKey] = .bytes(identity.bytes) }
         message.coordinate = vivaldi.report
-        return configuration.encodesMessages ? .send(message.encoded(), to: endpoint) : .sendMessage(message, to: endpoint)
+        if configuration.encodesMessages { return .send(message.encoded(), to: endpoint) }
+        return .sendMessage(consume message, to: endpoint)
     }
 
     /// Sends a query and remembers it until its reply, error or timeout.
@@ -204,11 +211,9 @@ public struct DHTNode: Sendable {
         pending[transaction] = PendingQuery(endpoint: endpoint, nodeID: nodeID, sentAt: now,
                                             deadline: now + configuration.queryTimeout, purpose: purpose)
         counters.queriesSent += 1
-        var message = KRPCMessage(transactionID: transaction.bytes,
-                                  kind: .query(KRPCMessage.Query(id: id, method: method)))
-        message.readOnly = configuration.readOnly
-        message.clientVersion = configuration.clientVersion
-        actions.append(send(message, to: endpoint))
+        let query = KRPCMessage(transactionID: transaction.bytes, kind: .query(KRPCMessage.Query(id: id, method: method)),
+                                clientVersion: configuration.clientVersion, readOnly: configuration.readOnly)
+        actions.append(send(consume query, to: endpoint))
     }
 
     /// Validates an item this node is asked to publish.

@@ -52,6 +52,8 @@ struct Operation: Sendable {
     var kind: Kind
     var request: RequestID?
     var target: NodeID
+    /// Its handle in ``DHTNode``'s operations (set when it is added).
+    var id: OperationID = 0
     /// For a `get` of a mutable item: its salt, to check signatures.
     var salt: [UInt8] = []
     /// Contacts returned by bootstrap endpoints, the seeds of the bootstrap lookup.
@@ -77,6 +79,15 @@ struct Operation: Sendable {
         case .getPeers, .announce: .getPeers(infoHash: target)
         case .get, .put: .get(target: target, sequence: nil)
         }
+    }
+}
+
+extension Array where Element == Operation {
+    /// The position of operation `id`. A node runs a few operations at a time, so they are kept
+    /// in an array searched by id: an array element is read in place, where a dictionary's
+    /// subscript returns a copy of the whole operation (retaining each of its arrays).
+    func index(of id: OperationID) -> Int? {
+        firstIndex { $0.id == id }
     }
 }
 

@@ -5,52 +5,69 @@ extension RoutingTable {
     /// contacts of that address family are returned (BEP 32: `nodes` and `nodes6` are filled
     /// apart).
     ///
-    /// Cost: the buckets are visited in order of distance without sorting the table. For a target
-    /// sharing `c` leading bits with our id, bucket `c` holds the ids sharing more than `c` bits
-    /// with the target, the deeper buckets together those sharing exactly `c`, and each shallower
-    /// bucket `i` those sharing exactly `i`. Each group is sorted on its own (at most k entries,
-    /// except the deeper group) and the walk stops once `count` contacts are found.
+    /// Cost: each bucket covers one contiguous range of distances from `target`, so the buckets
+    /// are visited in order of distance (``bucketsByDistance(from:)``), each sorted on its own (at
+    /// most k entries), and the walk stops once `count` contacts are found: one or two buckets for
+    /// a reply of k contacts, never the whole table.
     public func closest(
         to target: NodeID, count: Int, onlyGoodAt now: Timestamp? = nil, family: Endpoint.Address.Family? = nil
     ) -> [NodeContact] {
         guard count > 0 else { return [] }
         var result: [NodeContact] = []
         result.reserveCapacity(Swift.min(count, self.count))
-        // Each group is sorted by insertion at the end of `result` (from `start` on), keeping only
-        // as many as are still wanted (the deeper group can be most of the table); ties keep
-        // table order, as a stable sort would.
-        func take(_ range: ClosedRange<Int>) {
-            let start = result.count
-            let wanted = count - start
-            guard wanted > 0 else { return }
-            for index in range {
-                for entry in buckets[index].entries where isUsable(entry, now: now) {
-                    if let family, entry.contact.endpoint.address.family != family { continue }
-                    let distance = entry.contact.id ^ target
-                    if result.count - start == wanted {
-                        guard distance < result[result.count - 1].id ^ target else { continue }
-                        result.removeLast()
+        // Each bucket's usable members are sorted by distance in a scratch buffer on the stack
+        // (distance, position in the bucket), then the nearest still wanted are appended.
+        let widest = buckets.reduce(0) { Swift.max($0, $1.entries.count) }
+        withUnsafeTemporaryAllocation(of: (distance: NodeID, member: Int).self, capacity: widest) { scratch in
+            bucketsByDistance(from: target) { index in
+                let entries = buckets[index].entries
+                var filled = 0
+                for member in entries.indices where isUsable(entries[member], now: now) {
+                    if let family, entries[member].contact.endpoint.address.family != family { continue }
+                    let distance = entries[member].contact.id ^ target
+                    var position = filled
+                    while position > 0, distance < scratch[position - 1].distance {
+                        scratch[position] = scratch[position - 1]
+                        position -= 1
                     }
-                    var position = result.count
-                    while position > start, distance < result[position - 1].id ^ target { position -= 1 }
-                    result.insert(entry.contact, at: position)
+                    scratch[position] = (distance, member)
+                    filled += 1
                 }
+                for slot in 0..<Swift.min(filled, count - result.count) { result.append(entries[scratch[slot].member].contact) }
+                return result.count < count
             }
         }
-        let last = buckets.count - 1
-        let shared = target.commonPrefixLength(with: ownID)
-        if shared >= last {
-            take(last...last)
-        } else {
-            take(shared...shared)
-            take((shared + 1)...last)
-        }
-        var index = Swift.min(shared, last) - 1
-        while index >= 0, result.count < count {
-            take(index...index)
-            index -= 1
-        }
         return result
+    }
+
+    /// Calls `visit` with each bucket index in order of distance from `target`, nearest first,
+    /// until it returns `false`. Every id in an earlier bucket is closer to `target` than every
+    /// id in a later one.
+    ///
+    /// With `d = ownID ^ target` and `c` the bits they share: bucket `c` holds the ids closest to
+    /// the target (they share more than `c` bits with it). The deeper buckets `j > c` hold
+    /// distances that start with `d`'s first `j` bits and then `¬d[j]`, so bucket `j` is nearer
+    /// than every deeper bucket when `d[j]` is 1 and farther when it is 0: the walk takes them in
+    /// ascending order where `d[j]` is 1, then the last bucket, then descending where `d[j]` is
+    /// 0. The shallower buckets `i < c` follow from `c − 1` down to 0 (their distances start at
+    /// bit `i`).
+    func bucketsByDistance(from target: NodeID, _ visit: (Int) -> Bool) {
+        let last = buckets.count - 1
+        let toTarget = ownID ^ target
+        let shared = toTarget.leadingZeroBitCount
+        guard visit(Swift.min(shared, last)) else { return }
+        if shared < last {
+            for index in (shared + 1)..<last where toTarget.bit(index) {
+                guard visit(index) else { return }
+            }
+            guard visit(last) else { return }
+            for index in ((shared + 1)..<last).reversed() where !toTarget.bit(index) {
+                guard visit(index) else { return }
+            }
+        }
+        for index in stride(from: Swift.min(shared, last) - 1, through: 0, by: -1) {
+            guard visit(index) else { return }
+        }
     }
 
     private func isUsable(_ entry: Entry, now: Timestamp?) -> Bool {

@@ -26,7 +26,7 @@ extension Simulation {
             }
         }
         let request = issue(.bootstrap, host: host)
-        perform(nodes[host]!.start(.bootstrap(contacts), request: request, now: Timestamp(nanoseconds: now)), at: host)
+        perform(nodes[host].start(.bootstrap(contacts), request: request, now: Timestamp(nanoseconds: now)), at: host)
     }
 
     func retryBootstrap(_ host: Int) {
@@ -37,7 +37,7 @@ extension Simulation {
 
     func leave(_ host: Int) {
         guard isOnline(host) else { return }
-        nodes[host] = nil
+        nodes[host] = offlineNode  // frees the node's tables
         setOnline(host, false)
         scheduledWake[host] = .max
         metrics.leaves += 1
@@ -95,9 +95,19 @@ extension Simulation {
     // MARK: Datagrams and timers
 
     /// Carries out a node's actions: datagrams enter the network, completions reach the metrics.
-    func perform(_ actions: [DHTNode.Action], at host: Int, afterWake: Bool = false) {
-        for action in actions {
-            switch action {
+    ///
+    /// The actions are moved out one by one (reversed, then popped), never copied: a copy of a
+    /// message retains each of its arrays, and freeing the array would release them again.
+    func perform(_ actions: consuming [DHTNode.Action], at host: Int, afterWake: Bool = false) {
+        var actions = actions
+        drain(&actions, at: host, afterWake: afterWake)
+    }
+
+    /// ``perform(_:at:afterWake:)`` on an outbox, left empty (its capacity kept for reuse).
+    func drain(_ actions: inout [DHTNode.Action], at host: Int, afterWake: Bool = false) {
+        actions.reverse()
+        while let action = actions.popLast() {
+            switch consume action {
             case .send(let bytes, let destination):
                 send(InFlight(bytes: bytes, message: nil, from: UInt32(host)), to: destination)
             case .sendMessage(let message, let destination):
@@ -115,7 +125,7 @@ extension Simulation {
         scheduleWake(host, afterWake: afterWake)
     }
 
-    func send(_ datagram: InFlight, to destination: Endpoint) {
+    func send(_ datagram: consuming InFlight, to destination: Endpoint) {
         let host = Int(datagram.from)
         metrics.datagramsSent += 1
         metrics.bytesSent += datagram.bytes.count
@@ -136,10 +146,10 @@ extension Simulation {
         let slot: UInt32
         if let free = freeSlots.popLast() {
             slot = free
-            inFlight[Int(free)] = datagram
+            inFlight[Int(free)] = consume datagram
         } else {
             slot = UInt32(inFlight.count)
-            inFlight.append(datagram)
+            inFlight.append(consume datagram)
         }
         queue.schedule(.deliver, at: now + max(delay, 1), host: UInt32(target), payload: slot)
     }
@@ -165,12 +175,16 @@ extension Simulation {
         metrics.datagramsDelivered += 1
         trace.record(time: now, from: UInt32(from), to: UInt32(host), byteCount: bytes.count)
         hooks.delivered?(now, from, host, bytes)
-        let actions = if let message {
-            nodes[host]!.receive(message: message, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
+        // The outbox is taken out while in use: a completion may start a request elsewhere.
+        var actions: [DHTNode.Action] = []
+        swap(&actions, &outbox)
+        if let message {
+            nodes[host].receive(message: message, from: Self.endpoint(from), now: Timestamp(nanoseconds: now), into: &actions)
         } else {
-            nodes[host]!.receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
+            actions = nodes[host].receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
         }
-        perform(actions, at: host)
+        drain(&actions, at: host)
+        swap(&actions, &outbox)
     }
 
     /// Whether a message is a query: an unsolicited datagram a NAT drops.
@@ -197,13 +211,15 @@ extension Simulation {
     func wake(_ host: Int, at time: UInt64) {
         guard isOnline(host), scheduledWake[host] == time else { return }  // stale
         scheduledWake[host] = .max
-        perform(nodes[host]!.wake(now: Timestamp(nanoseconds: now)), at: host, afterWake: true)
+        perform(nodes[host].wake(now: Timestamp(nanoseconds: now)), at: host, afterWake: true)
     }
 
     /// Schedules a wake-up at the node's ``DHTNode/nextWakeup`` if it is earlier than the one
     /// already pending (a later one will find the node early, which `wake` allows).
     func scheduleWake(_ host: Int, afterWake: Bool) {
-        guard isOnline(host), let due = nextWakeup(of: host), due != .max else { return }
+        guard isOnline(host) else { return }
+        let due = nextWakeup(of: host)
+        guard due != .max else { return }
         // A node that is still due right after a wake is retried a millisecond later, never
         // in a loop at the same instant.
         let at = due > now ? due : (afterWake ? now + 1_000_000 : now)
@@ -213,12 +229,12 @@ extension Simulation {
         }
     }
 
-    /// The node's ``DHTNode/nextWakeup``, read in place: reading a property through
-    /// `nodes[host]?` (or a buffer's subscript) copies the whole node first, retaining each of
-    /// its tables.
+    /// The node's ``DHTNode/nextWakeup``, read in place: a plain read of `nodes[host]`'s
+    /// property copies the whole node first (retaining each of its tables), an inout access
+    /// does not.
     @inline(__always)
-    func nextWakeup(of host: Int) -> UInt64? {
-        func read(_ node: inout DHTNode?) -> UInt64? { node?.nextWakeup.nanoseconds }
+    func nextWakeup(of host: Int) -> UInt64 {
+        func read(_ node: inout DHTNode) -> UInt64 { node.nextWakeup.nanoseconds }
         return read(&nodes[host])
     }
 }

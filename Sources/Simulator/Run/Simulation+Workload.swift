@@ -42,7 +42,7 @@ extension Simulation {
         let target = NodeID.random(using: &random)
         metrics.lookupsStarted += 1
         let request = issue(.lookup(target), host: host)
-        perform(nodes[host]!.start(.findNode(target), request: request, now: Timestamp(nanoseconds: now)), at: host)
+        perform(nodes[host].start(.findNode(target), request: request, now: Timestamp(nanoseconds: now)), at: host)
     }
 
     /// Schedules `host`'s next periodic lookup one interval from now, if before the workload
@@ -68,7 +68,7 @@ extension Simulation {
         }
         metrics.lookupsStarted += 1
         let request = issue(.lookup(target), host: host)
-        perform(nodes[host]!.start(.findNode(target), request: request, now: Timestamp(nanoseconds: now)), at: host)
+        perform(nodes[host].start(.findNode(target), request: request, now: Timestamp(nanoseconds: now)), at: host)
     }
 
     func startPut() {
@@ -81,7 +81,7 @@ extension Simulation {
         let item = ImmutableItem(value: Array("i\(random.next() >> 1)e".utf8))
         metrics.putsStarted += 1
         let request = issue(.put(item.target), host: host)
-        perform(nodes[host]!.start(.put(.immutable(item)), request: request, now: Timestamp(nanoseconds: now)), at: host)
+        perform(nodes[host].start(.put(.immutable(item)), request: request, now: Timestamp(nanoseconds: now)), at: host)
     }
 
     func startGet() {
@@ -93,7 +93,7 @@ extension Simulation {
         let target = storedTargets[random.below(storedTargets.count)]
         metrics.getsStarted += 1
         let request = issue(.get, host: host)
-        perform(nodes[host]!.start(.get(target, salt: []), request: request, now: Timestamp(nanoseconds: now)), at: host)
+        perform(nodes[host].start(.get(target, salt: []), request: request, now: Timestamp(nanoseconds: now)), at: host)
     }
 
     /// A command finished on some node.

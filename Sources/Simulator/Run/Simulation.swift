@@ -32,7 +32,12 @@ public final class Simulation {
 
     // Hosts, struct of arrays.
     var ids: [NodeID]
-    var nodes: [DHTNode?]
+    /// Each host's node; ``offlineNode`` while it is offline. Not optional: reaching into an
+    /// optional element takes the 1.2 KB node out of the array and puts it back (two copies
+    /// per event), where a plain element is used in place.
+    var nodes: [DHTNode]
+    /// The stand-in for offline hosts: one empty node, shared (copies of it allocate nothing).
+    let offlineNode: DHTNode
     var scheduledWake: [UInt64]
     var flags: [HostFlags]
     var onlineList: [UInt32] = []
@@ -43,6 +48,8 @@ public final class Simulation {
     // Datagrams in flight: a slab of byte arrays reused through a free list.
     var inFlight: [InFlight] = []
     var freeSlots: [UInt32] = []
+    /// The actions of the message being delivered, reused from one delivery to the next.
+    var outbox: [DHTNode.Action] = []
 
     // Requests started by the workload, by request id.
     var requests: [RequestID: PendingRequest] = [:]
@@ -98,7 +105,8 @@ public final class Simulation {
         self.ids = ids
         placement = HostPlacement(model: scenario.platform.latency, count: count, king: scenario.platform.king, random: &random)
         index = ClosestIndex(ids: ids)
-        nodes = Array(repeating: nil, count: count)
+        offlineNode = DHTNode(id: .zero, seed: 0, now: .zero)
+        nodes = Array(repeating: offlineNode, count: count)
         scheduledWake = Array(repeating: .max, count: count)
         flags = Array(repeating: [], count: count)
         onlinePosition = Array(repeating: .max, count: count)

@@ -68,6 +68,11 @@ struct RoutingTablePropertyTests {
         for target in targets {
             #expect(table.closest(to: target, count: 8) == Routing.bruteForceClosest(table, to: target, count: 8))
         }
+        // The whole table in order: the buckets are walked nearest first, each range before the
+        // next, whatever bits the target shares with our id.
+        for target in targets.prefix(40) {
+            #expect(table.closest(to: target, count: table.count) == Routing.bruteForceClosest(table, to: target, count: table.count))
+        }
         #expect(table.closest(to: own, count: 0).isEmpty)
     }
 
