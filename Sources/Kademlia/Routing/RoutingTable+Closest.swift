@@ -23,8 +23,8 @@ extension RoutingTable {
                 let entries = buckets[index].entries
                 var filled = 0
                 for member in entries.indices where isUsable(entries[member], now: now) {
-                    if let family, entries[member].contact.endpoint.address.family != family { continue }
-                    let distance = entries[member].contact.id ^ target
+                    if let family, entries[member].endpoint.address.family != family { continue }
+                    let distance = entries[member].id ^ target
                     var position = filled
                     while position > 0, distance < scratch[position - 1].distance {
                         scratch[position] = scratch[position - 1]

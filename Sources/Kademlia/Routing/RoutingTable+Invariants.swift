@@ -38,15 +38,15 @@ extension RoutingTable {
         precondition(bucket.replacements.count <= configuration.replacementCacheSize, "cache over capacity")
         var pinged = 0
         for (position, entry) in bucket.entries.enumerated() {
-            checkStored(entry.contact.id, in: bucket)
+            checkStored(entry.id, in: bucket)
             if entry.isBeingPinged { pinged += 1 }
-            for other in bucket.entries[..<position] { precondition(other.contact.id != entry.contact.id, "id stored twice") }
+            for other in bucket.entries[..<position] { precondition(other.id != entry.id, "id stored twice") }
         }
         for (position, entry) in bucket.replacements.enumerated() {
-            checkStored(entry.contact.id, in: bucket)
+            checkStored(entry.id, in: bucket)
             precondition(!entry.isBeingPinged, "candidate marked as pinged")
-            for other in bucket.replacements[..<position] { precondition(other.contact.id != entry.contact.id, "id stored twice") }
-            for member in bucket.entries { precondition(member.contact.id != entry.contact.id, "member also a candidate") }
+            for other in bucket.replacements[..<position] { precondition(other.id != entry.id, "id stored twice") }
+            for member in bucket.entries { precondition(member.id != entry.id, "member also a candidate") }
         }
         precondition(pinged == (bucket.pingRequestedAt == nil ? 0 : 1), "ping bookkeeping out of step")
     }

@@ -10,10 +10,10 @@ extension RoutingTable {
         var far = Bucket(prefix: (ownID ^ NodeID.onlyBit(depth)).keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         var near = Bucket(prefix: ownID.keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         for entry in old.entries {
-            if far.covers(entry.contact.id) { far.entries.append(entry) } else { near.entries.append(entry) }
+            if far.covers(entry.id) { far.entries.append(entry) } else { near.entries.append(entry) }
         }
         for entry in old.replacements {
-            if far.covers(entry.contact.id) { far.replacements.append(entry) } else { near.replacements.append(entry) }
+            if far.covers(entry.id) { far.replacements.append(entry) } else { near.replacements.append(entry) }
         }
         if old.pingRequestedAt != nil {
             if far.entries.contains(where: \.isBeingPinged) { far.pingRequestedAt = old.pingRequestedAt }

@@ -102,24 +102,48 @@ extension RoutingTable {
     }
 
     /// A node the table knows, with what it needs to judge the node's state.
+    ///
+    /// Layout: 64 bytes, one cache line (a bucket is scanned for every reply and every message
+    /// heard): the id, the two small fields in the id's tail padding, the endpoint, and the two
+    /// times as nanoseconds with `UInt64.max` for "never" (optionals would add 16 bytes).
     public struct Entry: Sendable, Hashable {
-        /// Its id and the endpoint it was first recorded at.
-        public internal(set) var contact: NodeContact
-        /// When it last answered us, if ever.
-        public internal(set) var lastResponse: Timestamp?
-        /// When it last queried us, if ever.
-        public internal(set) var lastQuery: Timestamp?
+        /// Its id.
+        public internal(set) var id: NodeID
         /// Queries it failed in a row since its last response.
         public internal(set) var failures: UInt8
         /// Whether the table asked the driver to ping it (to evict it for a newcomer).
         public internal(set) var isBeingPinged: Bool
+        /// The endpoint it was first recorded at.
+        public internal(set) var endpoint: Endpoint
+        var lastResponseNanoseconds: UInt64
+        var lastQueryNanoseconds: UInt64
 
         init(contact: NodeContact, kind: Contact, now: Timestamp) {
-            self.contact = contact
-            self.lastResponse = kind == .response ? now : nil
-            self.lastQuery = kind == .query ? now : nil
+            self.id = contact.id
             self.failures = 0
             self.isBeingPinged = false
+            self.endpoint = contact.endpoint
+            self.lastResponseNanoseconds = kind == .response ? now.nanoseconds : .max
+            self.lastQueryNanoseconds = kind == .query ? now.nanoseconds : .max
+        }
+
+        /// Its id and the endpoint it was first recorded at.
+        public var contact: NodeContact { NodeContact(id: id, endpoint: endpoint) }
+
+        /// When it last answered us, if ever.
+        public internal(set) var lastResponse: Timestamp? {
+            get { Self.time(lastResponseNanoseconds) }
+            set { lastResponseNanoseconds = newValue?.nanoseconds ?? .max }
+        }
+
+        /// When it last queried us, if ever.
+        public internal(set) var lastQuery: Timestamp? {
+            get { Self.time(lastQueryNanoseconds) }
+            set { lastQueryNanoseconds = newValue?.nanoseconds ?? .max }
+        }
+
+        private static func time(_ nanoseconds: UInt64) -> Timestamp? {
+            nanoseconds == .max ? nil : Timestamp(nanoseconds: nanoseconds)
         }
 
         /// The latest time we heard from it at all.
@@ -180,7 +204,7 @@ extension RoutingTable {
             (id ^ prefix).leadingZeroBitCount >= prefixLength
         }
 
-        func index(of id: NodeID) -> Int? { entries.firstIndex { $0.contact.id == id } }
-        func replacementIndex(of id: NodeID) -> Int? { replacements.firstIndex { $0.contact.id == id } }
+        func index(of id: NodeID) -> Int? { entries.firstIndex { $0.id == id } }
+        func replacementIndex(of id: NodeID) -> Int? { replacements.firstIndex { $0.id == id } }
     }
 }

@@ -89,7 +89,7 @@ public struct RoutingTable: Sendable {
             let index = bucketIndex(for: contact.id)
             if let member = buckets[index].index(of: contact.id) {
                 // The id at another endpoint: the recorded one is kept (anti-spoofing).
-                guard buckets[index].entries[member].contact.endpoint == contact.endpoint else { return .rejected(.endpointMismatch) }
+                guard buckets[index].entries[member].endpoint == contact.endpoint else { return .rejected(.endpointMismatch) }
                 return update(bucket: index, member: member, with: contact, kind: kind, now: now)
             }
             if buckets[index].entries.count < configuration.bucketSize {
@@ -178,7 +178,7 @@ public struct RoutingTable: Sendable {
         buckets[index].entries.append(entry)
         buckets[index].lastChanged = now
         count += 1
-        if let candidate = buckets[index].replacementIndex(of: entry.contact.id) {
+        if let candidate = buckets[index].replacementIndex(of: entry.id) {
             buckets[index].replacements.remove(at: candidate)
         }
     }
@@ -188,7 +188,7 @@ public struct RoutingTable: Sendable {
             if buckets[index].entries[bad].isBeingPinged { buckets[index].pingRequestedAt = nil }
             buckets[index].entries[bad] = entry
             buckets[index].lastChanged = now
-            if let candidate = buckets[index].replacementIndex(of: entry.contact.id) {
+            if let candidate = buckets[index].replacementIndex(of: entry.id) {
                 buckets[index].replacements.remove(at: candidate)
             }
             return .added
@@ -226,7 +226,7 @@ public struct RoutingTable: Sendable {
     /// newer endpoint (candidates are unverified either way).
     private mutating func cache(_ entry: Entry, in index: Int) {
         var entry = entry
-        if let old = buckets[index].replacementIndex(of: entry.contact.id) {
+        if let old = buckets[index].replacementIndex(of: entry.id) {
             let previous = buckets[index].replacements.remove(at: old)
             if entry.lastResponse == nil { entry.lastResponse = previous.lastResponse }
             if entry.lastQuery == nil { entry.lastQuery = previous.lastQuery }

@@ -8,8 +8,9 @@ import Kademlia
 /// One ``SimulationRandom`` seeded from the scenario makes every choice, and events are ordered
 /// by (time, sequence), so a seed reproduces a run bit for bit; ``trace`` fingerprints it.
 ///
-/// Per-host state is kept as parallel flat arrays (struct of arrays): the node itself (nil while
-/// offline), its id, one wake-up time and a byte of flags, plus the placement coordinates.
+/// Per-host state is kept as parallel flat arrays (struct of arrays): the node itself (a shared
+/// empty node while offline), its id, one wake-up time and a byte of flags, plus the placement
+/// coordinates.
 public final class Simulation {
     public let scenario: Scenario
     public var hooks = SimulationHooks()
