@@ -83,7 +83,10 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
-            swiftSettings: strict),
+            // Release builds skip the run-time exclusivity checks of the simulation's class
+            // properties (one per access, about a tenth of a run's time); debug builds and the
+            // tests keep them, and the compile-time checks stay on.
+            swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
         /// The matching engine (pure): requests to offers by constraints, latency and trust.
         .target(name: "Matching", dependencies: ["Records", "Crypto", "Coordinates"], swiftSettings: strict),

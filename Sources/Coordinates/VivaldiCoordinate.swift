@@ -63,6 +63,16 @@ public struct VivaldiCoordinate: Sendable, Hashable {
         euclideanDistance(to: other) + (height + other.height)
     }
 
+    /// Moves along `(self − remote) / norm × force` (each component computed from the
+    /// coordinate before the move), without building the direction as an array: a node
+    /// applies a sample for every reply it receives.
+    mutating func move(awayFrom remote: VivaldiCoordinate, norm: Double, force: Double, heightDelta: Double, minHeight: Double) {
+        for k in 0..<vector.count {
+            vector[k] = Self.clampComponent(vector[k] + (vector[k] - remote.vector[k]) / norm * force)
+        }
+        height = max(Self.clampHeight(height + heightDelta), minHeight)
+    }
+
     /// Moves the coordinate by `delta` (Euclidean part) and `heightDelta`, clamping the height to
     /// at least `minHeight` and every magnitude to ``maxMagnitude``.
     mutating func move(by delta: [Double], heightDelta: Double, minHeight: Double) {

@@ -155,28 +155,23 @@ public struct VivaldiNode: Sendable {
         error = clampError(sampleError * configuration.ce * w + error * (1 - configuration.ce * w))
         let delta = cc * w
         let force = delta * (min(max(rtt, predicted / stretch), predicted * stretch) - predicted)
-        let (direction, heightPart) = unitVector(from: remote, using: &generator)
-        coordinate.move(
-            by: direction.map { $0 * force }, heightDelta: heightPart * force,
-            minHeight: configuration.minHeight)
+        // x_i += δ × (rtt − ‖x_i − x_j‖) × u(x_i − x_j), u in height-vector space: the Euclidean
+        // part and the height part scaled so that ‖Euclidean part‖ + height part = 1.
+        let length = coordinate.euclideanDistance(to: remote)
+        let heights = coordinate.height + remote.height
+        if length < configuration.zeroThreshold {
+            // The same place: a random direction.
+            let norm = 1 + heights
+            let direction = randomUnitVector(dimensions: coordinate.dimensions, using: &generator)
+            coordinate.move(by: direction.map { $0 / norm * force }, heightDelta: heights / norm * force,
+                            minHeight: configuration.minHeight)
+        } else {
+            let norm = length + heights
+            coordinate.move(awayFrom: remote, norm: norm, force: force, heightDelta: heights / norm * force,
+                            minHeight: configuration.minHeight)
+        }
         samples += 1
         return true
-    }
-
-    /// u(x_i − x_j) in height-vector space: the Euclidean part and the height part, scaled so
-    /// that ‖Euclidean part‖ + height part = 1.
-    private func unitVector(
-        from remote: VivaldiCoordinate, using generator: inout some RandomNumberGenerator
-    ) -> ([Double], Double) {
-        var difference = zip(coordinate.vector, remote.vector).map { $0 - $1 }
-        var length = coordinate.euclideanDistance(to: remote)
-        if length < configuration.zeroThreshold {
-            difference = randomUnitVector(dimensions: coordinate.dimensions, using: &generator)
-            length = 1
-        }
-        let heights = coordinate.height + remote.height
-        let norm = length + heights
-        return (difference.map { $0 / norm }, heights / norm)
     }
 
     /// τ = max(k × e_i / (1 − e_i), τ_min): the sample is winsorised to [d / (1 + τ), d × (1 + τ)] (no bound

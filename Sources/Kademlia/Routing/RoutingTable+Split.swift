@@ -10,10 +10,11 @@ extension RoutingTable {
         var far = Bucket(prefix: (ownID ^ NodeID.onlyBit(depth)).keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         var near = Bucket(prefix: ownID.keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         for entry in old.entries {
-            if far.covers(entry.id) { far.entries.append(entry) } else { near.entries.append(entry) }
+            if far.covers(entry.id) { far.entries.append(entry, upTo: configuration.bucketSize) } else { near.entries.append(entry, upTo: configuration.bucketSize) }
         }
         for entry in old.replacements {
-            if far.covers(entry.id) { far.replacements.append(entry) } else { near.replacements.append(entry) }
+            let limit = configuration.replacementCacheSize
+            if far.covers(entry.id) { far.replacements.append(entry, upTo: limit) } else { near.replacements.append(entry, upTo: limit) }
         }
         if old.pingRequestedAt != nil {
             if far.entries.contains(where: \.isBeingPinged) { far.pingRequestedAt = old.pingRequestedAt }
@@ -23,7 +24,7 @@ extension RoutingTable {
             var bucket = side
             while bucket.entries.count < configuration.bucketSize, !bucket.replacements.isEmpty {
                 let pick = bucket.replacements.lastIndex(where: { $0.lastResponse != nil }) ?? bucket.replacements.count - 1
-                bucket.entries.append(bucket.replacements.remove(at: pick))
+                bucket.entries.append(bucket.replacements.remove(at: pick), upTo: configuration.bucketSize)
                 bucket.lastChanged = now
                 count += 1
             }
@@ -44,5 +45,15 @@ extension NodeID {
     /// The id with only bit `index` set (0 is the most significant).
     static func onlyBit(_ index: Int) -> NodeID {
         NodeID.mask(leadingBits: index + 1) ^ NodeID.mask(leadingBits: index)
+    }
+}
+
+extension Array where Element == RoutingTable.Entry {
+    /// Appends `entry` to a list that never holds more than `limit`, growing its storage by
+    /// doubling but never past `limit`: a plain append would leave a full bucket of 20 with
+    /// room for 32 (a third of a routing table's memory).
+    mutating func append(_ entry: Element, upTo limit: Int) {
+        if count == capacity { reserveCapacity(Swift.min(Swift.max(2 * count, 1), Swift.max(limit, count + 1))) }
+        append(entry)
     }
 }

@@ -175,7 +175,7 @@ public struct RoutingTable: Sendable {
     }
 
     private mutating func insert(_ entry: Entry, into index: Int, now: Timestamp) {
-        buckets[index].entries.append(entry)
+        buckets[index].entries.append(entry, upTo: configuration.bucketSize)
         buckets[index].lastChanged = now
         count += 1
         if let candidate = buckets[index].replacementIndex(of: entry.id) {
@@ -234,7 +234,7 @@ public struct RoutingTable: Sendable {
         if buckets[index].replacements.count >= configuration.replacementCacheSize {
             buckets[index].replacements.removeFirst()
         }
-        buckets[index].replacements.append(entry)
+        buckets[index].replacements.append(entry, upTo: configuration.replacementCacheSize)
     }
 
     /// Moves the best candidate — the most recent one that has answered us, else the most recent —
