@@ -13,15 +13,11 @@ public struct KRPCTransactionID: Sendable, Hashable, CustomStringConvertible {
     public init(_ value: UInt16) { self.value = value }
 
     /// Reads exactly 2 bytes, big-endian; `nil` for any other length.
-    public init?(bytes: [UInt8]) {
-        guard bytes.count == 2 else { return nil }
-        value = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-    }
-
-    /// The id in `bytes`, any collection of exactly two bytes; `nil` otherwise.
+    /// (Indexes, not `dropFirst()`: a slice of an array retains its storage, once per reply.)
     public init?(bytes: some Collection<UInt8>) {
-        guard bytes.count == 2, let first = bytes.first, let last = bytes.dropFirst().first else { return nil }
-        value = UInt16(first) << 8 | UInt16(last)
+        guard bytes.count == 2 else { return nil }
+        let first = bytes.startIndex
+        value = UInt16(bytes[first]) << 8 | UInt16(bytes[bytes.index(after: first)])
     }
 
     /// The 2 bytes for `t`.

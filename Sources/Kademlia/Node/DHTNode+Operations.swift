@@ -18,11 +18,15 @@ extension DHTNode {
             if let request { actions.append(.completed(request, .failed("the routing table is empty: bootstrap first (is any node reachable?)"))) }
             return
         }
-        let operationID = nextOperationID
+        advance(add(operation), now: now, into: &actions)
+    }
+
+    /// Gives `operation` the next id and adds it to the running operations.
+    private mutating func add(_ operation: consuming Operation) -> OperationID {
+        operation.id = nextOperationID
         nextOperationID += 1
-        operation.id = operationID
         operations.append(operation)
-        advance(operationID, now: now, into: &actions)
+        return nextOperationID - 1
     }
 
     /// What this node itself holds counts too: in a small network it may be one of the k closest.
@@ -48,10 +52,8 @@ extension DHTNode {
     /// what they returned (BEP 5: "a node should ... perform a find_node on itself").
     mutating func startBootstrap(_ endpoints: [Endpoint], request: RequestID?, now: Timestamp, into actions: inout [Action]) {
         let unique = Array(Set(endpoints)).sorted { $0.description < $1.description }
-        let operationID = nextOperationID
-        nextOperationID += 1
-        operations.append(Operation(
-            kind: .bootstrap, request: request, target: id, id: operationID,
+        let operationID = add(Operation(
+            kind: .bootstrap, request: request, target: id,
             lookup: Lookup(target: id, ownID: id, seeds: [], configuration: configuration.lookup, now: now),
             phase: .seeding(remaining: unique.count), wakeAt: .max, startedAt: now))
         for endpoint in unique {

@@ -58,10 +58,19 @@ public struct DHTNode: Sendable {
 
     /// Handles one datagram from `source`. Malformed input is counted and dropped.
     public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) -> [Action] {
+        var actions: [Action] = []
+        actions.reserveCapacity(4)
+        receive(datagram, from: source, now: now, into: &actions)
+        return actions
+    }
+
+    /// ``receive(_:from:now:)`` appending its actions to `actions`, an outbox the driver keeps
+    /// and empties: the simulator delivers millions of datagrams and allocates no array for each.
+    public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp, into actions: inout [Action]) {
         counters.datagramsReceived += 1
         guard datagram.count <= configuration.maxDatagramSize else {
             counters.drop("too-big")
-            return []
+            return
         }
         let message: KRPCMessage
         do {
@@ -69,14 +78,12 @@ public struct DHTNode: Sendable {
         } catch {
             counters.drop("malformed")
             // BEP 5: a query we cannot parse gets a protocol error, if we could read its `t`.
-            guard !configuration.readOnly, let reply = error.errorReply else { return [] }
+            guard !configuration.readOnly, let reply = error.errorReply else { return }
             counters.errorsSent += 1
-            return [send(reply, to: source)]
+            actions.append(send(reply, to: source))
+            return
         }
-        var actions: [Action] = []
-        actions.reserveCapacity(4)
         handle(message, from: source, now: now, into: &actions)
-        return actions
     }
 
     /// Handles a message that was never encoded: the simulator's codec switch
@@ -89,9 +96,8 @@ public struct DHTNode: Sendable {
         return actions
     }
 
-    /// ``receive(message:from:now:)`` appending its actions to `actions`, an outbox the driver
-    /// keeps and empties: the simulator delivers millions of messages and allocates no array
-    /// for each.
+    /// ``receive(message:from:now:)`` appending its actions to `actions` (see
+    /// ``receive(_:from:now:into:)``).
     public mutating func receive(message: KRPCMessage, from source: Endpoint, now: Timestamp, into actions: inout [Action]) {
         counters.datagramsReceived += 1
         handle(message, from: source, now: now, into: &actions)

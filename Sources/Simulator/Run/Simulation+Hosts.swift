@@ -181,7 +181,7 @@ extension Simulation {
         if let message {
             nodes[host].receive(message: message, from: Self.endpoint(from), now: Timestamp(nanoseconds: now), into: &actions)
         } else {
-            actions = nodes[host].receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now))
+            nodes[host].receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now), into: &actions)
         }
         drain(&actions, at: host)
         swap(&actions, &outbox)
