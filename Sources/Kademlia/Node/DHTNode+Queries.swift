@@ -74,13 +74,23 @@ extension DHTNode {
     }
 
     /// Fills `nodes` and/or `nodes6` (BEP 32: as asked by `want`, else the querier's family).
-    private func addNodes(to response: inout KRPCMessage.Response, closestTo target: NodeID,
-                          for query: KRPCMessage.Query, from source: Endpoint) {
+    private mutating func addNodes(to response: inout KRPCMessage.Response, closestTo target: NodeID,
+                                   for query: KRPCMessage.Query, from source: Endpoint) {
         let wantV4 = query.want.isEmpty ? source.address.family == .v4 : query.want.contains(.n4)
         let wantV6 = query.want.isEmpty ? source.address.family == .v6 : query.want.contains(.n6)
-        let k = configuration.routing.bucketSize
-        if wantV4 { response.nodes = table.closest(to: target, count: k, family: .v4) }
-        if wantV6 { response.nodes6 = table.closest(to: target, count: k, family: .v6) }
+        if wantV4 { response.nodes = replyContacts(closestTo: target, family: .v4) }
+        if wantV6 { response.nodes6 = replyContacts(closestTo: target, family: .v6) }
+    }
+
+    /// The k contacts of `family` closest to `target`, from ``ReplyMemo`` when the same target
+    /// was asked last and the table has not changed since.
+    private mutating func replyContacts(closestTo target: NodeID, family: Endpoint.Address.Family) -> [NodeContact] {
+        let askedAgain = replyMemo.target == target && replyMemo.family == family
+            && replyMemo.generation == table.generation
+        if askedAgain, let nodes = replyMemo.nodes { return nodes }
+        let nodes = table.closest(to: target, count: configuration.routing.bucketSize, family: family)
+        replyMemo = ReplyMemo(target: target, family: family, generation: table.generation, nodes: askedAgain ? nodes : nil)
+        return nodes
     }
 
     private func addItem(to response: inout KRPCMessage.Response, target: NodeID, ifNewerThan sequence: Int64?, now: Timestamp) {

@@ -56,7 +56,7 @@ extension DHTNode {
     /// Removes and returns the pending query a reply answers; `nil` (counted) when there is none
     /// or the reply comes from another endpoint than the one asked (a spoofing attempt).
     private mutating func claimPending(_ transactionID: [UInt8], from source: Endpoint) -> PendingQuery? {
-        guard let transaction = KRPCTransactionID(bytes: transactionID), let query = pending[transaction] else {
+        guard let transaction = KRPCTransactionID(bytes: transactionID), let query = pending.query(for: transaction) else {
             counters.drop("unexpected-reply")
             return nil
         }
@@ -64,15 +64,13 @@ extension DHTNode {
             counters.drop("wrong-source")
             return nil
         }
-        pending[transaction] = nil
+        pending.remove(transaction)
         return query
     }
 
     /// Fails every query whose deadline has passed.
     mutating func expireQueries(now: Timestamp, into actions: inout [Action]) {
-        let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key.value < $1.key.value }
-        for (transaction, query) in expired {
-            pending[transaction] = nil
+        for (_, query) in pending.removeExpired(now: now) {
             counters.timeouts += 1
             let reason = "no answer from \(query.endpoint) within \(configuration.queryTimeout)"
             failPurpose(query.purpose, nodeID: query.nodeID, reason: reason, now: now, into: &actions)
@@ -105,7 +103,7 @@ extension DHTNode {
     /// the table asks (BEP 5).
     mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, now: Timestamp, into actions: inout [Action]) {
         guard case .pending(let questionable) = table.heardFrom(contact, kind: kind, now: now) else { return }
-        let alreadyAsked = pending.values.contains { $0.purpose == .maintenance && $0.nodeID == questionable.id }
+        let alreadyAsked = pending.contains { $0.purpose == .maintenance && $0.nodeID == questionable.id }
         guard !alreadyAsked else { return }
         sendQuery(.ping, to: questionable.endpoint, nodeID: questionable.id, purpose: .maintenance, now: now, into: &actions)
     }

@@ -20,12 +20,13 @@ public struct DHTNode: Sendable {
     public let id: NodeID
 
     var table: RoutingTable
+    var replyMemo = ReplyMemo()
     var items: ItemStore
     var peers: PeerStore
     var tokens: TokenIssuer
     var random: SplitMix64
     var transactions = KRPCTransactionIDGenerator()
-    var pending: [KRPCTransactionID: PendingQuery] = [:]
+    var pending = PendingQueries()
     var operations: [Operation] = []
     var nextOperationID: OperationID = 1
     var rateLimiter: RateLimiter
@@ -166,7 +167,7 @@ public struct DHTNode: Sendable {
     /// When the driver should call ``wake(now:)`` next (it may call it earlier or more often).
     public var nextWakeup: Timestamp {
         var earliest = min(nextTokenRotation, nextMaintenance)
-        for query in pending.values where query.deadline < earliest { earliest = query.deadline }
+        earliest = min(earliest, pending.earliestDeadline)
         for index in operations.indices where operations[index].wakeAt < earliest { earliest = operations[index].wakeAt }
         return earliest
     }
@@ -210,12 +211,12 @@ public struct DHTNode: Sendable {
         into actions: inout [Action]
     ) {
         guard pending.count < configuration.maxPendingQueries,
-              let transaction = transactions.issue(avoiding: { pending[$0] != nil }) else {
+              let transaction = transactions.issue(avoiding: pending.contains) else {
             failPurpose(purpose, nodeID: nodeID, reason: "too many queries in flight", now: now, into: &actions)
             return
         }
-        pending[transaction] = PendingQuery(endpoint: endpoint, nodeID: nodeID, sentAt: now,
-                                            deadline: now + configuration.queryTimeout, purpose: purpose)
+        pending.insert(PendingQuery(endpoint: endpoint, nodeID: nodeID, sentAt: now,
+                                    deadline: now + configuration.queryTimeout, purpose: purpose), for: transaction)
         counters.queriesSent += 1
         let query = KRPCMessage(transactionID: transaction.bytes, kind: .query(KRPCMessage.Query(id: id, method: method)),
                                 clientVersion: configuration.clientVersion, readOnly: configuration.readOnly)

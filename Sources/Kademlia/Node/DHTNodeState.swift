@@ -23,6 +23,17 @@ struct PendingQuery: Sendable {
     var purpose: Purpose
 }
 
+/// The contacts of this node's last reply for a target asked twice in a row, kept while the
+/// routing table's ``RoutingTable/generation`` stays the same: a popular target (many peers
+/// looking up one key) is answered without sorting the table again, and the replies share one
+/// array. A node answering scattered targets keeps only the last target, no array.
+struct ReplyMemo: Sendable {
+    var target = NodeID.zero
+    var family = Endpoint.Address.Family.v4
+    var generation = UInt64.max
+    var nodes: [NodeContact]?
+}
+
 /// An item this node published itself, put again before it expires.
 struct OwnItem: Sendable {
     var item: Item

@@ -7,6 +7,7 @@ extension RoutingTable {
         let depth = buckets.count - 1
         precondition(depth + 1 < NodeID.bitCount, "cannot split below the last bit")
         let old = buckets.removeLast()
+        generation &+= 1  // replacement candidates may become members
         var far = Bucket(prefix: (ownID ^ NodeID.onlyBit(depth)).keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         var near = Bucket(prefix: ownID.keepingLeadingBits(depth + 1), prefixLength: depth + 1, now: old.lastChanged)
         for entry in old.entries {

@@ -38,6 +38,10 @@ public struct RoutingTable: Sendable {
     public internal(set) var buckets: [Bucket]
     /// The number of contacts in the table (replacement candidates not counted).
     public internal(set) var count: Int
+    /// Changes whenever the members ``closest(to:count:onlyGoodAt:family:)`` may return without
+    /// `onlyGoodAt` change: a member added, removed or replaced, or one going bad or coming back.
+    /// Equal generations give equal answers, so a node may keep its last reply's contacts.
+    public internal(set) var generation: UInt64 = 0
 
     /// An empty table: one bucket covering the whole id space, changed at `now`.
     public init(ownID: NodeID, configuration: Configuration = Configuration(), now: Timestamp = .zero) {
@@ -120,6 +124,7 @@ public struct RoutingTable: Sendable {
         entry.failures = entry.failures == .max ? .max : entry.failures + 1
         entry.isBeingPinged = false
         buckets[index].entries[member] = entry
+        if Int(entry.failures) == configuration.maxFailures { generation &+= 1 }  // it has gone bad
         if wasPinged { buckets[index].pingRequestedAt = nil }
         let isBad = entry.state(now: now, configuration: configuration) == .bad
         guard wasPinged || isBad, let promoted = promoteReplacement(in: index, over: member, now: now) else {
@@ -139,6 +144,7 @@ public struct RoutingTable: Sendable {
                 if buckets[index].entries[member].isBeingPinged { buckets[index].pingRequestedAt = nil }
                 buckets[index].entries.remove(at: member)
                 count -= 1
+                generation &+= 1
             }
             return true
         }
@@ -163,6 +169,9 @@ public struct RoutingTable: Sendable {
     }
 
     private mutating func update(bucket index: Int, member: Int, with contact: NodeContact, kind: Contact, now: Timestamp) -> InsertOutcome {
+        if kind == .response, Int(buckets[index].entries[member].failures) >= configuration.maxFailures {
+            generation &+= 1  // a bad member answers: it is good again
+        }
         buckets[index].entries[member].record(kind, now: now)
         guard kind == .response else { return .updated }
         buckets[index].lastChanged = now
@@ -178,6 +187,7 @@ public struct RoutingTable: Sendable {
         buckets[index].entries.append(entry, upTo: configuration.bucketSize)
         buckets[index].lastChanged = now
         count += 1
+        generation &+= 1
         if let candidate = buckets[index].replacementIndex(of: entry.id) {
             buckets[index].replacements.remove(at: candidate)
         }
@@ -188,6 +198,7 @@ public struct RoutingTable: Sendable {
             if buckets[index].entries[bad].isBeingPinged { buckets[index].pingRequestedAt = nil }
             buckets[index].entries[bad] = entry
             buckets[index].lastChanged = now
+            generation &+= 1
             if let candidate = buckets[index].replacementIndex(of: entry.id) {
                 buckets[index].replacements.remove(at: candidate)
             }
@@ -248,6 +259,7 @@ public struct RoutingTable: Sendable {
         let promoted = buckets[index].replacements.remove(at: pick)
         buckets[index].entries[member] = promoted
         buckets[index].lastChanged = now
+        generation &+= 1
         return promoted.contact
     }
 }

@@ -42,13 +42,17 @@ public struct ClosestIndex: Sendable {
     /// The (up to) `k` eligible hosts closest to `target`, closest first.
     public func closest(to target: NodeID, count k: Int, where eligible: (Int) -> Bool) -> [Int] {
         guard k > 0, !ids.isEmpty else { return [] }
-        var prefix = min(NodeID.bitCount, max(0, ids.count.bitWidth - ids.count.leadingZeroBitCount))
+        // A run of the first p bits holds about count / 2^p hosts: start where that is about 2k
+        // (any shorter prefix gives the same answer, from a longer run).
+        let perRun = max(1, ids.count / (2 * k))
+        var prefix = min(NodeID.bitCount, perRun.bitWidth - perRun.leadingZeroBitCount - 1)
         while true {
             let mask = NodeID.mask(leadingBits: prefix)
             let low = NodeID(high: target.high & mask.high, middle: target.middle & mask.middle, low: target.low & mask.low)
             let high = NodeID(high: low.high | ~mask.high, middle: low.middle | ~mask.middle, low: low.low | ~mask.low)
             let range = lowerBound(low)..<upperBound(high)
             var found: [Int] = []
+            found.reserveCapacity(range.count)
             for position in range where eligible(Int(hosts[position])) { found.append(position) }
             if found.count >= k || prefix == 0 {
                 found.sort { (ids[$0] ^ target) < (ids[$1] ^ target) }

@@ -140,7 +140,8 @@ extension Simulation {
                 candidate != host && flags[candidate].contains(.online) && !flags[candidate].contains(.nat)
             }
             let returned = result.closest.compactMap { self.host(at: $0.endpoint) }
-            let hits = truth.filter { returned.contains($0) }.count
+            var hits = 0
+            for host in truth where returned.contains(host) { hits += 1 }
             record.exact = !truth.isEmpty && returned == truth
             record.recall = truth.isEmpty ? 1 : Double(hits) / Double(truth.count)
             record.hops = result.hops

@@ -30,6 +30,47 @@ struct DHTNodeTests {
         #expect(node.status.counters.queriesReceived["ping"] == 1)
     }
 
+    /// A target asked again is answered from the node's last reply while the routing table
+    /// keeps its generation; a newcomer closer to the target changes the next answer.
+    @Test func repeatedFindNodeRepliesFollowTheRoutingTable() throws {
+        var configuration = DHTNode.Configuration()
+        configuration.encodesMessages = false
+        var node = DHTNode(id: Self.idA, configuration: configuration, seed: 1, now: .seconds(1))
+        var random = SplitMix64(seed: 5)
+        let target = NodeID.random(using: &random)
+        func findNode(from sender: NodeID, port: UInt16, at second: Double) throws -> [NodeID] {
+            let query = KRPCMessage(transactionID: [0, UInt8(truncatingIfNeeded: port)],
+                                    kind: .query(KRPCMessage.Query(id: sender, method: .findNode(target: target))))
+            let actions = node.receive(message: query, from: Endpoint(address: .v4(0x0A00_0000 | UInt32(port)), port: port),
+                                       now: .seconds(second))
+            guard case .sendMessage(let reply, _) = try #require(actions.first), case .response(let response) = reply.kind else {
+                Issue.record("expected a reply")
+                return []
+            }
+            return (response.nodes ?? []).map(\.id)
+        }
+        // Ten senders join the table; each is answered with the closest it knows.
+        var senders: [NodeID] = []
+        for port in 1...10 as ClosedRange<UInt16> {
+            let sender = NodeID.random(using: &random)
+            senders.append(sender)
+            _ = try findNode(from: sender, port: port, at: 2)
+        }
+        func truth() -> [NodeID] {
+            Array(node.routingContacts.map(\.id).sorted { ($0 ^ target) < ($1 ^ target) }.prefix(8))
+        }
+        #expect(node.status.routingTableSize >= 8)
+        let before = truth()
+        // Known senders asking again change nothing: the same answer, three times.
+        for round in 0..<3 { #expect(try findNode(from: senders[round], port: UInt16(round + 1), at: 3) == before) }
+        // A newcomer nearer the target than all of them joins with its query, and is in the reply.
+        var near = target
+        near.low ^= 1
+        let after = try findNode(from: near, port: 11, at: 4)
+        #expect(after.first == near && after == truth())
+        #expect(try findNode(from: senders[0], port: 1, at: 5) == after)
+    }
+
     @Test func malformedDatagramsAreCountedAndDropped() {
         var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
         let source = Endpoint("127.0.0.2:1")!
@@ -94,6 +135,30 @@ struct DHTNodeTests {
             return
         }
         #expect(reason.contains("no answer"))
+    }
+
+    /// Several queries out at once: the one answered completes, the others time out together
+    /// and fail in the order they were sent (transaction id order), whatever was answered between.
+    @Test func queriesOutTogetherTimeOutInTheOrderTheyWereSent() throws {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .seconds(1))
+        var transactions: [[UInt8]] = []
+        for (request, host) in [(1, 2), (2, 3), (3, 4), (4, 5)] as [(RequestID, UInt32)] {
+            let actions = node.start(.ping(Endpoint(address: .v4(0x7F00_0000 | host), port: 6881)), request: request, now: .seconds(1))
+            guard case .send(let bytes, _) = try #require(actions.first) else { Issue.record("expected a ping"); return }
+            transactions.append(try KRPCMessage.decode(bytes).transactionID)
+        }
+        #expect(node.status.pendingQueries == 4)
+        // Host 4 (request 3) answers.
+        let pong = KRPCMessage(transactionID: transactions[2], kind: .response(KRPCMessage.Response(id: Self.idB)))
+        let answered = node.receive(pong.encoded(), from: Endpoint(address: .v4(0x7F00_0004), port: 6881), now: .seconds(2))
+        #expect(answered.contains { if case .completed(3, .pong) = $0 { true } else { false } })
+        #expect(node.status.pendingQueries == 3)
+        let expired = node.wake(now: .seconds(60))
+        let failed = expired.compactMap { action -> RequestID? in
+            if case .completed(let request, .failed) = action { request } else { nil }
+        }
+        #expect(failed == [1, 2, 4])
+        #expect(node.status.pendingQueries == 0)
     }
 
     @Test func aSmallNetworkFindsTheTrueClosestNodes() throws {

@@ -15,6 +15,11 @@ struct RoutingTablePropertyTests {
         var table = RoutingTable(ownID: .random(using: &random), configuration: configuration)
         var known: [NodeContact] = []
         var seconds = 0
+        // A fixed target's answer, and the generation it was computed at: while the generation
+        // stays the same, so must the answer (nodes keep their last reply on that promise).
+        let watched = NodeID.random(using: &random)
+        var watchedAnswer = table.closest(to: watched, count: 6), watchedGeneration = table.generation
+        var generationChanges = 0
         for step in 0..<4_000 {
             seconds += Int(random.next() % 40)
             let now = Routing.time(seconds)
@@ -40,6 +45,14 @@ struct RoutingTablePropertyTests {
                     for index in table.bucketsNeedingRefresh(now: now) { table.refreshed(bucket: index, now: now) }
                 }
             }
+            let answer = table.closest(to: watched, count: 6)
+            if table.generation == watchedGeneration {
+                #expect(answer == watchedAnswer, "step \(step): the answer changed, the generation did not")
+            } else {
+                generationChanges += 1
+            }
+            watchedAnswer = answer
+            watchedGeneration = table.generation
             let problem = Routing.violation(in: table)
             #expect(problem == nil, "step \(step)")
             if problem != nil { return }
@@ -53,6 +66,7 @@ struct RoutingTablePropertyTests {
             }
         }
         #expect(table.buckets.count > 10)  // the walk really did split deep
+        #expect(generationChanges > 100 && generationChanges < 3_000)  // it changes, but not on every step
     }
 
     @Test func closestMatchesBruteForceOnALargeTable() {
