@@ -166,8 +166,23 @@ public struct DHTNode: Sendable {
 
     /// When the driver should call ``wake(now:)`` next (it may call it earlier or more often).
     public var nextWakeup: Timestamp {
-        var earliest = min(nextTokenRotation, nextMaintenance)
-        earliest = min(earliest, pending.earliestDeadline)
+        Self.earliestWakeup(tokenRotation: nextTokenRotation, maintenance: nextMaintenance, pending: pending,
+                            operations: operations)
+    }
+
+    /// ``nextWakeup`` read through `self`'s address, for a driver that keeps many nodes in an
+    /// array (the simulator asks after every event): a getter called from another module gets
+    /// a large struct by value, so reading an array element's ``nextWakeup`` first copies the
+    /// whole 1.2 KB node. Changes nothing.
+    public mutating func nextWakeupInPlace() -> Timestamp {
+        Self.earliestWakeup(tokenRotation: nextTokenRotation, maintenance: nextMaintenance, pending: pending,
+                            operations: operations)
+    }
+
+    private static func earliestWakeup(
+        tokenRotation: Timestamp, maintenance: Timestamp, pending: borrowing PendingQueries, operations: borrowing [Operation]
+    ) -> Timestamp {
+        var earliest = min(tokenRotation, maintenance, pending.earliestDeadline)
         for index in operations.indices where operations[index].wakeAt < earliest { earliest = operations[index].wakeAt }
         return earliest
     }

@@ -104,31 +104,40 @@ extension Simulation {
     }
 
     /// ``perform(_:at:afterWake:)`` on an outbox, left empty (its capacity kept for reuse).
+    ///
+    /// Each action is moved out of the outbox's storage once, in order, and an empty action
+    /// takes its place: popping (after a reverse) or a pattern binding would copy the
+    /// 244-byte action two or three more times.
     func drain(_ actions: inout [DHTNode.Action], at host: Int, afterWake: Bool = false) {
-        actions.reverse()
-        while let action = actions.popLast() {
-            switch consume action {
-            case .send(let bytes, let destination):
-                send(InFlight(bytes: bytes, message: nil, from: UInt32(host)), to: destination)
-            case .sendMessage(let message, let destination):
-                send(InFlight(bytes: [], message: message, from: UInt32(host)), to: destination)
-            case .completed(let request, let outcome):
-                completed(request, outcome)
-            case .itemStored:
-                metrics.itemsStored += 1
-            case .itemRemoved:
-                metrics.itemsStored -= 1
-            case .externalAddress:
-                break  // simulated hosts keep their ids (their 10.x addresses are BEP 42-exempt)
+        actions.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for index in buffer.indices {
+                let action = (base + index).move()
+                (base + index).initialize(to: .itemRemoved(.zero))  // a plain-data case: nothing to free
+                switch consume action {
+                case .send(let bytes, let destination):
+                    send(bytes: bytes, message: nil, from: host, to: destination)
+                case .sendMessage(let message, let destination):
+                    send(bytes: [], message: message, from: host, to: destination)
+                case .completed(let request, let outcome):
+                    completed(request, outcome)
+                case .itemStored:
+                    metrics.itemsStored += 1
+                case .itemRemoved:
+                    metrics.itemsStored -= 1
+                case .externalAddress:
+                    break  // simulated hosts keep their ids (their 10.x addresses are BEP 42-exempt)
+                }
             }
         }
+        actions.removeAll(keepingCapacity: true)
         scheduleWake(host, afterWake: afterWake)
     }
 
-    func send(_ datagram: consuming InFlight, to destination: Endpoint) {
-        let host = Int(datagram.from)
+    /// Puts a datagram (its bytes, or with the codec off its message) on the network.
+    func send(bytes: consuming [UInt8], message: consuming KRPCMessage?, from host: Int, to destination: Endpoint) {
         metrics.datagramsSent += 1
-        metrics.bytesSent += datagram.bytes.count
+        metrics.bytesSent += bytes.count
         currentSample.datagrams += 1
         if workloadRunning { metrics.datagramsSentMeasured += 1 }
         guard let target = self.host(at: destination) else {
@@ -146,21 +155,23 @@ extension Simulation {
         let slot: UInt32
         if let free = freeSlots.popLast() {
             slot = free
-            inFlight[Int(free)] = consume datagram
+            inFlight[Int(free)].bytes = consume bytes
+            inFlight[Int(free)].message = consume message
+            inFlight[Int(free)].from = UInt32(host)
         } else {
             slot = UInt32(inFlight.count)
-            inFlight.append(consume datagram)
+            inFlight.append(InFlight(bytes: consume bytes, message: consume message, from: UInt32(host)))
         }
         queue.schedule(.deliver, at: now + max(delay, 1), host: UInt32(target), payload: slot)
     }
 
     func deliver(_ event: Event) {
-        let slot = Int(event.payload)
-        // Move the datagram out of its slot (swap, not copy: a copy of a message retains each of
+        // Move the datagram out of its slot (take, not copy: a copy of a message retains each of
         // its arrays and dictionaries, and the slot's release then frees nothing).
-        var bytes: [UInt8] = [], message: KRPCMessage? = nil
+        let slot = Int(event.payload)
+        var bytes: [UInt8] = []
         swap(&bytes, &inFlight[slot].bytes)
-        swap(&message, &inFlight[slot].message)
+        let message = inFlight[slot].message.take()
         let from = Int(inFlight[slot].from)
         freeSlots.append(UInt32(slot))
         let host = Int(event.host)
@@ -168,7 +179,7 @@ extension Simulation {
             metrics.datagramsToOfflineHosts += 1
             return
         }
-        if flags[host].contains(.nat), message.map(Self.isQuery) ?? Self.isQuery(bytes) {
+        if flags[host].contains(.nat), Self.isQuery(message, bytes) {
             metrics.datagramsBlockedByNAT += 1
             return
         }
@@ -178,19 +189,26 @@ extension Simulation {
         // The outbox is taken out while in use: a completion may start a request elsewhere.
         var actions: [DHTNode.Action] = []
         swap(&actions, &outbox)
-        if let message {
+        switch consume message {
+        case .some(let message):
             nodes[host].receive(message: message, from: Self.endpoint(from), now: Timestamp(nanoseconds: now), into: &actions)
-        } else {
+        case .none:
             nodes[host].receive(bytes, from: Self.endpoint(from), now: Timestamp(nanoseconds: now), into: &actions)
         }
         drain(&actions, at: host)
         swap(&actions, &outbox)
     }
 
-    /// Whether a message is a query: an unsolicited datagram a NAT drops.
-    static func isQuery(_ message: KRPCMessage) -> Bool {
-        if case .query = message.kind { return true }
-        return false
+    /// Whether a datagram — its message, or without one its bytes — is a query: an unsolicited
+    /// datagram a NAT drops.
+    static func isQuery(_ message: borrowing KRPCMessage?, _ bytes: [UInt8]) -> Bool {
+        switch message {
+        case .some(let message):
+            if case .query = message.kind { return true }
+            return false
+        case .none:
+            return isQuery(bytes)
+        }
     }
 
     /// Whether a KRPC datagram is a query (`y` = `q`): an unsolicited datagram a NAT drops.
@@ -229,12 +247,7 @@ extension Simulation {
         }
     }
 
-    /// The node's ``DHTNode/nextWakeup``, read in place: a plain read of `nodes[host]`'s
-    /// property copies the whole node first (retaining each of its tables), an inout access
-    /// does not.
+    /// The node's ``DHTNode/nextWakeup``, read in place (``DHTNode/nextWakeupInPlace()``).
     @inline(__always)
-    func nextWakeup(of host: Int) -> UInt64 {
-        func read(_ node: inout DHTNode) -> UInt64 { node.nextWakeup.nanoseconds }
-        return read(&nodes[host])
-    }
+    func nextWakeup(of host: Int) -> UInt64 { nodes[host].nextWakeupInPlace().nanoseconds }
 }
