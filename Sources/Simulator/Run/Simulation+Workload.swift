@@ -139,7 +139,9 @@ extension Simulation {
             let truth = index.closest(to: target, count: scenario.deployment.k) { candidate in
                 candidate != host && flags[candidate].contains(.online) && !flags[candidate].contains(.nat)
             }
-            let returned = result.closest.compactMap { self.host(at: $0.endpoint) }
+            var returned: [Int] = []
+            returned.reserveCapacity(result.closest.count)
+            for contact in result.closest { if let host = self.host(at: contact.endpoint) { returned.append(host) } }
             var hits = 0
             for host in truth where returned.contains(host) { hits += 1 }
             record.exact = !truth.isEmpty && returned == truth
