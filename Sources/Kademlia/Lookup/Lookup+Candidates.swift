@@ -85,6 +85,66 @@ extension Lookup {
         if freshCount > configuration.candidateLimit { dropFarthestFresh() }
     }
 
+    /// Adds a reply's contacts, as ``insert(_:hop:)`` one by one would. A Kademlia node sorts
+    /// its answer by distance to the target it was asked about, so the contacts usually come
+    /// sorted: they are then merged with the candidates in one pass (each one found by walking
+    /// forward, the new ones placed from the back), instead of one binary search and one
+    /// `Array.insert` each. Both ways keep the same list, since the fresh candidates kept are
+    /// always the ``Configuration/candidateLimit`` closest of all offered. Contacts out of
+    /// order (or a duplicate) are inserted one by one.
+    mutating func insert(_ contacts: ArraySlice<NodeContact>, hop: UInt32) {
+        guard contacts.count > 1 else {
+            for contact in contacts { insert(contact, hop: hop) }
+            return
+        }
+        let merged = withUnsafeTemporaryAllocation(of: Candidate.self, capacity: contacts.count) { scratch in
+            mergeSorted(contacts, hop: hop, newcomers: scratch)
+        }
+        if !merged { for contact in contacts { insert(contact, hop: hop) } }
+    }
+
+    /// The one-pass merge for contacts in order; `false`, having changed nothing that
+    /// inserting one by one would not change the same way, when the contacts are not in
+    /// strictly increasing distance.
+    private mutating func mergeSorted(_ contacts: ArraySlice<NodeContact>, hop: UInt32,
+                                      newcomers: UnsafeMutableBufferPointer<Candidate>) -> Bool {
+        // Pass 1: walk the candidates and the contacts together; known peers get the lower hop,
+        // the others are set aside in order.
+        var count = 0, position = 0
+        var previous: NodeID?
+        for contact in contacts where contact.id != ownID {
+            let distance = contact.id ^ target
+            if let previous, !(previous < distance) { return false }
+            previous = distance
+            while position < candidates.count, candidates[position].distance < distance { position += 1 }
+            if position < candidates.count, candidates[position].distance == distance {
+                if candidates[position].state == .fresh, hop < candidates[position].hop { candidates[position].hop = hop }
+                continue
+            }
+            (newcomers.baseAddress! + count).initialize(
+                to: Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh))
+            count += 1
+        }
+        guard count > 0 else { return true }
+        // Pass 2: merge from the back, so that every candidate moves at most once.
+        var read = candidates.count - 1, next = count - 1
+        candidates.append(contentsOf: UnsafeBufferPointer(rebasing: newcomers[0..<count]))
+        var write = candidates.count - 1
+        while next >= 0 {
+            if read >= 0, newcomers[next].distance < candidates[read].distance {
+                candidates[write] = candidates[read]
+                read -= 1
+            } else {
+                candidates[write] = newcomers[next]
+                next -= 1
+            }
+            write -= 1
+        }
+        freshCount += count
+        while freshCount > configuration.candidateLimit { dropFarthestFresh() }
+        return true
+    }
+
     private mutating func dropFarthestFresh() {
         var index = candidates.count - 1
         while candidates[index].state != .fresh { index -= 1 }

@@ -122,6 +122,47 @@ struct LookupPropertyTests {
         for seed in UInt64(1)...300 { Self.scenario(seed: seed) }
     }
 
+    /// Replies sorted by distance (merged in one pass) and the same replies out of order
+    /// (inserted one by one) lead two lookups through the same queries to the same result.
+    @Test func sortedRepliesMergeLikeContactsInsertedOneByOne() {
+        for seed in UInt64(1)...200 {
+            var random = SplitMix64(seed: seed)
+            let pool = (0..<80).map { _ in NodeID.random(using: &random) }
+            let target = NodeID.random(using: &random), own = pool[0]
+            let k = 1 + Int(random.next() % 8)
+            let configuration = Lookup.Configuration(
+                alpha: 1 + Int(random.next() % 4), k: k, maxQueries: 10 + Int(random.next() % 40),
+                candidateLimit: k + Int(random.next() % 12), contactsPerReply: 1 + Int(random.next() % 20))
+            func byDistance(_ ids: [NodeID]) -> [NodeContact] {
+                ids.sorted { target.isCloser($0, than: $1) }.map(LookupFixture.contact)
+            }
+            /// Distinct ids, our own among them now and then.
+            func reply() -> [NodeID] { Array(Set((0..<Int(random.next() % 24)).map { _ in pool[Int(random.next() % 80)] })) }
+            let seeds = reply()
+            var merged = Lookup(target: target, ownID: own, seeds: byDistance(seeds), configuration: configuration, now: .zero)
+            var single = Lookup(target: target, ownID: own, seeds: byDistance(seeds).reversed(), configuration: configuration,
+                                now: .zero)
+            var now = Timestamp.zero, asked: [NodeID] = []
+            for _ in 0..<300 where !merged.isFinished {
+                let step = merged.next(now: now)
+                #expect(single.next(now: now) == step, "seed \(seed)")
+                switch step {
+                case .query(let contact): asked.append(contact.id)
+                case .waitUntil(let time): now = time
+                case .finished: break
+                }
+                guard !asked.isEmpty, random.next() % 2 == 0 else { continue }
+                let peer = asked.remove(at: Int(random.next() % UInt64(asked.count)))
+                // The lookup reads the first `contactsPerReply` contacts of a reply: the same ones
+                // go to both, in order and farthest first.
+                let sorted = Array(byDistance(reply()).prefix(configuration.contactsPerReply))
+                #expect(merged.succeeded(peer, closerNodes: sorted, now: now)
+                    == single.succeeded(peer, closerNodes: sorted.reversed(), now: now))
+            }
+            #expect(merged.result == single.result, "seed \(seed)")
+        }
+    }
+
     @Test func aLookupWithEveryPeerSilentEndsAfterTheFullTimeouts() {
         var lookup = Lookup(target: .zero, ownID: LookupFixture.own,
                             seeds: (1...20).map { LookupFixture.contact(UInt64($0)) }, now: .zero)
