@@ -44,10 +44,7 @@ struct LookupPropertyTests {
         var random = SplitMix64(seed: seed)
         let pool = (0..<60).map { _ in NodeID.random(using: &random) }
         let target = NodeID.random(using: &random), own = pool[0]
-        let k = 1 + Int(random.next() % 8)
-        let configuration = Lookup.Configuration(
-            alpha: 1 + Int(random.next() % 4), k: k, maxQueries: 5 + Int(random.next() % 30),
-            candidateLimit: k + Int(random.next() % 12), contactsPerReply: 1 + Int(random.next() % 16))
+        let configuration = randomConfiguration(maxQueries: 5..<35, contactsPerReply: 1..<17, using: &random)
         func somePool() -> [NodeContact] {
             (0..<Int(random.next() % 12)).map { _ in LookupFixture.contact(pool[Int(random.next() % 60)]) }
         }
@@ -77,6 +74,18 @@ struct LookupPropertyTests {
             now = now + configuration.shortTimeout
         }
         check(lookup.result, model, target: target)
+    }
+
+    /// A random configuration: α 1–4, k 1–8, up to 11 candidates beyond k.
+    static func randomConfiguration(maxQueries: Range<Int>, contactsPerReply: Range<Int>, using random: inout SplitMix64)
+        -> Lookup.Configuration
+    {
+        let k = 1 + Int(random.next() % 8)
+        return Lookup.Configuration(
+            alpha: 1 + Int(random.next() % 4), k: k,
+            maxQueries: maxQueries.lowerBound + Int(random.next() % UInt64(maxQueries.count)),
+            candidateLimit: k + Int(random.next() % 12),
+            contactsPerReply: contactsPerReply.lowerBound + Int(random.next() % UInt64(contactsPerReply.count)))
     }
 
     /// Calls `next` until it stops querying, checking every step against the model.
@@ -129,10 +138,7 @@ struct LookupPropertyTests {
             var random = SplitMix64(seed: seed)
             let pool = (0..<80).map { _ in NodeID.random(using: &random) }
             let target = NodeID.random(using: &random), own = pool[0]
-            let k = 1 + Int(random.next() % 8)
-            let configuration = Lookup.Configuration(
-                alpha: 1 + Int(random.next() % 4), k: k, maxQueries: 10 + Int(random.next() % 40),
-                candidateLimit: k + Int(random.next() % 12), contactsPerReply: 1 + Int(random.next() % 20))
+            let configuration = Self.randomConfiguration(maxQueries: 10..<50, contactsPerReply: 1..<21, using: &random)
             func byDistance(_ ids: [NodeID]) -> [NodeContact] {
                 ids.sorted { target.isCloser($0, than: $1) }.map(LookupFixture.contact)
             }
