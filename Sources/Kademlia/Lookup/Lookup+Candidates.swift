@@ -97,8 +97,10 @@ extension Lookup {
             for contact in contacts { insert(contact, hop: hop) }
             return
         }
-        let merged = withUnsafeTemporaryAllocation(of: Candidate.self, capacity: contacts.count) { scratch in
-            mergeSorted(contacts, hop: hop, newcomers: scratch)
+        // The newcomers' positions in `contacts` (small enough for the stack: a scratch buffer
+        // of whole candidates would be over the 1 KB withUnsafeTemporaryAllocation keeps there).
+        let merged = withUnsafeTemporaryAllocation(of: Int.self, capacity: contacts.count) { newcomers in
+            mergeSorted(contacts, hop: hop, newcomers: newcomers)
         }
         if !merged { for contact in contacts { insert(contact, hop: hop) } }
     }
@@ -107,13 +109,13 @@ extension Lookup {
     /// inserting one by one would not change the same way, when the contacts are not in
     /// strictly increasing distance.
     private mutating func mergeSorted(_ contacts: ArraySlice<NodeContact>, hop: UInt32,
-                                      newcomers: UnsafeMutableBufferPointer<Candidate>) -> Bool {
+                                      newcomers: UnsafeMutableBufferPointer<Int>) -> Bool {
         // Pass 1: walk the candidates and the contacts together; known peers get the lower hop,
-        // the others are set aside in order.
+        // the others are noted in order.
         var count = 0, position = 0
         var previous: NodeID?
-        for contact in contacts where contact.id != ownID {
-            let distance = contact.id ^ target
+        for index in contacts.indices where contacts[index].id != ownID {
+            let distance = contacts[index].id ^ target
             if let previous, !(previous < distance) { return false }
             previous = distance
             while position < candidates.count, candidates[position].distance < distance { position += 1 }
@@ -121,21 +123,25 @@ extension Lookup {
                 if candidates[position].state == .fresh, hop < candidates[position].hop { candidates[position].hop = hop }
                 continue
             }
-            (newcomers.baseAddress! + count).initialize(
-                to: Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh))
+            newcomers[count] = index
             count += 1
         }
         guard count > 0 else { return true }
         // Pass 2: merge from the back, so that every candidate moves at most once.
+        func newcomer(_ slot: Int) -> Candidate {
+            let contact = contacts[newcomers[slot]]
+            return Candidate(distance: contact.id ^ target, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh)
+        }
         var read = candidates.count - 1, next = count - 1
-        candidates.append(contentsOf: UnsafeBufferPointer(rebasing: newcomers[0..<count]))
+        for slot in 0..<count { candidates.append(newcomer(slot)) }
         var write = candidates.count - 1
         while next >= 0 {
-            if read >= 0, newcomers[next].distance < candidates[read].distance {
+            let incoming = newcomer(next)
+            if read >= 0, incoming.distance < candidates[read].distance {
                 candidates[write] = candidates[read]
                 read -= 1
             } else {
-                candidates[write] = newcomers[next]
+                candidates[write] = incoming
                 next -= 1
             }
             write -= 1
