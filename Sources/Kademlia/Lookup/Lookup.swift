@@ -72,7 +72,7 @@ public struct Lookup: Sendable {
         self.startedAt = now
         self.latest = now
         candidates.reserveCapacity(configuration.candidateLimit + 1)
-        insert(seeds[...], hop: 0)
+        for seed in seeds { insert(seed, hop: 0) }
     }
 
     /// Whether ``next(now:)`` has returned ``Step/finished``.
@@ -125,7 +125,7 @@ public struct Lookup: Sendable {
         advance(to: now)
         responseCount += 1
         let hop = candidates[index].hop &+ 1
-        insert(closerNodes.prefix(configuration.contactsPerReply), hop: hop)
+        for contact in closerNodes.prefix(configuration.contactsPerReply) { insert(contact, hop: hop) }
         return true
     }
 

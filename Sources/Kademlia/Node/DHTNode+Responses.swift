@@ -70,7 +70,7 @@ extension DHTNode {
 
     /// Fails every query whose deadline has passed.
     mutating func expireQueries(now: Timestamp, into actions: inout [Action]) {
-        for (_, query) in pending.removeExpired(now: now) {
+        for query in pending.removeExpired(now: now) {
             counters.timeouts += 1
             let reason = "no answer from \(query.endpoint) within \(configuration.queryTimeout)"
             failPurpose(query.purpose, nodeID: query.nodeID, reason: reason, now: now, into: &actions)

@@ -57,18 +57,16 @@ struct PendingQueries: Sendable {
 
     /// Forgets every query whose deadline is `now` or earlier and returns them in transaction
     /// id order (a deterministic order, whatever the order they were stored in).
-    mutating func removeExpired(now: Timestamp) -> [(transaction: KRPCTransactionID, query: PendingQuery)] {
-        var expired: [(transaction: KRPCTransactionID, query: PendingQuery)] = []
+    mutating func removeExpired(now: Timestamp) -> [PendingQuery] {
+        var expired: [(transaction: UInt16, query: PendingQuery)] = []
         var index = 0
         while index < queries.count {
             if queries[index].deadline <= now {
-                let transaction = KRPCTransactionID(transactions[index])
-                expired.append((transaction, remove(at: index)))
+                expired.append((transactions[index], remove(at: index)))
             } else {
                 index += 1
             }
         }
-        expired.sort { $0.transaction.value < $1.transaction.value }
-        return expired
+        return expired.sorted { $0.transaction < $1.transaction }.map(\.query)
     }
 }

@@ -104,33 +104,24 @@ extension Simulation {
     }
 
     /// ``perform(_:at:afterWake:)`` on an outbox, left empty (its capacity kept for reuse).
-    ///
-    /// Each action is moved out of the outbox's storage once, in order, and an empty action
-    /// takes its place: popping (after a reverse) or a pattern binding would copy the
-    /// 244-byte action two or three more times.
     func drain(_ actions: inout [DHTNode.Action], at host: Int, afterWake: Bool = false) {
-        actions.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            for index in buffer.indices {
-                let action = (base + index).move()
-                (base + index).initialize(to: .itemRemoved(.zero))  // a plain-data case: nothing to free
-                switch consume action {
-                case .send(let bytes, let destination):
-                    send(bytes: bytes, message: nil, from: host, to: destination)
-                case .sendMessage(let message, let destination):
-                    send(bytes: [], message: message, from: host, to: destination)
-                case .completed(let request, let outcome):
-                    completed(request, outcome)
-                case .itemStored:
-                    metrics.itemsStored += 1
-                case .itemRemoved:
-                    metrics.itemsStored -= 1
-                case .externalAddress:
-                    break  // simulated hosts keep their ids (their 10.x addresses are BEP 42-exempt)
-                }
+        actions.reverse()
+        while let action = actions.popLast() {
+            switch consume action {
+            case .send(let bytes, let destination):
+                send(bytes: bytes, message: nil, from: host, to: destination)
+            case .sendMessage(let message, let destination):
+                send(bytes: [], message: message, from: host, to: destination)
+            case .completed(let request, let outcome):
+                completed(request, outcome)
+            case .itemStored:
+                metrics.itemsStored += 1
+            case .itemRemoved:
+                metrics.itemsStored -= 1
+            case .externalAddress:
+                break  // simulated hosts keep their ids (their 10.x addresses are BEP 42-exempt)
             }
         }
-        actions.removeAll(keepingCapacity: true)
         scheduleWake(host, afterWake: afterWake)
     }
 

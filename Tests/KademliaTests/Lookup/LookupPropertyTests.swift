@@ -131,9 +131,10 @@ struct LookupPropertyTests {
         for seed in UInt64(1)...300 { Self.scenario(seed: seed) }
     }
 
-    /// Replies sorted by distance (merged in one pass) and the same replies out of order
-    /// (inserted one by one) lead two lookups through the same queries to the same result.
-    @Test func sortedRepliesMergeLikeContactsInsertedOneByOne() {
+    /// The order of a reply's contacts does not matter (spec 0007 §3.4: the fresh candidates
+    /// kept are the `candidateLimit` closest of all offered): replies sorted by distance and the
+    /// same replies farthest first lead two lookups through the same queries to the same result.
+    @Test func aReplyLeadsToTheSameLookupInAnyOrder() {
         for seed in UInt64(1)...200 {
             var random = SplitMix64(seed: seed)
             let pool = (0..<80).map { _ in NodeID.random(using: &random) }
@@ -145,13 +146,13 @@ struct LookupPropertyTests {
             /// Distinct ids, our own among them now and then.
             func reply() -> [NodeID] { Array(Set((0..<Int(random.next() % 24)).map { _ in pool[Int(random.next() % 80)] })) }
             let seeds = reply()
-            var merged = Lookup(target: target, ownID: own, seeds: byDistance(seeds), configuration: configuration, now: .zero)
-            var single = Lookup(target: target, ownID: own, seeds: byDistance(seeds).reversed(), configuration: configuration,
-                                now: .zero)
+            var nearestFirst = Lookup(target: target, ownID: own, seeds: byDistance(seeds), configuration: configuration, now: .zero)
+            var farthestFirst = Lookup(target: target, ownID: own, seeds: byDistance(seeds).reversed(),
+                                       configuration: configuration, now: .zero)
             var now = Timestamp.zero, asked: [NodeID] = []
-            for _ in 0..<300 where !merged.isFinished {
-                let step = merged.next(now: now)
-                #expect(single.next(now: now) == step, "seed \(seed)")
+            for _ in 0..<300 where !nearestFirst.isFinished {
+                let step = nearestFirst.next(now: now)
+                #expect(farthestFirst.next(now: now) == step, "seed \(seed)")
                 switch step {
                 case .query(let contact): asked.append(contact.id)
                 case .waitUntil(let time): now = time
@@ -162,10 +163,10 @@ struct LookupPropertyTests {
                 // The lookup reads the first `contactsPerReply` contacts of a reply: the same ones
                 // go to both, in order and farthest first.
                 let sorted = Array(byDistance(reply()).prefix(configuration.contactsPerReply))
-                #expect(merged.succeeded(peer, closerNodes: sorted, now: now)
-                    == single.succeeded(peer, closerNodes: sorted.reversed(), now: now))
+                #expect(nearestFirst.succeeded(peer, closerNodes: sorted, now: now)
+                    == farthestFirst.succeeded(peer, closerNodes: sorted.reversed(), now: now))
             }
-            #expect(merged.result == single.result, "seed \(seed)")
+            #expect(nearestFirst.result == farthestFirst.result, "seed \(seed)")
         }
     }
 
