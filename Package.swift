@@ -34,6 +34,9 @@ let package = Package(
         .systemLibrary(
             name: "CLMDB", pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(
+            name: "CSeccomp", pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]),
 
         // Pure value modules.
         .target(name: "Bencode", swiftSettings: strict),
@@ -91,12 +94,13 @@ let package = Package(
         /// The matching engine (pure): requests to offers by constraints, latency and trust.
         .target(name: "Matching", dependencies: ["Records", "Crypto", "Coordinates"], swiftSettings: strict),
 
-        /// The WebAssembly sandbox: WasmKit with fuel and a memory cap, run in a child process
-        /// (`potluck-sandbox`) with rlimits and a deadline enforced from outside.
+        /// The sandboxes: WasmKit with fuel and a memory cap, run in a child process
+        /// (`potluck-sandbox`) with rlimits and a deadline enforced from outside; and lent native
+        /// tools under bubblewrap with seccomp, rlimits, and the same outside deadline.
         .target(
             name: "Sandbox",
             dependencies: [
-                "Bencode", "Crypto",
+                "Bencode", "Crypto", "CSeccomp",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),
                 .product(name: "WASI", package: "WasmKit"),

@@ -6,7 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A spawned `potluck-sandbox`: its pid and the parent's ends of its stdin, stdout and stderr.
+/// A spawned sandbox process (`potluck-sandbox`, or bubblewrap for a native task): its pid and
+/// the parent's ends of its stdin, stdout and stderr.
 ///
 /// `kill()` may be called from any thread until the process is reaped, and never after, so a
 /// recycled pid is never signalled: `reap()` marks the process reaped under the same lock
@@ -16,13 +17,20 @@ final class ChildProcess: Sendable {
     let stdinFD: Int32
     let stdoutFD: Int32
     let stderrFD: Int32
+    /// Whether the child leads a process group of its own, which `kill()` signals whole.
+    let leadsProcessGroup: Bool
     private let state = Mutex<(reaped: Bool, killed: Bool)>((false, false))
 
     /// Spawns `executable` with an empty environment except `TMPDIR=temporaryDirectory`, its stdio on three
     /// close-on-exec Unix socket pairs (created close-on-exec atomically, so a child spawned
     /// concurrently by another thread never inherits them; and the parent writes with
     /// `MSG_NOSIGNAL`, so a dead child cannot raise SIGPIPE in it), and a clean signal mask.
-    init(executable: String, arguments: [String] = [], temporaryDirectory: String) throws(SandboxError) {
+    ///
+    /// `environment` replaces that environment when given; `descriptors` maps a descriptor
+    /// number in the child to one of the parent's (which stays open in the parent); with
+    /// `newProcessGroup` the child leads a new process group.
+    init(executable: String, arguments: [String] = [], temporaryDirectory: String, environment: [String]? = nil,
+         descriptors: [Int32: Int32] = [:], newProcessGroup: Bool = false) throws(SandboxError) {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var ends: [Int32] = [-1, -1]
@@ -43,6 +51,9 @@ final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, pipes[0][0], 0)
         posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipes[2][1], 2)
+        for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) {
+            posix_spawn_file_actions_adddup2(&actions, parent, child)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -53,9 +64,14 @@ final class ChildProcess: Sendable {
         sigaddset(&defaults, SIGPIPE)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
-        let environment = ["TMPDIR=\(temporaryDirectory)"]
+        let environment = environment ?? ["TMPDIR=\(temporaryDirectory)"]
         var pid: pid_t = 0
         let status = withCStrings([executable] + arguments) { argv in
             withCStrings(environment) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
@@ -68,6 +84,7 @@ final class ChildProcess: Sendable {
             throw SandboxError(.hostFailure, "cannot start \(executable): \(String(cString: strerror(status)))")
         }
         self.pid = pid
+        leadsProcessGroup = newProcessGroup
         stdinFD = pipes[0][1]
         stdoutFD = pipes[1][0]
         stderrFD = pipes[2][0]
@@ -79,22 +96,23 @@ final class ChildProcess: Sendable {
         state.withLock { state in
             guard !state.reaped else { return false }
             state.killed = true
-            return Glibc.kill(pid, SIGKILL) == 0
+            return Glibc.kill(leadsProcessGroup ? -pid : pid, SIGKILL) == 0
         }
     }
 
     /// Whether `kill()` signalled the process.
     var wasKilled: Bool { state.withLock { $0.killed } }
 
-    /// Waits for the process to exit, then reaps it: its wait status and CPU milliseconds.
-    func reap() -> (status: Int32, cpuMilliseconds: Int64) {
+    /// Waits for the process to exit, then reaps it: its wait status, CPU milliseconds and
+    /// largest resident set (of it and every descendant it waited for), in bytes.
+    func reap() -> (status: Int32, cpuMilliseconds: Int64, peakResidentBytes: Int64) {
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno == EINTR {}
         state.withLock { $0.reaped = true }
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
-        return (status, UsageClock.milliseconds(usage.ru_utime) + UsageClock.milliseconds(usage.ru_stime))
+        return (status, UsageClock.milliseconds(usage.ru_utime) + UsageClock.milliseconds(usage.ru_stime), Int64(usage.ru_maxrss) * 1024)
     }
 }
 
@@ -103,4 +121,29 @@ func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?
     let pointers = strings.map { strdup($0) } + [nil]
     defer { pointers.forEach { free($0) } }
     return body(pointers)
+}
+
+/// The child of one run, as cancellation sees it: `cancel()` may come before the child is
+/// spawned (then it is killed as soon as it is `attach`ed) or while it runs.
+final class CancellableChild: Sendable {
+    private let state = Mutex<(child: ChildProcess?, cancelled: Bool)>((nil, false))
+
+    /// Kills the child now, or as soon as it is attached.
+    func cancel() {
+        state.withLock { state -> ChildProcess? in
+            state.cancelled = true
+            return state.child
+        }?.kill()
+    }
+
+    /// Records the spawned child, killing it at once if the run was already cancelled.
+    func attach(_ child: ChildProcess) {
+        if state.withLock({ state -> Bool in
+            state.child = child
+            return state.cancelled
+        }) { child.kill() }
+    }
+
+    /// Whether `cancel()` was called.
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
 }

@@ -1,5 +1,4 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +15,7 @@ final class ChildSupervisor: Sendable {
     private let arguments: [String]
     private let temporaryRoot: String?
     private let progress: @Sendable (GuestProgress) -> Void
-    private let state = Mutex<(child: ChildProcess?, cancelled: Bool)>((nil, false))
+    private let slot = CancellableChild()
 
     init(job: GuestJob, executable: String, arguments: [String], temporaryRoot: String?,
          progress: @escaping @Sendable (GuestProgress) -> Void) {
@@ -29,11 +28,7 @@ final class ChildSupervisor: Sendable {
 
     /// Kills the child (now, or as soon as it is spawned).
     func cancel() {
-        let child = state.withLock { state -> ChildProcess? in
-            state.cancelled = true
-            return state.child
-        }
-        child?.kill()
+        slot.cancel()
     }
 
     /// Runs the child to the end. Blocks the calling thread.
@@ -50,17 +45,13 @@ final class ChildSupervisor: Sendable {
         do { child = try ChildProcess(executable: executable, arguments: arguments, temporaryDirectory: temporaryDirectory) } catch {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
-        let cancelledEarly = state.withLock { state -> Bool in
-            state.child = child
-            return state.cancelled
-        }
-        if cancelledEarly { child.kill() }
+        slot.attach(child)
         let deadline = started + UInt64((job.limits.wallSeconds + SandboxRunner.deadlineGrace) * 1e9)
         var session = ChildSession(job: job, child: child, deadline: deadline, progress: progress)
         session.pump()
-        let (status, cpuMilliseconds) = child.reap()
+        let (status, cpuMilliseconds, _) = child.reap()
         let wallMilliseconds = Int64((UsageClock.monotonicNanoseconds() - started) / 1_000_000)
-        let cancelled = state.withLock { $0.cancelled }
+        let cancelled = slot.isCancelled
         return session.decide(
             status: status, cancelled: cancelled, killed: child.wasKilled,
             cpuMilliseconds: cpuMilliseconds, wallMilliseconds: wallMilliseconds)

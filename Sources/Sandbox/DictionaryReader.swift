@@ -52,6 +52,21 @@ struct DictionaryReader {
         return text
     }
 
+    /// A list of UTF-8 byte strings.
+    func texts(_ key: String) throws(SandboxError) -> [String] {
+        guard case .list(let values) = try value(key) else {
+            throw SandboxError(.badEncoding, "\(record).\(key) is not a list")
+        }
+        var texts: [String] = []
+        for (index, value) in values.enumerated() {
+            guard let text = value.string else {
+                throw SandboxError(.badEncoding, "\(record).\(key)[\(index)] is not a UTF-8 byte string")
+            }
+            texts.append(text)
+        }
+        return texts
+    }
+
     /// A dictionary of byte strings keyed by UTF-8 names.
     func files(_ key: String) throws(SandboxError) -> [String: [UInt8]] {
         guard case .dictionary(let entries) = try value(key) else {

@@ -35,16 +35,7 @@ extension GuestJob {
         guard version == Self.encodingVersion else {
             throw SandboxError(.badEncoding, "job.v is \(version); this sandbox reads version \(Self.encodingVersion)")
         }
-        guard case .list(let argumentValues) = try job.value("args") else {
-            throw SandboxError(.badEncoding, "job.args is not a list")
-        }
-        var arguments: [String] = []
-        for (index, argument) in argumentValues.enumerated() {
-            guard let text = argument.string else {
-                throw SandboxError(.badEncoding, "job.args[\(index)] is not a UTF-8 byte string")
-            }
-            arguments.append(text)
-        }
+        let arguments = try job.texts("args")
         let limitsReader = try DictionaryReader(
             try job.value("limits"), record: "job.limits", allowed: ["core_ms", "memory", "wall_ms", "output"])
         let outputBytes = try limitsReader.integer("output")

@@ -113,6 +113,7 @@ struct ScratchDirectory {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if info.st_mode & S_IFMT == S_IFDIR {
+            chmod(path, 0o700)  // a guest or task may have left a directory it cannot be emptied through
             for name in entries(of: path) { removeTree(path + "/" + name) }
             rmdir(path)
         } else {

@@ -1,0 +1,55 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs native tasks under bubblewrap (spec 0019 §2): a lent tool in fresh namespaces with no
+/// network, read-only system paths, read-only inputs, one writable directory, a seccomp filter,
+/// rlimits, an outside deadline and caps on output and disk. The outcome has the same shape as
+/// a wasm job's (`GuestOutcome`), so results, digests and receipts work alike.
+public struct NativeRunner: Sendable {
+    public var programs: BubblewrapInvocation.Programs
+    public var hostLimits: BubblewrapInvocation.HostLimits
+    /// Where each task's directory is made; `nil` means `$TMPDIR` or `/tmp`.
+    public var temporaryRoot: String?
+
+    public init(programs: BubblewrapInvocation.Programs = .init(), hostLimits: BubblewrapInvocation.HostLimits = .init(),
+                temporaryRoot: String? = nil) {
+        self.programs = programs
+        self.hostLimits = hostLimits
+        self.temporaryRoot = temporaryRoot
+    }
+
+    /// `nil` when native tasks can run here; otherwise a sentence saying what is missing. It
+    /// runs `true` in the sandbox, so it fails exactly where a task would.
+    public func unavailability() async -> String? {
+        for program in [programs.bwrap, programs.prlimit] + (geteuid() == 0 ? [programs.setpriv] : [])
+        where !FileManager.default.isExecutableFile(atPath: program) {
+            return "\(program) is missing: install bubblewrap and util-linux (apt-get install bubblewrap) to lend native tools"
+        }
+        let probe = LentTool(name: "true", path: "/usr/bin/true", version: "")
+        let outcome = await run(NativeTask(tool: "true", limits: JobLimits(coreSeconds: 5, wallSeconds: 20)), tool: probe, inputs: [:])
+        guard outcome.termination == .exited(0) else {
+            let said = String(decoding: outcome.stderr, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? outcome.summary
+            return "bubblewrap cannot make a sandbox here (\(said)); user namespaces may be turned off (sysctl kernel.unprivileged_userns_clone=1)"
+        }
+        return nil
+    }
+
+    /// Runs `task` with `tool`; `inputs` gives each of the task's input names a file on this
+    /// machine (copied into the task's directory). Never throws: every failure is an outcome.
+    public func run(_ task: NativeTask, tool: LentTool, inputs: [String: String],
+                    progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> GuestOutcome {
+        let supervisor = NativeSupervisor(runner: self, task: task, tool: tool, inputs: inputs, progress: progress)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<GuestOutcome, Never>) in
+                let thread = Thread { continuation.resume(returning: supervisor.run()) }
+                thread.name = "potluck native supervisor"
+                thread.start()
+            }
+        } onCancel: {
+            supervisor.cancel()
+        }
+    }
+}

@@ -1,0 +1,131 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Drives one native task on a dedicated thread: lays out its directory, spawns the sandbox,
+/// pumps its output, kills it at the deadline, on a broken limit or on cancellation, reaps it,
+/// collects its outputs and removes every trace of it.
+final class NativeSupervisor: Sendable {
+    private let runner: NativeRunner
+    private let task: NativeTask
+    private let tool: LentTool
+    private let inputs: [String: String]
+    private let progress: @Sendable (GuestProgress) -> Void
+    private let slot = CancellableChild()
+
+    init(runner: NativeRunner, task: NativeTask, tool: LentTool, inputs: [String: String],
+         progress: @escaping @Sendable (GuestProgress) -> Void) {
+        self.runner = runner
+        self.task = task
+        self.tool = tool
+        self.inputs = inputs
+        self.progress = progress
+    }
+
+    func cancel() {
+        slot.cancel()
+    }
+
+    func run() -> GuestOutcome {
+        let started = UsageClock.monotonicNanoseconds()
+        do { try task.validate() } catch { return GuestOutcome(termination: .sandboxFailure("invalid task: \(error.message)")) }
+        guard tool.name == task.tool else {
+            return GuestOutcome(termination: .sandboxFailure("the task asks for '\(task.tool)', not '\(tool.name)'"))
+        }
+        if let missing = task.inputs.keys.sorted().first(where: { inputs[$0] == nil }) {
+            return GuestOutcome(termination: .sandboxFailure("the input '\(missing)' is not on this machine"))
+        }
+        let directory: TaskDirectory
+        do { directory = try TaskDirectory(root: runner.temporaryRoot, inputs: inputs, owner: geteuid() == 0 ? uid_t(BubblewrapInvocation.unprivilegedID) : nil) } catch {
+            return GuestOutcome(termination: .sandboxFailure(error.message))
+        }
+        defer { directory.remove() }
+        var invocation = BubblewrapInvocation(asRoot: geteuid() == 0, systemLayout: Self.systemLayout(), toolPath: tool.path,
+                                              jobDirectory: directory.job, inputDirectory: directory.inputs)
+        invocation.programs = runner.programs
+        invocation.hostLimits = runner.hostLimits
+        let argv = invocation.arguments(for: task)
+
+        let filter: [UInt8]
+        do { filter = try SeccompFilter.program() } catch { return GuestOutcome(termination: .sandboxFailure(error.message)) }
+        var filterPipe: [Int32] = [-1, -1]
+        // Close-on-exec from birth (a concurrent spawn must not inherit it); the child gets a dup.
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &filterPipe) == 0 else {
+            return GuestOutcome(termination: .sandboxFailure("cannot create a pipe: \(ScratchDirectory.lastError())"))
+        }
+        _ = filter.withUnsafeBytes { write(filterPipe[1], $0.baseAddress!, $0.count) }  // a few hundred bytes: fits the buffer
+        close(filterPipe[1])
+        defer { close(filterPipe[0]) }
+
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable: argv[0], arguments: Array(argv.dropFirst()), temporaryDirectory: directory.root,
+                                     environment: [], descriptors: [BubblewrapInvocation.seccompDescriptor: filterPipe[0]],
+                                     newProcessGroup: true)
+        } catch {
+            return GuestOutcome(termination: .sandboxFailure(error.message))
+        }
+        slot.attach(child)
+        let deadline = started + UInt64(task.limits.wallSeconds * 1e9)
+        var session = NativeSession(child: child, deadline: deadline, task: task, jobDirectory: directory.job, progress: progress)
+        session.pump()
+        let (status, cpu, peak) = child.reap()
+        let wall = Int64((UsageClock.monotonicNanoseconds() - started) / 1_000_000)
+        var outcome = GuestOutcome(termination: .exited(0), stdout: session.stdout, stderr: session.stderr,
+                                   cpuMilliseconds: cpu, wallMilliseconds: wall, peakMemoryBytes: peak)
+        outcome.termination = decide(status: status, session: session, cpuMilliseconds: cpu, cancelled: slot.isCancelled)
+        if case .exited = outcome.termination {
+            do {
+                outcome.outputFiles = try directory.outputs(budget: OutputBudget(bytes: task.limits.outputBytes - session.outputUsed))
+            } catch {
+                outcome.termination = .outputLimit
+                outcome.stderr += Array("potluck: the task's output files passed its output limit of \(task.limits.outputBytes) bytes; none were kept\n".utf8)
+            }
+        }
+        if let sentence = session.explanation(task: task) { outcome.stderr += Array((sentence + "\n").utf8) }
+        return outcome
+    }
+
+    private func decide(status: Int32, session: NativeSession, cpuMilliseconds: Int64, cancelled: Bool) -> GuestTermination {
+        switch session.kill {
+        case .deadline?: return .deadline
+        case .output?, .disk?: return .outputLimit
+        case nil: break
+        }
+        if cancelled { return .sandboxFailure(ChildSupervisor.cancelledReason) }
+        let exited = status & 0x7f == 0
+        guard exited else { return .sandboxFailure("the sandbox died of signal \(status & 0x7f)") }
+        let code = Int32((status >> 8) & 0xff)
+        if code != 0, let line = Self.firstLine(session.stderr),
+           ["bwrap:", "setpriv:", "prlimit:"].contains(where: { line.hasPrefix($0) }) {
+            return .sandboxFailure(line)
+        }
+        // 128 + SIGXCPU or SIGKILL after the CPU budget: the kernel's RLIMIT_CPU ended it.
+        if code == 128 + SIGXCPU || (code == 128 + SIGKILL && Double(cpuMilliseconds) >= task.limits.coreSeconds * 1000) {
+            return .outOfFuel
+        }
+        return .exited(code)
+    }
+
+    private static func firstLine(_ bytes: [UInt8]) -> String? {
+        String(decoding: bytes.prefix(1000), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+    }
+
+    /// How each of `BubblewrapInvocation.systemPaths` exists on this host.
+    static func systemLayout() -> [String: BubblewrapInvocation.SystemEntry] {
+        var layout: [String: BubblewrapInvocation.SystemEntry] = [:]
+        for path in BubblewrapInvocation.systemPaths {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFLNK {
+                var target = [CChar](repeating: 0, count: 4096)
+                let count = readlink(path, &target, target.count - 1)
+                if count > 0 { layout[path] = .symbolicLink(String(cString: target)) }
+            } else if info.st_mode & S_IFMT == S_IFDIR {
+                layout[path] = .directory
+            }
+        }
+        return layout
+    }
+}
