@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "Bencode", "Crypto", "CSeccomp",
+                "Bencode", "Crypto", "Records", "CSeccomp",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),
                 .product(name: "WASI", package: "WasmKit"),

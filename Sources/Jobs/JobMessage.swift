@@ -10,6 +10,10 @@ import Records
 public enum JobMessage: Sendable, Hashable {
     /// Borrower → lender: run this job (a `GuestJob` encoding) on `cores` cores.
     case submit(job: [UInt8], cores: Int)
+    /// Borrower → lender: run this native task (a `NativeTask` encoding, `spec/0019-native-jobs.md`)
+    /// on `cores` cores; `files` carries the bytes of its inputs, each named in the task by
+    /// its BLAKE2b-256 (one copy per distinct content).
+    case submitTask(task: [UInt8], files: [[UInt8]], cores: Int)
     /// Lender → borrower: every slot is taken; the job waits at this place in line.
     case queued(position: Int)
     /// Lender → borrower: the job has started.
@@ -39,6 +43,8 @@ extension JobMessage {
         }
         switch self {
         case .submit(let job, let cores): return message("submit", ["job": .bytes(job), "cores": .integer(Int64(cores))])
+        case .submitTask(let task, let files, let cores):
+            return message("submit-task", ["task": .bytes(task), "files": .list(files.map { .bytes($0) }), "cores": .integer(Int64(cores))])
         case .queued(let position): return message("queued", ["position": .integer(Int64(position))])
         case .started: return message("started")
         case .refused(let refusal):
@@ -67,6 +73,11 @@ extension JobMessage {
         var fields = MessageFields(entries: entries, type: type)
         switch type {
         case "submit": self = .submit(job: try fields.bytes("job"), cores: Int(try fields.integer("cores", in: 1...4096)))
+        case "submit-task":
+            guard case .list(let values) = try fields.take("files"), let files = Optional(values.compactMap(\.bytes)), files.count == values.count else {
+                throw JobProtocolError("submit-task: `files` must be a list of byte strings")
+            }
+            self = .submitTask(task: try fields.bytes("task"), files: files, cores: Int(try fields.integer("cores", in: 1...4096)))
         case "queued": self = .queued(position: Int(try fields.integer("position", in: 1...1_000_000)))
         case "started": self = .started
         case "refused":

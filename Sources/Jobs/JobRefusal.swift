@@ -19,6 +19,8 @@ public struct JobRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tooLarge = Code(rawValue: "too-large")
         /// The lender does not run this kind of job.
         public static let runtime = Code(rawValue: "runtime")
+        /// The lender does not lend the native tool the task runs.
+        public static let tool = Code(rawValue: "tool")
         /// Every slot stayed taken for as long as the borrower may wait.
         public static let busy = Code(rawValue: "busy")
         /// The job could not be read (bad encoding, bad names, limits out of range).

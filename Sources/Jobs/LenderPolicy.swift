@@ -7,6 +7,8 @@ import Records
 /// job's own limits.
 public struct JobDemand: Sendable, Hashable {
     public var runtime: String
+    /// The native tool a task runs (`spec/0019-native-jobs.md`), `nil` for a wasm job.
+    public var tool: String?
     public var cores: Int
     public var memoryBytes: Int64
     /// CPU time the job may use.
@@ -14,8 +16,9 @@ public struct JobDemand: Sendable, Hashable {
     /// How long the job may run, start to end.
     public var wallSeconds: Double
 
-    public init(runtime: String = "wasm32-wasi", cores: Int, memoryBytes: Int64, coreSeconds: Double, wallSeconds: Double) {
+    public init(runtime: String = "wasm32-wasi", tool: String? = nil, cores: Int, memoryBytes: Int64, coreSeconds: Double, wallSeconds: Double) {
         self.runtime = runtime
+        self.tool = tool
         self.cores = cores
         self.memoryBytes = memoryBytes
         self.coreSeconds = coreSeconds
@@ -41,6 +44,8 @@ public struct LenderPolicy: Sendable, Hashable {
     public var cores: Int
     public var memoryBytes: Int64
     public var runtimes: Set<String>
+    /// Native tools lent, by published name.
+    public var tools: Set<String>
     /// UTC daily windows; empty means at any time.
     public var windows: [TimeWindow]
     public var idleOnly: Bool
@@ -54,12 +59,13 @@ public struct LenderPolicy: Sendable, Hashable {
     /// The longest a job may run, in seconds.
     public var maxWallSeconds: Double
 
-    public init(cores: Int, memoryBytes: Int64, runtimes: Set<String> = ["wasm32-wasi"], windows: [TimeWindow] = [],
+    public init(cores: Int, memoryBytes: Int64, runtimes: Set<String> = ["wasm32-wasi"], tools: Set<String> = [], windows: [TimeWindow] = [],
                 idleOnly: Bool = false, allowed: Set<PublicKey> = [], denied: Set<PublicKey> = [],
                 friends: Set<PublicKey> = [], maxJobs: Int = 2, maxWallSeconds: Double = 3600) {
         self.cores = cores
         self.memoryBytes = memoryBytes
         self.runtimes = runtimes
+        self.tools = tools
         self.windows = windows
         self.idleOnly = idleOnly
         self.allowed = allowed
@@ -71,7 +77,7 @@ public struct LenderPolicy: Sendable, Hashable {
 
     /// The first rule `demand` from `borrower` breaks at `minuteOfDay` (UTC) on a machine in
     /// `machine` state, or `nil` if the job may wait for a slot. Checked in this order: deny,
-    /// allow, runtime, size, window, idleness.
+    /// allow, runtime, tool, size, window, idleness.
     public func refusal(of demand: JobDemand, from borrower: PublicKey, minuteOfDay: Int, machine: MachineState) -> JobRefusal? {
         if denied.contains(borrower) {
             return JobRefusal(.denied, "this lender does not lend to \(borrower.peerID)")
@@ -81,6 +87,10 @@ public struct LenderPolicy: Sendable, Hashable {
         }
         if !runtimes.contains(demand.runtime) {
             return JobRefusal(.runtime, "this lender runs \(runtimes.sorted().joined(separator: ", ")), not \(demand.runtime)")
+        }
+        if let tool = demand.tool, !tools.contains(tool) {
+            let lent = tools.isEmpty ? "no tools" : tools.sorted().joined(separator: ", ")
+            return JobRefusal(.tool, "this lender does not lend \(tool) (it lends \(lent))")
         }
         if demand.cores > cores {
             return JobRefusal(.tooLarge, "the job asks for \(demand.cores) core(s); this lender lends at most \(cores)")

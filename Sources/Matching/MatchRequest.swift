@@ -10,6 +10,8 @@ public struct MatchRequest: Sendable, Hashable {
     public var borrower: PublicKey
     /// The runtime the job needs, such as `wasm32-wasi`.
     public var runtime: String
+    /// Native tools the job runs (`spec/0019-native-jobs.md`); an offer must lend every one.
+    public var tools: [String]
     /// Cores the job uses (at least 1); an offer must lend at least this many.
     public var cores: Int
     /// Memory the job needs, in bytes; an offer must lend at least this much.
@@ -26,12 +28,13 @@ public struct MatchRequest: Sendable, Hashable {
 
     /// A request; `cores` below 1 counts as 1, negative or non-finite work as 0.
     public init(
-        borrower: PublicKey, runtime: String, cores: Int = 1, memoryBytes: Int64 = 0,
+        borrower: PublicKey, runtime: String, tools: [String] = [], cores: Int = 1, memoryBytes: Int64 = 0,
         workCoreSeconds: Double = 0, coordinate: VivaldiCoordinate? = nil, now: Int64,
         maxLatencyMs: Double? = nil
     ) {
         self.borrower = borrower
         self.runtime = runtime
+        self.tools = tools
         self.cores = max(1, cores)
         self.memoryBytes = memoryBytes
         self.workCoreSeconds = workCoreSeconds.isFinite ? max(0, workCoreSeconds) : 0

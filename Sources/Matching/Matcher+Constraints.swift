@@ -14,6 +14,7 @@ extension Matcher {
 
     /// Every constraint but expiry and runtime (the batch index has already checked those).
     func ruleOutBesidesRuntime(_ request: MatchRequest, _ offer: Offer, _ knowledge: MatchKnowledge) -> RuleOut? {
+        if missingTool(request, offer) != nil { return .tool }
         if offer.cores < request.cores { return .cores }
         if offer.memoryBytes < request.memoryBytes { return .memory }
         if !Self.isWithinWindows(offer.windows, now: request.now) { return .window }
@@ -21,6 +22,11 @@ extension Matcher {
         if !offer.policy.allowed.isEmpty, !offer.policy.allowed.contains(request.borrower) { return .notAllowed }
         if offer.idleOnly, knowledge.lenderIsBusy == true { return .notIdle }
         return nil
+    }
+
+    /// The first tool of `request` (in its order) that `offer` does not lend, or `nil`.
+    public func missingTool(_ request: MatchRequest, _ offer: Offer) -> String? {
+        request.tools.first { offer.tools[$0] == nil }
     }
 
     /// Whether `now` (Unix seconds) falls in one of `windows` (daily, UTC); no windows means always.

@@ -8,6 +8,8 @@ public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConve
     case expired
     /// The offer does not run the request's runtime.
     case runtime
+    /// The offer does not lend every native tool the request runs (``Matcher/missingTool(_:_:)`` names it).
+    case tool
     /// The offer lends fewer cores than the request uses.
     case cores
     /// The offer lends less memory than the request needs.
@@ -28,6 +30,7 @@ public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConve
         switch self {
         case .expired: "the offer has expired"
         case .runtime: "the lender does not run this runtime"
+        case .tool: "the lender does not lend a tool the job needs"
         case .cores: "the lender lends too few cores"
         case .memory: "the lender lends too little memory"
         case .window: "outside every one of the lender's time windows"

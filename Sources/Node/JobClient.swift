@@ -89,6 +89,12 @@ public struct JobClient: Sendable {
     /// Runs `job` on `lender` with `cores` cores; `events` hears its progress.
     public func run(_ job: GuestJob, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120),
                     events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
+        try await run(.wasm(job), cores: cores, on: lender, maxQueueWait: maxQueueWait, events: events)
+    }
+
+    /// Runs a wasm job or a native task on `lender` with `cores` cores; `events` hears its progress.
+    public func run(_ job: Submission, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120),
+                    events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
         let connection: SecureConnection
         do {
             connection = try await JobChannelClient.connect(host: lender.host, port: lender.port, identity: identity, expecting: lender.key)
@@ -112,9 +118,9 @@ public struct JobClient: Sendable {
         return completion
     }
 
-    private func follow(_ job: GuestJob, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
+    private func follow(_ job: Submission, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
                         events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
-        try await send(.submit(job: job.encoded(), cores: cores), on: connection)
+        try await send(job.message(cores: cores), on: connection)
         var startedAt: Int64?
         while true {
             let budget = startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
@@ -141,7 +147,7 @@ public struct JobClient: Sendable {
                         wallMilliseconds: outcome.wallMilliseconds))
                 let receipt = await countersign(on: connection, observation: observation)
                 return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt)
-            case .submit, .receipt: throw .protocolViolation("unexpected message before the result")
+            case .submit, .submitTask, .receipt: throw .protocolViolation("unexpected message before the result")
             }
         }
     }

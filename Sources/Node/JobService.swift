@@ -18,6 +18,7 @@ final class JobService: Sendable {
     let receipts: ReceiptStore
     let jobs: JobStore
     let runner: SandboxRunner
+    let nativeRunner: NativeRunner
     let desk: JobDesk
     let logger: Logger
     /// How long a job may wait in line before it is refused as `busy`.
@@ -26,12 +27,13 @@ final class JobService: Sendable {
     let receiptTimeout: Duration = .seconds(30)
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
-         logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
+         nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
         self.identity = identity
         configPath = LenderConfig.path(inDataDirectory: dataDirectory)
         self.receipts = receipts
         self.jobs = jobs
         self.runner = runner
+        self.nativeRunner = nativeRunner
         self.logger = logger
         self.maxQueueWait = maxQueueWait
         desk = JobDesk(policy: try LenderConfig.load(from: configPath).policy())
@@ -42,22 +44,31 @@ final class JobService: Sendable {
         let inbox = Inbox<JobMessage>()
         let reader = Task { await Self.read(connection, into: inbox) }
         defer { reader.cancel() }
-        guard case .submit(let bytes, let cores)? = await inbox.next(timeout: .seconds(30)) else {
-            return await refuse(connection, JobRefusal(.badJob, "the first message must submit a job"))
+        let submission: Submission, cores: Int
+        switch await inbox.next(timeout: .seconds(30)) {
+        case .submit(let bytes, let asked)?:
+            do {
+                let job = try GuestJob(encoded: bytes)
+                try job.validate()
+                submission = .wasm(job)
+            } catch {
+                return await refuse(connection, JobRefusal(.badJob, "the job cannot be read: \(error)"))
+            }
+            cores = asked
+        case .submitTask(let bytes, let files, let asked)?:
+            do { submission = .native(try NativeTask(encoded: bytes), files: files) } catch {
+                return await refuse(connection, JobRefusal(.badJob, "the task cannot be read: \(error)"))
+            }
+            cores = asked
+        default:
+            return await refuse(connection, JobRefusal(.badJob, "the first message must submit a job or a task"))
         }
-        let job: GuestJob
-        do {
-            job = try GuestJob(encoded: bytes)
-            try job.validate()
-        } catch {
-            return await refuse(connection, JobRefusal(.badJob, "the job cannot be read: \(error)"))
-        }
-        await run(job, cores: cores, for: connection, inbox: inbox, reader: reader)
+        await run(submission, cores: cores, for: connection, inbox: inbox, reader: reader)
     }
 
-    private func run(_ job: GuestJob, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {
+    private func run(_ job: Submission, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {
         let borrower = connection.peer
-        let demand = JobDemand(cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
+        let demand = JobDemand(runtime: job.tool == nil ? "wasm32-wasi" : Offer.nativeRuntime, tool: job.tool, cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
                                wallSeconds: job.limits.wallSeconds)
         let policy: LenderPolicy
         do { policy = try LenderConfig.load(from: configPath).policy() } catch {
@@ -99,7 +110,7 @@ final class JobService: Sendable {
 
     /// Runs the guest; stderr and usage go to the borrower as they come. If the borrower's
     /// connection drops, `reader` ends and the guest is killed: `abandoned` is then true.
-    private func sandboxed(_ job: GuestJob, streamingTo connection: SecureConnection,
+    private func sandboxed(_ job: Submission, streamingTo connection: SecureConnection,
                            cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, abandoned: Bool) {
         let (progress, sink) = AsyncStream.makeStream(of: GuestProgress.self, bufferingPolicy: .bufferingNewest(256))
         let forwarder = Task {
@@ -111,7 +122,7 @@ final class JobService: Sendable {
                 }
             }
         }
-        let guest = Task { [runner] in await runner.run(job) { sink.yield($0) } }
+        let guest = Task { await self.execute(job) { sink.yield($0) } }
         let watcher = Task {
             await reader.value
             guest.cancel()
@@ -124,7 +135,7 @@ final class JobService: Sendable {
     }
 
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.
-    private func exchangeReceipt(with borrower: PublicKey, job: GuestJob, outcome: GuestOutcome, start: Int64, end: Int64,
+    private func exchangeReceipt(with borrower: PublicKey, job: Submission, outcome: GuestOutcome, start: Int64, end: Int64,
                                  connection: SecureConnection, inbox: Inbox<JobMessage>) async -> Bytes32? {
         var ledger: ReceiptLedger
         do { ledger = try receipts.ledger() } catch {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Jobs
 import Records
+import Sandbox
 import TOMLKit
 
 /// The lender's policy in `DIR/config.toml` (`[offer]`): written by `potluck offer set`, editable
@@ -10,6 +11,8 @@ public struct LenderConfig: Equatable, Sendable {
     public var cores = 1
     public var memory = "1GiB"
     public var runtimes = ["wasm32-wasi"]
+    /// Native tools lent: a name found on `PATH`, or `name=/path/to/program` (spec 0019 §1).
+    public var tools: [String] = []
     public var windows: [String] = []
     public var idleOnly = false
     public var allow: [String] = []
@@ -53,6 +56,7 @@ public struct LenderConfig: Equatable, Sendable {
                 guard let flag = value.bool else { throw NodeError("\(path): offer.idle_only must be true or false") }
                 config.idleOnly = flag
             case "runtimes": config.runtimes = try strings()
+            case "tools": config.tools = try strings()
             case "windows": config.windows = try strings()
             case "allow": config.allow = try strings()
             case "deny": config.deny = try strings()
@@ -63,7 +67,7 @@ public struct LenderConfig: Equatable, Sendable {
                 }
                 config.maxJobs = count
             case "max_wall": config.maxWall = try Self.string(value, key, path)
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall)")
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall)")
             }
         }
         return config
@@ -82,6 +86,7 @@ public struct LenderConfig: Equatable, Sendable {
             cores = \(cores)
             memory = "\(memory)"
             runtimes = \(list(runtimes))
+            tools = \(list(tools))
             windows = \(list(windows))
             idle_only = \(idleOnly)
             allow = \(list(allow))
@@ -105,6 +110,23 @@ public struct LenderConfig: Equatable, Sendable {
         return keys
     }
 
+    /// The runtimes lent: those listed, plus `native` when tools are lent.
+    public var allRuntimes: [String] {
+        tools.isEmpty || runtimes.contains(Offer.nativeRuntime) ? runtimes : runtimes + [Offer.nativeRuntime]
+    }
+
+    /// The published name of a tool spec (`convert`, or `convert=/usr/bin/convert`).
+    static func toolName(_ spec: String) -> String { spec.split(separator: "=", maxSplits: 1).first.map(String.init) ?? spec }
+
+    /// Each lent tool found on this machine with its version; the error names a missing one.
+    public func lentTools(askVersion: Bool = true) throws(NodeError) -> [LentTool] {
+        var found: [LentTool] = []
+        for spec in tools {
+            do { found.append(try LentTool.find(spec, askVersion: askVersion)) } catch { throw NodeError("offer.tools: \(error.message)") }
+        }
+        return found
+    }
+
     /// The full policy the node enforces on every job (`spec/0017-jobs.md` §3).
     public func policy() throws(NodeError) -> LenderPolicy {
         guard let memoryBytes = Quantities.bytes(memory) else { throw NodeError("memory '\(memory)' is not a size: use e.g. 512MiB or 4GiB") }
@@ -115,7 +137,7 @@ public struct LenderConfig: Equatable, Sendable {
             parsedWindows.append(window)
         }
         return LenderPolicy(
-            cores: cores, memoryBytes: memoryBytes, runtimes: Set(runtimes), windows: parsedWindows, idleOnly: idleOnly,
+            cores: cores, memoryBytes: memoryBytes, runtimes: Set(allRuntimes), tools: Set(tools.map(Self.toolName)), windows: parsedWindows, idleOnly: idleOnly,
             allowed: Set(try Self.peers(allow, "allow")), denied: Set(try Self.peers(deny, "deny")),
             friends: Set(try Self.peers(friends, "friends")), maxJobs: maxJobs,
             maxWallSeconds: Double(wall.components.seconds))
@@ -133,7 +155,9 @@ public struct LenderConfig: Equatable, Sendable {
         let policy = OfferPolicy(allowed: try Self.peers(allow, "allow"), denied: try Self.peers(deny, "deny"), friendCount: friends.count)
         _ = try Self.peers(friends, "friends")
         let expiry = Int64(now.timeIntervalSince1970) + max(1, lifetime.components.seconds)
-        let offer = Offer(lender: lender, cores: cores, memoryBytes: memoryBytes, runtimes: runtimes, windows: parsedWindows,
+        var published: [String: String] = [:]
+        for tool in try lentTools() { published[tool.name] = String(tool.version.utf8.prefix(Offer.maxToolVersionLength)) ?? tool.name }
+        let offer = Offer(lender: lender, cores: cores, memoryBytes: memoryBytes, runtimes: allRuntimes, tools: published, windows: parsedWindows,
                           idleOnly: idleOnly, policy: policy, endpoint: endpoint, expiry: expiry)
         do { try offer.validate() } catch { throw NodeError("the offer is not valid: \(error)") }
         return offer

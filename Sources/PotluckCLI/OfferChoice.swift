@@ -36,7 +36,7 @@ func findOffers(_ data: DataDirectoryOptions, runtime: String, cores: Int, me: P
 func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, now: Date = Date())
     -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)], evaluations: [Evaluation])
 {
-    let request = MatchRequest(borrower: borrower, runtime: demand.runtime, cores: demand.cores, memoryBytes: demand.memoryBytes,
+    let request = MatchRequest(borrower: borrower, runtime: demand.runtime, tools: demand.tool.map { [$0] } ?? [], cores: demand.cores, memoryBytes: demand.memoryBytes,
                                workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970))
     let matched = candidates.map { candidate in
         MatchCandidate(offer: candidate.offer, estimatedRTTMs: candidate.estimatedRTTMilliseconds, trustInLender: candidate.trust)
@@ -45,7 +45,12 @@ func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower:
     var ranked: [OfferCandidate] = [], ruledOut: [(OfferCandidate, String)] = []
     for evaluation in evaluations {
         let candidate = candidates[evaluation.candidateIndex]
-        if let reason = evaluation.ruleOut { ruledOut.append((candidate, reason.description)) } else { ranked.append(candidate) }
+        if let reason = evaluation.ruleOut {
+            let missing = reason == .tool ? Matcher().missingTool(request, candidate.offer).map { "the lender does not lend \($0)" } : nil
+            ruledOut.append((candidate, missing ?? reason.description))
+        } else {
+            ranked.append(candidate)
+        }
     }
     return (ranked, ruledOut, evaluations)
 }

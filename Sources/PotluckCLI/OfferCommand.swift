@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Node
 import Records
+import Sandbox
 
 /// `potluck offer set|show|withdraw`: the lender's offer, kept in `DIR/config.toml` and
 /// published on the DHT by the running node.
@@ -19,6 +20,8 @@ struct OfferCommand: AsyncParsableCommand {
         @Option(help: "Cores lent.") var cores: Int?
         @Option(help: "Memory lent, e.g. 512MiB or 4GiB.") var memory: String?
         @Option(name: .customLong("runtime"), help: "A runtime offered, e.g. wasm32-wasi (repeatable).") var runtimes: [String] = []
+        @Option(name: .customLong("tool"), help: ArgumentHelp("A program lent to native tasks, run under bubblewrap: a name on PATH, or NAME=/path (repeatable).", valueName: "NAME[=PATH]")) var tools: [String] = []
+        @Flag(name: .customLong("no-tools"), help: "Lend no native tools.") var noTools = false
         @Option(name: .customLong("window"), help: "When, HH:MM-HH:MM in UTC (repeatable).") var windows: [String] = []
         @Flag(name: .customLong("idle-only"), help: "Lend only while the machine is idle.") var idleOnly = false
         @Option(name: .customLong("allow"), help: "Only these peers may borrow (repeatable).") var allow: [String] = []
@@ -33,6 +36,8 @@ struct OfferCommand: AsyncParsableCommand {
             if let cores { config.cores = cores }
             if let memory { config.memory = memory }
             if !runtimes.isEmpty { config.runtimes = runtimes }
+            if !tools.isEmpty { config.tools = tools }
+            if noTools { config.tools = [] }
             if !windows.isEmpty { config.windows = windows }
             if idleOnly { config.idleOnly = true }
             if !allow.isEmpty { config.allow = allow }
@@ -46,10 +51,14 @@ struct OfferCommand: AsyncParsableCommand {
                 throw CLIError("the node does not serve jobs; restart it without --no-jobs to lend")
             }
             let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: endpoint) }
+            if !config.tools.isEmpty, let reason = await NativeRunner().unavailability() {
+                throw CLIError("cannot lend native tools: \(reason)")
+            }
             try nodeErrors { try config.save(to: path) }
             let result = try callNode(data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
             if json { return try printJSON(result) }
-            print("offer published: \(offer.cores) core(s), \(config.memory), \(offer.runtimes.joined(separator: ", ")); target \(result["target"]?.stringValue ?? "?")")
+            let tools = offer.tools.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            print("offer published: \(offer.cores) core(s), \(config.memory), \((offer.runtimes + tools).joined(separator: ", ")); target \(result["target"]?.stringValue ?? "?")")
         }
     }
 

@@ -13,15 +13,19 @@ import Storage
 /// prints the guest's stdout, writes its output files and exits with its exit code.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run a WebAssembly job on a lender's machine.",
+        commandName: "run", abstract: "Run a WebAssembly job, or a job file's tasks, on lenders' machines.",
         discussion: """
             The job is a wasm32-wasi module. Its stdout is printed, its stderr streamed to stderr, and \
             the files it writes in its working directory are saved in --output-dir. Exits with the job's \
             exit code. With --replicas K the job runs on K lenders and their results are compared.
+
+            A job file (JOB.toml, spec 0019) names a lent tool, a command template, inputs and \
+            how the work splits into tasks; its tasks run across every lender of that tool and \
+            their outputs land beside the job file. See examples/photos and examples/render.
             """)
 
     @OptionGroup var data: DataDirectoryOptions
-    @Argument(help: "The job: a wasm32-wasi module.") var job: String
+    @Argument(help: "The job: a wasm32-wasi module, or a job file (.toml).") var job: String
     @Option(help: "Cores to reserve.") var cores = 1
     @Option(help: "Memory cap, e.g. 256MiB.") var memory = "256MiB"
     @Option(help: "Wall-clock limit, e.g. 30s or 5m.") var timeout = "60s"
@@ -47,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if job.hasSuffix(".toml") { return try await runJobFile() }
         let identity: SigningKey
         do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
         let guest = try makeJob()

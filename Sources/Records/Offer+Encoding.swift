@@ -24,6 +24,9 @@ extension Offer {
             Array("w".utf8): .list(windows.map { .bytes(Array($0.description.utf8)) }),
             Array("x".utf8): .integer(expiry),
         ]
+        if !tools.isEmpty {
+            entries[Array("t".utf8)] = .dictionary(Dictionary(uniqueKeysWithValues: tools.map { (Array($0.key.utf8), .bytes(Array($0.value.utf8))) }))
+        }
         if let coordinates {
             entries[Array("n".utf8)] = .bytes(coordinates.flatMap(Self.bigEndianBytes))
         }
@@ -54,6 +57,7 @@ extension Offer {
             (item) throws(RecordError) in
             try String(decoding: reader.bytes(value: item, "r", "runtimes"), as: UTF8.self)
         }
+        let tools = try Self.decodeTools(&reader)
         let windows = try Self.decodeWindows(&reader)
         let idle = try reader.integer("i", "idleOnly", in: 0...1)
         let policy = try Self.decodePolicy(&reader)
@@ -65,7 +69,7 @@ extension Offer {
         let expiry = try reader.integer("x", "expiry", in: 1...Int64.max)
         try reader.finish()
         self.init(
-            lender: lender, cores: Int(cores), memoryBytes: memory, runtimes: runtimes,
+            lender: lender, cores: Int(cores), memoryBytes: memory, runtimes: runtimes, tools: tools,
             windows: windows, idleOnly: idle == 1, policy: policy, endpoint: endpointText,
             coordinates: coordinates, expiry: expiry)
         try validate()
@@ -74,6 +78,22 @@ extension Offer {
             throw RecordError(.invalidValue,
                 "the offer's lists are not sorted or repeat an entry; runtimes, windows and keys must be sorted and unique")
         }
+    }
+
+    private static func decodeTools(_ reader: inout FieldReader) throws(RecordError) -> [String: String] {
+        guard let value = reader.optional("t") else { return [:] }
+        guard case .dictionary(let entries) = value, !entries.isEmpty else {
+            throw reader.invalid("t", "tools", "is not a non-empty dictionary of tool name to version")
+        }
+        var tools: [String: String] = [:]
+        for (name, version) in entries {
+            guard case .bytes(let bytes) = version, let text = String(validating: bytes, as: UTF8.self),
+                  let key = String(validating: name, as: UTF8.self) else {
+                throw reader.invalid("t", "tools", "holds an entry that is not UTF-8 name → UTF-8 version")
+            }
+            tools[key] = text
+        }
+        return tools
     }
 
     private static func decodeWindows(_ reader: inout FieldReader) throws(RecordError) -> [TimeWindow] {
@@ -139,6 +159,18 @@ extension Offer {
         for runtime in runtimes where !Self.isRuntimeName(runtime) {
             throw bad("runtimes", "holds \"\(runtime)\"; a runtime is 1 to 32 of a-z, 0-9, '.', '_', '-'")
         }
+        guard tools.count <= Self.maxTools else { throw bad("tools", "has \(tools.count) entries; lend at most \(Self.maxTools) tools") }
+        for (name, version) in tools {
+            guard Self.isToolName(name) else {
+                throw bad("tools", "holds \"\(name)\"; a tool name is 1 to 32 of a-z, A-Z, 0-9, '.', '_', '+', '-', not starting with '.' or '-'")
+            }
+            guard version.utf8.count <= Self.maxToolVersionLength, !version.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+                throw bad("tools", "gives \(name) a version that is not up to \(Self.maxToolVersionLength) bytes of plain text")
+            }
+        }
+        guard tools.isEmpty || runtimes.contains(Self.nativeRuntime) else {
+            throw bad("tools", "are lent without the runtime \(Self.nativeRuntime)")
+        }
         guard windows.count <= Self.maxWindows else { throw bad("windows", "has more than \(Self.maxWindows) entries") }
         guard policy.allowed.count <= OfferPolicy.maxKeys, policy.denied.count <= OfferPolicy.maxKeys else {
             throw bad("policy", "lists more than \(OfferPolicy.maxKeys) allowed or denied keys; publish a summary")
@@ -154,6 +186,16 @@ extension Offer {
             }
         }
         guard expiry > 0 else { throw bad("expiry", "is \(expiry); it must be a positive Unix time in seconds") }
+    }
+
+    /// Whether `name` can name a lent tool (`spec/0019-native-jobs.md` §1).
+    public static func isToolName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...32).contains(bytes.count), bytes[0] != 0x2e, bytes[0] != 0x2d else { return false }
+        return bytes.allSatisfy { byte in
+            (0x61...0x7a).contains(byte) || (0x41...0x5a).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == 0x2e || byte == 0x5f || byte == 0x2b || byte == 0x2d
+        }
     }
 
     static func isRuntimeName(_ name: String) -> Bool {

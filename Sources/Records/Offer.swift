@@ -22,6 +22,8 @@ public struct Offer: Sendable, Hashable {
     public static let maxWindows = 8
     public static let maxEndpointLength = 200
     public static let maxCoordinates = 8
+    public static let maxTools = 8
+    public static let maxToolVersionLength = 40
 
     /// The lender's ed25519 key; MUST equal the BEP 44 item's `k`.
     public var lender: PublicKey
@@ -31,6 +33,9 @@ public struct Offer: Sendable, Hashable {
     public var memoryBytes: Int64
     /// Runtimes the lender runs, such as `wasm32-wasi` (1 to 32 of `a-z 0-9 . _ -` each).
     public var runtimes: [String]
+    /// Native tools lent (`spec/0019-native-jobs.md` §1), name → the version they report
+    /// (at most 40 bytes); empty for a lender of wasm only. Requires the runtime `native`.
+    public var tools: [String: String]
     /// When the lender lends (UTC); empty means at any time.
     public var windows: [TimeWindow]
     /// Whether the lender lends only while its machine is otherwise idle.
@@ -46,7 +51,7 @@ public struct Offer: Sendable, Hashable {
 
     /// An offer; set-like lists are sorted and deduplicated.
     public init(
-        lender: PublicKey, cores: Int, memoryBytes: Int64, runtimes: [String],
+        lender: PublicKey, cores: Int, memoryBytes: Int64, runtimes: [String], tools: [String: String] = [:],
         windows: [TimeWindow] = [], idleOnly: Bool = false, policy: OfferPolicy = OfferPolicy(),
         endpoint: String, coordinates: [Double]? = nil, expiry: Int64
     ) {
@@ -54,6 +59,7 @@ public struct Offer: Sendable, Hashable {
         self.cores = cores
         self.memoryBytes = memoryBytes
         self.runtimes = Array(Set(runtimes)).sorted()
+        self.tools = tools
         self.windows = Array(Set(windows)).sorted()
         self.idleOnly = idleOnly
         self.policy = policy
@@ -70,6 +76,9 @@ public struct Offer: Sendable, Hashable {
 
     /// Whether the offer has expired at `now` (Unix seconds): it is valid while `now < expiry`.
     public func isExpired(now: Int64) -> Bool { now >= expiry }
+
+    /// The runtime of native tools.
+    public static let nativeRuntime = "native"
 
     /// Whether `peer` may borrow under the summary policy: not denied, and allowed when an allow
     /// list is published.

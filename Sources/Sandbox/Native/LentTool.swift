@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Foundation
+import Records
 
 /// A program the lender chooses to lend (`potluck offer set --tool convert`): its name as
 /// published, where it is on the lender's machine, and the version it reports (spec 0019 §1).
@@ -18,8 +19,10 @@ public struct LentTool: Sendable, Hashable, Codable {
     }
 
     /// Finds `spec` — a name looked up on `PATH`, or `name=/absolute/path` — and asks it for its
-    /// version. Throws a sentence a lender can act on when it is not an executable file.
-    public static func find(_ spec: String, searchPath: String? = ProcessInfo.processInfo.environment["PATH"]) throws(SandboxError) -> LentTool {
+    /// version (unless `askVersion` is false: a task about to run needs only the path).
+    /// Throws a sentence a lender can act on when it is not an executable file.
+    public static func find(_ spec: String, searchPath: String? = ProcessInfo.processInfo.environment["PATH"],
+                            askVersion: Bool = true) throws(SandboxError) -> LentTool {
         let name: String, explicit: String?
         if let equals = spec.firstIndex(of: "=") {
             name = String(spec[..<equals])
@@ -28,7 +31,7 @@ public struct LentTool: Sendable, Hashable, Codable {
             name = spec
             explicit = nil
         }
-        guard NativeTask.isValidToolName(name) else {
+        guard Offer.isToolName(name) else {
             throw SandboxError(.invalidJob, "'\(name)' is not a tool name (letters, digits, '.', '_', '+', '-'); write NAME or NAME=/path/to/program")
         }
         let candidates = explicit.map { [$0] }
@@ -42,7 +45,7 @@ public struct LentTool: Sendable, Hashable, Codable {
         guard resolved.hasPrefix("/") else {
             throw SandboxError(.invalidJob, "\(found) does not resolve to an absolute path")
         }
-        return LentTool(name: name, path: resolved, version: version(of: resolved))
+        return LentTool(name: name, path: resolved, version: askVersion ? version(of: resolved) : "")
     }
 
     /// The first non-empty line of `--version`, else of `-version`, else `unknown`.

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Crypto
+import Records
 
 /// One task for the native sandbox: a tool the lender lends, its arguments, the input files it
 /// reads (named by content), and what it may consume (spec 0019 §3).
@@ -42,8 +43,6 @@ public struct NativeTask: Sendable, Hashable {
 extension NativeTask {
     /// Size bounds that `validate()` enforces (spec 0019 §3).
     public enum Bounds {
-        /// Tool names: 1 to 64 bytes of `a-z A-Z 0-9 . _ + -`, not starting with `.` or `-`.
-        public static let toolNameBytes = 64
         /// The most input files.
         public static let inputCount = 1000
         /// Disk: 1 MiB to 1 TiB.
@@ -52,21 +51,10 @@ extension NativeTask {
         public static let encodedBytes = 4 << 20
     }
 
-    /// Whether `name` can name a lent tool.
-    public static func isValidToolName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard (1...Bounds.toolNameBytes).contains(bytes.count), bytes[0] != UInt8(ascii: "."), bytes[0] != UInt8(ascii: "-")
-        else { return false }
-        return bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || Array("._+-".utf8).contains(byte)
-        }
-    }
-
     /// Throws unless the tool name, arguments, input names and limits are in range.
     public func validate() throws(SandboxError) {
-        guard Self.isValidToolName(tool) else {
-            throw SandboxError(.invalidJob, "'\(tool)' is not a tool name (1-64 letters, digits, '.', '_', '+', '-')")
+        guard Offer.isToolName(tool) else {
+            throw SandboxError(.invalidJob, "'\(tool)' is not a tool name (1-32 letters, digits, '.', '_', '+', '-')")
         }
         guard arguments.count <= GuestJob.Bounds.argumentCount,
               arguments.reduce(0, { $0 + $1.utf8.count }) <= GuestJob.Bounds.argumentBytes else {

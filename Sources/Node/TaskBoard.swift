@@ -1,0 +1,69 @@
+import Crypto
+
+/// The borrower's view of a job file's tasks while they run (`spec/0019-native-jobs.md` §6):
+/// which wait, which run where, which are done or failed. Lenders' workers take tasks from it;
+/// a task whose lender failed goes back in line and is offered to other lenders first; after
+/// `maxAttempts` it fails. Pure bookkeeping, no I/O.
+public struct TaskBoard: Sendable {
+    public enum State: Sendable, Hashable {
+        case queued
+        case running(PublicKey)
+        case done(PublicKey)
+        case failed(String)
+    }
+
+    public static let maxAttempts = 3
+    public private(set) var states: [State]
+    private var attempts: [Int]
+    /// The lenders each task already failed on.
+    private var failedOn: [Set<PublicKey>]
+
+    public init(count: Int) {
+        states = Array(repeating: .queued, count: count)
+        attempts = Array(repeating: 0, count: count)
+        failedOn = Array(repeating: [], count: count)
+    }
+
+    /// The next task for `lender`: the first queued one it has not failed, else the first queued.
+    public mutating func take(for lender: PublicKey) -> Int? {
+        let queued = states.indices.filter { states[$0] == .queued }
+        guard let index = queued.first(where: { !failedOn[$0].contains(lender) }) ?? queued.first else { return nil }
+        states[index] = .running(lender)
+        attempts[index] += 1
+        return index
+    }
+
+    /// The task finished; its outcome is the task's own (its outputs are saved, or its tool failed).
+    public mutating func finish(_ index: Int, on lender: PublicKey, failure: String? = nil) {
+        states[index] = failure.map { .failed($0) } ?? .done(lender)
+    }
+
+    /// The lender could not run the task (refused, unreachable, gone): back in line, or failed
+    /// after `maxAttempts`.
+    public mutating func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
+        failedOn[index].insert(lender)
+        states[index] = attempts[index] >= Self.maxAttempts ? .failed("\(attempts[index]) attempts failed; last: \(reason)") : .queued
+    }
+
+    /// Every task still queued fails (no lender is left to run it).
+    public mutating func abandonQueued(_ reason: String) {
+        for index in states.indices where states[index] == .queued { states[index] = .failed(reason) }
+    }
+
+    public var queuedCount: Int { states.filter { $0 == .queued }.count }
+    public var isFinished: Bool { !states.contains { if case .queued = $0 { true } else if case .running = $0 { true } else { false } } }
+
+    /// `done / running / queued / failed` counts.
+    public var counts: (done: Int, running: Int, queued: Int, failed: Int) {
+        var counts = (done: 0, running: 0, queued: 0, failed: 0)
+        for state in states {
+            switch state {
+            case .done: counts.done += 1
+            case .running: counts.running += 1
+            case .queued: counts.queued += 1
+            case .failed: counts.failed += 1
+            }
+        }
+        return counts
+    }
+}

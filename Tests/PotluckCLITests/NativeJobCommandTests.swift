@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+
+/// Native tasks between real node processes on loopback (spec 0019): lenders lend a tool, a
+/// borrower's job file fans its tasks out over them, outputs land beside the job file, each
+/// task ends with a receipt both signed, and a lender killed mid-batch costs nothing but time.
+extension CLIProcessTests {
+    @Suite("potluck run JOB.toml")
+    struct NativeJobCommandTests {
+        struct Swarm {
+            let root: URL
+            let lenders: [NodeProcess]
+            let borrower: NodeProcess
+        }
+
+        /// `count` lenders of one core each lending `tools`, and a borrower who sees all their offers.
+        func startSwarm(lenders count: Int, tools: [String]) throws -> Swarm {
+            let root = try temporaryDirectory()
+            let first = try NodeProcess.start(in: root, name: "lender0")
+            var lenders = [first]
+            for index in 1..<count { lenders.append(try NodeProcess.start(in: root, name: "lender\(index)", bootstrap: [first])) }
+            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [first])
+            for lender in lenders {
+                #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
+                let set = try lender.cli(["offer", "set", "--cores", "1", "--memory", "1GiB"] + tools.flatMap { ["--tool", $0] })
+                #expect(set.status == 0, "\(set.stderr)")
+                #expect(set.stdout.contains("native"), "\(set.stdout)")
+            }
+            #expect(try eventually(timeout: 20) {
+                (try NodeCommandTests.json(try borrower.cli(["offers", "--runtime", "native", "--json"]).stdout)["offers"] as? [Any])?.count == count
+            })
+            return Swarm(root: root, lenders: lenders, borrower: borrower)
+        }
+
+        func writeJob(_ text: String, in directory: URL) throws -> String {
+            let path = directory.appendingPathComponent("job.toml").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        @Test func aPhotoBatchRunsAcrossThreeLenders() throws {
+            let swarm = try startSwarm(lenders: 3, tools: ["convert=/usr/bin/convert"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let job = swarm.root.appendingPathComponent("photos-job")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("photos"), withIntermediateDirectories: true)
+            for index in 0..<20 {
+                let made = try Self.convert(["-size", "160x120", "gradient:hsb(\(index * 18),100%,100%)-navy",
+                                             job.appendingPathComponent("photos/p\(index).jpg").path])
+                #expect(made == 0)
+            }
+            let path = try writeJob("""
+                tool = "convert"
+                command = "convert {input} -resize 50% -unsharp 0x1 {output}"
+                timeout = "60s"
+                [tasks]
+                each = "photos/*.jpg"
+                [outputs]
+                file = "out/{stem}.jpg"
+                """, in: job)
+            let run = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("20 of 20 task(s) done"), "\(run.stderr)")
+            // Every output is exactly what the same command gives here.
+            for index in 0..<20 {
+                let local = swarm.root.appendingPathComponent("local-\(index).jpg").path
+                #expect(try Self.convert([job.appendingPathComponent("photos/p\(index).jpg").path, "-resize", "50%", "-unsharp", "0x1", local]) == 0)
+                let remote = FileManager.default.contents(atPath: job.appendingPathComponent("out/p\(index).jpg").path)
+                #expect(remote != nil && remote == FileManager.default.contents(atPath: local), "out/p\(index).jpg")
+            }
+            // Each task ended with a receipt both signed; more than one lender gave.
+            let receipts = try swarm.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
+            #expect(receipts.count == 20)
+            let providers = Set(try receipts.map { try NodeCommandTests.json(String($0))["provider"] as? String ?? "" })
+            #expect(providers.count >= 2, "the tasks spread over the lenders")
+            // A tool nobody lends: matching says which tool each lender lacks.
+            let blender = try writeJob("tool = \"blender\"\ncommand = \"blender -b {input} -f 1\"\n[tasks]\neach = \"photos/*.jpg\"\n[outputs]\ndir = \"out\"", in: job)
+            let refused = try PotluckProcess.run(["run", blender, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("no offer lends blender"), "\(refused.stderr)")
+            #expect(refused.stderr.components(separatedBy: "ruled out: the lender does not lend blender").count == 4, "\(refused.stderr)")
+            for lender in swarm.lenders { #expect(lender.stop() == 0) }
+            #expect(swarm.borrower.stop() == 0)
+        }
+
+        @Test func aLenderKilledMidBatchCostsOnlyTime() throws {
+            let swarm = try startSwarm(lenders: 3, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let job = swarm.root.appendingPathComponent("slow-job")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+            for index in 0..<9 { try "line \(index)\n".write(to: job.appendingPathComponent("in/t\(index).txt"), atomically: true, encoding: .utf8) }
+            let path = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'sleep 1; tr a-z A-Z < {input} > {output}'"
+                timeout = "30s"
+                [tasks]
+                each = "in/*.txt"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job)
+            let directory = swarm.borrower.dataDirectory
+            let run = Thread.detachNewThreadResult { try? PotluckProcess.run(["run", path, "--data-dir", directory]) }
+            // Once the first output has landed, one lender dies with its task in flight.
+            #expect(try eventually(timeout: 30) { ((try? FileManager.default.contentsOfDirectory(atPath: job.appendingPathComponent("out").path)) ?? []).count >= 1 })
+            swarm.lenders[0].stop(signal: SIGKILL)
+            let result = try #require(run.wait(timeout: 90) ?? nil)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("9 of 9 task(s) done"), "\(result.stderr)")
+            for index in 0..<9 {
+                let text = try? String(contentsOf: job.appendingPathComponent("out/t\(index).txt"), encoding: .utf8)
+                #expect(text == "LINE \(index)\n")
+            }
+            for lender in swarm.lenders.dropFirst() { #expect(lender.stop() == 0) }
+            #expect(swarm.borrower.stop() == 0)
+        }
+
+        @Test func aJobFileMistakeIsOneLineBeforeAnythingIsSent() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let borrower = try NodeProcess.start(in: root, name: "borrower")
+            let cases: [(String, String)] = [
+                ("tool = \"convert\"\ncommand = \"convert {input} {output}\"\ncolour = 1\n[tasks]\neach = \"*.jpg\"\n[outputs]\nfile = \"out/{stem}.jpg\"", "unknown key 'colour'"),
+                ("tool = \"convert\"\ncommand = \"convert {input} {size} {output}\"\n[tasks]\neach = \"*.jpg\"\n[outputs]\nfile = \"out/{stem}.jpg\"", "uses {size}"),
+                ("tool = \"convert\"\ncommand = \"convert {input} {output}\"\n[tasks]\neach = \"*.jpg\"\n[outputs]\nfile = \"out/{stem}.jpg\"", "matches no file"),
+                ("tool = \"convert\"\ncommand = \"convert {input} {output}\"\n[tasks]\neach = \"*.toml\"\n[outputs]\nfile = \"../{stem}.jpg\"", "inside the job's directory"),
+                ("command = \"convert {input} {output}\"\n[tasks]\neach = \"*.toml\"\n[outputs]\nfile = \"out/{stem}.jpg\"", "'tool' is missing"),
+            ]
+            for (text, message) in cases {
+                let path = root.appendingPathComponent("job.toml").path
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                let run = try PotluckProcess.run(["run", path, "--data-dir", borrower.dataDirectory])
+                #expect(run.status != 0)
+                let lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("potluck: ") || $0.contains("rror") }
+                #expect(run.stderr.contains(message), "\(message): \(run.stderr)")
+                #expect(lines.count == 1, "one line: \(run.stderr)")
+            }
+            #expect(borrower.stop() == 0)
+        }
+
+        /// Runs ImageMagick's `convert` here; its exit status.
+        static func convert(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/convert")
+            process.arguments = arguments
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+}
