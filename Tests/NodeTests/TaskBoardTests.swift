@@ -1,0 +1,42 @@
+import Crypto
+import Testing
+@testable import Node
+
+/// The borrower's task board (spec 0019 §6): retries go to other lenders first, and end.
+@Suite struct TaskBoardTests {
+    let a = SigningKey.generate().publicKey
+    let b = SigningKey.generate().publicKey
+
+    @Test func aFailedTaskGoesToAnotherLenderFirst() {
+        var board = TaskBoard(count: 2)
+        #expect(board.take(for: a) == 0)
+        board.lenderFailed(0, on: a, reason: "gone")
+        #expect(board.take(for: a) == 1, "a takes the task it has not failed")
+        #expect(board.take(for: b) == 0, "b takes the retried one")
+        board.finish(0, on: b)
+        board.finish(1, on: a)
+        #expect(board.isFinished)
+        #expect(board.states == [.done(b), .done(a)])
+    }
+
+    @Test func aTaskFailsAfterThreeAttempts() {
+        var board = TaskBoard(count: 1)
+        for attempt in 1...TaskBoard.maxAttempts {
+            #expect(board.take(for: a) == 0)
+            board.lenderFailed(0, on: a, reason: "refused \(attempt)")
+        }
+        #expect(board.take(for: a) == nil)
+        #expect(board.states == [.failed("3 attempts failed; last: refused 3")])
+        #expect(board.counts.failed == 1)
+    }
+
+    @Test func aToolsOwnFailureIsNotRetried() {
+        var board = TaskBoard(count: 3)
+        _ = board.take(for: a)
+        board.finish(0, on: a, failure: "convert exited 1")
+        #expect(board.take(for: b) == 1)
+        board.abandonQueued("no lender left")
+        #expect(board.states == [.failed("convert exited 1"), .running(b), .failed("no lender left")])
+        #expect(!board.isFinished)
+    }
+}
