@@ -82,6 +82,34 @@ extension CLIProcessTests {
             #expect(swarm.borrower.stop() == 0)
         }
 
+        @Test func aBlenderSceneRendersAcrossLendersPixelForPixel() throws {
+            let swarm = try startSwarm(lenders: 3, tools: ["blender"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            // The shipped example, copied: its make-inputs.sh builds the scene.
+            let example = PotluckProcess.packageDirectory.appendingPathComponent("examples/render")
+            let job = swarm.root.appendingPathComponent("render")
+            try FileManager.default.createDirectory(at: job, withIntermediateDirectories: true)
+            for name in ["job.toml", "make-inputs.sh", "scene.py"] {
+                try FileManager.default.copyItem(at: example.appendingPathComponent(name), to: job.appendingPathComponent(name))
+            }
+            #expect(try Self.execute("/bin/bash", [job.appendingPathComponent("make-inputs.sh").path]) == 0)
+            let run = try PotluckProcess.run(["run", job.appendingPathComponent("job.toml").path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("8 of 8 task(s) done"), "\(run.stderr)")
+            // Each frame is pixel for pixel what Blender renders here, outside any sandbox.
+            for frame in [1, 5, 8] {
+                let local = swarm.root.appendingPathComponent("local").path + "/frame_####"
+                #expect(try Self.execute("/usr/bin/blender", ["-b", job.appendingPathComponent("scene.blend").path, "-o", local, "-F", "PNG", "-f", "\(frame)"]) == 0)
+                let name = String(format: "frame_%04d.png", frame)
+                let difference = try Self.execute("/usr/bin/compare", ["-metric", "AE", job.appendingPathComponent("out/" + name).path,
+                                                                       swarm.root.appendingPathComponent("local/" + name).path, "null:"])
+                #expect(difference == 0, "\(name) differs")
+            }
+            #expect(FileManager.default.fileExists(atPath: job.appendingPathComponent("out/render.mp4").path), "the [after] step assembled the video")
+            for lender in swarm.lenders { #expect(lender.stop() == 0) }
+            #expect(swarm.borrower.stop() == 0)
+        }
+
         @Test func aLenderKilledMidBatchCostsOnlyTime() throws {
             let swarm = try startSwarm(lenders: 3, tools: ["sh"])
             defer { try? FileManager.default.removeItem(at: swarm.root) }
@@ -137,10 +165,15 @@ extension CLIProcessTests {
         }
 
         /// Runs ImageMagick's `convert` here; its exit status.
-        static func convert(_ arguments: [String]) throws -> Int32 {
+        static func convert(_ arguments: [String]) throws -> Int32 { try execute("/usr/bin/convert", arguments) }
+
+        /// Runs a program here, its output discarded; its exit status.
+        static func execute(_ program: String, _ arguments: [String]) throws -> Int32 {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/convert")
+            process.executableURL = URL(fileURLWithPath: program)
             process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
             try process.run()
             process.waitUntilExit()
             return process.terminationStatus

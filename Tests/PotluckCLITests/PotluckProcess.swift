@@ -14,6 +14,11 @@ struct PotluckProcess {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }()
 
+    /// The package's root directory (examples, specs).
+    static let packageDirectory: URL = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }()
+
     static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
         let executable = productsDirectory.appendingPathComponent("potluck")
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
