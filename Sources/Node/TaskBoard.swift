@@ -15,13 +15,15 @@ public struct TaskBoard: Sendable {
     public static let maxAttempts = 3
     public private(set) var states: [State]
     private var attempts: [Int]
-    /// The lenders each task already failed on.
+    /// The lenders each task already failed on, and why the last one failed.
     private var failedOn: [Set<PublicKey>]
+    private var lastFailure: [String?]
 
     public init(count: Int) {
         states = Array(repeating: .queued, count: count)
         attempts = Array(repeating: 0, count: count)
         failedOn = Array(repeating: [], count: count)
+        lastFailure = Array(repeating: nil, count: count)
     }
 
     /// The next task for `lender`: the first queued one it has not failed, else the first queued.
@@ -42,12 +44,15 @@ public struct TaskBoard: Sendable {
     /// after `maxAttempts`.
     public mutating func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
         failedOn[index].insert(lender)
+        lastFailure[index] = reason
         states[index] = attempts[index] >= Self.maxAttempts ? .failed("\(attempts[index]) attempts failed; last: \(reason)") : .queued
     }
 
     /// Every task still queued fails (no lender is left to run it).
     public mutating func abandonQueued(_ reason: String) {
-        for index in states.indices where states[index] == .queued { states[index] = .failed(reason) }
+        for index in states.indices where states[index] == .queued {
+            states[index] = .failed(lastFailure[index].map { "\(reason); last: \($0)" } ?? reason)
+        }
     }
 
     public var queuedCount: Int { states.filter { $0 == .queued }.count }

@@ -128,7 +128,8 @@ struct JobDemo {
                 print(String(format: "  %@ → %@: %+.6f (it gave %.1f core-s, got %.1f)", viewer.name, subject.name, flow.score, flow.given, flow.received))
             }
         }
-        print("Next: `potluck init`, `potluck node`, `potluck offer set` lend for real; `potluck run JOB.wasm` borrows.")
+        try await runNative(lenders: Array(peers.dropLast()), borrower: borrower, root: root)
+        print("Next: `potluck init`, `potluck node`, `potluck offer set` lend for real; `potluck run JOB.wasm` or `potluck run examples/photos/job.toml` borrows.")
         await group.triggerGracefulShutdown()
         await firstGroup.triggerGracefulShutdown()
     }
@@ -163,11 +164,11 @@ struct JobDemo {
         return Peer(name: name, directory: directory, identity: identity, environment: environment, service: service)
     }
 
-    private func short(_ key: PublicKey) -> String { String(key.peerID.prefix(14)) + "…" }
+    func short(_ key: PublicKey) -> String { String(key.peerID.prefix(14)) + "…" }
 
     /// Polls `attempt` (which may block on a control socket, so it runs off the cooperative
     /// pool) every 200 ms until it gives a value or `timeout` passes.
-    private func poll<T: Sendable>(_ what: String, timeout: Duration, _ attempt: @escaping @Sendable () -> T?) async throws -> T {
+    func poll<T: Sendable>(_ what: String, timeout: Duration, _ attempt: @escaping @Sendable () -> T?) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let value = await withCheckedContinuation { continuation in

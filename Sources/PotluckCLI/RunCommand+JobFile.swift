@@ -28,24 +28,14 @@ extension RunCommand {
             throw CLIError("no offer lends \(file.tool) for this job (\(candidates.count) native offer(s) found); ask a friend to run 'potluck offer set --tool \(file.tool)'")
         }
         standardError("potluck: \(planned.count) task(s) of \(file.tool) over \(ranked.count) lender(s)")
-        let board = SharedBoard(TaskBoard(count: planned.count))
         let status = BatchStatus(total: planned.count, enabled: !json)
-        try await withStores { receipts, jobs in
-            let client = JobClient(identity: identity, receipts: receipts, jobs: jobs)
-            await withTaskGroup(of: Void.self) { group in
-                for candidate in ranked {
-                    guard let lender = try? JobClient.Lender(offer: candidate.offer) else { continue }
-                    let slots = max(1, candidate.offer.cores / file.cores)
-                    for _ in 0..<slots {
-                        group.addTask {
-                            await work(on: lender, planned: planned, file: file, client: client, board: board, status: status)
-                        }
-                    }
-                }
-            }
+        let lenders = ranked.compactMap { candidate in
+            (try? JobClient.Lender(offer: candidate.offer)).map { ($0, max(1, candidate.offer.cores / file.cores)) }
         }
-        board.withLock { $0.abandonQueued("no lender was left to run it") }
-        let states = board.withLock { $0.states }
+        let states = try await withStores { receipts, jobs in
+            await TaskBatch(planned: planned, tool: file.tool, cores: file.cores, status: status)
+                .run(on: lenders, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
+        }
         status.finish()
         var failed = 0
         for (index, state) in states.enumerated() {
@@ -59,50 +49,6 @@ extension RunCommand {
         if let after = file.after { try runAfter(after, in: file.directory) }
     }
 
-    /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
-    private func work(on lender: JobClient.Lender, planned: [PlannedTask], file: JobFile, client: JobClient,
-                      board: SharedBoard, status: BatchStatus) async {
-        while board.failures(of: lender.key) < 2, let index = board.withLock({ $0.take(for: lender.key) }) {
-            let item = planned[index]
-            status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
-            var inputs: [String: [UInt8]] = [:]
-            for (name, path) in item.inputFiles { inputs[name] = FileManager.default.contents(atPath: path).map(Array.init) ?? [] }
-            do {
-                let completion = try await client.run(.native(item.task, inputs: inputs), cores: file.cores, on: lender)
-                let outcome = completion.outcome
-                if case .sandboxFailure(let reason) = outcome.termination {
-                    board.lenderFailed(index, on: lender.key, reason: reason)
-                    continue
-                }
-                var failure: String? = outcome.exitCode == 0 ? nil : "\(file.tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
-                if failure == nil { failure = save(outcome, for: item) }
-                board.withLock { $0.finish(index, on: lender.key, failure: failure) }
-            } catch {
-                status.note("\(lender.key.peerID.prefix(12))…: \(error)")
-                board.lenderFailed(index, on: lender.key, reason: "\(error)")
-            }
-            status.update(board.withLock { $0.counts }, nil)
-        }
-    }
-
-    /// Saves a task's outputs; returns why not, if one could not be saved. Never writes outside
-    /// the job's directory nor through a symbolic link.
-    private func save(_ outcome: GuestOutcome, for item: PlannedTask) -> String? {
-        for (name, bytes) in outcome.outputFiles.sorted(by: { $0.key < $1.key }) {
-            guard let path = item.destination.path(for: name) else { return "the lender returned an unexpected output '\(name)'" }
-            var info = stat()
-            if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { return "refused to write \(path): it is a symbolic link" }
-            do {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(bytes).write(to: URL(fileURLWithPath: path))
-            } catch { return "cannot write \(path): \(error.localizedDescription)" }
-        }
-        if case .files(let expected) = item.destination, let missing = expected.keys.sorted().first(where: { outcome.outputFiles[$0] == nil }) {
-            return "the task wrote no \(missing)"
-        }
-        return nil
-    }
-
     private func runAfter(_ command: [String], in directory: String) throws {
         standardError("potluck: after the tasks: \(command.joined(separator: " "))")
         let process = Process()
@@ -114,54 +60,4 @@ extension RunCommand {
         guard process.terminationStatus == 0 else { throw CLIError("the [after] command exited with \(process.terminationStatus)") }
     }
 
-    static func lastLine(_ bytes: [UInt8]) -> String {
-        String(decoding: bytes.suffix(2000), as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
-    }
-}
-
-/// The task board shared by every lender's slots, and how often each lender failed.
-final class SharedBoard: Sendable {
-    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int])>
-
-    init(_ board: TaskBoard) { state = Mutex((board, [:])) }
-
-    func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T { state.withLock { body(&$0.board) } }
-
-    func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }
-
-    func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
-        state.withLock { state in
-            state.failures[lender, default: 0] += 1
-            state.board.lenderFailed(index, on: lender, reason: reason)
-        }
-    }
-}
-
-/// The batch's progress on stderr: `done / running / queued` and what just started, redrawn
-/// in place on a terminal, a line per task otherwise.
-final class BatchStatus: Sendable {
-    let total: Int
-    let enabled: Bool
-    private let terminal = isatty(STDERR_FILENO) == 1
-
-    init(total: Int, enabled: Bool) {
-        self.total = total
-        self.enabled = enabled
-    }
-
-    func update(_ counts: (done: Int, running: Int, queued: Int, failed: Int), _ started: String?) {
-        guard enabled, terminal || started == nil else { return }
-        let failed = counts.failed > 0 ? ", \(counts.failed) failed" : ""
-        let line = "potluck: [\(counts.done)/\(total) done, \(counts.running) running, \(counts.queued) queued\(failed)]" + (started.map { " started \($0)" } ?? "")
-        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
-    }
-
-    func note(_ text: String) {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + "potluck: " + text + "\n").utf8))
-    }
-
-    func finish() {
-        if enabled, terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
 }

@@ -102,6 +102,9 @@ extension CLIProcessTests {
             #expect(lending.stdout.contains("signed by both, stored by both: yes"))
             #expect(lending.stdout.contains("wrote mandelbrot.pgm"))
             #expect(lending.stdout.contains("borrower → lender"))
+            // The native part: CI installs bubblewrap, ImageMagick and Blender, and tests run in the package's root.
+            #expect(lending.stdout.contains("6 photos (800x600 JPEGs) shrunk to half in"), "\(lending.stdout)")
+            #expect(lending.stdout.contains("4 frames of examples/render's scene rendered with Cycles in"), "\(lending.stdout)")
 
             let result = try PotluckProcess.run(["demo", "--dht", "--nodes", "30"])
             #expect(result.status == 0, "\(result.stderr)")

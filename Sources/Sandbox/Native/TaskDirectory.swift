@@ -22,9 +22,12 @@ struct TaskDirectory {
     init(root parent: String?, inputs files: [String: String], owner: uid_t?) throws(SandboxError) {
         root = try ScratchDirectory.makeTemporaryDirectory(prefix: "potluck-native", in: parent)
         do throws(SandboxError) {
-            for path in [inputs, job, job + "/in", outputDirectory] where mkdir(path, 0o700) != 0 {
+            // chmod after mkdir: modes must not depend on the process's umask (another thread
+            // may narrow it for a moment, as the control server does around its bind).
+            for path in [inputs, job, job + "/in", outputDirectory] where mkdir(path, 0o700) != 0 || chmod(path, 0o700) != 0 {
                 throw SandboxError(.hostFailure, "cannot create \(path): \(ScratchDirectory.lastError())")
             }
+            chmod(root, 0o700)
             for (name, source) in files.sorted(by: { $0.key < $1.key }) {
                 let destination = inputs + "/" + name
                 do { try FileManager.default.copyItem(atPath: source, toPath: destination) } catch {

@@ -1,0 +1,121 @@
+import Crypto
+import Foundation
+import Node
+import Sandbox
+import Synchronization
+
+/// A job file's tasks run across lenders (`spec/0019-native-jobs.md` §6): each lender gets its
+/// slots, each slot takes tasks from a shared ``TaskBoard`` until none is left or its lender
+/// failed twice; outputs are saved as tasks complete.
+struct TaskBatch: Sendable {
+    let planned: [PlannedTask]
+    let tool: String
+    let cores: Int
+    let status: BatchStatus
+
+    /// Runs every task on `lenders` (each with its number of slots); the final state of each task.
+    func run(on lenders: [(JobClient.Lender, Int)], client: JobClient) async -> [TaskBoard.State] {
+        let board = SharedBoard(TaskBoard(count: planned.count))
+        await withTaskGroup(of: Void.self) { group in
+            for (lender, slots) in lenders {
+                for _ in 0..<slots { group.addTask { await work(on: lender, client: client, board: board) } }
+            }
+        }
+        board.withLock { $0.abandonQueued("no lender was left to run it") }
+        return board.withLock { $0.states }
+    }
+
+    /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
+    private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard) async {
+        while board.failures(of: lender.key) < 2, let index = board.withLock({ $0.take(for: lender.key) }) {
+            let item = planned[index]
+            status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
+            var inputs: [String: [UInt8]] = [:]
+            for (name, path) in item.inputFiles { inputs[name] = FileManager.default.contents(atPath: path).map(Array.init) ?? [] }
+            do {
+                let completion = try await client.run(.native(item.task, inputs: inputs), cores: cores, on: lender)
+                let outcome = completion.outcome
+                if case .sandboxFailure(let reason) = outcome.termination {
+                    board.lenderFailed(index, on: lender.key, reason: reason)
+                    continue
+                }
+                var failure: String? = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
+                if failure == nil { failure = save(outcome, for: item) }
+                board.withLock { $0.finish(index, on: lender.key, failure: failure) }
+            } catch {
+                status.note("\(lender.key.peerID.prefix(12))…: \(error)")
+                board.lenderFailed(index, on: lender.key, reason: "\(error)")
+            }
+            status.update(board.withLock { $0.counts }, nil)
+        }
+    }
+
+    /// Saves a task's outputs; returns why not, if one could not be saved. Never writes outside
+    /// the job's directory nor through a symbolic link.
+    func save(_ outcome: GuestOutcome, for item: PlannedTask) -> String? {
+        for (name, bytes) in outcome.outputFiles.sorted(by: { $0.key < $1.key }) {
+            guard let path = item.destination.path(for: name) else { return "the lender returned an unexpected output '\(name)'" }
+            var info = stat()
+            if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { return "refused to write \(path): it is a symbolic link" }
+            do {
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            } catch { return "cannot write \(path): \(error.localizedDescription)" }
+        }
+        if case .files(let expected) = item.destination, let missing = expected.keys.sorted().first(where: { outcome.outputFiles[$0] == nil }) {
+            return "the task wrote no \(missing)"
+        }
+        return nil
+    }
+
+    static func lastLine(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.suffix(2000), as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+    }
+}
+
+/// The task board shared by every lender's slots, and how often each lender failed.
+final class SharedBoard: Sendable {
+    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int])>
+
+    init(_ board: TaskBoard) { state = Mutex((board, [:])) }
+
+    func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T { state.withLock { body(&$0.board) } }
+
+    func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }
+
+    func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
+        state.withLock { state in
+            state.failures[lender, default: 0] += 1
+            state.board.lenderFailed(index, on: lender, reason: reason)
+        }
+    }
+}
+
+/// The batch's progress on stderr: `done / running / queued` and what just started, redrawn
+/// in place on a terminal, a line per task otherwise.
+final class BatchStatus: Sendable {
+    let total: Int
+    let enabled: Bool
+    private let terminal = isatty(STDERR_FILENO) == 1
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func update(_ counts: (done: Int, running: Int, queued: Int, failed: Int), _ started: String?) {
+        guard enabled, terminal || started == nil else { return }
+        let failed = counts.failed > 0 ? ", \(counts.failed) failed" : ""
+        let line = "potluck: [\(counts.done)/\(total) done, \(counts.running) running, \(counts.queued) queued\(failed)]" + (started.map { " started \($0)" } ?? "")
+        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+    }
+
+    func note(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + "potluck: " + text + "\n").utf8))
+    }
+
+    func finish() {
+        if enabled, terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
