@@ -68,7 +68,7 @@ func jobsBench() async throws -> [BenchResult] {
     ]
 }
 
-private func directory(_ path: String) throws -> String {
+func directory(_ path: String) throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
@@ -76,17 +76,18 @@ private func directory(_ path: String) throws -> String {
 private func seconds(since start: UInt64) -> Double { Double(nowNanoseconds() - start) / 1e9 }
 
 /// One lending node in this process, on 127.0.0.1.
-private struct BenchLender {
+struct BenchLender {
     let address: JobClient.Lender
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static func start(in path: String) async throws -> BenchLender {
+    static func start(in path: String, cores: Int = 2, tools: [String] = []) async throws -> BenchLender {
         let identity = SigningKey.generate()
         let environment = try Environment(path: try directory(path + "/db"))
         var config = LenderConfig()
-        config.cores = 2
-        config.maxJobs = 2
+        config.cores = cores
+        config.maxJobs = cores
+        config.tools = tools
         try config.save(to: LenderConfig.path(inDataDirectory: path))
         var options = NodeOptions(dataDirectory: path)
         options.listen = [Endpoint(address: .v4(0x7f00_0001), port: 0)]

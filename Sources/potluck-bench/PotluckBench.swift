@@ -21,6 +21,7 @@ enum PotluckBench {
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", dhtServeBench),
         ("jobs", "a tiny job between two loopback nodes, end to end, beside the sandbox alone", jobsBench),
         ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
+        ("native", "lent tools run directly vs under bubblewrap; a photo batch over 2 loopback lenders vs its ideal", nativeBench),
         ("match", "batch matching of 10k requests to 100k offers; cost beside scipy's exact optimum on 1k x 5k", matchBench),
         ("sim-vs-simgrid", "the simulator beside SimGrid 3.32 on its Kademlia example at 1k and 2k nodes (4k with --large)", simVsSimGridBench),
     ]

@@ -1,20 +1,26 @@
 import Crypto
 import Foundation
-import Node
 import Sandbox
 import Synchronization
 
 /// A job file's tasks run across lenders (`spec/0019-native-jobs.md` §6): each lender gets its
 /// slots, each slot takes tasks from a shared ``TaskBoard`` until none is left or its lender
 /// failed twice; outputs are saved as tasks complete.
-struct TaskBatch: Sendable {
-    let planned: [PlannedTask]
-    let tool: String
-    let cores: Int
-    let status: BatchStatus
+public struct TaskBatch: Sendable {
+    public let planned: [PlannedTask]
+    public let tool: String
+    public let cores: Int
+    public let status: BatchStatus
+
+    public init(planned: [PlannedTask], tool: String, cores: Int, status: BatchStatus) {
+        self.planned = planned
+        self.tool = tool
+        self.cores = cores
+        self.status = status
+    }
 
     /// Runs every task on `lenders` (each with its number of slots); the final state of each task.
-    func run(on lenders: [(JobClient.Lender, Int)], client: JobClient) async -> [TaskBoard.State] {
+    public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient) async -> [TaskBoard.State] {
         let board = SharedBoard(TaskBoard(count: planned.count))
         await withTaskGroup(of: Void.self) { group in
             for (lender, slots) in lenders {
@@ -68,7 +74,7 @@ struct TaskBatch: Sendable {
         return nil
     }
 
-    static func lastLine(_ bytes: [UInt8]) -> String {
+    public static func lastLine(_ bytes: [UInt8]) -> String {
         String(decoding: bytes.suffix(2000), as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
     }
 }
@@ -93,12 +99,12 @@ final class SharedBoard: Sendable {
 
 /// The batch's progress on stderr: `done / running / queued` and what just started, redrawn
 /// in place on a terminal, a line per task otherwise.
-final class BatchStatus: Sendable {
+public final class BatchStatus: Sendable {
     let total: Int
     let enabled: Bool
     private let terminal = isatty(STDERR_FILENO) == 1
 
-    init(total: Int, enabled: Bool) {
+    public init(total: Int, enabled: Bool) {
         self.total = total
         self.enabled = enabled
     }
@@ -115,7 +121,7 @@ final class BatchStatus: Sendable {
         FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + "potluck: " + text + "\n").utf8))
     }
 
-    func finish() {
+    public func finish() {
         if enabled, terminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
