@@ -14,6 +14,13 @@ public enum JobMessage: Sendable, Hashable {
     /// on `cores` cores; `files` carries the bytes of its inputs, each named in the task by
     /// its BLAKE2b-256 (one copy per distinct content).
     case submitTask(task: [UInt8], files: [[UInt8]], cores: Int)
+    /// Lender → borrower: the task's inputs the lender lacks (by digest), each with the bytes
+    /// it already holds, where the transfer resumes (`spec/0020-file-transfer.md`). Empty when
+    /// it has them all.
+    case want([Bytes32: Int64])
+    /// Borrower → lender: `data` (at most `chunkBytes`) at `offset` of the input `file`, whose
+    /// whole size is `size`.
+    case chunk(file: Bytes32, offset: Int64, size: Int64, data: [UInt8])
     /// Lender → borrower: every slot is taken; the job waits at this place in line.
     case queued(position: Int)
     /// Lender → borrower: the job has started.
@@ -31,6 +38,8 @@ public enum JobMessage: Sendable, Hashable {
 
     /// The largest message accepted: a job's module and inputs, or an outcome, fit in it.
     public static let maxEncodedLength = 64 << 20
+    /// The largest `chunk` of an input file.
+    public static let chunkBytes = 1 << 20
 }
 
 extension JobMessage {
@@ -45,6 +54,10 @@ extension JobMessage {
         case .submit(let job, let cores): return message("submit", ["job": .bytes(job), "cores": .integer(Int64(cores))])
         case .submitTask(let task, let files, let cores):
             return message("submit-task", ["task": .bytes(task), "files": .list(files.map { .bytes($0) }), "cores": .integer(Int64(cores))])
+        case .want(let files):
+            return message("want", ["files": .dictionary(Dictionary(uniqueKeysWithValues: files.map { ($0.key.bytes, BencodeValue.integer($0.value)) }))])
+        case .chunk(let file, let offset, let size, let data):
+            return message("chunk", ["file": .bytes(file.bytes), "offset": .integer(offset), "size": .integer(size), "data": .bytes(data)])
         case .queued(let position): return message("queued", ["position": .integer(Int64(position))])
         case .started: return message("started")
         case .refused(let refusal):
@@ -78,6 +91,24 @@ extension JobMessage {
                 throw JobProtocolError("submit-task: `files` must be a list of byte strings")
             }
             self = .submitTask(task: try fields.bytes("task"), files: files, cores: Int(try fields.integer("cores", in: 1...4096)))
+        case "want":
+            guard case .dictionary(let entries) = try fields.take("files") else { throw JobProtocolError("want: `files` must be a dictionary") }
+            var files: [Bytes32: Int64] = [:]
+            for (key, value) in entries {
+                guard let digest = Bytes32(key), case .integer(let offset) = value, offset >= 0 else {
+                    throw JobProtocolError("want: `files` maps 32-byte digests to offsets of at least 0")
+                }
+                files[digest] = offset
+            }
+            self = .want(files)
+        case "chunk":
+            guard let file = Bytes32(try fields.bytes("file")) else { throw JobProtocolError("chunk: `file` must be 32 bytes") }
+            let offset = try fields.integer("offset", in: 0...Int64.max), size = try fields.integer("size", in: 0...Int64.max)
+            let data = try fields.bytes("data")
+            guard data.count <= Self.chunkBytes, offset + Int64(data.count) <= size else {
+                throw JobProtocolError("chunk: at most \(Self.chunkBytes) bytes, within the file's size")
+            }
+            self = .chunk(file: file, offset: offset, size: size, data: data)
         case "queued": self = .queued(position: Int(try fields.integer("position", in: 1...1_000_000)))
         case "started": self = .started
         case "refused":

@@ -51,6 +51,8 @@ public struct JobClient: Sendable {
         public var end: Int64
         /// The receipt both signed, or why there is none.
         public var receipt: Result<Receipt, ReceiptProblem>
+        /// Bytes of input files sent because the lender lacked them.
+        public var sentInputBytes: Int64 = 0
     }
 
     /// Why a job that ran has no receipt signed by both: the borrower refused the proposal
@@ -122,10 +124,12 @@ public struct JobClient: Sendable {
                         events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
         try await send(job.message(cores: cores), on: connection)
         var startedAt: Int64?
+        var sent: Int64 = 0
         while true {
             let budget = startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
             switch try await receive(on: connection, timeout: budget) {
             case .refused(let refusal): throw .refused(refusal)
+            case .want(let files): sent += try await sendInputs(files, of: job, on: connection)
             case .queued(let position): events(.queued(position: position))
             case .started:
                 startedAt = Self.unixMilliseconds()
@@ -146,10 +150,34 @@ public struct JobClient: Sendable {
                         reportedPeakBytes: outcome.peakMemoryBytes, limitBytes: job.limits.memoryBytes,
                         wallMilliseconds: outcome.wallMilliseconds))
                 let receipt = await countersign(on: connection, observation: observation)
-                return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt)
-            case .submit, .submitTask, .receipt: throw .protocolViolation("unexpected message before the result")
+                return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt, sentInputBytes: sent)
+            case .submit, .submitTask, .chunk, .receipt: throw .protocolViolation("unexpected message before the result")
             }
         }
+    }
+
+    /// Streams the input files the lender asked for, from where it holds them up to their end, in
+    /// chunks read from disk (`spec/0020-file-transfer.md` §3); the bytes sent.
+    private func sendInputs(_ wanted: [Bytes32: Int64], of job: Submission, on connection: SecureConnection) async throws(Failure) -> Int64 {
+        let files = job.inputFiles
+        var sent: Int64 = 0
+        for (digest, offset) in wanted.sorted(by: { $0.key.hex < $1.key.hex }) {
+            guard let path = files[digest], let handle = FileHandle(forReadingAtPath: path),
+                  let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value, offset <= size
+            else { throw .protocolViolation("the lender asked for \(digest.hex.prefix(16)), which is not an input of this task") }
+            defer { try? handle.close() }
+            var position = offset
+            do { try handle.seek(toOffset: UInt64(offset)) } catch { throw .channel("cannot read \(path): \(error)") }
+            repeat {
+                let data: [UInt8]
+                do { data = Array(try handle.read(upToCount: JobMessage.chunkBytes) ?? Data()) } catch { throw .channel("cannot read \(path): \(error)") }
+                try await send(.chunk(file: digest, offset: position, size: size, data: data), on: connection)
+                position += Int64(data.count)
+                sent += Int64(data.count)
+                if data.isEmpty { break }
+            } while position < size
+        }
+        return sent
     }
 
     /// Waits for the lender's proposal and answers it (`spec/0011-records.md` §6).

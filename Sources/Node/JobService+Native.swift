@@ -1,16 +1,18 @@
 import Crypto
 import Foundation
+import JobChannel
+import Jobs
 import Sandbox
 
 extension JobService {
     /// Runs a submission in its sandbox: WasmKit for a wasm job; bubblewrap for a native task,
-    /// whose inputs are first checked against their digests and written to a private staging
-    /// directory that is removed afterwards (`spec/0019-native-jobs.md` §4).
+    /// whose inputs are in the input store by then (`spec/0019-native-jobs.md` §4).
     func execute(_ job: Submission, progress: @escaping @Sendable (GuestProgress) -> Void) async -> GuestOutcome {
         switch job {
         case .wasm(let guest):
             return await runner.run(guest, progress: progress)
-        case .native(let task, let files):
+        case .native(let task, _):
+            defer { inputStore.prune() }
             let tool: LentTool
             do {
                 guard let found = try LenderConfig.load(from: configPath).lentTools(askVersion: false).first(where: { $0.name == task.tool }) else {
@@ -20,25 +22,56 @@ extension JobService {
             } catch {
                 return GuestOutcome(termination: .sandboxFailure("the lender cannot find \(task.tool): \(error)"))
             }
-            var byDigest: [Bytes32: [UInt8]] = [:]
-            for bytes in files { byDigest[Blake2b.hash256(bytes)] = bytes }
-            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("potluck-staging-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: staging) }
             var paths: [String: String] = [:]
-            do {
-                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-                for (name, digest) in task.inputs.sorted(by: { $0.key < $1.key }) {
-                    guard let bytes = byDigest[digest] else {
-                        return GuestOutcome(termination: .sandboxFailure("the borrower sent no file for the input '\(name)' (\(digest.hex.prefix(16)))"))
-                    }
-                    let path = staging + "/" + digest.hex
-                    if !FileManager.default.fileExists(atPath: path) { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
-                    paths[name] = path
+            for (name, digest) in task.inputs {
+                guard inputStore.has(digest) else {
+                    return GuestOutcome(termination: .sandboxFailure("the input '\(name)' (\(digest.hex.prefix(16))) is not on this machine"))
                 }
-            } catch {
-                return GuestOutcome(termination: .sandboxFailure("the lender cannot stage the inputs: \(error.localizedDescription)"))
+                paths[name] = inputStore.path(of: digest)
             }
             return await nativeRunner.run(task, tool: tool, inputs: paths, progress: progress)
         }
+    }
+
+    /// Asks the borrower for the inputs this lender lacks (and where each resumes), and stores
+    /// the chunks as they come (`spec/0020-file-transfer.md` §3); a refusal when they do not.
+    func receiveInputs(of task: NativeTask, from connection: SecureConnection, inbox: Inbox<JobMessage>) async -> JobRefusal? {
+        // One transfer at a time: two tasks sharing an input must not both write its partial file,
+        // and the second finds it whole.
+        await transfers.enter()
+        defer { Task { await transfers.leave() } }
+        var missing = Set(task.inputs.values.filter { !inputStore.has($0) })
+        let wanted = Dictionary(uniqueKeysWithValues: missing.map { ($0, inputStore.receivedBytes(of: $0)) })
+        do { try await connection.send(JobMessage.want(wanted).encoded()) } catch { return JobRefusal(.badJob, "the borrower left") }
+        while !missing.isEmpty {
+            guard case .chunk(let file, let offset, let size, let data)? = await inbox.next(timeout: .seconds(60)) else {
+                return JobRefusal(.badJob, "the task's inputs stopped arriving; \(missing.count) file(s) missing")
+            }
+            guard missing.contains(file) else { return JobRefusal(.badJob, "a chunk of \(file.hex.prefix(16)), which was not asked for") }
+            do {
+                if try inputStore.append(data, to: file, at: offset, size: size) { missing.remove(file) }
+            } catch {
+                return JobRefusal(.badJob, "\(error)")
+            }
+        }
+        return nil
+    }
+}
+
+/// A lock for async code: `enter` waits its turn, `leave` hands over to the next in line.
+actor AsyncGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }

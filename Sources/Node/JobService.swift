@@ -18,6 +18,10 @@ final class JobService: Sendable {
     let receipts: ReceiptStore
     let jobs: JobStore
     let runner: SandboxRunner
+    /// Native tasks' inputs, by content (`spec/0020-file-transfer.md`).
+    let inputStore: InputStore
+    /// Serialises input transfers (`receiveInputs`).
+    let transfers = AsyncGate()
     let nativeRunner: NativeRunner
     let desk: JobDesk
     let logger: Logger
@@ -30,6 +34,7 @@ final class JobService: Sendable {
          nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
         self.identity = identity
         configPath = LenderConfig.path(inDataDirectory: dataDirectory)
+        inputStore = InputStore(dataDirectory: dataDirectory)
         self.receipts = receipts
         self.jobs = jobs
         self.runner = runner
@@ -56,7 +61,10 @@ final class JobService: Sendable {
             }
             cores = asked
         case .submitTask(let bytes, let files, let asked)?:
-            do { submission = .native(try NativeTask(encoded: bytes), files: files) } catch {
+            do {
+                submission = .native(try NativeTask(encoded: bytes), inputs: [:])
+                for file in files { try inputStore.put(file) }  // inline inputs, named by their digest
+            } catch {
                 return await refuse(connection, JobRefusal(.badJob, "the task cannot be read: \(error)"))
             }
             cores = asked
@@ -78,6 +86,10 @@ final class JobService: Sendable {
         let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
         if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
             logger.notice("refused a job from \(borrower.peerID): \(refusal)")
+            return await refuse(connection, refusal)
+        }
+        if case .native(let task, _) = job, let refusal = await receiveInputs(of: task, from: connection, inbox: inbox) {
+            logger.notice("the inputs of a task from \(borrower.peerID) did not arrive: \(refusal)")
             return await refuse(connection, refusal)
         }
         let priority = JobLine.Priority(friend: policy.friends.contains(borrower), trust: trust(in: borrower))

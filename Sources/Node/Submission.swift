@@ -3,22 +3,13 @@ import Jobs
 import Sandbox
 
 /// What a borrower sends a lender (`spec/0017-jobs.md` §2): a WebAssembly job, or a native
-/// task with the bytes of its inputs (`spec/0019-native-jobs.md`). Both end in a `GuestOutcome`
-/// and a receipt for their digest.
+/// task (`spec/0019-native-jobs.md`) whose inputs stay in files here until the lender asks for
+/// the ones it lacks (`spec/0020-file-transfer.md`). Both end in a `GuestOutcome` and a
+/// receipt for their digest.
 public enum Submission: Sendable, Hashable {
     case wasm(GuestJob)
-    /// The task and the contents of its inputs, one copy per distinct BLAKE2b-256.
-    case native(NativeTask, files: [[UInt8]])
-
-    /// A native task with its inputs' bytes by name (deduplicated by content).
-    public static func native(_ task: NativeTask, inputs: [String: [UInt8]]) -> Submission {
-        var seen: Set<Bytes32> = [], files: [[UInt8]] = []
-        for name in inputs.keys.sorted() {
-            let bytes = inputs[name]!
-            if seen.insert(Blake2b.hash256(bytes)).inserted { files.append(bytes) }
-        }
-        return .native(task, files: files)
-    }
+    /// The task and, for each of its input names, the file on this machine.
+    case native(NativeTask, inputs: [String: String])
 
     /// The digest receipts and job records name it by.
     public var digest: Bytes32 {
@@ -35,6 +26,14 @@ public enum Submission: Sendable, Hashable {
         }
     }
 
+    /// This machine's file for each input digest of a native task.
+    var inputFiles: [Bytes32: String] {
+        guard case .native(let task, let inputs) = self else { return [:] }
+        var files: [Bytes32: String] = [:]
+        for (name, digest) in task.inputs { files[digest] = inputs[name] }
+        return files
+    }
+
     /// The native tool it runs, if any.
     public var tool: String? {
         if case .native(let task, _) = self { return task.tool }
@@ -45,7 +44,7 @@ public enum Submission: Sendable, Hashable {
     func message(cores: Int) -> JobMessage {
         switch self {
         case .wasm(let job): .submit(job: job.encoded(), cores: cores)
-        case .native(let task, let files): .submitTask(task: task.encoded(), files: files, cores: cores)
+        case .native(let task, _): .submitTask(task: task.encoded(), files: [], cores: cores)
         }
     }
 }

@@ -19,8 +19,16 @@ public struct TaskBatch: Sendable {
         self.status = status
     }
 
-    /// Runs every task on `lenders` (each with its number of slots); the final state of each task.
-    public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient) async -> [TaskBoard.State] {
+    /// What came of a batch.
+    public struct Result: Sendable {
+        /// The final state of each task.
+        public var states: [TaskBoard.State]
+        /// Bytes of input files sent, because lenders lacked them.
+        public var sentInputBytes: Int64
+    }
+
+    /// Runs every task on `lenders` (each with its number of slots).
+    public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient) async -> Result {
         let board = SharedBoard(TaskBoard(count: planned.count))
         await withTaskGroup(of: Void.self) { group in
             for (lender, slots) in lenders {
@@ -28,7 +36,7 @@ public struct TaskBatch: Sendable {
             }
         }
         board.withLock { $0.abandonQueued("no lender was left to run it") }
-        return board.withLock { $0.states }
+        return Result(states: board.withLock { $0.states }, sentInputBytes: board.sentInputBytes)
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
@@ -36,11 +44,10 @@ public struct TaskBatch: Sendable {
         while board.failures(of: lender.key) < 2, let index = board.withLock({ $0.take(for: lender.key) }) {
             let item = planned[index]
             status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
-            var inputs: [String: [UInt8]] = [:]
-            for (name, path) in item.inputFiles { inputs[name] = FileManager.default.contents(atPath: path).map(Array.init) ?? [] }
             do {
-                let completion = try await client.run(.native(item.task, inputs: inputs), cores: cores, on: lender)
+                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender)
                 let outcome = completion.outcome
+                board.addSent(completion.sentInputBytes)
                 if case .sandboxFailure(let reason) = outcome.termination {
                     board.lenderFailed(index, on: lender.key, reason: reason)
                     continue
@@ -81,9 +88,13 @@ public struct TaskBatch: Sendable {
 
 /// The task board shared by every lender's slots, and how often each lender failed.
 final class SharedBoard: Sendable {
-    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int])>
+    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int], sent: Int64)>
 
-    init(_ board: TaskBoard) { state = Mutex((board, [:])) }
+    init(_ board: TaskBoard) { state = Mutex((board, [:], 0)) }
+
+    func addSent(_ bytes: Int64) { state.withLock { $0.sent += bytes } }
+
+    var sentInputBytes: Int64 { state.withLock { $0.sent } }
 
     func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T { state.withLock { body(&$0.board) } }
 

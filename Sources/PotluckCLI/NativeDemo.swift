@@ -84,7 +84,7 @@ extension JobDemo {
                                jobs: try JobStore(environment: borrower.environment))
         let started = Date()
         let states = await TaskBatch(planned: planned, tool: file.tool, cores: 1, status: BatchStatus(total: planned.count, enabled: false))
-            .run(on: lenders, client: client)
+            .run(on: lenders, client: client).states
         var byLender: [PublicKey: Int] = [:]
         for state in states {
             guard case .done(let lender) = state else {

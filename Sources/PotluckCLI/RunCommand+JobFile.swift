@@ -32,11 +32,12 @@ extension RunCommand {
         let lenders = ranked.compactMap { candidate in
             (try? JobClient.Lender(offer: candidate.offer)).map { ($0, max(1, candidate.offer.cores / file.cores)) }
         }
-        let states = try await withStores { receipts, jobs in
+        let result = try await withStores { receipts, jobs in
             await TaskBatch(planned: planned, tool: file.tool, cores: file.cores, status: status)
                 .run(on: lenders, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
         }
         status.finish()
+        let states = result.states
         var failed = 0
         for (index, state) in states.enumerated() {
             if case .failed(let reason) = state {
@@ -44,7 +45,8 @@ extension RunCommand {
                 standardError("potluck: task \(index + 1) (\(planned[index].label)) failed: \(reason)")
             }
         }
-        standardError("potluck: \(states.count - failed) of \(states.count) task(s) done; outputs in \(file.directory)")
+        let sent = String(format: "%.1f MB", Double(result.sentInputBytes) / 1e6)
+        standardError("potluck: \(states.count - failed) of \(states.count) task(s) done; \(sent) of inputs sent; outputs in \(file.directory)")
         guard failed == 0 else { throw ExitCode(1) }
         if let after = file.after { try runAfter(after, in: file.directory) }
     }

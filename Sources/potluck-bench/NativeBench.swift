@@ -98,7 +98,7 @@ private func efficiency(root: String, photos: [String]) async throws -> BenchRes
                            jobs: try JobStore(environment: environment))
     let start = nowNanoseconds()
     let states = await TaskBatch(planned: planned, tool: "convert", cores: 1, status: BatchStatus(total: planned.count, enabled: false))
-        .run(on: lenders.map { ($0.address, 1) }, client: client)
+        .run(on: lenders.map { ($0.address, 1) }, client: client).states
     let elapsed = Double(nowNanoseconds() - start) / 1e9
     guard states.allSatisfy({ if case .done = $0 { true } else { false } }) else { throw BenchError("the batch failed: \(states)") }
     let ideal = own / 2

@@ -57,3 +57,18 @@ import Testing
         #expect(record.key.count == 41)
     }
 }
+
+/// The file-transfer messages (spec 0020 §3).
+@Suite struct TransferMessageTests {
+    @Test func wantAndChunkRoundTripWithExactBytes() throws {
+        let digest = try #require(Bytes32([UInt8](repeating: 7, count: 32)))
+        let want = JobMessage.want([digest: 1_048_576])
+        #expect(String(decoding: want.encoded(), as: UTF8.self) == "d5:filesd32:" + String(repeating: "\u{07}", count: 32) + "i1048576ee1:t4:wante")
+        #expect(try JobMessage(encoded: want.encoded()) == want)
+        let chunk = JobMessage.chunk(file: digest, offset: 0, size: 3, data: [1, 2, 3])
+        #expect(try JobMessage(encoded: chunk.encoded()) == chunk)
+        #expect(throws: JobProtocolError.self) {
+            try JobMessage(encoded: JobMessage.chunk(file: digest, offset: 2, size: 3, data: [1, 2, 3]).encoded())
+        }
+    }
+}

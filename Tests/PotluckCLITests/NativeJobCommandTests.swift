@@ -14,7 +14,7 @@ extension CLIProcessTests {
         }
 
         /// `count` lenders of one core each lending `tools`, and a borrower who sees all their offers.
-        func startSwarm(lenders count: Int, tools: [String]) throws -> Swarm {
+        func startSwarm(lenders count: Int, tools: [String], cores: Int = 1) throws -> Swarm {
             let root = try temporaryDirectory()
             let first = try NodeProcess.start(in: root, name: "lender0")
             var lenders = [first]
@@ -22,7 +22,7 @@ extension CLIProcessTests {
             let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [first])
             for lender in lenders {
                 #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
-                let set = try lender.cli(["offer", "set", "--cores", "1", "--memory", "1GiB"] + tools.flatMap { ["--tool", $0] })
+                let set = try lender.cli(["offer", "set", "--cores", String(cores), "--memory", "1GiB"] + tools.flatMap { ["--tool", $0] })
                 #expect(set.status == 0, "\(set.stderr)")
                 #expect(set.stdout.contains("native"), "\(set.stdout)")
             }
@@ -141,6 +141,38 @@ extension CLIProcessTests {
             #expect(swarm.borrower.stop() == 0)
         }
 
+        @Test func aLargeSharedInputCrossesOncePerLender() throws {
+            let swarm = try startSwarm(lenders: 1, tools: ["sh"], cores: 2)
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let job = swarm.root.appendingPathComponent("shared")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("parts"), withIntermediateDirectories: true)
+            // 80 MB: more than one job-channel message could carry (64 MiB).
+            var big = Data(count: 80_000_000)
+            big.withUnsafeMutableBytes { raw in for index in stride(from: 0, to: raw.count, by: 4096) { raw[index] = UInt8(truncatingIfNeeded: index >> 12) } }
+            try big.write(to: job.appendingPathComponent("big.bin"))
+            for index in 0..<4 { try "part \(index)\n".write(to: job.appendingPathComponent("parts/p\(index).txt"), atomically: true, encoding: .utf8) }
+            let path = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'cat {input} > {output}; wc -c < {big} >> {output}; md5sum < {big} >> {output}'"
+                [inputs]
+                big = "big.bin"
+                [tasks]
+                each = "parts/*.txt"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job)
+            let run = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(run.status == 0, "\(run.stderr)")
+            // The big file crossed once, each part once: 80,000,000 + 4 × 7 bytes.
+            #expect(run.stderr.contains("4 of 4 task(s) done; 80.0 MB of inputs sent"), "\(run.stderr)")
+            let md5 = try Self.output("/usr/bin/md5sum", [job.appendingPathComponent("big.bin").path]).prefix(32)
+            for index in 0..<4 {
+                let text = try String(contentsOf: job.appendingPathComponent("out/p\(index).txt"), encoding: .utf8)
+                #expect(text == "part \(index)\n80000000\n\(md5)  -\n", "\(text)")
+            }
+            #expect(swarm.lenders[0].stop() == 0 && swarm.borrower.stop() == 0)
+        }
+
         @Test func aJobFileMistakeIsOneLineBeforeAnythingIsSent() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
@@ -166,6 +198,19 @@ extension CLIProcessTests {
 
         /// Runs ImageMagick's `convert` here; its exit status.
         static func convert(_ arguments: [String]) throws -> Int32 { try execute("/usr/bin/convert", arguments) }
+
+        /// Runs a program here; what it printed.
+        static func output(_ program: String, _ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
 
         /// Runs a program here, its output discarded; its exit status.
         static func execute(_ program: String, _ arguments: [String]) throws -> Int32 {

@@ -7,7 +7,7 @@ import Glibc
 /// A native task's directory on the lender's machine (spec 0019 §2.1):
 ///
 ///     ROOT/          mode 0700, owned by the task's user
-///       in/NAME      copies of the inputs, mode 0444   → /job/in (read-only)
+///       in/NAME      the inputs (hard links or copies), mode 0444 → /job/in (read-only)
 ///       job/         the task's only writable place     → /job
 ///         in/        an empty mount point
 ///         out/       the outputs are the regular files left here
@@ -30,8 +30,12 @@ struct TaskDirectory {
             chmod(root, 0o700)
             for (name, source) in files.sorted(by: { $0.key < $1.key }) {
                 let destination = inputs + "/" + name
-                do { try FileManager.default.copyItem(atPath: source, toPath: destination) } catch {
-                    throw SandboxError(.hostFailure, "cannot copy the input '\(name)' from \(source): \(error.localizedDescription)")
+                // A hard link where the file system allows (no copy of a large input; the task sees
+                // it through a read-only mount), else a copy.
+                if link(source, destination) != 0 {
+                    do { try FileManager.default.copyItem(atPath: source, toPath: destination) } catch {
+                        throw SandboxError(.hostFailure, "cannot copy the input '\(name)' from \(source): \(error.localizedDescription)")
+                    }
                 }
                 chmod(destination, 0o444)
             }
