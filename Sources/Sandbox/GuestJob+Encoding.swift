@@ -16,12 +16,7 @@ extension GuestJob {
             "args": .list(arguments.map { BencodeValue($0) }),
             "stdin": .bytes(stdin),
             "files": DictionaryReader.encodeFiles(inputFiles),
-            "limits": [
-                "core_ms": .integer(Self.milliseconds(limits.coreSeconds)),
-                "memory": .integer(limits.memoryBytes),
-                "wall_ms": .integer(Self.milliseconds(limits.wallSeconds)),
-                "output": .integer(Int64(limits.outputBytes)),
-            ],
+            "limits": limits.encodedValue(),
         ]
         return value.encoded()
     }
@@ -36,17 +31,7 @@ extension GuestJob {
             throw SandboxError(.badEncoding, "job.v is \(version); this sandbox reads version \(Self.encodingVersion)")
         }
         let arguments = try job.texts("args")
-        let limitsReader = try DictionaryReader(
-            try job.value("limits"), record: "job.limits", allowed: ["core_ms", "memory", "wall_ms", "output"])
-        let outputBytes = try limitsReader.integer("output")
-        guard outputBytes >= 0, outputBytes <= Int64(JobLimits.Range.outputBytes.upperBound) else {
-            throw SandboxError(.invalidJob, "job.limits.output is \(outputBytes); it must be within \(JobLimits.Range.outputBytes)")
-        }
-        let limits = JobLimits(
-            coreSeconds: Double(try limitsReader.integer("core_ms")) / 1000,
-            memoryBytes: try limitsReader.integer("memory"),
-            wallSeconds: Double(try limitsReader.integer("wall_ms")) / 1000,
-            outputBytes: Int(outputBytes))
+        let limits = try JobLimits(decoding: try job.value("limits"), record: "job.limits")
         self.init(
             module: try job.bytes("module"), arguments: arguments, stdin: try job.bytes("stdin"),
             inputFiles: try job.files("files"), limits: limits)
@@ -57,5 +42,28 @@ extension GuestJob {
         let value = (seconds * 1000).rounded()
         guard value.isFinite else { return value > 0 ? Int64.max : 0 }
         return Int64(max(-9.2e18, min(9.2e18, value)))
+    }
+}
+
+extension JobLimits {
+    /// The `limits` dictionary of jobs and native tasks: `core_ms`, `memory`, `output`, `wall_ms`.
+    func encodedValue() -> BencodeValue {
+        [
+            "core_ms": .integer(GuestJob.milliseconds(coreSeconds)),
+            "memory": .integer(memoryBytes),
+            "wall_ms": .integer(GuestJob.milliseconds(wallSeconds)),
+            "output": .integer(Int64(outputBytes)),
+        ]
+    }
+
+    /// Reads a `limits` dictionary strictly (the ranges are checked by `validate()`).
+    init(decoding value: BencodeValue, record: String) throws(SandboxError) {
+        let reader = try DictionaryReader(value, record: record, allowed: ["core_ms", "memory", "wall_ms", "output"])
+        let output = try reader.integer("output")
+        guard output >= 0, output <= Int64(JobLimits.Range.outputBytes.upperBound) else {
+            throw SandboxError(.invalidJob, "\(record).output is \(output); it must be within \(JobLimits.Range.outputBytes)")
+        }
+        self.init(coreSeconds: Double(try reader.integer("core_ms")) / 1000, memoryBytes: try reader.integer("memory"),
+                  wallSeconds: Double(try reader.integer("wall_ms")) / 1000, outputBytes: Int(output))
     }
 }

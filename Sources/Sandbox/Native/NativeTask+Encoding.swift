@@ -16,12 +16,7 @@ extension NativeTask {
             "args": .list(arguments.map { BencodeValue($0) }),
             "inputs": .dictionary(Dictionary(uniqueKeysWithValues: inputs.map { (Array($0.key.utf8), BencodeValue.bytes($0.value.bytes)) })),
             "disk": .integer(diskBytes),
-            "limits": [
-                "core_ms": .integer(GuestJob.milliseconds(limits.coreSeconds)),
-                "memory": .integer(limits.memoryBytes),
-                "wall_ms": .integer(GuestJob.milliseconds(limits.wallSeconds)),
-                "output": .integer(Int64(limits.outputBytes)),
-            ],
+            "limits": limits.encodedValue(),
         ]
         return value.encoded()
     }
@@ -43,16 +38,8 @@ extension NativeTask {
             }
             inputs[name] = digest
         }
-        let limits = try DictionaryReader(try task.value("limits"), record: "task.limits", allowed: ["core_ms", "memory", "wall_ms", "output"])
-        let output = try limits.integer("output")
-        guard output >= 0, output <= Int64(JobLimits.Range.outputBytes.upperBound) else {
-            throw SandboxError(.invalidJob, "task.limits.output is \(output); it must be within \(JobLimits.Range.outputBytes)")
-        }
-        self.init(
-            tool: try task.text("tool"), arguments: arguments, inputs: inputs,
-            limits: JobLimits(coreSeconds: Double(try limits.integer("core_ms")) / 1000, memoryBytes: try limits.integer("memory"),
-                              wallSeconds: Double(try limits.integer("wall_ms")) / 1000, outputBytes: Int(output)),
-            diskBytes: try task.integer("disk"))
+        self.init(tool: try task.text("tool"), arguments: arguments, inputs: inputs,
+                  limits: try JobLimits(decoding: try task.value("limits"), record: "task.limits"), diskBytes: try task.integer("disk"))
         try validate()
     }
 }
