@@ -52,6 +52,10 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        /// Reachability (pure): NAT classes from the DHT's reports, NAT-PMP and UPnP IGD messages,
+        /// and what the node tells others about how to reach it (spec 0021).
+        .target(name: "Reachability", dependencies: ["Kademlia"], swiftSettings: strict),
+
         // Thin safe layers over C.
         .target(name: "Crypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CLMDB"], swiftSettings: strict),
@@ -61,6 +65,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
+                "Reachability",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -162,6 +167,7 @@ let package = Package(
         .testTarget(name: "CoordinatesTests", dependencies: ["SeededRandom", "Coordinates"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["SeededRandom", "Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(name: "ReachabilityTests", dependencies: ["Reachability", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "MatchingTests", dependencies: ["SeededRandom", "Matching", "Records", "Crypto", "Coordinates"], swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",

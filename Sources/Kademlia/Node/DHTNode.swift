@@ -16,7 +16,7 @@ import SeededRandom
 /// Deviations: one routing table holds IPv4 and IPv6 contacts (BEP 32 suggests two); replies
 /// fill `nodes` and `nodes6` from it by family.
 public struct DHTNode: Sendable {
-    public let configuration: Configuration
+    public internal(set) var configuration: Configuration
     public let id: NodeID
 
     var table: RoutingTable
@@ -115,7 +115,7 @@ public struct DHTNode: Sendable {
                 : message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
             handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
                            peerCoordinate: message.coordinate, now: now, into: &actions)
-            if let seen = message.senderIP { noteExternalAddress(seen.address, reportedBy: source.address, into: &actions) }
+            if let seen = message.senderIP { noteExternalAddress(seen, reportedBy: source.address, into: &actions) }
         case .error(let error):
             handleError(error, transactionID: message.transactionID, from: source, now: now, into: &actions)
         }

@@ -1,21 +1,25 @@
 /// Learning this node's public address from the `ip` key of replies (BEP 42), so that the node
-/// can take a BEP 42 id (its first 21 bits bound to that address) at its next start.
+/// can take a BEP 42 id (its first 21 bits bound to that address) at its next start, and so that
+/// the node can tell what its NAT does (`spec/0021-reachability.md` §2).
 ///
-/// Each responder's address gets one vote (the latest it reported); an address wins once
-/// ``quorum`` distinct responders report it and it is not a local (exempt) address.
+/// Each responder's address gets one vote (the endpoint it reported last); an address wins once
+/// ``quorum`` distinct responders report it and it is not a local (exempt) address. The reported
+/// ports are kept too: whether they agree across responders is the NAT's mapping behaviour
+/// (RFC 4787 §4.1), read by ``observedEndpoints``.
 struct ExternalAddressVote: Sendable {
     static let quorum = 3
     static let maxVoters = 64
 
-    var votes: [Endpoint.Address: Endpoint.Address] = [:]  // voter → address it reported
+    var votes: [Endpoint.Address: Endpoint] = [:]  // voter → endpoint it reported
     var agreed: Endpoint.Address?
 
     /// Records a vote; returns the address when it newly reaches the quorum.
-    mutating func record(_ address: Endpoint.Address, from voter: Endpoint.Address) -> Endpoint.Address? {
-        guard !NodeIDSecurity.isExempt(address) else { return nil }
+    mutating func record(_ seen: Endpoint, from voter: Endpoint.Address) -> Endpoint.Address? {
         if votes[voter] == nil && votes.count >= Self.maxVoters { votes.removeAll() }
-        votes[voter] = address
-        let count = votes.values.filter { $0 == address }.count
+        votes[voter] = seen
+        let address = seen.address
+        guard !NodeIDSecurity.isExempt(address) else { return nil }
+        let count = votes.values.filter { $0.address == address }.count
         guard count >= Self.quorum, agreed != address else { return nil }
         agreed = address
         return address
@@ -23,10 +27,22 @@ struct ExternalAddressVote: Sendable {
 }
 
 extension DHTNode {
-    mutating func noteExternalAddress(_ address: Endpoint.Address, reportedBy voter: Endpoint.Address, into actions: inout [Action]) {
-        if let agreed = externalAddress.record(address, from: voter) { actions.append(.externalAddress(agreed)) }
+    mutating func noteExternalAddress(_ seen: Endpoint, reportedBy voter: Endpoint.Address, into actions: inout [Action]) {
+        if let agreed = externalAddress.record(seen, from: voter) { actions.append(.externalAddress(agreed)) }
     }
 
     /// The public address other nodes agree on, if any.
     public var agreedExternalAddress: Endpoint.Address? { externalAddress.agreed }
+
+    /// The endpoint each responder last reported seeing this node at (BEP 42's `ip`), by the
+    /// responder's address: at most 64 responders, the most recent.
+    public var observedEndpoints: [Endpoint.Address: Endpoint] { externalAddress.votes }
+}
+
+extension DHTNode {
+    /// Turns BEP 43's read-only mode on or off at run time: a node that learns it is behind a
+    /// NAT stops answering and asks others (`ro=1`) not to keep it (`spec/0021-reachability.md` §4).
+    public mutating func setReadOnly(_ readOnly: Bool) {
+        configuration.readOnly = readOnly
+    }
 }

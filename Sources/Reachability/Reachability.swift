@@ -1,0 +1,117 @@
+import Kademlia
+
+/// Whether other peers can reach this node unasked, and at which endpoints
+/// (`spec/0021-reachability.md` §4): what `potluck status` says in plain words, what the offer
+/// publishes, and whether the node answers DHT queries (BEP 43 read-only when unreachable).
+public struct Reachability: Sendable, Equatable {
+    /// How the node is reached.
+    public enum Path: Sendable, Equatable {
+        /// At an address of one of this machine's interfaces.
+        case direct
+        /// Through a port mapping the router granted (NAT-PMP or UPnP IGD).
+        case mapped(by: String)
+    }
+
+    public enum State: Sendable, Equatable {
+        /// Not enough reports yet.
+        case unknown
+        /// Reachable: the DHT's UDP endpoint and the job channel's TCP endpoint.
+        case reachable(dht: Endpoint, jobs: Endpoint?, path: Path)
+        /// Behind a NAT that lets in only replies, with the public address others see.
+        case behindNAT(NATMapping, publicAddress: Endpoint.Address?)
+    }
+
+    public var state: State
+    /// Why port mapping was not used, if it was tried and failed (shown beside the state).
+    public var mappingProblem: String?
+
+    public init(state: State, mappingProblem: String? = nil) {
+        self.state = state
+        self.mappingProblem = mappingProblem
+    }
+
+    /// Decides from what the node knows:
+    /// - `mapping`: the NAT's behaviour from the DHT's reports (``NATMapping/classify``);
+    /// - `seenAddress`: the public address most responders report;
+    /// - `bound`: the DHT's UDP endpoint and the job channel's TCP port;
+    /// - `mapped`: the router's public address and the ports it granted, if any.
+    ///
+    /// A router's mapping wins: it makes the node reachable whatever the NAT's mapping
+    /// behaviour. Without one, no NAT (a public or local address) is reachable directly, and any
+    /// NAT is not (its filtering lets in only replies: RFC 4787 §5 on the common kinds).
+    public static func decide(
+        mapping: NATMapping, seenAddress: Endpoint.Address?, bound: Endpoint, jobsPort: UInt16?,
+        mapped: PortMapping?, mappingProblem: String? = nil
+    ) -> Reachability {
+        if let mapped, let udp = mapped.udpPort {
+            let jobs = mapped.tcpPort.map { Endpoint(address: mapped.publicAddress, port: $0) }
+            return Reachability(state: .reachable(dht: Endpoint(address: mapped.publicAddress, port: udp), jobs: jobs,
+                                                  path: .mapped(by: mapped.protocolName)))
+        }
+        switch mapping {
+        case .unknown:
+            return Reachability(state: .unknown, mappingProblem: mappingProblem)
+        case .none:
+            let address = seenAddress ?? bound.address
+            return Reachability(state: .reachable(dht: Endpoint(address: address, port: bound.port),
+                                                  jobs: jobsPort.map { Endpoint(address: address, port: $0) }, path: .direct),
+                                mappingProblem: nil)
+        case .keepsPorts, .remapsPorts, .symmetric:
+            return Reachability(state: .behindNAT(mapping, publicAddress: seenAddress), mappingProblem: mappingProblem)
+        }
+    }
+
+    /// Whether others can reach this node unasked.
+    public var isReachable: Bool {
+        if case .reachable = state { return true }
+        return false
+    }
+
+    /// Whether the node should stay out of others' routing tables (BEP 43): only once it knows it
+    /// is behind a NAT that others cannot cross. A node that does not know yet answers, as before.
+    public var joinsReadOnly: Bool {
+        if case .behindNAT = state { return true }
+        return false
+    }
+
+    /// One line in plain words for `potluck status`.
+    public var summary: String {
+        var text: String
+        switch state {
+        case .unknown:
+            text = "reachability not known yet: waiting for other nodes to report this node's address"
+        case .reachable(let dht, let jobs, let path):
+            text = "reachable at \(dht)"
+            if let jobs, jobs.port != dht.port { text += " (jobs on TCP port \(jobs.port))" }
+            if case .mapped(let by) = path { text += ", a port the router mapped through \(by)" }
+        case .behindNAT(let mapping, let address):
+            let seen = address.map { " (others see \(Endpoint(address: $0, port: 0).addressText))" } ?? ""
+            switch mapping {
+            case .keepsPorts: text = "behind a NAT that keeps ports\(seen): others cannot reach this node unasked"
+            case .remapsPorts: text = "behind a NAT that changes ports\(seen): others cannot reach this node unasked"
+            default: text = "behind a symmetric NAT\(seen), a new port for each peer: others cannot reach this node unasked"
+            }
+            text += "; it asks the DHT but does not answer (BEP 43)"
+        }
+        if let mappingProblem { text += "; port mapping: \(mappingProblem)" }
+        return text
+    }
+}
+
+/// Ports a router mapped for this node (NAT-PMP or UPnP IGD).
+public struct PortMapping: Sendable, Equatable {
+    public var protocolName: String
+    public var publicAddress: Endpoint.Address
+    public var udpPort: UInt16?
+    public var tcpPort: UInt16?
+    /// Seconds the router granted; renewed at half.
+    public var lifetime: UInt32
+
+    public init(protocolName: String, publicAddress: Endpoint.Address, udpPort: UInt16?, tcpPort: UInt16?, lifetime: UInt32) {
+        self.protocolName = protocolName
+        self.publicAddress = publicAddress
+        self.udpPort = udpPort
+        self.tcpPort = tcpPort
+        self.lifetime = lifetime
+    }
+}
