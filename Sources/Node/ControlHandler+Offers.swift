@@ -27,6 +27,9 @@ extension ControlHandler {
         // The lender's Vivaldi coordinate rides in the offer: borrowers estimate their latency to
         // it with no extra traffic (spec 0013).
         offer.coordinates = await coordinateComponents()
+        // Borrowers need an endpoint they can reach: the mapped or public one once known
+        // (spec 0021 §4), never an unspecified bind address.
+        if let advertised = service.advertisedJobsEndpoint() { offer.endpoint = advertised }
         let encoded: [UInt8]
         do { encoded = try offer.encoded() } catch { throw NodeError("the offer is not valid: \(error)") }
         let stored = try await putOwn(encoded)

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Crypto
 import Kademlia
+import Reachability
 
 /// Turns control requests (`spec/0008-control-api.md`) into state-machine commands sent to the
 /// owner task, and their outcomes into JSON.
@@ -50,6 +51,8 @@ struct ControlHandler {
         var info: [String: JSONValue] = ["peer_id": .string(service.identity.publicKey.peerID), "node_id": nodeID,
                                          "listen": .array(bound.map { .string($0.description) })]
         if let endpoint = service.jobs.withLock({ $0?.endpoint }) { info["jobs"] = .string(endpoint) }
+        if let advertised = service.advertisedJobsEndpoint() { info["jobs_advertised"] = .string(advertised) }
+        if let reach = service.reachability.withLock({ $0 }) { info["reachability"] = Self.reachabilityJSON(reach) }
         return .object(info)
     }
 
@@ -161,6 +164,23 @@ struct ControlHandler {
 
     static func milliseconds(_ duration: Duration) -> Double {
         (Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded() / 1
+    }
+
+    static func reachabilityJSON(_ reach: Reachability) -> JSONValue {
+        var fields: [String: JSONValue] = ["summary": .string(reach.summary), "reachable": .bool(reach.isReachable),
+                                           "read_only": .bool(reach.joinsReadOnly)]
+        switch reach.state {
+        case .unknown: fields["nat"] = .string(NATMapping.unknown.rawValue)
+        case .reachable(let dht, let jobs, let path):
+            fields["dht"] = .string(dht.description)
+            if let jobs { fields["jobs"] = .string("tcp://\(jobs)") }
+            if case .mapped(let by) = path { fields["mapped_by"] = .string(by); fields["nat"] = .string("mapped") } else { fields["nat"] = .string(NATMapping.none.rawValue) }
+        case .behindNAT(let mapping, let address):
+            fields["nat"] = .string(mapping.rawValue)
+            if let address { fields["public_address"] = .string(Endpoint(address: address, port: 0).addressText) }
+        }
+        if let problem = reach.mappingProblem { fields["port_mapping_problem"] = .string(problem) }
+        return .object(fields)
     }
 
     static func lookupJSON(_ result: LookupResult) -> JSONValue {

@@ -20,7 +20,7 @@ extension DHTService {
                     await service.serve(connection)
                 }
                 let shown = address.contains(":") ? "[\(address)]" : address
-                jobs.withLock { $0 = (service, "tcp://\(shown):\(server.port)") }
+                jobs.withLock { $0 = (service, "tcp://\(shown):\(server.port)", UInt16(server.port)) }
                 logger.info("job channel on tcp://\(shown):\(server.port)")
                 return server
             } catch {

@@ -45,6 +45,10 @@ extension DHTService {
                     owner.perform(node.start(command, request: request, now: now), persist: persist, flush: false)
                 case .inspect(let read, let continuation):
                     continuation.resume(returning: read(node))
+                case .observed(let continuation):
+                    continuation.resume(returning: (node.observedEndpoints, node.configuration.readOnly))
+                case .setReadOnly(let readOnly):
+                    node.setReadOnly(readOnly)
                 case .join(let endpoints):
                     owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist, flush: false)
                 case .published(let item):

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Kademlia
 import Logging
+import Reachability
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -22,7 +23,9 @@ public final class DHTService: Service, Sendable {
     let onReady: ReadyHandler
     let clock = NodeClock()
     /// The job service and its `tcp://` endpoint, once bound.
-    let jobs = Mutex<(service: JobService, endpoint: String)?>(nil)
+    let jobs = Mutex<(service: JobService, endpoint: String, port: UInt16)?>(nil)
+    /// Whether and where others can reach this node, kept current by ``ReachabilityMonitor``.
+    let reachability = Mutex<Reachability?>(nil)
 
     public init(options: NodeOptions, identity: SigningKey, persistence: NodePersistence, logger: Logger,
                 onReady: @escaping ReadyHandler = { _, _ in }) {
@@ -41,6 +44,10 @@ public final class DHTService: Service, Sendable {
         case published(Item)
         /// Potluck peers found by the rendezvous: join the overlay through them.
         case join([Endpoint])
+        /// What other nodes report seeing this node at, and whether it is read-only.
+        case observed(CheckedContinuation<(seen: [Endpoint.Address: Endpoint], readOnly: Bool), Never>)
+        /// BEP 43 read-only on or off (``ReachabilityMonitor``).
+        case setReadOnly(Bool)
     }
 
     public func run() async throws {
@@ -70,6 +77,7 @@ public final class DHTService: Service, Sendable {
                     let server = try await bindJobService(host: host)
                     tasks.addTask { try await server.run() }
                 }
+                tasks.addTask { [self] in try await ReachabilityMonitor(service: self, events: events, bound: bound).run() }
                 let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger) {
                     [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
                 }

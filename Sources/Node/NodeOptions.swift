@@ -29,6 +29,9 @@ public struct NodeOptions: Sendable {
     public var jobsPort: Int?
     /// Whether the node lends: it serves the job channel (a node that only borrows needs none).
     public var servesJobs = true
+    /// Whether to ask the home router for port mappings (NAT-PMP) when the node listens on an
+    /// address that is not loopback and the machine has a default gateway (spec 0021 §3).
+    public var mapsPorts = true
     /// How guests run: by default in `potluck-sandbox` found beside the executable; the
     /// `potluck` command runs them in itself (``SandboxRunner/runningExecutableAsChild()``).
     public var sandbox = SandboxRunner()

@@ -30,7 +30,9 @@ struct OfferRefresher {
         }
         guard let lifetime = Quantities.duration(config.ttl) else { return }
         let halfLife = max(1, lifetime.components.seconds / 2)
-        guard published.expiry - now <= halfLife else { return }
+        // Republish early when the reachable endpoint changed (a new mapping, a new address).
+        let moved = service.advertisedJobsEndpoint().map { $0 != published.endpoint } ?? false
+        guard moved || published.expiry - now <= halfLife else { return }
         do {
             let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint)
             let response = await handler.handle(ControlRequest(method: "offer.publish", params: ["offer": Hex.encode(try fresh.encoded())]))

@@ -99,6 +99,7 @@ struct DHTCommand: AsyncParsableCommand {
             }
             print("queries_received: \(Self.text(result["queries_received"]))")
             print("dropped: \(Self.text(result["dropped"]))")
+            if let reach = (try? callNode(data, "node.info", [:]))?["reachability"]?["summary"]?.stringValue { print("reachability: \(reach)") }
         }
 
         static func text(_ value: JSONValue?) -> String {

@@ -37,6 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
         let given_core_seconds: Double
         let received_core_seconds: Double
         let receipts: Int
+        let reachability: String?
     }
 
     func run() async throws {
@@ -51,12 +52,14 @@ struct StatusCommand: AsyncParsableCommand {
             "\(job["borrower"]?.stringValue ?? "?") job \(job["job"]?.stringValue?.prefix(16) ?? "?") on \(Int(job["cores"]?.numberValue ?? 0)) core(s)"
         }
         let lent = records.suffix(last).map(JobLine.init)
+        let reachability = running == nil ? nil : (try? callNode(data, "node.info", [:]))?["reachability"]?["summary"]?.stringValue
         if json {
             return try printJSON(Output(peer_id: me.peerID, node_running: running != nil, running: runningLines, lent: lent,
                                         given_core_seconds: Double(given) / 1000, received_core_seconds: Double(received) / 1000,
-                                        receipts: receipts.count))
+                                        receipts: receipts.count, reachability: reachability))
         }
         print("peer \(me.peerID); node \(running == nil ? "not running" : "running")")
+        if let reachability { print("network: \(reachability)") }
         print("running now: \(runningLines.isEmpty ? "nothing" : "")")
         for line in runningLines { print("  \(line)") }
         print("lent (\(records.count) job(s), last \(lent.count) shown):")

@@ -30,6 +30,8 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-default-bootstrap"), help: "Do not look for peers through the public Mainline DHT.")
     var noDefaultBootstrap = false
+    @Flag(name: .customLong("no-port-mapping"), help: "Do not ask the home router to map ports (NAT-PMP).")
+    var noPortMapping = false
 
     @Option(name: .customLong("rendezvous-router"), help: ArgumentHelp(
         "A public Mainline DHT router for the rendezvous (repeatable; default: the well-known routers).",
@@ -76,6 +78,7 @@ struct NodeCommand: AsyncParsableCommand {
         if !listen.isEmpty { options.listen = listen.compactMap(Endpoint.init) }
         options.bootstrap = bootstrap.compactMap(Endpoint.init)
         options.useDefaultBootstrap = !noDefaultBootstrap
+        options.mapsPorts = !noPortMapping
         if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
         options.jobsPort = jobsPort
         options.servesJobs = !noJobs

@@ -1,0 +1,104 @@
+import Kademlia
+import Logging
+import Reachability
+import Synchronization
+
+/// Keeps ``DHTService/reachability`` current (`spec/0021-reachability.md` §4): reads what other
+/// nodes report seeing this node at, asks the router for port mappings and renews them at half
+/// their lease, turns BEP 43 read-only on while the node sits unreachable behind a NAT, and
+/// removes its mappings when the node stops.
+struct ReachabilityMonitor {
+    let service: DHTService
+    let events: Mailbox<DHTService.Event>
+    let bound: [Endpoint]
+
+    /// How often the reports are read: often at first, while the node learns its place.
+    static let earlyInterval: Duration = .seconds(1)
+    static let steadyInterval: Duration = .seconds(10)
+    static let earlyPeriod: Duration = .seconds(60)
+    /// How long a failed port mapping waits before it is tried again.
+    static let mappingRetry: Duration = .seconds(300)
+
+    func run() async throws {
+        guard let dht = bound.first else { return }
+        let clock = service.clock
+        let started = clock.now
+        let mapper = mapperIfUseful(for: dht)
+        var mapped: PortMapping?
+        var problem: String?
+        var nextMapping = started
+        var last: Reachability?
+        do {
+            while true {
+                let now = clock.now
+                let jobsPort = service.jobs.withLock { $0?.port }
+                if let mapper, now >= nextMapping {
+                    do {
+                        let fresh = try await mapper.map(udpPort: dht.port, tcpPort: jobsPort)
+                        if fresh != mapped {
+                            service.logger.info("the router mapped \(fresh.protocolName) ports: UDP \(fresh.udpPort.map(String.init) ?? "-"), TCP \(fresh.tcpPort.map(String.init) ?? "-") at \(Endpoint(address: fresh.publicAddress, port: 0).addressText), for \(fresh.lifetime) s")
+                        }
+                        mapped = fresh
+                        problem = nil
+                        nextMapping = now + .seconds(max(30, Int64(fresh.lifetime) / 2))
+                    } catch {
+                        if mapped != nil || problem == nil { service.logger.notice("port mapping failed: \(error)") }
+                        mapped = nil
+                        problem = error.description
+                        nextMapping = now + Self.mappingRetry
+                    }
+                }
+                let (seen, readOnly) = await withCheckedContinuation { events.post(.observed($0)) }
+                let reach = decide(seen: seen, dht: dht, jobsPort: jobsPort, mapped: mapped, problem: problem)
+                if reach != last {
+                    service.logger.info("this node is \(reach.summary)")
+                    last = reach
+                }
+                service.reachability.withLock { $0 = reach }
+                if reach.joinsReadOnly != readOnly { events.post(.setReadOnly(reach.joinsReadOnly)) }
+                try await Task.sleep(for: now - started < Self.earlyPeriod ? Self.earlyInterval : Self.steadyInterval)
+            }
+        } catch {
+            if let mapper, mapped != nil {
+                await mapper.unmap(udpPort: dht.port, tcpPort: service.jobs.withLock { $0?.port })
+                service.logger.info("removed the router's port mappings")
+            }
+            if !(error is CancellationError) { throw error }
+        }
+    }
+
+    /// A port mapper when one can help: the node listens beyond loopback and the machine has
+    /// a default gateway.
+    private func mapperIfUseful(for dht: Endpoint) -> PortMapper? {
+        guard service.options.mapsPorts, case .v4(let ip) = dht.address, ip >> 24 != 127,
+              let gateway = NetworkInterfaces.defaultGateway() else { return nil }
+        return PortMapper(gateway: gateway)
+    }
+
+    private func decide(
+        seen: [Endpoint.Address: Endpoint], dht: Endpoint, jobsPort: UInt16?, mapped: PortMapping?, problem: String?
+    ) -> Reachability {
+        let local = NetworkInterfaces.localAddresses()
+        let sameFamily = seen.filter { $0.value.compactLength == dht.compactLength }
+        var shown = dht
+        if dht.address == .v4(0), let primary = NetworkInterfaces.primaryIPv4(among: local) { shown.address = primary }
+        let mapping = NATMapping.classify(sameFamily, localPort: dht.port, localAddresses: local)
+        let translated = sameFamily.filter { !local.contains($0.value.address) }
+        return Reachability.decide(mapping: mapping, seenAddress: NATMapping.mostReported(translated.isEmpty ? sameFamily : translated),
+                                   bound: shown, jobsPort: jobsPort, mapped: mapped, mappingProblem: problem)
+    }
+}
+
+extension DHTService {
+    /// The job channel's endpoint to publish in offers (`tcp://HOST:PORT`): the reachable one
+    /// when known, else the bound one with an unspecified address replaced by the machine's own.
+    func advertisedJobsEndpoint() -> String? {
+        if case .reachable(_, let jobs?, _) = reachability.withLock({ $0?.state }) {
+            return "tcp://\(jobs)"
+        }
+        guard let (_, endpoint, port) = jobs.withLock({ $0 }) else { return nil }
+        guard endpoint.hasPrefix("tcp://0.0.0.0:"),
+              let primary = NetworkInterfaces.primaryIPv4(among: NetworkInterfaces.localAddresses()) else { return endpoint }
+        return "tcp://\(Endpoint(address: primary, port: port))"
+    }
+}
