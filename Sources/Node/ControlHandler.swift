@@ -171,6 +171,7 @@ struct ControlHandler {
                                            "read_only": .bool(reach.joinsReadOnly)]
         switch reach.state {
         case .unknown: fields["nat"] = .string(NATMapping.unknown.rawValue)
+        case .unanswered: fields["nat"] = .string("udp-blocked")
         case .reachable(let dht, let jobs, let path):
             fields["dht"] = .string(dht.description)
             if let jobs { fields["jobs"] = .string("tcp://\(jobs)") }

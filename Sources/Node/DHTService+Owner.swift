@@ -1,6 +1,7 @@
 import Crypto
 import Kademlia
 import Logging
+import Reachability
 import NIOCore
 
 extension DHTService {
@@ -12,6 +13,9 @@ extension DHTService {
         let nodeID = try persistence.nodeID(bep42: true)
         var configuration = options.dht
         configuration.identity = identity.publicKey  // sent as `plk` so peers can map endpoints to keys
+        // On a private address a NAT may hide the node: until it knows, others should not keep it
+        // (spec 0021 §4); ReachabilityMonitor changes this as soon as it knows.
+        if let dht = bound.first { configuration.staysOutOfTables = Reachability.mayBeBehindNAT(ReachabilityMonitor.shown(dht).address) }
         var node = DHTNode(id: nodeID, configuration: configuration, seed: SecureRandom.uint64(), now: clock.now)
         var owner = Owner(channels: channels, bound: bound)
         for saved in try persistence.loadStored() {
@@ -46,9 +50,17 @@ extension DHTService {
                 case .inspect(let read, let continuation):
                     continuation.resume(returning: read(node))
                 case .observed(let continuation):
-                    continuation.resume(returning: (node.observedEndpoints, node.configuration.readOnly))
-                case .setReadOnly(let readOnly):
-                    node.setReadOnly(readOnly)
+                    continuation.resume(returning: (node.observedEndpoints, (node.configuration.readOnly, node.configuration.staysOutOfTables),
+                                                    node.status.routingTableSize))
+                case .lookupSelf:
+                    owner.perform(node.start(.findNode(node.id), request: nil, now: now), persist: persist, flush: false)
+                case .setPresence(let readOnly, let staysOut):
+                    let wasHidden = node.configuration.readOnly || node.configuration.staysOutOfTables
+                    node.setPresence(readOnly: readOnly, staysOutOfTables: staysOut)
+                    // Newly reachable: a lookup of its own id puts it in its neighbours' tables.
+                    if wasHidden && !readOnly && !staysOut {
+                        owner.perform(node.start(.findNode(node.id), request: nil, now: now), persist: persist, flush: false)
+                    }
                 case .join(let endpoints):
                     owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist, flush: false)
                 case .published(let item):

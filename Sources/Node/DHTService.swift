@@ -44,10 +44,13 @@ public final class DHTService: Service, Sendable {
         case published(Item)
         /// Potluck peers found by the rendezvous: join the overlay through them.
         case join([Endpoint])
-        /// What other nodes report seeing this node at, and whether it is read-only.
-        case observed(CheckedContinuation<(seen: [Endpoint.Address: Endpoint], readOnly: Bool), Never>)
-        /// BEP 43 read-only on or off (``ReachabilityMonitor``).
-        case setReadOnly(Bool)
+        /// What other nodes report seeing this node at, and its BEP 43 modes.
+        case observed(CheckedContinuation<(seen: [Endpoint.Address: Endpoint], presence: (Bool, Bool), tableSize: Int), Never>)
+        /// A lookup of the node's own id: it asks its neighbours (which report its address) and
+        /// enters their tables if it answers.
+        case lookupSelf
+        /// BEP 43's modes (``ReachabilityMonitor``).
+        case setPresence(readOnly: Bool, staysOutOfTables: Bool)
     }
 
     public func run() async throws {

@@ -16,6 +16,10 @@ struct ReachabilityMonitor {
     static let earlyInterval: Duration = .seconds(1)
     static let steadyInterval: Duration = .seconds(10)
     static let earlyPeriod: Duration = .seconds(60)
+    /// How long a node that was given peers to join may hear nothing before it says so.
+    static let silenceLimit: Duration = .seconds(10)
+    /// How often a node that knows nothing of its address asks its neighbours.
+    static let selfLookupInterval: Duration = .seconds(15)
     /// How long a failed port mapping waits before it is tried again.
     static let mappingRetry: Duration = .seconds(300)
 
@@ -28,6 +32,7 @@ struct ReachabilityMonitor {
         var problem: String?
         var nextMapping = started
         var last: Reachability?
+        var nextSelfLookup = started + Self.earlyInterval * 3
         do {
             while true {
                 let now = clock.now
@@ -48,14 +53,25 @@ struct ReachabilityMonitor {
                         nextMapping = now + Self.mappingRetry
                     }
                 }
-                let (seen, readOnly) = await withCheckedContinuation { events.post(.observed($0)) }
-                let reach = decide(seen: seen, dht: dht, jobsPort: jobsPort, mapped: mapped, problem: problem)
+                let (seen, presence, tableSize) = await withCheckedContinuation { events.post(.observed($0)) }
+                var reach = decide(seen: seen, dht: dht, jobsPort: jobsPort, mapped: mapped, problem: problem)
+                if seen.isEmpty, tableSize == 0, now - started >= Self.silenceLimit, !service.options.bootstrap.isEmpty {
+                    reach.state = .unanswered
+                }
+                // Nobody reported this node's address yet, though it has neighbours (the first
+                // node of a network only answers): ask them, now and then.
+                if case .unknown = reach.state, tableSize > 0, now >= nextSelfLookup {
+                    events.post(.lookupSelf)
+                    nextSelfLookup = now + Self.selfLookupInterval
+                }
                 if reach != last {
                     service.logger.info("this node is \(reach.summary)")
                     last = reach
                 }
                 service.reachability.withLock { $0 = reach }
-                if reach.joinsReadOnly != readOnly { events.post(.setReadOnly(reach.joinsReadOnly)) }
+                if presence != (reach.joinsReadOnly, reach.staysOutOfTables) {
+                    events.post(.setPresence(readOnly: reach.joinsReadOnly, staysOutOfTables: reach.staysOutOfTables))
+                }
                 try await Task.sleep(for: now - started < Self.earlyPeriod ? Self.earlyInterval : Self.steadyInterval)
             }
         } catch {
@@ -75,13 +91,19 @@ struct ReachabilityMonitor {
         return PortMapper(gateway: gateway)
     }
 
+    /// The bound endpoint with an unspecified address (0.0.0.0) replaced by the machine's own.
+    static func shown(_ dht: Endpoint, local: Set<Endpoint.Address> = NetworkInterfaces.localAddresses()) -> Endpoint {
+        var shown = dht
+        if dht.address == .v4(0), let primary = NetworkInterfaces.primaryIPv4(among: local) { shown.address = primary }
+        return shown
+    }
+
     private func decide(
         seen: [Endpoint.Address: Endpoint], dht: Endpoint, jobsPort: UInt16?, mapped: PortMapping?, problem: String?
     ) -> Reachability {
         let local = NetworkInterfaces.localAddresses()
         let sameFamily = seen.filter { $0.value.compactLength == dht.compactLength }
-        var shown = dht
-        if dht.address == .v4(0), let primary = NetworkInterfaces.primaryIPv4(among: local) { shown.address = primary }
+        let shown = Self.shown(dht, local: local)
         let mapping = NATMapping.classify(sameFamily, localPort: dht.port, localAddresses: local)
         let translated = sameFamily.filter { !local.contains($0.value.address) }
         return Reachability.decide(mapping: mapping, seenAddress: NATMapping.mostReported(translated.isEmpty ? sameFamily : translated),

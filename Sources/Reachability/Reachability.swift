@@ -15,6 +15,9 @@ public struct Reachability: Sendable, Equatable {
     public enum State: Sendable, Equatable {
         /// Not enough reports yet.
         case unknown
+        /// No other node has answered over UDP for a while, though the node was given some to
+        /// join through: a network that blocks UDP.
+        case unanswered
         /// Reachable: the DHT's UDP endpoint and the job channel's TCP endpoint.
         case reachable(dht: Endpoint, jobs: Endpoint?, path: Path)
         /// Behind a NAT that lets in only replies, with the public address others see.
@@ -22,12 +25,24 @@ public struct Reachability: Sendable, Equatable {
     }
 
     public var state: State
+    /// Whether the node's own address is a private one (not loopback), so that a NAT may stand
+    /// between it and the Internet.
+    public var mayBeBehindNAT: Bool
     /// Why port mapping was not used, if it was tried and failed (shown beside the state).
     public var mappingProblem: String?
 
-    public init(state: State, mappingProblem: String? = nil) {
+    public init(state: State, mayBeBehindNAT: Bool = false, mappingProblem: String? = nil) {
         self.state = state
+        self.mayBeBehindNAT = mayBeBehindNAT
         self.mappingProblem = mappingProblem
+    }
+
+    /// Whether `address` is private (BEP 42's local ranges) but not loopback.
+    public static func mayBeBehindNAT(_ address: Endpoint.Address) -> Bool {
+        switch address {
+        case .v4(let ip): return NodeIDSecurity.isExempt(address) && ip >> 24 != 127
+        case .v6(let high, let low): return NodeIDSecurity.isExempt(address) && !(high == 0 && low == 1)
+        }
     }
 
     /// Decides from what the node knows:
@@ -50,7 +65,7 @@ public struct Reachability: Sendable, Equatable {
         }
         switch mapping {
         case .unknown:
-            return Reachability(state: .unknown, mappingProblem: mappingProblem)
+            return Reachability(state: .unknown, mayBeBehindNAT: mayBeBehindNAT(bound.address), mappingProblem: mappingProblem)
         case .none:
             let address = seenAddress ?? bound.address
             return Reachability(state: .reachable(dht: Endpoint(address: address, port: bound.port),
@@ -74,12 +89,21 @@ public struct Reachability: Sendable, Equatable {
         return false
     }
 
+    /// Whether the node asks others not to keep it while still answering (BEP 43's `ro=1`
+    /// without its silence): while it does not know yet and its address is private.
+    public var staysOutOfTables: Bool {
+        if case .unknown = state { return mayBeBehindNAT }
+        return false
+    }
+
     /// One line in plain words for `potluck status`.
     public var summary: String {
         var text: String
         switch state {
         case .unknown:
             text = "reachability not known yet: waiting for other nodes to report this node's address"
+        case .unanswered:
+            text = "no other node answers over UDP: the network may block UDP, so this node cannot join the DHT"
         case .reachable(let dht, let jobs, let path):
             text = "reachable at \(dht)"
             if let jobs, jobs.port != dht.port { text += " (jobs on TCP port \(jobs.port))" }

@@ -19,11 +19,18 @@ struct PotluckProcess {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }()
 
+    /// The built `potluck` executable.
+    static var executable: URL { productsDirectory.appendingPathComponent("potluck") }
+
     static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
-        let executable = productsDirectory.appendingPathComponent("potluck")
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw CLITestError("the potluck executable was not built next to the tests at \(executable.path); run 'swift build --build-tests' first")
         }
+        return try run(executable: executable, arguments, environment: environment)
+    }
+
+    /// Runs any program to the end and collects what it printed.
+    static func run(executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -179,6 +179,10 @@ import Testing
         let bystander = Process()
         bystander.executableURL = URL(fileURLWithPath: "/bin/sleep")
         bystander.arguments = ["303"]
+        // Not on the test's own stdout: a bystander left holding that pipe would keep
+        // `swift test` waiting for it to end.
+        bystander.standardOutput = FileHandle.nullDevice
+        bystander.standardError = FileHandle.nullDevice
         try bystander.run()
         defer { bystander.terminate() }
         let (outcome, _) = try await run(["-c", "kill -9 \(bystander.processIdentifier) \(getpid()) 2>/dev/null; kill -9 -1; echo after"])

@@ -20,6 +20,14 @@
 # (port-restricted filtering), except where its kind says otherwise.
 set -euo pipefail
 
+# Daemons started here must not inherit the caller's descriptors: Foundation's Process, for one,
+# learns that its child ended when a socket it passed down closes, which a daemon holding it
+# would delay forever. Bash keeps its script on 255.
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if [[ $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 here=$(cd "$(dirname "$0")" && pwd)
 POTLUCK=${POTLUCK:-$here/../../.build/debug/potluck}
 
@@ -201,7 +209,9 @@ node() {
     data="$d/$host"
     [[ -x $POTLUCK ]] || die "no potluck binary at $POTLUCK; build it (swift build) or set POTLUCK"
     [[ -f $data/identity ]] || in_ns "$lab" "$host" "$POTLUCK" init --data-dir "$data" >/dev/null
-    in_ns "$lab" "$host" setsid "$POTLUCK" node --data-dir "$data" --no-default-bootstrap "$@" >"$data.log" 2>&1 &
+    # Not through in_ns: a function in the background runs in a forked shell, and $! would be
+    # that shell's pid rather than the node's.
+    ip netns exec "$(ns "$lab" "$host")" setsid "$POTLUCK" node --data-dir "$data" --no-default-bootstrap "$@" >"$data.log" 2>&1 &
     echo $! >"$data.pid"
     for _ in $(seq 200); do
         if in_ns "$lab" "$host" "$POTLUCK" dht status --data-dir "$data" >/dev/null 2>&1; then return 0; fi

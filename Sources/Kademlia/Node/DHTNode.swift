@@ -234,7 +234,8 @@ public struct DHTNode: Sendable {
                                     deadline: now + configuration.queryTimeout, purpose: purpose), for: transaction)
         counters.queriesSent += 1
         let query = KRPCMessage(transactionID: transaction.bytes, kind: .query(KRPCMessage.Query(id: id, method: method)),
-                                clientVersion: configuration.clientVersion, readOnly: configuration.readOnly)
+                                clientVersion: configuration.clientVersion,
+                                readOnly: configuration.readOnly || configuration.staysOutOfTables)
         actions.append(send(consume query, to: endpoint))
     }
 

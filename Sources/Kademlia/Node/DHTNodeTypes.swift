@@ -9,6 +9,11 @@ extension DHTNode {
         /// BEP 43: a read-only node sends queries but never answers, and asks others (`ro=1`)
         /// not to add it to their routing tables.
         public var readOnly = false
+        /// Sends `ro=1` (BEP 43) so that others do not keep this node, but still answers: a node
+        /// that does not yet know whether others can reach it (`spec/0021-reachability.md` §4).
+        /// Answering costs nothing there, and lets peers on the same network report the address
+        /// they see, which is how the node learns it needs no NAT crossing.
+        public var staysOutOfTables = false
         /// The routing table (k, the bucket size, and node-state timings).
         public var routing = RoutingTable.Configuration()
         /// Iterative lookups (alpha, the parallelism, and timeouts).

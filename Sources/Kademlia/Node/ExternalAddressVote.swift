@@ -40,9 +40,11 @@ extension DHTNode {
 }
 
 extension DHTNode {
-    /// Turns BEP 43's read-only mode on or off at run time: a node that learns it is behind a
-    /// NAT stops answering and asks others (`ro=1`) not to keep it (`spec/0021-reachability.md` §4).
-    public mutating func setReadOnly(_ readOnly: Bool) {
+    /// Sets BEP 43's modes at run time (`spec/0021-reachability.md` §4): a node that learns it
+    /// is behind a NAT stops answering (`readOnly`); one that does not know yet asks others not
+    /// to keep it but answers (`staysOutOfTables`).
+    public mutating func setPresence(readOnly: Bool, staysOutOfTables: Bool) {
         configuration.readOnly = readOnly
+        configuration.staysOutOfTables = staysOutOfTables
     }
 }

@@ -1,0 +1,66 @@
+import ExampleJobs
+import Foundation
+import Testing
+
+extension CLIProcessTests {
+    /// Home networks (spec 0021) in the NAT lab: every node knows what its network does, the
+    /// DHT never hands out a node others cannot reach, and borrowers behind any NAT run jobs on
+    /// lenders that are public or that the router mapped.
+    @Suite(.disabled(if: NATLab.skipped, "POTLUCK_SKIP_NAT_LAB=1")) struct NATLabTests {
+        static let publicPeers = ["203.0.113.10:6891", "203.0.113.11:6891"]
+
+        @Test func homesKnowTheirNetworkAndReachMappedAndPublicLenders() throws {
+            let lab = try NATLab()
+            defer { lab.down() }
+            try lab.node("pub1")
+            try lab.node("pub2", bootstrap: [Self.publicPeers[0]])
+            for home in ["cone", "sym", "upnp", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
+
+            // Each node says in plain words what its network does (waiting on the fact itself).
+            let expected = [
+                "pub1": "reachable at 203.0.113.10:6891",
+                "cone": "behind a NAT that keeps ports (others see 203.0.113.20)",
+                "sym": "behind a symmetric NAT (others see 203.0.113.30)",
+                "upnp": "reachable at 203.0.113.40:6891, a port the router mapped through NAT-PMP",
+                "noudp": "no other node answers over UDP",
+            ]
+            for (host, words) in expected.sorted(by: { $0.key < $1.key }) {
+                #expect(eventually(timeout: 30) { lab.reachability(host).hasPrefix(words) }, "\(host): \(lab.reachability(host))")
+            }
+            #expect(lab.reachability("cone").contains("does not answer (BEP 43)"))
+
+            // The DHT hands out the mapped home and never the ones behind a NAT.
+            #expect(eventually(timeout: 30) {
+                ((try? lab.potluck("pub2", ["dht", "lookup", String(repeating: "0", count: 40)]))?.stdout ?? "").contains("203.0.113.40:6891")
+            })
+            let seen = try lab.potluck("pub1", ["dht", "lookup", String(repeating: "f", count: 40)]).stdout
+            #expect(!seen.contains("203.0.113.20") && !seen.contains("203.0.113.30"), "\(seen)")
+
+            // Lenders: one public, one behind the UPnP router. Borrowers: from every other kind.
+            let job = "\(lab.directory)/primes.wasm"
+            #expect(FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes)))
+            var lenders: [String: String] = [:]
+            for lender in ["pub1", "upnp"] {
+                let set = try lab.potluck(lender, ["offer", "set", "--cores", "1", "--memory", "256MiB"])
+                #expect(set.status == 0, "\(set.stderr)")
+                lenders[lender] = try lab.potluck(lender, ["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let offers = try lab.potluck("cone", ["offers"]).stdout
+            #expect(offers.contains("tcp://203.0.113.40:6891"), "the mapped lender publishes its public endpoint: \(offers)")
+            for (lender, borrowers) in [("pub1", ["cone", "sym", "upnp"]), ("upnp", ["pub2", "cone", "sym"])] {
+                for borrower in borrowers {
+                    let run = try lab.potluck(borrower, ["run", job, "--lender", lenders[lender]!, "--timeout", "30s"], after: ["--", "100000"])
+                    #expect(run.status == 0 && run.stdout == "9592\n", "\(borrower) → \(lender): \(run.stdout) \(run.stderr)")
+                }
+            }
+
+            // A stopped node gives its mappings back to the router.
+            let mapped = { (try? lab.exec("upnp-r", ["nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"]))?.stdout ?? "" }
+            #expect(mapped().contains("dport 6891"))
+            let pid = try #require(lab.nodePID("upnp"))
+            kill(pid, SIGTERM)
+            #expect(eventually(timeout: 15) { !mapped().contains("dport 6891") }, "\(mapped())")
+            #expect(eventually(timeout: 15) { lab.hasEnded(pid) })
+        }
+    }
+}
