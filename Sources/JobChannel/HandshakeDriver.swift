@@ -5,7 +5,10 @@ import Synchronization
 /// Runs a ``Handshake`` over a ``ByteTransport`` under a deadline: the only I/O of the
 /// handshake. On any failure the transport is closed.
 enum HandshakeDriver {
-    static func run(_ handshake: inout Handshake, over transport: ByteTransport, timeout: Duration) async throws(ChannelError) -> SecureConnection {
+    /// `received` holds bytes the peer already sent (read while telling a relay preamble apart).
+    static func run(
+        _ handshake: inout Handshake, over transport: ByteTransport, timeout: Duration, received: [UInt8] = []
+    ) async throws(ChannelError) -> SecureConnection {
         let expired = ExpiryFlag()
         let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(max(timeout, .zero))) {
             expired.set()
@@ -14,12 +17,20 @@ enum HandshakeDriver {
         defer { timer.cancel() }
         do {
             var output = handshake.start()
+            var early = received
             while true {
                 if !output.isEmpty { try await transport.write(output).get() }
-                guard let chunk = try await transport.read() else {
-                    throw ChannelError(.truncated, "the peer closed the connection during the handshake")
+                let bytes: [UInt8]
+                if !early.isEmpty {
+                    bytes = early
+                    early = []
+                } else {
+                    guard let chunk = try await transport.read() else {
+                        throw ChannelError(.truncated, "the peer closed the connection during the handshake")
+                    }
+                    bytes = Array(chunk.readableBytesView)
                 }
-                let step = try handshake.receive(Array(chunk.readableBytesView))
+                let step = try handshake.receive(bytes)
                 output = step.output
                 if let session = step.session {
                     if !output.isEmpty { try await transport.write(output).get() }

@@ -16,6 +16,38 @@ public enum JobChannelClient {
         return try await connect(host: host, port: port, handshake: &handshake, timeout: timeout)
     }
 
+    /// Connects to the lender `server` through the relay at `host:port` (`spec/0021` §5): asks
+    /// the relay for the lender, then runs the same handshake end to end with the lender, so
+    /// the relay only ever sees ciphertext. Throws `io` with the relay's reason when it refuses.
+    public static func connect(
+        relay host: String, port: Int, identity: SigningKey, expecting server: PublicKey, timeout: Duration = .seconds(15)
+    ) async throws(ChannelError) -> SecureConnection {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let transport: ByteTransport
+        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout) } catch {
+            throw ChannelError(.io, "could not connect to the relay \(host):\(port): \(error)")
+        }
+        let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { transport.abort() }
+        let status: UInt8
+        do {
+            try await transport.write(RelayWire.connectTag + server.bytes).get()
+            var reader = ByteReader(transport)
+            status = try await reader.read(1)[0]
+        } catch {
+            timer.cancel()
+            await transport.close()
+            throw ChannelError(.io, "the relay \(host):\(port) closed the connection: \(error)")
+        }
+        timer.cancel()
+        guard status == RelayWire.Status.spliced.rawValue else {
+            await transport.close()
+            throw ChannelError(.io, "the relay \(host):\(port) could not connect: \(RelayWire.Status(rawValue: status)?.reason ?? "status \(status)")")
+        }
+        var handshake = Handshake.client(identity: identity, expecting: server)
+        return try await HandshakeDriver.run(&handshake, over: transport, timeout: timeout - (clock.now - start))
+    }
+
     /// The same with a prepared handshake (test vectors, fixed ephemeral keys).
     static func connect(host: String, port: Int, handshake: inout Handshake, timeout: Duration) async throws(ChannelError) -> SecureConnection {
         let clock = ContinuousClock()

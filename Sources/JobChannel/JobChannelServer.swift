@@ -24,13 +24,15 @@ public final class JobChannelServer: Sendable {
     private let identity: SigningKey
     private let handshakeTimeout: Duration
     private let handler: @Sendable (SecureConnection) async -> Void
+    private let relay: RelayServer?
     private let counters = Mutex(Statistics())
     /// The bound TCP port (the real one when bound with port 0).
     public let port: Int
 
     private init(listener: NIOAsyncChannel<ByteTransport, Never>, identity: SigningKey, handshakeTimeout: Duration,
-                 handler: @escaping @Sendable (SecureConnection) async -> Void) {
+                 relay: RelayServer?, handler: @escaping @Sendable (SecureConnection) async -> Void) {
         self.listener = listener
+        self.relay = relay
         self.identity = identity
         self.handshakeTimeout = handshakeTimeout
         self.handler = handler
@@ -38,14 +40,15 @@ public final class JobChannelServer: Sendable {
     }
 
     /// Binds (port 0 = any free port). `handler` runs for each authenticated connection in its
-    /// own task; the connection is closed (final frame sent) when it returns.
+    /// own task; the connection is closed (final frame sent) when it returns. With `relay`,
+    /// connections that start with a relay preamble (`spec/0021` §5) go to it.
     public static func bind(
-        host: String, port: Int, identity: SigningKey, handshakeTimeout: Duration = .seconds(5),
+        host: String, port: Int, identity: SigningKey, handshakeTimeout: Duration = .seconds(5), relay: RelayServer? = nil,
         handler: @escaping @Sendable (SecureConnection) async -> Void
     ) async throws(ChannelError) -> JobChannelServer {
         do {
             let listener = try await ByteTransport.listen(host: host, port: port)
-            return JobChannelServer(listener: listener, identity: identity, handshakeTimeout: handshakeTimeout, handler: handler)
+            return JobChannelServer(listener: listener, identity: identity, handshakeTimeout: handshakeTimeout, relay: relay, handler: handler)
         } catch {
             throw ChannelError(.io, "could not listen on \(host):\(port): \(error)")
         }
@@ -65,21 +68,59 @@ public final class JobChannelServer: Sendable {
                     }
                 }
             }
-        } onCancel: { [listener] in
+        } onCancel: { [listener, relay] in
             listener.channel.close(promise: nil)
+            relay?.closeAll()
         }
     }
 
     /// Stops accepting; ``run()`` returns once the running handlers have.
     public func close() async {
         try? await listener.channel.close().get()
+        relay?.closeAll()
+    }
+
+    /// Dials `host:port` (a relay), sends `preamble`, then serves the job channel on that
+    /// connection as if the peer had dialled this server (`spec/0021` §5).
+    public func serveDialed(host: String, port: Int, preamble: [UInt8], timeout: Duration) async throws(ChannelError) {
+        let transport: ByteTransport
+        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout) } catch {
+            throw ChannelError(.io, "could not connect to \(host):\(port): \(error)")
+        }
+        do { try await transport.write(preamble).get() } catch {
+            await transport.close()
+            throw ChannelError(.io, "could not write to \(host):\(port): \(error)")
+        }
+        await handshakeAndServe(transport, received: [])
     }
 
     private func serve(_ transport: ByteTransport) async {
+        // The first bytes tell a relay preamble (`PLR…`) from the job channel's magic (`PLJC`).
+        var first: [UInt8] = []
+        let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(handshakeTimeout)) { transport.abort() }
+        while first.count < 4, first.starts(with: RelayWire.family.prefix(first.count)) {
+            guard let chunk = try? await transport.read() else { break }
+            first += chunk.readableBytesView
+        }
+        timer.cancel()
+        if first.count >= 4, first.starts(with: RelayWire.family) {
+            guard let relay else {
+                counters.withLock {
+                    $0.failedHandshakes += 1
+                    $0.lastFailure = .badHandshake
+                }
+                return await transport.close()
+            }
+            return await relay.handle(transport, first: first)
+        }
+        await handshakeAndServe(transport, received: first)
+    }
+
+    private func handshakeAndServe(_ transport: ByteTransport, received: [UInt8]) async {
         var handshake = Handshake.server(identity: identity)
         let connection: SecureConnection
         do {
-            connection = try await HandshakeDriver.run(&handshake, over: transport, timeout: handshakeTimeout)
+            connection = try await HandshakeDriver.run(&handshake, over: transport, timeout: handshakeTimeout, received: received)
         } catch {
             counters.withLock {
                 $0.failedHandshakes += 1

@@ -1,0 +1,71 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Crypto
+import NIOCore
+
+/// The unreachable lender's side of a relay (`spec/0021-reachability.md` §5): it holds a
+/// listening session at a relay and, for each borrower the relay announces, dials the relay
+/// back and serves the job channel over that connection as if the borrower had dialled it.
+public enum RelayListener {
+    /// Listens at `host:port` as `identity` until the relay closes the session, the task is
+    /// cancelled, or `idleLimit` passes without a byte from the relay (it sends keep-alives).
+    /// `onListening` runs once the relay accepted; `server` serves each circuit.
+    public static func hold(
+        host: String, port: Int, identity: SigningKey, server: JobChannelServer, timeout: Duration = .seconds(10),
+        idleLimit: Duration = .seconds(75), onListening: @Sendable () -> Void
+    ) async throws(ChannelError) {
+        let transport: ByteTransport
+        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout) } catch {
+            throw ChannelError(.io, "could not connect to the relay \(host):\(port): \(error)")
+        }
+        do {
+            try await withTaskCancellationHandler {
+                try await session(transport, host: host, port: port, identity: identity, server: server, timeout: timeout,
+                                  idleLimit: idleLimit, onListening: onListening)
+            } onCancel: {
+                transport.abort()
+            }
+        } catch let error as ChannelError {
+            await transport.close()
+            throw error
+        } catch {
+            await transport.close()
+            throw ChannelError(.io, "the relay \(host):\(port) dropped the session: \(error)")
+        }
+    }
+
+    private static func session(
+        _ transport: ByteTransport, host: String, port: Int, identity: SigningKey, server: JobChannelServer, timeout: Duration,
+        idleLimit: Duration, onListening: @Sendable () -> Void
+    ) async throws {
+        var reader = ByteReader(transport)
+        try await transport.write(RelayWire.listenTag + identity.publicKey.bytes).get()
+        let nonce = try await reader.read(32)
+        try await transport.write(identity.sign(RelayWire.listenMessage(nonce: nonce, key: identity.publicKey)).bytes).get()
+        let status = try await reader.read(1)[0]
+        guard status == RelayWire.Status.spliced.rawValue else {
+            throw ChannelError(.io, "the relay \(host):\(port) refused: \(RelayWire.Status(rawValue: status)?.reason ?? "status \(status)")")
+        }
+        onListening()
+        // Circuits outlive the session: a job running through the relay finishes even if the
+        // session drops, and `hold` returns once they have.
+        let ended: any Error = await withDiscardingTaskGroup { group in
+            var idle = transport.channel.eventLoop.scheduleTask(in: TimeAmount(idleLimit)) { transport.abort() }
+            defer { idle.cancel() }
+            do {
+                while true {
+                    let byte = try await reader.read(1)[0]
+                    idle.cancel()
+                    idle = transport.channel.eventLoop.scheduleTask(in: TimeAmount(idleLimit)) { transport.abort() }
+                    guard byte == RelayWire.circuitTag else { continue }  // a keep-alive
+                    let circuit = RelayWire.circuit(try await reader.read(8))
+                    group.addTask {
+                        try? await server.serveDialed(host: host, port: port, preamble: RelayWire.answer(circuit), timeout: timeout)
+                    }
+                }
+            } catch {
+                return error
+            }
+        }
+        throw ended
+    }
+}

@@ -1,0 +1,190 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Crypto
+import NIOCore
+import Synchronization
+
+/// A relay for lenders others cannot reach (`spec/0021-reachability.md` §5), served on the job
+/// channel's own port: ``JobChannelServer`` hands it every connection that starts with `PLR`.
+///
+/// It only moves bytes. The job channel between borrower and lender runs end to end through it
+/// (`spec/0015`), so the relay sees ciphertext and cannot pose as the lender: the borrower pins
+/// the lender's key. Circuits and relayed bytes are capped.
+public final class RelayServer: Sendable {
+    public struct Limits: Sendable {
+        /// Lenders listening at once.
+        public var listeners = 64
+        /// Circuits spliced at once.
+        public var circuits = 32
+        /// Bytes relayed per circuit, both ways together.
+        public var bytesPerCircuit: Int64 = 4 << 30
+        /// How long a lender has to answer a circuit request.
+        public var answerTimeout: Duration = .seconds(10)
+        /// How often the relay tells a listening lender it is alive.
+        public var keepAliveInterval: Duration = .seconds(25)
+
+        public init() {}
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var listening = 0
+        public var circuitsOpened = 0
+        public var circuitsRefused = 0
+        public var bytesRelayed: Int64 = 0
+    }
+
+    private struct State {
+        var listeners: [PublicKey: (session: UInt64, transport: ByteTransport)] = [:]
+        var waiting: [UInt64: CheckedContinuation<(ByteTransport, [UInt8])?, Never>] = [:]
+        var open = 0
+        var statistics = Statistics()
+    }
+
+    private let identity: SigningKey
+    private let limits: Limits
+    private let state = Mutex(State())
+
+    public init(identity: SigningKey, limits: Limits = Limits()) {
+        self.identity = identity
+        self.limits = limits
+    }
+
+    public var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.listening = state.listeners.count
+            return statistics
+        }
+    }
+
+    /// Ends every listening session and waiting circuit (the server is shutting down).
+    func closeAll() {
+        let (listeners, waiting) = state.withLock { state in
+            defer { state.listeners.removeAll(); state.waiting.removeAll() }
+            return (state.listeners.values.map(\.transport), Array(state.waiting.values))
+        }
+        for transport in listeners { transport.abort() }
+        for waiter in waiting { waiter.resume(returning: nil) }
+    }
+
+    /// Serves one connection whose first bytes (`first`, at least 4) are a relay preamble.
+    func handle(_ transport: ByteTransport, first: [UInt8]) async {
+        var reader = ByteReader(transport, buffered: first)
+        do {
+            let tag = try await reader.read(4)
+            switch tag {
+            case RelayWire.listenTag: try await listen(&reader)
+            case RelayWire.connectTag: try await connect(&reader)
+            case RelayWire.answerTag:
+                let circuit = RelayWire.circuit(try await reader.read(8))
+                let waiter = state.withLock { $0.waiting.removeValue(forKey: circuit) }
+                guard let waiter else { return await transport.close() }
+                waiter.resume(returning: (transport, reader.buffered))
+            default:
+                await transport.close()
+            }
+        } catch {
+            await transport.close()
+        }
+    }
+
+    /// A lender proves its key, then holds the connection for circuit requests.
+    private func listen(_ reader: inout ByteReader) async throws {
+        let transport = reader.transport
+        let key = try PublicKey(bytes: try await reader.read(32))
+        let nonce = SecureRandom.bytes(32)
+        try await transport.write(nonce).get()
+        let signature = try Signature(bytes: try await reader.read(64))
+        guard key.isValidSignature(signature, for: RelayWire.listenMessage(nonce: nonce, key: key)) else {
+            try? await transport.write([RelayWire.Status.refused.rawValue]).get()
+            return await transport.close()
+        }
+        let session = SecureRandom.uint64()
+        let accepted = state.withLock { state -> Bool in
+            guard state.listeners[key] != nil || state.listeners.count < limits.listeners else { return false }
+            state.listeners[key]?.transport.abort()  // a lender that reconnects replaces its old session
+            state.listeners[key] = (session, transport)
+            return true
+        }
+        guard accepted else {
+            try? await transport.write([RelayWire.Status.full.rawValue]).get()
+            return await transport.close()
+        }
+        try await transport.write([RelayWire.Status.spliced.rawValue]).get()
+        let keepAlive = transport.channel.eventLoop.scheduleRepeatedTask(
+            initialDelay: TimeAmount(limits.keepAliveInterval), delay: TimeAmount(limits.keepAliveInterval)
+        ) { _ in _ = transport.write([RelayWire.keepAlive]) }
+        defer {
+            keepAlive.cancel()
+            state.withLock { state in
+                if state.listeners[key]?.session == session { state.listeners[key] = nil }
+            }
+        }
+        // The lender sends only keep-alives; the session lasts until it closes.
+        while let _ = try await transport.read() {}
+        await transport.close()
+    }
+
+    /// A borrower asks for a lender: the relay asks the lender to call back, then splices.
+    private func connect(_ reader: inout ByteReader) async throws {
+        let borrower = reader.transport
+        let key = try PublicKey(bytes: try await reader.read(32))
+        let early = reader.buffered
+        let circuit = SecureRandom.uint64()
+        let (lender, status) = state.withLock { state -> (ByteTransport?, RelayWire.Status) in
+            guard let listener = state.listeners[key] else { return (nil, .lenderAbsent) }
+            guard state.open < limits.circuits else { return (nil, .full) }
+            state.open += 1
+            return (listener.transport, .spliced)
+        }
+        guard let lender else { return try await refuse(borrower, status) }
+        defer { state.withLock { $0.open -= 1 } }
+        let answered: (ByteTransport, [UInt8])? = await withCheckedContinuation { continuation in
+            state.withLock { $0.waiting[circuit] = continuation }
+            _ = lender.write(RelayWire.circuitRequest(circuit))
+            _ = borrower.channel.eventLoop.scheduleTask(in: TimeAmount(limits.answerTimeout)) { [self] in
+                self.state.withLock { $0.waiting.removeValue(forKey: circuit) }?.resume(returning: nil)
+            }
+        }
+        guard let (callback, fromLender) = answered else { return try await refuse(borrower, .lenderSilent) }
+        state.withLock { $0.statistics.circuitsOpened += 1 }
+        try await borrower.write([RelayWire.Status.spliced.rawValue]).get()
+        await splice(borrower, early: early, callback, early: fromLender)
+    }
+
+    private func refuse(_ borrower: ByteTransport, _ status: RelayWire.Status) async throws {
+        state.withLock { $0.statistics.circuitsRefused += 1 }
+        try? await borrower.write([status.rawValue]).get()
+        await borrower.close()
+    }
+
+    /// Copies bytes both ways until either side ends or the circuit's cap is reached.
+    private func splice(_ a: ByteTransport, early fromA: [UInt8], _ b: ByteTransport, early fromB: [UInt8]) async {
+        let budget = Budget(limits.bytesPerCircuit)
+        await withTaskGroup(of: Void.self) { group in
+            for (source, sink, early) in [(a, b, fromA), (b, a, fromB)] {
+                group.addTask { [self] in
+                    do {
+                        if !early.isEmpty { try await sink.write(early).get() }
+                        while let chunk = try await source.read() {
+                            let count = Int64(chunk.readableBytes)
+                            let left = budget.spend(count)
+                            self.state.withLock { $0.statistics.bytesRelayed += count }
+                            guard left >= 0 else { break }
+                            try await sink.channel.writeAndFlush(chunk).get()
+                        }
+                    } catch {}
+                    source.abort()
+                    sink.abort()
+                }
+            }
+        }
+    }
+}
+
+/// The bytes a circuit may still relay, shared by its two directions.
+private final class Budget: Sendable {
+    private let left: Mutex<Int64>
+    init(_ bytes: Int64) { left = Mutex(bytes) }
+    /// Spends `count` bytes; returns what is left (negative once over).
+    func spend(_ count: Int64) -> Int64 { left.withLock { $0 -= count; return $0 } }
+}
