@@ -97,12 +97,23 @@ public final class JobChannelServer: Sendable {
     private func serve(_ transport: ByteTransport) async {
         // The first bytes tell a relay preamble (`PLR…`) from the job channel's magic (`PLJC`).
         var first: [UInt8] = []
-        let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(handshakeTimeout)) { transport.abort() }
+        let expired = ExpiryFlag()
+        let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(handshakeTimeout)) {
+            expired.set()
+            transport.abort()
+        }
         while first.count < 4, first.starts(with: RelayWire.family.prefix(first.count)) {
             guard let chunk = try? await transport.read() else { break }
             first += chunk.readableBytesView
         }
         timer.cancel()
+        if expired.isSet {
+            counters.withLock {
+                $0.failedHandshakes += 1
+                $0.lastFailure = .timedOut
+            }
+            return await transport.close()
+        }
         if first.count >= 4, first.starts(with: RelayWire.family) {
             guard let relay else {
                 counters.withLock {
