@@ -60,14 +60,18 @@ extension ControlHandler {
     func listOffers(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
         let runtime = request.params["runtime"] ?? "wasm32-wasi"
         let minimumCores = Int(request.params["cores"] ?? "0") ?? 0
-        guard case .peers(let lenders, _) = await run(.getPeers(Self.offerTopic(runtime: runtime))) else {
+        guard case .peers(let lenders, let lookup) = await run(.getPeers(Self.offerTopic(runtime: runtime))) else {
             throw NodeError("the offer lookup failed (is the network reachable?)")
         }
         let now = Int64(Date().timeIntervalSince1970)
         let mine = await coordinateComponents().flatMap(VivaldiCoordinate.init(components:))
         var offers: [JSONValue] = []
         for lender in Set(lenders).sorted(by: { $0.description < $1.description }) {
-            guard case .pong(_, _, let key?) = await run(.ping(lender)) else { continue }
+            // The key the lender announced with, as the storing nodes report it (a lender behind a
+            // NAT answers no ping); else a ping asks the lender itself.
+            var key = lookup.peerKeys[lender]
+            if key == nil, case .pong(_, _, let pinged?) = await run(.ping(lender)) { key = pinged }
+            guard let key else { continue }
             let target = MutableItem.target(key: key, salt: Self.offerSalt)
             guard case .item(.mutable(let item)?, _, _) = await run(.get(target, salt: Self.offerSalt)),
                   let offer = try? Offer(encoded: item.value), offer.lender == key,

@@ -181,6 +181,7 @@ struct ControlHandler {
             if let address { fields["public_address"] = .string(Endpoint(address: address, port: 0).addressText) }
         }
         if let problem = reach.mappingProblem { fields["port_mapping_problem"] = .string(problem) }
+        if let relay = reach.relay { fields["relay"] = .string(relay) }
         return .object(fields)
     }
 

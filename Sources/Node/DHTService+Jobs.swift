@@ -16,9 +16,11 @@ extension DHTService {
         var lastError: (any Error)?
         for port in candidates {
             do {
-                let server = try await JobChannelServer.bind(host: address, port: port, identity: identity) { connection in
+                let relay = options.relays ? RelayServer(identity: identity, limits: options.relayLimits) : nil
+                let server = try await JobChannelServer.bind(host: address, port: port, identity: identity, relay: relay) { connection in
                     await service.serve(connection)
                 }
+                jobServer.withLock { $0 = server }
                 let shown = address.contains(":") ? "[\(address)]" : address
                 jobs.withLock { $0 = (service, "tcp://\(shown):\(server.port)", UInt16(server.port)) }
                 logger.info("job channel on tcp://\(shown):\(server.port)")

@@ -24,6 +24,10 @@ public final class DHTService: Service, Sendable {
     let clock = NodeClock()
     /// The job service and its `tcp://` endpoint, once bound.
     let jobs = Mutex<(service: JobService, endpoint: String, port: UInt16)?>(nil)
+    /// The job channel's server, once bound (a lender behind a NAT serves relayed circuits on it).
+    let jobServer = Mutex<JobChannelServer?>(nil)
+    /// The relay this node listens at while others cannot reach it (``RelayKeeper``).
+    let relay = Mutex<Endpoint?>(nil)
     /// Whether and where others can reach this node, kept current by ``ReachabilityMonitor``.
     let reachability = Mutex<Reachability?>(nil)
 
@@ -81,6 +85,9 @@ public final class DHTService: Service, Sendable {
                     tasks.addTask { try await server.run() }
                 }
                 tasks.addTask { [self] in try await ReachabilityMonitor(service: self, events: events, bound: bound).run() }
+                tasks.addTask { [self] in
+                    try await RelayKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
+                }
                 let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger) {
                     [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
                 }

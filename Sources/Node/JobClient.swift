@@ -14,22 +14,27 @@ public struct JobClient: Sendable {
         public var key: PublicKey
         public var host: String
         public var port: Int
+        /// Whether `host:port` is a relay the lender listens at (`spec/0021-reachability.md` §5).
+        public var throughRelay: Bool
 
-        public init(key: PublicKey, host: String, port: Int) {
+        public init(key: PublicKey, host: String, port: Int, throughRelay: Bool = false) {
             self.key = key
             self.host = host
             self.port = port
+            self.throughRelay = throughRelay
         }
 
-        /// The lender of `offer`, whose endpoint is `tcp://HOST:PORT` (`[HOST]:PORT` for IPv6).
+        /// The lender of `offer`, whose endpoint is `tcp://HOST:PORT`, or `relay://HOST:PORT` for
+        /// a lender reached through a relay (`[HOST]:PORT` for IPv6).
         public init(offer: Offer) throws(NodeError) {
             let text = offer.endpoint
-            guard text.hasPrefix("tcp://"), let split = text.lastIndex(of: ":"), let port = Int(text[text.index(after: split)...]),
-                  (1...65535).contains(port)
-            else { throw NodeError("the offer's endpoint '\(text)' is not tcp://HOST:PORT; the lender runs an older Potluck") }
-            var host = String(text[text.index(text.startIndex, offsetBy: 6)..<split])
+            let scheme = ["tcp://", "relay://"].first { text.hasPrefix($0) }
+            guard let scheme, let split = text.lastIndex(of: ":"), let port = Int(text[text.index(after: split)...]),
+                  (1...65535).contains(port), split > text.index(text.startIndex, offsetBy: scheme.count)
+            else { throw NodeError("the offer's endpoint '\(text)' is not tcp://HOST:PORT or relay://HOST:PORT; the lender runs another Potluck version") }
+            var host = String(text[text.index(text.startIndex, offsetBy: scheme.count)..<split])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self.init(key: offer.lender, host: host, port: port)
+            self.init(key: offer.lender, host: host, port: port, throughRelay: scheme == "relay://")
         }
     }
 
@@ -99,7 +104,9 @@ public struct JobClient: Sendable {
                     events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
         let connection: SecureConnection
         do {
-            connection = try await JobChannelClient.connect(host: lender.host, port: lender.port, identity: identity, expecting: lender.key)
+            connection = lender.throughRelay
+                ? try await JobChannelClient.connect(relay: lender.host, port: lender.port, identity: identity, expecting: lender.key)
+                : try await JobChannelClient.connect(host: lender.host, port: lender.port, identity: identity, expecting: lender.key)
         } catch { throw .channel("\(error)") }
         events(.connected)
         let submitted = Self.unixMilliseconds()

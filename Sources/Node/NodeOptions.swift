@@ -1,3 +1,4 @@
+import JobChannel
 import Kademlia
 import Sandbox
 
@@ -32,6 +33,10 @@ public struct NodeOptions: Sendable {
     /// Whether to ask the home router for port mappings (NAT-PMP) when the node listens on an
     /// address that is not loopback and the machine has a default gateway (spec 0021 §3).
     public var mapsPorts = true
+    /// Whether this node volunteers to relay for lenders others cannot reach, once it is
+    /// reachable itself (spec 0021 §5), and its caps.
+    public var relays = false
+    public var relayLimits = RelayServer.Limits()
     /// How guests run: by default in `potluck-sandbox` found beside the executable; the
     /// `potluck` command runs them in itself (``SandboxRunner/runningExecutableAsChild()``).
     public var sandbox = SandboxRunner()

@@ -55,6 +55,7 @@ struct ReachabilityMonitor {
                 }
                 let (seen, presence, tableSize) = await withCheckedContinuation { events.post(.observed($0)) }
                 var reach = decide(seen: seen, dht: dht, jobsPort: jobsPort, mapped: mapped, problem: problem)
+                reach.relay = service.relay.withLock { $0 }?.description
                 if seen.isEmpty, tableSize == 0, now - started >= Self.silenceLimit, !service.options.bootstrap.isEmpty {
                     reach.state = .unanswered
                 }
@@ -118,6 +119,7 @@ extension DHTService {
         if case .reachable(_, let jobs?, _) = reachability.withLock({ $0?.state }) {
             return "tcp://\(jobs)"
         }
+        if let relay = relay.withLock({ $0 }) { return "relay://\(relay)" }
         guard let (_, endpoint, port) = jobs.withLock({ $0 }) else { return nil }
         guard endpoint.hasPrefix("tcp://0.0.0.0:"),
               let primary = NetworkInterfaces.primaryIPv4(among: NetworkInterfaces.localAddresses()) else { return endpoint }

@@ -30,6 +30,8 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-default-bootstrap"), help: "Do not look for peers through the public Mainline DHT.")
     var noDefaultBootstrap = false
+    @Flag(help: "Relay for lenders others cannot reach, once this node is reachable (spec 0021 §5).")
+    var relay = false
     @Flag(name: .customLong("no-port-mapping"), help: "Do not ask the home router to map ports (NAT-PMP).")
     var noPortMapping = false
 
@@ -79,6 +81,7 @@ struct NodeCommand: AsyncParsableCommand {
         options.bootstrap = bootstrap.compactMap(Endpoint.init)
         options.useDefaultBootstrap = !noDefaultBootstrap
         options.mapsPorts = !noPortMapping
+        options.relays = relay
         if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
         options.jobsPort = jobsPort
         options.servesJobs = !noJobs

@@ -28,6 +28,8 @@ public struct Reachability: Sendable, Equatable {
     /// Whether the node's own address is a private one (not loopback), so that a NAT may stand
     /// between it and the Internet.
     public var mayBeBehindNAT: Bool
+    /// The relay this node lends through while others cannot reach it (`HOST:PORT`).
+    public var relay: String?
     /// Why port mapping was not used, if it was tried and failed (shown beside the state).
     public var mappingProblem: String?
 
@@ -117,6 +119,7 @@ public struct Reachability: Sendable, Equatable {
             }
             text += "; it asks the DHT but does not answer (BEP 43)"
         }
+        if let relay { text += "; borrowers reach it through the relay \(relay)" }
         if let mappingProblem { text += "; port mapping: \(mappingProblem)" }
         return text
     }

@@ -5,16 +5,16 @@ import Testing
 extension CLIProcessTests {
     /// Home networks (spec 0021) in the NAT lab: every node knows what its network does, the
     /// DHT never hands out a node others cannot reach, and borrowers behind any NAT run jobs on
-    /// lenders that are public or that the router mapped.
+    /// lenders that are public, that the router mapped, or that listen at a relay.
     @Suite(.disabled(if: NATLab.skipped, "POTLUCK_SKIP_NAT_LAB=1")) struct NATLabTests {
         static let publicPeers = ["203.0.113.10:6891", "203.0.113.11:6891"]
 
-        @Test func homesKnowTheirNetworkAndReachMappedAndPublicLenders() throws {
+        @Test func homesKnowTheirNetworkAndBorrowersReachEveryLender() throws {
             let lab = try NATLab()
             defer { lab.down() }
-            try lab.node("pub1")
-            try lab.node("pub2", bootstrap: [Self.publicPeers[0]])
-            for home in ["cone", "sym", "upnp", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
+            try lab.node("pub1", ["--relay"])
+            try lab.node("pub2", bootstrap: [Self.publicPeers[0]], ["--relay"])
+            for home in ["cone", "cone2", "sym", "sym2", "upnp", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
 
             // Each node says in plain words what its network does (waiting on the fact itself).
             let expected = [
@@ -28,6 +28,10 @@ extension CLIProcessTests {
                 #expect(eventually(timeout: 30) { lab.reachability(host).hasPrefix(words) }, "\(host): \(lab.reachability(host))")
             }
             #expect(lab.reachability("cone").contains("does not answer (BEP 43)"))
+            for home in ["cone", "sym"] {
+                #expect(eventually(timeout: 30) { lab.reachability(home).contains("borrowers reach it through the relay 203.0.113.1") },
+                        "\(home): \(lab.reachability(home))")
+            }
 
             // The DHT hands out the mapped home and never the ones behind a NAT.
             #expect(eventually(timeout: 30) {
@@ -36,18 +40,24 @@ extension CLIProcessTests {
             let seen = try lab.potluck("pub1", ["dht", "lookup", String(repeating: "f", count: 40)]).stdout
             #expect(!seen.contains("203.0.113.20") && !seen.contains("203.0.113.30"), "\(seen)")
 
-            // Lenders: one public, one behind the UPnP router. Borrowers: from every other kind.
+            // Lenders: public, behind the UPnP router, behind each NAT (through a relay).
+            // Borrowers: from every other kind, and from behind the same router (cone2).
             let job = "\(lab.directory)/primes.wasm"
             #expect(FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes)))
             var lenders: [String: String] = [:]
-            for lender in ["pub1", "upnp"] {
+            for lender in ["pub1", "upnp", "cone", "sym"] {
                 let set = try lab.potluck(lender, ["offer", "set", "--cores", "1", "--memory", "256MiB"])
                 #expect(set.status == 0, "\(set.stderr)")
                 lenders[lender] = try lab.potluck(lender, ["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             let offers = try lab.potluck("cone", ["offers"]).stdout
             #expect(offers.contains("tcp://203.0.113.40:6891"), "the mapped lender publishes its public endpoint: \(offers)")
-            for (lender, borrowers) in [("pub1", ["cone", "sym", "upnp"]), ("upnp", ["pub2", "cone", "sym"])] {
+            #expect(eventually(timeout: 15) {
+                ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 3
+            }, "the lenders behind NATs publish their relays")
+            let pairs = [("pub1", ["cone", "sym", "upnp"]), ("upnp", ["pub2", "cone", "sym"]),
+                         ("cone", ["pub2", "upnp", "sym", "cone2"]), ("sym", ["pub2", "upnp", "cone", "sym2"])]
+            for (lender, borrowers) in pairs {
                 for borrower in borrowers {
                     let run = try lab.potluck(borrower, ["run", job, "--lender", lenders[lender]!, "--timeout", "30s"], after: ["--", "100000"])
                     #expect(run.status == 0 && run.stdout == "9592\n", "\(borrower) → \(lender): \(run.stdout) \(run.stderr)")

@@ -1,3 +1,4 @@
+import Crypto
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 extension Lookup {
@@ -88,6 +89,9 @@ public struct LookupResult: Sendable, Hashable {
     public var hops: Int
     /// From the lookup's start to its end (or to the latest input, while it is running).
     public var duration: Duration
+    /// For `get_peers`: the Potluck identity each found peer announced with, where a responder
+    /// reported it (`plks`, `spec/0021-reachability.md` §5): a lender others cannot ping.
+    public var peerKeys: [Endpoint: PublicKey] = [:]
 
     public init(closest: [NodeContact], queried: Int, responded: Int, failed: Int, hops: Int, duration: Duration) {
         self.closest = closest

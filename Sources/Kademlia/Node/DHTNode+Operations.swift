@@ -41,7 +41,9 @@ extension DHTNode {
             }
         case .getPeers:
             for family in [PeerStore.Family.v4, .v6] {
-                operation.peersFound += peers.peers(for: operation.target, now: now, family: family)
+                let local = peers.peers(for: operation.target, now: now, family: family)
+                operation.peersFound += local
+                for peer in local { if let key = announcerKeys[peer] { operation.peerKeys[peer] = key } }
             }
         default:
             break
@@ -113,7 +115,9 @@ extension DHTNode {
         case .refresh, .findNode:
             complete(operationID, .nodes(result), into: &actions)
         case .getPeers:
-            complete(operationID, .peers(operation.peersFound, result), into: &actions)
+            var withKeys = result
+            withKeys.peerKeys = operation.peerKeys
+            complete(operationID, .peers(operation.peersFound, withKeys), into: &actions)
         case .get:
             complete(operationID, .item(operation.bestItem, foundOn: operation.foundOn, result), into: &actions)
         case .announce(let port):

@@ -1,3 +1,4 @@
+import Bencode
 import Crypto
 
 /// Answering queries from other nodes (BEP 5, 32, 42, 43, 44, 51).
@@ -21,6 +22,9 @@ extension DHTNode {
         }
         var persisted: [StoredItem] = []
         let reply = respond(to: query, from: source, now: now, persisted: &persisted)
+        if case .announcePeer(let announce) = query.method, case .response = reply, let key = message.senderKey {
+            noteAnnouncer(key, at: Endpoint(address: source.address, port: announce.impliedPort ? source.port : announce.port))
+        }
         if case .error = reply { counters.errorsSent += 1 }
         // Persist before acknowledging: the driver performs actions in order, so an acknowledged
         // put is on disk before its reply leaves.
@@ -44,7 +48,12 @@ extension DHTNode {
             response.token = tokens.token(for: source.address)
             let found = peers.peers(for: infoHash, now: now, limit: 50, family: PeerStore.Family(source))
             if found.isEmpty { addNodes(to: &response, closestTo: infoHash, for: query, from: source) }
-            else { response.values = found }
+            else {
+                response.values = found
+                if found.contains(where: { announcerKeys[$0] != nil }) {
+                    response.extraFields[DHTNode.announcerKeysField] = .list(found.map { .bytes(announcerKeys[$0]?.bytes ?? []) })
+                }
+            }
         case .announcePeer(let announce):
             guard tokens.isValid(announce.token, for: source.address) else {
                 return .error(KRPCErrorMessage(code: KRPCErrorMessage.protocolError, message: "invalid token"))

@@ -1,3 +1,4 @@
+import Bencode
 import Coordinates
 import Crypto
 
@@ -121,6 +122,12 @@ extension DHTNode {
         if let values = response.values {
             for peer in values where operation.peersFound.count < 1000 && !operation.peersFound.contains(peer) {
                 operation.peersFound.append(peer)
+            }
+            // Potluck's `plks`: the announcers' keys, aligned with `values` (an empty string for none).
+            if case .list(let keys)? = response.extraFields[DHTNode.announcerKeysField], keys.count == values.count {
+                for (peer, key) in zip(values, keys) {
+                    if case .bytes(let bytes) = key, bytes.count == 32, let key = try? PublicKey(bytes: bytes) { operation.peerKeys[peer] = key }
+                }
             }
         }
         guard let value = response.value,

@@ -34,6 +34,8 @@ public struct DHTNode: Sendable {
     var nextTokenRotation: Timestamp
     var nextMaintenance: Timestamp
     var externalAddress = ExternalAddressVote()
+    /// The keys peers announced with (`plk` on `announce_peer`), by announced endpoint.
+    var announcerKeys: [Endpoint: PublicKey] = [:]
     /// This node's Vivaldi coordinate, refined by the round-trip time of every reply (`plc`).
     public internal(set) var vivaldi: VivaldiNode
     public internal(set) var counters = Counters()

@@ -1,3 +1,4 @@
+import Crypto
 /// Identifies a running operation (lookup and its follow-up) inside a ``DHTNode``.
 typealias OperationID = UInt64
 
@@ -75,8 +76,9 @@ struct Operation: Sendable {
     var startedAt: Timestamp
     /// Write tokens received from responders (BEP 5/44), by node id.
     var tokens: [NodeID: [UInt8]] = [:]
-    /// Peers found by `get_peers`.
+    /// Peers found by `get_peers`, and the keys they announced with (where reported).
     var peersFound: [Endpoint] = []
+    var peerKeys: [Endpoint: PublicKey] = [:]
     /// The best item found by `get`, and on how many nodes it was found.
     var bestItem: Item?
     var foundOn = 0

@@ -1,3 +1,5 @@
+import Bencode
+import Crypto
 /// Learning this node's public address from the `ip` key of replies (BEP 42), so that the node
 /// can take a BEP 42 id (its first 21 bits bound to that address) at its next start, and so that
 /// the node can tell what its NAT does (`spec/0021-reachability.md` §2).
@@ -46,5 +48,27 @@ extension DHTNode {
     public mutating func setPresence(readOnly: Bool, staysOutOfTables: Bool) {
         configuration.readOnly = readOnly
         configuration.staysOutOfTables = staysOutOfTables
+    }
+}
+
+extension DHTNode {
+    /// The response field that carries the keys of announced peers (`spec/0021-reachability.md` §5).
+    public static let announcerKeysField = Array("plks".utf8)
+    /// The most announcers whose keys are kept (all are forgotten when it is reached).
+    static let maxAnnouncerKeys = 4096
+
+    /// Remembers the Potluck key a peer announced with, so that `get_peers` can report it: a
+    /// borrower then needs no ping to learn a lender's key, which a lender behind a NAT would
+    /// never answer. The key is as claimed; the offer it leads to is signed by it.
+    mutating func noteAnnouncer(_ key: PublicKey, at endpoint: Endpoint) {
+        if announcerKeys[endpoint] == nil && announcerKeys.count >= Self.maxAnnouncerKeys { announcerKeys.removeAll() }
+        announcerKeys[endpoint] = key
+    }
+}
+
+extension KRPCMessage {
+    /// The sender's Potluck identity (`plk`), if it sent one.
+    var senderKey: PublicKey? {
+        extensions.isEmpty ? nil : extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
     }
 }

@@ -263,6 +263,31 @@ struct DHTNodeTests {
         #expect(peers == [Endpoint(address: VirtualNetwork.endpoint(7).address, port: 4242)])
     }
 
+    /// spec 0021 §5.3: the storing nodes report the key each peer announced with (`plks`), so a
+    /// borrower learns a lender's key without pinging it; a peer announced without one has none.
+    @Test func getPeersReportsTheKeysPeersAnnouncedWith() throws {
+        var network = VirtualNetwork()
+        var random = SplitMix64(seed: 11)
+        let lender = SigningKey.generate().publicKey
+        for index in 0..<30 {
+            var configuration = DHTNode.Configuration()
+            if index == 7 { configuration.identity = lender }
+            _ = network.addNode(index: index, id: NodeID.random(using: &random), configuration: configuration)
+        }
+        network.bootstrapAll()
+        let topic = NodeID(bytes: SHA1.hash(Array("potluck offers v1 wasm32-wasi".utf8)))!
+        for announcer in [7, 8] {
+            let announce = network.start(.announce(topic, port: 4242), on: network.order[announcer])
+            guard case .announced = try network.run(until: announce).orFail() else { Issue.record("announce failed"); return }
+        }
+        let lookup = network.start(.getPeers(topic), on: network.order[20])
+        guard case .peers(let peers, let result) = try network.run(until: lookup).orFail() else { Issue.record("get_peers failed"); return }
+        let seven = Endpoint(address: VirtualNetwork.endpoint(7).address, port: 4242)
+        let eight = Endpoint(address: VirtualNetwork.endpoint(8).address, port: 4242)
+        #expect(Set(peers) == [seven, eight])
+        #expect(result.peerKeys == [seven: lender])
+    }
+
     @Test func aBadTokenIsRefusedWithAProtocolError() throws {
         var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
         let announce = KRPCMessage(transactionID: [1, 2], kind: .query(KRPCMessage.Query(
