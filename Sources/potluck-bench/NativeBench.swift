@@ -109,7 +109,7 @@ private func efficiency(root: String, photos: [String]) async throws -> BenchRes
                        extra: [("efficiency", ideal / elapsed), ("batch_seconds", elapsed), ("ideal_seconds", ideal)])
 }
 
-private func execute(_ program: String, _ arguments: [String]) throws {
+func execute(_ program: String, _ arguments: [String]) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments

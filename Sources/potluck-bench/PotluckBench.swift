@@ -22,6 +22,7 @@ enum PotluckBench {
         ("jobs", "a tiny job between two loopback nodes, end to end, beside the sandbox alone", jobsBench),
         ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
         ("native", "lent tools run directly vs under bubblewrap; a photo batch over 2 loopback lenders vs its ideal", nativeBench),
+        ("reach", "a relay's throughput vs direct; jobs across the NAT lab's homes by path (root; --attempts N)", reachBench),
         ("match", "batch matching of 10k requests to 100k offers; cost beside scipy's exact optimum on 1k x 5k", matchBench),
         ("sim-vs-simgrid", "the simulator beside SimGrid 3.32 on its Kademlia example at 1k and 2k nodes (4k with --large)", simVsSimGridBench),
     ]
@@ -42,10 +43,11 @@ enum PotluckBench {
             return
         }
         let json = arguments.contains("--json")
-        let names = arguments.filter { $0 != "--json" && $0 != "--large" }
+        var names = arguments.filter { $0 != "--json" && $0 != "--large" }
+        if let at = names.firstIndex(of: "--attempts") { names.removeSubrange(at..<min(names.count, at + 2)) }
         guard names.count == 1, let bench = benches.first(where: { $0.name == names[0] }) else {
             let list = benches.map(\.name).joined(separator: ", ")
-            printError("usage: potluck-bench NAME [--json] [--large], where NAME is one of: \(list)")
+            printError("usage: potluck-bench NAME [--json] [--large] [--attempts N], where NAME is one of: \(list)")
             exit(2)
         }
         #if DEBUG

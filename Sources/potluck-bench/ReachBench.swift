@@ -1,0 +1,162 @@
+import Crypto
+import ExampleJobs
+import Foundation
+import JobChannel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `potluck-bench reach` (spec 0021): how jobs cross home networks.
+///
+/// 1. A relay's throughput: 100 MiB sent over the job channel through a relay (end to end
+///    encrypted, the relay splicing) beside the same over a direct connection, on loopback.
+/// 2. In the NAT lab (root only; `Tests/nat-lab/lab.sh`, run from the repository's root with
+///    `potluck` built beside this executable): for each lender kind (public, mapped by the
+///    router, behind a cone NAT and behind a symmetric NAT, the last two through a relay) and
+///    borrowers in other homes, `--attempts N` jobs per pair (default 20), each a `potluck run`
+///    of a tiny wasm job inside the borrower's namespace: the share that completed and the time
+///    from the command's start to its result (p50, p99) by path.
+func reachBench() async throws -> [BenchResult] {
+    var results = [try await relayThroughput()]
+    let attempts = CommandLine.arguments.firstIndex(of: "--attempts").flatMap {
+        CommandLine.arguments.indices.contains($0 + 1) ? Int(CommandLine.arguments[$0 + 1]) : nil
+    } ?? 20
+    results += try labReach(attempts: attempts)
+    return results
+}
+
+/// 100 MiB in 1 MiB messages to an echo-less sink, direct vs through a relay; MB/s.
+private func relayThroughput() async throws -> BenchResult {
+    let lenderKey = SigningKey.generate(), relayKey = SigningKey.generate(), borrowerKey = SigningKey.generate()
+    let total = 100, message = [UInt8](repeating: 0x5A, count: 1 << 20)
+    let sink = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: lenderKey) { connection in
+        var received = 0
+        while let bytes = try? await connection.receive() {
+            received += bytes.count
+            if received >= total << 20 { try? await connection.send([1]) }
+        }
+    }
+    let relay = RelayServer(identity: relayKey)
+    let relayServer = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: relayKey, relay: relay) { _ in }
+    let send = { (connection: SecureConnection) async throws -> Double in
+        let start = nowNanoseconds()
+        for _ in 0..<total { try await connection.send(message) }
+        guard try await connection.receive() == [1] else { throw BenchError("the sink did not confirm") }
+        let seconds = Double(nowNanoseconds() - start) / 1e9
+        await connection.close()
+        return Double(total << 20) / 1e6 / seconds
+    }
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await sink.run() }
+        group.addTask { try await relayServer.run() }
+        group.addTask {
+            try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: sink) {}
+        }
+        let deadline = nowNanoseconds() + 5_000_000_000
+        while relay.statistics.listening == 0 {
+            guard nowNanoseconds() < deadline else { throw BenchError("the lender did not listen at the relay") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        var relayed: [Double] = [], direct: [Double] = []
+        for round in 0..<5 {
+            for throughRelay in round % 2 == 0 ? [true, false] : [false, true] {
+                let connection = throughRelay
+                    ? try await JobChannelClient.connect(relay: "127.0.0.1", port: relayServer.port, identity: borrowerKey, expecting: lenderKey.publicKey)
+                    : try await JobChannelClient.connect(host: "127.0.0.1", port: sink.port, identity: borrowerKey, expecting: lenderKey.publicKey)
+                let rate = try await send(connection)
+                if throughRelay { relayed.append(rate) } else { direct.append(rate) }
+            }
+        }
+        group.cancelAll()
+        await relayServer.close()
+        await sink.close()
+        return BenchResult(bench: "reach", caseName: "100 MiB over the job channel through a relay vs direct (loopback)", unit: "MB/s",
+                           potluck: median(relayed), reference: median(direct))
+    }
+}
+
+/// Jobs across the NAT lab's homes, by path.
+private func labReach(attempts: Int) throws -> [BenchResult] {
+    let script = FileManager.default.currentDirectoryPath + "/Tests/nat-lab/lab.sh"
+    let potluck = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("potluck").path
+    guard getuid() == 0, FileManager.default.fileExists(atPath: script) else {
+        PotluckBench.printError("reach: the NAT lab needs root and the repository's root as working directory; its rows are skipped")
+        return []
+    }
+    guard FileManager.default.isExecutableFile(atPath: potluck) else {
+        throw BenchError("no potluck beside this executable at \(potluck): run 'swift build -c release --product potluck' first")
+    }
+    let lab = "b\(getpid() % 100_000)"
+    let lab_ = { (arguments: [String]) throws in try labScript(script, potluck: potluck, arguments) }
+    try lab_(["up", lab])
+    defer { try? lab_(["down", lab]) }
+    let publicPeers = ["--bootstrap", "203.0.113.10:6891", "--bootstrap", "203.0.113.11:6891"]
+    try lab_(["node", lab, "pub1", "--relay"])
+    try lab_(["node", lab, "pub2", "--bootstrap", "203.0.113.10:6891", "--relay"])
+    for home in ["cone", "cone2", "sym", "sym2", "upnp"] { try lab_(["node", lab, home] + publicPeers) }
+    let directory = "/tmp/potluck-lab-\(lab)"
+    let job = directory + "/primes.wasm"
+    FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes))
+    var ids: [String: String] = [:]
+    for lender in ["pub2", "upnp", "cone", "sym"] {
+        try lab_(["potluck", lab, lender, "offer", "set", "--cores", "1", "--memory", "256MiB"])
+        ids[lender] = try capture(script, potluck: potluck, ["exec", lab, lender, potluck, "id", "--data-dir", "\(directory)/\(lender)"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    // Wait on the fact: every lender behind a NAT has published a relay.
+    let deadline = Date().addingTimeInterval(60)
+    while try capture(script, potluck: potluck, ["exec", lab, "upnp", potluck, "offers", "--data-dir", "\(directory)/upnp"])
+        .components(separatedBy: "relay://").count < 3 {
+        guard Date() < deadline else { throw BenchError("the lenders behind NATs published no relay within 60 s") }
+        usleep(200_000)
+    }
+    let pairs: [(path: String, lender: String, borrowers: [String])] = [
+        ("direct (public lender)", "pub2", ["cone", "sym", "upnp"]),
+        ("direct (port mapped by the router)", "upnp", ["cone", "sym"]),
+        ("relayed (lender behind a cone NAT)", "cone", ["upnp", "sym", "cone2"]),
+        ("relayed (lender behind a symmetric NAT)", "sym", ["cone", "sym2"]),
+    ]
+    var results: [BenchResult] = []
+    var done = 0, tried = 0
+    for pair in pairs {
+        var times: [Double] = [], failed = 0
+        for attempt in 0..<attempts {
+            let borrower = pair.borrowers[attempt % pair.borrowers.count]
+            let start = nowNanoseconds()
+            let output = try? capture(script, potluck: potluck, ["exec", lab, borrower, potluck, "run", job, "--lender", ids[pair.lender]!,
+                                                                "--timeout", "30s", "--data-dir", "\(directory)/\(borrower)", "--", "1000"])
+            if output == "168\n" { times.append(Double(nowNanoseconds() - start) / 1e6) } else { failed += 1 }
+        }
+        done += times.count
+        tried += attempts
+        results.append(BenchResult(bench: "reach", caseName: "a job \(pair.path), from \(pair.borrowers.joined(separator: "/"))", unit: "ms p50",
+                                   potluck: median(times), reference: .nan,
+                                   extra: [("p99_ms", percentile(times, 0.99)), ("attempts", Double(attempts)), ("failed", Double(failed))]))
+    }
+    results.append(BenchResult(bench: "reach", caseName: "jobs completed across the NAT lab's pairs (DCUtR hole punching: 70%)", unit: "%",
+                               potluck: 100 * Double(done) / Double(max(1, tried)), reference: 70,
+                               extra: [("attempts", Double(tried))]))
+    return results
+}
+
+private func labScript(_ script: String, potluck: String, _ arguments: [String]) throws {
+    _ = try capture(script, potluck: potluck, arguments)
+}
+
+/// Runs `lab.sh ARGUMENTS` and returns its stdout; throws when it fails.
+private func capture(_ script: String, potluck: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [script] + arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["POTLUCK"] = potluck
+    process.environment = environment
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw BenchError("lab.sh \(arguments.prefix(3).joined(separator: " ")) exited \(process.terminationStatus)") }
+    return String(decoding: data, as: UTF8.self)
+}
