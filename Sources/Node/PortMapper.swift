@@ -94,3 +94,28 @@ struct PortMapper: Sendable {
         return .failure(.noAnswer(gateway))
     }
 }
+
+/// The router's port mappings by whichever protocol it speaks: NAT-PMP first (one round trip per
+/// mapping), then UPnP IGD (most home routers); removed by the protocol that made them.
+struct RouterMapping: Sendable {
+    let gateway: Endpoint.Address
+
+    func map(udpPort: UInt16?, tcpPort: UInt16?) async throws(PortMapper.Failure) -> PortMapping {
+        do { return try await PortMapper(gateway: gateway).map(udpPort: udpPort, tcpPort: tcpPort) } catch let natPMP {
+            do { return try await UPnPMapper(gateway: gateway).map(udpPort: udpPort, tcpPort: tcpPort) } catch {
+                if case .noAnswer = natPMP, case .refused(let why) = error, why.hasPrefix("no UPnP IGD router answered") {
+                    throw .refused("the router \(Endpoint(address: gateway, port: 0).addressText) answers neither NAT-PMP nor UPnP IGD (turn one on in its settings, or forward the ports by hand)")
+                }
+                throw .refused("NAT-PMP: \(natPMP); UPnP IGD: \(error)")
+            }
+        }
+    }
+
+    func unmap(_ mapping: PortMapping) async {
+        if mapping.protocolName == "NAT-PMP" {
+            await PortMapper(gateway: gateway).unmap(udpPort: mapping.udpPort, tcpPort: mapping.tcpPort)
+        } else {
+            await UPnPMapper(gateway: gateway).unmap(udpPort: mapping.udpPort, tcpPort: mapping.tcpPort)
+        }
+    }
+}

@@ -76,8 +76,8 @@ struct ReachabilityMonitor {
                 try await Task.sleep(for: now - started < Self.earlyPeriod ? Self.earlyInterval : Self.steadyInterval)
             }
         } catch {
-            if let mapper, mapped != nil {
-                await mapper.unmap(udpPort: dht.port, tcpPort: service.jobs.withLock { $0?.port })
+            if let mapper, let mapped {
+                await mapper.unmap(mapped)
                 service.logger.info("removed the router's port mappings")
             }
             if !(error is CancellationError) { throw error }
@@ -86,10 +86,10 @@ struct ReachabilityMonitor {
 
     /// A port mapper when one can help: the node listens beyond loopback and the machine has
     /// a default gateway.
-    private func mapperIfUseful(for dht: Endpoint) -> PortMapper? {
+    private func mapperIfUseful(for dht: Endpoint) -> RouterMapping? {
         guard service.options.mapsPorts, case .v4(let ip) = dht.address, ip >> 24 != 127,
               let gateway = NetworkInterfaces.defaultGateway() else { return nil }
-        return PortMapper(gateway: gateway)
+        return RouterMapping(gateway: gateway)
     }
 
     /// The bound endpoint with an unspecified address (0.0.0.0) replaced by the machine's own.

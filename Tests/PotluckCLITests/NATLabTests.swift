@@ -14,7 +14,7 @@ extension CLIProcessTests {
             defer { lab.down() }
             try lab.node("pub1", ["--relay"])
             try lab.node("pub2", bootstrap: [Self.publicPeers[0]], ["--relay"])
-            for home in ["cone", "cone2", "sym", "sym2", "upnp", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
+            for home in ["cone", "cone2", "sym", "sym2", "upnp", "igd", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
 
             // Each node says in plain words what its network does (waiting on the fact itself).
             let expected = [
@@ -22,6 +22,7 @@ extension CLIProcessTests {
                 "cone": "behind a NAT that keeps ports (others see 203.0.113.20)",
                 "sym": "behind a symmetric NAT (others see 203.0.113.30)",
                 "upnp": "reachable at 203.0.113.40:6891, a port the router mapped through NAT-PMP",
+                "igd": "reachable at 203.0.113.70:6891, a port the router mapped through UPnP IGD",
                 "noudp": "no other node answers over UDP",
             ]
             for (host, words) in expected.sorted(by: { $0.key < $1.key }) {
@@ -45,7 +46,7 @@ extension CLIProcessTests {
             let job = "\(lab.directory)/primes.wasm"
             #expect(FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes)))
             var lenders: [String: String] = [:]
-            for lender in ["pub1", "upnp", "cone", "sym"] {
+            for lender in ["pub1", "upnp", "igd", "cone", "sym"] {
                 let set = try lab.potluck(lender, ["offer", "set", "--cores", "1", "--memory", "256MiB"])
                 #expect(set.status == 0, "\(set.stderr)")
                 lenders[lender] = try lab.potluck(lender, ["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -55,7 +56,7 @@ extension CLIProcessTests {
             #expect(eventually(timeout: 15) {
                 ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 3
             }, "the lenders behind NATs publish their relays")
-            let pairs = [("pub1", ["cone", "sym", "upnp"]), ("upnp", ["pub2", "cone", "sym"]),
+            let pairs = [("pub1", ["cone", "sym", "upnp"]), ("upnp", ["pub2", "cone", "sym"]), ("igd", ["sym", "cone"]),
                          ("cone", ["pub2", "upnp", "sym", "cone2"]), ("sym", ["pub2", "upnp", "cone", "sym2"])]
             for (lender, borrowers) in pairs {
                 for borrower in borrowers {
@@ -64,13 +65,15 @@ extension CLIProcessTests {
                 }
             }
 
-            // A stopped node gives its mappings back to the router.
-            let mapped = { (try? lab.exec("upnp-r", ["nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"]))?.stdout ?? "" }
-            #expect(mapped().contains("dport 6891"))
-            let pid = try #require(lab.nodePID("upnp"))
-            kill(pid, SIGTERM)
-            #expect(eventually(timeout: 15) { !mapped().contains("dport 6891") }, "\(mapped())")
-            #expect(eventually(timeout: 15) { lab.hasEnded(pid) })
+            // A stopped node gives its mappings back to the router, by the protocol that made them.
+            for home in ["upnp", "igd"] {
+                let mapped = { (try? lab.exec("\(home)-r", ["nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"]))?.stdout ?? "" }
+                #expect(mapped().contains("dport 6891"))
+                let pid = try #require(lab.nodePID(home))
+                kill(pid, SIGTERM)
+                #expect(eventually(timeout: 15) { !mapped().contains("dport 6891") }, "\(home): \(mapped())")
+                #expect(eventually(timeout: 15) { lab.hasEnded(pid) })
+            }
         }
     }
 }

@@ -31,7 +31,8 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 POTLUCK=${POTLUCK:-$here/../../.build/debug/potluck}
 
-# host  kind      router    address      (kind: public, cone, symmetric, upnp, noudp)
+# host  kind      router    address      (kind: public, cone, symmetric, upnp, igd, noudp)
+# upnp: miniupnpd with NAT-PMP/PCP and UPnP IGD; igd: miniupnpd with UPnP IGD only.
 HOSTS="
 pub1   public    -         203.0.113.10
 pub2   public    -         203.0.113.11
@@ -40,6 +41,7 @@ cone2  cone      cone-r    10.0.1.3
 sym    symmetric sym-r     10.0.2.2
 sym2   symmetric sym2-r    10.0.5.2
 upnp   upnp      upnp-r    10.0.3.2
+igd    igd       igd-r     10.0.6.2
 noudp  noudp     noudp-r   10.0.4.2
 "
 # router  wan address   lan prefix
@@ -49,6 +51,7 @@ sym-r    203.0.113.30  10.0.2
 upnp-r   203.0.113.40  10.0.3
 noudp-r  203.0.113.50  10.0.4
 sym2-r   203.0.113.60  10.0.5
+igd-r    203.0.113.70  10.0.6
 "
 STUN_ALT=203.0.113.12  # pub1's second address, for the STUN responder's CHANGE-REQUEST
 
@@ -119,11 +122,15 @@ up() {
     in_ns "$lab" pub1 setsid python3 "$here/stun.py" 203.0.113.10 "$STUN_ALT" >"$d/stun.log" 2>&1 &
     echo $! >"$d/stun.pid"
     wait_for "$lab" pub1 "the STUN responder" "ss -lun | grep -q ':3479 '"
-    cat >"$d/miniupnpd.conf" <<CONF
+    for router in upnp-r igd-r; do
+        local natpmp=yes prefix
+        [[ $router == igd-r ]] && natpmp=no
+        prefix=$(awk -v r="$router" '$1 == r { print $3 }' <<<"$ROUTERS")
+        cat >"$d/$router.conf" <<CONF
 ext_ifname=wan
 listening_ip=lan
 http_port=5000
-enable_natpmp=yes
+enable_natpmp=$natpmp
 enable_upnp=yes
 ext_perform_stun=yes
 ext_stun_host=203.0.113.10
@@ -132,13 +139,13 @@ secure_mode=yes
 system_uptime=yes
 notify_interval=60
 clean_ruleset_interval=600
-uuid=3e9a4c1c-5b4f-4d59-9a0d-706f746c7563
-allow 1024-65535 10.0.3.0/24 1024-65535
+uuid=3e9a4c1c-5b4f-4d59-9a0d-70${prefix##*.}746c7563
+allow 1024-65535 $prefix.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
 CONF
-    in_ns "$lab" upnp-r miniupnpd -d -f "$d/miniupnpd.conf" -P "$d/miniupnpd.pid" >"$d/miniupnpd.log" 2>&1 &
-    echo $! >"$d/miniupnpd.shell.pid"
-    wait_for "$lab" upnp-r "miniupnpd" "ss -lun | grep -q ':5351 '"
+        in_ns "$lab" "$router" miniupnpd -d -f "$d/$router.conf" -P "$d/$router.pid" >"$d/$router.log" 2>&1 &
+        wait_for "$lab" "$router" "miniupnpd" "ss -ltn | grep -q ':5000 '"
+    done
     built=1
     echo "lab $lab is up: $(awk 'NF { print $1 }' <<<"$HOSTS" | tr '\n' ' ')"
 }
