@@ -42,6 +42,17 @@ extension ControlHandler {
                          "announced_on": .number(Double(announced))])
     }
 
+    /// The key `lender` announced with, as the storing nodes reported it; else its answer to a
+    /// ping (a lender behind a NAT answers none). Its own function: inlined into `listOffers`,
+    /// Swift 6.3's release build gave the loop's async frame too little room for the ping's
+    /// event (AddressSanitizer: heap-buffer-overflow in `Mailbox.post`), and the node crashed.
+    @inline(never)
+    private func lenderKey(_ lender: Endpoint, reported: PublicKey?) async -> PublicKey? {
+        if let reported { return reported }
+        if case .pong(_, _, let key?) = await run(.ping(lender)) { return key }
+        return nil
+    }
+
     func withdrawOffer() async throws(NodeError) -> ControlResponse {
         let stored = try await putOwn(Self.withdrawn)
         return .success(["target": .string(stored.target.hex), "seq": .number(Double(stored.sequence))])
@@ -69,9 +80,7 @@ extension ControlHandler {
         for lender in Set(lenders).sorted(by: { $0.description < $1.description }) {
             // The key the lender announced with, as the storing nodes report it (a lender behind a
             // NAT answers no ping); else a ping asks the lender itself.
-            var key = lookup.peerKeys[lender]
-            if key == nil, case .pong(_, _, let pinged?) = await run(.ping(lender)) { key = pinged }
-            guard let key else { continue }
+            guard let key = await lenderKey(lender, reported: lookup.peerKeys[lender]) else { continue }
             let target = MutableItem.target(key: key, salt: Self.offerSalt)
             guard case .item(.mutable(let item)?, _, _) = await run(.get(target, salt: Self.offerSalt)),
                   let offer = try? Offer(encoded: item.value), offer.lender == key,
