@@ -105,9 +105,15 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
     }
     // Wait on the fact: every lender behind a NAT has published a relay.
     let deadline = Date().addingTimeInterval(60)
-    while try capture(script, potluck: potluck, ["exec", lab, "upnp", potluck, "offers", "--data-dir", "\(directory)/upnp"])
+    while ((try? capture(script, potluck: potluck, ["exec", lab, "upnp", potluck, "offers", "--data-dir", "\(directory)/upnp"])) ?? "")
         .components(separatedBy: "relay://").count < 3 {
-        guard Date() < deadline else { throw BenchError("the lenders behind NATs published no relay within 60 s") }
+        guard Date() < deadline else {
+            let offers: String
+            do { offers = try capture(script, potluck: potluck, ["exec", lab, "upnp", potluck, "offers", "--data-dir", "\(directory)/upnp"]) } catch {
+                offers = "\(error)"
+            }
+            throw BenchError("the lenders behind NATs published no relay within 60 s; offers seen from upnp: \(offers)")
+        }
         usleep(200_000)
     }
     let pairs: [(path: String, lender: String, borrowers: [String])] = [
@@ -152,11 +158,16 @@ private func capture(_ script: String, potluck: String, _ arguments: [String]) t
     environment["POTLUCK"] = potluck
     process.environment = environment
     let output = Pipe()
+    let errors = makeTemporaryDirectory() + "/stderr"
+    FileManager.default.createFile(atPath: errors, contents: nil)
     process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("lab.sh \(arguments.prefix(3).joined(separator: " ")) exited \(process.terminationStatus)") }
+    guard process.terminationStatus == 0 else {
+        let said = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        throw BenchError("lab.sh \(arguments.prefix(4).joined(separator: " ")) exited \(process.terminationStatus): \(said.suffix(300))")
+    }
     return String(decoding: data, as: UTF8.self)
 }
