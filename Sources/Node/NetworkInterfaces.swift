@@ -51,3 +51,14 @@ enum NetworkInterfaces {
         }.min().map { .v4($0) }
     }
 }
+
+/// Calls `body` with an IPv4 `sockaddr` for `ip:port` (host order), for `connect` and `sendto`.
+func withSocketAddress<R>(_ ip: UInt32, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = ip.bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+}

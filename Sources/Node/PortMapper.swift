@@ -68,14 +68,7 @@ struct PortMapper: Sendable {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard socket >= 0 else { return .failure(.noAnswer(gateway)) }
         defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = NATPMP.port.bigEndian
-        address.sin_addr.s_addr = ip.bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return .failure(.noAnswer(gateway)) }
+        guard withSocketAddress(ip, port: NATPMP.port, { connect(socket, $0, $1) }) == 0 else { return .failure(.noAnswer(gateway)) }
         var buffer = [UInt8](repeating: 0, count: 64)
         for wait in NATPMP.retransmissions {
             _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }

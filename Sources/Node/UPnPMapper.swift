@@ -98,14 +98,7 @@ struct UPnPMapper: Sendable {
         var timeout = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = endpoint.port.bigEndian
-        address.sin_addr.s_addr = ip.bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw PortMapper.Failure.refused("cannot connect to the router at \(hostPort)") }
+        guard withSocketAddress(ip, port: endpoint.port, { connect(socket, $0, $1) }) == 0 else { throw PortMapper.Failure.refused("cannot connect to the router at \(hostPort)") }
         var request = "\(body == nil ? "GET" : "POST") \(path) HTTP/1.1\r\nHost: \(hostPort)\r\nConnection: close\r\n"
         if let body, let action {
             request += "Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: \(action)\r\nContent-Length: \(body.utf8.count)\r\n"
@@ -134,14 +127,8 @@ struct UPnPMapper: Sendable {
     }
 
     private static func sendTo(_ socket: Int32, _ bytes: [UInt8], address ip: UInt32, port: UInt16) {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = ip.bigEndian
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
-                bytes.withUnsafeBytes { sendto(socket, $0.baseAddress, $0.count, 0, target, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+        _ = withSocketAddress(ip, port: port) { target, length in
+            bytes.withUnsafeBytes { sendto(socket, $0.baseAddress, $0.count, 0, target, length) }
         }
     }
 
@@ -149,13 +136,7 @@ struct UPnPMapper: Sendable {
     private static func localAddress(toward ip: UInt32) -> String {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(1900).bigEndian
-        address.sin_addr.s_addr = ip.bigEndian
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        _ = withSocketAddress(ip, port: UPnPIGD.ssdpPort) { connect(socket, $0, $1) }
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }

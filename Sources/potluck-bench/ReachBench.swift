@@ -96,7 +96,7 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
     for home in ["cone", "cone2", "sym", "sym2", "upnp"] { try lab_(["node", lab, home] + publicPeers) }
     let directory = "/tmp/potluck-lab-\(lab)"
     let job = directory + "/primes.wasm"
-    FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes))
+    _ = FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes))
     var ids: [String: String] = [:]
     for lender in ["pub2", "upnp", "cone", "sym"] {
         try lab_(["potluck", lab, lender, "offer", "set", "--cores", "1", "--memory", "256MiB"])
@@ -159,7 +159,7 @@ private func capture(_ script: String, potluck: String, _ arguments: [String]) t
     process.environment = environment
     let output = Pipe()
     let errors = makeTemporaryDirectory() + "/stderr"
-    FileManager.default.createFile(atPath: errors, contents: nil)
+    _ = FileManager.default.createFile(atPath: errors, contents: nil)
     process.standardOutput = output
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
     try process.run()
