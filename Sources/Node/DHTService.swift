@@ -40,6 +40,9 @@ public final class DHTService: Service, Sendable {
         self.onReady = onReady
     }
 
+    /// What the owner tells ``ReachabilityMonitor``: the reports, BEP 43's modes, the table size.
+    typealias Observation = (seen: [Endpoint.Address: Endpoint], presence: (Bool, Bool), tableSize: Int)
+
     enum Event: Sendable {
         case datagram([UInt8], from: Endpoint)
         case tick
@@ -49,7 +52,7 @@ public final class DHTService: Service, Sendable {
         /// Potluck peers found by the rendezvous: join the overlay through them.
         case join([Endpoint])
         /// What other nodes report seeing this node at, and its BEP 43 modes.
-        case observed(CheckedContinuation<(seen: [Endpoint.Address: Endpoint], presence: (Bool, Bool), tableSize: Int), Never>)
+        case observed(CheckedContinuation<Observation, Never>)
         /// A lookup of the node's own id: it asks its neighbours (which report its address) and
         /// enters their tables if it answers.
         case lookupSelf

@@ -53,7 +53,12 @@ struct ReachabilityMonitor {
                         nextMapping = now + Self.mappingRetry
                     }
                 }
-                let (seen, presence, tableSize) = await withCheckedContinuation { events.post(.observed($0)) }
+                let (seen, presence, tableSize) = await withCheckedContinuation { (continuation: CheckedContinuation<DHTService.Observation, Never>) in
+                    // A mailbox that is finished (the node is stopping) takes nothing: answer here,
+                    // or this task would wait forever and the node would never exit.
+                    if !events.post(.observed(continuation)) { continuation.resume(returning: (seen: [:], presence: (false, false), tableSize: 0)) }
+                }
+                try Task.checkCancellation()
                 var reach = decide(seen: seen, dht: dht, jobsPort: jobsPort, mapped: mapped, problem: problem)
                 reach.relay = service.relay.withLock { $0 }?.description
                 if seen.isEmpty, tableSize == 0, now - started >= Self.silenceLimit, !service.options.bootstrap.isEmpty {
