@@ -6,6 +6,10 @@ import Kademlia
 public enum NATMapping: String, Sendable, Hashable, Codable {
     /// Too few reports to say.
     case unknown
+    /// Behind a NAT (a peer saw another address than the machine's own), whose kind one report
+    /// cannot tell: in a network of one reachable peer, still enough to know others cannot
+    /// reach the node unasked.
+    case translated
     /// Others see one of this machine's own addresses and its own port: no NAT.
     case none
     /// One external port per socket, equal to the local port (RFC 4787 endpoint-independent
@@ -33,7 +37,7 @@ public enum NATMapping: String, Sendable, Hashable, Codable {
         if translated.isEmpty { return seen.isEmpty ? .unknown : .none }
         guard let external = mostReported(translated) else { return .unknown }
         let ports = translated.values.filter { $0.address == external }.map(\.port)
-        guard ports.count >= 2 else { return .unknown }
+        guard ports.count >= 2 else { return translated.count == 1 ? .translated : .unknown }
         if Set(ports).count > 1 { return .symmetric }
         return ports[0] == localPort ? .keepsPorts : .remapsPorts
     }

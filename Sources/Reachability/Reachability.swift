@@ -73,7 +73,7 @@ public struct Reachability: Sendable, Equatable {
             return Reachability(state: .reachable(dht: Endpoint(address: address, port: bound.port),
                                                   jobs: jobsPort.map { Endpoint(address: address, port: $0) }, path: .direct),
                                 mappingProblem: nil)
-        case .keepsPorts, .remapsPorts, .symmetric:
+        case .translated, .keepsPorts, .remapsPorts, .symmetric:
             return Reachability(state: .behindNAT(mapping, publicAddress: seenAddress), mappingProblem: mappingProblem)
         }
     }
@@ -115,6 +115,7 @@ public struct Reachability: Sendable, Equatable {
             switch mapping {
             case .keepsPorts: text = "behind a NAT that keeps ports\(seen): others cannot reach this node unasked"
             case .remapsPorts: text = "behind a NAT that changes ports\(seen): others cannot reach this node unasked"
+            case .translated: text = "behind a NAT\(seen): others cannot reach this node unasked"
             default: text = "behind a symmetric NAT\(seen), a new port for each peer: others cannot reach this node unasked"
             }
             text += "; it asks the DHT but does not answer (BEP 43)"

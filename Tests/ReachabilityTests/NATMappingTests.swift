@@ -16,8 +16,12 @@ import Testing
         #expect(classify([:]) == .unknown)
     }
 
-    @Test func oneTranslatedReportIsNotEnough() {
-        #expect(classify([peer(10): Endpoint(address: router, port: 6881)]) == .unknown)
+    /// One peer that saw another address proves a NAT, not its kind; two peers that disagree on
+    /// the address prove nothing yet.
+    @Test func oneTranslatedReportShowsANATButNotItsKind() {
+        #expect(classify([peer(10): Endpoint(address: router, port: 6881)]) == .translated)
+        let split = [peer(10): Endpoint(address: router, port: 6881), peer(11): Endpoint(address: peer(99), port: 6881)]
+        #expect(classify(split) == .unknown)
     }
 
     @Test func samePortFromTwoPeersKeepsPorts() {
