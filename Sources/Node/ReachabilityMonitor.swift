@@ -16,8 +16,6 @@ struct ReachabilityMonitor {
     static let earlyInterval: Duration = .seconds(1)
     static let steadyInterval: Duration = .seconds(10)
     static let earlyPeriod: Duration = .seconds(60)
-    /// How long a node that was given peers to join may hear nothing before it says so.
-    static let silenceLimit: Duration = .seconds(10)
     /// How often a node that knows nothing of its address asks its neighbours.
     static let selfLookupInterval: Duration = .seconds(15)
     /// How long a failed port mapping waits before it is tried again.
@@ -59,11 +57,11 @@ struct ReachabilityMonitor {
                     if !events.post(.observed(continuation)) { continuation.resume(returning: (seen: [:], presence: (false, false), tableSize: 0)) }
                 }
                 try Task.checkCancellation()
-                var reach = decide(seen: seen, dht: dht, jobsPort: jobsPort, mapped: mapped, problem: problem)
+                let local = NetworkInterfaces.localAddresses()
+                var reach = Reachability.decide(
+                    reports: seen, localAddresses: local, bound: Self.shown(dht, local: local), jobsPort: jobsPort, mapped: mapped,
+                    mappingProblem: problem, tableSize: tableSize, elapsed: now - started, joinsThroughPeers: !service.options.bootstrap.isEmpty)
                 reach.relay = service.relay.withLock { $0 }?.description
-                if seen.isEmpty, tableSize == 0, now - started >= Self.silenceLimit, !service.options.bootstrap.isEmpty {
-                    reach.state = .unanswered
-                }
                 // Nobody reported this node's address yet, though it has neighbours (the first
                 // node of a network only answers): ask them, now and then.
                 if case .unknown = reach.state, tableSize > 0, now >= nextSelfLookup {
@@ -103,18 +101,6 @@ struct ReachabilityMonitor {
         if dht.address == .v4(0), let primary = NetworkInterfaces.primaryIPv4(among: local) { shown.address = primary }
         return shown
     }
-
-    private func decide(
-        seen: [Endpoint.Address: Endpoint], dht: Endpoint, jobsPort: UInt16?, mapped: PortMapping?, problem: String?
-    ) -> Reachability {
-        let local = NetworkInterfaces.localAddresses()
-        let sameFamily = seen.filter { $0.value.compactLength == dht.compactLength }
-        let shown = Self.shown(dht, local: local)
-        let mapping = NATMapping.classify(sameFamily, localPort: dht.port, localAddresses: local)
-        let translated = sameFamily.filter { !local.contains($0.value.address) }
-        return Reachability.decide(mapping: mapping, seenAddress: NATMapping.mostReported(translated.isEmpty ? sameFamily : translated),
-                                   bound: shown, jobsPort: jobsPort, mapped: mapped, mappingProblem: problem)
-    }
 }
 
 extension DHTService {
@@ -126,8 +112,7 @@ extension DHTService {
         }
         if let relay = relay.withLock({ $0 }) { return "relay://\(relay)" }
         guard let (_, endpoint, port) = jobs.withLock({ $0 }) else { return nil }
-        guard endpoint.hasPrefix("tcp://0.0.0.0:"),
-              let primary = NetworkInterfaces.primaryIPv4(among: NetworkInterfaces.localAddresses()) else { return endpoint }
-        return "tcp://\(Endpoint(address: primary, port: port))"
+        guard endpoint.hasPrefix("tcp://0.0.0.0:") else { return endpoint }
+        return "tcp://\(ReachabilityMonitor.shown(Endpoint(address: .v4(0), port: port)))"
     }
 }

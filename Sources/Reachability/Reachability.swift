@@ -56,6 +56,25 @@ public struct Reachability: Sendable, Equatable {
     /// A router's mapping wins: it makes the node reachable whatever the NAT's mapping
     /// behaviour. Without one, no NAT (a public or local address) is reachable directly, and any
     /// NAT is not (its filtering lets in only replies: RFC 4787 §5 on the common kinds).
+    /// Decides from the raw reports (responder → endpoint seen) of the node's whole life so far:
+    /// those of `bound`'s family are classified (§2), and a node that was given peers to join
+    /// yet has no report and no neighbour after ``silenceLimit`` is on a network that blocks UDP.
+    public static func decide(
+        reports: [Endpoint.Address: Endpoint], localAddresses: Set<Endpoint.Address>, bound: Endpoint, jobsPort: UInt16?,
+        mapped: PortMapping?, mappingProblem: String?, tableSize: Int, elapsed: Duration, joinsThroughPeers: Bool
+    ) -> Reachability {
+        let sameFamily = reports.filter { $0.value.compactLength == bound.compactLength }
+        let translated = sameFamily.filter { !localAddresses.contains($0.value.address) }
+        var reach = decide(mapping: NATMapping.classify(sameFamily, localPort: bound.port, localAddresses: localAddresses),
+                           seenAddress: NATMapping.mostReported(translated.isEmpty ? sameFamily : translated),
+                           bound: bound, jobsPort: jobsPort, mapped: mapped, mappingProblem: mappingProblem)
+        if reports.isEmpty, tableSize == 0, elapsed >= silenceLimit, joinsThroughPeers { reach.state = .unanswered }
+        return reach
+    }
+
+    /// How long a node that was given peers to join may hear nothing before it says UDP is blocked.
+    public static let silenceLimit: Duration = .seconds(10)
+
     public static func decide(
         mapping: NATMapping, seenAddress: Endpoint.Address?, bound: Endpoint, jobsPort: UInt16?,
         mapped: PortMapping?, mappingProblem: String? = nil

@@ -93,3 +93,27 @@ import Testing
         #expect(reach.summary == "reachable at 127.0.0.1:40000")
     }
 }
+
+/// The verdict from raw reports (spec 0021 §4), as the node's monitor asks for it.
+@Suite struct VerdictFromReportsTests {
+    let home = Endpoint(address: .v4(0x0A00_0102), port: 6881)
+    let router = Endpoint.Address.v4(0xCB00_7114)
+
+    func decide(_ reports: [Endpoint.Address: Endpoint], tableSize: Int = 1, elapsed: Duration = .seconds(30)) -> Reachability {
+        Reachability.decide(reports: reports, localAddresses: [home.address], bound: home, jobsPort: 6881, mapped: nil,
+                            mappingProblem: nil, tableSize: tableSize, elapsed: elapsed, joinsThroughPeers: true)
+    }
+
+    @Test func reportsOfTwoPeersPlaceTheNodeBehindItsNAT() {
+        let reports = [Endpoint.Address.v4(0xCB00_710A): Endpoint(address: router, port: 6881),
+                       .v4(0xCB00_710B): Endpoint(address: router, port: 6881),
+                       .v6(0x2001_0db8_0000_0000, 1): Endpoint(address: .v6(0x2001_0db8_0000_0000, 2), port: 6881)]  // another family: ignored
+        #expect(decide(reports).state == .behindNAT(.keepsPorts, publicAddress: router))
+    }
+
+    @Test func silenceAfterTheLimitMeansUDPIsBlocked() {
+        #expect(decide([:], tableSize: 0, elapsed: .seconds(11)).state == .unanswered)
+        #expect(decide([:], tableSize: 0, elapsed: .seconds(5)).state == .unknown)
+        #expect(decide([:], tableSize: 2, elapsed: .seconds(60)).state == .unknown)
+    }
+}
