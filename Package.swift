@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching",
+                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching", "JobChannel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),

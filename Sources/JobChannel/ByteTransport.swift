@@ -1,6 +1,9 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A TCP connection that only moves bytes: one read at a time, asked for by the caller.
 ///
@@ -30,14 +33,35 @@ final class ByteTransport: Sendable {
         }
     }
 
-    /// Opens a TCP connection (`autoRead` off).
-    static func connect(host: String, port: Int, timeout: Duration) async throws -> ByteTransport {
-        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// Opens a TCP connection (`autoRead` off). With `shareable`, the local port may be bound
+    /// again by ``connect(from:to:timeout:)`` while this connection lasts (`SO_REUSEADDR`,
+    /// `SO_REUSEPORT`): a hole punch leaves from the port a relay saw (`spec/0021` §6).
+    static func connect(host: String, port: Int, timeout: Duration, shareable: Bool = false) async throws -> ByteTransport {
+        try await bootstrap(timeout: timeout, shareable: shareable).connect(host: host, port: port) { initialize($0) }
+    }
+
+    /// Opens a TCP connection from the local endpoint `local`, shared with the connections
+    /// already bound there; the peer may be opening one to it at the same moment (TCP
+    /// simultaneous open, RFC 9293 §3.5).
+    static func connect(from local: SocketAddress, to remote: SocketAddress, timeout: Duration) async throws -> ByteTransport {
+        try await bootstrap(timeout: timeout, shareable: true).bind(to: local).connect(to: remote) { initialize($0) }
+    }
+
+    private static func bootstrap(timeout: Duration, shareable: Bool) -> ClientBootstrap {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: false)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(timeout))
-            .connect(host: host, port: port) { initialize($0) }
+        if shareable {
+            bootstrap = bootstrap
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(reusePort, value: 1)
+        }
+        return bootstrap
     }
+
+    /// The local endpoint (`nil` once closed).
+    var localAddress: SocketAddress? { channel.localAddress }
 
     /// Listens for TCP connections (`autoRead` off on each accepted one).
     static func listen(host: String, port: Int) async throws -> NIOAsyncChannel<ByteTransport, Never> {
@@ -48,6 +72,19 @@ final class ByteTransport: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { initialize($0) }
     }
+
+    /// Listens on `local`, shared with the connections already bound there (a hole punch's
+    /// second way in, `spec/0021` §6).
+    static func listen(on local: SocketAddress) async throws -> NIOAsyncChannel<ByteTransport, Never> {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(reusePort, value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(to: local) { initialize($0) }
+    }
+
+    private static let reusePort = ChannelOptions.Types.SocketOption(level: .init(rawValue: SOL_SOCKET), name: .init(rawValue: SO_REUSEPORT))
 
     /// The next bytes from the peer; `nil` once the stream has ended. One reader at a time.
     func read() async throws -> ByteBuffer? {

@@ -18,6 +18,8 @@ public enum FrameCodec {
 
     static let tagMessage = crypto_secretstream_xchacha20poly1305_tag_message()
     static let tagFinal = crypto_secretstream_xchacha20poly1305_tag_final()
+    /// Marks a *moved* frame (`spec/0021` §6): libsodium's `PUSH` tag, empty plaintext.
+    static let tagMoved = crypto_secretstream_xchacha20poly1305_tag_push()
 }
 
 /// One decoded frame.
@@ -26,6 +28,9 @@ enum Frame: Equatable, Sendable {
     case message([UInt8])
     /// The sender's clean close (tag `FINAL`, empty plaintext).
     case final
+    /// The sender's stream goes on over another TCP connection (tag `PUSH`, empty plaintext;
+    /// `spec/0021-reachability.md` §6): nothing more arrives on this one.
+    case moved
 }
 
 /// The sending half of one direction: secretstream *push* plus length framing (sans-I/O).
@@ -54,9 +59,9 @@ final class FrameSealer: @unchecked Sendable {
         state.deallocate()
     }
 
-    /// The wire bytes of one frame carrying `message` (`final`: the stream's last frame).
-    /// The caller checks `message.count <= FrameCodec.maxMessageSize`.
-    func seal(_ message: UnsafeRawBufferPointer, final: Bool = false) -> [UInt8] {
+    /// The wire bytes of one frame carrying `message` under `tag` (`FINAL`: the stream's last
+    /// frame). The caller checks `message.count <= FrameCodec.maxMessageSize`.
+    func seal(_ message: UnsafeRawBufferPointer, tag: UInt8 = FrameCodec.tagMessage) -> [UInt8] {
         precondition(message.count <= FrameCodec.maxMessageSize, "the caller checks the frame size")
         let cipherLength = message.count + FrameCodec.tagOverhead
         return [UInt8](unsafeUninitializedCapacity: FrameCodec.prefixSize + cipherLength) { out, count in
@@ -66,13 +71,16 @@ final class FrameSealer: @unchecked Sendable {
             let status = crypto_secretstream_xchacha20poly1305_push(
                 state, out.baseAddress! + FrameCodec.prefixSize, &written,
                 message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
-                nil, 0, final ? FrameCodec.tagFinal : FrameCodec.tagMessage)
+                nil, 0, tag)
             precondition(status == 0 && Int(written) == cipherLength, "secretstream push cannot fail")
             count = FrameCodec.prefixSize + cipherLength
         }
     }
 
     func seal(_ message: [UInt8], final: Bool = false) -> [UInt8] {
-        message.withUnsafeBytes { seal($0, final: final) }
+        message.withUnsafeBytes { seal($0, tag: final ? FrameCodec.tagFinal : FrameCodec.tagMessage) }
     }
+
+    /// The frame that says the rest of this stream goes over another connection.
+    func sealMoved() -> [UInt8] { [UInt8]().withUnsafeBytes { seal($0, tag: FrameCodec.tagMoved) } }
 }

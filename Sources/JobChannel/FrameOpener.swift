@@ -101,8 +101,14 @@ final class FrameOpener: @unchecked Sendable {
             buffer = []
             start = 0
             return .final
+        case FrameCodec.tagMoved where plain.isEmpty:
+            // Nothing may follow on this connection: the stream goes on over the new one.
+            guard bufferedByteCount == 0 else {
+                throw ChannelError(.decryptFailed, "\(bufferedByteCount) bytes followed a moved frame on the connection it left")
+            }
+            return .moved
         default:
-            throw ChannelError(.decryptFailed, "a frame carried tag \(tag) (with \(plain.count) bytes); only MESSAGE and an empty FINAL are allowed")
+            throw ChannelError(.decryptFailed, "a frame carried tag \(tag) (with \(plain.count) bytes); only MESSAGE, an empty PUSH and an empty FINAL are allowed")
         }
     }
 }

@@ -10,6 +10,8 @@ struct EstablishedSession {
     /// Opens the peer's frames; already holds any bytes that followed the handshake.
     let opener: FrameOpener
     let keys: SessionKeys
+    /// Whether this side is the client (the borrower).
+    let isClient: Bool
 }
 
 /// The handshake as a sans-I/O state machine (`spec/0015-job-channel.md` §3): feed it the bytes
@@ -100,7 +102,7 @@ struct Handshake {
             opener.append(buffer)
             buffer = []
             state = .done
-            return Step(session: EstablishedSession(peer: expectedServer!, sealer: sealer, opener: opener, keys: keys))
+            return Step(session: EstablishedSession(peer: expectedServer!, sealer: sealer, opener: opener, keys: keys, isClient: true))
         case .serverAwaitingClientHello:
             guard let message = try take(HandshakeLayout.clientHelloSize, last: false) else { return Step() }
             return try serverReceivedClientHello(message)
@@ -115,7 +117,7 @@ struct Handshake {
             buffer = []
             let sealer = FrameSealer(key: keys.serverToClient)
             state = .done
-            return Step(output: sealer.header, session: EstablishedSession(peer: client, sealer: sealer, opener: opener, keys: keys))
+            return Step(output: sealer.header, session: EstablishedSession(peer: client, sealer: sealer, opener: opener, keys: keys, isClient: false))
         case .clientStart, .done, .failed:
             throw ChannelError(.badHandshake, "handshake bytes arrived when none were expected")
         }

@@ -5,9 +5,10 @@ import Synchronization
 /// Runs a ``Handshake`` over a ``ByteTransport`` under a deadline: the only I/O of the
 /// handshake. On any failure the transport is closed.
 enum HandshakeDriver {
-    /// `received` holds bytes the peer already sent (read while telling a relay preamble apart).
+    /// `received` holds bytes the peer already sent (read while telling a relay preamble apart);
+    /// `relay` names the relay the transport goes through, if any.
     static func run(
-        _ handshake: inout Handshake, over transport: ByteTransport, timeout: Duration, received: [UInt8] = []
+        _ handshake: inout Handshake, over transport: ByteTransport, timeout: Duration, received: [UInt8] = [], relay: String? = nil
     ) async throws(ChannelError) -> SecureConnection {
         let expired = ExpiryFlag()
         let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(max(timeout, .zero))) {
@@ -34,7 +35,7 @@ enum HandshakeDriver {
                 output = step.output
                 if let session = step.session {
                     if !output.isEmpty { try await transport.write(output).get() }
-                    return SecureConnection(session: session, transport: transport)
+                    return SecureConnection(session: session, transport: transport, relay: relay)
                 }
             }
         } catch {

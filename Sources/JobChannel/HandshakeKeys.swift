@@ -30,6 +30,9 @@ struct SessionKeys: Sendable {
     let clientToServer: Bytes32
     /// The key of the server→client secretstream.
     let serverToClient: Bytes32
+    /// The key that proves a punched connection belongs to this session (`spec/0021` §6):
+    /// BLAKE2b-256(key: h3, message: "potluck punch v1" ‖ ss ‖ ee), secret like the stream keys.
+    let punch: Bytes32
 
     static func serverTranscript(clientHello: [UInt8], serverEphemeral: Bytes32, serverIdentity: PublicKey) -> Bytes32 {
         Blake2b.hash256(HandshakeLayout.protocolName + clientHello + serverEphemeral.bytes + serverIdentity.bytes)
@@ -38,6 +41,9 @@ struct SessionKeys: Sendable {
     static func clientTranscript(serverTranscript: Bytes32, serverSignature: Signature) -> Bytes32 {
         Blake2b.hash256(serverTranscript.bytes + serverSignature.bytes)
     }
+
+    /// What `role` sends first on a punched connection: BLAKE2b-256(key: punch, message: role).
+    func punchProof(_ role: UInt8) -> [UInt8] { Blake2b.hash([role], length: 32, key: punch.bytes) }
 
     /// The signed message: the role byte followed by the transcript hash.
     static func signed(_ role: UInt8, _ transcript: Bytes32) -> [UInt8] { [role] + transcript.bytes }
@@ -50,6 +56,9 @@ struct SessionKeys: Sendable {
         self.clientTranscript = clientTranscript
         clientToServer = Bytes32(okm[0..<32])!
         serverToClient = Bytes32(okm[32..<64])!
+        var punchInput = Array("potluck punch v1".utf8) + staticShared.bytes + ephemeralShared.bytes
+        punch = Bytes32(Blake2b.hash(punchInput, length: 32, key: clientTranscript.bytes))!
+        punchInput.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
         input.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
         okm.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
     }

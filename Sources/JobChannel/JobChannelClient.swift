@@ -19,33 +19,48 @@ public enum JobChannelClient {
     /// Connects to the lender `server` through the relay at `host:port` (`spec/0021` §5): asks
     /// the relay for the lender, then runs the same handshake end to end with the lender, so
     /// the relay only ever sees ciphertext. Throws `io` with the relay's reason when it refuses.
+    /// With `punch`, the connection then tries for that long, in the background, to move to a
+    /// direct one punched through both routers (§6); the caller never waits for it.
     public static func connect(
-        relay host: String, port: Int, identity: SigningKey, expecting server: PublicKey, timeout: Duration = .seconds(15)
+        relay host: String, port: Int, identity: SigningKey, expecting server: PublicKey, timeout: Duration = .seconds(15),
+        punch: Duration? = HolePunch.defaultWindow
     ) async throws(ChannelError) -> SecureConnection {
         let clock = ContinuousClock()
         let start = clock.now
         let transport: ByteTransport
-        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout) } catch {
+        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout, shareable: true) } catch {
             throw ChannelError(.io, "could not connect to the relay \(host):\(port): \(error)")
         }
         let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { transport.abort() }
         let status: UInt8
+        var reader = ByteReader(transport)
+        var rendezvous: RelayWire.Rendezvous?
         do {
-            try await transport.write(RelayWire.connectTag + server.bytes).get()
-            var reader = ByteReader(transport)
+            try await transport.write(RelayWire.connect(server, local: WireEndpoint(transport.localAddress))).get()
             status = try await reader.read(1)[0]
+            if status == RelayWire.Status.spliced.rawValue { rendezvous = RelayWire.Rendezvous(try await reader.read(RelayWire.Rendezvous.size)) }
         } catch {
             timer.cancel()
             await transport.close()
             throw ChannelError(.io, "the relay \(host):\(port) closed the connection: \(error)")
         }
         timer.cancel()
-        guard status == RelayWire.Status.spliced.rawValue else {
+        guard let rendezvous else {
             await transport.close()
             throw ChannelError(.io, "the relay \(host):\(port) could not connect: \(RelayWire.Status(rawValue: status)?.reason ?? "status \(status)")")
         }
+        // The punch starts now, as the lender's does, while the handshake crosses the relay.
+        let punching = punch.flatMap { HolePunch.start(from: transport.localAddress, toward: rendezvous, within: $0) }
         var handshake = Handshake.client(identity: identity, expecting: server)
-        return try await HandshakeDriver.run(&handshake, over: transport, timeout: timeout - (clock.now - start))
+        do {
+            let connection = try await HandshakeDriver.run(&handshake, over: transport, timeout: timeout - (clock.now - start),
+                                                           received: reader.buffered, relay: "\(host):\(port)")
+            if let punching { connection.adopt(punching) }
+            return connection
+        } catch {
+            punching?.cancel()
+            throw error
+        }
     }
 
     /// The same with a prepared handshake (test vectors, fixed ephemeral keys).

@@ -80,18 +80,32 @@ public final class JobChannelServer: Sendable {
         relay?.closeAll()
     }
 
-    /// Dials `host:port` (a relay), sends `preamble`, then serves the job channel on that
-    /// connection as if the peer had dialled this server (`spec/0021` §5).
-    public func serveDialed(host: String, port: Int, preamble: [UInt8], timeout: Duration) async throws(ChannelError) {
+    /// Answers the relay at `host:port` for `circuit` (`spec/0021` §5), then serves the job
+    /// channel on that connection as if the borrower had dialled this server. With `punch`, the
+    /// connection tries meanwhile to move to a direct one punched through both routers (§6).
+    func answer(relay host: String, port: Int, circuit: UInt64, timeout: Duration, punch: Duration?) async throws(ChannelError) {
         let transport: ByteTransport
-        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout) } catch {
+        do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout, shareable: true) } catch {
             throw ChannelError(.io, "could not connect to \(host):\(port): \(error)")
         }
-        do { try await transport.write(preamble).get() } catch {
+        let rendezvous: RelayWire.Rendezvous
+        var reader = ByteReader(transport)
+        let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { transport.abort() }
+        do {
+            try await transport.write(RelayWire.answer(circuit, local: WireEndpoint(transport.localAddress))).get()
+            rendezvous = RelayWire.Rendezvous(try await reader.read(RelayWire.Rendezvous.size))
+        } catch {
+            timer.cancel()
             await transport.close()
-            throw ChannelError(.io, "could not write to \(host):\(port): \(error)")
+            throw ChannelError(.io, "the relay \(host):\(port) did not splice the circuit: \(error)")
         }
-        await handshakeAndServe(transport, received: [])
+        timer.cancel()
+        // The punch starts now, as the borrower's does, while the handshake crosses the relay.
+        let punching = punch.flatMap { HolePunch.start(from: transport.localAddress, toward: rendezvous, within: $0) }
+        let adopted = await handshakeAndServe(transport, received: reader.buffered, relay: "\(host):\(port)") { connection in
+            if let punching { connection.adopt(punching) }
+        }
+        if !adopted { punching?.cancel() }
     }
 
     private func serve(_ transport: ByteTransport) async {
@@ -127,20 +141,26 @@ public final class JobChannelServer: Sendable {
         await handshakeAndServe(transport, received: first)
     }
 
-    private func handshakeAndServe(_ transport: ByteTransport, received: [UInt8]) async {
+    /// Returns whether the handshake succeeded (and `established` ran).
+    @discardableResult
+    private func handshakeAndServe(
+        _ transport: ByteTransport, received: [UInt8], relay: String? = nil, established: (SecureConnection) -> Void = { _ in }
+    ) async -> Bool {
         var handshake = Handshake.server(identity: identity)
         let connection: SecureConnection
         do {
-            connection = try await HandshakeDriver.run(&handshake, over: transport, timeout: handshakeTimeout, received: received)
+            connection = try await HandshakeDriver.run(&handshake, over: transport, timeout: handshakeTimeout, received: received, relay: relay)
         } catch {
             counters.withLock {
                 $0.failedHandshakes += 1
                 $0.lastFailure = error.code
             }
-            return
+            return false
         }
         counters.withLock { $0.established += 1 }
+        established(connection)
         await handler(connection)
         await connection.close()
+        return true
     }
 }

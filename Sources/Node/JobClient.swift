@@ -58,6 +58,8 @@ public struct JobClient: Sendable {
         public var receipt: Result<Receipt, ReceiptProblem>
         /// Bytes of input files sent because the lender lacked them.
         public var sentInputBytes: Int64 = 0
+        /// How the job channel reached the lender, at the end (`spec/0021` §5–§6).
+        public var path: ConnectionPath = .direct
     }
 
     /// Why a job that ran has no receipt signed by both: the borrower refused the proposal
@@ -110,7 +112,7 @@ public struct JobClient: Sendable {
         } catch { throw .channel("\(error)") }
         events(.connected)
         let submitted = Self.unixMilliseconds()
-        let completion: Completion
+        var completion: Completion
         do {
             completion = try await follow(job, cores: cores, on: lender, connection: connection, maxQueueWait: maxQueueWait, events: events)
         } catch {
@@ -120,6 +122,7 @@ public struct JobClient: Sendable {
             throw error
         }
         await connection.close()
+        completion.path = connection.path
         let receiptID = try? completion.receipt.get().id
         record(JobRecord(role: .borrowed, peer: lender.key, jobDigest: job.digest, cores: cores, start: completion.start,
                          end: completion.end, outcome: completion.outcome.summary, exitCode: completion.outcome.exitCode,

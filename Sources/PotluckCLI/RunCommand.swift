@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import JobChannel
 import Jobs
 import Matching
 import Node
@@ -157,7 +158,7 @@ struct RunCommand: AsyncParsableCommand {
             for completion in completions {
                 let receipt = (try? completion.receipt.get()).map { "receipt \($0.id.hex.prefix(16)) signed by both" }
                     ?? "no receipt (\(completion.receipt.failureDescription))"
-                standardError("potluck: ran on \(completion.lender.key.peerID): \(completion.outcome.summary); \(receipt)")
+                standardError("potluck: ran on \(completion.lender.key.peerID), reached \(completion.path): \(completion.outcome.summary); \(receipt)")
             }
             for name in first.outcome.outputFiles.keys.sorted() { standardError("potluck: wrote \(outputDir)/\(name)") }
         }
@@ -200,6 +201,9 @@ struct RunOutput: Encodable {
         let wall_ms: Int64
         let result: String
         let receipt: String?
+        /// `direct`, `relayed` or `punched` (spec 0021), and the relay's endpoint if any.
+        let path: String
+        let relay: String?
         let stdout: String
     }
 
@@ -214,7 +218,7 @@ struct RunOutput: Encodable {
             Replica(lender: completion.lender.key.peerID, outcome: completion.outcome.summary, exit_code: completion.outcome.exitCode,
                     cpu_ms: completion.outcome.cpuMilliseconds, wall_ms: completion.outcome.wallMilliseconds,
                     result: completion.outcome.resultDigest.hex, receipt: (try? completion.receipt.get())?.id.hex,
-                    stdout: String(decoding: completion.outcome.stdout, as: UTF8.self))
+                    path: completion.path.kind, relay: completion.path.relay, stdout: String(decoding: completion.outcome.stdout, as: UTF8.self))
         }
     }
 }

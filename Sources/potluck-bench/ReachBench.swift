@@ -50,7 +50,7 @@ private func relayThroughput() async throws -> BenchResult {
         group.addTask { try await sink.run() }
         group.addTask { try await relayServer.run() }
         group.addTask {
-            try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: sink) {}
+            try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: sink, punch: nil) {}
         }
         let deadline = nowNanoseconds() + 5_000_000_000
         while relay.statistics.listening == 0 {
@@ -61,7 +61,8 @@ private func relayThroughput() async throws -> BenchResult {
         for round in 0..<5 {
             for throughRelay in round % 2 == 0 ? [true, false] : [false, true] {
                 let connection = throughRelay
-                    ? try await JobChannelClient.connect(relay: "127.0.0.1", port: relayServer.port, identity: borrowerKey, expecting: lenderKey.publicKey)
+                    ? try await JobChannelClient.connect(relay: "127.0.0.1", port: relayServer.port, identity: borrowerKey, expecting: lenderKey.publicKey,
+                                                          punch: nil)
                     : try await JobChannelClient.connect(host: "127.0.0.1", port: sink.port, identity: borrowerKey, expecting: lenderKey.publicKey)
                 let rate = try await send(connection)
                 if throughRelay { relayed.append(rate) } else { direct.append(rate) }

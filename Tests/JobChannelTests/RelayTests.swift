@@ -12,12 +12,16 @@ import Testing
 
     /// Runs a relay (a job-channel server with a relay), and a lender whose own server is only
     /// ever reached by dialling out to the relay; the lender echoes each message upper-cased.
+    /// The lender punches for `punch` (§6; `nil`: never) and keeps its side's connections in
+    /// `served`.
     func withRelayAndLender(
-        listen: Bool = true, _ body: (_ relayPort: Int, _ relay: RelayServer) async throws -> Void
+        listen: Bool = true, punch: Duration? = nil, served: Shared<[SecureConnection]> = Shared([]),
+        _ body: (_ relayPort: Int, _ relay: RelayServer) async throws -> Void
     ) async throws {
         let relay = RelayServer(identity: relayKey)
         let relayServer = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: relayKey, relay: relay) { _ in }
         let lender = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: lenderKey) { connection in
+            served.update { $0.append(connection) }
             while let message = try? await connection.receive() {
                 try? await connection.send(message.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 })
             }
@@ -27,7 +31,8 @@ import Testing
             let listening = Shared(false)
             if listen {
                 group.addTask { [lenderKey] in
-                    try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: lender) {
+                    try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: lender,
+                                                  punch: punch) {
                         listening.update { $0 = true }
                     }
                 }
@@ -47,7 +52,8 @@ import Testing
     @Test func aBorrowerReachesAListeningLenderEndToEnd() async throws {
         try await withRelayAndLender { port, relay in
             let connection = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey,
-                                                                expecting: lenderKey.publicKey)
+                                                                expecting: lenderKey.publicKey, punch: nil)
+            #expect(connection.path == .relayed(relay: "127.0.0.1:\(port)"))
             try await connection.send(Array("hello through the relay".utf8))
             #expect(try await connection.receive() == Array("HELLO THROUGH THE RELAY".utf8))
             let big = [UInt8](repeating: 0x61, count: 3 << 20)
@@ -107,5 +113,101 @@ import Testing
             }
             #expect(await eventually { server.statistics.lastFailure == .badHandshake })
         }
+    }
+
+    // MARK: Hole punching (spec 0021 §6)
+
+    /// On loopback both sides punch straight to each other: the connection moves while
+    /// messages flow both ways, and none is lost, duplicated or reordered.
+    @Test func aRelayedConnectionMovesToAPunchedOneWithoutLosingAMessage() async throws {
+        let served = Shared<[SecureConnection]>([])
+        try await withRelayAndLender(punch: .seconds(5), served: served) { port, relay in
+            let connection = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey,
+                                                                expecting: lenderKey.publicKey, punch: .seconds(5))
+            // Keep messages in flight across the move: 400 numbered ones, each echoed.
+            async let echoes: [String] = {
+                var echoes: [String] = []
+                while echoes.count < 400, let echo = try await connection.receive() { echoes.append(String(decoding: echo, as: UTF8.self)) }
+                return echoes
+            }()
+            for index in 0..<400 {
+                try await connection.send(Array("message \(index)".utf8))
+                if index % 40 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(try await echoes == (0..<400).map { "MESSAGE \($0)" })
+            #expect(await eventually { connection.path == .punched(relay: "127.0.0.1:\(port)") }, "\(connection.path)")
+            #expect(await eventually { served.current.first?.path == .punched(relay: "127.0.0.1:\(port)") })
+            // Once moved, the bytes no longer cross the relay.
+            let before = relay.statistics.bytesRelayed
+            let big = [UInt8](repeating: 0x62, count: 2 << 20)
+            try await connection.send(big)
+            #expect(try await connection.receive() == [UInt8](repeating: 0x42, count: 2 << 20))
+            #expect(relay.statistics.bytesRelayed - before < 1 << 10, "\(relay.statistics.bytesRelayed - before) bytes still went through the relay")
+            await connection.close()
+        }
+    }
+
+    /// A lender that does not punch leaves the borrower's attempts unanswered: the connection
+    /// stays on the relay and works as before.
+    @Test func aPunchWithNoOneOnTheOtherSideLeavesTheConnectionRelayed() async throws {
+        try await withRelayAndLender(punch: nil) { port, _ in
+            let connection = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey,
+                                                                expecting: lenderKey.publicKey, punch: .milliseconds(300))
+            try await connection.send(Array("before".utf8))
+            #expect(try await connection.receive() == Array("BEFORE".utf8))
+            try await Task.sleep(for: .milliseconds(400))  // past the punch's window, which is the fact under test
+            try await connection.send(Array("after".utf8))
+            #expect(try await connection.receive() == Array("AFTER".utf8))
+            #expect(connection.path == .relayed(relay: "127.0.0.1:\(port)"))
+            await connection.close()
+        }
+    }
+
+    /// A punched connection to a host that cannot prove the session's secret is closed: two
+    /// sessions' ends meet by simultaneous open, and neither proof verifies.
+    @Test func aPunchedConnectionFromAnotherSessionIsRefused() async throws {
+        func keys() -> SessionKeys {
+            SessionKeys(staticShared: Bytes32(SecureRandom.bytes(32))!, ephemeralShared: Bytes32(SecureRandom.bytes(32))!,
+                        serverTranscript: Bytes32(SecureRandom.bytes(32))!, clientTranscript: Bytes32(SecureRandom.bytes(32))!)
+        }
+        func freePort() async throws -> SocketAddress {
+            let listener = try await ByteTransport.listen(host: "127.0.0.1", port: 0)
+            let port = listener.channel.localAddress!.port!
+            try await listener.channel.close()
+            return try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        }
+        func punch(_ keysA: SessionKeys, _ keysB: SessionKeys) async throws -> (Bool, Bool) {
+            let (a, b) = (try await freePort(), try await freePort())
+            async let fromA = HolePunch.open(from: a, to: b, within: .seconds(2))
+            async let fromB = HolePunch.open(from: b, to: a, within: .seconds(2))
+            let (opened, otherOpened) = await (fromA, fromB)
+            guard let opened, let otherOpened else { throw ChannelError(.io, "no connection opened between \(a) and \(b)") }
+            async let proven = HolePunch.prove(opened, keys: keysA, isClient: true, timeout: .seconds(2))
+            async let otherProven = HolePunch.prove(otherOpened, keys: keysB, isClient: false, timeout: .seconds(2))
+            let results = await (proven != nil, otherProven != nil)
+            await opened.close()
+            await otherOpened.close()
+            return results
+        }
+        let shared = keys()
+        #expect(try await punch(shared, shared) == (true, true), "one session: both ends prove it")
+        #expect(try await punch(keys(), keys()) == (false, false), "two sessions: neither end is kept")
+    }
+
+    @Test func rendezvousVectors() throws {
+        let rendezvous = RelayWire.Rendezvous(mine: WireEndpoint(host: "203.0.113.20", port: 40001),
+                                              theirs: WireEndpoint(host: "203.0.113.80", port: 6891),
+                                              theirsLocal: WireEndpoint(host: "10.0.7.2", port: 6891))
+        #expect(Hex.encode(rendezvous.bytes) == "00000000000000000000ffffcb007114" + "9c41" + "00000000000000000000ffffcb007150" + "1aeb"
+                + "00000000000000000000ffff0a000702" + "1aeb")
+        #expect(RelayWire.Rendezvous(rendezvous.bytes) == rendezvous)
+        #expect(rendezvous.target == WireEndpoint(host: "203.0.113.80", port: 6891), "different routers: the endpoint the relay saw")
+        let sameRouter = RelayWire.Rendezvous(mine: WireEndpoint(host: "203.0.113.20", port: 40001),
+                                              theirs: WireEndpoint(host: "203.0.113.20", port: 6891),
+                                              theirsLocal: WireEndpoint(host: "10.0.1.3", port: 6891))
+        #expect(sameRouter.target == WireEndpoint(host: "10.0.1.3", port: 6891), "one router: its LAN")
+        #expect(WireEndpoint(host: "2001:db8::7", port: 443)?.description == "[2001:db8::7]:443")
+        #expect(WireEndpoint([UInt8](repeating: 0, count: 18)) == nil)
+        #expect(RelayWire.Rendezvous(mine: nil, theirs: nil, theirsLocal: nil).target == nil)
     }
 }

@@ -8,10 +8,11 @@ import NIOCore
 public enum RelayListener {
     /// Listens at `host:port` as `identity` until the relay closes the session, the task is
     /// cancelled, or `idleLimit` passes without a byte from the relay (it sends keep-alives).
-    /// `onListening` runs once the relay accepted; `server` serves each circuit.
+    /// `onListening` runs once the relay accepted; `server` serves each circuit, trying for
+    /// `punch` to move it to a punched connection (§6; `nil`: never).
     public static func hold(
         host: String, port: Int, identity: SigningKey, server: JobChannelServer, timeout: Duration = .seconds(10),
-        idleLimit: Duration = .seconds(75), onListening: @Sendable () -> Void
+        idleLimit: Duration = .seconds(75), punch: Duration? = HolePunch.defaultWindow, onListening: @Sendable () -> Void
     ) async throws(ChannelError) {
         let transport: ByteTransport
         do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout) } catch {
@@ -20,7 +21,7 @@ public enum RelayListener {
         do {
             try await withTaskCancellationHandler {
                 try await session(transport, host: host, port: port, identity: identity, server: server, timeout: timeout,
-                                  idleLimit: idleLimit, onListening: onListening)
+                                  idleLimit: idleLimit, punch: punch, onListening: onListening)
             } onCancel: {
                 transport.abort()
             }
@@ -35,7 +36,7 @@ public enum RelayListener {
 
     private static func session(
         _ transport: ByteTransport, host: String, port: Int, identity: SigningKey, server: JobChannelServer, timeout: Duration,
-        idleLimit: Duration, onListening: @Sendable () -> Void
+        idleLimit: Duration, punch: Duration?, onListening: @Sendable () -> Void
     ) async throws {
         var reader = ByteReader(transport)
         try await transport.write(RelayWire.listenTag + identity.publicKey.bytes).get()
@@ -59,7 +60,7 @@ public enum RelayListener {
                     guard byte == RelayWire.circuitTag else { continue }  // a keep-alive
                     let circuit = RelayWire.circuit(try await reader.read(8))
                     group.addTask {
-                        try? await server.serveDialed(host: host, port: port, preamble: RelayWire.answer(circuit), timeout: timeout)
+                        try? await server.answer(relay: host, port: port, circuit: circuit, timeout: timeout, punch: punch)
                     }
                 }
             } catch {

@@ -34,10 +34,14 @@ public final class RelayServer: Sendable {
 
     private struct State {
         var listeners: [PublicKey: (session: UInt64, transport: ByteTransport)] = [:]
-        var waiting: [UInt64: CheckedContinuation<(ByteTransport, [UInt8])?, Never>] = [:]
+        var waiting: [UInt64: CheckedContinuation<Answer?, Never>] = [:]
         var open = 0
         var statistics = Statistics()
     }
+
+    /// A lender's call back for one circuit: its connection, the bytes read past the preamble,
+    /// and the local endpoint it said it is bound to.
+    private typealias Answer = (transport: ByteTransport, early: [UInt8], local: WireEndpoint?)
 
     private let identity: SigningKey
     private let limits: Limits
@@ -76,9 +80,10 @@ public final class RelayServer: Sendable {
             case RelayWire.connectTag: try await connect(&reader)
             case RelayWire.answerTag:
                 let circuit = RelayWire.circuit(try await reader.read(8))
+                let local = WireEndpoint(try await reader.read(RelayWire.endpointSize))
                 let waiter = state.withLock { $0.waiting.removeValue(forKey: circuit) }
                 guard let waiter else { return await transport.close() }
-                waiter.resume(returning: (transport, reader.buffered))
+                waiter.resume(returning: (transport, reader.buffered, local))
             default:
                 await transport.close()
             }
@@ -124,10 +129,12 @@ public final class RelayServer: Sendable {
         await transport.close()
     }
 
-    /// A borrower asks for a lender: the relay asks the lender to call back, then splices.
+    /// A borrower asks for a lender: the relay asks the lender to call back, tells each side
+    /// where the other is (for a hole punch, §6), then splices.
     private func connect(_ reader: inout ByteReader) async throws {
         let borrower = reader.transport
         let key = try PublicKey(bytes: try await reader.read(32))
+        let borrowerLocal = WireEndpoint(try await reader.read(RelayWire.endpointSize))
         let early = reader.buffered
         let circuit = SecureRandom.uint64()
         let (lender, status) = state.withLock { state -> (ByteTransport?, RelayWire.Status) in
@@ -138,17 +145,21 @@ public final class RelayServer: Sendable {
         }
         guard let lender else { return try await refuse(borrower, status) }
         defer { state.withLock { $0.open -= 1 } }
-        let answered: (ByteTransport, [UInt8])? = await withCheckedContinuation { continuation in
+        let answered: Answer? = await withCheckedContinuation { continuation in
             state.withLock { $0.waiting[circuit] = continuation }
             _ = lender.write(RelayWire.circuitRequest(circuit))
             _ = borrower.channel.eventLoop.scheduleTask(in: TimeAmount(limits.answerTimeout)) { [self] in
                 self.state.withLock { $0.waiting.removeValue(forKey: circuit) }?.resume(returning: nil)
             }
         }
-        guard let (callback, fromLender) = answered else { return try await refuse(borrower, .lenderSilent) }
+        guard let answered else { return try await refuse(borrower, .lenderSilent) }
         state.withLock { $0.statistics.circuitsOpened += 1 }
-        try await borrower.write([RelayWire.Status.spliced.rawValue]).get()
-        await splice(borrower, early: early, callback, early: fromLender)
+        let seenBorrower = WireEndpoint(borrower.channel.remoteAddress), seenLender = WireEndpoint(answered.transport.channel.remoteAddress)
+        let toLender = RelayWire.Rendezvous(mine: seenLender, theirs: seenBorrower, theirsLocal: borrowerLocal)
+        let toBorrower = RelayWire.Rendezvous(mine: seenBorrower, theirs: seenLender, theirsLocal: answered.local)
+        _ = answered.transport.write(toLender.bytes)
+        try await borrower.write([RelayWire.Status.spliced.rawValue] + toBorrower.bytes).get()
+        await splice(borrower, early: early, answered.transport, early: answered.early)
     }
 
     private func refuse(_ borrower: ByteTransport, _ status: RelayWire.Status) async throws {
