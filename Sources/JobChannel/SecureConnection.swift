@@ -33,7 +33,7 @@ public enum ConnectionPath: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .direct: "directly"
         case .relayed(let relay): "through the relay \(relay)"
-        case .punched(let relay): "directly, through a hole punched with the relay \(relay)'s help"
+        case .punched(let relay): "directly, through a hole punched with help from the relay \(relay)"
         }
     }
 }

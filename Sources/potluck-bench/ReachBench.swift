@@ -14,8 +14,9 @@ import Glibc
 ///    `potluck` built beside this executable): for each lender kind (public, mapped by the
 ///    router, behind a cone NAT and behind a symmetric NAT, the last two through a relay) and
 ///    borrowers in other homes, `--attempts N` jobs per pair (default 20), each a `potluck run`
-///    of a tiny wasm job inside the borrower's namespace: the share that completed and the time
-///    from the command's start to its result (p50, p99) by path.
+///    of a tiny wasm job inside the borrower's namespace: the share that went direct, punched
+///    (spec 0021 §6), relayed, or failed; the time from the command's start to its result
+///    (p50, p99) by path; and the share punched where both routers allow it, beside DCUtR's 70%.
 func reachBench() async throws -> [BenchResult] {
     var results = [try await relayThroughput()]
     let attempts = CommandLine.arguments.firstIndex(of: "--attempts").flatMap {
@@ -94,7 +95,7 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
     let publicPeers = ["--bootstrap", "203.0.113.10:6891", "--bootstrap", "203.0.113.11:6891"]
     try lab_(["node", lab, "pub1", "--relay"])
     try lab_(["node", lab, "pub2", "--bootstrap", "203.0.113.10:6891", "--relay"])
-    for home in ["cone", "cone2", "sym", "sym2", "upnp"] { try lab_(["node", lab, home] + publicPeers) }
+    for home in ["cone", "cone2", "cone3", "sym", "sym2", "upnp"] { try lab_(["node", lab, home] + publicPeers) }
     let directory = "/tmp/potluck-lab-\(lab)"
     let job = directory + "/primes.wasm"
     _ = FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes))
@@ -117,30 +118,60 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
         }
         usleep(200_000)
     }
-    let pairs: [(path: String, lender: String, borrowers: [String])] = [
-        ("direct (public lender)", "pub2", ["cone", "sym", "upnp"]),
-        ("direct (port mapped by the router)", "upnp", ["cone", "sym"]),
-        ("relayed (lender behind a cone NAT)", "cone", ["upnp", "sym", "cone2"]),
-        ("relayed (lender behind a symmetric NAT)", "sym", ["cone", "sym2"]),
+    // `punchable`: a pair where a punch can work (spec 0021 §6), so a relayed job is a missed punch.
+    let pairs: [(name: String, lender: String, borrowers: [String], punchable: Bool)] = [
+        ("public lender", "pub2", ["cone", "sym", "upnp"], false),
+        ("lender mapped by its router", "upnp", ["cone", "sym"], false),
+        ("lender behind a cone NAT, borrower behind another or public", "cone", ["cone3", "cone2", "upnp", "pub2"], true),
+        ("lender behind a symmetric NAT, public borrower", "sym", ["pub2"], true),
+        ("a symmetric NAT on one side, a NAT on the other", "sym", ["cone", "sym2"], false),
+        ("lender behind a cone NAT, borrower behind a symmetric one", "cone", ["sym"], false),
     ]
     var results: [BenchResult] = []
-    var done = 0, tried = 0
+    var done = 0, tried = 0, punchTried = 0, punched = 0
+    var timesByPath: [String: [Double]] = [:]
     for pair in pairs {
-        var times: [Double] = [], failed = 0
+        var paths: [String: Int] = [:], failed = 0
+        var times: [Double] = []
         for attempt in 0..<attempts {
             let borrower = pair.borrowers[attempt % pair.borrowers.count]
             let start = nowNanoseconds()
             let output = try? capture(script, potluck: potluck, ["exec", lab, borrower, potluck, "run", job, "--lender", ids[pair.lender]!,
-                                                                "--timeout", "30s", "--data-dir", "\(directory)/\(borrower)", "--", "1000"])
-            if output == "168\n" { times.append(Double(nowNanoseconds() - start) / 1e6) } else { failed += 1 }
+                                                                "--timeout", "30s", "--json", "--data-dir", "\(directory)/\(borrower)", "--", "1000"])
+            let replica = output.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .flatMap { ($0["replicas"] as? [[String: Any]])?.first }
+            guard replica?["stdout"] as? String == "168\n", let path = replica?["path"] as? String else {
+                failed += 1
+                continue
+            }
+            let milliseconds = Double(nowNanoseconds() - start) / 1e6
+            times.append(milliseconds)
+            timesByPath[path, default: []].append(milliseconds)
+            paths[path, default: 0] += 1
         }
         done += times.count
         tried += attempts
-        results.append(BenchResult(bench: "reach", caseName: "a job \(pair.path), from \(pair.borrowers.joined(separator: "/"))", unit: "ms p50",
+        if pair.punchable {
+            punchTried += attempts
+            punched += paths["punched", default: 0]
+        }
+        let share = { (count: Int) in 100 * Double(count) / Double(max(1, attempts)) }
+        results.append(BenchResult(bench: "reach", caseName: "a job: \(pair.name) (\(pair.borrowers.joined(separator: "/")) → \(pair.lender))", unit: "ms p50",
                                    potluck: median(times), reference: .nan,
-                                   extra: [("p99_ms", percentile(times, 0.99)), ("attempts", Double(attempts)), ("failed", Double(failed))]))
+                                   extra: [("p99_ms", percentile(times, 0.99)), ("attempts", Double(attempts)),
+                                           ("direct_pct", share(paths["direct", default: 0])), ("punched_pct", share(paths["punched", default: 0])),
+                                           ("relayed_pct", share(paths["relayed", default: 0])), ("failed_pct", share(failed))]))
     }
-    results.append(BenchResult(bench: "reach", caseName: "jobs completed across the NAT lab's pairs (DCUtR hole punching: 70%)", unit: "%",
+    for path in ["direct", "punched", "relayed"] {
+        let times = timesByPath[path, default: []]
+        results.append(BenchResult(bench: "reach", caseName: "time from `potluck run` to the result, \(path)", unit: "ms p50",
+                                   potluck: median(times), reference: .nan,
+                                   extra: [("p99_ms", percentile(times, 0.99)), ("jobs", Double(times.count))]))
+    }
+    results.append(BenchResult(bench: "reach", caseName: "punched on the first attempt where routers allow it (DCUtR: 70%)", unit: "%",
+                               potluck: 100 * Double(punched) / Double(max(1, punchTried)), reference: 70,
+                               extra: [("attempts", Double(punchTried))]))
+    results.append(BenchResult(bench: "reach", caseName: "jobs completed across the NAT lab's pairs, any path", unit: "%",
                                potluck: 100 * Double(done) / Double(max(1, tried)), reference: 70,
                                extra: [("attempts", Double(tried))]))
     return results

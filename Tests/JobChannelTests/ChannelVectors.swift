@@ -40,6 +40,9 @@ struct ChannelVectors: Codable, Equatable {
     var clientTranscript: String
     var clientToServerKeyHash: String
     var serverToClientKeyHash: String
+    /// What each side sends first on a punched connection (spec 0021 §6).
+    var clientPunchProof: String
+    var serverPunchProof: String
     var firstFrame: FrameVector
     var rejections: [Rejection]
 }
@@ -66,6 +69,7 @@ enum VectorFactory {
             serverTranscript: keys.serverTranscript.hex, clientTranscript: keys.clientTranscript.hex,
             clientToServerKeyHash: Blake2b.hash256(keys.clientToServer.bytes).hex,
             serverToClientKeyHash: Blake2b.hash256(keys.serverToClient.bytes).hex,
+            clientPunchProof: hex(keys.punchProof(HandshakeLayout.clientRole)), serverPunchProof: hex(keys.punchProof(HandshakeLayout.serverRole)),
             firstFrame: .init(header: hex(frame.header), plaintext: hex(plaintext), frame: hex(frame.frame), finalFrame: hex(frame.finalFrame)),
             rejections: rejections(hello: hello, serverHello: serverHello, finish: finish))
     }

@@ -31,6 +31,21 @@ struct FrameCodecTests {
         #expect(try opener.next() == .final)
     }
 
+    /// A moved frame (spec 0021 §6) hands the stream to another connection: the frames after it,
+    /// fed from there, open in order; a byte after it on the connection it left is refused.
+    @Test func aMovedFrameContinuesTheStreamElsewhere() throws {
+        let (sealer, opener) = try pair()
+        opener.append(sealer.seal([1]) + sealer.sealMoved())
+        #expect(try opener.next() == .message([1]))
+        #expect(try opener.next() == .moved)
+        opener.append(sealer.seal([2]))
+        #expect(try opener.next() == .message([2]))
+
+        let (otherSealer, otherOpener) = try pair()
+        otherOpener.append(otherSealer.sealMoved() + otherSealer.seal([3]))
+        #expect(throws: ChannelError.self) { try otherOpener.next() }
+    }
+
     @Test func anOversizeLengthIsRefusedBeforeItsBytesArrive() throws {
         let (_, opener) = try pair()
         opener.append([0xff, 0xff, 0xff, 0xff])

@@ -5,7 +5,8 @@ import Testing
 extension CLIProcessTests {
     /// Home networks (spec 0021) in the NAT lab: every node knows what its network does, the
     /// DHT never hands out a node others cannot reach, and borrowers behind any NAT run jobs on
-    /// lenders that are public, that the router mapped, or that listen at a relay.
+    /// lenders that are public, that the router mapped, or that listen at a relay, moving to a
+    /// punched connection where both routers allow it.
     @Suite(.disabled(if: NATLab.skipped, "POTLUCK_SKIP_NAT_LAB=1")) struct NATLabTests {
         static let publicPeers = ["203.0.113.10:6891", "203.0.113.11:6891"]
 
@@ -14,7 +15,7 @@ extension CLIProcessTests {
             defer { lab.down() }
             try lab.node("pub1", ["--relay"])
             try lab.node("pub2", bootstrap: [Self.publicPeers[0]], ["--relay"])
-            for home in ["cone", "cone2", "sym", "sym2", "upnp", "igd", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
+            for home in ["cone", "cone2", "cone3", "sym", "sym2", "upnp", "igd", "noudp"] { try lab.node(home, bootstrap: Self.publicPeers) }
 
             // Each node says in plain words what its network does (waiting on the fact itself).
             let expected = [
@@ -56,12 +57,24 @@ extension CLIProcessTests {
             #expect(eventually(timeout: 15) {
                 ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 3
             }, "the lenders behind NATs publish their relays")
-            let pairs = [("pub1", ["cone", "sym", "upnp"]), ("upnp", ["pub2", "cone", "sym"]), ("igd", ["sym", "cone"]),
-                         ("cone", ["pub2", "upnp", "sym", "cone2"]), ("sym", ["pub2", "upnp", "cone", "sym2"])]
+            // How each pair meets: a lender behind a NAT that keeps ports is punched to from
+            // another such home (through both routers), from its own LAN, or from a public
+            // borrower, which even a lender behind a symmetric NAT can dial; otherwise a
+            // symmetric NAT on either side leaves the job on the relay (spec 0021 §6).
+            let pairs: [(lender: String, borrowers: [String: String])] = [
+                ("pub1", ["cone": "direct", "sym": "direct", "upnp": "direct"]),
+                ("upnp", ["pub2": "direct", "cone": "direct", "sym": "direct"]),
+                ("igd", ["sym": "direct", "cone": "direct"]),
+                ("cone", ["cone3": "punched", "cone2": "punched", "upnp": "punched", "pub2": "punched", "sym": "relayed"]),
+                ("sym", ["pub2": "punched", "upnp": "relayed", "cone": "relayed", "sym2": "relayed"]),
+            ]
             for (lender, borrowers) in pairs {
-                for borrower in borrowers {
-                    let run = try lab.potluck(borrower, ["run", job, "--lender", lenders[lender]!, "--timeout", "30s"], after: ["--", "100000"])
-                    #expect(run.status == 0 && run.stdout == "9592\n", "\(borrower) → \(lender): \(run.stdout) \(run.stderr)")
+                for (borrower, path) in borrowers.sorted(by: { $0.key < $1.key }) {
+                    let run = try lab.potluck(borrower, ["run", job, "--lender", lenders[lender]!, "--timeout", "30s", "--json"], after: ["--", "100000"])
+                    let replica = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+                        .flatMap { ($0["replicas"] as? [[String: Any]])?.first }
+                    #expect(run.status == 0 && replica?["stdout"] as? String == "9592\n", "\(borrower) → \(lender): \(run.stdout) \(run.stderr)")
+                    #expect(replica?["path"] as? String == path, "\(borrower) → \(lender): \(replica?["path"] ?? "no path")")
                 }
             }
 

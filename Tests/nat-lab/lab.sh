@@ -17,7 +17,8 @@
 #
 # The internet is one Ethernet segment, 203.0.113.0/24 (TEST-NET-3). Homes use 10.0.N.0/24.
 # Each home router masquerades its LAN behind its WAN address and lets in only replies
-# (port-restricted filtering), except where its kind says otherwise.
+# (port-restricted filtering), except where its kind says otherwise. Like most home routers it
+# drops, without a reset, a TCP packet to its own WAN address that opens nothing.
 set -euo pipefail
 
 # Daemons started here must not inherit the caller's descriptors: Foundation's Process, for one,
@@ -38,6 +39,7 @@ pub1   public    -         203.0.113.10
 pub2   public    -         203.0.113.11
 cone   cone      cone-r    10.0.1.2
 cone2  cone      cone-r    10.0.1.3
+cone3  cone      cone3-r   10.0.7.2
 sym    symmetric sym-r     10.0.2.2
 sym2   symmetric sym2-r    10.0.5.2
 upnp   upnp      upnp-r    10.0.3.2
@@ -52,6 +54,7 @@ upnp-r   203.0.113.40  10.0.3
 noudp-r  203.0.113.50  10.0.4
 sym2-r   203.0.113.60  10.0.5
 igd-r    203.0.113.70  10.0.6
+cone3-r  203.0.113.80  10.0.7
 "
 STUN_ALT=203.0.113.12  # pub1's second address, for the STUN responder's CHANGE-REQUEST
 
@@ -168,6 +171,10 @@ table inet filter {
         jump miniupnpd
     }
     chain miniupnpd {
+    }
+    chain input {
+        type filter hook input priority 0; policy accept;
+        iifname "wan" meta l4proto tcp ct state new,invalid drop
     }
     chain prerouting {
         type nat hook prerouting priority -100; policy accept;

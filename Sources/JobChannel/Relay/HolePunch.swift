@@ -10,7 +10,8 @@ import Synchronization
 /// its relayed connection to the other's endpoint, and listens on that port too. A router that
 /// keeps one public port per local port (endpoint-independent mapping) lets the other side's SYN
 /// in once its own SYN went out, and TCP's simultaneous open (RFC 9293 §3.5) joins the two; the
-/// listener takes a SYN that arrives while no attempt is pending. A refused attempt is retried
+/// listener takes a SYN that arrives while no attempt is pending, and lets a side that anyone
+/// can reach accept the other even from behind a symmetric NAT. A refused attempt is retried
 /// after a pause that grows from 5 to 250 ms, until the window closes.
 ///
 /// The connection is then proven: each side first sends a 32-byte proof drawn from the
@@ -40,8 +41,8 @@ public enum HolePunch {
             do {
                 try await listener.executeThenClose { accepted in
                     for try await transport in accepted {
-                        if transport.channel.remoteAddress?.ipAddress == target.ipAddress,
-                           transport.channel.remoteAddress?.port == target.port {
+                        // Any port: a peer behind a symmetric NAT comes from a port no one saw.
+                        if transport.channel.remoteAddress?.ipAddress == target.ipAddress {
                             first.offer(transport)
                         } else {
                             await transport.close()
