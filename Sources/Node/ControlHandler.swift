@@ -27,6 +27,7 @@ struct ControlHandler {
             case "receipts.publish": return try await publishReceipts()
             case "receipts.sync": return try await syncReceipts(request)
             case "jobs.running": return .success(await runningJobs())
+            case "batch.submit", "batch.list", "batch.show", "batch.cancel": return try await batches(request)
             default: return .failure("unknown method '\(request.method)'; see spec/0008-control-api.md")
             }
         } catch {

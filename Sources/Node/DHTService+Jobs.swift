@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import Records
 import JobChannel
 import Kademlia
 import Logging
@@ -30,5 +32,20 @@ extension DHTService {
             }
         }
         throw NodeError("cannot listen for jobs on \(address): \(lastError.map { "\($0)" } ?? "no port"); try --jobs-port 0")
+    }
+
+    /// Resumes the detached jobs a previous run left unfinished, and takes new ones.
+    func startDetachedJobs(handler: ControlHandler) throws {
+        let environment = persistence.environment
+        let receipts = try ReceiptStore(environment: environment)
+        let client = JobClient(identity: identity, receipts: receipts, jobs: try JobStore(environment: environment))
+        let me = identity.publicKey
+        let detached = DetachedJobs(store: try BatchStore(environment: environment), client: client, me: me, logger: logger) { _ in
+            let request = ControlRequest(method: "offer.list", params: ["runtime": Offer.nativeRuntime, "cores": "1"])
+            guard let answer = try? await handler.listOffers(request).result else { return [] }
+            return OfferCandidate.candidates(in: answer, ledger: (try? receipts.ledger()) ?? ReceiptLedger(), me: me)
+        }
+        self.detached.withLock { $0 = detached }
+        detached.resumeUnfinished()
     }
 }

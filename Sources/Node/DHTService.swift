@@ -30,6 +30,8 @@ public final class DHTService: Service, Sendable {
     let relay = Mutex<Endpoint?>(nil)
     /// Whether and where others can reach this node, kept current by ``ReachabilityMonitor``.
     let reachability = Mutex<Reachability?>(nil)
+    /// The job files this node runs for its owner, detached from a terminal (with jobs on).
+    let detached = Mutex<DetachedJobs?>(nil)
 
     public init(options: NodeOptions, identity: SigningKey, persistence: NodePersistence, logger: Logger,
                 onReady: @escaping ReadyHandler = { _, _ in }) {
@@ -86,6 +88,7 @@ public final class DHTService: Service, Sendable {
                 if options.servesJobs, let host = bound.first {
                     let server = try await bindJobService(host: host)
                     tasks.addTask { try await server.run() }
+                    try startDetachedJobs(handler: ControlHandler(service: self, events: events, bound: bound))
                 }
                 tasks.addTask { [self] in try await ReachabilityMonitor(service: self, events: events, bound: bound).run() }
                 tasks.addTask { [self] in
@@ -110,7 +113,8 @@ public final class DHTService: Service, Sendable {
                 }
                 try await withGracefulShutdownHandler {
                     try await ownerLoop(events: events, channels: channels.map(\.channel), bound: bound)
-                } onGracefulShutdown: {
+                } onGracefulShutdown: { [self] in
+                    detached.withLock { $0 }?.stopAll()
                     events.finish()
                 }
                 tasks.cancelAll()

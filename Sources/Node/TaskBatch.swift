@@ -11,12 +11,16 @@ public struct TaskBatch: Sendable {
     public let tool: String
     public let cores: Int
     public let status: BatchStatus
+    /// Hears each task's new state (index into `planned`), as it changes.
+    public let observer: @Sendable (Int, TaskBoard.State) -> Void
 
-    public init(planned: [PlannedTask], tool: String, cores: Int, status: BatchStatus) {
+    public init(planned: [PlannedTask], tool: String, cores: Int, status: BatchStatus,
+                observer: @escaping @Sendable (Int, TaskBoard.State) -> Void = { _, _ in }) {
         self.planned = planned
         self.tool = tool
         self.cores = cores
         self.status = status
+        self.observer = observer
     }
 
     /// What came of a batch.
@@ -27,22 +31,30 @@ public struct TaskBatch: Sendable {
         public var sentInputBytes: Int64
     }
 
-    /// Runs every task on `lenders` (each with its number of slots).
-    public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient) async -> Result {
+    /// Runs every task on `lenders` (each with its number of slots). Tasks no lender was left
+    /// to run fail, unless `keepQueued` (a detached job waits for other offers).
+    public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient, keepQueued: Bool = false) async -> Result {
         let board = SharedBoard(TaskBoard(count: planned.count))
         await withTaskGroup(of: Void.self) { group in
             for (lender, slots) in lenders {
                 for _ in 0..<slots { group.addTask { await work(on: lender, client: client, board: board) } }
             }
         }
-        board.withLock { $0.abandonQueued("no lender was left to run it") }
+        if !keepQueued {
+            let abandoned = board.withLock { board in
+                board.abandonQueued("no lender was left to run it")
+                return board.states.indices.filter { if case .failed = board.states[$0] { true } else { false } }
+            }
+            for index in abandoned { observer(index, board.withLock { $0.states[index] }) }
+        }
         return Result(states: board.withLock { $0.states }, sentInputBytes: board.sentInputBytes)
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
     private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard) async {
-        while board.failures(of: lender.key) < 2, let index = board.withLock({ $0.take(for: lender.key) }) {
+        while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = board.withLock({ $0.take(for: lender.key) }) {
             let item = planned[index]
+            observer(index, .running(lender.key))
             status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
             do {
                 let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender)
@@ -50,6 +62,7 @@ public struct TaskBatch: Sendable {
                 board.addSent(completion.sentInputBytes)
                 if case .sandboxFailure(let reason) = outcome.termination {
                     board.lenderFailed(index, on: lender.key, reason: reason)
+                    observer(index, board.withLock { $0.states[index] })
                     continue
                 }
                 var failure: String? = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
@@ -59,6 +72,7 @@ public struct TaskBatch: Sendable {
                 status.note("\(lender.key.peerID.prefix(12))…: \(error)")
                 board.lenderFailed(index, on: lender.key, reason: "\(error)")
             }
+            observer(index, board.withLock { $0.states[index] })
             status.update(board.withLock { $0.counts }, nil)
         }
     }

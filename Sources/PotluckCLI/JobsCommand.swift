@@ -6,13 +6,34 @@ import Node
 import Records
 import Storage
 
-/// `potluck jobs`: the jobs this node borrowed compute for, newest last.
+/// `potluck jobs`: the detached jobs the node runs for its owner, and the jobs this node
+/// borrowed compute for, newest last; `potluck jobs show ID` for one detached job.
 struct JobsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "jobs", abstract: "List the jobs this node ran on others' machines.")
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "List detached jobs and the jobs this node ran on others' machines.",
+        subcommands: [JobsListCommand.self, JobsShowCommand.self], defaultSubcommand: JobsListCommand.self)
+}
+
+struct JobsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List detached jobs and the jobs this node ran on others' machines.")
     @OptionGroup var data: DataDirectoryOptions
+    @Flag(help: "Only the detached jobs (potluck run --detach), from the running node.") var detached = false
     @Flag(help: "Print JSON lines.") var json = false
 
     func run() async throws {
+        // Detached jobs are the node's; without a node, only the records on disk are listed.
+        let answer = try? callNode(data, "batch.list", [:])
+        let batches = try answer.map { answer in try (answer["jobs"]?.arrayValue ?? []).map(BatchRecord.init(json:)) }
+        if detached {
+            guard let batches else { throw CLIError("no node is running on \(data.directory.path); start it with 'potluck node'") }
+            for record in batches { if json { try printJSON(record) } else { print(record.summary) } }
+            if !json { print("\(batches.count) detached job(s)") }
+            return
+        }
+        if !json, let batches, !batches.isEmpty {
+            print("detached jobs (potluck jobs show ID):")
+            for record in batches { print("  " + record.summary) }
+        }
         let records = try withJobStore(data) { try $0.all() }.filter { $0.role == .borrowed }
         for record in records {
             if json { try printJSON(JobLine(record)) } else { print(JobLine(record).text) }

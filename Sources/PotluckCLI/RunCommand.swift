@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Send the job to this lender (peer id); its own policy decides.", valueName: "PEER")) var lender: String?
     @Flag(help: "List every offer considered and why it was or was not chosen.") var explain = false
     @Flag(help: "Print one JSON object with the outcome instead of the job's stdout.") var json = false
+    @Flag(help: "Hand a job file to the running node and return: it prints the job's id ('potluck jobs show ID').") var detach = false
     @Argument(parsing: .postTerminator, help: "Arguments for the job, after --.") var arguments: [String] = []
 
     func validate() throws {
@@ -52,6 +53,13 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if detach {
+            guard job.hasSuffix(".toml") else { throw CLIError("--detach runs job files (.toml); a wasm job runs attached") }
+            let record = try BatchRecord(json: try callNode(data, "batch.submit", ["path": job]))
+            if json { return try printJSON(record) }
+            print(record.id)
+            return standardError("potluck: job \(record.id): \(record.tasks.count) task(s) of \(record.tool), run by the node; follow it with 'potluck jobs show \(record.id)'")
+        }
         if job.hasSuffix(".toml") { return try await runJobFile() }
         let identity: SigningKey
         do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }

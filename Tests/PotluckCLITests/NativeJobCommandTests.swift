@@ -32,6 +32,22 @@ extension CLIProcessTests {
             return Swarm(root: root, lenders: lenders, borrower: borrower)
         }
 
+        /// `tasks` one-second tasks of the lent `sh`, each upper-casing `in/tN.txt` ("line N")
+        /// into `out/tN.txt`; returns the job file's path.
+        func writeUppercaseJob(tasks: Int, in job: URL) throws -> String {
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+            for index in 0..<tasks { try "line \(index)\n".write(to: job.appendingPathComponent("in/t\(index).txt"), atomically: true, encoding: .utf8) }
+            return try writeJob("""
+                tool = "sh"
+                command = "sh -c 'sleep 1; tr a-z A-Z < {input} > {output}'"
+                timeout = "30s"
+                [tasks]
+                each = "in/*.txt"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job)
+        }
+
         func writeJob(_ text: String, in directory: URL) throws -> String {
             let path = directory.appendingPathComponent("job.toml").path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -114,17 +130,7 @@ extension CLIProcessTests {
             let swarm = try startSwarm(lenders: 3, tools: ["sh"])
             defer { try? FileManager.default.removeItem(at: swarm.root) }
             let job = swarm.root.appendingPathComponent("slow-job")
-            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
-            for index in 0..<9 { try "line \(index)\n".write(to: job.appendingPathComponent("in/t\(index).txt"), atomically: true, encoding: .utf8) }
-            let path = try writeJob("""
-                tool = "sh"
-                command = "sh -c 'sleep 1; tr a-z A-Z < {input} > {output}'"
-                timeout = "30s"
-                [tasks]
-                each = "in/*.txt"
-                [outputs]
-                file = "out/{stem}.txt"
-                """, in: job)
+            let path = try writeUppercaseJob(tasks: 9, in: job)
             let directory = swarm.borrower.dataDirectory
             let run = Thread.detachNewThreadResult { try? PotluckProcess.run(["run", path, "--data-dir", directory]) }
             // Once the first output has landed, one lender dies with its task in flight.

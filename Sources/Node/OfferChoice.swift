@@ -2,30 +2,27 @@ import Crypto
 import Foundation
 import Jobs
 import Matching
-import Node
 import Records
 import Trust
 
 /// An offer found through the DHT, with what this borrower knows of its lender.
-struct OfferCandidate: Sendable {
-    var offer: Offer
+public struct OfferCandidate: Sendable {
+    public var offer: Offer
     /// The Vivaldi estimate of the round trip to the lender, if both have coordinates.
-    var estimatedRTTMilliseconds: Double?
+    public var estimatedRTTMilliseconds: Double?
     /// This borrower's trust in the lender (`spec/0012-trust.md`, flow), 0 for strangers.
-    var trust: Double
-}
+    public var trust: Double
 
-/// Finds the live offers for a job through the running node, and this borrower's trust in
-/// each lender from its own receipts.
-func findOffers(_ data: DataDirectoryOptions, runtime: String, cores: Int, me: PublicKey) throws -> [OfferCandidate] {
-    let result = try callNode(data, "offer.list", ["runtime": runtime, "cores": String(cores)])
-    let ledger = (try? withReceiptStore(data) { try $0.ledger() }) ?? ReceiptLedger()
-    let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(Date().timeIntervalSince1970 * 1000), halfLifeSeconds: nil)
-    return (result["offers"]?.arrayValue ?? []).compactMap { json -> OfferCandidate? in
-        guard let hex = json["offer"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes),
-              offer.lender != me else { return nil }
-        return OfferCandidate(offer: offer, estimatedRTTMilliseconds: json["estimated_rtt_ms"]?.numberValue,
-                              trust: snapshot.flowScore(of: offer.lender, asSeenBy: me).score)
+    /// The offers of an `offer.list` answer (`spec/0008-control-api.md`) but `me`'s own, with
+    /// this borrower's trust in each lender from its receipts, `ledger`.
+    public static func candidates(in answer: JSONValue, ledger: ReceiptLedger, me: PublicKey, now: Date = Date()) -> [OfferCandidate] {
+        let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(now.timeIntervalSince1970 * 1000), halfLifeSeconds: nil)
+        return (answer["offers"]?.arrayValue ?? []).compactMap { json -> OfferCandidate? in
+            guard let hex = json["offer"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes),
+                  offer.lender != me else { return nil }
+            return OfferCandidate(offer: offer, estimatedRTTMilliseconds: json["estimated_rtt_ms"]?.numberValue,
+                                  trust: snapshot.flowScore(of: offer.lender, asSeenBy: me).score)
+        }
     }
 }
 
@@ -33,7 +30,7 @@ func findOffers(_ data: DataDirectoryOptions, runtime: String, cores: Int, me: P
 /// rules each out: the matching engine's one-request mode (`spec/0016-matching.md`), scoring
 /// latency, completion time and this borrower's trust in each lender. The lender's own policy
 /// decides again on its machine.
-func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, now: Date = Date())
+public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, now: Date = Date())
     -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)], evaluations: [Evaluation])
 {
     let request = MatchRequest(borrower: borrower, runtime: demand.runtime, tools: demand.tool.map { [$0] } ?? [], cores: demand.cores, memoryBytes: demand.memoryBytes,

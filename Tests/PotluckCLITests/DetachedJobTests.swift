@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+extension CLIProcessTests.NativeJobCommandTests {
+    /// Detached jobs (spec 0019 §7): the borrower's node runs a job file on its own; killed
+    /// mid-job and restarted, it resumes with the tasks that were not done, and finishes. A job
+    /// whose tool no one lends waits, and starts when an offer appears; a job can be cancelled.
+    @Test func aDetachedJobSurvivesItsBorrowersRestartAndWaitsForOffers() throws {
+        let swarm = try startSwarm(lenders: 2, tools: ["sh"])
+        defer { try? FileManager.default.removeItem(at: swarm.root) }
+        let job = swarm.root.appendingPathComponent("detached")
+        let path = try writeUppercaseJob(tasks: 8, in: job)
+        let submitted = try swarm.borrower.cli(["run", "--detach", path])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 8, "the job's id alone on stdout: \(submitted.stdout)")
+        #expect(try swarm.borrower.cli(["jobs"]).stdout.contains(id))
+
+        // Once some outputs have landed, the borrower's node is killed, then started again.
+        let out = job.appendingPathComponent("out").path
+        let outputs = { Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []) }
+        #expect(try eventually(timeout: 30) { outputs().count >= 2 })
+        #expect(swarm.borrower.stop(signal: SIGKILL) != 0)
+        let before = outputs()
+        let written = Dictionary(uniqueKeysWithValues: before.map { ($0, Self.modified(out + "/" + $0)) })
+        let borrower = try NodeProcess(dataDirectory: swarm.borrower.dataDirectory, arguments: ["--bootstrap", swarm.lenders[0].endpoint])
+        let shown = try borrower.cli(["jobs", "show", id, "--wait", "--timeout", "90s", "--json"])
+        #expect(shown.status == 0, "\(shown.stdout) \(shown.stderr)")
+        let record = try CLIProcessTests.NodeCommandTests.json(shown.stdout)
+        #expect(record["phase"] as? String == "done")
+        #expect((record["tasks"] as? [[String: Any]])?.allSatisfy { $0["state"] as? String == "done" && $0["lender"] != nil } == true)
+        for index in 0..<8 {
+            #expect((try? String(contentsOfFile: out + "/t\(index).txt", encoding: .utf8)) == "LINE \(index)\n")
+        }
+        // Tasks done before the restart were not run again.
+        for (name, time) in written { #expect(Self.modified(out + "/" + name) == time, "\(name) was written again") }
+        let log = try borrower.cli(["logs", id]).stdout
+        #expect(log.contains("resumed after the node restarted") && log.contains("8 of 8 task(s) done"), "\(log)")
+        let taskLog = try borrower.cli(["logs", id, "--task", "3"]).stdout.split(separator: "\n")
+        #expect(!taskLog.isEmpty && taskLog.allSatisfy { $0.contains("task 3 (t2.txt)") }, "\(taskLog)")
+        let copies = swarm.root.appendingPathComponent("copies").path
+        #expect(try borrower.cli(["fetch", id, "--to", copies]).status == 0)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: copies)) ?? []).count == 8)
+
+        // A tool no one lends yet: the job waits, and runs once a lender offers it.
+        let waiting = try writeJob("tool = \"md5sum\"\ncommand = \"md5sum {input}\"\n[tasks]\neach = \"in/t1.txt\"\n[outputs]\ndir = \"sums\"", in: job)
+        let second = try borrower.cli(["run", "--detach", waiting]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try eventually(timeout: 30) {
+            (try CLIProcessTests.NodeCommandTests.json(try borrower.cli(["jobs", "show", second, "--json"]).stdout))["phase"] as? String == "waiting"
+        })
+        #expect(try swarm.lenders[1].cli(["offer", "set", "--cores", "1", "--memory", "1GiB", "--tool", "sh", "--tool", "md5sum"]).status == 0)
+        let sums = try borrower.cli(["jobs", "show", second, "--wait", "--timeout", "60s"])
+        #expect(sums.status == 0 && sums.stdout.contains("done"), "\(sums.stdout) \(sums.stderr)")
+
+        // A job cancelled mid-way ends cancelled; an unknown id or a missing file is one line.
+        let slow = try writeJob("tool = \"sh\"\ncommand = \"sh -c 'sleep 20; cat {input} > {output}'\"\ntimeout = \"60s\"\n[tasks]\neach = \"in/*.txt\"\n[outputs]\nfile = \"slow/{stem}.txt\"", in: job)
+        let third = try borrower.cli(["run", "--detach", slow]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try eventually(timeout: 30) { try borrower.cli(["jobs", "show", third]).stdout.contains(": running on") })
+        #expect(try borrower.cli(["cancel", third]).stdout.contains("cancelled"))
+        #expect(try CLIProcessTests.NodeCommandTests.json(try borrower.cli(["jobs", "show", third, "--json"]).stdout)["phase"] as? String == "cancelled")
+        let unknown = try borrower.cli(["jobs", "show", "ffffffff"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no job ffffffff"), "\(unknown.stderr)")
+        let missing = try borrower.cli(["run", "--detach", job.appendingPathComponent("nope.toml").path])
+        #expect(missing.status != 0 && missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+        for lender in swarm.lenders { #expect(lender.stop() == 0) }
+        #expect(borrower.stop() == 0)
+    }
+
+    static func modified(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+}
