@@ -41,6 +41,8 @@ public struct JobClient: Sendable {
     /// What happens while a job runs, for a progress line.
     public enum Event: Sendable {
         case connected
+        /// Input bytes sent so far because the lender lacked them, of `total` it asked for.
+        case sendingInputs(sent: Int64, total: Int64)
         case queued(position: Int)
         case started
         case stderr([UInt8])
@@ -139,7 +141,7 @@ public struct JobClient: Sendable {
             let budget = startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
             switch try await receive(on: connection, timeout: budget) {
             case .refused(let refusal): throw .refused(refusal)
-            case .want(let files): sent += try await sendInputs(files, of: job, on: connection)
+            case .want(let files): sent += try await sendInputs(files, of: job, on: connection, events: events)
             case .queued(let position): events(.queued(position: position))
             case .started:
                 startedAt = Self.unixMilliseconds()
@@ -168,9 +170,14 @@ public struct JobClient: Sendable {
 
     /// Streams the input files the lender asked for, from where it holds them up to their end, in
     /// chunks read from disk (`spec/0020-file-transfer.md` §3); the bytes sent.
-    private func sendInputs(_ wanted: [Bytes32: Int64], of job: Submission, on connection: SecureConnection) async throws(Failure) -> Int64 {
+    private func sendInputs(_ wanted: [Bytes32: Int64], of job: Submission, on connection: SecureConnection,
+                            events: (Event) -> Void) async throws(Failure) -> Int64 {
         let files = job.inputFiles
         var sent: Int64 = 0
+        let total = wanted.reduce(Int64(0)) { total, entry in
+            let size = files[entry.key].flatMap { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value } ?? 0
+            return total + max(0, size - entry.value)
+        }
         for (digest, offset) in wanted.sorted(by: { $0.key.hex < $1.key.hex }) {
             guard let path = files[digest], let handle = FileHandle(forReadingAtPath: path),
                   let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value, offset <= size
@@ -179,11 +186,14 @@ public struct JobClient: Sendable {
             var position = offset
             do { try handle.seek(toOffset: UInt64(offset)) } catch { throw .channel("cannot read \(path): \(error)") }
             repeat {
+                // A cancelled run (a detached job cancelled, a node stopping) stops sending at once.
+                if Task.isCancelled { throw .channel("cancelled while sending inputs") }
                 let data: [UInt8]
                 do { data = Array(try handle.read(upToCount: JobMessage.chunkBytes) ?? Data()) } catch { throw .channel("cannot read \(path): \(error)") }
                 try await send(.chunk(file: digest, offset: position, size: size, data: data), on: connection)
                 position += Int64(data.count)
                 sent += Int64(data.count)
+                events(.sendingInputs(sent: sent, total: total))
                 if data.isEmpty { break }
             } while position < size
         }

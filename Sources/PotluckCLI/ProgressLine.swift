@@ -20,6 +20,8 @@ final class ProgressLine: Sendable {
     func handle(_ event: JobClient.Event, from lender: PublicKey) {
         switch event {
         case .connected: show(lender, "connected (encrypted, authenticated)")
+        case .sendingInputs(let sent, let total):
+            show(lender, String(format: "sending inputs: %.1f of %.1f MB", Double(sent) / 1e6, Double(total) / 1e6))
         case .queued(let position): show(lender, "waiting in line, position \(position)", permanent: true)
         case .started:
             state.withLock { $0.started[lender] = Date() }

@@ -43,6 +43,7 @@ func nativeBench() async throws -> [BenchResult] {
     }
     results.append(try await efficiency(root: root, photos: names.map { photos + "/" + $0 }))
     results.append(try await nativeTransfer(root: root))
+    results.append(try await nativeResume(root: root))
     return results
 }
 

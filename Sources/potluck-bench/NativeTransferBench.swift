@@ -1,9 +1,11 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Crypto
 import Foundation
+import Jobs
 import Node
 import Sandbox
 import Storage
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,13 +34,8 @@ func nativeTransfer(root: String) async throws -> BenchResult {
 
     try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)  // resets VmHWM
     let idle = residentBytes().current
-    let lender = try await BenchLender.start(in: root + "/transfer-lender", cores: 1, tools: ["sh"])
+    let (lender, client, task) = try await transferParties(root: root, name: "transfer", digest: digest)
     defer { lender.stop() }
-    let environment = try Environment(path: try directory(root + "/transfer-borrower"))
-    let client = JobClient(identity: SigningKey.generate(), receipts: try ReceiptStore(environment: environment),
-                           jobs: try JobStore(environment: environment))
-    let task = NativeTask(tool: "sh", arguments: ["-c", "wc -c < /job/in/big.bin"], inputs: ["big.bin": digest],
-                          limits: JobLimits(coreSeconds: 60, memoryBytes: 256 << 20, wallSeconds: 120, outputBytes: 1 << 16))
     let start = nowNanoseconds()
     let completion = try await client.run(.native(task, inputs: ["big.bin": path]), cores: 1, on: lender.address)
     let elapsed = Double(nowNanoseconds() - start) / 1e9
@@ -50,6 +47,55 @@ func nativeTransfer(root: String) async throws -> BenchResult {
     return BenchResult(bench: "native", caseName: "1 GiB input over the job channel (stored, verified, then used) vs a plain loopback TCP copy",
                        unit: "MB/s", potluck: megabytes / elapsed, reference: megabytes / plain,
                        extra: [("seconds", elapsed), ("reference_seconds", plain), ("peak_mb_above_idle", peak)])
+}
+
+/// Part of `potluck-bench native` (spec 0020 §4): the same 1 GiB input, its borrower cut off
+/// once half of it is sent (its task cancelled, the connection dropped, as when the borrower's
+/// process dies), then run again: `resent_chunks` counts the 1 MiB chunks sent twice, from what
+/// the borrower had handed to its kernel before the cut and what it sent after.
+func nativeResume(root: String) async throws -> BenchResult {
+    let size: Int64 = 1 << 30, chunk = Int64(JobMessage.chunkBytes)
+    let path = root + "/transfer/big.bin"
+    let digest = try InputStore.hash(file: path)
+    let (lender, client, task) = try await transferParties(root: root, name: "resume", digest: digest)
+    defer { lender.stop() }
+    let sentBeforeCut = Mutex<Int64>(0)
+    let first = Task {
+        try await client.run(.native(task, inputs: ["big.bin": path]), cores: 1, on: lender.address) { event in
+            guard case .sendingInputs(let sent, _) = event else { return }
+            sentBeforeCut.withLock { $0 = sent }
+            if sent >= size / 2 { withUnsafeCurrentTask { $0?.cancel() } }
+        }
+    }
+    guard case .failure = await first.result else { throw BenchError("the cut transfer completed") }
+    // Wait on the fact: the lender has let the dropped job go.
+    let control = ControlClient(socketPath: ControlSocket.path(inDataDirectory: root + "/resume-lender"))
+    let deadline = ContinuousClock.now + .seconds(30)
+    while (try? control.send(ControlRequest(method: "jobs.running")))?.result?["running"]?.arrayValue?.isEmpty != true {
+        guard ContinuousClock.now < deadline else { throw BenchError("the lender kept the dropped job for 30 s") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let completion = try await client.run(.native(task, inputs: ["big.bin": path]), cores: 1, on: lender.address)
+    guard String(decoding: completion.outcome.stdout, as: UTF8.self) == "\(size)\n" else {
+        throw BenchError("the resumed 1 GiB input came wrong: \(completion.outcome.summary)")
+    }
+    let before = sentBeforeCut.withLock { $0 }
+    let resent = max(0, before + completion.sentInputBytes - size)
+    return BenchResult(bench: "native", caseName: "1 GiB input cut at half and sent again: chunks sent twice (goal: at most 1)",
+                       unit: "chunks", potluck: Double((resent + chunk - 1) / chunk), reference: .nan,
+                       extra: [("resent_chunks", Double((resent + chunk - 1) / chunk)), ("sent_before_cut_mb", Double(before) / 1e6),
+                               ("sent_after_mb", Double(completion.sentInputBytes) / 1e6)])
+}
+
+/// A one-core lender lending `sh`, a borrower's client, and the task that counts the input's bytes.
+private func transferParties(root: String, name: String, digest: Bytes32) async throws -> (BenchLender, JobClient, NativeTask) {
+    let lender = try await BenchLender.start(in: root + "/\(name)-lender", cores: 1, tools: ["sh"])
+    let environment = try Environment(path: try directory(root + "/\(name)-borrower"))
+    let client = JobClient(identity: SigningKey.generate(), receipts: try ReceiptStore(environment: environment),
+                           jobs: try JobStore(environment: environment))
+    let task = NativeTask(tool: "sh", arguments: ["-c", "wc -c < /job/in/big.bin"], inputs: ["big.bin": digest],
+                          limits: JobLimits(coreSeconds: 60, memoryBytes: 256 << 20, wallSeconds: 120, outputBytes: 1 << 16))
+    return (lender, client, task)
 }
 
 /// Copies a file over a loopback TCP connection into another file, 1 MiB at a time; seconds.
