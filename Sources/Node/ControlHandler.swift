@@ -16,7 +16,7 @@ struct ControlHandler {
         do {
             switch request.method {
             case "node.info": return .success(await info())
-            case "dht.status": return .success(await inspect { Self.statusJSON($0.status) })
+            case "dht.status": return .success(await inspect { Self.statusJSON($0.status, contacts: $0.routingContacts) })
             case "dht.ping": return try await ping(request)
             case "dht.lookup": return try await lookup(request)
             case "dht.put": return try await put(request)
@@ -193,7 +193,7 @@ struct ControlHandler {
          "duration_ms": .number(milliseconds(result.duration))]
     }
 
-    static func statusJSON(_ status: DHTNode.Status) -> JSONValue {
+    static func statusJSON(_ status: DHTNode.Status, contacts: [NodeContact]) -> JSONValue {
         let counters = status.counters
         return ["node_id": .string(status.id.hex), "routing_table_size": .number(Double(status.routingTableSize)),
                 "buckets": .number(Double(status.buckets)), "items_stored": .number(Double(status.itemsStored)),
@@ -206,6 +206,8 @@ struct ControlHandler {
                 "responses_received": .number(Double(counters.responsesReceived)),
                 "errors_received": .number(Double(counters.errorsReceived)), "errors_sent": .number(Double(counters.errorsSent)),
                 "timeouts": .number(Double(counters.timeouts)),
-                "dropped": .object(counters.dropped.mapValues { .number(Double($0)) })]
+                "dial_backs_sent": .number(Double(counters.dialBacksSent)), "dial_backs_failed": .number(Double(counters.dialBacksFailed)),
+                "dropped": .object(counters.dropped.mapValues { .number(Double($0)) }),
+                "contacts": .array(contacts.map { .string($0.endpoint.description) })]
     }
 }

@@ -8,7 +8,7 @@ extension DHTService {
     /// The one task that owns the state machine: it handles events in order until the event
     /// stream ends (graceful shutdown), then saves the routing table.
     func ownerLoop(
-        events: Mailbox<Event>, channels: [any NIOCore.Channel], bound: [Endpoint]
+        events: Mailbox<Event>, channels: [any NIOCore.Channel], bound: [Endpoint], dialBack: [(any NIOCore.Channel, Endpoint)]
     ) async throws {
         let nodeID = try persistence.nodeID(bep42: true)
         var configuration = options.dht
@@ -17,7 +17,7 @@ extension DHTService {
         // (spec 0021 §4); ReachabilityMonitor changes this as soon as it knows.
         if let dht = bound.first { configuration.staysOutOfTables = Reachability.mayBeBehindNAT(ReachabilityMonitor.shown(dht).address) }
         var node = DHTNode(id: nodeID, configuration: configuration, seed: SecureRandom.uint64(), now: clock.now)
-        var owner = Owner(channels: channels, bound: bound)
+        var owner = Owner(channels: channels, bound: bound, dialBack: dialBack)
         for saved in try persistence.loadStored() {
             node.restore(StoredItem(item: saved.item, storedAt: clock.timestamp(ofUnixMilliseconds: saved.unixMilliseconds), owner: saved.owner))
         }
@@ -126,10 +126,17 @@ struct Owner {
     /// Datagrams produced and not yet handed to the event loops, per socket.
     var outgoing: [[AddressedEnvelope<ByteBuffer>]]
 
-    init(channels: [any NIOCore.Channel], bound: [Endpoint]) {
-        self.channels = channels
-        outgoing = Array(repeating: [], count: channels.count)
-        families = bound.map(\.address.family)
+    /// The first of the dial-back sockets in `channels` (`spec/0021` §4.1), after the sockets
+    /// the node answers on.
+    let dialBackStart: Int
+
+    /// `dialBack` are sockets on other ports, one per address family, for dial-backs; without
+    /// them a dial-back leaves from the node's own socket.
+    init(channels: [any NIOCore.Channel], bound: [Endpoint], dialBack: [(any NIOCore.Channel, Endpoint)] = []) {
+        self.channels = channels + dialBack.map(\.0)
+        outgoing = Array(repeating: [], count: channels.count + dialBack.count)
+        families = bound.map(\.address.family) + dialBack.map(\.1.address.family)
+        dialBackStart = channels.count
     }
 
     mutating func register(_ continuation: CheckedContinuation<DHTNode.Outcome, Never>) -> RequestID {
@@ -151,11 +158,10 @@ struct Owner {
             case .sendMessage(let message, let destination):
                 perform([.send(message.encoded(), to: destination)], persist: persist, flush: false)
             case .send(let bytes, let destination):
-                guard let index = families.firstIndex(of: destination.address.family), let address = socketAddress(of: destination) else {
-                    sendFailures += 1
-                    continue
-                }
-                outgoing[index].append(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)))
+                enqueue(bytes, to: destination, on: families[..<dialBackStart].firstIndex(of: destination.address.family))
+            case .dialBack(let bytes, let destination):
+                let family = destination.address.family
+                enqueue(bytes, to: destination, on: families[dialBackStart...].firstIndex(of: family) ?? families.firstIndex(of: family))
             case .completed(let request, let outcome):
                 if let continuation = waiting.removeValue(forKey: request) {
                     continuation.resume(returning: outcome)
@@ -166,6 +172,14 @@ struct Owner {
                 persist(action)
             }
         }
+    }
+
+    private mutating func enqueue(_ bytes: [UInt8], to destination: Endpoint, on index: Int?) {
+        guard let index, let address = socketAddress(of: destination) else {
+            sendFailures += 1
+            return
+        }
+        outgoing[index].append(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)))
     }
 
     private mutating func socketAddress(of endpoint: Endpoint) -> SocketAddress? {

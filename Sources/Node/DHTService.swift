@@ -73,8 +73,17 @@ public final class DHTService: Service, Sendable {
             }
         }
         let bound = channels.compactMap { $0.channel.localAddress.flatMap(Endpoint.init) }
+        // A second socket per address, on another port, for dial-backs (spec 0021 §4.1): a reply
+        // to it proves the endpoint answers strangers, not just the port it wrote to.
+        var dialBack: [(UDPTransport.Channel, Endpoint)] = []
+        for endpoint in bound {
+            guard let channel = try? await UDPTransport.bind(Endpoint(address: endpoint.address, port: 0), group: group,
+                                                             maxDatagramSize: options.dht.maxDatagramSize),
+                  let local = channel.channel.localAddress.flatMap(Endpoint.init) else { continue }
+            dialBack.append((channel, local))
+        }
         let events = Mailbox<Event>(capacity: 8192)
-        try await withOpenChannels(channels[...]) { inbounds in
+        try await withOpenChannels(channels[...] + dialBack.map(\.0)) { inbounds in
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for inbound in inbounds {
                     tasks.addTask { try await Self.read(inbound, into: events) }
@@ -112,7 +121,8 @@ public final class DHTService: Service, Sendable {
                     }
                 }
                 try await withGracefulShutdownHandler {
-                    try await ownerLoop(events: events, channels: channels.map(\.channel), bound: bound)
+                    try await ownerLoop(events: events, channels: channels.map(\.channel), bound: bound,
+                                        dialBack: dialBack.map { ($0.0.channel, $0.1) })
                 } onGracefulShutdown: { [self] in
                     detached.withLock { $0 }?.stopAll()
                     events.finish()

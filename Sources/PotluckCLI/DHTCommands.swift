@@ -94,7 +94,7 @@ struct DHTCommand: AsyncParsableCommand {
             if json { return try printJSON(result) }
             for key in ["node_id", "routing_table_size", "buckets", "items_stored", "own_items", "info_hashes_stored",
                         "pending_queries", "datagrams_received", "datagrams_sent", "queries_sent", "responses_received",
-                        "timeouts", "errors_sent", "errors_received"] {
+                        "timeouts", "errors_sent", "errors_received", "dial_backs_sent", "dial_backs_failed"] {
                 print("\(key): \(Self.text(result[key]))")
             }
             print("queries_received: \(Self.text(result["queries_received"]))")

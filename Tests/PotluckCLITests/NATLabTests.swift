@@ -42,6 +42,24 @@ extension CLIProcessTests {
             let seen = try lab.potluck("pub1", ["dht", "lookup", String(repeating: "f", count: 40)]).stdout
             #expect(!seen.contains("203.0.113.20") && !seen.contains("203.0.113.30"), "\(seen)")
 
+            // A node behind a NAT that claims to be reachable (no `ro=1`: a raw KRPC sender in the
+            // cone home) fails pub1's dial-back and never enters its table (spec 0021 §4.1);
+            // the mapped home passed it and is there.
+            let liar = """
+                import socket, time
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+                for i in range(5):
+                    s.sendto(b"d1:ad2:id20:liarliarliarliarliare1:q4:ping1:t2:l%d1:y1:qe" % i, ("203.0.113.10", 6891))
+                    try: s.recvfrom(1500)
+                    except socket.timeout: pass
+                """
+            #expect(try lab.exec("cone", ["python3", "-c", liar]).status == 0)
+            let status = { (try? lab.potluck("pub1", ["dht", "status", "--json"]))
+                .flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] } ?? [:] }
+            #expect(eventually(timeout: 15) { (status()["dial_backs_failed"] as? Int ?? 0) >= 1 }, "\(status())")
+            let contacts = status()["contacts"] as? [String] ?? []
+            #expect(!contacts.contains { $0.hasPrefix("203.0.113.20:") } && contacts.contains("203.0.113.40:6891"), "\(contacts)")
+
             // Lenders: public, behind the UPnP router, behind each NAT (through a relay).
             // Borrowers: from every other kind, and from behind the same router (cone2).
             let job = "\(lab.directory)/primes.wasm"

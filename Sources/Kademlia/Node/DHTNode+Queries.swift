@@ -16,9 +16,16 @@ extension DHTNode {
             counters.drop("rate-limited")
             return
         }
-        // BEP 43: a read-only querier must not enter our table. Never add ourselves.
+        // BEP 43: a read-only querier must not enter our table. Never add ourselves. A querier
+        // not in the table yet enters it once it answers a dial-back, if there is room for it
+        // (spec 0021 §4.1); one that would only wait as a replacement is not noted at all.
         if !message.readOnly, query.id != id {
-            noteContact(NodeContact(id: query.id, endpoint: source), kind: .query, now: now, into: &actions)
+            let contact = NodeContact(id: query.id, endpoint: source)
+            if configuration.dialBack, table.entry(for: query.id)?.contact.endpoint != source {
+                if table.hasRoom(for: contact) { dialBack(contact, now: now, into: &actions) }
+            } else {
+                noteContact(contact, kind: .query, now: now, into: &actions)
+            }
         }
         var persisted: [StoredItem] = []
         let reply = respond(to: query, from: source, now: now, persisted: &persisted)
@@ -33,6 +40,20 @@ extension DHTNode {
         let answer = KRPCMessage(transactionID: message.transactionID, kind: reply,
                                  clientVersion: configuration.clientVersion, senderIP: source)
         actions.append(send(consume answer, to: source))
+    }
+
+    /// Pings `contact` from another port, unless it answered one lately (then it is noted as a
+    /// querier), failed one lately, one is in flight, or too many are.
+    private mutating func dialBack(_ contact: NodeContact, now: Timestamp, into actions: inout [Action]) {
+        if let last = dialedBack[contact.endpoint] {
+            if last.until > now {
+                if last.passed { noteContact(contact, kind: .query, now: now, into: &actions) }
+                return
+            }
+            dialedBack[contact.endpoint] = nil
+        }
+        guard !dialBacks.contains(contact.endpoint), dialBacks.count < configuration.maxDialBacks else { return }
+        sendQuery(.ping, to: contact.endpoint, nodeID: contact.id, purpose: .dialBack(contact.endpoint), now: now, into: &actions)
     }
 
     private mutating func respond(

@@ -31,6 +31,9 @@ extension DHTNode {
             if let request { actions.append(.completed(request, .pong(id: response.id, roundTrip: now - query.sentAt, key: peerKey))) }
         case .maintenance:
             break
+        case .dialBack(let endpoint):
+            dialBacks.remove(endpoint)  // the contact was noted above: this answer is what let it in
+            rememberDialBack(endpoint, passed: true, now: now)
         case .bootstrapSeed(let operationID):
             if let index = operations.index(of: operationID) { operations[index].seedContacts += contacts(in: response) }
             seedFinished(operationID, now: now, into: &actions)
@@ -89,6 +92,10 @@ extension DHTNode {
             if let request { actions.append(.completed(request, .failed(reason()))) }
         case .maintenance:
             break
+        case .dialBack(let endpoint):
+            counters.dialBacksFailed += 1
+            dialBacks.remove(endpoint)
+            rememberDialBack(endpoint, passed: false, now: now)
         case .bootstrapSeed(let operationID):
             seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
@@ -98,6 +105,13 @@ extension DHTNode {
         case .store(let operationID):
             storeFinished(operationID, now: now, into: &actions)
         }
+    }
+
+    /// Remembers a dial-back's outcome for ``Configuration/dialBackMemory`` (at most 4096
+    /// endpoints, all forgotten when full: forgetting costs one more ping each).
+    mutating func rememberDialBack(_ endpoint: Endpoint, passed: Bool, now: Timestamp) {
+        if dialedBack.count >= 4096 { dialedBack.removeAll() }
+        dialedBack[endpoint] = (passed, now + configuration.dialBackMemory)
     }
 
     /// Records in the routing table that we heard from `contact`; pings a questionable node when

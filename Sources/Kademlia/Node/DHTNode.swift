@@ -36,6 +36,9 @@ public struct DHTNode: Sendable {
     var externalAddress = ExternalAddressVote()
     /// The keys peers announced with (`plk` on `announce_peer`), by announced endpoint.
     var announcerKeys: [Endpoint: PublicKey] = [:]
+    /// Endpoints being dialled back; those that answered or failed, until when that stands.
+    var dialBacks: Set<Endpoint> = []
+    var dialedBack: [Endpoint: (passed: Bool, until: Timestamp)] = [:]
     /// This node's Vivaldi coordinate, refined by the round-trip time of every reply (`plc`).
     public internal(set) var vivaldi: VivaldiNode
     public internal(set) var counters = Counters()
@@ -115,9 +118,13 @@ public struct DHTNode: Sendable {
         case .response(let response):
             let key = message.extensions.isEmpty ? nil
                 : message.extensions[DHTNode.identityKey].flatMap { $0.bytes }.flatMap { try? PublicKey(bytes: $0) }
+            // A reply to a dial-back saw the other port: it says nothing of the node's own endpoint.
+            let dialledBack = KRPCTransactionID(bytes: message.transactionID).flatMap(pending.query(for:)).map {
+                if case .dialBack = $0.purpose { true } else { false }
+            } ?? false
             handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
                            peerCoordinate: message.coordinate, now: now, into: &actions)
-            if let seen = message.senderIP { noteExternalAddress(seen, reportedBy: source.address, into: &actions) }
+            if !dialledBack, let seen = message.senderIP { noteExternalAddress(seen, reportedBy: source.address, into: &actions) }
         case .error(let error):
             handleError(error, transactionID: message.transactionID, from: source, now: now, into: &actions)
         }
@@ -238,7 +245,13 @@ public struct DHTNode: Sendable {
         let query = KRPCMessage(transactionID: transaction.bytes, kind: .query(KRPCMessage.Query(id: id, method: method)),
                                 clientVersion: configuration.clientVersion,
                                 readOnly: configuration.readOnly || configuration.staysOutOfTables)
-        actions.append(send(consume query, to: endpoint))
+        if case .dialBack = purpose {
+            counters.dialBacksSent += 1
+            dialBacks.insert(endpoint)
+            actions.append(.dialBack(query.encoded(), to: endpoint))
+        } else {
+            actions.append(send(consume query, to: endpoint))
+        }
     }
 
     /// Validates an item this node is asked to publish.

@@ -9,6 +9,8 @@ struct PendingQuery: Sendable {
         case ping(RequestID?)
         /// A routing-table check of a questionable node (BEP 5).
         case maintenance
+        /// A ping from another port to a node heard only through its query (`spec/0021` §4.1).
+        case dialBack(Endpoint)
         /// A `find_node` to a bootstrap endpoint.
         case bootstrapSeed(OperationID)
         /// A step of an operation's lookup.

@@ -14,6 +14,16 @@ extension DHTNode {
         /// Answering costs nothing there, and lets peers on the same network report the address
         /// they see, which is how the node learns it needs no NAT crossing.
         public var staysOutOfTables = false
+        /// Dial-back (`spec/0021-reachability.md` §4.1): a node heard only through its query
+        /// enters the table once it answers a ping sent from another port (``Action/dialBack``),
+        /// so a node behind a NAT that did not say `ro=1` never does: its router lets in only
+        /// the replies to where it wrote.
+        public var dialBack = true
+        /// Dial-backs in flight at most; queries from further unknown nodes are not dialled back.
+        public var maxDialBacks = 32
+        /// How long a dial-back's outcome stands: an endpoint that answered is taken at its
+        /// word, one that did not is left out, without another ping.
+        public var dialBackMemory: Duration = .seconds(600)
         /// The routing table (k, the bucket size, and node-state timings).
         public var routing = RoutingTable.Configuration()
         /// Iterative lookups (alpha, the parallelism, and timeouts).
@@ -89,6 +99,10 @@ extension DHTNode {
         case send([UInt8], to: Endpoint)
         /// Send this message, not encoded (only with ``Configuration/encodesMessages`` off).
         case sendMessage(KRPCMessage, to: Endpoint)
+        /// Send these bytes from another port than the one the node answers on (a dial-back,
+        /// `spec/0021` §4.1), and feed the reply to the node like any other datagram. A driver
+        /// with one socket sends them like ``send(_:to:)``, and then proves less.
+        case dialBack([UInt8], to: Endpoint)
         /// A command finished.
         case completed(RequestID, Outcome)
         /// Persist an item stored for another node (it survives a restart).
@@ -131,6 +145,9 @@ extension DHTNode {
         public var errorsReceived = 0
         public var errorsSent = 0
         public var timeouts = 0
+        /// Query senders dialled back, and those that did not answer (kept out of the table).
+        public var dialBacksSent = 0
+        public var dialBacksFailed = 0
         /// Datagrams dropped, by reason: malformed, too-big, rate-limited, unexpected-reply,
         /// wrong-source, read-only.
         public var dropped: [String: Int] = [:]

@@ -107,6 +107,16 @@ public struct RoutingTable: Sendable {
         }
     }
 
+    /// Whether `contact`, heard now, would enter the table at once: it is there, its bucket has
+    /// room, or its bucket is the one that splits; not when it would only wait as a replacement
+    /// or be refused. Only such queriers are dialled back (`spec/0021-reachability.md` §4.1).
+    public func hasRoom(for contact: NodeContact) -> Bool {
+        guard rejection(of: contact) == nil else { return false }
+        let index = bucketIndex(for: contact.id)
+        if buckets[index].index(of: contact.id) != nil { return true }
+        return buckets[index].entries.count < configuration.bucketSize || (index == buckets.count - 1 && buckets.count < NodeID.bitCount)
+    }
+
     /// Records that `id` did not answer a query in time (BEP 5). A node being pinged for eviction
     /// is replaced at once by a waiting candidate; any other node is replaced when it has become
     /// bad and a candidate waits. A replacement candidate that fails is forgotten.

@@ -112,6 +112,10 @@ extension Simulation {
                 send(bytes: bytes, message: nil, from: host, to: destination)
             case .sendMessage(let message, let destination):
                 send(bytes: [], message: message, from: host, to: destination)
+            case .dialBack(let bytes, let destination):
+                // A host has one address here; a NATed host drops the unsolicited ping all the
+                // same, which is what a dial-back from another port finds out.
+                send(bytes: bytes, message: nil, from: host, to: destination)
             case .completed(let request, let outcome):
                 completed(request, outcome)
             case .itemStored:

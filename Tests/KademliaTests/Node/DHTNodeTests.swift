@@ -15,8 +15,8 @@ struct DHTNodeTests {
         let source = Endpoint("127.0.0.2:6881")!
         let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
         let actions = node.receive(ping, from: source, now: .seconds(2))
-        #expect(actions.count == 1)
-        guard case .send(let bytes, let to) = try #require(actions.first) else {
+        #expect(actions.count == 2, "the reply, and a dial-back of the unknown querier (spec 0021 §4.1)")
+        guard case .send(let bytes, let to) = try #require(actions.last) else {
             Issue.record("expected a send")
             return
         }
@@ -26,8 +26,37 @@ struct DHTNodeTests {
         let expected = "d2:ip6:\u{7f}\0\0\u{02}\u{1a}\u{e1}3:plcli0ei0ei10ei1000000ee1:rd2:id20:" + String(repeating: "\u{11}", count: 20)
             + "e1:t2:aa1:v4:PL\0\u{01}1:y1:re"
         #expect(bytes == Array(expected.unicodeScalars.map { UInt8($0.value) }))
-        #expect(node.status.routingTableSize == 1)
+        #expect(node.status.routingTableSize == 0, "not before it answers the dial-back")
         #expect(node.status.counters.queriesReceived["ping"] == 1)
+    }
+
+    /// Dial-back (spec 0021 §4.1): a querier enters the table only once it answers a ping sent
+    /// from another port; one that does not (behind a NAT that filters) never does, and is not
+    /// dialled back again for a while.
+    @Test func aQuerierEntersTheTableOnlyWhenItAnswersADialBack() throws {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .seconds(1))
+        let reachable = Endpoint("127.0.0.2:6881")!, hidden = Endpoint("127.0.0.3:6881")!
+        let ping = { (id: String, t: String) in Array("d1:ad2:id20:\(id)e1:q4:ping1:t2:\(t)1:y1:qe".utf8) }
+        let dialBack = { (actions: [DHTNode.Action]) -> [UInt8]? in
+            for case .dialBack(let bytes, _) in actions { return bytes }
+            return nil
+        }
+        // The reachable querier answers the dial-back: it is in.
+        let asked = try #require(dialBack(node.receive(ping("abcdefghij0123456789", "aa"), from: reachable, now: .seconds(2))))
+        let query = try KRPCMessage.decode(asked)
+        let pong = KRPCMessage(transactionID: query.transactionID, kind: .response(KRPCMessage.Response(id: try #require(NodeID(bytes: Array("abcdefghij0123456789".utf8))))))
+        _ = node.receive(pong.encoded(), from: reachable, now: .seconds(2))
+        #expect(node.routingContacts.map(\.endpoint) == [reachable])
+        // Asked again, a known querier is not dialled back.
+        #expect(dialBack(node.receive(ping("abcdefghij0123456789", "ab"), from: reachable, now: .seconds(3))) == nil)
+        // The hidden one never answers: it stays out, and its next queries are not dialled back.
+        #expect(dialBack(node.receive(ping("zyxwvutsrq9876543210", "ac"), from: hidden, now: .seconds(3))) != nil)
+        _ = node.wake(now: .seconds(30))
+        #expect(node.status.counters.dialBacksFailed == 1)
+        #expect(dialBack(node.receive(ping("zyxwvutsrq9876543210", "ad"), from: hidden, now: .seconds(40))) == nil)
+        #expect(node.routingContacts.map(\.endpoint) == [reachable])
+        // Ten minutes on, it gets another chance.
+        #expect(dialBack(node.receive(ping("zyxwvutsrq9876543210", "ae"), from: hidden, now: .seconds(700))) != nil)
     }
 
     /// A target asked again is answered from the node's last reply while the routing table
@@ -35,6 +64,7 @@ struct DHTNodeTests {
     @Test func repeatedFindNodeRepliesFollowTheRoutingTable() throws {
         var configuration = DHTNode.Configuration()
         configuration.encodesMessages = false
+        configuration.dialBack = false  // senders join straight from their queries (dial-back: tested above)
         var node = DHTNode(id: Self.idA, configuration: configuration, seed: 1, now: .seconds(1))
         var random = SplitMix64(seed: 5)
         let target = NodeID.random(using: &random)

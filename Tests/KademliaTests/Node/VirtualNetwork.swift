@@ -20,6 +20,8 @@ struct VirtualNetwork {
     var latency: Duration = .milliseconds(20)
     /// Endpoints that swallow every datagram (dead nodes).
     var silent: Set<Endpoint> = []
+    /// Endpoints behind a NAT: they answer, but a dial-back to them never arrives.
+    var behindNAT: Set<Endpoint> = []
     var completions: [RequestID: DHTNode.Outcome] = [:]
     var nextRequest: RequestID = 1
     var persisted: [Endpoint: Int] = [:]
@@ -88,6 +90,9 @@ struct VirtualNetwork {
                 inFlight.append(Delivery(at: now + latency, sequence: sequence, bytes: bytes, from: endpoint, to: to))
             case .sendMessage(let message, let to):
                 perform([.send(message.encoded(), to: to)], at: endpoint)
+            case .dialBack(let bytes, let to):
+                // One address per node here: the reply comes back to the node's own endpoint.
+                if !behindNAT.contains(to) { perform([.send(bytes, to: to)], at: endpoint) }
             case .completed(let request, let outcome):
                 completions[request] = outcome
             case .itemStored:
