@@ -182,7 +182,7 @@ struct ControlHandler {
             if let address { fields["public_address"] = .string(Endpoint(address: address, port: 0).addressText) }
         }
         if let problem = reach.mappingProblem { fields["port_mapping_problem"] = .string(problem) }
-        if let relay = reach.relay { fields["relay"] = .string(relay) }
+        if !reach.relays.isEmpty { fields["relays"] = .array(reach.relays.map(JSONValue.string)) }
         return .object(fields)
     }
 

@@ -26,8 +26,9 @@ public final class DHTService: Service, Sendable {
     let jobs = Mutex<(service: JobService, endpoint: String, port: UInt16)?>(nil)
     /// The job channel's server, once bound (a lender behind a NAT serves relayed circuits on it).
     let jobServer = Mutex<JobChannelServer?>(nil)
-    /// The relay this node listens at while others cannot reach it (``RelayKeeper``).
-    let relay = Mutex<Endpoint?>(nil)
+    /// The relays this node listens at while others cannot reach it (``RelayKeeper``), in the
+    /// order they took it.
+    let relays = Mutex<[Endpoint]>([])
     /// Whether and where others can reach this node, kept current by ``ReachabilityMonitor``.
     let reachability = Mutex<Reachability?>(nil)
     /// The job files this node runs for its owner, detached from a terminal (with jobs on).

@@ -24,17 +24,35 @@ public struct JobClient: Sendable {
             self.throughRelay = throughRelay
         }
 
-        /// The lender of `offer`, whose endpoint is `tcp://HOST:PORT`, or `relay://HOST:PORT` for
-        /// a lender reached through a relay (`[HOST]:PORT` for IPv6).
+        /// More relays the lender listens at, tried in order when the first fails (`spec/0021` §5.2).
+        public var otherRelays: [Relay] = []
+
+        /// A relay's `HOST:PORT`.
+        public struct Relay: Sendable, Hashable {
+            public var host: String
+            public var port: Int
+        }
+
+        /// The lender of `offer`, whose endpoint is `tcp://HOST:PORT`, or one or more
+        /// `relay://HOST:PORT` separated by spaces for a lender reached through relays
+        /// (`[HOST]:PORT` for IPv6).
         public init(offer: Offer) throws(NodeError) {
-            let text = offer.endpoint
+            let parsed = try offer.endpoint.split(separator: " ").map { text throws(NodeError) in try Self.parse(String(text)) }
+            guard let first = parsed.first, parsed.count == 1 || parsed.allSatisfy(\.relay) else {
+                throw NodeError("the offer's endpoint '\(offer.endpoint)' is not tcp://HOST:PORT or relay://HOST:PORT…; the lender runs another Potluck version")
+            }
+            self.init(key: offer.lender, host: first.host, port: first.port, throughRelay: first.relay)
+            otherRelays = parsed.dropFirst().map { Relay(host: $0.host, port: $0.port) }
+        }
+
+        private static func parse(_ text: String) throws(NodeError) -> (host: String, port: Int, relay: Bool) {
             let scheme = ["tcp://", "relay://"].first { text.hasPrefix($0) }
             guard let scheme, let split = text.lastIndex(of: ":"), let port = Int(text[text.index(after: split)...]),
                   (1...65535).contains(port), split > text.index(text.startIndex, offsetBy: scheme.count)
             else { throw NodeError("the offer's endpoint '\(text)' is not tcp://HOST:PORT or relay://HOST:PORT; the lender runs another Potluck version") }
             var host = String(text[text.index(text.startIndex, offsetBy: scheme.count)..<split])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self.init(key: offer.lender, host: host, port: port, throughRelay: scheme == "relay://")
+            return (host, port, scheme == "relay://")
         }
     }
 
@@ -106,12 +124,7 @@ public struct JobClient: Sendable {
     /// Runs a wasm job or a native task on `lender` with `cores` cores; `events` hears its progress.
     public func run(_ job: Submission, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120),
                     events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
-        let connection: SecureConnection
-        do {
-            connection = lender.throughRelay
-                ? try await JobChannelClient.connect(relay: lender.host, port: lender.port, identity: identity, expecting: lender.key)
-                : try await JobChannelClient.connect(host: lender.host, port: lender.port, identity: identity, expecting: lender.key)
-        } catch { throw .channel("\(error)") }
+        let connection = try await connect(to: lender)
         events(.connected)
         let submitted = Self.unixMilliseconds()
         var completion: Completion
@@ -130,6 +143,22 @@ public struct JobClient: Sendable {
                          end: completion.end, outcome: completion.outcome.summary, exitCode: completion.outcome.exitCode,
                          coreMilliseconds: completion.outcome.cpuMilliseconds, receipt: receiptID))
         return completion
+    }
+
+    /// Opens the job channel to `lender`: directly, or through its relays in turn.
+    private func connect(to lender: Lender) async throws(Failure) -> SecureConnection {
+        guard lender.throughRelay else {
+            do { return try await JobChannelClient.connect(host: lender.host, port: lender.port, identity: identity, expecting: lender.key) } catch {
+                throw .channel("\(error)")
+            }
+        }
+        var failures: [String] = []
+        for relay in [Lender.Relay(host: lender.host, port: lender.port)] + lender.otherRelays {
+            do { return try await JobChannelClient.connect(relay: relay.host, port: relay.port, identity: identity, expecting: lender.key) } catch {
+                failures.append("\(error)")
+            }
+        }
+        throw .channel(failures.joined(separator: "; "))
     }
 
     private func follow(_ job: Submission, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,

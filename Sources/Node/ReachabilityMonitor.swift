@@ -61,7 +61,7 @@ struct ReachabilityMonitor {
                 var reach = Reachability.decide(
                     reports: seen, localAddresses: local, bound: Self.shown(dht, local: local), jobsPort: jobsPort, mapped: mapped,
                     mappingProblem: problem, tableSize: tableSize, elapsed: now - started, joinsThroughPeers: !service.options.bootstrap.isEmpty)
-                reach.relay = service.relay.withLock { $0 }?.description
+                reach.relays = service.relays.withLock { $0 }.map(\.description)
                 // Nobody reported this node's address yet, though it has neighbours (the first
                 // node of a network only answers): ask them, now and then.
                 if case .unknown = reach.state, tableSize > 0, now >= nextSelfLookup {
@@ -110,7 +110,8 @@ extension DHTService {
         if case .reachable(_, let jobs?, _) = reachability.withLock({ $0?.state }) {
             return "tcp://\(jobs)"
         }
-        if let relay = relay.withLock({ $0 }) { return "relay://\(relay)" }
+        let relays = relays.withLock { $0 }
+        if !relays.isEmpty { return relays.map { "relay://\($0)" }.joined(separator: " ") }
         guard let (_, endpoint, port) = jobs.withLock({ $0 }) else { return nil }
         guard endpoint.hasPrefix("tcp://0.0.0.0:") else { return endpoint }
         return "tcp://\(ReachabilityMonitor.shown(Endpoint(address: .v4(0), port: port)))"

@@ -7,9 +7,9 @@ import Synchronization
 
 /// Relays for lenders others cannot reach (`spec/0021-reachability.md` §5), both sides:
 /// - a reachable node that volunteers (`--relay`) announces its job port under ``topic``;
-/// - a lender behind a NAT looks the topic up and listens at one relay, whose endpoint then
-///   goes into its offer (``DHTService/advertisedJobsEndpoint()``); when the session drops it
-///   finds another.
+/// - a lender behind a NAT looks the topic up and listens at up to ``relaysPerLender`` relays
+///   at once, whose endpoints then go into its offer (``DHTService/advertisedJobsEndpoint()``),
+///   so that a relay going away does not cut it off; when a session drops it tries another.
 struct RelayKeeper {
     let service: DHTService
     let handler: ControlHandler
@@ -20,6 +20,8 @@ struct RelayKeeper {
     static let announceInterval: Duration = .seconds(600)
     /// How long to wait before looking again when no relay would take this node.
     static let retry: Duration = .seconds(5)
+    /// Relays a lender behind a NAT listens at, at once.
+    static let relaysPerLender = 2
 
     func run() async throws {
         var nextAnnounce = service.clock.now
@@ -34,29 +36,39 @@ struct RelayKeeper {
                 }
             }
             if reach?.joinsReadOnly == true, let server = service.jobServer.withLock({ $0 }) {
-                try await listenAtARelay(server: server)
+                await listenAtRelays(server: server)
             }
             try await Task.sleep(for: Self.retry)
         }
     }
 
-    /// Finds relays and holds a session at the first that takes this node, until it drops.
-    private func listenAtARelay(server: JobChannelServer) async throws {
-        guard case .peers(let relays, _) = await handler.run(.getPeers(Self.topic)), !relays.isEmpty else { return }
-        for relay in Set(relays).sorted(by: { $0.description < $1.description }) {
-            try Task.checkCancellation()
-            let listened = Mutex(false)
-            do {
-                try await RelayListener.hold(host: relay.addressText, port: Int(relay.port), identity: service.identity, server: server) {
-                    listened.withLock { $0 = true }
-                    service.relay.withLock { $0 = relay }
-                    service.logger.info("lending through the relay \(relay): borrowers reach this node there")
-                }
-            } catch {
-                service.logger.notice("relay \(relay): \(error)")
+    /// Finds relays and holds sessions at up to ``relaysPerLender`` of them, trying the next
+    /// one found when a session ends; returns once every session ended.
+    private func listenAtRelays(server: JobChannelServer) async {
+        guard case .peers(let found, _) = await handler.run(.getPeers(Self.topic)), !found.isEmpty else { return }
+        var candidates = Set(found).sorted(by: { $0.description < $1.description }).makeIterator()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<Self.relaysPerLender {
+                guard let relay = candidates.next() else { break }
+                group.addTask { await listen(at: relay, server: server) }
             }
-            service.relay.withLock { $0 = nil }
-            if listened.withLock({ $0 }) { return }  // it worked for a while: look again from the start
+            for await _ in group {
+                guard !Task.isCancelled, let relay = candidates.next() else { continue }
+                group.addTask { await listen(at: relay, server: server) }
+            }
         }
+    }
+
+    /// Holds a session at `relay` until it drops; the relay is in the offer meanwhile.
+    private func listen(at relay: Endpoint, server: JobChannelServer) async {
+        do {
+            try await RelayListener.hold(host: relay.addressText, port: Int(relay.port), identity: service.identity, server: server) {
+                service.relays.withLock { $0.append(relay) }
+                service.logger.info("lending through the relay \(relay): borrowers reach this node there")
+            }
+        } catch {
+            service.logger.notice("relay \(relay): \(error)")
+        }
+        service.relays.withLock { $0.removeAll { $0 == relay } }
     }
 }

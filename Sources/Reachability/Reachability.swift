@@ -28,8 +28,9 @@ public struct Reachability: Sendable, Equatable {
     /// Whether the node's own address is a private one (not loopback), so that a NAT may stand
     /// between it and the Internet.
     public var mayBeBehindNAT: Bool
-    /// The relay this node lends through while others cannot reach it (`HOST:PORT`).
-    public var relay: String?
+    /// The relays this node lends through while others cannot reach it (`HOST:PORT`), in the
+    /// order its offer lists them.
+    public var relays: [String] = []
     /// Why port mapping was not used, if it was tried and failed (shown beside the state).
     public var mappingProblem: String?
 
@@ -139,7 +140,8 @@ public struct Reachability: Sendable, Equatable {
             }
             text += "; it asks the DHT but does not answer (BEP 43)"
         }
-        if let relay { text += "; borrowers reach it through the relay \(relay)" }
+        if relays.count == 1 { text += "; borrowers reach it through the relay \(relays[0])" }
+        if relays.count > 1 { text += "; borrowers reach it through the relays \(relays.dropLast().joined(separator: ", ")) and \(relays.last!)" }
         if let mappingProblem { text += "; port mapping: \(mappingProblem)" }
         return text
     }

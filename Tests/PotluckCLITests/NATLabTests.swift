@@ -30,9 +30,13 @@ extension CLIProcessTests {
                 #expect(eventually(timeout: 30) { lab.reachability(host).hasPrefix(words) }, "\(host): \(lab.reachability(host))")
             }
             #expect(lab.reachability("cone").contains("does not answer (BEP 43)"))
+            // Each lender behind a NAT listens at both relays, so that one going away cuts nothing.
             for home in ["cone", "sym"] {
-                #expect(eventually(timeout: 30) { lab.reachability(home).contains("borrowers reach it through the relay 203.0.113.1") },
-                        "\(home): \(lab.reachability(home))")
+                #expect(eventually(timeout: 30) {
+                    let words = lab.reachability(home)
+                    return words.contains("borrowers reach it through the relays 203.0.113.1") && words.contains("203.0.113.10:6891")
+                        && words.contains("203.0.113.11:6891")
+                }, "\(home): \(lab.reachability(home))")
             }
 
             // The DHT hands out the mapped home and never the ones behind a NAT.
@@ -73,8 +77,8 @@ extension CLIProcessTests {
             let offers = try lab.potluck("cone", ["offers"]).stdout
             #expect(offers.contains("tcp://203.0.113.40:6891"), "the mapped lender publishes its public endpoint: \(offers)")
             #expect(eventually(timeout: 15) {
-                ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 3
-            }, "the lenders behind NATs publish their relays")
+                ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 5
+            }, "the lenders behind NATs publish both their relays")
             // How each pair meets: a lender behind a NAT that keeps ports is punched to from
             // another such home (through both routers), from its own LAN, or from a public
             // borrower, which even a lender behind a symmetric NAT can dial; otherwise a
@@ -95,6 +99,15 @@ extension CLIProcessTests {
                     #expect(replica?["path"] as? String == path, "\(borrower) → \(lender): \(replica?["path"] ?? "no path")")
                 }
             }
+
+            // A relay goes away: borrowers reach the lender through its other one, at once.
+            let relay1 = try #require(lab.nodePID("pub1"))
+            kill(relay1, SIGTERM)
+            #expect(eventually(timeout: 30) { lab.hasEnded(relay1) })
+            let failover = try lab.potluck("cone3", ["run", job, "--lender", lenders["sym"]!, "--timeout", "30s", "--json"], after: ["--", "100000"])
+            let replica = (try? JSONSerialization.jsonObject(with: Data(failover.stdout.utf8)) as? [String: Any])
+                .flatMap { ($0["replicas"] as? [[String: Any]])?.first }
+            #expect(failover.status == 0 && replica?["relay"] as? String == "203.0.113.11:6891", "\(failover.stdout) \(failover.stderr)")
 
             // A stopped node gives its mappings back to the router, by the protocol that made them.
             for home in ["upnp", "igd"] {

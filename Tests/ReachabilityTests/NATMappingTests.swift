@@ -80,6 +80,12 @@ import Testing
         #expect(!reach.isReachable)
         #expect(reach.summary.hasPrefix("behind a NAT that keeps ports (others see 203.0.113.20)"))
         #expect(reach.summary.hasSuffix("; port mapping: no NAT-PMP or UPnP router answered"))
+        // The relays it lends through, in its offer's order.
+        var relayed = reach
+        relayed.relays = ["203.0.113.10:6891"]
+        #expect(relayed.summary.contains("; borrowers reach it through the relay 203.0.113.10:6891;"))
+        relayed.relays.append("203.0.113.11:6891")
+        #expect(relayed.summary.contains("; borrowers reach it through the relays 203.0.113.10:6891 and 203.0.113.11:6891;"))
     }
 
     @Test func unknownStillAnswers() {
