@@ -47,7 +47,7 @@ public struct BatchRecord: Codable, Sendable, Equatable {
 
     /// Appends a line stamped with the time, dropping the oldest beyond ``logLimit``.
     public mutating func note(_ line: String, at unixMilliseconds: Int64) {
-        let time = Date(timeIntervalSince1970: Double(unixMilliseconds) / 1000).ISO8601Format(.iso8601.time(includingFractionalSeconds: false))
+        let time = Date(timeIntervalSince1970: Double(unixMilliseconds) / 1000).ISO8601Format()
         log.append("\(time) \(line)")
         if log.count > Self.logLimit { log.removeFirst(log.count - Self.logLimit) }
     }

@@ -106,6 +106,7 @@ public final class DetachedJobs: Sendable {
 
     /// Runs a job's remaining tasks until every one ended or the job was cancelled.
     private func drive(_ id: String) async {
+        var saidWaiting = false
         while !Task.isCancelled {
             guard let record = try? store.get(id), !record.phase.isOver else { return }
             let file: JobFile, planned: [PlannedTask]
@@ -128,14 +129,17 @@ public final class DetachedJobs: Sendable {
                 (try? JobClient.Lender(offer: candidate.offer)).map { ($0, max(1, candidate.offer.cores / file.cores)) }
             }
             guard !lenders.isEmpty else {
-                update(id) { record in
-                    guard record.phase != .waiting else { return }
-                    record.phase = .waiting
-                    record.note("waiting: no offer lends \(file.tool) for this job yet; looking again every \(Self.retryInterval)", at: Self.unixMilliseconds())
+                if !saidWaiting {
+                    update(id) { record in
+                        record.phase = .waiting
+                        record.note("waiting: no offer lends \(file.tool) for this job yet; looking again every \(Self.retryInterval)", at: Self.unixMilliseconds())
+                    }
+                    saidWaiting = true
                 }
                 try? await Task.sleep(for: Self.retryInterval)
                 continue
             }
+            saidWaiting = false
             update(id) { record in
                 record.phase = .running
                 for index in remaining { record.tasks[index].state = .queued }

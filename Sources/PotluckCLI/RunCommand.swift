@@ -55,6 +55,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         if detach {
             guard job.hasSuffix(".toml") else { throw CLIError("--detach runs job files (.toml); a wasm job runs attached") }
+            _ = try nodeErrors { try JobFile.load(job).tasks() }  // a mistake is one line here, before the node is asked
             let record = try BatchRecord(json: try callNode(data, "batch.submit", ["path": job]))
             if json { return try printJSON(record) }
             print(record.id)
