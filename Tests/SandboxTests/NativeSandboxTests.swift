@@ -72,11 +72,9 @@ import Testing
     @Test func thereIsNoNetworkAndNoWayToTheNode() async throws {
         // A TCP listener and a UDP socket on one loopback port, and a Unix socket path, as the
         // job channel, the DHT and the control socket of the lender's node are.
-        let tcp = try Self.loopbackSocket(Int32(SOCK_STREAM.rawValue), port: 0)
-        defer { close(tcp.fd) }
+        let (tcp, udp) = try Self.loopbackPair()
+        defer { close(tcp.fd); close(udp.fd) }
         listen(tcp.fd, 4)
-        let udp = try Self.loopbackSocket(Int32(SOCK_DGRAM.rawValue), port: tcp.port)
-        defer { close(udp.fd) }
         FileManager.default.createFile(atPath: root + "/control.sock", contents: nil)
         let script = """
         import socket
@@ -102,8 +100,23 @@ import Testing
         #expect(recv(udp.fd, &byte, 1, Int32(MSG_DONTWAIT)) < 0, "no datagram reached the lender's socket")
     }
 
-    /// A socket bound to 127.0.0.1 (`port` 0 picks one) and its port.
-    static func loopbackSocket(_ kind: Int32, port: Int) throws -> (fd: Int32, port: Int) {
+    /// A TCP and a UDP socket bound to 127.0.0.1 on the same port, like a node's DHT and job
+    /// ports. The UDP port may be another process's (tests run in parallel, nodes bind port 0):
+    /// then another TCP port is drawn, at most 50 times.
+    static func loopbackPair() throws -> (tcp: (fd: Int32, port: Int), udp: (fd: Int32, port: Int)) {
+        for _ in 0..<50 {
+            guard let tcp = loopbackSocket(Int32(SOCK_STREAM.rawValue), port: 0) else { continue }
+            if let udp = loopbackSocket(Int32(SOCK_DGRAM.rawValue), port: tcp.port) { return (tcp, udp) }
+            close(tcp.fd)
+        }
+        throw PortsTaken()
+    }
+
+    /// No port was free for both TCP and UDP on 127.0.0.1 in 50 draws.
+    struct PortsTaken: Error {}
+
+    /// A socket bound to 127.0.0.1 (`port` 0 picks one) and its port; `nil` when the port is taken.
+    static func loopbackSocket(_ kind: Int32, port: Int) -> (fd: Int32, port: Int)? {
         let fd = socket(AF_INET, kind, 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -111,7 +124,10 @@ import Testing
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        try #require(bound == 0)
+        guard bound == 0 else {
+            close(fd)
+            return nil
+        }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
