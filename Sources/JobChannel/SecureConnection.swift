@@ -114,6 +114,9 @@ public final class SecureConnection: Sendable {
     /// How the connection reaches the peer now.
     public var path: ConnectionPath { moving.withLock { $0.path } }
 
+    /// Whether no punch is under way: none was tried, or the one tried ended either way.
+    var punchSettled: Bool { moving.withLock { $0.settled } }
+
     /// Sends one message (0 to ``FrameCodec/maxMessageSize`` bytes) as one frame, returning once
     /// it is handed to the kernel. Throws `frameTooLarge` (nothing sent), `closed` after
     /// ``close()``, or `io` when the connection failed.

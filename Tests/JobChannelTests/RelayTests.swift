@@ -124,17 +124,28 @@ import Testing
         try await withRelayAndLender(punch: .seconds(5), served: served) { port, relay in
             let connection = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey,
                                                                 expecting: lenderKey.publicKey, punch: .seconds(5))
-            // Keep messages in flight across the move: 400 numbered ones, each echoed.
+            // Keep messages in flight across the move: numbered ones until the connection has
+            // moved (at most 20,000), then 200 more and an end mark, each echoed.
             async let echoes: [String] = {
                 var echoes: [String] = []
-                while echoes.count < 400, let echo = try await connection.receive() { echoes.append(String(decoding: echo, as: UTF8.self)) }
+                while let echo = try await connection.receive() {
+                    let text = String(decoding: echo, as: UTF8.self)
+                    if text == "END" { break }
+                    echoes.append(text)
+                }
                 return echoes
             }()
-            for index in 0..<400 {
-                try await connection.send(Array("message \(index)".utf8))
-                if index % 40 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            var sent = 0
+            while sent < 20_000, connection.path != .punched(relay: "127.0.0.1:\(port)") {
+                try await connection.send(Array("message \(sent)".utf8))
+                sent += 1
             }
-            #expect(try await echoes == (0..<400).map { "MESSAGE \($0)" })
+            for _ in 0..<200 {
+                try await connection.send(Array("message \(sent)".utf8))
+                sent += 1
+            }
+            try await connection.send(Array("end".utf8))
+            #expect(try await echoes == (0..<sent).map { "MESSAGE \($0)" })
             #expect(await eventually { connection.path == .punched(relay: "127.0.0.1:\(port)") }, "\(connection.path)")
             #expect(await eventually { served.current.first?.path == .punched(relay: "127.0.0.1:\(port)") })
             // Once moved, the bytes no longer cross the relay.
@@ -155,7 +166,7 @@ import Testing
                                                                 expecting: lenderKey.publicKey, punch: .milliseconds(300))
             try await connection.send(Array("before".utf8))
             #expect(try await connection.receive() == Array("BEFORE".utf8))
-            try await Task.sleep(for: .milliseconds(400))  // past the punch's window, which is the fact under test
+            #expect(await eventually { connection.punchSettled }, "the punch gave up within its window")
             try await connection.send(Array("after".utf8))
             #expect(try await connection.receive() == Array("AFTER".utf8))
             #expect(connection.path == .relayed(relay: "127.0.0.1:\(port)"))
