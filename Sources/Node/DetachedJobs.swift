@@ -117,11 +117,11 @@ public final class DetachedJobs: Sendable {
                     throw NodeError("the job file now makes \(planned.count) task(s), not the \(record.tasks.count) it made when submitted")
                 }
             } catch {
-                return finish(id, failure: "cannot read \(record.jobFile): \(error)")
+                return await finish(id, failure: "cannot read \(record.jobFile): \(error)")
             }
             // Tasks not done yet; one left running by a stopped node goes back in line.
             let remaining = record.tasks.indices.filter { record.tasks[$0].state == .queued || record.tasks[$0].state == .running }
-            if remaining.isEmpty { return finish(id, file: file) }
+            if remaining.isEmpty { return await finish(id, file: file) }
             let demand = JobDemand(runtime: Offer.nativeRuntime, tool: file.tool, cores: file.cores, memoryBytes: planned[0].task.limits.memoryBytes,
                                    coreSeconds: planned[0].task.limits.coreSeconds, wallSeconds: planned[0].task.limits.wallSeconds)
             let ranked = rankOffers(await findOffers(file.tool), for: demand, borrower: me).ranked
@@ -195,7 +195,7 @@ public final class DetachedJobs: Sendable {
     }
 
     /// Every task ended: the job is done (then its `after` command runs here) or failed.
-    private func finish(_ id: String, file: JobFile? = nil, failure: String? = nil) {
+    private func finish(_ id: String, file: JobFile? = nil, failure: String? = nil) async {
         let finished = try? store.update(id) { record in
             let now = Self.unixMilliseconds()
             let failed = record.counts[.failed, default: 0]
@@ -205,7 +205,7 @@ public final class DetachedJobs: Sendable {
             record.note("\(record.counts[.done, default: 0]) of \(record.tasks.count) task(s) done" + (failed > 0 ? ", \(failed) failed" : ""), at: now)
         }
         guard let finished, finished.phase == .done, let file, let after = file.after else { return }
-        let outcome = Self.runAfter(after, in: file.directory)
+        let outcome = await Self.runAfter(after, in: file.directory)
         update(id) { record in
             if outcome != nil { record.phase = .failed }
             record.note(outcome.map { "the [after] command failed: \($0)" } ?? "the [after] command \(after.joined(separator: " ")) succeeded",
@@ -217,17 +217,25 @@ public final class DetachedJobs: Sendable {
         do { try store.update(id, change) } catch { logger.error("cannot record the state of job \(id): \(error)") }
     }
 
-    /// Runs a job file's `after` command in its directory; why it failed, or `nil`.
-    static func runAfter(_ command: [String], in directory: String) -> String? {
+    /// Runs a job file's `after` command in its directory; why it failed, or `nil`. Waits
+    /// without holding a thread: an ffmpeg encode may take minutes, and the node's tasks share
+    /// a pool of as many threads as cores.
+    static func runAfter(_ command: [String], in directory: String) async -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return "cannot run \(command[0]): \(error.localizedDescription)" }
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? nil : "\(command[0]) exited with \(process.terminationStatus)"
+        let status: Int32? = await withCheckedContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(returning: nil)
+            }
+        }
+        guard let status else { return "cannot run \(command[0])" }
+        return status == 0 ? nil : "\(command[0]) exited with \(status)"
     }
 
     static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

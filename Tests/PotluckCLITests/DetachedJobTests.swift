@@ -43,7 +43,16 @@ extension CLIProcessTests.NativeJobCommandTests {
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: copies)) ?? []).count == 8)
 
         // A tool no one lends yet: the job waits, and runs once a lender offers it.
-        let waiting = try writeJob("tool = \"md5sum\"\ncommand = \"md5sum {input}\"\n[tasks]\neach = \"in/t1.txt\"\n[outputs]\ndir = \"sums\"", in: job)
+        let waiting = try writeJob("""
+            tool = "md5sum"
+            command = "md5sum {input}"
+            [tasks]
+            each = "in/t1.txt"
+            [outputs]
+            dir = "sums"
+            [after]
+            command = "sh -c 'echo ran > listed.txt'"
+            """, in: job)
         let second = try borrower.cli(["run", "--detach", waiting]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try eventually(timeout: 30) {
             (try CLIProcessTests.NodeCommandTests.json(try borrower.cli(["jobs", "show", second, "--json"]).stdout))["phase"] as? String == "waiting"
@@ -51,6 +60,10 @@ extension CLIProcessTests.NativeJobCommandTests {
         #expect(try swarm.lenders[1].cli(["offer", "set", "--cores", "1", "--memory", "1GiB", "--tool", "sh", "--tool", "md5sum"]).status == 0)
         let sums = try borrower.cli(["jobs", "show", second, "--wait", "--timeout", "60s"])
         #expect(sums.status == 0 && sums.stdout.contains("done"), "\(sums.stdout) \(sums.stderr)")
+        // The [after] command ran on the borrower's node, in the job's directory, once done.
+        #expect(FileManager.default.fileExists(atPath: job.appendingPathComponent("listed.txt").path))
+        let afterLog = try borrower.cli(["logs", second]).stdout
+        #expect(afterLog.contains("the [after] command sh -c echo ran > listed.txt succeeded"), "\(afterLog)")
 
         // A job cancelled mid-way ends cancelled; an unknown id or a missing file is one line.
         let slow = try writeJob("tool = \"sh\"\ncommand = \"sh -c 'sleep 20; cat {input} > {output}'\"\ntimeout = \"60s\"\n[tasks]\neach = \"in/*.txt\"\n[outputs]\nfile = \"slow/{stem}.txt\"", in: job)
