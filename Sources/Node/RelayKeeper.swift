@@ -9,7 +9,7 @@ import Synchronization
 /// - a reachable node that volunteers (`--relay`) announces its job port under ``topic``;
 /// - a lender behind a NAT looks the topic up and listens at up to ``relaysPerLender`` relays
 ///   at once, whose endpoints then go into its offer (``DHTService/advertisedJobsEndpoint()``),
-///   so that a relay going away does not cut it off; when a session drops it tries another.
+///   so that a relay going away does not cut it off; when a session drops it looks again.
 struct RelayKeeper {
     let service: DHTService
     let handler: ControlHandler
@@ -42,19 +42,23 @@ struct RelayKeeper {
         }
     }
 
-    /// Finds relays and holds sessions at up to ``relaysPerLender`` of them, trying the next
-    /// one found when a session ends; returns once every session ended.
+    /// Holds sessions at up to ``relaysPerLender`` relays; when one ends, looks the relays up
+    /// again (after ``retry``) to get back to that many, so a relay that restarts is used again.
+    /// Returns when none is held and none was found.
     private func listenAtRelays(server: JobChannelServer) async {
-        guard case .peers(let found, _) = await handler.run(.getPeers(Self.topic)), !found.isEmpty else { return }
-        var candidates = Set(found).sorted(by: { $0.description < $1.description }).makeIterator()
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<Self.relaysPerLender {
-                guard let relay = candidates.next() else { break }
-                group.addTask { await listen(at: relay, server: server) }
-            }
-            for await _ in group {
-                guard !Task.isCancelled, let relay = candidates.next() else { continue }
-                group.addTask { await listen(at: relay, server: server) }
+        await withTaskGroup(of: Endpoint.self) { group in
+            var held: Set<Endpoint> = []
+            while !Task.isCancelled {
+                if held.count < Self.relaysPerLender, case .peers(let found, _) = await handler.run(.getPeers(Self.topic)) {
+                    for relay in Set(found).sorted(by: { $0.description < $1.description })
+                    where held.count < Self.relaysPerLender && !held.contains(relay) {
+                        held.insert(relay)
+                        group.addTask { await listen(at: relay, server: server); return relay }
+                    }
+                }
+                guard !held.isEmpty, let ended = await group.next() else { return }
+                held.remove(ended)
+                try? await Task.sleep(for: Self.retry)
             }
         }
     }

@@ -108,6 +108,9 @@ extension CLIProcessTests {
             let replica = (try? JSONSerialization.jsonObject(with: Data(failover.stdout.utf8)) as? [String: Any])
                 .flatMap { ($0["replicas"] as? [[String: Any]])?.first }
             #expect(failover.status == 0 && replica?["relay"] as? String == "203.0.113.11:6891", "\(failover.stdout) \(failover.stderr)")
+            // The relay comes back: the lender listens at both again.
+            try lab.node("pub1", ["--relay"])
+            #expect(eventually(timeout: 60) { lab.reachability("sym").contains("through the relays") }, "\(lab.reachability("sym"))")
 
             // A stopped node gives its mappings back to the router, by the protocol that made them.
             for home in ["upnp", "igd"] {
