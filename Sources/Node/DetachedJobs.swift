@@ -122,12 +122,7 @@ public final class DetachedJobs: Sendable {
             // Tasks not done yet; one left running by a stopped node goes back in line.
             let remaining = record.tasks.indices.filter { record.tasks[$0].state == .queued || record.tasks[$0].state == .running }
             if remaining.isEmpty { return await finish(id, file: file) }
-            let demand = JobDemand(runtime: Offer.nativeRuntime, tool: file.tool, cores: file.cores, memoryBytes: planned[0].task.limits.memoryBytes,
-                                   coreSeconds: planned[0].task.limits.coreSeconds, wallSeconds: planned[0].task.limits.wallSeconds)
-            let ranked = rankOffers(await findOffers(file.tool), for: demand, borrower: me).ranked
-            let lenders = ranked.compactMap { candidate in
-                (try? JobClient.Lender(offer: candidate.offer)).map { ($0, max(1, candidate.offer.cores / file.cores)) }
-            }
+            let lenders = file.lenders(rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me).ranked)
             guard !lenders.isEmpty else {
                 if !saidWaiting {
                     update(id) { record in
@@ -205,7 +200,7 @@ public final class DetachedJobs: Sendable {
             record.note("\(record.counts[.done, default: 0]) of \(record.tasks.count) task(s) done" + (failed > 0 ? ", \(failed) failed" : ""), at: now)
         }
         guard let finished, finished.phase == .done, let file, let after = file.after else { return }
-        let outcome = await Self.runAfter(after, in: file.directory)
+        let outcome = await file.runAfter(showingOutput: false)
         update(id) { record in
             if outcome != nil { record.phase = .failed }
             record.note(outcome.map { "the [after] command failed: \($0)" } ?? "the [after] command \(after.joined(separator: " ")) succeeded",
@@ -215,27 +210,6 @@ public final class DetachedJobs: Sendable {
 
     private func update(_ id: String, _ change: (inout BatchRecord) -> Void) {
         do { try store.update(id, change) } catch { logger.error("cannot record the state of job \(id): \(error)") }
-    }
-
-    /// Runs a job file's `after` command in its directory; why it failed, or `nil`. Waits
-    /// without holding a thread: an ffmpeg encode may take minutes, and the node's tasks share
-    /// a pool of as many threads as cores.
-    static func runAfter(_ command: [String], in directory: String) async -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let status: Int32? = await withCheckedContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(returning: nil)
-            }
-        }
-        guard let status else { return "cannot run \(command[0])" }
-        return status == 0 ? nil : "\(command[0]) exited with \(status)"
     }
 
     static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -76,10 +76,7 @@ extension JobDemo {
         try text.write(toFile: directory + "/job.toml", atomically: true, encoding: .utf8)
         let file = try nodeErrors { try JobFile.load(directory + "/job.toml") }
         let planned = try nodeErrors { try file.tasks() }
-        let task = planned[0].task
-        let demand = JobDemand(runtime: Offer.nativeRuntime, tool: file.tool, cores: 1, memoryBytes: task.limits.memoryBytes,
-                               coreSeconds: task.limits.coreSeconds, wallSeconds: task.limits.wallSeconds)
-        let lenders = rankOffers(offers, for: demand, borrower: borrower.identity.publicKey).ranked.compactMap { candidate in (try? JobClient.Lender(offer: candidate.offer)).map { ($0, max(1, candidate.offer.cores)) } }
+        let lenders = file.lenders(rankOffers(offers, for: file.demand(planned), borrower: borrower.identity.publicKey).ranked)
         let client = JobClient(identity: borrower.identity, receipts: try ReceiptStore(environment: borrower.environment),
                                jobs: try JobStore(environment: borrower.environment))
         let started = Date()

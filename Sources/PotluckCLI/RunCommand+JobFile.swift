@@ -16,9 +16,7 @@ extension RunCommand {
         let planned = try nodeErrors { try file.tasks() }
         let identity: SigningKey
         do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
-        let first = planned[0].task
-        let demand = JobDemand(runtime: Offer.nativeRuntime, tool: file.tool, cores: file.cores, memoryBytes: first.limits.memoryBytes,
-                               coreSeconds: first.limits.coreSeconds, wallSeconds: first.limits.wallSeconds)
+        let demand = file.demand(planned)
         let candidates = try findOffers(data, runtime: Offer.nativeRuntime, cores: 1, me: identity.publicKey)
         let (ranked, ruledOut, _) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
         if explain || ranked.isEmpty {
@@ -29,9 +27,7 @@ extension RunCommand {
         }
         standardError("potluck: \(planned.count) task(s) of \(file.tool) over \(ranked.count) lender(s)")
         let status = BatchStatus(total: planned.count, enabled: !json)
-        let lenders = ranked.compactMap { candidate in
-            (try? JobClient.Lender(offer: candidate.offer)).map { ($0, max(1, candidate.offer.cores / file.cores)) }
-        }
+        let lenders = file.lenders(ranked)
         let result = try await withStores { receipts, jobs in
             await TaskBatch(planned: planned, tool: file.tool, cores: file.cores, status: status)
                 .run(on: lenders, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
@@ -48,18 +44,9 @@ extension RunCommand {
         let sent = String(format: "%.1f MB", Double(result.sentInputBytes) / 1e6)
         standardError("potluck: \(states.count - failed) of \(states.count) task(s) done; \(sent) of inputs sent; outputs in \(file.directory)")
         guard failed == 0 else { throw ExitCode(1) }
-        if let after = file.after { try runAfter(after, in: file.directory) }
+        if let after = file.after {
+            standardError("potluck: after the tasks: \(after.joined(separator: " "))")
+            if let failure = await file.runAfter(showingOutput: true) { throw CLIError("the [after] command failed: \(failure)") }
+        }
     }
-
-    private func runAfter(_ command: [String], in directory: String) throws {
-        standardError("potluck: after the tasks: \(command.joined(separator: " "))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        do { try process.run() } catch { throw CLIError("cannot run the [after] command \(command[0]): \(error.localizedDescription)") }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CLIError("the [after] command exited with \(process.terminationStatus)") }
-    }
-
 }
