@@ -19,6 +19,9 @@ final class FrameOpener: @unchecked Sendable {
     private var failure: ChannelError?
     /// Whether the peer's `FINAL` frame has arrived (later bytes are ignored).
     private(set) var finished = false
+    /// The largest plaintext a frame may carry on this connection now (``FrameCodec/maxMessageSize``
+    /// at most): a lender keeps it small until it admits a job (`spec/0015` §5.1).
+    var limit = FrameCodec.maxMessageSize
 
     /// Opens the stream whose 24-byte header is `header`.
     init(key: Bytes32, header: [UInt8]) throws(ChannelError) {
@@ -71,8 +74,9 @@ final class FrameOpener: @unchecked Sendable {
         guard bufferedByteCount >= FrameCodec.prefixSize else { return nil }
         var length = 0
         for index in 0..<4 { length = length << 8 | Int(buffer[start + index]) }
-        guard length <= FrameCodec.maxMessageSize + FrameCodec.tagOverhead else {
-            throw ChannelError(.frameTooLarge, "the peer announced a frame of \(length) bytes; the limit is \(FrameCodec.maxMessageSize + FrameCodec.tagOverhead)")
+        guard length <= limit + FrameCodec.tagOverhead else {
+            let phase = limit < FrameCodec.maxMessageSize ? " before its job is admitted" : ""
+            throw ChannelError(.frameTooLarge, "the peer announced a frame of \(length) bytes; this connection accepts at most \(limit + FrameCodec.tagOverhead)\(phase)")
         }
         guard length >= FrameCodec.tagOverhead else {
             throw ChannelError(.decryptFailed, "a frame of \(length) bytes is shorter than its \(FrameCodec.tagOverhead)-byte authentication tag")

@@ -62,6 +62,8 @@ public final class SecureConnection: Sendable {
     private let sending: Mutex<SendState>
     private let receiving: Mutex<ReceiveState>
     private let moving: Mutex<MoveState>
+    /// Tells the server the job on this connection was admitted (``admit(frameLimit:)``).
+    private let admission = Mutex<(@Sendable () -> Void)?>(nil)
 
     private struct SendState {
         let sealer: FrameSealer
@@ -116,6 +118,36 @@ public final class SecureConnection: Sendable {
 
     /// Whether no punch is under way: none was tried, or the one tried ended either way.
     var punchSettled: Bool { moving.withLock { $0.settled } }
+
+    // MARK: Admission (spec 0015 §5.1)
+
+    /// The largest message the peer may send now. A lender's server starts each connection at
+    /// ``JobChannelServer/Limits/preAdmissionFrameBytes``; a client's accepts the full
+    /// ``FrameCodec/maxMessageSize``.
+    public var incomingFrameLimit: Int { receiving.withLock { $0.opener.limit } }
+
+    /// Sets the largest message the peer may send from now on (at most
+    /// ``FrameCodec/maxMessageSize``): a larger frame ends ``receive()`` with `frameTooLarge`.
+    public func limitIncomingFrames(to bytes: Int) {
+        receiving.withLock { $0.opener.limit = min(max(bytes, 0), FrameCodec.maxMessageSize) }
+    }
+
+    /// The lender admitted this connection's job: messages up to `frameLimit` may come, and the
+    /// server will not drop the connection to make room for others (`spec/0015` §3.1).
+    public func admit(frameLimit: Int) {
+        limitIncomingFrames(to: frameLimit)
+        let admitted = admission.withLock { hook in
+            defer { hook = nil }
+            return hook
+        }
+        admitted?()
+    }
+
+    /// Used by the server: the pre-admission frame limit and what ``admit(frameLimit:)`` tells it.
+    func restrict(frameLimit: Int, onAdmit: @escaping @Sendable () -> Void) {
+        limitIncomingFrames(to: frameLimit)
+        admission.withLock { $0 = onAdmit }
+    }
 
     /// Sends one message (0 to ``FrameCodec/maxMessageSize`` bytes) as one frame, returning once
     /// it is handed to the kernel. Throws `frameTooLarge` (nothing sent), `closed` after

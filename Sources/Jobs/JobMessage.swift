@@ -8,6 +8,12 @@ import Records
 /// (`spec/0017-jobs.md` §2). The job and its outcome travel as the sandbox's canonical
 /// encodings (`spec/0014-sandbox.md`), opaque here, so this module stays pure.
 public enum JobMessage: Sendable, Hashable {
+    /// Borrower → lender, first, when its `submit` would not fit the lender's pre-admission
+    /// limit (`spec/0017-jobs.md` §2.1): may it send a wasm job of `bytes` bytes that needs
+    /// `cores` cores, `memoryBytes`, `coreMilliseconds` of CPU and `wallMilliseconds` to run?
+    case ask(bytes: Int, cores: Int, memoryBytes: Int64, coreMilliseconds: Int64, wallMilliseconds: Int64)
+    /// Lender → borrower: the asked job passed admission; send its `submit` now.
+    case go
     /// Borrower → lender: run this job (a `GuestJob` encoding) on `cores` cores.
     case submit(job: [UInt8], cores: Int)
     /// Borrower → lender: run this native task (a `NativeTask` encoding, `spec/0019-native-jobs.md`)
@@ -51,6 +57,10 @@ extension JobMessage {
             return BencodeValue.dictionary(entries).encoded()
         }
         switch self {
+        case .ask(let bytes, let cores, let memory, let cpu, let wall):
+            return message("ask", ["bytes": .integer(Int64(bytes)), "cores": .integer(Int64(cores)), "memory": .integer(memory),
+                                   "cpu": .integer(cpu), "wall": .integer(wall)])
+        case .go: return message("go")
         case .submit(let job, let cores): return message("submit", ["job": .bytes(job), "cores": .integer(Int64(cores))])
         case .submitTask(let task, let files, let cores):
             return message("submit-task", ["task": .bytes(task), "files": .list(files.map { .bytes($0) }), "cores": .integer(Int64(cores))])
@@ -85,6 +95,11 @@ extension JobMessage {
         }
         var fields = MessageFields(entries: entries, type: type)
         switch type {
+        case "ask":
+            self = .ask(bytes: Int(try fields.integer("bytes", in: 0...Int64(Self.maxEncodedLength))),
+                        cores: Int(try fields.integer("cores", in: 1...4096)), memoryBytes: try fields.integer("memory", in: 0...Int64.max),
+                        coreMilliseconds: try fields.integer("cpu", in: 0...Int64.max), wallMilliseconds: try fields.integer("wall", in: 0...Int64.max))
+        case "go": self = .go
         case "submit": self = .submit(job: try fields.bytes("job"), cores: Int(try fields.integer("cores", in: 1...4096)))
         case "submit-task":
             guard case .list(let values) = try fields.take("files"), let files = Optional(values.compactMap(\.bytes)), files.count == values.count else {

@@ -163,7 +163,7 @@ public struct JobClient: Sendable {
 
     private func follow(_ job: Submission, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
                         events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
-        try await send(job.message(cores: cores), on: connection)
+        try await submit(job, cores: cores, on: connection)
         var startedAt: Int64?
         var sent: Int64 = 0
         while true {
@@ -192,9 +192,27 @@ public struct JobClient: Sendable {
                         wallMilliseconds: outcome.wallMilliseconds))
                 let receipt = await countersign(on: connection, observation: observation)
                 return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt, sentInputBytes: sent)
-            case .submit, .submitTask, .chunk, .receipt: throw .protocolViolation("unexpected message before the result")
+            case .ask, .go, .submit, .submitTask, .chunk, .receipt: throw .protocolViolation("unexpected message before the result")
             }
         }
+    }
+
+    /// Sends the job's `submit`, first asking whether it may when it is larger than a lender
+    /// accepts before admission (`spec/0017-jobs.md` §2.1).
+    private func submit(_ job: Submission, cores: Int, on connection: SecureConnection) async throws(Failure) {
+        let submit = job.message(cores: cores).encoded()
+        if submit.count > JobChannelServer.preAdmissionFrameBytes {
+            let limits = job.limits
+            try await send(.ask(bytes: submit.count, cores: cores, memoryBytes: limits.memoryBytes,
+                                coreMilliseconds: Int64((limits.coreSeconds * 1000).rounded(.up)),
+                                wallMilliseconds: Int64((limits.wallSeconds * 1000).rounded(.up))), on: connection)
+            switch try await receive(on: connection, timeout: .seconds(60)) {
+            case .go: break
+            case .refused(let refusal): throw .refused(refusal)
+            default: throw .protocolViolation("the lender answered an ask with neither go nor refused")
+            }
+        }
+        do { try await connection.send(submit) } catch { throw .channel("\(error)") }
     }
 
     /// Streams the input files the lender asked for, from where it holds them up to their end, in

@@ -29,9 +29,15 @@ final class JobService: Sendable {
     let maxQueueWait: Duration
     /// How long the lender waits for the borrower's countersignature.
     let receiptTimeout: Duration = .seconds(30)
+    /// How long a new connection (or an asked-for job after `go`) has to send its job.
+    let firstMessageTimeout: Duration = .seconds(10)
+    /// Bytes of asked-for jobs held at once (`spec/0017` §2.1).
+    let receiveBudget: ReceiveBudget
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
-         nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
+         nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60),
+         receiveBudgetBytes: Int = LenderConfig.defaultReceiveBudget) throws(NodeError) {
+        receiveBudget = ReceiveBudget(total: receiveBudgetBytes)
         self.identity = identity
         configPath = LenderConfig.path(inDataDirectory: dataDirectory)
         inputStore = InputStore(dataDirectory: dataDirectory)
@@ -45,12 +51,33 @@ final class JobService: Sendable {
     }
 
     /// Serves one connection to its end.
+    ///
+    /// Until the job passes the lender's policy its messages are held to the server's
+    /// pre-admission limit (`spec/0015` §5.1): a wasm job larger than that is first *asked*
+    /// for, and its bytes come only after `go`, within the lender's receive budget (§2.1).
     func serve(_ connection: SecureConnection) async {
         let inbox = Inbox<JobMessage>()
         let reader = Task { await Self.read(connection, into: inbox) }
         defer { reader.cancel() }
+        var first = await inbox.next(timeout: firstMessageTimeout)
+        var reserved = 0
+        defer { if reserved > 0 { receiveBudget.release(reserved) } }
+        if case .ask(let bytes, let cores, let memory, let cpu, let wall)? = first {
+            let demand = JobDemand(cores: cores, memoryBytes: memory, coreSeconds: Double(cpu) / 1000, wallSeconds: Double(wall) / 1000)
+            if case .failure(let refusal) = await check(demand, from: connection.peer) { return await refuse(connection, refusal) }
+            guard bytes <= FrameCodec.maxMessageSize else {
+                return await refuse(connection, JobRefusal(.tooLarge, "a job of \(bytes) bytes exceeds the job channel's \(FrameCodec.maxMessageSize)-byte message limit"))
+            }
+            guard receiveBudget.reserve(bytes) else {
+                return await refuse(connection, JobRefusal(.busy, "this lender is receiving other jobs (\(receiveBudget.total >> 20) MiB at most at once); try again shortly"))
+            }
+            reserved = bytes
+            connection.admit(frameLimit: bytes)
+            do { try await connection.send(JobMessage.go.encoded()) } catch { return }
+            first = await inbox.next(timeout: firstMessageTimeout)
+        }
         let submission: Submission, cores: Int
-        switch await inbox.next(timeout: .seconds(30)) {
+        switch first {
         case .submit(let bytes, let asked)?:
             do {
                 let job = try GuestJob(encoded: bytes)
@@ -68,10 +95,29 @@ final class JobService: Sendable {
                 return await refuse(connection, JobRefusal(.badJob, "the task cannot be read: \(error)"))
             }
             cores = asked
+        case nil:
+            let reason = inbox.failure ?? "no job arrived within \(firstMessageTimeout)"
+            logger.notice("dropped a job connection from \(connection.peer.peerID): \(reason)")
+            return await refuse(connection, JobRefusal(.badJob, reason))
         default:
-            return await refuse(connection, JobRefusal(.badJob, "the first message must submit a job or a task"))
+            return await refuse(connection, JobRefusal(.badJob, "the first message must ask for, or submit, a job or a task"))
         }
         await run(submission, cores: cores, for: connection, inbox: inbox, reader: reader)
+    }
+
+    /// The lender's policy, or why it refuses `demand` from `borrower` now.
+    private func check(_ demand: JobDemand, from borrower: PublicKey) async -> Result<LenderPolicy, JobRefusal> {
+        let policy: LenderPolicy
+        do { policy = try LenderConfig.load(from: configPath).policy() } catch {
+            logger.error("the lender policy cannot be read: \(error)")
+            return .failure(JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
+        }
+        let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
+        if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
+            logger.notice("refused a job from \(borrower.peerID): \(refusal)")
+            return .failure(refusal)
+        }
+        return .success(policy)
     }
 
     private func run(_ job: Submission, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {
@@ -79,15 +125,12 @@ final class JobService: Sendable {
         let demand = JobDemand(runtime: job.tool == nil ? "wasm32-wasi" : Offer.nativeRuntime, tool: job.tool, cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
                                wallSeconds: job.limits.wallSeconds)
         let policy: LenderPolicy
-        do { policy = try LenderConfig.load(from: configPath).policy() } catch {
-            logger.error("the lender policy cannot be read: \(error)")
-            return await refuse(connection, JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
+        switch await check(demand, from: borrower) {
+        case .success(let checked): policy = checked
+        case .failure(let refusal): return await refuse(connection, refusal)
         }
-        let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
-        if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
-            logger.notice("refused a job from \(borrower.peerID): \(refusal)")
-            return await refuse(connection, refusal)
-        }
+        // Admitted: a native task's inputs come in chunks; a wasm job sends only small messages now.
+        connection.admit(frameLimit: job.tool == nil ? JobChannelServer.preAdmissionFrameBytes : JobMessage.chunkBytes + 4096)
         if case .native(let task, _) = job, let refusal = await receiveInputs(of: task, from: connection, inbox: inbox) {
             logger.notice("the inputs of a task from \(borrower.peerID) did not arrive: \(refusal)")
             return await refuse(connection, refusal)
@@ -205,10 +248,21 @@ final class JobService: Sendable {
         try? await connection.send(JobMessage.refused(refusal).encoded())
     }
 
+    /// Reads messages into `inbox` (waiting while it is full) until the connection ends; a
+    /// frame over the connection's limit or a message this version cannot read ends it too,
+    /// and the inbox keeps why.
     private static func read(_ connection: SecureConnection, into inbox: Inbox<JobMessage>) async {
-        defer { inbox.close() }
-        while let bytes = try? await connection.receive(), let message = try? JobMessage(encoded: bytes) {
-            inbox.push(message)
+        do {
+            while let bytes = try await connection.receive() {
+                let message: JobMessage
+                do { message = try JobMessage(encoded: bytes) } catch {
+                    return inbox.close(failure: "a message could not be read: \(error)")
+                }
+                await inbox.push(message)
+            }
+            inbox.close()
+        } catch {
+            inbox.close(failure: error.code == .frameTooLarge ? error.message : nil)
         }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JobChannel
 import Jobs
 import Records
 import Sandbox
@@ -23,6 +24,12 @@ public struct LenderConfig: Equatable, Sendable {
     public var maxJobs = 2
     /// The longest one job may run.
     public var maxWall = "1h"
+    /// Job-channel connections open at once, in total and from one address (`spec/0015` §3.1).
+    public var maxConnections = 256
+    public var maxConnectionsPerAddress = 16
+    /// Bytes of asked-for job payloads held at once (`spec/0017` §2.1).
+    public var receiveBudget = "128MiB"
+    public static let defaultReceiveBudget = 128 << 20
 
     public init() {}
 
@@ -67,7 +74,22 @@ public struct LenderConfig: Equatable, Sendable {
                 }
                 config.maxJobs = count
             case "max_wall": config.maxWall = try Self.string(value, key, path)
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall)")
+            case "max_connections":
+                guard let count = value.int, (1...100_000).contains(count) else {
+                    throw NodeError("\(path): offer.max_connections must be an integer from 1 to 100000")
+                }
+                config.maxConnections = count
+            case "max_connections_per_address":
+                guard let count = value.int, (1...100_000).contains(count) else {
+                    throw NodeError("\(path): offer.max_connections_per_address must be an integer from 1 to 100000")
+                }
+                config.maxConnectionsPerAddress = count
+            case "receive_budget":
+                config.receiveBudget = try Self.string(value, key, path)
+                guard let bytes = Quantities.bytes(config.receiveBudget), bytes >= 1 << 20 else {
+                    throw NodeError("\(path): offer.receive_budget must be a size of at least 1MiB, such as 128MiB")
+                }
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget)")
             }
         }
         return config
@@ -95,6 +117,9 @@ public struct LenderConfig: Equatable, Sendable {
             ttl = "\(ttl)"
             max_jobs = \(maxJobs)
             max_wall = "\(maxWall)"
+            max_connections = \(maxConnections)
+            max_connections_per_address = \(maxConnectionsPerAddress)
+            receive_budget = "\(receiveBudget)"
 
             """
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
@@ -125,6 +150,14 @@ public struct LenderConfig: Equatable, Sendable {
             do { found.append(try LentTool.find(spec, askVersion: askVersion)) } catch { throw NodeError("offer.tools: \(error.message)") }
         }
         return found
+    }
+
+    /// What job-channel connections may cost this lender (`spec/0015` §3.1, `spec/0017` §2.1).
+    public var channelLimits: (limits: JobChannelServer.Limits, receiveBudget: Int) {
+        var limits = JobChannelServer.Limits()
+        limits.connections = maxConnections
+        limits.connectionsPerAddress = maxConnectionsPerAddress
+        return (limits, Quantities.bytes(receiveBudget).map { Int(clamping: $0) } ?? Self.defaultReceiveBudget)
     }
 
     /// The full policy the node enforces on every job (`spec/0017-jobs.md` §3).

@@ -23,12 +23,13 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () -> Bool) a
 
 /// Binds a server on 127.0.0.1, runs it while `body` runs, then closes it.
 func withServer(
-    identity: SigningKey, handshakeTimeout: Duration = .seconds(5),
+    identity: SigningKey, handshakeTimeout: Duration = .seconds(5), limits: JobChannelServer.Limits = .init(),
     handler: @escaping @Sendable (SecureConnection) async -> Void,
     _ body: (JobChannelServer) async throws -> Void
 ) async throws {
-    let server = try await JobChannelServer.bind(
-        host: "127.0.0.1", port: 0, identity: identity, handshakeTimeout: handshakeTimeout, handler: handler)
+    var limits = limits
+    limits.handshakeTimeout = handshakeTimeout
+    let server = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: identity, limits: limits, handler: handler)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         do { try await body(server) } catch {

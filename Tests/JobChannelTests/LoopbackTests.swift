@@ -8,8 +8,9 @@ import Testing
 struct LoopbackTests {
     let server = key(Seeds.server), client = key(Seeds.client)
 
-    /// Echoes every message until the client closes.
+    /// Echoes every message until the client closes (admitting messages of any size).
     static let echo: @Sendable (SecureConnection) async -> Void = { connection in
+        connection.admit(frameLimit: FrameCodec.maxMessageSize)
         while let message = try? await connection.receive() {
             guard (try? await connection.send(message)) != nil else { return }
         }

@@ -22,6 +22,7 @@ import Testing
         let relayServer = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: relayKey, relay: relay) { _ in }
         let lender = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: lenderKey) { connection in
             served.update { $0.append(connection) }
+            connection.admit(frameLimit: FrameCodec.maxMessageSize)
             while let message = try? await connection.receive() {
                 try? await connection.send(message.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 })
             }

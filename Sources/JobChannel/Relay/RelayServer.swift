@@ -70,19 +70,28 @@ public final class RelayServer: Sendable {
         for waiter in waiting { waiter.resume(returning: nil) }
     }
 
-    /// Serves one connection whose first bytes (`first`, at least 4) are a relay preamble.
-    func handle(_ transport: ByteTransport, first: [UInt8]) async {
+    /// Serves one connection whose first bytes (`first`, at least 4) are a relay preamble. The
+    /// preamble must be read and accepted within `deadline`; then `accepted` runs (the server
+    /// stops counting the connection as evictable, `spec/0015` §3.1).
+    func handle(_ transport: ByteTransport, first: [UInt8], deadline: Duration, accepted: @escaping @Sendable () -> Void) async {
         var reader = ByteReader(transport, buffered: first)
+        let timer = transport.channel.eventLoop.scheduleTask(in: TimeAmount(deadline)) { transport.abort() }
+        let settle: @Sendable () -> Void = {
+            timer.cancel()
+            accepted()
+        }
+        defer { timer.cancel() }
         do {
             let tag = try await reader.read(4)
             switch tag {
-            case RelayWire.listenTag: try await listen(&reader)
-            case RelayWire.connectTag: try await connect(&reader)
+            case RelayWire.listenTag: try await listen(&reader, accepted: settle)
+            case RelayWire.connectTag: try await connect(&reader, accepted: settle)
             case RelayWire.answerTag:
                 let circuit = RelayWire.circuit(try await reader.read(8))
                 let local = WireEndpoint(try await reader.read(RelayWire.endpointSize))
                 let waiter = state.withLock { $0.waiting.removeValue(forKey: circuit) }
                 guard let waiter else { return await transport.close() }
+                settle()
                 waiter.resume(returning: (transport, reader.buffered, local))
             default:
                 await transport.close()
@@ -93,7 +102,7 @@ public final class RelayServer: Sendable {
     }
 
     /// A lender proves its key, then holds the connection for circuit requests.
-    private func listen(_ reader: inout ByteReader) async throws {
+    private func listen(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
         let transport = reader.transport
         let key = try PublicKey(bytes: try await reader.read(32))
         let nonce = SecureRandom.bytes(32)
@@ -114,6 +123,7 @@ public final class RelayServer: Sendable {
             try? await transport.write([RelayWire.Status.full.rawValue]).get()
             return await transport.close()
         }
+        settle()
         try await transport.write([RelayWire.Status.spliced.rawValue]).get()
         let keepAlive = transport.channel.eventLoop.scheduleRepeatedTask(
             initialDelay: TimeAmount(limits.keepAliveInterval), delay: TimeAmount(limits.keepAliveInterval)
@@ -131,7 +141,7 @@ public final class RelayServer: Sendable {
 
     /// A borrower asks for a lender: the relay asks the lender to call back, tells each side
     /// where the other is (for a hole punch, §6), then splices.
-    private func connect(_ reader: inout ByteReader) async throws {
+    private func connect(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
         let borrower = reader.transport
         let key = try PublicKey(bytes: try await reader.read(32))
         let borrowerLocal = WireEndpoint(try await reader.read(RelayWire.endpointSize))
@@ -145,6 +155,7 @@ public final class RelayServer: Sendable {
         }
         guard let lender else { return try await refuse(borrower, status) }
         defer { state.withLock { $0.open -= 1 } }
+        settle()  // the lender's answer has its own deadline
         let answered: Answer? = await withCheckedContinuation { continuation in
             state.withLock { $0.waiting[circuit] = continuation }
             _ = lender.write(RelayWire.circuitRequest(circuit))
