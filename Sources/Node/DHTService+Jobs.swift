@@ -10,10 +10,10 @@ extension DHTService {
     /// Binds the job channel beside the DHT socket: on the options' port, else on the DHT's UDP
     /// port number if it is free for TCP, else on any free port (`spec/0017-jobs.md` §1).
     func bindJobService(host: Endpoint) async throws -> JobChannelServer {
-        let (limits, receiveBudget) = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: options.dataDirectory)).channelLimits
+        let limits = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: options.dataDirectory)).channelLimits.limits
         let service = try JobService(
             identity: identity, dataDirectory: options.dataDirectory, receipts: try ReceiptStore(environment: persistence.environment),
-            jobs: try JobStore(environment: persistence.environment), runner: options.sandbox, logger: logger, receiveBudgetBytes: receiveBudget)
+            jobs: try JobStore(environment: persistence.environment), runner: options.sandbox, logger: logger)
         let address = host.addressText
         let candidates = options.jobsPort.map { [$0] } ?? [Int(host.port), 0]
         var lastError: (any Error)?

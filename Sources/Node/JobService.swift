@@ -35,9 +35,8 @@ final class JobService: Sendable {
     let receiveBudget: ReceiveBudget
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
-         nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60),
-         receiveBudgetBytes: Int = LenderConfig.defaultReceiveBudget) throws(NodeError) {
-        receiveBudget = ReceiveBudget(total: receiveBudgetBytes)
+         nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
+        receiveBudget = ReceiveBudget()
         self.identity = identity
         configPath = LenderConfig.path(inDataDirectory: dataDirectory)
         inputStore = InputStore(dataDirectory: dataDirectory)
@@ -68,8 +67,11 @@ final class JobService: Sendable {
             guard bytes <= FrameCodec.maxMessageSize else {
                 return await refuse(connection, JobRefusal(.tooLarge, "a job of \(bytes) bytes exceeds the job channel's \(FrameCodec.maxMessageSize)-byte message limit"))
             }
-            guard receiveBudget.reserve(bytes) else {
-                return await refuse(connection, JobRefusal(.busy, "this lender is receiving other jobs (\(receiveBudget.total >> 20) MiB at most at once); try again shortly"))
+            let budget = (try? LenderConfig.load(from: configPath).channelLimits.receiveBudget) ?? LenderConfig.defaultReceiveBudget
+            guard receiveBudget.reserve(bytes, within: budget) else {
+                let reason = bytes > budget ? "a job of \(bytes) bytes is more than this lender receives at once (\(budget) bytes)"
+                    : "this lender is receiving other jobs (\(budget) bytes at most at once); try again shortly"
+                return await refuse(connection, JobRefusal(bytes > budget ? .tooLarge : .busy, reason))
             }
             reserved = bytes
             connection.admit(frameLimit: bytes)

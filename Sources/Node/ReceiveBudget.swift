@@ -3,17 +3,15 @@ import Synchronization
 /// The bytes of job payloads a lender holds for admitted connections at once
 /// (`spec/0017-jobs.md` §2.1): an asked-for job reserves its size before its bytes may come,
 /// and releases it when its connection ends. What strangers can make a lender hold is thereby
-/// bounded by one figure of its config, whatever the number of connections.
+/// bounded by one figure of its config (read at each ask, so an edit applies at once),
+/// whatever the number of connections.
 final class ReceiveBudget: Sendable {
-    let total: Int
     private let used = Mutex(0)
 
-    init(total: Int) {
-        self.total = total
-    }
+    init() {}
 
-    /// Reserves `bytes`; `false` (nothing reserved) when that would exceed the total.
-    func reserve(_ bytes: Int) -> Bool {
+    /// Reserves `bytes`; `false` (nothing reserved) when that would exceed `total`.
+    func reserve(_ bytes: Int, within total: Int) -> Bool {
         used.withLock { used in
             guard used + bytes <= total else { return false }
             used += bytes

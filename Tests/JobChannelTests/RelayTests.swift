@@ -19,8 +19,12 @@ import Testing
         _ body: (_ relayPort: Int, _ relay: RelayServer) async throws -> Void
     ) async throws {
         let relay = RelayServer(identity: relayKey)
-        let relayServer = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: relayKey, relay: relay) { _ in }
-        let lender = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: lenderKey) { connection in
+        // Deadlines far above the test's own: these tests are about relaying, and the test process
+        // may leave a continuation waiting for seconds while hundreds of tests start at once.
+        var patient = JobChannelServer.Limits()
+        patient.handshakeTimeout = .seconds(60)
+        let relayServer = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: relayKey, limits: patient, relay: relay) { _ in }
+        let lender = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: lenderKey, limits: patient) { connection in
             served.update { $0.append(connection) }
             connection.admit(frameLimit: FrameCodec.maxMessageSize)
             while let message = try? await connection.receive() {

@@ -14,6 +14,7 @@ import Testing
 
     @Test func everyMessageRoundTrips() throws {
         let messages: [JobMessage] = [
+            .ask(bytes: 100_000, cores: 1, memoryBytes: 64 << 20, coreMilliseconds: 10_000, wallMilliseconds: 60_000), .go,
             .submit(job: [0, 97, 115, 109], cores: 2), .queued(position: 3), .started,
             .refused(JobRefusal(.busy, "every slot stayed taken")), .stderr(Array("oops\n".utf8)),
             .usage(fuelUsed: 123_456, cpuMilliseconds: 78), .result(outcome: [1, 2, 3], start: 10, end: 20),
@@ -30,8 +31,16 @@ import Testing
                 == "d5:coresi1e3:job4:wasm1:t6:submite")
     }
 
+    @Test func exactBytesOfAskAndGo() {
+        let ask = JobMessage.ask(bytes: 100_000, cores: 1, memoryBytes: 67_108_864, coreMilliseconds: 10_000, wallMilliseconds: 60_000)
+        #expect(String(decoding: ask.encoded(), as: UTF8.self)
+                == "d5:bytesi100000e5:coresi1e3:cpui10000e6:memoryi67108864e1:t3:ask4:walli60000ee")
+        #expect(String(decoding: JobMessage.go.encoded(), as: UTF8.self) == "d1:t2:goe")
+    }
+
     @Test(arguments: [
         ("", "not canonical bencode"),
+        ("d5:bytesi-1e5:coresi1e3:cpui1e6:memoryi1e1:t3:ask4:walli1ee", "`bytes` is -1"),
         ("le", "not a dictionary"),
         ("d1:t4:nopee", "unknown message type 'nope'"),
         ("d1:t6:submite", "submit: missing `job`"),

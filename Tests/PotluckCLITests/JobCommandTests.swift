@@ -105,6 +105,28 @@ extension CLIProcessTests {
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
 
+        /// `spec/0017` §2.1: a job over the 64 KiB a lender takes before admission is asked for,
+        /// then sent; one over the lender's receive budget is refused before any of it is sent.
+        @Test func aLargeJobIsAskedForFirstAndOneOverTheReceiveBudgetIsRefused() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
+            let big = try write([UInt8](repeating: 0x61, count: 300_000), to: pair.root, name: "big.bin")
+            let run = try run(pair.borrower, [job, "--lender", pair.lenderID, "--input", big], guest: ["1000"])
+            #expect(run.status == 0, "\(run.stderr)")
+
+            let config = pair.lender.dataDirectory + "/config.toml"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(text.contains("receive_budget = \"128MiB\""))
+            try text.replacingOccurrences(of: "receive_budget = \"128MiB\"", with: "receive_budget = \"1MiB\"")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let huge = try write([UInt8](repeating: 0x62, count: 2 << 20), to: pair.root, name: "huge.bin")
+            let refused = try self.run(pair.borrower, [job, "--lender", pair.lenderID, "--input", huge], guest: ["1000"])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("more than this lender receives at once (1048576 bytes)"), "\(refused.stderr)")
+            #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
+
         @Test func aHostileGuestIsContainedAndTheLenderKeepsAnsweringTheDHT() throws {
             let pair = try startPair()
             defer { try? FileManager.default.removeItem(at: pair.root) }
