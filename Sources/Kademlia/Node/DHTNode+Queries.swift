@@ -118,7 +118,7 @@ extension DHTNode {
         let askedAgain = replyMemo.target == target && replyMemo.family == family
             && replyMemo.generation == table.generation
         if askedAgain, let nodes = replyMemo.nodes { return nodes }
-        let nodes = table.closest(to: target, count: configuration.routing.bucketSize, family: family)
+        let nodes = table.closest(to: target, count: configuration.routing.bucketSize, family: family, onlyVerified: true)
         replyMemo = ReplyMemo(target: target, family: family, generation: table.generation, nodes: askedAgain ? nodes : nil)
         return nodes
     }

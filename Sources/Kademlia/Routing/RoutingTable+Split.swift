@@ -23,9 +23,11 @@ extension RoutingTable {
         }
         for side in [far, near] {
             var bucket = side
-            while bucket.entries.count < configuration.bucketSize, !bucket.replacements.isEmpty {
-                let pick = bucket.replacements.lastIndex(where: { $0.lastResponse != nil }) ?? bucket.replacements.count - 1
-                bucket.entries.append(bucket.replacements.remove(at: pick), upTo: configuration.bucketSize)
+            while bucket.entries.count < configuration.bucketSize {
+                guard let pick = pickReplacement(in: bucket) else { break }
+                let promoted = bucket.replacements.remove(at: pick)
+                bucket.entries.append(promoted, upTo: configuration.bucketSize)
+                joined(promoted)
                 bucket.lastChanged = now
                 count += 1
             }

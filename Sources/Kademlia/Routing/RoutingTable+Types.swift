@@ -23,12 +23,18 @@ extension RoutingTable {
         /// Whether to refuse contacts whose id does not comply with BEP 42 for their address.
         /// Off by default (`spec/0004-dht-routing.md` §6).
         public var enforceNodeIDs: Bool
+        /// At most this many members of one bucket may share an address (libtorrent's
+        /// `restrict_routing_ips`: 1); 0 for no limit. Local addresses are exempt (§6.1).
+        public var maxPerAddressPerBucket: Int
+        /// At most this many members of the whole table may share an IPv4 /24 or IPv6 /64; 0 for
+        /// no limit. Local addresses are exempt (§6.1).
+        public var maxPerPrefix: Int
 
         /// A configuration; every parameter defaults to the BEP 5 value documented above.
         public init(
             bucketSize: Int = 8, replacementCacheSize: Int = 8, questionableAfter: Duration = .seconds(15 * 60),
             maxFailures: Int = 2, refreshInterval: Duration = .seconds(15 * 60), pingTimeout: Duration = .seconds(60),
-            enforceNodeIDs: Bool = false
+            enforceNodeIDs: Bool = false, maxPerAddressPerBucket: Int = 1, maxPerPrefix: Int = 4
         ) {
             precondition(bucketSize > 0 && replacementCacheSize >= 0 && maxFailures > 0, "invalid routing configuration")
             self.bucketSize = bucketSize
@@ -38,6 +44,8 @@ extension RoutingTable {
             self.refreshInterval = refreshInterval
             self.pingTimeout = pingTimeout
             self.enforceNodeIDs = enforceNodeIDs
+            self.maxPerAddressPerBucket = maxPerAddressPerBucket
+            self.maxPerPrefix = maxPerPrefix
         }
     }
 
@@ -87,6 +95,10 @@ extension RoutingTable {
         case nonCompliantID
         /// The bucket is full and the replacement cache is disabled.
         case bucketFull
+        /// Another member of its bucket has the same (public) address.
+        case addressInBucket
+        /// Its /24 (/64) already holds ``Configuration/maxPerPrefix`` members of the table.
+        case prefixFull
     }
 
     /// What ``RoutingTable/failed(_:now:)`` did.

@@ -42,6 +42,8 @@ public struct RoutingTable: Sendable {
     /// `onlyGoodAt` change: a member added, removed or replaced, or one going bad or coming back.
     /// Equal generations give equal answers, so a node may keep its last reply's contacts.
     public internal(set) var generation: UInt64 = 0
+    /// Members per public /24 or /64 (``Configuration/maxPerPrefix``).
+    var blockCounts: [AddressBlock: Int] = [:]
 
     /// An empty table: one bucket covering the whole id space, changed at `now`.
     public init(ownID: NodeID, configuration: Configuration = Configuration(), now: Timestamp = .zero) {
@@ -96,6 +98,7 @@ public struct RoutingTable: Sendable {
                 guard buckets[index].entries[member].endpoint == contact.endpoint else { return .rejected(.endpointMismatch) }
                 return update(bucket: index, member: member, with: contact, kind: kind, now: now)
             }
+            if let reason = diversityRejection(of: contact.endpoint.address, in: buckets[index]) { return .rejected(reason) }
             if buckets[index].entries.count < configuration.bucketSize {
                 insert(Entry(contact: contact, kind: kind, now: now), into: index, now: now)
                 return .added
@@ -114,6 +117,7 @@ public struct RoutingTable: Sendable {
         guard rejection(of: contact) == nil else { return false }
         let index = bucketIndex(for: contact.id)
         if buckets[index].index(of: contact.id) != nil { return true }
+        guard diversityRejection(of: contact.endpoint.address, in: buckets[index]) == nil else { return false }
         return buckets[index].entries.count < configuration.bucketSize || (index == buckets.count - 1 && buckets.count < NodeID.bitCount)
     }
 
@@ -152,7 +156,7 @@ public struct RoutingTable: Sendable {
         if let member = buckets[index].index(of: id) {
             if promoteReplacement(in: index, over: member, now: now) == nil {
                 if buckets[index].entries[member].isBeingPinged { buckets[index].pingRequestedAt = nil }
-                buckets[index].entries.remove(at: member)
+                left(buckets[index].entries.remove(at: member))
                 count -= 1
                 generation &+= 1
             }
@@ -179,8 +183,9 @@ public struct RoutingTable: Sendable {
     }
 
     private mutating func update(bucket index: Int, member: Int, with contact: NodeContact, kind: Contact, now: Timestamp) -> InsertOutcome {
-        if kind == .response, Int(buckets[index].entries[member].failures) >= configuration.maxFailures {
-            generation &+= 1  // a bad member answers: it is good again
+        if kind == .response, Int(buckets[index].entries[member].failures) >= configuration.maxFailures
+            || buckets[index].entries[member].lastResponse == nil {
+            generation &+= 1  // a bad member answers (it is good again), or one answers for the first time (verified)
         }
         buckets[index].entries[member].record(kind, now: now)
         guard kind == .response else { return .updated }
@@ -195,6 +200,7 @@ public struct RoutingTable: Sendable {
 
     private mutating func insert(_ entry: Entry, into index: Int, now: Timestamp) {
         buckets[index].entries.append(entry, upTo: configuration.bucketSize)
+        joined(entry)
         buckets[index].lastChanged = now
         count += 1
         generation &+= 1
@@ -206,6 +212,8 @@ public struct RoutingTable: Sendable {
     private mutating func insertIntoFull(bucket index: Int, _ entry: Entry, now: Timestamp) -> InsertOutcome {
         if let bad = buckets[index].entries.firstIndex(where: { $0.state(now: now, configuration: configuration) == .bad }) {
             if buckets[index].entries[bad].isBeingPinged { buckets[index].pingRequestedAt = nil }
+            left(buckets[index].entries[bad])
+            joined(entry)
             buckets[index].entries[bad] = entry
             buckets[index].lastChanged = now
             generation &+= 1
@@ -261,12 +269,11 @@ public struct RoutingTable: Sendable {
     /// Moves the best candidate — the most recent one that has answered us, else the most recent —
     /// into slot `member`, dropping the node there. `nil` (and no change) if the cache is empty.
     private mutating func promoteReplacement(in index: Int, over member: Int, now: Timestamp) -> NodeContact? {
-        let candidates = buckets[index].replacements
-        guard let pick = candidates.lastIndex(where: { $0.lastResponse != nil }) ?? candidates.indices.last else {
-            return nil
-        }
+        guard let pick = pickReplacement(in: buckets[index], replacing: member) else { return nil }
         if buckets[index].entries[member].isBeingPinged { buckets[index].pingRequestedAt = nil }
         let promoted = buckets[index].replacements.remove(at: pick)
+        left(buckets[index].entries[member])
+        joined(promoted)
         buckets[index].entries[member] = promoted
         buckets[index].lastChanged = now
         generation &+= 1

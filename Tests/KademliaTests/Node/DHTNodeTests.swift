@@ -60,22 +60,31 @@ struct DHTNodeTests {
     }
 
     /// A target asked again is answered from the node's last reply while the routing table
-    /// keeps its generation; a newcomer closer to the target changes the next answer.
+    /// keeps its generation; a newcomer closer to the target changes the next answer once it
+    /// has answered the node's dial-back (only verified members are handed out).
     @Test func repeatedFindNodeRepliesFollowTheRoutingTable() throws {
         var configuration = DHTNode.Configuration()
         configuration.encodesMessages = false
-        configuration.dialBack = false  // senders join straight from their queries (dial-back: tested above)
         var node = DHTNode(id: Self.idA, configuration: configuration, seed: 1, now: .seconds(1))
         var random = SplitMix64(seed: 5)
         let target = NodeID.random(using: &random)
         func findNode(from sender: NodeID, port: UInt16, at second: Double) throws -> [NodeID] {
             let query = KRPCMessage(transactionID: [0, UInt8(truncatingIfNeeded: port)],
                                     kind: .query(KRPCMessage.Query(id: sender, method: .findNode(target: target))))
-            let actions = node.receive(message: query, from: Endpoint(address: .v4(0x0A00_0000 | UInt32(port)), port: port),
-                                       now: .seconds(second))
-            guard case .sendMessage(let reply, _) = try #require(actions.first), case .response(let response) = reply.kind else {
+            let source = Endpoint(address: .v4(0x0A00_0000 | UInt32(port)), port: port)
+            let actions = node.receive(message: query, from: source, now: .seconds(second))
+            guard let response = actions.lazy.compactMap({ action -> KRPCMessage.Response? in
+                if case .sendMessage(let reply, _) = action, case .response(let response) = reply.kind { return response }
+                return nil
+            }).first else {
                 Issue.record("expected a reply")
                 return []
+            }
+            // The sender answers the dial-back, so it enters the table verified.
+            for case .dialBack(let bytes, _) in actions {
+                let pong = KRPCMessage(transactionID: try KRPCMessage.decode(bytes).transactionID,
+                                       kind: .response(KRPCMessage.Response(id: sender)))
+                _ = node.receive(message: pong, from: source, now: .seconds(second))
             }
             return (response.nodes ?? []).map(\.id)
         }
@@ -93,12 +102,14 @@ struct DHTNodeTests {
         let before = truth()
         // Known senders asking again change nothing: the same answer, three times.
         for round in 0..<3 { #expect(try findNode(from: senders[round], port: UInt16(round + 1), at: 3) == before) }
-        // A newcomer nearer the target than all of them joins with its query, and is in the reply.
+        // A newcomer nearer the target than all of them joins once it answers the dial-back its
+        // query caused, and is in the next reply.
         var near = target
         near.low ^= 1
-        let after = try findNode(from: near, port: 11, at: 4)
+        #expect(try findNode(from: near, port: 11, at: 4) == before)
+        let after = try findNode(from: senders[0], port: 1, at: 5)
         #expect(after.first == near && after == truth())
-        #expect(try findNode(from: senders[0], port: 1, at: 5) == after)
+        #expect(try findNode(from: senders[1], port: 2, at: 6) == after)
     }
 
     @Test func malformedDatagramsAreCountedAndDropped() {
