@@ -12,8 +12,9 @@ extension DHTNode {
             counters.drop("read-only")
             return
         }
-        guard rateLimiter.allow(source.address, now: now) else {
-            counters.drop("rate-limited")
+        let known = table.entry(for: query.id).map { $0.endpoint == source && $0.lastResponse != nil } ?? false
+        if let refusal = rateLimiter.admit(source.address, known: known, now: now) {
+            counters.drop(refusal.rawValue)
             return
         }
         // BEP 43: a read-only querier must not enter our table. Never add ourselves. A querier

@@ -53,8 +53,11 @@ public struct DHTNode: Sendable {
         peers = PeerStore(configuration: configuration.peers)
         random = SplitMix64(seed: seed)
         tokens = TokenIssuer(secret: random.bytes(16))
-        rateLimiter = RateLimiter(rate: configuration.queriesPerSecondPerAddress, burst: configuration.queryBurstPerAddress,
-                                  capacity: configuration.rateLimiterCapacity)
+        rateLimiter = RateLimiter(
+            perAddress: .init(rate: configuration.queriesPerSecondPerAddress, burst: configuration.queryBurstPerAddress),
+            perBlock: .init(rate: configuration.queriesPerSecondPerBlock, burst: configuration.queryBurstPerBlock),
+            global: .init(rate: configuration.repliesPerSecond, burst: configuration.replyBurst),
+            capacity: configuration.rateLimiterCapacity)
         vivaldi = VivaldiNode(seed: seed ^ 0x5649_5641_4C44_4921)
         nextTokenRotation = now + configuration.tokenRotation
         nextMaintenance = now + configuration.maintenanceInterval

@@ -42,7 +42,14 @@ extension DHTNode {
         /// infinite rate turns the limiter off (the simulator's virtual hosts).
         public var queriesPerSecondPerAddress = 50.0
         public var queryBurstPerAddress = 100.0
-        /// How many source addresses the rate limiter remembers (the oldest are forgotten).
+        /// Queries accepted per second from one IPv4 /24 or IPv6 /64, and the burst above that.
+        public var queriesPerSecondPerBlock = 250.0
+        public var queryBurstPerBlock = 500.0
+        /// Queries answered per second in all, and the burst above that; the last quarter of the
+        /// burst is kept for verified members of the routing table (`spec/0009` §4).
+        public var repliesPerSecond = 2000.0
+        public var replyBurst = 4000.0
+        /// How many source addresses and blocks the rate limiter remembers (the oldest are forgotten).
         public var rateLimiterCapacity = 4096
         /// Write tokens (BEP 5) rotate this often; a token stays valid for two periods.
         public var tokenRotation: Duration = .seconds(300)

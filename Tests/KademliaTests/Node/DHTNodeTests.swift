@@ -138,6 +138,54 @@ struct DHTNodeTests {
         #expect(node.status.counters.dropped["rate-limited"] == 1000 - burst)
     }
 
+    /// `spec/0009` §4: many addresses of one /24, each within its own allowance, share the
+    /// block's; an IPv6 /64 likewise.
+    @Test func aFloodFromOneBlockIsCutAtTheBlock() {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
+        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        var answered = 0
+        for host in 1...250 {
+            for _ in 0..<4 where !node.receive(ping, from: Endpoint("203.0.113.\(host):6881")!, now: .seconds(1)).isEmpty { answered += 1 }
+        }
+        let burst = Int(DHTNode.Configuration().queryBurstPerBlock)
+        #expect(answered == burst)
+        #expect(node.status.counters.dropped["rate-limited-block"] == 1000 - burst)
+        #expect(node.status.counters.dropped["rate-limited"] == nil)
+        var v6 = 0
+        for host in 1...600 where !node.receive(ping, from: Endpoint("[2001:db8:0:1::\(String(host, radix: 16))]:6881")!, now: .seconds(1)).isEmpty {
+            v6 += 1
+        }
+        #expect(v6 == burst, "each IPv6 address of one /64 does not get a fresh allowance")
+    }
+
+    /// `spec/0009` §4: when queries come from everywhere at once the node's own budget holds,
+    /// and its last quarter still answers a node that is in the routing table.
+    @Test func underAGlobalOverloadAKnownNodeIsStillAnswered() throws {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
+        let friend = Endpoint("198.51.100.7:6881")!
+        let friendID = "abcdefghij0123456789"
+        let ping = { (id: String) in Array("d1:ad2:id20:\(id)e1:q4:ping1:t2:aa1:y1:qe".utf8) }
+        // The friend joins the table by answering the dial-back its ping causes.
+        var asked: [UInt8]?
+        for case .dialBack(let bytes, _) in node.receive(ping(friendID), from: friend, now: .seconds(1)) { asked = bytes }
+        let pong = KRPCMessage(transactionID: try KRPCMessage.decode(try #require(asked)).transactionID,
+                               kind: .response(KRPCMessage.Response(id: try #require(NodeID(bytes: Array(friendID.utf8))))))
+        _ = node.receive(pong.encoded(), from: friend, now: .seconds(1))
+        #expect(node.routingContacts.map(\.endpoint) == [friend])
+        // 4,000 strangers, each on a /24 of its own, all in the same instant.
+        var answered = 0
+        for index in 0..<4000 {
+            let source = Endpoint("10.\(index / 250).\(index % 250).1:6881")!
+            if node.receive(ping("zyxwvutsrq9876543210"), from: source, now: .seconds(1)).contains(where: {
+                if case .send = $0 { true } else { false }
+            }) { answered += 1 }
+        }
+        let burst = DHTNode.Configuration().replyBurst
+        #expect(Double(answered) <= burst * 3 / 4 && Double(answered) >= burst * 3 / 4 - 10)
+        #expect(node.status.counters.dropped["overloaded", default: 0] >= 990)
+        #expect(!node.receive(ping(friendID), from: friend, now: .seconds(1)).isEmpty, "the reserve answers a known node")
+    }
+
     @Test func anInfiniteRateTurnsTheLimiterOff() {
         var configuration = DHTNode.Configuration()
         configuration.queriesPerSecondPerAddress = .infinity
