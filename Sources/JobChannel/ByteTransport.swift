@@ -36,8 +36,11 @@ final class ByteTransport: Sendable {
     /// Opens a TCP connection (`autoRead` off). With `shareable`, the local port may be bound
     /// again by ``connect(from:to:timeout:)`` while this connection lasts (`SO_REUSEADDR`,
     /// `SO_REUSEPORT`): a hole punch leaves from the port a relay saw (`spec/0021` §6).
-    static func connect(host: String, port: Int, timeout: Duration, shareable: Bool = false) async throws -> ByteTransport {
-        try await bootstrap(timeout: timeout, shareable: shareable).connect(host: host, port: port) { initialize($0) }
+    /// With `source`, the connection leaves from that local address.
+    static func connect(host: String, port: Int, timeout: Duration, shareable: Bool = false, source: String? = nil) async throws -> ByteTransport {
+        var bootstrap = bootstrap(timeout: timeout, shareable: shareable)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        return try await bootstrap.connect(host: host, port: port) { initialize($0) }
     }
 
     /// Opens a TCP connection from the local endpoint `local`, shared with the connections

@@ -7,13 +7,14 @@ public enum JobChannelClient {
     /// Connects to `host:port` and runs the handshake as `identity`, proving that the server
     /// holds `server`'s key (from its signed offer). Throws `wrongPeer` when the server is
     /// someone else, `timedOut` when the TCP connect and handshake together take longer than
-    /// `timeout`, `io` when the connection cannot be made.
+    /// `timeout`, `io` when the connection cannot be made. With `source`, the connection leaves
+    /// from that local address (a machine with several).
     public static func connect(
         host: String, port: Int, identity: SigningKey, expecting server: PublicKey,
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(10), source: String? = nil
     ) async throws(ChannelError) -> SecureConnection {
         var handshake = Handshake.client(identity: identity, expecting: server)
-        return try await connect(host: host, port: port, handshake: &handshake, timeout: timeout)
+        return try await connect(host: host, port: port, handshake: &handshake, timeout: timeout, source: source)
     }
 
     /// Connects to the lender `server` through the relay at `host:port` (`spec/0021` §5): asks
@@ -64,12 +65,13 @@ public enum JobChannelClient {
     }
 
     /// The same with a prepared handshake (test vectors, fixed ephemeral keys).
-    static func connect(host: String, port: Int, handshake: inout Handshake, timeout: Duration) async throws(ChannelError) -> SecureConnection {
+    static func connect(host: String, port: Int, handshake: inout Handshake, timeout: Duration, source: String? = nil)
+        async throws(ChannelError) -> SecureConnection {
         let clock = ContinuousClock()
         let start = clock.now
         let transport: ByteTransport
         do {
-            transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout)
+            transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout, source: source)
         } catch let error as NIOCore.ChannelError {
             guard case .connectTimeout = error else { throw ChannelError(.io, "could not connect to \(host):\(port): \(error)") }
             throw ChannelError(.timedOut, "connecting to \(host):\(port) took longer than \(timeout)")

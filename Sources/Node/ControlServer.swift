@@ -6,8 +6,8 @@ import NIOPosix
 /// Serves a node's local CLI over a Unix stream socket in its data directory
 /// (`spec/0008-control-api.md`): newline-delimited JSON, one request and one response per line.
 ///
-/// The socket file is created with mode 0600 inside a 0700 directory, so only the owner of the
-/// data directory can drive the node.
+/// The socket file has mode 0600 from before anyone could reach it (it is bound in a private
+/// directory, then renamed into the data directory), so only its owner can drive the node.
 public struct ControlServer: Sendable {
     public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
 
@@ -23,23 +23,38 @@ public struct ControlServer: Sendable {
 
     /// Binds the socket and serves until the task is cancelled.
     public func run(group: any EventLoopGroup) async throws {
-        let previousMask = umask(0o177)  // the socket file is created 0600
+        // The socket is bound in a fresh 0700 directory, made 0600, then renamed into place:
+        // no one else can reach it before its mode is set, and the process-wide umask is never
+        // touched (the bind is asynchronous; other threads create files meanwhile).
+        let directory = (socketPath as NSString).deletingLastPathComponent
+        // `.cXXXXXX/s` is shorter than `control.sock`: the staged path fits wherever the final one does.
+        var template = Array(((directory.isEmpty ? "." : directory) + "/.cXXXXXX").utf8CString)
+        guard let staging = mkdtemp(&template).map({ String(cString: $0) }) else {
+            throw NodeError("cannot create a private directory beside \(socketPath): \(String(cString: strerror(errno)))")
+        }
+        let staged = staging + "/s"
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             server = try await ServerBootstrap(group: group)
-                .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
+                .bind(unixDomainSocketPath: staged, cleanupExistingSocketFile: true) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LineDecoder(maxLength: ControlSocket.maxLineLength)))
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
-            umask(previousMask)
         } catch {
-            umask(previousMask)
+            rmdir(staging)
             throw error
         }
-        chmod(socketPath, 0o600)
+        guard chmod(staged, 0o600) == 0, rename(staged, socketPath) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(staged)
+            rmdir(staging)
+            try? await server.channel.close()
+            throw NodeError("cannot put the control socket at \(socketPath): \(reason)")
+        }
+        rmdir(staging)
         defer { unlink(socketPath) }
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in

@@ -27,8 +27,10 @@ extension DHTService {
         let joinThrough = (try persistence.loadContacts()).map(\.endpoint) + options.bootstrap
         if !joinThrough.isEmpty {
             owner.perform(node.start(.bootstrap(joinThrough), request: nil, now: clock.now), persist: persist)
-        } else {
+        } else if options.useDefaultBootstrap {
             logger.notice("no saved contacts and no --bootstrap: looking for Potluck peers through the public DHT")
+        } else {
+            logger.notice("no saved contacts, no --bootstrap and --no-default-bootstrap: waiting for peers to find this node")
         }
         for item in try persistence.loadOwn() {
             owner.perform(node.start(.put(item), request: nil, now: clock.now), persist: persist)

@@ -131,4 +131,27 @@ struct AdmissionTests {
             for transport in idle { await transport.close() }
         }
     }
+
+    @Test func overTheTotalCapIdleConnectionsFromManyAddressesGiveWay() async throws {
+        var limits = JobChannelServer.Limits()
+        limits.connections = 4
+        try await withServer(identity: server, limits: limits, handler: { connection in
+            connection.admit(frameLimit: 1024)
+            while let message = try? await connection.receive() { try? await connection.send(message) }
+        }) { listener in
+            var idle: [ByteTransport] = []
+            for host in 2...5 {
+                idle.append(try await ByteTransport.connect(host: "127.0.0.1", port: listener.port, timeout: .seconds(5), source: "127.0.0.\(host)"))
+            }
+            #expect(await eventually { listener.statistics.open == 4 })
+            let connection = try await JobChannelClient.connect(host: "127.0.0.1", port: listener.port, identity: client,
+                                                                 expecting: server.publicKey, source: "127.0.0.9")
+            try await connection.send([7])
+            #expect(try await connection.receive() == [7])
+            #expect(listener.statistics.evictedConnections == 1)
+            #expect(listener.statistics.open == 4)
+            await connection.close()
+            for transport in idle { await transport.close() }
+        }
+    }
 }

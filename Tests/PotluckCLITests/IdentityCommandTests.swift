@@ -31,6 +31,29 @@ extension CLIProcessTests {
             #expect(object["public_key"]?.count == 64)
         }
 
+        /// Issue 20: an existing, looser data directory is restricted to its owner at `init`; the
+        /// node's control socket is 0600 from the start; a node told not to use the public DHT
+        /// does not say it does.
+        @Test func initTightensAnExistingDirectoryAndTheSocketIsOwnerOnly() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let dir = root.appendingPathComponent("loose").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            let created = try PotluckProcess.run(["init", "--data-dir", dir])
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(created.stdout.contains("restricted \(dir) to its owner (mode 0700; it was 755)"), "\(created.stdout)")
+            #expect(try FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? Int == 0o700)
+
+            let node = try NodeProcess(dataDirectory: dir)
+            let socket = dir + "/control.sock"
+            #expect(try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int == 0o600)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix(".c") })
+            #expect(try node.cli(["status"]).status == 0)
+            #expect(node.stop() == 0)
+            #expect(!node.stderr.contains("through the public DHT"), "\(node.stderr)")
+            #expect(node.stderr.contains("waiting for peers to find this node"), "\(node.stderr)")
+        }
+
         @Test func initTwiceNeverOverwrites() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
