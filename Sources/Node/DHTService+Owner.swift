@@ -32,9 +32,10 @@ extension DHTService {
         } else {
             logger.notice("no saved contacts, no --bootstrap and --no-default-bootstrap: waiting for peers to find this node")
         }
-        for item in try persistence.loadOwn() {
-            owner.perform(node.start(.put(item), request: nil, now: clock.now), persist: persist)
-        }
+        // Own items (the offer) are published again once the table has someone to store them:
+        // started at once, their puts would find no one when every saved contact is still
+        // joining, and the items would stay unpublished until their refresh (issue 20).
+        var unpublished = try persistence.loadOwn()
 
         var nextSave = clock.now + options.contactSaveInterval
         var savedContacts: [NodeContact] = []
@@ -71,6 +72,10 @@ extension DHTService {
             }
             if now >= node.nextWakeup {
                 owner.perform(node.wake(now: now), persist: persist, flush: false)
+            }
+            if !unpublished.isEmpty, node.status.routingTableSize > 0 {
+                for item in unpublished { owner.perform(node.start(.put(item), request: nil, now: now), persist: persist, flush: false) }
+                unpublished = []
             }
             owner.flush()  // one hand-over to the event loop for the whole batch
             if now >= nextSave {

@@ -11,15 +11,25 @@ struct OfferRefresher {
     let service: DHTService
     let handler: ControlHandler
 
-    /// Runs until cancelled, checking every `interval`.
+    /// Runs until cancelled, checking every `interval`. The first time the routing table has
+    /// someone, the offer is published and announced again whatever its age: the announcement
+    /// (BEP 5 peers, kept 30 minutes and never on disk) did not survive a restart of this node
+    /// or of the nodes that held it, and without it no borrower finds the offer (issue 20).
     func run(interval: Duration = .seconds(1)) async throws {
+        var announcedSinceStart = false
         while !Task.isCancelled {
             try await Task.sleep(for: interval)
-            await refreshIfDue(now: Int64(Date().timeIntervalSince1970))
+            var force = false
+            if !announcedSinceStart {
+                let peers = await handler.inspect { .number(Double($0.status.routingTableSize)) }.numberValue ?? 0
+                force = peers > 0
+                announcedSinceStart = force
+            }
+            await refreshIfDue(now: Int64(Date().timeIntervalSince1970), force: force)
         }
     }
 
-    func refreshIfDue(now: Int64) async {
+    func refreshIfDue(now: Int64, force: Bool = false) async {
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),
               let published = try? Offer(encoded: item.value) else { return }  // none, or withdrawn
@@ -32,7 +42,7 @@ struct OfferRefresher {
         let halfLife = max(1, lifetime.components.seconds / 2)
         // Republish early when the reachable endpoint changed (a new mapping, a new address).
         let moved = service.advertisedJobsEndpoint().map { $0 != published.endpoint } ?? false
-        guard moved || published.expiry - now <= halfLife else { return }
+        guard force || moved || published.expiry - now <= halfLife else { return }
         do {
             let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint)
             let response = await handler.handle(ControlRequest(method: "offer.publish", params: ["offer": Hex.encode(try fresh.encoded())]))

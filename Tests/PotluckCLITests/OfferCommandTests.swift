@@ -46,6 +46,29 @@ extension CLIProcessTests {
             #expect(borrower.stop() == 0)
         }
 
+        /// Issue 20 ("seen once"): both nodes restart on their ports, the lender first, with
+        /// nothing but their saved routing tables; the borrower finds the lender's offer again
+        /// without anyone running `offer set`.
+        @Test func anOfferIsFoundAgainAfterBothNodesRestart() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            var lender = try NodeProcess.start(in: root, name: "lender")
+            var borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
+            #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
+            #expect(try lender.cli(["offer", "set", "--cores", "1"]).status == 0)
+            let count = { (node: NodeProcess) in
+                (try NodeCommandTests.json(try node.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count ?? -1
+            }
+            #expect(try count(borrower) == 1)
+            let (lenderAt, borrowerAt) = (lender.endpoint, borrower.endpoint)
+            #expect(borrower.stop() == 0 && lender.stop() == 0)
+
+            lender = try NodeProcess(dataDirectory: lender.dataDirectory, arguments: ["--listen", lenderAt], listenOverride: true)
+            borrower = try NodeProcess(dataDirectory: borrower.dataDirectory, arguments: ["--listen", borrowerAt], listenOverride: true)
+            #expect(try eventually { try count(borrower) == 1 }, "the borrower never found the offer again")
+            #expect(borrower.stop() == 0 && lender.stop() == 0)
+        }
+
         @Test func aHandEditedConfigWithAMistakeIsExplained() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
