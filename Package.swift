@@ -37,6 +37,7 @@ let package = Package(
         .systemLibrary(
             name: "CSeccomp", pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // Pure value modules.
         .target(name: "Bencode", swiftSettings: strict),
@@ -65,7 +66,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
-                "Reachability", "Matching",
+                "Reachability", "Matching", "CMalloc",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -62,16 +62,18 @@ public final class JobChannelServer: Sendable {
     private let identity: SigningKey
     private let limits: Limits
     private let handler: @Sendable (SecureConnection) async -> Void
+    private let vouched: @Sendable (PublicKey) -> Bool
     private let relay: RelayServer?
     private let counters = Mutex(Statistics())
     private let registry: Mutex<Registry>
     /// The bound TCP port (the real one when bound with port 0).
     public let port: Int
 
-    private init(listener: NIOAsyncChannel<ByteTransport, Never>, identity: SigningKey, limits: Limits,
-                 relay: RelayServer?, handler: @escaping @Sendable (SecureConnection) async -> Void) {
+    private init(listener: NIOAsyncChannel<ByteTransport, Never>, identity: SigningKey, limits: Limits, relay: RelayServer?,
+                 vouched: @escaping @Sendable (PublicKey) -> Bool, handler: @escaping @Sendable (SecureConnection) async -> Void) {
         self.listener = listener
         self.relay = relay
+        self.vouched = vouched
         self.identity = identity
         self.limits = limits
         self.handler = handler
@@ -81,14 +83,17 @@ public final class JobChannelServer: Sendable {
 
     /// Binds (port 0 = any free port). `handler` runs for each authenticated connection in its
     /// own task; the connection is closed (final frame sent) when it returns. With `relay`,
-    /// connections that start with a relay preamble (`spec/0021` §5) go to it.
+    /// connections that start with a relay preamble (`spec/0021` §5) go to it. A connection
+    /// whose peer `vouched` for (a friend, a peer with receipts) is never dropped to make room,
+    /// from the end of its handshake (`spec/0015` §3.1).
     public static func bind(
         host: String, port: Int, identity: SigningKey, limits: Limits = Limits(), relay: RelayServer? = nil,
+        vouched: @escaping @Sendable (PublicKey) -> Bool = { _ in false },
         handler: @escaping @Sendable (SecureConnection) async -> Void
     ) async throws(ChannelError) -> JobChannelServer {
         do {
             let listener = try await ByteTransport.listen(host: host, port: port)
-            return JobChannelServer(listener: listener, identity: identity, limits: limits, relay: relay, handler: handler)
+            return JobChannelServer(listener: listener, identity: identity, limits: limits, relay: relay, vouched: vouched, handler: handler)
         } catch {
             throw ChannelError(.io, "could not listen on \(host):\(port): \(error)")
         }
@@ -257,6 +262,7 @@ public final class JobChannelServer: Sendable {
         }
         counters.withLock { $0.established += 1 }
         connection.restrict(frameLimit: limits.preAdmissionFrameBytes, onAdmit: admitted)
+        if vouched(connection.peer) { admitted() }  // its frames stay small until its job is admitted
         established(connection)
         await handler(connection)
         await connection.close()

@@ -20,7 +20,8 @@ extension DHTService {
         for port in candidates {
             do {
                 let relay = options.relays ? RelayServer(identity: identity, limits: options.relayLimits) : nil
-                let server = try await JobChannelServer.bind(host: address, port: port, identity: identity, limits: limits, relay: relay) {
+                let server = try await JobChannelServer.bind(host: address, port: port, identity: identity, limits: limits, relay: relay,
+                                                                 vouched: { service.known.contains($0) }) {
                     connection in
                     await service.serve(connection)
                 }

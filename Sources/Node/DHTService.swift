@@ -64,6 +64,7 @@ public final class DHTService: Service, Sendable {
     }
 
     public func run() async throws {
+        MemoryReturn.configure()
         let group = MultiThreadedEventLoopGroup.singleton
         var channels: [UDPTransport.Channel] = []
         for endpoint in options.listen {
@@ -108,6 +109,7 @@ public final class DHTService: Service, Sendable {
                     [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
                 }
                 tasks.addTask { try await control.run(group: group) }
+                tasks.addTask { try await MemoryReturn.run() }
                 tasks.addTask { [self] in
                     try await OfferRefresher(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }

@@ -33,10 +33,15 @@ final class JobService: Sendable {
     let firstMessageTimeout: Duration = .seconds(10)
     /// Bytes of asked-for jobs held at once (`spec/0017` §2.1).
     let receiveBudget: ReceiveBudget
+    /// Friends and peers with receipts: never pushed out by strangers (`spec/0015` §3.1).
+    let known: KnownPeers
+    /// Asked-for bytes strangers may send per second, all together (`spec/0017` §2.1).
+    let strangerRate = StrangerRate()
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
          nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
         receiveBudget = ReceiveBudget()
+        known = KnownPeers { (try? receipts.ledger()).map(KnownPeers.peers(in:)) ?? [] }
         self.identity = identity
         configPath = LenderConfig.path(inDataDirectory: dataDirectory)
         inputStore = InputStore(dataDirectory: dataDirectory)
@@ -46,7 +51,9 @@ final class JobService: Sendable {
         self.nativeRunner = nativeRunner
         self.logger = logger
         self.maxQueueWait = maxQueueWait
-        desk = JobDesk(policy: try LenderConfig.load(from: configPath).policy())
+        let policy = try LenderConfig.load(from: configPath).policy()
+        desk = JobDesk(policy: policy)
+        known.setFriends(policy.friends)
     }
 
     /// Serves one connection to its end.
@@ -59,6 +66,12 @@ final class JobService: Sendable {
         let reader = Task { await Self.read(connection, into: inbox) }
         defer { reader.cancel() }
         var first = await inbox.next(timeout: firstMessageTimeout)
+        switch first {
+        case .ask?, .submit?, .submitTask?:
+            // It said what it wants: no longer a connection to drop for a newcomer (`spec/0015` §3.1).
+            connection.admit(frameLimit: connection.incomingFrameLimit)
+        default: break
+        }
         var reserved = 0
         defer { if reserved > 0 { receiveBudget.release(reserved) } }
         if case .ask(let bytes, let cores, let memory, let cpu, let wall)? = first {
@@ -66,6 +79,9 @@ final class JobService: Sendable {
             if case .failure(let refusal) = await check(demand, from: connection.peer) { return await refuse(connection, refusal) }
             guard bytes <= FrameCodec.maxMessageSize else {
                 return await refuse(connection, JobRefusal(.tooLarge, "a job of \(bytes) bytes exceeds the job channel's \(FrameCodec.maxMessageSize)-byte message limit"))
+            }
+            guard known.contains(connection.peer) || strangerRate.take(bytes) else {
+                return await refuse(connection, JobRefusal(.busy, "this lender takes at most 16 MiB/s of large jobs from peers it has no receipt with; try again shortly"))
             }
             let budget = (try? LenderConfig.load(from: configPath).channelLimits.receiveBudget) ?? LenderConfig.defaultReceiveBudget
             guard receiveBudget.reserve(bytes, within: budget) else {
@@ -115,6 +131,7 @@ final class JobService: Sendable {
             return .failure(JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
         }
         let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
+        known.setFriends(policy.friends)
         if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
             logger.notice("refused a job from \(borrower.peerID): \(refusal)")
             return .failure(refusal)
@@ -221,6 +238,7 @@ final class JobService: Sendable {
                 guard case .finished(let result) = output else { continue }
                 switch result {
                 case .completed(let receipt):
+                    known.add(borrower)
                     do {
                         try receipts.add(receipt, to: &ledger)
                         return receipt.id

@@ -22,6 +22,7 @@ enum PotluckBench {
         ("jobs", "a tiny job between two loopback nodes, end to end, beside the sandbox alone", jobsBench),
         ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", sandboxBench),
         ("native", "lent tools run directly vs under bubblewrap; a photo batch over 2 loopback lenders vs its ideal", nativeBench),
+        ("attack", "issue 20's attacks on a loopback node: honest p50 under attack vs alone, peak memory, crashes", attackBench),
         ("reach", "a relay's throughput vs direct; jobs across the NAT lab's homes by path (root; --attempts N)", reachBench),
         ("match", "batch matching of 10k requests to 100k offers; cost beside scipy's exact optimum on 1k x 5k", matchBench),
         ("sim-vs-simgrid", "the simulator beside SimGrid 3.32 on its Kademlia example at 1k and 2k nodes (4k with --large)", simVsSimGridBench),
@@ -37,6 +38,10 @@ enum PotluckBench {
             // Internal: load a node on 127.0.0.1:PORT for SECONDS (for profiling the serve path).
             let rate = (try? Loader.run(target: Endpoint(address: .v4(0x7f00_0001), port: port), seconds: seconds, window: 64)) ?? 0
             return print("\(Int(rate)) queries/s")
+        }
+        if arguments.first == "attack-worker" {
+            do { try await attackWorker(Array(arguments.dropFirst())) } catch { printError("attack-worker: \(error)"); exit(1) }
+            return
         }
         if arguments.first == "serve-node" {
             do { try await serveNode(Array(arguments.dropFirst())) } catch { printError("serve-node: \(error)"); exit(1) }

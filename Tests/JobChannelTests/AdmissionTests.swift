@@ -154,4 +154,31 @@ struct AdmissionTests {
             for transport in idle { await transport.close() }
         }
     }
+
+    @Test func aPeerTheServerVouchesForIsNeverPushedOutByStrangers() async throws {
+        var limits = JobChannelServer.Limits()
+        limits.connectionsPerAddress = 2
+        let friend = client.publicKey
+        let server = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: server, limits: limits,
+                                                     vouched: { $0 == friend }) { connection in
+            // Says nothing until the peer does: a friend's connection stays pending as far as its job goes.
+            guard let message = try? await connection.receive() else { return }
+            connection.admit(frameLimit: 1024)
+            try? await connection.send(message)
+        }
+        let running = Task { try await server.run() }
+        defer { running.cancel() }
+        let connection = try await JobChannelClient.connect(host: "127.0.0.1", port: server.port, identity: client,
+                                                             expecting: self.server.publicKey)
+        #expect(await eventually { server.statistics.established == 1 })
+        // Strangers' idle connections from the same address come and push each other out, never the friend's.
+        var idle: [ByteTransport] = []
+        for _ in 0..<4 { idle.append(try await ByteTransport.connect(host: "127.0.0.1", port: server.port, timeout: .seconds(5))) }
+        #expect(await eventually { server.statistics.evictedConnections == 3 })
+        try await connection.send([5])
+        #expect(try await connection.receive() == [5])
+        await connection.close()
+        for transport in idle { await transport.close() }
+        await server.close()
+    }
 }
