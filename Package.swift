@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "potluck", targets: ["potluck"]),
         .executable(name: "potluck-bench", targets: ["potluck-bench"]),
         .library(name: "PotluckCLI", targets: ["PotluckCLI"]),
+        /// The protocol modules, for the fuzz targets (`Tests/fuzz`, a package of its own).
+        .library(name: "PotluckModules", targets: ["Bencode", "Kademlia", "Records", "Jobs", "JobChannel", "Sandbox", "Simulator", "Node"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -18,8 +18,8 @@ import Glibc
 ///
 /// For each attack: the honest operation's p50 under attack (`potluck`) and alone (`reference`),
 /// `honest_p50_ratio` (under attack / alone; the goal is at most 2), the target's peak resident
-/// memory (`peak_rss_mib`), its resident memory 5 s after the attack (`after_rss_mib`), and
-/// `crashes` (1 if the target died).
+/// memory (`peak_rss_mib`), its resident memory 5 s after the attack (`after_rss_mib`) and before
+/// any (`idle_rss_mib`), and `crashes` (1 if the target died).
 ///
 /// The machine's two cores are split: the target, its friend and the honest borrower (this
 /// process) share core 0; the attackers run in a child process (`attack-worker`) on core 1, so
@@ -29,9 +29,11 @@ func attackBench() async throws -> [BenchResult] {
     try runTool("/usr/bin/taskset", ["-a", "-cp", "0", String(getpid())])
     let target = try AttackTarget.start()
     defer { target.stop() }
+    let idle = target.memory().now
     var results: [BenchResult] = []
     results.append(try await jobChannelAttack(on: target))
     results.append(try await dhtFloodAttack(on: target))
+    for index in results.indices { results[index].extra.append(("idle_rss_mib", idle)) }
     return results
 }
 
