@@ -76,21 +76,8 @@ final class JobService: Sendable {
         defer { if reserved > 0 { receiveBudget.release(reserved) } }
         if case .ask(let bytes, let cores, let memory, let cpu, let wall)? = first {
             let demand = JobDemand(cores: cores, memoryBytes: memory, coreSeconds: Double(cpu) / 1000, wallSeconds: Double(wall) / 1000)
-            if case .failure(let refusal) = await check(demand, from: connection.peer) { return await refuse(connection, refusal) }
-            guard bytes <= FrameCodec.maxMessageSize else {
-                return await refuse(connection, JobRefusal(.tooLarge, "a job of \(bytes) bytes exceeds the job channel's \(FrameCodec.maxMessageSize)-byte message limit"))
-            }
-            guard known.contains(connection.peer) || strangerRate.take(bytes) else {
-                return await refuse(connection, JobRefusal(.busy, "this lender takes at most 16 MiB/s of large jobs from peers it has no receipt with; try again shortly"))
-            }
-            let budget = (try? LenderConfig.load(from: configPath).channelLimits.receiveBudget) ?? LenderConfig.defaultReceiveBudget
-            guard receiveBudget.reserve(bytes, within: budget) else {
-                let reason = bytes > budget ? "a job of \(bytes) bytes is more than this lender receives at once (\(budget) bytes)"
-                    : "this lender is receiving other jobs (\(budget) bytes at most at once); try again shortly"
-                return await refuse(connection, JobRefusal(bytes > budget ? .tooLarge : .busy, reason))
-            }
+            if let refusal = await admitAsk(bytes: bytes, demand: demand, on: connection) { return await refuse(connection, refusal) }
             reserved = bytes
-            connection.admit(frameLimit: bytes)
             do { try await connection.send(JobMessage.go.encoded()) } catch { return }
             first = await inbox.next(timeout: firstMessageTimeout)
         }
@@ -124,7 +111,7 @@ final class JobService: Sendable {
     }
 
     /// The lender's policy, or why it refuses `demand` from `borrower` now.
-    private func check(_ demand: JobDemand, from borrower: PublicKey) async -> Result<LenderPolicy, JobRefusal> {
+    func check(_ demand: JobDemand, from borrower: PublicKey) async -> Result<LenderPolicy, JobRefusal> {
         let policy: LenderPolicy
         do { policy = try LenderConfig.load(from: configPath).policy() } catch {
             logger.error("the lender policy cannot be read: \(error)")

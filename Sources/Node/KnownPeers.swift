@@ -35,7 +35,7 @@ final class KnownPeers: Sendable {
 
     /// A receipt was signed with `peer`.
     func add(_ peer: PublicKey) {
-        peers.withLock { $0?.insert(peer) }
+        _ = peers.withLock { $0?.insert(peer) }
     }
 
     /// The lender's friends, as its policy now lists them.
