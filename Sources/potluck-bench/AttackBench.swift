@@ -26,7 +26,7 @@ import Glibc
 /// what the honest side loses is what the target's handling of the attack costs it, not CPU
 /// the attackers' own crypto took.
 func attackBench() async throws -> [BenchResult] {
-    try runTool("/usr/bin/taskset", ["-a", "-cp", "0", String(getpid())])
+    try execute("/usr/bin/taskset", ["-a", "-cp", "0", String(getpid())])
     let target = try AttackTarget.start()
     defer { target.stop() }
     let idle = target.memory().now
@@ -48,11 +48,10 @@ struct AttackTarget {
     let friendSocket: String
 
     static func start() throws -> AttackTarget {
-        let potluck = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("potluck").path
+        let potluck = potluckExecutable
         let root = NSTemporaryDirectory() + "potluck-bench-attack-\(getpid())"
         try? FileManager.default.removeItem(atPath: root)
-        for name in ["lender", "friend"] { try runTool(potluck, ["init", "--data-dir", root + "/" + name]) }
+        for name in ["lender", "friend"] { try execute(potluck, ["init", "--data-dir", root + "/" + name]) }
         let lender = try ChildProcess.start(pinnedToCore: 0, executable: potluck,
                                             arguments: ["node", "--data-dir", root + "/lender", "--listen", "127.0.0.1:0", "--no-default-bootstrap"])
         let endpoint = String(try lender.waitForLine(prefix: "listening on ", timeout: 30).dropFirst("listening on ".count))
@@ -60,7 +59,7 @@ struct AttackTarget {
                                             arguments: ["node", "--data-dir", root + "/friend", "--listen", "127.0.0.1:0",
                                                         "--no-default-bootstrap", "--bootstrap", endpoint])
         _ = try friend.waitForLine(prefix: "listening on ", timeout: 30)
-        try runTool(potluck, ["offer", "set", "--cores", "2", "--memory", "256MiB", "--data-dir", root + "/lender"])
+        try execute(potluck, ["offer", "set", "--cores", "2", "--memory", "256MiB", "--data-dir", root + "/lender"])
         let info = try ControlClient(socketPath: ControlSocket.path(inDataDirectory: root + "/lender"))
             .send(ControlRequest(method: "node.info", params: [:]))
         guard let jobs = info.result?["jobs"]?.stringValue, let port = jobs.split(separator: ":").last.flatMap({ Int($0) }),
@@ -116,20 +115,9 @@ struct AttackTarget {
     }
 }
 
-private func runTool(_ executable: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed") }
-}
-
-/// 1,000 connections from 250 addresses: half finish the handshake and say nothing, half ask to
-/// send a 16 MiB job and send 16 MiB of junk when told to go; each reconnects when dropped,
-/// for 15 s. Honest: a tiny wasm job, one at a time.
+/// The job channel under ``jobChannelAttackers(port:key:seconds:)`` for 15 s. Honest: a tiny
+/// wasm job, one at a time, from a borrower the lender holds receipts with (those of its 30
+/// jobs alone, which are the baseline).
 private func jobChannelAttack(on target: AttackTarget) async throws -> BenchResult {
     let client = JobClient(identity: SigningKey.generate(), receipts: nil, jobs: nil)
     let lender = JobClient.Lender(key: target.lenderKey, host: "127.0.0.1", port: target.jobsPort)

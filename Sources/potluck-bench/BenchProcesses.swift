@@ -3,6 +3,10 @@ import Foundation
 import Glibc
 #endif
 
+/// The `potluck` executable built beside this bench (`swift build -c release --product potluck`).
+let potluckExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    .appendingPathComponent("potluck").path
+
 /// A child process whose stdout goes to a file, so the bench can wait for a line.
 final class ChildProcess {
     let process = Process()

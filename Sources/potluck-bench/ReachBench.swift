@@ -80,7 +80,7 @@ private func relayThroughput() async throws -> BenchResult {
 /// Jobs across the NAT lab's homes, by path.
 private func labReach(attempts: Int) throws -> [BenchResult] {
     let script = FileManager.default.currentDirectoryPath + "/Tests/nat-lab/lab.sh"
-    let potluck = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("potluck").path
+    let potluck = potluckExecutable
     guard getuid() == 0, FileManager.default.fileExists(atPath: script) else {
         PotluckBench.printError("reach: the NAT lab needs root and the repository's root as working directory; its rows are skipped")
         return []
