@@ -43,6 +43,8 @@ let package = Package(
 
         // Pure value modules.
         .target(name: "Bencode", swiftSettings: strict),
+        /// TOMLKit behind a guard against the inputs that make its C++ parser abort.
+        .target(name: "SafeTOML", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: strict),
         /// SplitMix64, the seeded generator behind every deterministic choice (core, tests, simulations).
         .target(name: "SeededRandom", swiftSettings: strict),
 
@@ -68,7 +70,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
-                "Reachability", "Matching", "CMalloc",
+                "Reachability", "Matching", "CMalloc", "SafeTOML",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "SeededRandom", "Matching", "Trust", "Jobs", "Records", "Coordinates",
+                "Kademlia", "Bencode", "Crypto", "SeededRandom", "Matching", "Trust", "Jobs", "Records", "Coordinates", "SafeTOML",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -177,10 +179,11 @@ let package = Package(
             dependencies: ["Sandbox", "ExampleJobs", "Crypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "SafeTOMLTests", dependencies: ["SafeTOML"]),
         .testTarget(
             name: "JobChannelTests",
             dependencies: [
-                "JobChannel", "Crypto",
+                "JobChannel", "Crypto", "SeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

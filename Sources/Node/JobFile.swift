@@ -1,4 +1,5 @@
 import Foundation
+import SafeTOML
 import TOMLKit
 
 /// A borrower's job file (`spec/0019-native-jobs.md` §5): one lent tool, a command template,
@@ -43,7 +44,7 @@ public struct JobFile: Sendable, Hashable {
     public static func load(_ path: String) throws(NodeError) -> JobFile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw NodeError("cannot read the job file \(path)") }
         let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch { throw NodeError("\(path) is not valid TOML: \(error)") }
+        do { table = try SafeTOML.parse(text) } catch { throw NodeError("\(path) is not valid TOML: \(error)") }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         return try JobFile(table: table, directory: directory, name: path)
     }

@@ -4,6 +4,7 @@ import JobChannel
 import Jobs
 import Records
 import Sandbox
+import SafeTOML
 import TOMLKit
 
 /// The lender's policy in `DIR/config.toml` (`[offer]`): written by `potluck offer set`, editable
@@ -40,7 +41,7 @@ public struct LenderConfig: Equatable, Sendable {
     public static func load(from path: String) throws(NodeError) -> LenderConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return LenderConfig() }
         let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch { throw NodeError("\(path) is not valid TOML: \(error)") }
+        do { table = try SafeTOML.parse(text) } catch { throw NodeError("\(path) is not valid TOML: \(error)") }
         guard let offer = table["offer"]?.table else { return LenderConfig() }
         var config = LenderConfig()
         for key in offer.keys {

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Foundation
+import SafeTOML
 import TOMLKit
 
 extension Scenario {
@@ -22,13 +23,7 @@ extension Scenario {
     /// Parses and validates a scenario (`spec/0010-simulator.md` §5).
     public init(toml text: String, directory: String = ".") throws(ScenarioError) {
         let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ScenarioError(key: "", "not valid TOML: \(error.description) at line \(error.source.begin.line)")
-        } catch {
-            throw ScenarioError(key: "", "not valid TOML: \(error)")
-        }
+        do { root = try SafeTOML.parse(text) } catch { throw ScenarioError(key: "", "not valid TOML: \(error)") }
         var reader = TableReader(root, path: "")
         let name = try reader.string("name")
         let description = try reader.string("description", default: "")
