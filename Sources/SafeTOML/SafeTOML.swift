@@ -3,10 +3,11 @@ import TOMLKit
 
 /// TOML parsing that survives any text: TOMLKit's bundled toml++ (3.x) asserts — the process
 /// aborts — on a table header whose name, after a space, starts with a character no key may
-/// start with (`[ é]`, `[[ *`, `[ ` at the end of a line); the fuzz target for scenario files
-/// found it (issue 20). ``parse(_:)`` refuses those headers with a line number first, then
-/// hands the text to TOMLKit. Every TOML file Potluck reads (lender config, job files,
-/// scenarios) goes through it.
+/// start with (`[ é]`, `[[ *`, `[ ` at the end of a line), and on a `}` where an array expects
+/// a value (`a = [ }`, `[1, }`); the fuzz target for scenario files found both (issue 20).
+/// ``parse(_:)`` refuses those headers and every closing bracket that does not match its
+/// opener (never valid TOML) with a line number first, then hands the text to TOMLKit. Every
+/// TOML file Potluck reads (lender config, job files, scenarios) goes through it.
 public enum SafeTOML {
     /// Why a text is not TOML this parser accepts.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -14,7 +15,7 @@ public enum SafeTOML {
     }
 
     public static func parse(_ text: String) throws(Failure) -> TOMLTable {
-        if let problem = badHeader(in: text) { throw Failure(description: problem) }
+        if let problem = hazard(in: text) { throw Failure(description: problem) }
         do { return try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw Failure(description: "\(error.description) at line \(error.source.begin.line)")
         } catch {
@@ -22,12 +23,14 @@ public enum SafeTOML {
         }
     }
 
-    /// The first table header whose name does not start with a key character, as a sentence;
-    /// `nil` when there is none. A small scanner: strings, comments, arrays and inline tables
-    /// are skipped, so a `[` is a header only at the start of a line outside them.
-    static func badHeader(in text: String) -> String? {
+    /// The first table header whose name does not start with a key character, or closing
+    /// bracket that does not match its opener, as a sentence; `nil` when there is none. A small
+    /// scanner: strings and comments are skipped and arrays and inline tables tracked, so a `[`
+    /// is a header only at the start of a line outside them.
+    static func hazard(in text: String) -> String? {
         let chars = Array(text.unicodeScalars)
-        var index = 0, line = 1, depth = 0, atLineStart = true
+        var index = 0, line = 1, atLineStart = true
+        var open: [Unicode.Scalar] = []  // the arrays and inline tables open here, innermost last
         func at(_ offset: Int) -> Unicode.Scalar? { index + offset < chars.count ? chars[index + offset] : nil }
         while index < chars.count {
             let char = chars[index]
@@ -56,7 +59,7 @@ public enum SafeTOML {
                     index += 1
                 }
                 atLineStart = false
-            case "[" where atLineStart && depth == 0:
+            case "[" where atLineStart && open.isEmpty:
                 var next = index + 1
                 if next < chars.count, chars[next] == "[" { next += 1 }
                 while next < chars.count, chars[next] == " " || chars[next] == "\t" { next += 1 }
@@ -76,11 +79,16 @@ public enum SafeTOML {
                 }
                 atLineStart = false
             case "[", "{":
-                depth += 1
+                open.append(char)
                 atLineStart = false
                 index += 1
             case "]", "}":
-                depth = max(0, depth - 1)
+                if let opener = open.last {
+                    guard (opener == "[") == (char == "]") else {
+                        return "line \(line): '\(char)' closes the \(opener == "[" ? "array" : "inline table") that '\(opener)' opened"
+                    }
+                    open.removeLast()
+                }
                 atLineStart = false
                 index += 1
             default:
