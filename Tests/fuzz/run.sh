@@ -59,9 +59,9 @@ for target in "${targets[@]}"; do
     start=$(date +%s.%N)
     # TOMLKit leaks its parse error on malformed text (upstream; a few hundred bytes per bad
     # file): leak checks are off for the scenario target only, every other check stays.
-    extra=()
-    [ "$target" = scenario ] && extra=(-detect_leaks=0)
-    if "$bin/fuzz-$target" "${extra[@]}" -runs="$runs" -max_len=8192 -rss_limit_mb=4096 -artifact_prefix="$work/artifacts/$target-" \
+    extra=() leaks=1
+    [ "$target" = scenario ] && extra=(-detect_leaks=0) leaks=0
+    if ASAN_OPTIONS="detect_leaks=$leaks" "$bin/fuzz-$target" "${extra[@]}" -runs="$runs" -max_len=8192 -rss_limit_mb=4096 -artifact_prefix="$work/artifacts/$target-" \
         "$corpus" "$work/seeds" >"$work/$target.log" 2>&1; then
         outcome=ok
     else
