@@ -1,5 +1,6 @@
 import Bencode
 import Foundation
+import JobChannel
 import Synchronization
 import Crypto
 import Kademlia
@@ -54,6 +55,13 @@ struct ControlHandler {
         if let endpoint = service.jobs.withLock({ $0?.endpoint }) { info["jobs"] = .string(endpoint) }
         if let advertised = service.advertisedJobsEndpoint() { info["jobs_advertised"] = .string(advertised) }
         if let reach = service.reachability.withLock({ $0 }) { info["reachability"] = Self.reachabilityJSON(reach) }
+        if let channel = service.jobServer.withLock({ $0?.statistics }) {
+            // What the job channel's limits did (spec 0015 §3.1): a lender sees an attack here.
+            info["job_channel"] = ["open": .number(Double(channel.open)), "established": .number(Double(channel.established)),
+                                   "failed_handshakes": .number(Double(channel.failedHandshakes)),
+                                   "refused": .number(Double(channel.refusedConnections)),
+                                   "evicted": .number(Double(channel.evictedConnections))]
+        }
         return .object(info)
     }
 

@@ -99,7 +99,9 @@ struct DHTCommand: AsyncParsableCommand {
             }
             print("queries_received: \(Self.text(result["queries_received"]))")
             print("dropped: \(Self.text(result["dropped"]))")
-            if let reach = (try? callNode(data, "node.info", [:]))?["reachability"]?["summary"]?.stringValue { print("reachability: \(reach)") }
+            let info = try? callNode(data, "node.info", [:])
+            if let reach = info?["reachability"]?["summary"]?.stringValue { print("reachability: \(reach)") }
+            if let channel = info?["job_channel"] { print("job_channel: \(Self.text(channel))") }
         }
 
         static func text(_ value: JSONValue?) -> String {

@@ -124,6 +124,9 @@ extension CLIProcessTests {
             let refused = try self.run(pair.borrower, [job, "--lender", pair.lenderID, "--input", huge], guest: ["1000"])
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("more than this lender receives at once (1048576 bytes)"), "\(refused.stderr)")
+            // The lender's status counts both connections and no refusal or eviction.
+            let status = try pair.lender.cli(["dht", "status"]).stdout
+            #expect(status.contains("job_channel: established=2 evicted=0 failed_handshakes=0"), "\(status)")
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
 
