@@ -46,6 +46,8 @@ extension CLIProcessTests {
 
             let node = try NodeProcess(dataDirectory: dir)
             let socket = dir + "/control.sock"
+            // The node says where it listens once the DHT is bound; its control socket follows.
+            #expect(eventually { FileManager.default.fileExists(atPath: socket) })
             #expect(try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int == 0o600)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix(".c") })
             #expect(try node.cli(["status"]).status == 0)
