@@ -12,7 +12,7 @@ final class Shared<Value: Sendable>: Sendable {
 }
 
 /// Polls `condition` every 10 ms for at most `limit`.
-func eventually(within limit: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func eventually(within limit: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if condition() { return true }

@@ -41,7 +41,8 @@ import Testing
                         listening.update { $0 = true }
                     }
                 }
-                #expect(await eventually { listening.current })
+                // As patient as the deadlines above, for the same reason.
+                #expect(await eventually(within: .seconds(90)) { listening.current })
             }
             do { try await body(relayServer.port, relay) } catch {
                 group.cancelAll()
