@@ -181,6 +181,11 @@ public struct JobClient: Sendable {
                 guard let startedAt else { throw .protocolViolation("a result came before the job started") }
                 let outcome: GuestOutcome
                 do { outcome = try GuestOutcome(encoded: bytes) } catch { throw .protocolViolation("the outcome cannot be read: \(error)") }
+                if case .invalidModule = outcome.termination {
+                    // Nothing ran, so the lender proposes no receipt (spec 0017 §4).
+                    return Completion(lender: lender, outcome: outcome, start: start, end: end,
+                                      receipt: .failure(ReceiptProblem("nothing ran, so nothing to sign")), sentInputBytes: sent)
+                }
                 let now = Self.unixMilliseconds()
                 let observation = ExchangeObservation(
                     provider: lender.key, jobDigest: job.digest, start: startedAt, end: now,

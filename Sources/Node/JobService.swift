@@ -165,6 +165,8 @@ final class JobService: Sendable {
             record.outcome = "result not delivered: \(error) (\(outcome.summary))"
             return
         }
+        // A module the runtime could not load ran nothing: there is no work to sign for (spec 0017 §4).
+        if case .invalidModule = outcome.termination { return }
         record.receipt = await exchangeReceipt(with: borrower, job: job, outcome: outcome, start: start, end: end,
                                                connection: connection, inbox: inbox)
     }

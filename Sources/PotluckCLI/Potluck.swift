@@ -11,7 +11,7 @@ public struct Potluck: AsyncParsableCommand {
             signed receipts, and trust scores decide who is served first.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, InitCommand.self, IdCommand.self, NodeCommand.self, DHTCommand.self, OfferCommand.self, OffersCommand.self, MatchCommand.self, RunCommand.self, JobsCommand.self, LogsCommand.self, FetchCommand.self, CancelCommand.self, StatusCommand.self, ReceiptsCommand.self, TrustCommand.self, SimulateCommand.self])
+        subcommands: [DemoCommand.self, InitCommand.self, IdCommand.self, NodeCommand.self, WaitCommand.self, StopCommand.self, DHTCommand.self, OfferCommand.self, OffersCommand.self, MatchCommand.self, RunCommand.self, JobsCommand.self, LogsCommand.self, FetchCommand.self, CancelCommand.self, StatusCommand.self, ReceiptsCommand.self, TrustCommand.self, SimulateCommand.self])
 
     public init() {}
 }
@@ -32,13 +32,27 @@ extension Potluck {
             let status = exitCode(for: error)
             if status.isSuccess {
                 print(fullMessage(for: error))
-            } else {
-                let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-                let hint = error is CLIError ? "" : " (see 'potluck --help')"
+            } else if let message = self.message(for: error).split(separator: "\n").first.map(String.init), !message.isEmpty {
+                // A usage error points at the help of the very subcommand that was mistyped.
+                let hint = error is CLIError ? "" : " (see '\(helpCommand(for: arguments))')"
                 standardError("Error: \(message)\(hint)")
             }
+            // An `ExitCode` carries no message: the command already said what happened (a guest's
+            // own exit status, a disagreement between replicas).
             return status.rawValue
         }
+    }
+
+    /// `potluck SUB… --help` for the deepest subcommand named at the start of `arguments`.
+    static func helpCommand(for arguments: [String]) -> String {
+        var path = ["potluck"]
+        var command: any ParsableCommand.Type = Potluck.self
+        for argument in arguments {
+            guard let next = command.configuration.subcommands.first(where: { $0._commandName == argument }) else { break }
+            path.append(argument)
+            command = next
+        }
+        return (path + ["--help"]).joined(separator: " ")
     }
 }
 

@@ -88,7 +88,7 @@ struct ReceiptsCommand: AsyncParsableCommand {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw CLIError("cannot read \(file) as UTF-8 text")
             }
-            var imported = 0, rejected = 0
+            var imported = 0, duplicates = 0, rejected = 0
             try withReceiptStore(data) { store in
                 var ledger = try store.ledger()
                 var parsed: [(line: Int, receipt: Receipt)] = []
@@ -104,14 +104,16 @@ struct ReceiptsCommand: AsyncParsableCommand {
                 for (entry, outcome) in zip(parsed, try store.add(contentsOf: parsed.map(\.receipt), to: &ledger)) {
                     switch outcome {
                     case .success: imported += 1
+                    // Importing a file twice is not an error: the receipts are simply held already.
+                    case .failure(let error) where error.code == .replayed: duplicates += 1
                     case .failure(let error):
                         rejected += 1
                         standardError("line \(entry.line): \(error)")
                     }
                 }
             }
-            print("imported \(imported) receipt(s), rejected \(rejected)")
-            if rejected > 0 { throw ExitCode(3) }
+            print("imported \(imported) receipt(s), \(duplicates) already held, rejected \(rejected)")
+            if rejected > 0 { throw CLIError("\(rejected) receipt(s) of \(file) rejected; the lines above say why") }
         }
 
         static func parse(_ line: Substring) throws -> Receipt {

@@ -24,7 +24,7 @@ public enum GuestExecution {
     ) -> GuestOutcome {
         let clock = UsageClock()
         do { try job.validate() } catch {
-            return clock.outcome(.sandboxFailure("invalid job: \(error.message)"))
+            return clock.outcome(error.code == .notWebAssembly ? .invalidModule(error.message) : .sandboxFailure("invalid job: \(error.message)"))
         }
         let scratch: ScratchDirectory
         do { scratch = try ScratchDirectory(inputFiles: job.inputFiles) } catch {

@@ -61,6 +61,10 @@ extension GuestJob {
         guard !module.isEmpty, module.count <= Bounds.moduleBytes else {
             throw SandboxError(.invalidJob, "the module is \(module.count) bytes; it must hold 1 to \(Bounds.moduleBytes)")
         }
+        // The binary format's preamble (WebAssembly Core §5.5.16): magic `\0asm`, version 1.
+        guard module.starts(with: [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]) else {
+            throw SandboxError(.notWebAssembly, "the module is not WebAssembly (a wasm32-wasi module starts with \\0asm and version 1)")
+        }
         guard arguments.count <= Bounds.argumentCount else {
             throw SandboxError(.invalidJob, "\(arguments.count) arguments; at most \(Bounds.argumentCount) are allowed")
         }

@@ -17,6 +17,8 @@ public struct SandboxError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badEncoding = Code(rawValue: "badEncoding")
         /// A well-formed job whose names, sizes or limits are out of range (spec 0014 §3).
         public static let invalidJob = Code(rawValue: "invalidJob")
+        /// The module does not begin with WebAssembly's preamble: it is some other file.
+        public static let notWebAssembly = Code(rawValue: "notWebAssembly")
         /// The host could not set up or run the sandbox (files, processes, pipes).
         public static let hostFailure = Code(rawValue: "hostFailure")
     }

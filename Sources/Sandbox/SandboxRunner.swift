@@ -44,7 +44,7 @@ public struct SandboxRunner: Sendable {
         _ job: GuestJob, progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }
     ) async -> GuestOutcome {
         do { try job.validate() } catch {
-            return GuestOutcome(termination: .sandboxFailure("invalid job: \(error.message)"))
+            return GuestOutcome(termination: error.code == .notWebAssembly ? .invalidModule(error.message) : .sandboxFailure("invalid job: \(error.message)"))
         }
         var path = executable ?? ""
         if executable == nil {

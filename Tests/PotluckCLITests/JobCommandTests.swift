@@ -73,6 +73,32 @@ extension CLIProcessTests {
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
 
+        /// Issue 17: a guest's exit status is the run's, with the outcome in one line and no
+        /// `Error: ExitCode(…)`; a file that is not WebAssembly is refused before any work, and
+        /// no receipt is signed for it.
+        @Test func theGuestsExitStatusIsTheRunsAndAFileThatIsNotWasmCostsNothing() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let exits = try write(try wat2wasm("""
+                (module
+                  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                  (memory (export "memory") 1)
+                  (func (export "_start") (call $exit (i32.const 42))))
+                """), to: pair.root, name: "exits.wasm")
+            let exited = try run(pair.borrower, [exits, "--timeout", "30s"], guest: [])
+            #expect(exited.status == 42, "\(exited.stderr)")
+            #expect(!exited.stderr.contains("Error:"), "\(exited.stderr)")
+            #expect(exited.stderr.contains("exited 42"), "\(exited.stderr)")
+
+            let notWasm = try write(Array("#!/bin/sh\necho hello\n".utf8), to: pair.root, name: "script.wasm")
+            let refused = try run(pair.borrower, [notWasm, "--timeout", "30s"], guest: [])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("Error: ") && refused.stderr.contains("WebAssembly"), "\(refused.stderr)")
+            // One receipt only: the job that ran; none for the file that was not a job.
+            #expect(try eventually(timeout: 5) { try pair.lender.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 1 })
+            #expect(try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 1)
+        }
+
         @Test func theLendersPolicyRefusesWithAReasonTheBorrowerSees() throws {
             let pair = try startPair()
             defer { try? FileManager.default.removeItem(at: pair.root) }

@@ -33,7 +33,8 @@ extension CLIProcessTests {
 
             let imported = try PotluckProcess.run(["receipts", "import", file, "--data-dir", dir])
             #expect(imported.status != 0)
-            #expect(imported.stdout.contains("imported 2 receipt(s), rejected 2"))
+            #expect(imported.stdout.contains("imported 2 receipt(s), 0 already held, rejected 2"))
+            #expect(imported.stderr.contains("Error: 2 receipt(s) of \(file) rejected; the lines above say why"))
             #expect(imported.stderr.contains("line 2:"))
             #expect(imported.stderr.contains("line 4: not a JSON object"))
 
@@ -60,7 +61,11 @@ extension CLIProcessTests {
             let other = root.appendingPathComponent("other").path
             _ = try PotluckProcess.run(["init", "--data-dir", other])
             let reimported = try PotluckProcess.run(["receipts", "import", exported, "--data-dir", other])
-            #expect(reimported.stdout.contains("imported 2 receipt(s), rejected 0"), "\(reimported.stderr)")
+            #expect(reimported.stdout.contains("imported 2 receipt(s), 0 already held, rejected 0"), "\(reimported.stderr)")
+            // The same file again: nothing new, nothing wrong.
+            let again = try PotluckProcess.run(["receipts", "import", exported, "--data-dir", other])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stdout.contains("imported 0 receipt(s), 2 already held, rejected 0"), "\(again.stdout)")
 
             let badPeer = try PotluckProcess.run(["trust", "pl1nope", "--data-dir", dir])
             #expect(badPeer.status != 0)
