@@ -190,7 +190,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests",
-            dependencies: ["PotluckCLI", "Crypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["PotluckCLI", "Node", "Crypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

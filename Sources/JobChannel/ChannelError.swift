@@ -1,4 +1,8 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failure of the job channel: a code to match on and a message a person can act on
 /// (`spec/0015-job-channel.md` §7 lists when each code is raised).
@@ -37,4 +41,12 @@ public struct ChannelError: Error, Sendable, Equatable, CustomStringConvertible 
 
     /// Lets `catch let e as ChannelError where .truncated ~= e` read naturally.
     public static func ~= (pattern: Code, error: ChannelError) -> Bool { pattern == error.code }
+}
+
+/// A socket error in one phrase a person can read: `Address already in use` rather than NIO's
+/// `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`.
+public func plainSocketError(_ error: any Error) -> String {
+    if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+    if let channel = error as? ChannelError { return channel.message }
+    return "\(error)"
 }

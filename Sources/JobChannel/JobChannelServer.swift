@@ -95,7 +95,7 @@ public final class JobChannelServer: Sendable {
             let listener = try await ByteTransport.listen(host: host, port: port)
             return JobChannelServer(listener: listener, identity: identity, limits: limits, relay: relay, vouched: vouched, handler: handler)
         } catch {
-            throw ChannelError(.io, "could not listen on \(host):\(port): \(error)")
+            throw ChannelError(.io, "could not listen on \(host):\(port): \(plainSocketError(error))")
         }
     }
 

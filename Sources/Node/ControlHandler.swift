@@ -55,6 +55,15 @@ struct ControlHandler {
         if let endpoint = service.jobs.withLock({ $0?.endpoint }) { info["jobs"] = .string(endpoint) }
         if let advertised = service.advertisedJobsEndpoint() { info["jobs_advertised"] = .string(advertised) }
         if let reach = service.reachability.withLock({ $0 }) { info["reachability"] = Self.reachabilityJSON(reach) }
+        let bootstrap = service.bootstrapping.withLock { $0 }
+        if !bootstrap.isEmpty {
+            info["bootstrap"] = .array(bootstrap.map { host in
+                var entry: [String: JSONValue] = ["host": .string(host.text), "attempts": .number(Double(host.attempts)),
+                                                  "endpoints": .array(host.endpoints.map { .string($0.description) })]
+                entry["state"] = .string(host.problem.map { "not joined: \($0)" } ?? "joined")
+                return .object(entry)
+            })
+        }
         if let channel = service.jobServer.withLock({ $0?.statistics }) {
             // What the job channel's limits did (spec 0015 §3.1): a lender sees an attack here.
             info["job_channel"] = ["open": .number(Double(channel.open)), "established": .number(Double(channel.established)),

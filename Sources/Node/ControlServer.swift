@@ -14,10 +14,13 @@ public struct ControlServer: Sendable {
     let socketPath: String
     let handler: Handler
     let logger: Logger
+    /// Called once the socket is in place: the node answers from then on.
+    let onListening: @Sendable () -> Void
 
-    public init(socketPath: String, logger: Logger, handler: @escaping Handler) {
+    public init(socketPath: String, logger: Logger, onListening: @escaping @Sendable () -> Void = {}, handler: @escaping Handler) {
         self.socketPath = socketPath
         self.logger = logger
+        self.onListening = onListening
         self.handler = handler
     }
 
@@ -56,6 +59,7 @@ public struct ControlServer: Sendable {
         }
         rmdir(staging)
         defer { unlink(socketPath) }
+        onListening()
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {

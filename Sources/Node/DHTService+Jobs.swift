@@ -34,7 +34,7 @@ extension DHTService {
                 lastError = error
             }
         }
-        throw NodeError("cannot listen for jobs on \(address): \(lastError.map { "\($0)" } ?? "no port"); try --jobs-port 0")
+        throw NodeError("cannot listen for jobs on \(address): \(lastError.map(plainSocketError) ?? "no port"); try --jobs-port 0")
     }
 
     /// Resumes the detached jobs a previous run left unfinished, and takes new ones.

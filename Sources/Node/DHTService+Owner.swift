@@ -24,9 +24,12 @@ extension DHTService {
         onReady(bound, nodeID)
         logger.info("DHT node \(nodeID) listening on \(bound.map(\.description).joined(separator: ", "))")
 
-        let joinThrough = (try persistence.loadContacts()).map(\.endpoint) + options.bootstrap
-        if !joinThrough.isEmpty {
-            owner.perform(node.start(.bootstrap(joinThrough), request: nil, now: clock.now), persist: persist)
+        // The saved table at once; `--bootstrap` hosts through ``Bootstrapper`` (names resolved, retried).
+        let saved = (try persistence.loadContacts()).map(\.endpoint)
+        if !saved.isEmpty {
+            owner.perform(node.start(.bootstrap(saved), request: nil, now: clock.now), persist: persist)
+        } else if !options.bootstrap.isEmpty {
+            logger.info("joining through \(options.bootstrap.joined(separator: ", "))")
         } else if options.useDefaultBootstrap {
             logger.notice("no saved contacts and no --bootstrap: looking for Potluck peers through the public DHT")
         } else {

@@ -31,6 +31,8 @@ public final class DHTService: Service, Sendable {
     let relays = Mutex<[Endpoint]>([])
     /// Whether and where others can reach this node, kept current by ``ReachabilityMonitor``.
     let reachability = Mutex<Reachability?>(nil)
+    /// The `--bootstrap` hosts and how joining through them went (``Bootstrapper``).
+    let bootstrapping = Mutex<[BootstrapHost]>([])
     /// The job files this node runs for its owner, detached from a terminal (with jobs on).
     let detached = Mutex<DetachedJobs?>(nil)
 
@@ -64,6 +66,9 @@ public final class DHTService: Service, Sendable {
     }
 
     public func run() async throws {
+        // One node per data directory: a second one would take over the control socket.
+        let lock = try DataDirectoryLock.acquire(dataDirectory: options.dataDirectory)
+        defer { lock.release() }
         MemoryReturn.configure()
         let group = MultiThreadedEventLoopGroup.singleton
         var channels: [UDPTransport.Channel] = []
@@ -71,7 +76,7 @@ public final class DHTService: Service, Sendable {
             do {
                 channels.append(try await UDPTransport.bind(endpoint, group: group, maxDatagramSize: options.dht.maxDatagramSize))
             } catch {
-                throw NodeError("cannot listen on \(endpoint): \(error); is another node using that port? Try --listen 127.0.0.1:0")
+                throw NodeError("cannot listen on \(endpoint): \(plainSocketError(error)); is another node using that port? Try --listen 127.0.0.1:0")
             }
         }
         let bound = channels.compactMap { $0.channel.localAddress.flatMap(Endpoint.init) }
@@ -105,11 +110,13 @@ public final class DHTService: Service, Sendable {
                 tasks.addTask { [self] in
                     try await RelayKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }
-                let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger) {
+                let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger,
+                                            onListening: { SystemdNotify.send("READY=1\nSTATUS=listening on \(bound.map(\.description).joined(separator: ", "))") }) {
                     [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
                 }
                 tasks.addTask { try await control.run(group: group) }
                 tasks.addTask { try await MemoryReturn.run() }
+                tasks.addTask { [self] in try await Bootstrapper(service: self, events: events).run() }
                 tasks.addTask { [self] in
                     try await OfferRefresher(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }
@@ -127,6 +134,7 @@ public final class DHTService: Service, Sendable {
                     try await ownerLoop(events: events, channels: channels.map(\.channel), bound: bound,
                                         dialBack: dialBack.map { ($0.0.channel, $0.1) })
                 } onGracefulShutdown: { [self] in
+                    SystemdNotify.send("STOPPING=1")
                     detached.withLock { $0 }?.stopAll()
                     events.finish()
                 }

@@ -8,8 +8,9 @@ public struct NodeOptions: Sendable {
     public var dataDirectory: String
     /// UDP endpoints to listen on; port 0 picks a free port. One IPv4 and one IPv6 at most.
     public var listen: [Endpoint] = [Endpoint(address: .v4(0), port: NodeOptions.defaultPort)]
-    /// Potluck nodes to join through (`--bootstrap`).
-    public var bootstrap: [Endpoint] = []
+    /// Potluck nodes to join through (`--bootstrap`): `HOST:PORT`, a name or an address, resolved
+    /// at each attempt (``Bootstrapper``).
+    public var bootstrap: [String] = []
     /// Whether to find Potluck peers through the public Mainline DHT when nothing else is known.
     public var useDefaultBootstrap = true
     /// The public Mainline DHT routers used for the rendezvous (see ``Rendezvous``).

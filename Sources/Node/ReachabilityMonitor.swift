@@ -69,7 +69,7 @@ struct ReachabilityMonitor {
                     nextSelfLookup = now + Self.selfLookupInterval
                 }
                 if reach != last {
-                    service.logger.info("this node is \(reach.summary)")
+                    service.logger.info("reachability: \(reach.summary)")
                     last = reach
                 }
                 service.reachability.withLock { $0 = reach }

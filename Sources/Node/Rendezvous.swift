@@ -30,7 +30,7 @@ public enum Rendezvous {
         found: @escaping @Sendable ([Endpoint]) -> Void
     ) async throws {
         logger.debug("rendezvous: resolving \(routers)")
-        let resolved = await resolve(routers)
+        let resolved = await HostResolver.resolveAll(routers, family: .v4)
         logger.debug("rendezvous: routers \(resolved)")
         guard !resolved.isEmpty else {
             logger.warning("cannot resolve the public DHT routers \(routers) (no internet?); pass --bootstrap HOST:PORT to join a Potluck node")
@@ -76,37 +76,6 @@ public enum Rendezvous {
                 tasks.cancelAll()
             }
         }
-    }
-
-    /// Resolves `host:port` strings (names or numbers) to IPv4 endpoints, off the async pool.
-    static func resolve(_ routers: [String]) async -> [Endpoint] {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: routers.flatMap(resolveBlocking))
-            }
-        }
-    }
-
-    private static func resolveBlocking(_ text: String) -> [Endpoint] {
-        if let endpoint = Endpoint(text) { return [endpoint] }
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return [] }
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(String(text[..<colon]), nil, &hints, &list) == 0, let first = list else { return [] }
-        defer { freeaddrinfo(list) }
-        var result: [Endpoint] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            if let raw = info.pointee.ai_addr, info.pointee.ai_family == AF_INET {
-                // struct sockaddr_in: family (2 bytes), port (2), address (4, network order).
-                let address = UInt32(bigEndian: UnsafeRawPointer(raw).loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-                result.append(Endpoint(address: .v4(address), port: port))
-            }
-            cursor = info.pointee.ai_next
-        }
-        return result
     }
 }
 

@@ -102,6 +102,9 @@ struct DHTCommand: AsyncParsableCommand {
             let info = try? callNode(data, "node.info", [:])
             if let reach = info?["reachability"]?["summary"]?.stringValue { print("reachability: \(reach)") }
             if let channel = info?["job_channel"] { print("job_channel: \(Self.text(channel))") }
+            for host in info?["bootstrap"]?.arrayValue ?? [] {
+                print("bootstrap: \(Self.text(host["host"])) (\(Self.text(host["state"])), \(Self.text(host["attempts"])) attempts)")
+            }
         }
 
         static func text(_ value: JSONValue?) -> String {

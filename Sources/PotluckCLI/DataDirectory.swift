@@ -22,11 +22,12 @@ struct DataDirectory {
 /// `--data-dir DIR`, shared by every command that works on a node's data.
 struct DataDirectoryOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: ArgumentHelp(
-        "The node's data directory (default: $XDG_DATA_HOME/potluck).", valueName: "DIR"))
+        "The node's data directory (default: $POTLUCK_DATA_DIR, else $XDG_DATA_HOME/potluck).", valueName: "DIR"))
     var dataDir: String?
 
     var directory: DataDirectory {
-        let raw = dataDir ?? DataDirectory.defaultPath()
+        let environment = ProcessInfo.processInfo.environment["POTLUCK_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        let raw = dataDir ?? environment ?? DataDirectory.defaultPath()
         let absolute = raw.hasPrefix("/") ? raw : FileManager.default.currentDirectoryPath + "/" + raw
         return DataDirectory(path: (absolute as NSString).standardizingPath)
     }

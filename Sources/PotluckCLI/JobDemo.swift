@@ -155,7 +155,7 @@ struct JobDemo {
         let environment = try Environment(path: directory + "/db")
         var options = NodeOptions(dataDirectory: directory)
         options.listen = [Endpoint(address: .v4(0x7f00_0001), port: 0)]
-        options.bootstrap = bootstrap.map { [$0] } ?? []
+        options.bootstrap = bootstrap.map { [$0.description] } ?? []
         options.useDefaultBootstrap = false
         options.jobsPort = 0
         options.sandbox = .runningExecutableAsChild()

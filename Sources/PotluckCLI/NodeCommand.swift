@@ -50,9 +50,15 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning or error.")
     var logLevel: String = "info"
 
+    @Flag(help: "Run in the background (output in DIR/node.log); return once the node answers.")
+    var detach = false
+
     func validate() throws {
-        for text in listen + bootstrap + rendezvousRouters where Endpoint(text) == nil {
+        for text in listen where Endpoint(text) == nil {
             throw ValidationError("'\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:6891 or [::1]:6891")
+        }
+        for text in bootstrap + rendezvousRouters where Endpoint(text) == nil && !HostResolver.isHostAndPort(text) {
+            throw ValidationError("'\(text)' is not HOST:PORT: use a name or an address, e.g. node.example.org:6891, 127.0.0.1:6891 or [::1]:6891")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("'\(logLevel)' is not a log level: use trace, debug, info, notice, warning or error")
@@ -67,6 +73,7 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if detach { return try startDetached() }
         let directory = data.directory
         let identity: SigningKey
         do { identity = try IdentityFile.load(from: directory.identityPath) } catch { throw CLIError(error.description) }
@@ -78,7 +85,7 @@ struct NodeCommand: AsyncParsableCommand {
 
         var options = NodeOptions(dataDirectory: directory.path)
         if !listen.isEmpty { options.listen = listen.compactMap(Endpoint.init) }
-        options.bootstrap = bootstrap.compactMap(Endpoint.init)
+        options.bootstrap = bootstrap
         options.useDefaultBootstrap = !noDefaultBootstrap
         options.mapsPorts = !noPortMapping
         options.relays = relay

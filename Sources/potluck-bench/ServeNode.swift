@@ -18,7 +18,7 @@ func serveNode(_ arguments: [String]) async throws {
     let environment = try Environment(path: directory + "/db")
     var options = NodeOptions(dataDirectory: directory)
     options.listen = [Endpoint(address: .v4(0x7f00_0001), port: port)]
-    options.bootstrap = arguments.dropFirst().compactMap(Endpoint.init)
+    options.bootstrap = Array(arguments.dropFirst())
     options.useDefaultBootstrap = false
     options.dht.queriesPerSecondPerAddress = 1e9
     options.dht.queryBurstPerAddress = 1e9

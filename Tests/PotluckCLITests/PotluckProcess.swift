@@ -40,6 +40,10 @@ struct PotluckProcess {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // A hung command fails its test instead of stalling the suite: killed after 10 minutes.
+        let watchdog = DispatchWorkItem { [process] in if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 600, execute: watchdog)
+        defer { watchdog.cancel() }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -1,0 +1,33 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tells systemd how the node is doing, when it runs as a `Type=notify` service: one datagram
+/// to `$NOTIFY_SOCKET` per state change (`sd_notify(3)`; no libsystemd needed). Without that
+/// variable every call does nothing.
+public enum SystemdNotify {
+    /// Sends `state` (`READY=1`, `STOPPING=1`, `STATUS=…`, newline-separated); `false` when
+    /// there is no systemd to tell or it could not be told.
+    @discardableResult
+    public static func send(_ state: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard var path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.hasPrefix("/") || path.hasPrefix("@") else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let abstract = path.hasPrefix("@")
+        if abstract { path.removeFirst() }
+        var bytes = Array(path.utf8)
+        if abstract { bytes.insert(0, at: 0) }  // Linux's abstract namespace: a leading NUL
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
+        let message = Array(state.utf8)
+        let sent = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, length) }
+        }
+        return sent == message.count
+    }
+}
