@@ -36,6 +36,9 @@ public struct LenderConfig: Equatable, Sendable {
 
     /// `DIR/config.toml`.
     public static func path(inDataDirectory directory: String) -> String { directory + "/config.toml" }
+    /// `DIR/offer.pending`: present when the offer was set while no node ran; the node publishes
+    /// it once it has peers, then removes the file (``OfferRefresher``).
+    public static func pendingPath(inDataDirectory directory: String) -> String { directory + "/offer.pending" }
 
     /// Reads the file, or the defaults when there is none.
     public static func load(from path: String) throws(NodeError) -> LenderConfig {
@@ -101,30 +104,48 @@ public struct LenderConfig: Equatable, Sendable {
         return text
     }
 
+    /// Writes the policy as TOML through TOMLKit (quotes and backslashes in paths escaped),
+    /// keys in alphabetical order, under a comment saying who writes it.
     public func save(to path: String) throws(NodeError) {
-        func list(_ values: [String]) -> String { "[" + values.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
-        let text = """
-            # Potluck lender policy: `potluck offer set` writes it; you may edit it by hand.
-            [offer]
-            cores = \(cores)
-            memory = "\(memory)"
-            runtimes = \(list(runtimes))
-            tools = \(list(tools))
-            windows = \(list(windows))
-            idle_only = \(idleOnly)
-            allow = \(list(allow))
-            deny = \(list(deny))
-            friends = \(list(friends))
-            ttl = "\(ttl)"
-            max_jobs = \(maxJobs)
-            max_wall = "\(maxWall)"
-            max_connections = \(maxConnections)
-            max_connections_per_address = \(maxConnectionsPerAddress)
-            receive_budget = "\(receiveBudget)"
-
-            """
+        let offer = TOMLTable()
+        offer["cores"] = cores
+        offer["memory"] = memory
+        offer["runtimes"] = TOMLArray(runtimes)
+        offer["tools"] = TOMLArray(tools)
+        offer["windows"] = TOMLArray(windows)
+        offer["idle_only"] = idleOnly
+        offer["allow"] = TOMLArray(allow)
+        offer["deny"] = TOMLArray(deny)
+        offer["friends"] = TOMLArray(friends)
+        offer["ttl"] = ttl
+        offer["max_jobs"] = maxJobs
+        offer["max_wall"] = maxWall
+        offer["max_connections"] = maxConnections
+        offer["max_connections_per_address"] = maxConnectionsPerAddress
+        offer["receive_budget"] = receiveBudget
+        let root = TOMLTable()
+        root["offer"] = offer
+        let text = "# Potluck lender policy: `potluck offer set` writes it; you may edit it by hand.\n" + root.convert(to: .toml) + "\n"
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw NodeError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The runtimes a Potluck node can run: WebAssembly, and native tools (spec 0019).
+    public static let knownRuntimes = ["wasm32-wasi", Offer.nativeRuntime]
+
+    /// Checks what cannot be checked from the file alone: the cores and memory lent against this
+    /// machine's, and the runtimes against what a node runs. `potluck offer set` calls it.
+    public func checkAgainstMachine(cores machineCores: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                    memoryBytes machineMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) throws(NodeError) {
+        guard cores <= machineCores else {
+            throw NodeError("this machine has \(machineCores) core(s); lend at most \(machineCores) (--cores)")
+        }
+        if let bytes = Quantities.bytes(memory), UInt64(bytes) > machineMemory {
+            throw NodeError("this machine has \(machineMemory >> 20) MiB of memory; lend at most that (--memory)")
+        }
+        for runtime in runtimes where !Self.knownRuntimes.contains(runtime) {
+            throw NodeError("unknown runtime '\(runtime)': a Potluck node runs wasm32-wasi, and native tools lent with --tool")
         }
     }
 

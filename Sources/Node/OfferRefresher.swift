@@ -3,6 +3,7 @@ import Foundation
 import Kademlia
 import Logging
 import Records
+import Synchronization
 
 /// Keeps a published offer alive: while the node's own offer item is an offer (not withdrawn),
 /// it is rebuilt from `DIR/config.toml` with a new expiry and published again when half of its
@@ -25,7 +26,32 @@ struct OfferRefresher {
                 force = peers > 0
                 announcedSinceStart = force
             }
+            if announcedSinceStart, await publishPending() { continue }
             await refreshIfDue(now: Int64(Date().timeIntervalSince1970), force: force)
+        }
+    }
+
+    /// Publishes the offer set while no node ran (`potluck offer set` offline), once; `true` when
+    /// it did.
+    func publishPending() async -> Bool {
+        let marker = LenderConfig.pendingPath(inDataDirectory: service.options.dataDirectory)
+        guard FileManager.default.fileExists(atPath: marker),
+              let endpoint = service.advertisedJobsEndpoint() ?? service.jobs.withLock({ $0?.endpoint }) else { return false }
+        do {
+            let config = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory))
+            let offer = try config.offer(lender: service.identity.publicKey, endpoint: endpoint)
+            let response = await handler.handle(ControlRequest(method: "offer.publish", params: ["offer": Hex.encode(try offer.encoded())]))
+            guard response.ok else {
+                service.logger.warning("cannot publish the offer set while the node was down: \(response.error ?? "?")")
+                return false
+            }
+            try? FileManager.default.removeItem(atPath: marker)
+            service.logger.info("published the offer set while the node was down: \(offer.cores) core(s), \(config.memory)")
+            return true
+        } catch {
+            service.logger.warning("cannot publish the offer set while the node was down: \(error)")
+            try? FileManager.default.removeItem(atPath: marker)  // a broken config: `offer set` says why when run again
+            return false
         }
     }
 

@@ -23,37 +23,69 @@ struct OfferCommand: AsyncParsableCommand {
         @Option(name: .customLong("tool"), help: ArgumentHelp("A program lent to native tasks, run under bubblewrap: a name on PATH, or NAME=/path (repeatable).", valueName: "NAME[=PATH]")) var tools: [String] = []
         @Flag(name: .customLong("no-tools"), help: "Lend no native tools.") var noTools = false
         @Option(name: .customLong("window"), help: "When, HH:MM-HH:MM in UTC (repeatable).") var windows: [String] = []
-        @Flag(name: .customLong("idle-only"), help: "Lend only while the machine is idle.") var idleOnly = false
+        @Flag(name: .customLong("idle-only"), inversion: .prefixedNo, help: "Lend only while the machine is idle (--no-idle-only: at any load).") var idleOnly: Bool?
         @Option(name: .customLong("allow"), help: "Only these peers may borrow (repeatable).") var allow: [String] = []
         @Option(name: .customLong("deny"), help: "These peers may not borrow (repeatable).") var deny: [String] = []
         @Option(name: .customLong("friend"), help: "Friends are served first (repeatable).") var friends: [String] = []
         @Option(help: "How long the published offer stays valid without a refresh, e.g. 1h.") var ttl: String?
+        @Option(name: .customLong("max-jobs"), help: "At most this many jobs at once.") var maxJobs: Int?
+        @Option(name: .customLong("max-wall"), help: "The longest one job may run, e.g. 30m.") var maxWall: String?
+        @Option(name: .customLong("clear"), help: ArgumentHelp(
+            "Empty a list before the options above add to it: allow, deny, friends, windows or tools (repeatable).", valueName: "LIST"))
+        var clear: [String] = []
+
+        static let clearable = ["allow", "deny", "friends", "windows", "tools"]
+
+        func validate() throws {
+            if let cores, cores < 1 { throw ValidationError("--cores must be 1 or more") }
+            if let maxJobs, maxJobs < 1 { throw ValidationError("--max-jobs must be 1 or more") }
+            for name in clear where !Self.clearable.contains(name) {
+                throw ValidationError("--clear '\(name)' is not a list: use one of \(Self.clearable.joined(separator: ", "))")
+            }
+        }
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             let path = LenderConfig.path(inDataDirectory: data.directory.path)
             var config = try nodeErrors { try LenderConfig.load(from: path) }
+            if clear.contains("allow") { config.allow = [] }
+            if clear.contains("deny") { config.deny = [] }
+            if clear.contains("friends") { config.friends = [] }
+            if clear.contains("windows") { config.windows = [] }
+            if clear.contains("tools") || noTools { config.tools = [] }
             if let cores { config.cores = cores }
             if let memory { config.memory = memory }
             if !runtimes.isEmpty { config.runtimes = runtimes }
             if !tools.isEmpty { config.tools = tools }
-            if noTools { config.tools = [] }
             if !windows.isEmpty { config.windows = windows }
-            if idleOnly { config.idleOnly = true }
+            if let idleOnly { config.idleOnly = idleOnly }
             if !allow.isEmpty { config.allow = allow }
             if !deny.isEmpty { config.deny = deny }
             if !friends.isEmpty { config.friends = friends }
             if let ttl { config.ttl = ttl }
+            if let maxJobs { config.maxJobs = maxJobs }
+            if let maxWall { config.maxWall = maxWall }
             let identity: SigningKey
             do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
+            try nodeErrors { try config.checkAgainstMachine() }
+            _ = try nodeErrors { try config.policy() }
+            if !config.tools.isEmpty, let reason = await NativeRunner().unavailability() {
+                throw CLIError("cannot lend native tools: \(reason)")
+            }
+            guard DataDirectoryLock.holder(ofDataDirectory: data.directory.path) != nil else {
+                // No node runs: record the policy now; the node publishes it once it has peers.
+                let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: "tcp://127.0.0.1:\(NodeOptions.defaultPort)") }
+                try nodeErrors { try config.save(to: path) }
+                FileManager.default.createFile(atPath: LenderConfig.pendingPath(inDataDirectory: data.directory.path), contents: nil)
+                print("offer saved in \(path): \(offer.cores) core(s), \(config.memory), \(offer.runtimes.joined(separator: ", ")); "
+                      + "no node is running, so 'potluck node' publishes it when it starts")
+                return
+            }
             // Borrowers reach the lender on its job channel (spec 0017 §1).
             guard let endpoint = try callNode(data, "node.info", [:])["jobs"]?.stringValue else {
                 throw CLIError("the node does not serve jobs; restart it without --no-jobs to lend")
             }
             let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: endpoint) }
-            if !config.tools.isEmpty, let reason = await NativeRunner().unavailability() {
-                throw CLIError("cannot lend native tools: \(reason)")
-            }
             try nodeErrors { try config.save(to: path) }
             let result = try callNode(data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
             if json { return try printJSON(result) }

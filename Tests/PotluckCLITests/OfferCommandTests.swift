@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -80,6 +81,47 @@ extension CLIProcessTests {
             #expect(show.stderr.contains("offer.cores must be an integer"))
             try "[offer]\nkores = 2\n".write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
             #expect(try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stderr.contains("unknown key offer.kores"))
+        }
+
+        /// Issue 17: an offer is set and checked while the node is down and published when it
+        /// starts; values this machine cannot give are refused; every list and flag can be unset.
+        @Test func anOfferSetOfflineIsCheckedThenPublishedWhenTheNodeStarts() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let dir = root.appendingPathComponent("lender").path
+            #expect(try PotluckProcess.run(["init", "--data-dir", dir]).status == 0)
+            let set = { (arguments: [String]) in try PotluckProcess.run(["offer", "set", "--data-dir", dir] + arguments) }
+
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let tooMany = try set(["--cores", "\(cores + 1)"])
+            #expect(tooMany.status != 0 && tooMany.stderr == "Error: this machine has \(cores) core(s); lend at most \(cores) (--cores)\n",
+                    "\(tooMany.stderr)")
+            let docker = try set(["--runtime", "docker"])
+            #expect(docker.status != 0 && docker.stderr.contains("unknown runtime 'docker'"), "\(docker.stderr)")
+            let huge = try set(["--memory", "1024TiB"])
+            #expect(huge.status != 0 && huge.stderr.contains("of memory; lend at most that"), "\(huge.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/config.toml"), "nothing recorded from refused values")
+
+            let stranger = SigningKey.generate().publicKey.peerID
+            let saved = try set(["--cores", "1", "--memory", "256MiB", "--idle-only", "--deny", stranger, "--window", "00:00-23:59"])
+            #expect(saved.status == 0, "\(saved.stderr)")
+            #expect(saved.stdout.contains("no node is running, so 'potluck node' publishes it when it starts"), "\(saved.stdout)")
+            var shown = try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stdout
+            #expect(shown.contains("idle_only = true") && shown.contains(stranger) && shown.contains("00:00-23:59"), "\(shown)")
+            #expect(try set(["--no-idle-only", "--clear", "deny", "--clear", "windows"]).status == 0)
+            shown = try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stdout
+            #expect(shown.contains("idle_only = false") && shown.contains("deny = []") && shown.contains("windows = []"), "\(shown)")
+            #expect(shown.contains("cores = 1") && shown.contains("memory = '256MiB'"), "what was not unset stays: \(shown)")
+
+            // The node publishes the offer as soon as it has a peer; a borrower finds it.
+            let lender = try NodeProcess(dataDirectory: dir)
+            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
+            let offers = { (try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [[String: Any]]) ?? [] }
+            #expect(try eventually(timeout: 30) { try offers().count == 1 }, "\(lender.stderr)")
+            #expect(try offers().first?["memory_bytes"] as? Int == 256 << 20)
+            #expect(lender.stderr.contains("published the offer set while the node was down"))
+            #expect(!FileManager.default.fileExists(atPath: dir + "/offer.pending"))
+            #expect(borrower.stop() == 0 && lender.stop() == 0)
         }
     }
 }
