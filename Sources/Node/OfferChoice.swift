@@ -30,11 +30,11 @@ public struct OfferCandidate: Sendable {
 /// rules each out: the matching engine's one-request mode (`spec/0016-matching.md`), scoring
 /// latency, completion time and this borrower's trust in each lender. The lender's own policy
 /// decides again on its machine.
-public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, now: Date = Date())
+public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, maxLatencyMs: Double? = nil, now: Date = Date())
     -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)], evaluations: [Evaluation])
 {
     let request = MatchRequest(borrower: borrower, runtime: demand.runtime, tools: demand.tool.map { [$0] } ?? [], cores: demand.cores, memoryBytes: demand.memoryBytes,
-                               workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970))
+                               workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970), maxLatencyMs: maxLatencyMs)
     let matched = candidates.map { candidate in
         MatchCandidate(offer: candidate.offer, estimatedRTTMs: candidate.estimatedRTTMilliseconds, trustInLender: candidate.trust)
     }

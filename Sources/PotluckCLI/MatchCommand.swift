@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Jobs
 import Matching
 import Node
 import Records
@@ -34,16 +35,10 @@ struct MatchCommand: AsyncParsableCommand {
         guard work.isFinite, work >= 0 else { throw CLIError("--work must be a non-negative number of core-seconds") }
         let borrower: PublicKey
         do { borrower = try IdentityFile.load(from: data.directory.identityPath).publicKey } catch { throw CLIError(error.description) }
-        let listed = try callNode(data, "offer.list", ["runtime": runtime])["offers"]?.arrayValue ?? []
-        let ledger = try withReceiptStore(data) { try $0.ledger() }
-        let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(Date().timeIntervalSince1970 * 1000))
-        let candidates = listed.compactMap(Self.offer).map { offer, estimate in
-            MatchCandidate(offer: offer, estimatedRTTMs: estimate,
-                           trustInLender: snapshot.flowScore(of: offer.lender, asSeenBy: borrower).score)
-        }
-        let request = MatchRequest(borrower: borrower, runtime: runtime, cores: cores, memoryBytes: memoryBytes,
-                                   workCoreSeconds: work, now: Int64(Date().timeIntervalSince1970), maxLatencyMs: maxLatency)
-        let ranked = Matcher().rank(request, candidates)
+        // The same candidates as `potluck run`: never this node's own offer (it cannot borrow from itself).
+        let candidates = try findOffers(data, runtime: runtime, cores: 1, me: borrower)
+        let demand = JobDemand(runtime: runtime, cores: cores, memoryBytes: memoryBytes, coreSeconds: work, wallSeconds: work)
+        let ranked = rankOffers(candidates, for: demand, borrower: borrower, maxLatencyMs: maxLatency).evaluations
         let chosen = ranked.first { $0.components != nil }
         if json {
             return try printJSON(MatchOutput(runtime: runtime, chosen: chosen.map { .init($0, candidates) },
@@ -58,31 +53,11 @@ struct MatchCommand: AsyncParsableCommand {
         print("chosen: \(Self.line(chosen, candidates))")
     }
 
-    /// An offer from one entry of `offer.list`: the full signed offer when the node sends it
-    /// (`offer`, hex), else rebuilt from the listed fields; with the node's latency estimate.
-    static func offer(_ entry: JSONValue) -> (Offer, Double?)? {
-        let estimate = entry["estimated_rtt_ms"]?.numberValue
-        if let hex = entry["offer"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes) {
-            return (offer, estimate)
-        }
-        guard let peer = entry["lender"]?.stringValue, let lender = try? PublicKey(peerID: peer),
-              let cores = entry["cores"]?.numberValue, let memory = entry["memory_bytes"]?.numberValue,
-              let expiry = entry["expiry"]?.numberValue else { return nil }
-        var idleOnly = false
-        if case .bool(let flag)? = entry["idle_only"] { idleOnly = flag }
-        let offer = Offer(
-            lender: lender, cores: Int(cores), memoryBytes: Int64(memory),
-            runtimes: entry["runtimes"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-            windows: entry["windows"]?.arrayValue?.compactMap { $0.stringValue.flatMap(TimeWindow.init) } ?? [],
-            idleOnly: idleOnly, endpoint: entry["endpoint"]?.stringValue ?? "?", expiry: Int64(expiry))
-        return (offer, estimate)
-    }
-
-    static func line(_ evaluation: Evaluation, _ candidates: [MatchCandidate]) -> String {
+    static func line(_ evaluation: Evaluation, _ candidates: [OfferCandidate]) -> String {
         let offer = evaluation.offer
         let head = "\(offer.lender.peerID)  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)"
         guard let c = evaluation.components else { return "\(head)  ruled out: \(evaluation.ruleOut?.description ?? "?")" }
-        let trust = candidates[evaluation.candidateIndex].knowledge.trustInLender
+        let trust = candidates[evaluation.candidateIndex].trust
         return head + String(format: "  score %.1f: latency %.0f ms (%@), compute %.1f s, transfer %.2f s, wait %.1f s, risk %.1f s, trust %.2f",
                              c.score, c.latencyMs, c.latencySource.rawValue, c.computeSeconds, c.transferSeconds,
                              c.waitSeconds, c.riskSeconds, trust)
@@ -98,7 +73,7 @@ struct MatchOutput: Encodable {
         let score, latency_ms, compute_seconds, transfer_seconds, wait_seconds, risk_seconds, trust_in_lender: Double?
         let latency_source: String?
 
-        init(_ evaluation: Evaluation, _ candidates: [MatchCandidate]) {
+        init(_ evaluation: Evaluation, _ candidates: [OfferCandidate]) {
             lender = evaluation.offer.lender.peerID
             endpoint = evaluation.offer.endpoint
             cores = evaluation.offer.cores
@@ -112,7 +87,7 @@ struct MatchOutput: Encodable {
             transfer_seconds = c?.transferSeconds
             wait_seconds = c?.waitSeconds
             risk_seconds = c?.riskSeconds
-            trust_in_lender = c == nil ? nil : candidates[evaluation.candidateIndex].knowledge.trustInLender
+            trust_in_lender = c == nil ? nil : candidates[evaluation.candidateIndex].trust
         }
     }
 

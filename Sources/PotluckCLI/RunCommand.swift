@@ -79,8 +79,7 @@ struct RunCommand: AsyncParsableCommand {
             guard !ranked.isEmpty else { throw CLIError("no live offer from \(lender) (\(candidates.count) offer(s) found); check 'potluck offers'") }
         }
         if explain {
-            let matched = candidates.map { MatchCandidate(offer: $0.offer, estimatedRTTMs: $0.estimatedRTTMilliseconds, trustInLender: $0.trust) }
-            for evaluation in evaluations { standardError("  " + MatchCommand.line(evaluation, matched)) }
+            for evaluation in evaluations { standardError("  " + MatchCommand.line(evaluation, candidates)) }
         }
         guard !ranked.isEmpty else {
             throw CLIError("no offer fits this job (\(candidates.count) found, \(ruledOut.count) ruled out); try --explain, fewer --cores or less --memory")
@@ -178,7 +177,11 @@ struct RunCommand: AsyncParsableCommand {
             }
             standardError("potluck: \(completions.count) replicas agree (result \(first.outcome.resultDigest.hex.prefix(16)))")
         }
-        if completions.count < replicas { standardError("potluck: only \(completions.count) of \(replicas) replicas ran") }
+        if completions.count < replicas {
+            // Asked to check the result against other lenders and could not: not a success.
+            throw CLIError("only \(completions.count) of \(replicas) replicas ran, so the result was not checked against another lender; "
+                           + "the output is kept (try again when more lenders offer, or without --replicas)")
+        }
         let status = first.outcome.exitCode
         if status != 0 { throw ExitCode(status) }
     }

@@ -183,17 +183,23 @@ extension CLIProcessTests {
         @Test func withReplicasTheJobRunsOnTwoLendersAndTheirResultsAgree() throws {
             let pair = try startPair()
             defer { try? FileManager.default.removeItem(at: pair.root) }
+            let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
+            // One lender for two replicas: the output is kept, but the run is not a success.
+            let alone = try run(pair.borrower, [job, "--replicas", "2"], guest: ["50000"])
+            #expect(alone.status == 1 && alone.stdout == "5133\n", "\(alone.stderr)")
+            #expect(alone.stderr.contains("Error: only 1 of 2 replicas ran, so the result was not checked"), "\(alone.stderr)")
+
             let second = try NodeProcess.start(in: pair.root, name: "lender2", bootstrap: [pair.lender])
             #expect(try second.cli(["offer", "set", "--cores", "1", "--memory", "512MiB"]).status == 0)
             #expect(try eventually {
                 (try NodeCommandTests.json(try pair.borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 2
             })
-            let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
             let run = try run(pair.borrower, [job, "--replicas", "2"], guest: ["50000"])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout == "5133\n")
             #expect(run.stderr.contains("2 replicas agree"), "\(run.stderr)")
-            #expect(try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 2)
+            // One receipt from the lone replica, two from the pair.
+            #expect(try pair.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").count == 3)
             #expect(second.stop() == 0 && pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
 
