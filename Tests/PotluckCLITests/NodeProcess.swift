@@ -10,7 +10,8 @@ final class NodeProcess {
     let stderrPath: String
     private(set) var endpoint = ""
 
-    init(dataDirectory: String, arguments: [String] = [], defaultBootstrap: Bool = false, listenOverride: Bool = false) throws {
+    init(dataDirectory: String, arguments: [String] = [], defaultBootstrap: Bool = false, listenOverride: Bool = false,
+         environment: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory
         stdoutPath = dataDirectory + ".stdout"
         stderrPath = dataDirectory + ".stderr"
@@ -22,6 +23,7 @@ final class NodeProcess {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try process.run()
         let line = try waitForLine(prefix: "listening on ", in: stdoutPath, timeout: 20)
         endpoint = String(line.dropFirst("listening on ".count))
