@@ -36,7 +36,12 @@ struct JobDemo {
 
     func run() async throws {
         let root = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Ctrl-C skips every `defer`: the guard removes the nodes' directory then, too.
+        let interrupted = RemoveOnInterrupt(root)
+        defer {
+            interrupted.disarm()
+            try? FileManager.default.removeItem(atPath: root)
+        }
         var logger = Logger(label: "potluck.demo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         let (ready, readySink) = AsyncStream.makeStream(of: [Endpoint].self)
@@ -132,6 +137,9 @@ struct JobDemo {
         print("Next: `potluck init`, `potluck node`, `potluck offer set` lend for real; `potluck run JOB.wasm` or `potluck run examples/photos/job.toml` borrows.")
         await group.triggerGracefulShutdown()
         await firstGroup.triggerGracefulShutdown()
+        // Stopped before their directory goes: a node still shutting down would write into it.
+        _ = await running.result
+        _ = await firstRunning.result
     }
 
     private func borrow(_ guest: GuestJob, on offer: Offer, by peer: Peer) async throws -> JobClient.Completion {
@@ -184,5 +192,31 @@ struct JobDemo {
         var template = Array((NSTemporaryDirectory() + "/potluck-demo-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw CLIError("cannot create a temporary directory") }
         return String(cString: made)
+    }
+}
+
+/// While armed, SIGINT or SIGTERM removes `path` and ends the process with the signal's usual
+/// status (130, 143), so an interrupted demo leaves no temporary directory behind.
+final class RemoveOnInterrupt: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ path: String) {
+        for signal in [SIGINT, SIGTERM] {
+            Foundation.signal(signal, SIG_IGN)  // delivered to the dispatch source instead
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            source.setEventHandler {
+                try? FileManager.default.removeItem(atPath: path)
+                exit(128 + signal)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Restores the default handling.
+    func disarm() {
+        for source in sources { source.cancel() }
+        Foundation.signal(SIGINT, SIG_DFL)
+        Foundation.signal(SIGTERM, SIG_DFL)
     }
 }

@@ -35,8 +35,9 @@ struct JobsListCommand: AsyncParsableCommand {
             for record in batches { print("  " + record.summary) }
         }
         let records = try withJobStore(data) { try $0.all() }.filter { $0.role == .borrowed }
+        let short = ShortPeerIDs(records.map(\.peer.peerID))
         for record in records {
-            if json { try printJSON(JobLine(record)) } else { print(JobLine(record).text) }
+            if json { try printJSON(JobLine(record)) } else { print(JobLine(record).text(short)) }
         }
         if !json { print("\(records.count) job(s) borrowed") }
     }
@@ -69,8 +70,9 @@ struct StatusCommand: AsyncParsableCommand {
         let given = receipts.filter { $0.body.provider == me }.reduce(0) { $0 + $1.body.coreMilliseconds }
         let received = receipts.filter { $0.body.consumer == me }.reduce(0) { $0 + $1.body.coreMilliseconds }
         let running = (try? callNode(data, "jobs.running", [:]))?["running"]?.arrayValue
+        let shortBorrower = ShortPeerIDs((running ?? []).compactMap { $0["borrower"]?.stringValue })
         let runningLines = (running ?? []).map { job in
-            "\(job["borrower"]?.stringValue ?? "?") job \(job["job"]?.stringValue?.prefix(16) ?? "?") on \(Int(job["cores"]?.numberValue ?? 0)) core(s)"
+            "\(job["borrower"]?.stringValue.map { shortBorrower($0) } ?? "?") job \(job["job"]?.stringValue?.prefix(16) ?? "?") on \(Int(job["cores"]?.numberValue ?? 0)) core(s)"
         }
         let lent = records.suffix(last).map(JobLine.init)
         let reachability = running == nil ? nil : (try? callNode(data, "node.info", [:]))?["reachability"]?["summary"]?.stringValue
@@ -84,7 +86,8 @@ struct StatusCommand: AsyncParsableCommand {
         print("running now: \(runningLines.isEmpty ? "nothing" : "")")
         for line in runningLines { print("  \(line)") }
         print("lent (\(records.count) job(s), last \(lent.count) shown):")
-        for line in lent { print("  " + line.text) }
+        let short = ShortPeerIDs(lent.map(\.peer))
+        for line in lent { print("  " + line.text(short)) }
         print(String(format: "balance: gave %.1f core-s, received %.1f core-s (%d receipt(s) signed by both)",
                      Double(given) / 1000, Double(received) / 1000, receipts.count))
     }
@@ -116,9 +119,9 @@ struct JobLine: Encodable {
         receipt = record.receipt?.hex
     }
 
-    var text: String {
+    func text(_ short: ShortPeerIDs) -> String {
         let who = role == "lent" ? "for" : "on"
-        return String(format: "%@  %@ %@  job %@  %d core(s)  %.1f s (cpu %.1f s)  %@  %@", when, who, peer, String(job.prefix(12)),
+        return String(format: "%@  %@ %@  job %@  %d core(s)  %.1f s (cpu %.1f s)  %@  %@", when, who, short(peer), String(job.prefix(12)),
                       cores, seconds, cpu_seconds, outcome, receipt.map { "receipt \($0.prefix(12))" } ?? "no receipt")
     }
 }

@@ -55,7 +55,8 @@ struct MatchCommand: AsyncParsableCommand {
 
     static func line(_ evaluation: Evaluation, _ candidates: [OfferCandidate]) -> String {
         let offer = evaluation.offer
-        let head = "\(offer.lender.peerID)  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)"
+        let short = ShortPeerIDs(candidates.map(\.offer.lender.peerID))
+        let head = "\(short(offer.lender.peerID))  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)"
         guard let c = evaluation.components else { return "\(head)  ruled out: \(evaluation.ruleOut?.description ?? "?")" }
         let trust = candidates[evaluation.candidateIndex].trust
         return head + String(format: "  score %.1f: latency %.0f ms (%@), compute %.1f s, transfer %.2f s, wait %.1f s, risk %.1f s, trust %.2f",

@@ -131,10 +131,11 @@ struct OffersCommand: AsyncParsableCommand {
         let result = try callNode(data, "offer.list", params)
         if json { return try printJSON(result) }
         let offers = result["offers"]?.arrayValue ?? []
+        let short = ShortPeerIDs(offers.compactMap { $0["lender"]?.stringValue })
         for offer in offers {
             let memory = (offer["memory_bytes"]?.numberValue ?? 0) / Double(1 << 20)
             let latency = offer["estimated_rtt_ms"]?.numberValue.map { String(format: "  ~%.0f ms away", $0) } ?? ""
-            print("\(offer["lender"]?.stringValue ?? "?")  \(Int(offer["cores"]?.numberValue ?? 0)) core(s)  \(Int(memory)) MiB  at \(offer["endpoint"]?.stringValue ?? "?")\(latency)")
+            print("\(offer["lender"]?.stringValue.map { short($0) } ?? "?")  \(Int(offer["cores"]?.numberValue ?? 0)) core(s)  \(Int(memory)) MiB  at \(offer["endpoint"]?.stringValue ?? "?")\(latency)")
         }
         print("\(offers.count) offer(s) for \(runtime)")
     }

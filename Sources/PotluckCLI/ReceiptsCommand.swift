@@ -46,10 +46,11 @@ struct ReceiptsCommand: AsyncParsableCommand {
             let receipts = try withReceiptStore(data) { try $0.all() }.filter { receipt in
                 filter.map { receipt.body.provider == $0 || receipt.body.consumer == $0 } ?? true
             }
+            let short = ShortPeerIDs(receipts.flatMap { [$0.body.provider.peerID, $0.body.consumer.peerID] })
             for receipt in receipts {
                 if json { try printJSON(ReceiptLine(receipt)) } else {
                     let line = ReceiptLine(receipt)
-                    print("\(line.id.prefix(16))…  \(line.provider) → \(line.consumer)  \(line.core_seconds) core-s  seq \(line.sequence)\(line.complete ? "" : "  (pending: one signature)")")
+                    print("\(line.id.prefix(16))…  \(short(line.provider)) → \(short(line.consumer))  \(line.core_seconds) core-s  seq \(line.sequence)\(line.complete ? "" : "  (pending: one signature)")")
                 }
             }
             if !json { print("\(receipts.count) receipt(s)") }

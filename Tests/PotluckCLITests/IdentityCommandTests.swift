@@ -120,8 +120,12 @@ extension CLIProcessTests {
     struct DemoCommandTests {
         @Test func theDemoRunsALoopbackNetworkWithNoConfiguration() throws {
             // The main job: lenders, a borrower, a job, a receipt signed by both.
-            let lending = try PotluckProcess.run(["demo"])
+            let temporary = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: temporary) }
+            let lending = try PotluckProcess.run(["demo"], environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary.path]) { $1 })
             #expect(lending.status == 0, "\(lending.stderr)")
+            // Its nodes stopped before their directory was removed, and it was (issue 17).
+            #expect((try FileManager.default.contentsOfDirectory(atPath: temporary.path)).isEmpty)
             #expect(lending.stdout.contains("found 3 offer(s) through the DHT; 3 fit the job"), "\(lending.stdout)")
             #expect(lending.stdout.contains("its output: 25997"))
             #expect(lending.stdout.contains("signed by both, stored by both: yes"))

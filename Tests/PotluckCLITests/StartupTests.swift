@@ -150,6 +150,34 @@ extension CLIProcessTests {
             #expect(root.stderr.hasSuffix("(see 'potluck --help')\n"), "\(root.stderr)")
         }
 
+        /// Issue 17: the demo sometimes left its temporary directory behind. Interrupted with
+        /// Ctrl-C while its nodes run, it removes the directory and exits 130.
+        @Test func anInterruptedDemoLeavesNoTemporaryDirectory() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let demo = Process()
+            demo.executableURL = PotluckProcess.executable
+            demo.arguments = ["demo"]
+            demo.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": root.path]) { $1 }
+            demo.standardOutput = FileHandle.nullDevice
+            demo.standardError = FileHandle.nullDevice
+            try demo.run()
+            defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
+            let made = { (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] }
+            // Its nodes are up once their control sockets exist under the demo's directory.
+            #expect(try eventually(timeout: 60) {
+                made().contains { name in
+                    (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(name).appendingPathComponent("node0").path))?
+                        .contains("control.sock") ?? false
+                }
+            }, "the demo never started its nodes: \(made())")
+            kill(demo.processIdentifier, SIGINT)
+            #expect(try eventually(timeout: 30) { !demo.isRunning })
+            demo.waitUntilExit()
+            #expect(demo.terminationStatus == 130)
+            #expect(made().isEmpty, "left behind: \(made())")
+        }
+
         /// A UDP port free at the time of asking (bound to port 0, then closed).
         static func freeUDPPort() throws -> UInt16 {
             let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
