@@ -119,11 +119,7 @@ extension CLIProcessTests {
             let minute = Int(Date().timeIntervalSince1970 / 60) % 1440
             let clock = { (m: Int) in String(format: "%02d:%02d", (m + 1440) % 1440 / 60, (m + 1440) % 60) }
             let window = clock(minute + 120) + "-" + clock(minute - 1)
-            let config = pair.lender.dataDirectory + "/config.toml"
-            var text = try String(contentsOfFile: config, encoding: .utf8)
-            text = text.replacingOccurrences(of: "deny = [\"\(pair.borrowerID)\"]", with: "deny = []")
-                .replacingOccurrences(of: "windows = []", with: "windows = [\"\(window)\"]")
-            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            #expect(try pair.lender.cli(["offer", "set", "--clear", "deny", "--window", window]).status == 0)
             let outside = try run(pair.borrower, [job, "--lender", pair.lenderID], guest: ["100"])
             #expect(outside.status != 0)
             #expect(outside.stderr.contains("lends only during \(window) UTC"), "\(outside.stderr)")
@@ -143,8 +139,9 @@ extension CLIProcessTests {
 
             let config = pair.lender.dataDirectory + "/config.toml"
             let text = try String(contentsOfFile: config, encoding: .utf8)
-            #expect(text.contains("receive_budget = \"128MiB\""))
-            try text.replacingOccurrences(of: "receive_budget = \"128MiB\"", with: "receive_budget = \"1MiB\"")
+            // Edited by hand, as a lender would (`offer set` writes TOMLKit's literal strings).
+            #expect(text.contains("receive_budget = '128MiB'"))
+            try text.replacingOccurrences(of: "receive_budget = '128MiB'", with: "receive_budget = \"1MiB\"")
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let huge = try write([UInt8](repeating: 0x62, count: 2 << 20), to: pair.root, name: "huge.bin")
             let refused = try self.run(pair.borrower, [job, "--lender", pair.lenderID, "--input", huge], guest: ["1000"])
