@@ -154,6 +154,7 @@ let package = Package(
             dependencies: [
                 "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
                 "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching", "SeededRandom",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -29,20 +30,46 @@ struct BenchResult {
     /// Potluck's speed over the reference's: above 1 means Potluck is faster.
     var ratio: Double { ratioOverride ?? potluck / reference }
 
+    /// One JSON object: `bench`, `case`, `unit`, `potluck`, `reference`, `ratio` and the extra
+    /// figures, keys sorted; a figure not measured is `null`.
     var json: String {
-        var fields = [
-            "\"bench\":\"\(bench)\"", "\"case\":\"\(caseName)\"", "\"unit\":\"\(unit)\"",
-            "\"potluck\":\(jsonNumber(potluck, digits: abs(potluck) < 10 ? 4 : 1))",
-            "\"reference\":\(jsonNumber(reference, digits: abs(reference) < 10 ? 4 : 1))", "\"ratio\":\(jsonNumber(ratio, digits: 4))",
-        ]
-        fields += extra.map { "\"\($0.0)\":\(jsonNumber($0.1, digits: 4))" }
-        return "{" + fields.joined(separator: ",") + "}"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // the same line for the same figures
+        return (try? encoder.encode(JSONLine(self))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 
-/// A JSON number, or `null` when there is none (no reference measured).
-func jsonNumber(_ value: Double, digits: Int = 1) -> String {
-    value.isFinite ? format(value, digits: digits) : "null"
+/// ``BenchResult`` as `Codable` writes it, rounded; `null` for a figure not measured.
+private struct JSONLine: Encodable {
+    let result: BenchResult
+    init(_ result: BenchResult) { self.result = result }
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(result.bench, forKey: Key("bench"))
+        try container.encode(result.caseName, forKey: Key("case"))
+        try container.encode(result.unit, forKey: Key("unit"))
+        func number(_ value: Double, _ key: String, digits: Int) throws {
+            if value.isFinite { try container.encode(rounded(value, digits: digits), forKey: Key(key)) } else { try container.encodeNil(forKey: Key(key)) }
+        }
+        try number(result.potluck, "potluck", digits: abs(result.potluck) < 10 ? 4 : 1)
+        try number(result.reference, "reference", digits: abs(result.reference) < 10 ? 4 : 1)
+        try number(result.ratio, "ratio", digits: 4)
+        for (name, value) in result.extra { try number(value, name, digits: 4) }
+    }
+}
+
+func rounded(_ value: Double, digits: Int) -> Double {
+    let scale = pow(10, Double(digits))
+    return (value * scale).rounded() / scale
 }
 
 func format(_ value: Double, digits: Int = 1) -> String {

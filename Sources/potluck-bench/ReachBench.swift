@@ -17,11 +17,8 @@ import Glibc
 ///    of a tiny wasm job inside the borrower's namespace: the share that went direct, punched
 ///    (spec 0021 §6), relayed, or failed; the time from the command's start to its result
 ///    (p50, p99) by path; and the share punched where both routers allow it, beside DCUtR's 70%.
-func reachBench() async throws -> [BenchResult] {
+func reachBench(attempts: Int) async throws -> [BenchResult] {
     var results = [try await relayThroughput()]
-    let attempts = CommandLine.arguments.firstIndex(of: "--attempts").flatMap {
-        CommandLine.arguments.indices.contains($0 + 1) ? Int(CommandLine.arguments[$0 + 1]) : nil
-    } ?? 20
     results += try labReach(attempts: attempts)
     return results
 }

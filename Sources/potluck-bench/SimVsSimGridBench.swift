@@ -18,8 +18,7 @@ import Glibc
 /// (`ratio` = SimGrid seconds / Potluck seconds: how many times faster Potluck is), peak memory
 /// (`ratio` = SimGrid MB / Potluck MB) and lookups completed and succeeded (`ratio` = Potluck /
 /// SimGrid), each with every figure as extra fields.
-func simVsSimGridBench() async throws -> [BenchResult] {
-    let large = CommandLine.arguments.contains("--large")
+func simVsSimGridBench(large: Bool) async throws -> [BenchResult] {
     let scenarioPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("simulations/simgrid-kademlia.toml").path
     let scenario = try Scenario(contentsOf: scenarioPath)
