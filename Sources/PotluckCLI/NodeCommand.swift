@@ -50,6 +50,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning or error.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("log-format"), help: "text (for people) or json (one object per line, for log collectors).")
+    var logFormat: String = "text"
+
     @Flag(help: "Run in the background (output in DIR/node.log); return once the node answers.")
     var detach = false
 
@@ -59,6 +62,9 @@ struct NodeCommand: AsyncParsableCommand {
         }
         for text in bootstrap + rendezvousRouters where Endpoint(text) == nil && !HostResolver.isHostAndPort(text) {
             throw ValidationError("'\(text)' is not HOST:PORT: use a name or an address, e.g. node.example.org:6891, 127.0.0.1:6891 or [::1]:6891")
+        }
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("'\(logFormat)' is not a log format: use text or json")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("'\(logLevel)' is not a log level: use trace, debug, info, notice, warning or error")
@@ -94,7 +100,10 @@ struct NodeCommand: AsyncParsableCommand {
         options.servesJobs = !noJobs
         options.sandbox = .runningExecutableAsChild()
 
-        var logger = Logger(label: "potluck.node") { StreamLogHandler.standardError(label: $0) }
+        let json = logFormat == "json"
+        var logger = Logger(label: "potluck.node") { label -> any LogHandler in
+            json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let service = DHTService(options: options, identity: identity, persistence: try NodePersistence(environment: environment),
                                  logger: logger) { bound, nodeID in

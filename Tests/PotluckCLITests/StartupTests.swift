@@ -178,6 +178,27 @@ extension CLIProcessTests {
             #expect(made().isEmpty, "left behind: \(made())")
         }
 
+        /// `--log-format json`: every line the node logs is one JSON object a collector can read.
+        @Test func jsonLogsAreOneObjectPerLine() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let dir = root.appendingPathComponent("node").path
+            #expect(try PotluckProcess.run(["init", "--data-dir", dir]).status == 0)
+            let node = try NodeProcess(dataDirectory: dir, arguments: ["--log-format", "json"])
+            #expect(try eventually(timeout: 30) { node.stderr.contains("DHT node") })
+            #expect(node.stop() == 0)
+            let lines = node.stderr.split(separator: "\n")
+            #expect(lines.count >= 3, "\(node.stderr)")
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object?["label"] as? String == "potluck.node" && object?["message"] is String && object?["time"] is String,
+                        "\(line)")
+                #expect(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(object?["level"] as? String ?? ""))
+            }
+            let bad = try PotluckProcess.run(["node", "--data-dir", dir, "--log-format", "xml"])
+            #expect(bad.status != 0 && bad.stderr.contains("'xml' is not a log format: use text or json"), "\(bad.stderr)")
+        }
+
         /// A UDP port free at the time of asking (bound to port 0, then closed).
         static func freeUDPPort() throws -> UInt16 {
             let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
