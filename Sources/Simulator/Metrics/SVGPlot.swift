@@ -16,6 +16,9 @@ public struct SVGPlot: Sendable {
     /// them all (the first as ``seriesLabel``).
     public var more: [(label: String, points: [(x: Double, y: Double)])] = []
     public var seriesLabel = ""
+    /// Stretches of the x axis shaded grey with a label, such as a run's warm-up and drain, whose
+    /// figures the report leaves out.
+    public var shaded: [(range: ClosedRange<Double>, label: String)] = []
 
     public init(title: String, xLabel: String, yLabel: String, points: [(x: Double, y: Double)], style: Style = .line,
                 yRange: ClosedRange<Double>? = nil) {
@@ -35,9 +38,14 @@ public struct SVGPlot: Sendable {
         var xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
         if style == .bars { xMin -= 0.5; xMax += 0.5 }
         if xMax <= xMin { xMax = xMin + 1 }
-        let yMin = yRange?.lowerBound ?? min(0, ys.min() ?? 0)
+        var yMin = yRange?.lowerBound ?? min(0, ys.min() ?? 0)
         var yMax = yRange?.upperBound ?? (ys.max() ?? 1)
         if yMax <= yMin { yMax = yMin + 1 }
+        // Ticks at round numbers (1, 2 or 5 times a power of ten); an axis not fixed by the
+        // caller is widened to the ticks around its data (Heckbert, Graphics Gems, 1990).
+        let xTicks = Self.niceTicks(xMin...xMax, style == .bars ? nil : 6)
+        let yTicks = Self.niceTicks(yMin...yMax, 6)
+        if yRange == nil, let first = yTicks.first, let last = yTicks.last { yMin = min(yMin, first); yMax = max(yMax, last) }
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotWidth }
         func py(_ y: Double) -> Double { top + plotHeight - (y - yMin) / (yMax - yMin) * plotHeight }
         var out = """
@@ -45,16 +53,24 @@ public struct SVGPlot: Sendable {
             font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
-            <line x1="\(left)" y1="\(top + plotHeight)" x2="\(left + plotWidth)" y2="\(top + plotHeight)" stroke="black"/>
-            <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(top + plotHeight)" stroke="black"/>
 
             """
-        for tick in 0...5 {
-            let x = xMin + (xMax - xMin) * Double(tick) / 5, y = yMin + (yMax - yMin) * Double(tick) / 5
-            out += "<text x=\"\(format(px(x), 1))\" y=\"\(format(top + plotHeight + 16, 1))\" text-anchor=\"middle\">\(label(x))</text>\n"
-            out += "<text x=\"\(format(left - 6, 1))\" y=\"\(format(py(y) + 4, 1))\" text-anchor=\"end\">\(label(y))</text>\n"
-            out += "<line x1=\"\(left)\" y1=\"\(format(py(y), 1))\" x2=\"\(left + plotWidth)\" y2=\"\(format(py(y), 1))\" stroke=\"#ddd\"/>\n"
+        for shade in shaded {
+            let from = px(max(xMin, shade.range.lowerBound)), to = px(min(xMax, shade.range.upperBound))
+            guard to > from else { continue }
+            out += "<rect x=\"\(format(from, 1))\" y=\"\(top)\" width=\"\(format(to - from, 1))\" height=\"\(plotHeight)\" fill=\"#eee\"/>\n"
+            out += "<text x=\"\(format((from + to) / 2, 1))\" y=\"\(top + 14)\" text-anchor=\"middle\" fill=\"#888\">\(escape(shade.label))</text>\n"
         }
+        for x in (style == .bars ? xTicks.filter { $0 == $0.rounded() } : xTicks) where x >= xMin && x <= xMax {
+            out += "<line x1=\"\(format(px(x), 1))\" y1=\"\(top)\" x2=\"\(format(px(x), 1))\" y2=\"\(top + plotHeight)\" stroke=\"#eee\"/>\n"
+            out += "<text x=\"\(format(px(x), 1))\" y=\"\(format(top + plotHeight + 16, 1))\" text-anchor=\"middle\">\(label(x))</text>\n"
+        }
+        for y in yTicks where y >= yMin && y <= yMax {
+            out += "<line x1=\"\(left)\" y1=\"\(format(py(y), 1))\" x2=\"\(left + plotWidth)\" y2=\"\(format(py(y), 1))\" stroke=\"#ddd\"/>\n"
+            out += "<text x=\"\(format(left - 6, 1))\" y=\"\(format(py(y) + 4, 1))\" text-anchor=\"end\">\(label(y))</text>\n"
+        }
+        out += "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(left + plotWidth)\" y2=\"\(top + plotHeight)\" stroke=\"black\"/>\n"
+        out += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotHeight)\" stroke=\"black\"/>\n"
         out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         out += "<text x=\"16\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + plotHeight / 2))\">\(escape(yLabel))</text>\n"
         switch style {
@@ -93,6 +109,24 @@ public struct SVGPlot: Sendable {
         abs(value) >= 100 || value == value.rounded() ? format(value, 0) : format(value, 2)
     }
 
+    /// About `count` ticks over `range` at multiples of a round step (1, 2 or 5 × 10^k), from the
+    /// multiple at or below its start to the one at or above its end; `nil` count: every integer.
+    static func niceTicks(_ range: ClosedRange<Double>, _ count: Int?) -> [Double] {
+        let span = range.upperBound - range.lowerBound
+        guard span > 0, span.isFinite else { return [range.lowerBound] }
+        let step: Double
+        if let count {
+            let raw = span / Double(max(1, count - 1))
+            let power = pow(10, (log10(raw)).rounded(.down))
+            let fraction = raw / power
+            step = (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power
+        } else {
+            step = max(1, (span / 12).rounded(.up))
+        }
+        let first = (range.lowerBound / step).rounded(.down), last = (range.upperBound / step).rounded(.up)
+        return stride(from: first, through: last, by: 1).map { ($0 * step * 1e9).rounded() / 1e9 }
+    }
+
     private func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
     }
@@ -111,15 +145,23 @@ extension Simulation {
         let hops = report.hopsHistogram.enumerated().map { (x: Double($0.offset), y: Double($0.element)) }
         let success = series.filter { $0.lookups > 0 }.map { (x: $0.time, y: $0.successRate) }
         let online = series.map { (x: $0.time, y: Double($0.online)) }
+        // Joining and warm-up before the measured window, drain after it: left out of the report.
+        let deployment = scenario.deployment
+        let outside: [(range: ClosedRange<Double>, label: String)] = [
+            (0...deployment.measureStart, "warm-up"), (deployment.measureEnd...(deployment.measureEnd + deployment.drain), "drain"),
+        ]
+        var successPlot = SVGPlot(title: "Exact lookups over time (\(scenario.name))", xLabel: "time (s)",
+                                  yLabel: "success rate", points: success, yRange: 0...1)
+        successPlot.shaded = outside
+        var onlinePlot = SVGPlot(title: "Online hosts (\(scenario.name))", xLabel: "time (s)", yLabel: "hosts online", points: online)
+        onlinePlot.shaded = outside
         return [
             ("latency-cdf.svg", SVGPlot(title: "Lookup latency CDF (\(scenario.name))", xLabel: "latency (ms)",
                                         yLabel: "fraction of lookups", points: cdf, yRange: 0...1)),
             ("hops.svg", SVGPlot(title: "Lookup hops (\(scenario.name))", xLabel: "hops", yLabel: "lookups",
                                  points: hops, style: .bars)),
-            ("success-over-time.svg", SVGPlot(title: "Exact lookups over time (\(scenario.name))", xLabel: "time (s)",
-                                              yLabel: "success rate", points: success, yRange: 0...1)),
-            ("online-over-time.svg", SVGPlot(title: "Online hosts (\(scenario.name))", xLabel: "time (s)",
-                                             yLabel: "hosts online", points: online)),
+            ("success-over-time.svg", successPlot),
+            ("online-over-time.svg", onlinePlot),
         ]
     }
 }
