@@ -187,20 +187,28 @@ import Testing
             SessionKeys(staticShared: Bytes32(SecureRandom.bytes(32))!, ephemeralShared: Bytes32(SecureRandom.bytes(32))!,
                         serverTranscript: Bytes32(SecureRandom.bytes(32))!, clientTranscript: Bytes32(SecureRandom.bytes(32))!)
         }
+        // A port below Linux's ephemeral range (32768-60999): a port 0 picked and released here
+        // could be taken by another test's outgoing connection before the punch binds it again,
+        // and the punch then never opens (seen when the suite runs in parallel).
         func freePort() async throws -> SocketAddress {
-            let listener = try await ByteTransport.listen(host: "127.0.0.1", port: 0)
-            let port = listener.channel.localAddress!.port!
-            try await listener.channel.close()
-            return try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            for _ in 0..<100 {
+                let port = Int.random(in: 20_000..<30_000)
+                guard let listener = try? await ByteTransport.listen(host: "127.0.0.1", port: port) else { continue }
+                try await listener.channel.close()
+                return try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            }
+            throw ChannelError(.io, "no free port below the ephemeral range")
         }
         func punch(_ keysA: SessionKeys, _ keysB: SessionKeys) async throws -> (Bool, Bool) {
             let (a, b) = (try await freePort(), try await freePort())
-            async let fromA = HolePunch.open(from: a, to: b, within: .seconds(2))
-            async let fromB = HolePunch.open(from: b, to: a, within: .seconds(2))
+            // Windows far above a quiet machine's milliseconds: the test process may leave a
+            // continuation waiting for seconds while hundreds of tests start at once.
+            async let fromA = HolePunch.open(from: a, to: b, within: .seconds(30))
+            async let fromB = HolePunch.open(from: b, to: a, within: .seconds(30))
             let (opened, otherOpened) = await (fromA, fromB)
             guard let opened, let otherOpened else { throw ChannelError(.io, "no connection opened between \(a) and \(b)") }
-            async let proven = HolePunch.prove(opened, keys: keysA, isClient: true, timeout: .seconds(2))
-            async let otherProven = HolePunch.prove(otherOpened, keys: keysB, isClient: false, timeout: .seconds(2))
+            async let proven = HolePunch.prove(opened, keys: keysA, isClient: true, timeout: .seconds(30))
+            async let otherProven = HolePunch.prove(otherOpened, keys: keysB, isClient: false, timeout: .seconds(30))
             let results = await (proven != nil, otherProven != nil)
             await opened.close()
             await otherOpened.close()
