@@ -37,7 +37,8 @@ public final class DataDirectoryLock: Sendable {
         return DataDirectoryLock(path: path, descriptor: fd)
     }
 
-    /// The process that holds the lock of `directory`, or `nil` when no node runs there.
+    /// The process that holds the lock of `directory` (0 when its pid cannot be read), or `nil`
+    /// when no node runs there.
     public static func holder(ofDataDirectory directory: String) -> Int32? {
         let fd = open(path(inDataDirectory: directory), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

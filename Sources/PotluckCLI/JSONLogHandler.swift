@@ -24,9 +24,9 @@ struct JSONLogHandler: LogHandler {
         let metadata: [String: String]?
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let merged = metadata.merging(extra ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        let (level, message) = (event.level, event.message)
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let entry = Line(time: formatter.string(from: Date()), level: level.rawValue, label: label, message: message.description,

@@ -50,7 +50,10 @@ struct StopCommand: ParsableCommand {
             print("no node is running on \(directory)")
             return
         }
-        guard pid > 0, kill(pid, SIGTERM) == 0 else {
+        guard pid > 0 else {
+            throw CLIError("a node holds \(DataDirectoryLock.path(inDataDirectory: directory)) but its pid cannot be read; stop it by hand")
+        }
+        guard kill(pid, SIGTERM) == 0 else {
             throw CLIError("cannot signal the node on \(directory) (pid \(pid)): \(String(cString: strerror(errno)))")
         }
         let deadline = ContinuousClock.now + (Quantities.duration(timeout) ?? .seconds(30))

@@ -23,8 +23,8 @@ struct PotluckBench: AsyncParsableCommand {
         discussion: "Benches:\n" + benches.map { "  \($0.name): \($0.about)" }.joined(separator: "\n"))
 
     static let benches: [(name: String, about: String, run: @Sendable (BenchOptions) async throws -> [BenchResult])] = [
-        ("crypto", "ed25519 and BLAKE2b through Potluck's layer vs raw libsodium", { _ in try await cryptoBench() }),
-        ("store", "LMDB put and get through Potluck's layer vs raw mdb_* calls", { _ in try await storeBench() }),
+        ("crypto", "ed25519 and BLAKE2b through Potluck's layer vs raw libsodium", { _ in cryptoBench() }),
+        ("store", "LMDB put and get through Potluck's layer vs raw mdb_* calls", { _ in storeBench() }),
         ("dht-lookup", "a 500-node DHT on real loopback sockets: lookup latency, hops, success, memory", { _ in try await dhtLookupBench() }),
         ("sim-vs-loopback", "the simulator's lookup success and hops beside the same 500-node network on real sockets", { _ in try await simVsLoopbackBench() }),
         ("trust", "one flow-based trust query on 100k peers / 1M receipts, beside a straightforward reference", { _ in try await trustBench() }),
@@ -32,7 +32,7 @@ struct PotluckBench: AsyncParsableCommand {
         ("channel", "the job channel over loopback TCP beside raw libsodium secretstream and handshake crypto in memory", { _ in try await channelBench() }),
         ("dht-serve", "find_node and get answered per second: a Potluck node vs a libtorrent node, one core each", { _ in try await dhtServeBench() }),
         ("jobs", "a tiny job between two loopback nodes, end to end, beside the sandbox alone", { _ in try await jobsBench() }),
-        ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", { _ in try await sandboxBench() }),
+        ("sandbox", "a C sieve run as a wasm guest with fuel (in-process and via potluck-sandbox) vs natively", { _ in await sandboxBench() }),
         ("native", "lent tools run directly vs under bubblewrap; a photo batch over 2 loopback lenders vs its ideal", { _ in try await nativeBench() }),
         ("attack", "issue 20's attacks on a loopback node: honest p50 under attack vs alone, peak memory, crashes", { _ in try await attackBench() }),
         ("reach", "a relay's throughput vs direct; jobs across the NAT lab's homes by path (root; --attempts N)", { try await reachBench(attempts: $0.attempts) }),
