@@ -2,7 +2,7 @@ import Kademlia
 import Logging
 import Synchronization
 
-/// One `--bootstrap` host as the node last saw it, for `potluck status` (spec 0008 §3).
+/// One `--bootstrap` host as the node last saw it, for `potluck dht status` (spec 0008 §1.2, §3).
 public struct BootstrapHost: Sendable, Equatable {
     /// As given: a name or an address, with its port.
     public let text: String
@@ -60,7 +60,8 @@ struct Bootstrapper {
                 size = await tableSize()
             }
             if size > 0 {
-                service.bootstrapping.withLock { state in for index in state.indices { state[index].problem = nil } }
+                // Joined through the hosts that resolved; one that did not keeps saying why.
+                service.bootstrapping.withLock { state in for index in state.indices where !state[index].endpoints.isEmpty { state[index].problem = nil } }
                 service.logger.info("joined the network through \(hosts.joined(separator: ", ")): \(size) contacts")
                 delay = firstDelay
                 while await tableSize() > 0 { try await Task.sleep(for: watchInterval) }

@@ -20,6 +20,7 @@ extension NodeCommand {
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard log >= 0 else { throw CLIError("cannot open \(logPath): \(String(cString: strerror(errno)))") }
         defer { close(log) }
+        let logOffset = Int(lseek(log, 0, SEEK_END))  // the lines before are earlier runs'
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         // The same arguments without --detach, and the data directory made absolute.
         var arguments = CommandLine.arguments.dropFirst().filter { $0 != "--detach" }
@@ -31,7 +32,7 @@ extension NodeCommand {
         }
         closeOnExecEverythingInherited()
         let pid = try spawnInNewSession(executable, [executable] + arguments, output: log)
-        _ = try Readiness.wait(for: directory, peers: 0, within: .seconds(60), starting: (pid, logPath))
+        _ = try Readiness.wait(for: directory, peers: 0, within: .seconds(60), starting: (pid, logPath, logOffset))
         let info = try? callNode(data, "node.info", [:])
         let listening = info?["listen"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "?"
         print("node started (pid \(pid)), listening on \(listening); log: \(logPath); stop it with 'potluck stop --data-dir \(directory.path)'")

@@ -70,10 +70,11 @@ struct StopCommand: ParsableCommand {
 /// Waiting for a node to be ready, shared by `potluck wait` and `potluck node --detach`.
 enum Readiness {
     /// Polls the node's control socket until it answers with at least `peers` contacts; returns
-    /// the table's size. `starting`, when given, is the node's process: waiting stops with its
-    /// log's last line if it exits first.
+    /// the table's size. `starting`, when given, is the node's process: waiting stops with the
+    /// last error it logged (after byte `logOffset` of its log: this start's lines only) if it
+    /// exits first.
     static func wait(for directory: DataDirectory, peers: Int, within limit: Duration,
-                     starting: (pid: pid_t, log: String)? = nil) throws -> Int {
+                     starting: (pid: pid_t, log: String, logOffset: Int)? = nil) throws -> Int {
         let client = ControlClient(socketPath: ControlSocket.path(inDataDirectory: directory.path), timeout: .seconds(10))
         let deadline = ContinuousClock.now + limit
         var last = "no node answered"
@@ -81,7 +82,8 @@ enum Readiness {
             if let starting {
                 var status: Int32 = 0
                 if waitpid(starting.pid, &status, WNOHANG) == starting.pid {
-                    let lines = ((try? String(contentsOfFile: starting.log, encoding: .utf8)) ?? "").split(separator: "\n")
+                    let written = (FileManager.default.contents(atPath: starting.log) ?? Data()).dropFirst(starting.logOffset)
+                    let lines = String(decoding: written, as: UTF8.self).split(separator: "\n")
                     let reason = lines.last(where: { $0.contains("Error") || $0.contains("error") }) ?? lines.last ?? "no output"
                     throw CLIError("the node stopped as it started: \(reason.trimmingCharacters(in: .whitespaces)) (log: \(starting.log))")
                 }
