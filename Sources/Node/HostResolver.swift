@@ -30,10 +30,10 @@ public enum HostResolver {
     public enum Family: Sendable { case any, v4 }
 
     /// Whether `text` has the shape `HOST:PORT` (a name or an address), without resolving it.
-    public static func isHostAndPort(_ text: String) -> Bool { split(text) != nil }
+    public static func isHostAndPort(_ text: String) -> Bool { Endpoint(text) != nil || split(text) != nil }
 
+    /// A name and its port (`node.example.org:6891`); addresses never reach here (``resolve(_:family:)``).
     private static func split(_ text: String) -> (host: String, port: UInt16)? {
-        if Endpoint(text) != nil { return nil }
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
         let host = String(text[..<colon])
         // A name: letters, digits, dots, hyphens, underscores (no brackets, spaces or colons).

@@ -198,10 +198,10 @@ struct JobDemo {
 /// While armed, SIGINT or SIGTERM removes `path` and ends the process with the signal's usual
 /// status (130, 143), so an interrupted demo leaves no temporary directory behind.
 final class RemoveOnInterrupt: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
+    private let sources: [any DispatchSourceSignal]
 
     init(_ path: String) {
-        for signal in [SIGINT, SIGTERM] {
+        sources = [SIGINT, SIGTERM].map { signal in
             Foundation.signal(signal, SIG_IGN)  // delivered to the dispatch source instead
             let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
             source.setEventHandler {
@@ -209,7 +209,7 @@ final class RemoveOnInterrupt: @unchecked Sendable {
                 exit(128 + signal)
             }
             source.resume()
-            sources.append(source)
+            return source
         }
     }
 

@@ -60,7 +60,7 @@ struct NodeCommand: AsyncParsableCommand {
         for text in listen where Endpoint(text) == nil {
             throw ValidationError("'\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:6891 or [::1]:6891")
         }
-        for text in bootstrap + rendezvousRouters where Endpoint(text) == nil && !HostResolver.isHostAndPort(text) {
+        for text in bootstrap + rendezvousRouters where !HostResolver.isHostAndPort(text) {
             throw ValidationError("'\(text)' is not HOST:PORT: use a name or an address, e.g. node.example.org:6891, 127.0.0.1:6891 or [::1]:6891")
         }
         guard ["text", "json"].contains(logFormat) else {
