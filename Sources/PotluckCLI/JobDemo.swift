@@ -67,7 +67,7 @@ struct JobDemo {
         }
         let everyone = peers
         let minimum = Double(min(2, lenders))
-        _ = try await poll("every node joined the DHT", timeout: .seconds(15)) { () -> Bool? in
+        _ = try await poll("every node joined the DHT", timeout: .seconds(60)) { () -> Bool? in
             everyone.allSatisfy { peer in ((try? callNode(peer.data, "dht.status", [:]))?["routing_table_size"]?.numberValue ?? 0) >= minimum } ? true : nil
         }
 
