@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "Kademlia",
             dependencies: [
-                "Bencode", "Crypto", "Coordinates", "SeededRandom",
+                "Bencode", "PotluckCrypto", "Coordinates", "SeededRandom",
                 .product(name: "Collections", package: "swift-collections"),
             ],
             swiftSettings: strict),
@@ -62,14 +62,14 @@ let package = Package(
         .target(name: "Reachability", dependencies: ["Kademlia"], swiftSettings: strict),
 
         // Thin safe layers over C.
-        .target(name: "Crypto", dependencies: ["CSodium"], swiftSettings: strict),
+        .target(name: "PotluckCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CLMDB"], swiftSettings: strict),
 
         /// The real driver: NIO UDP for the DHT, the control socket, LMDB persistence.
         .target(
             name: "Node",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
+                "Kademlia", "Bencode", "PotluckCrypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
                 "Reachability", "Matching", "CMalloc", "SafeTOML",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -80,10 +80,10 @@ let package = Package(
             swiftSettings: strict),
 
         /// Offers and reciprocity receipts: canonical encodings, signatures, validation (pure).
-        .target(name: "Records", dependencies: ["Bencode", "Crypto"], swiftSettings: strict),
+        .target(name: "Records", dependencies: ["Bencode", "PotluckCrypto"], swiftSettings: strict),
         /// Trust scores from receipts: flow-based (BarterCast/NetFlow), Network of Favors,
         /// EigenTrust (pure).
-        .target(name: "Trust", dependencies: ["Records", "Crypto"], swiftSettings: strict),
+        .target(name: "Trust", dependencies: ["Records", "PotluckCrypto"], swiftSettings: strict),
 
         /// Vivaldi network coordinates (pure): latency estimates with no extra traffic.
         .target(name: "Coordinates", dependencies: ["SeededRandom"], swiftSettings: strict),
@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Kademlia", "Bencode", "Crypto", "SeededRandom", "Matching", "Trust", "Jobs", "Records", "Coordinates", "SafeTOML",
+                "Kademlia", "Bencode", "PotluckCrypto", "SeededRandom", "Matching", "Trust", "Jobs", "Records", "Coordinates", "SafeTOML",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -102,7 +102,7 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
         /// The matching engine (pure): requests to offers by constraints, latency and trust.
-        .target(name: "Matching", dependencies: ["Records", "Crypto", "Coordinates"], swiftSettings: strict),
+        .target(name: "Matching", dependencies: ["Records", "PotluckCrypto", "Coordinates"], swiftSettings: strict),
 
         /// The sandboxes: WasmKit with fuel and a memory cap, run in a child process
         /// (`potluck-sandbox`) with rlimits and a deadline enforced from outside; and lent native
@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "Bencode", "Crypto", "Records", "CSeccomp",
+                "Bencode", "PotluckCrypto", "Records", "CSeccomp",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),
                 .product(name: "WASI", package: "WasmKit"),
@@ -127,20 +127,20 @@ let package = Package(
         .target(
             name: "JobChannel",
             dependencies: [
-                "Crypto", "CSodium", "Bencode",
+                "PotluckCrypto", "CSodium", "Bencode",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
 
         /// The job protocol (pure): messages, the lender's policy and line, job records.
-        .target(name: "Jobs", dependencies: ["Bencode", "Crypto", "Records"], swiftSettings: strict),
+        .target(name: "Jobs", dependencies: ["Bencode", "PotluckCrypto", "Records"], swiftSettings: strict),
 
         // Command line: a testable library and a thin executable.
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching", "JobChannel",
+                "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching", "JobChannel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "potluck-bench",
             dependencies: [
-                "Bencode", "Crypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
+                "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
                 "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching", "SeededRandom",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -164,34 +164,34 @@ let package = Package(
 
         .testTarget(name: "BencodeTests", dependencies: ["SeededRandom", "Bencode"], swiftSettings: strict),
         .testTarget(
-            name: "CryptoTests", dependencies: ["Crypto", "Bencode"],
+            name: "CryptoTests", dependencies: ["PotluckCrypto", "Bencode"],
             resources: [], swiftSettings: strict),
-        .testTarget(name: "KademliaTests", dependencies: ["SeededRandom", "Kademlia", "Bencode", "Crypto", "Coordinates"], swiftSettings: strict),
-        .testTarget(name: "NodeTests", dependencies: ["SeededRandom", "Node", "Kademlia", "Crypto", "Storage", "Jobs"], swiftSettings: strict),
-        .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "Crypto"], swiftSettings: strict),
-        .testTarget(name: "TrustTests", dependencies: ["SeededRandom", "Trust", "Records", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "KademliaTests", dependencies: ["SeededRandom", "Kademlia", "Bencode", "PotluckCrypto", "Coordinates"], swiftSettings: strict),
+        .testTarget(name: "NodeTests", dependencies: ["SeededRandom", "Node", "Kademlia", "PotluckCrypto", "Storage", "Jobs"], swiftSettings: strict),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "PotluckCrypto"], swiftSettings: strict),
+        .testTarget(name: "TrustTests", dependencies: ["SeededRandom", "Trust", "Records", "PotluckCrypto"], swiftSettings: strict),
         .testTarget(name: "CoordinatesTests", dependencies: ["SeededRandom", "Coordinates"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests", dependencies: ["SeededRandom", "Simulator", "Kademlia"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(name: "ReachabilityTests", dependencies: ["Reachability", "Kademlia"], swiftSettings: strict),
-        .testTarget(name: "MatchingTests", dependencies: ["SeededRandom", "Matching", "Records", "Crypto", "Coordinates"], swiftSettings: strict),
+        .testTarget(name: "MatchingTests", dependencies: ["SeededRandom", "Matching", "Records", "PotluckCrypto", "Coordinates"], swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",
-            dependencies: ["Sandbox", "ExampleJobs", "Crypto", .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["Sandbox", "ExampleJobs", "PotluckCrypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "PotluckCrypto"], swiftSettings: strict),
         .testTarget(name: "SafeTOMLTests", dependencies: ["SafeTOML"]),
         .testTarget(
             name: "JobChannelTests",
             dependencies: [
-                "JobChannel", "Crypto", "SeededRandom",
+                "JobChannel", "PotluckCrypto", "SeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests",
-            dependencies: ["PotluckCLI", "Node", "Crypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["PotluckCLI", "Node", "PotluckCrypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import CSodium
-import Crypto
+import PotluckCrypto
 
 /// A one-connection X25519 key pair (RFC 7748): the source of the handshake's forward secrecy
 /// (`spec/0015-job-channel.md` §3). The secret scalar is wiped when the key is released.

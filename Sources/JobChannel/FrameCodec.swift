@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import CSodium
-import Crypto
+import PotluckCrypto
 
 /// The frame layer's constants (`spec/0015-job-channel.md` §5): each frame is a 4-byte
 /// big-endian length followed by that many bytes of `crypto_secretstream_xchacha20poly1305`

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import CSodium
-import Crypto
+import PotluckCrypto
 
 /// The receiving half of one direction: length de-framing plus secretstream *pull*
 /// (`spec/0015-job-channel.md` §5), sans-I/O. Feed bytes with ``append(_:)`` and take frames

@@ -1,5 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Crypto
+import PotluckCrypto
 
 /// Entry points for the fuzz targets (`Tests/fuzz`): the channel's sans-I/O parsers fed with
 /// arbitrary bytes, as a stranger's connection would feed them. Not for applications.

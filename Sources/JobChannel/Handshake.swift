@@ -1,5 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Crypto
+import PotluckCrypto
 
 /// What a finished handshake hands to the connection (`spec/0015-job-channel.md` §4).
 struct EstablishedSession {

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import CSodium
-import Crypto
+import PotluckCrypto
 
 /// The handshake's fixed layout and its key schedule (`spec/0015-job-channel.md` §2–§4).
 enum HandshakeLayout {

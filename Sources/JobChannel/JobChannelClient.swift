@@ -1,5 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Crypto
+import PotluckCrypto
 import NIOCore
 
 /// The borrower's side of the job channel (`spec/0015-job-channel.md` §3).

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Bencode
-import Crypto
+import PotluckCrypto
 import Records
 
 /// One message of the job protocol, carried in one frame of the job channel

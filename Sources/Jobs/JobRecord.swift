@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Bencode
-import Crypto
+import PotluckCrypto
 
 /// What one job did, as one side remembers it (`spec/0017-jobs.md` §5): the lender's
 /// `potluck status` and the borrower's `potluck jobs` list these.

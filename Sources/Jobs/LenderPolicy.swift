@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 import Records
 
 /// What a job asks of a lender (`spec/0017-jobs.md` §3): the borrower's `--cores` and the

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Coordinates
-import Crypto
+import PotluckCrypto
 
 /// What a borrower asks for (`spec/0016-matching.md` §1): a runtime, a share of a machine, an
 /// estimate of the work, and where the borrower sits in Vivaldi space.

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Coordinates
-import Crypto
+import PotluckCrypto
 import Records
 
 /// The matching engine (`spec/0016-matching.md`, issue 7, DESIGN decision 5): pure, deterministic,

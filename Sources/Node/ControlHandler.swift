@@ -2,7 +2,7 @@ import Bencode
 import Foundation
 import JobChannel
 import Synchronization
-import Crypto
+import PotluckCrypto
 import Kademlia
 import Reachability
 

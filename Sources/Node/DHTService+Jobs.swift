@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import Foundation
 import Records
 import JobChannel

@@ -1,5 +1,5 @@
 import JobChannel
-import Crypto
+import PotluckCrypto
 import Foundation
 import Kademlia
 import Logging

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import Foundation
 
 /// The lender's store of task inputs, named by content (`spec/0020-file-transfer.md`):

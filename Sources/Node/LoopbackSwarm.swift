@@ -1,5 +1,5 @@
 import Bencode
-import Crypto
+import PotluckCrypto
 import Foundation
 import Kademlia
 import NIOCore

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 
 /// The borrower's view of a job file's tasks while they run (`spec/0019-native-jobs.md` §6):
 /// which wait, which run where, which are done or failed. Lenders' workers take tasks from it;

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Crypto
+import PotluckCrypto
 
 /// `potluck id`: prints this node's peer id.
 struct IdCommand: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import ArgumentParser
 import Foundation
 import Jobs

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Crypto
+import PotluckCrypto
 import Foundation
 import JobChannel
 import Jobs

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Bencode
-import Crypto
+import PotluckCrypto
 
 /// Reads the fields of one bencoded record dictionary, naming the field in every error, and
 /// refuses keys it was never asked for (`spec/0011-records.md` §1: unknown keys are errors,

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Bencode
-import Crypto
+import PotluckCrypto
 
 extension Offer {
     /// The canonical encoding (`spec/0011-records.md` §2.1): a bencoded dictionary with sorted

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// What a lender lends, to whom, where to reach it and until when (`spec/0011-records.md` §2).
 ///

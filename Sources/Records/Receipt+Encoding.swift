@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Bencode
-import Crypto
+import PotluckCrypto
 
 extension Receipt {
     /// The longest receipt encoding accepted (a complete one is about 330 bytes).

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Bencode
-import Crypto
+import PotluckCrypto
 
 /// A receipt id: BLAKE2b-256 of the receipt's signed bytes (`spec/0011-records.md` §3.3).
 public typealias ReceiptID = Bytes32

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// A message of the receipt exchange (`spec/0011-records.md` §6).
 public enum ExchangeMessage: Sendable, Hashable {

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// An in-memory ledger of receipts (`spec/0011-records.md` §4): it verifies every receipt,
 /// refuses replays and forks per ordered pair, keeps one-sided (pending) receipts apart where

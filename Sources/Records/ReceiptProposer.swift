@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// The provider's side of the receipt exchange (`spec/0011-records.md` §6): it proposes a
 /// receipt signed by itself and waits for the countersignature, a refusal or the deadline.

@@ -1,5 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Crypto
+import PotluckCrypto
 
 /// One job for the sandbox: a wasm32-wasi (preview 1) command module, what it is given, and
 /// what it may consume (spec 0014 §2–§3).

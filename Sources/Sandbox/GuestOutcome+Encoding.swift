@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
-import Crypto
+import PotluckCrypto
 
 extension GuestOutcome {
     /// The encoding version this code writes and accepts.

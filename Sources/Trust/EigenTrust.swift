@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// How EigenTrust iterates (Kamvar, Schlosser, Garcia-Molina 2003; `spec/0012-trust.md` §5).
 public struct EigenTrustConfiguration: Sendable, Hashable {

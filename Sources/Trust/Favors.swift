@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// The Network of Favors balance view (OurGrid, Andrade et al. 2004; `spec/0012-trust.md` §4):
 /// only direct work between the two peers counts, and a balance never goes below zero, so a

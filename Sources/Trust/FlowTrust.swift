@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// How flow-based scores are computed (`spec/0012-trust.md` §3).
 public struct FlowConfiguration: Sendable, Hashable {

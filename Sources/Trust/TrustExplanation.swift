@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// Why `asker` trusts `subject` as it does (`spec/0012-trust.md` §7): the flows, the direct
 /// balance, the intermediaries that carried the most work, and how many receipts are behind it.

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 import Records
 
 /// The graph of work given (`spec/0012-trust.md` §1): an edge provider → consumer for every

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
-import Crypto
+import PotluckCrypto
 
 /// The graph of work frozen at one instant (`spec/0012-trust.md` §1): peers sorted by key
 /// bytes, parallel edges merged, fading applied, adjacency in compressed sparse rows both ways.

@@ -1,5 +1,5 @@
 import CSodium
-import Crypto
+import PotluckCrypto
 import JobChannel
 
 /// `potluck-bench channel`: the job channel over loopback TCP (handshake, framing, NIO) beside

@@ -1,5 +1,5 @@
 import CSodium
-import Crypto
+import PotluckCrypto
 
 /// `potluck-bench crypto`: Potluck's crypto layer beside the raw libsodium call doing the
 /// same work on the same buffers. The goal is a layer that costs under 10% (ratio ≥ 0.9).

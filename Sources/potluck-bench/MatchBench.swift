@@ -1,5 +1,5 @@
 import Coordinates
-import Crypto
+import PotluckCrypto
 import Foundation
 import Kademlia
 import Matching

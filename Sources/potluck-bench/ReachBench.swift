@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import ExampleJobs
 import Foundation
 import JobChannel

@@ -1,5 +1,5 @@
 import CSodium
-import Crypto
+import PotluckCrypto
 import Node
 import Records
 import Storage

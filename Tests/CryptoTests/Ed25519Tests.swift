@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import Testing
 
 struct RFC8032Vector: Decodable, Sendable, CustomTestStringConvertible {

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import Testing
 
 struct SHA1Vector: Decodable, Sendable, CustomTestStringConvertible {

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import Testing
 
 struct Bech32mInvalid: Decodable, Sendable, CustomTestStringConvertible {

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 @testable import JobChannel
 import Testing
 

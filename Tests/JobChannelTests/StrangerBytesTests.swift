@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 @_spi(Fuzzing) @testable import JobChannel
 import SeededRandom
 import Testing

@@ -1,7 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 import Coordinates
-import Crypto
+import PotluckCrypto
 import Matching
 import Records
 import SeededRandom

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
-import Crypto
+import PotluckCrypto
 import Testing
 @testable import Sandbox
 

@@ -1,5 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Crypto
+import PotluckCrypto
 import NIOCore
 import Synchronization
 

@@ -1,5 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Crypto
+import PotluckCrypto
 
 /// Issues and checks the write tokens of BEP 5 (`get_peers` → `announce_peer`) and BEP 44
 /// (`get` → `put`).

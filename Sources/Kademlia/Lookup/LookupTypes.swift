@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 
 extension Lookup {

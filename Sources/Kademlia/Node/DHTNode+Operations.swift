@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 
 /// Iterative operations: a lookup (BEP 5 §"find_node", paper §2.3), then for `announce` and
 /// `put` a store to the k closest nodes that gave a write token.

@@ -1,5 +1,5 @@
 import Bencode
-import Crypto
+import PotluckCrypto
 
 /// Answering queries from other nodes (BEP 5, 32, 42, 43, 44, 51).
 extension DHTNode {

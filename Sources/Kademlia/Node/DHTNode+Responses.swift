@@ -1,6 +1,6 @@
 import Bencode
 import Coordinates
-import Crypto
+import PotluckCrypto
 
 /// Replies, errors and timeouts of this node's own queries.
 extension DHTNode {

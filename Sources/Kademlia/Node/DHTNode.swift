@@ -1,6 +1,6 @@
 import Bencode
 import Coordinates
-import Crypto
+import PotluckCrypto
 import SeededRandom
 
 /// A Mainline DHT node as a sans-I/O state machine (BEP 5, with BEP 32, 42, 43, 44 and 51).

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 /// Identifies a running operation (lookup and its follow-up) inside a ``DHTNode``.
 typealias OperationID = UInt64
 

@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 
 /// Identifies a request the driver made of a ``DHTNode``, so its completion can be matched.
 public typealias RequestID = UInt64

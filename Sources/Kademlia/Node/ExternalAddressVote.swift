@@ -1,5 +1,5 @@
 import Bencode
-import Crypto
+import PotluckCrypto
 /// Learning this node's public address from the `ip` key of replies (BEP 42), so that the node
 /// can take a BEP 42 id (its first 21 bits bound to that address) at its next start, and so that
 /// the node can tell what its NAT does (`spec/0021-reachability.md` §2).

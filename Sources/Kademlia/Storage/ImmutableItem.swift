@@ -1,5 +1,5 @@
 import Bencode
-import Crypto
+import PotluckCrypto
 
 /// A BEP 44 immutable item: a bencoded value stored under the SHA-1 of its encoding.
 ///

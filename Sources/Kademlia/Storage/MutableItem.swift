@@ -1,5 +1,5 @@
 import Bencode
-import Crypto
+import PotluckCrypto
 
 /// A BEP 44 mutable item: a bencoded value signed by an ed25519 key, stored under
 /// SHA-1(key ‖ salt) and replaced by versions with higher sequence numbers.

@@ -1,6 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Coordinates
-import Crypto
+import PotluckCrypto
 import Foundation
 import Jobs
 import Matching

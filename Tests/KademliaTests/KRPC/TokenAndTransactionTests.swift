@@ -1,4 +1,4 @@
-import Crypto
+import PotluckCrypto
 import Kademlia
 import Testing
 

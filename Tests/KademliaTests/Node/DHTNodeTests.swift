@@ -1,6 +1,6 @@
 import Bencode
 import Coordinates
-import Crypto
+import PotluckCrypto
 import Kademlia
 import SeededRandom
 import Testing

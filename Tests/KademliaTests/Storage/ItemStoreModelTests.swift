@@ -1,5 +1,5 @@
 import SeededRandom
-import Crypto
+import PotluckCrypto
 import Kademlia
 import Testing
 
