@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import PackageDescription
 
@@ -17,7 +17,7 @@ let package = Package(
         .executable(name: "potluck-bench", targets: ["potluck-bench"]),
         .library(name: "PotluckCLI", targets: ["PotluckCLI"]),
         /// The protocol modules, for the fuzz targets (`Tests/fuzz`, a package of its own).
-        .library(name: "PotluckModules", targets: ["Bencode", "Kademlia", "Records", "Jobs", "JobChannel", "Sandbox", "Simulator", "Node"]),
+        .library(name: "PotluckModules", targets: ["Bencode", "Kademlia", "Records", "Jobs", "JobChannel", "Sandbox", "Simulator", "Node", "ControlAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
+        // The control API's HTTP server; without swift-configuration (Potluck reads its own TOML).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shims: a module map and a header, nothing else.
@@ -70,12 +74,26 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Kademlia", "Bencode", "PotluckCrypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
-                "Reachability", "Matching", "CMalloc", "SafeTOML",
+                "Reachability", "Matching", "CMalloc", "SafeTOML", "ControlAPI",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict),
+
+        /// The control API (spec 0008): its messages and routes (`Codable`), and the HTTP client
+        /// the CLI speaks it with, over the node's Unix socket or its localhost port.
+        .target(
+            name: "ControlAPI",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict),
 
@@ -140,7 +158,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching", "JobChannel",
+                "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching", "JobChannel", "ControlAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,7 +171,7 @@ let package = Package(
             name: "potluck-bench",
             dependencies: [
                 "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "CSodium", "CLMDB",
-                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching", "SeededRandom",
+                "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching", "SeededRandom", "ControlAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -191,7 +209,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests",
-            dependencies: ["PotluckCLI", "Node", "PotluckCrypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["PotluckCLI", "Node", "ControlAPI", "PotluckCrypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -188,6 +188,14 @@ extension Endpoint.Address {
     public var family: Family {
         if case .v4 = self { .v4 } else { .v6 }
     }
+
+    /// 127.0.0.0/8 or ::1: this machine only.
+    public var isLoopback: Bool {
+        switch self {
+        case .v4(let value): value >> 24 == 127
+        case .v6(let high, let low): high == 0 && low == 1
+        }
+    }
 }
 
 extension Endpoint.Address.Family {

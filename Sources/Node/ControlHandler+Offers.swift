@@ -1,4 +1,5 @@
 import Bencode
+import ControlAPI
 import Coordinates
 import PotluckCrypto
 import Foundation
@@ -19,11 +20,11 @@ extension ControlHandler {
     /// The value published by `offer withdraw`: not an offer, so readers drop it.
     static let withdrawn = BencodeValue.dictionary([Array("withdrawn".utf8): .integer(1)]).encoded()
 
-    func publishOffer(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        guard let hex = request.params["offer"], let bytes = Hex.decode(hex) else { throw NodeError("missing 'offer' (hex)") }
+    public func publishOffer(_ request: OfferPublishRequest) async throws(APIError) -> OfferPublishResult {
+        guard let bytes = Hex.decode(request.offer) else { throw .badRequest("'offer' must be the encoded offer in hex") }
         var offer: Offer
-        do { offer = try Offer(encoded: bytes) } catch { throw NodeError("the offer is not valid: \(error)") }
-        guard offer.lender == service.identity.publicKey else { throw NodeError("the offer's lender is not this node's identity") }
+        do { offer = try Offer(encoded: bytes) } catch { throw .badRequest("the offer is not valid: \(error)") }
+        guard offer.lender == service.identity.publicKey else { throw .badRequest("the offer's lender is not this node's identity") }
         // The lender's Vivaldi coordinate rides in the offer: borrowers estimate their latency to
         // it with no extra traffic (spec 0013).
         offer.coordinates = await coordinateComponents()
@@ -31,15 +32,14 @@ extension ControlHandler {
         // (spec 0021 §4), never an unspecified bind address.
         if let advertised = service.advertisedJobsEndpoint() { offer.endpoint = advertised }
         let encoded: [UInt8]
-        do { encoded = try offer.encoded() } catch { throw NodeError("the offer is not valid: \(error)") }
+        do { encoded = try offer.encoded() } catch { throw .badRequest("the offer is not valid: \(error)") }
         let stored = try await putOwn(encoded)
-        guard let port = bound.first?.port else { throw NodeError("the node listens nowhere") }
+        guard let port = bound.first?.port else { throw APIError(500, "the node listens nowhere") }
         var announced = 0
         for runtime in offer.runtimes {
             if case .announced(let count, _) = await run(.announce(Self.offerTopic(runtime: runtime), port: port)) { announced += count }
         }
-        return .success(["target": .string(stored.target.hex), "seq": .number(Double(stored.sequence)),
-                         "announced_on": .number(Double(announced))])
+        return OfferPublishResult(target: stored.target.hex, seq: stored.sequence, announcedOn: announced)
     }
 
     /// The key `lender` announced with, as the storing nodes reported it; else its answer to a
@@ -53,30 +53,28 @@ extension ControlHandler {
         return nil
     }
 
-    func withdrawOffer() async throws(NodeError) -> ControlResponse {
+    public func withdrawOffer() async throws(APIError) -> OfferWithdrawResult {
         let stored = try await putOwn(Self.withdrawn)
-        return .success(["target": .string(stored.target.hex), "seq": .number(Double(stored.sequence))])
+        return OfferWithdrawResult(target: stored.target.hex, seq: stored.sequence)
     }
 
     /// Signs and puts `value` as this node's offer item, one sequence number above the last.
-    private func putOwn(_ value: [UInt8]) async throws(NodeError) -> MutableItem {
+    private func putOwn(_ value: [UInt8]) async throws(APIError) -> MutableItem {
         let target = MutableItem.target(key: service.identity.publicKey, salt: Self.offerSalt)
         let item = MutableItem(signing: value, salt: Self.offerSalt, sequence: await nextSequence(target: target, salt: Self.offerSalt),
                                with: service.identity)
         events.post(.published(.mutable(item)))
-        guard case .stored = await run(.put(.mutable(item))) else { throw NodeError("no node stored the offer (is the network reachable?)") }
+        guard case .stored = await run(.put(.mutable(item))) else { throw APIError(503, "no node stored the offer (is the network reachable?)") }
         return item
     }
 
-    func listOffers(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        let runtime = request.params["runtime"] ?? "wasm32-wasi"
-        let minimumCores = Int(request.params["cores"] ?? "0") ?? 0
+    public func listOffers(runtime: String, minimumCores: Int) async throws(APIError) -> OfferList {
         guard case .peers(let lenders, let lookup) = await run(.getPeers(Self.offerTopic(runtime: runtime))) else {
-            throw NodeError("the offer lookup failed (is the network reachable?)")
+            throw APIError(503, "the offer lookup failed (is the network reachable?)")
         }
         let now = Int64(Date().timeIntervalSince1970)
         let mine = await coordinateComponents().flatMap(VivaldiCoordinate.init(components:))
-        var offers: [JSONValue] = []
+        var offers: [OfferList.Entry] = []
         for lender in Set(lenders).sorted(by: { $0.description < $1.description }) {
             // The key the lender announced with, as the storing nodes report it (a lender behind a
             // NAT answers no ping); else a ping asks the lender itself.
@@ -85,27 +83,17 @@ extension ControlHandler {
             guard case .item(.mutable(let item)?, _, _) = await run(.get(target, salt: Self.offerSalt)),
                   let offer = try? Offer(encoded: item.value), offer.lender == key,
                   !offer.isExpired(now: now), offer.runtimes.contains(runtime), offer.cores >= minimumCores else { continue }
-            var json = Self.offerJSON(offer, seq: item.sequence)
-            if case .object(var fields) = json { fields["offer"] = .string(Hex.encode(item.value)); json = .object(fields) }  // the full offer, for `potluck match`
-            if let mine, let theirs = offer.coordinates.flatMap(VivaldiCoordinate.init(components:)),
-               case .object(var fields) = json {
-                fields["estimated_rtt_ms"] = .number(mine.distance(to: theirs))
-                json = .object(fields)
-            }
-            offers.append(json)
+            let rtt = mine.flatMap { mine in offer.coordinates.flatMap(VivaldiCoordinate.init(components:)).map(mine.distance(to:)) }
+            offers.append(OfferList.Entry(
+                lender: offer.lender.peerID, cores: offer.cores, memoryBytes: offer.memoryBytes, runtimes: offer.runtimes, tools: offer.tools,
+                windows: offer.windows.map(\.description), idleOnly: offer.idleOnly, endpoint: offer.endpoint, expiry: offer.expiry,
+                seq: item.sequence, offer: Hex.encode(item.value), estimatedRttMs: rtt))
         }
-        return .success(["runtime": .string(runtime), "offers": .array(offers)])
+        return OfferList(runtime: runtime, offers: offers)
     }
 
     /// This node's Vivaldi coordinate as `[x…, h]` in milliseconds.
     func coordinateComponents() async -> [Double]? {
-        await inspect { node in .array(node.vivaldi.coordinate.components.map(JSONValue.number)) }.arrayValue?.compactMap(\.numberValue)
-    }
-
-    static func offerJSON(_ offer: Offer, seq: Int64) -> JSONValue {
-        ["lender": .string(offer.lender.peerID), "cores": .number(Double(offer.cores)),
-         "memory_bytes": .number(Double(offer.memoryBytes)), "runtimes": .array(offer.runtimes.map(JSONValue.string)),
-         "windows": .array(offer.windows.map { .string($0.description) }), "idle_only": .bool(offer.idleOnly),
-         "endpoint": .string(offer.endpoint), "expiry": .number(Double(offer.expiry)), "seq": .number(Double(seq))]
+        await inspect { node in node.vivaldi.coordinate.components }
     }
 }

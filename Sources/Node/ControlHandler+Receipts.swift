@@ -1,4 +1,5 @@
 import Bencode
+import ControlAPI
 import PotluckCrypto
 import Kademlia
 import Records
@@ -12,11 +13,11 @@ extension ControlHandler {
     /// Targets that fit in one index item (20 bytes each; BEP 44 allows 1000 bytes in all).
     static let receiptIndexCapacity = 45
 
-    func publishReceipts() async throws(NodeError) -> ControlResponse {
+    public func publishReceipts() async throws(APIError) -> ReceiptsPublishResult {
         let me = service.identity.publicKey
         let mine: [Receipt]
         do { mine = try ReceiptStore(environment: service.persistence.environment).ledger().receipts(involving: me).filter(\.isComplete) }
-        catch { throw NodeError("cannot read the receipt ledger: \(error)") }
+        catch { throw APIError(500, "cannot read the receipt ledger: \(error)") }
         var targets: [[UInt8]] = []
         for receipt in mine.suffix(Self.receiptIndexCapacity) {
             let item = ImmutableItem(value: receipt.encoded())
@@ -28,18 +29,18 @@ extension ControlHandler {
         let item = MutableItem(signing: index, salt: Self.receiptIndexSalt,
                                sequence: await nextSequence(target: target, salt: Self.receiptIndexSalt), with: service.identity)
         events.post(.published(.mutable(item)))
-        guard case .stored = await run(.put(.mutable(item))) else { throw NodeError("no node stored the receipt index") }
-        return .success(["published": .number(Double(targets.count)), "index": .string(target.hex)])
+        guard case .stored = await run(.put(.mutable(item))) else { throw APIError(503, "no node stored the receipt index") }
+        return ReceiptsPublishResult(published: targets.count, index: target.hex)
     }
 
-    func syncReceipts(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        guard let text = request.params["peer"], let peer = try? PublicKey(peerID: text) else {
-            throw NodeError("'peer' must be a peer id or 64 hex digits")
+    public func syncReceipts(_ request: ReceiptsSyncRequest) async throws(APIError) -> ReceiptsSyncResult {
+        guard let peer = try? PublicKey(peerID: request.peer) else {
+            throw .badRequest("'\(request.peer)' is not a peer id: expected a peer id or 64 hex digits")
         }
         let target = MutableItem.target(key: peer, salt: Self.receiptIndexSalt)
         guard case .item(.mutable(let index)?, _, _) = await run(.get(target, salt: Self.receiptIndexSalt)),
               let entries = (try? BencodeDecoder().decode(index.value))?.list else {
-            throw NodeError("no receipt index found for \(peer.peerID)")
+            throw .notFound("no receipt index found for \(peer.peerID)")
         }
         var found: [Receipt] = []
         for entry in entries {
@@ -54,10 +55,9 @@ extension ControlHandler {
             var ledger = try store.ledger()
             let outcomes = try store.add(contentsOf: found, to: &ledger)
             let added = outcomes.filter { if case .success = $0 { true } else { false } }.count
-            return .success(["listed": .number(Double(entries.count)), "fetched": .number(Double(found.count)),
-                             "added": .number(Double(added))])
+            return ReceiptsSyncResult(listed: entries.count, fetched: found.count, added: added)
         } catch {
-            throw NodeError("cannot store the receipts: \(error)")
+            throw APIError(500, "cannot store the receipts: \(error)")
         }
     }
 }

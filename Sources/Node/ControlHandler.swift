@@ -1,4 +1,5 @@
 import Bencode
+import ControlAPI
 import Foundation
 import JobChannel
 import Synchronization
@@ -6,105 +7,91 @@ import PotluckCrypto
 import Kademlia
 import Reachability
 
-/// Turns control requests (`spec/0008-control-api.md`) into state-machine commands sent to the
-/// owner task, and their outcomes into JSON.
-struct ControlHandler {
+/// The node's answers to the control API (`spec/0008-control-api.md`): each endpoint turns into
+/// state-machine commands sent to the owner task, and their outcomes into the API's `Codable`
+/// answers. The HTTP layer (``ControlServer``) only routes and encodes.
+public struct ControlHandler: Sendable {
     let service: DHTService
     let events: Mailbox<DHTService.Event>
     let bound: [Endpoint]
 
-    func handle(_ request: ControlRequest) async -> ControlResponse {
-        do {
-            switch request.method {
-            case "node.info": return .success(await info())
-            case "dht.status": return .success(await inspect { Self.statusJSON($0.status, contacts: $0.routingContacts) })
-            case "dht.ping": return try await ping(request)
-            case "dht.lookup": return try await lookup(request)
-            case "dht.put": return try await put(request)
-            case "dht.get": return try await get(request)
-            case "offer.publish": return try await publishOffer(request)
-            case "offer.withdraw": return try await withdrawOffer()
-            case "offer.list": return try await listOffers(request)
-            case "receipts.publish": return try await publishReceipts()
-            case "receipts.sync": return try await syncReceipts(request)
-            case "jobs.running": return .success(await runningJobs())
-            case "batch.submit", "batch.list", "batch.show", "batch.cancel": return try await batches(request)
-            default: return .failure("unknown method '\(request.method)'; see spec/0008-control-api.md")
-            }
-        } catch {
-            return .failure(error.description)
-        }
-    }
+    // MARK: Node
 
-    // MARK: Methods
-
-    /// The jobs running on this machine now, for `potluck status`.
-    private func runningJobs() async -> JSONValue {
-        guard let jobService = service.jobs.withLock({ $0?.service }) else { return ["running": []] }
-        let running = await jobService.desk.runningJobs
-        return ["running": .array(running.map { job in
-            ["borrower": .string(job.borrower.peerID), "job": .string(job.jobDigest.hex), "cores": .number(Double(job.cores)),
-             "started": .number(job.startedAt.timeIntervalSince1970)]
-        })]
-    }
-
-    private func info() async -> JSONValue {
-        let nodeID = await inspect { .string($0.id.hex) }
-        var info: [String: JSONValue] = ["peer_id": .string(service.identity.publicKey.peerID), "node_id": nodeID,
-                                         "listen": .array(bound.map { .string($0.description) })]
-        if let endpoint = service.jobs.withLock({ $0?.endpoint }) { info["jobs"] = .string(endpoint) }
-        if let advertised = service.advertisedJobsEndpoint() { info["jobs_advertised"] = .string(advertised) }
-        if let reach = service.reachability.withLock({ $0 }) { info["reachability"] = Self.reachabilityJSON(reach) }
+    public func info() async -> NodeInfo {
+        var info = NodeInfo(peerID: service.identity.publicKey.peerID, nodeID: await inspect { $0.id.hex } ?? "",
+                            listen: bound.map(\.description))
+        info.jobs = service.jobs.withLock { $0?.endpoint }
+        info.jobsAdvertised = service.advertisedJobsEndpoint()
+        info.reachability = service.reachability.withLock { $0 }.map(Self.reachabilityInfo)
         let bootstrap = service.bootstrapping.withLock { $0 }
         if !bootstrap.isEmpty {
-            info["bootstrap"] = .array(bootstrap.map { host in
-                var entry: [String: JSONValue] = ["host": .string(host.text), "attempts": .number(Double(host.attempts)),
-                                                  "endpoints": .array(host.endpoints.map { .string($0.description) })]
-                entry["state"] = .string(host.problem.map { "not joined: \($0)" } ?? "joined")
-                return .object(entry)
-            })
+            info.bootstrap = bootstrap.map { host in
+                BootstrapStatus(host: host.text, endpoints: host.endpoints.map(\.description), attempts: host.attempts,
+                              state: host.problem.map { "not joined: \($0)" } ?? "joined")
+            }
         }
         if let channel = service.jobServer.withLock({ $0?.statistics }) {
-            // What the job channel's limits did (spec 0015 §3.1): a lender sees an attack here.
-            info["job_channel"] = ["open": .number(Double(channel.open)), "established": .number(Double(channel.established)),
-                                   "failed_handshakes": .number(Double(channel.failedHandshakes)),
-                                   "refused": .number(Double(channel.refusedConnections)),
-                                   "evicted": .number(Double(channel.evictedConnections))]
+            info.jobChannel = JobChannelCounters(open: channel.open, established: channel.established, failedHandshakes: channel.failedHandshakes,
+                                                 refused: channel.refusedConnections, evicted: channel.evictedConnections)
         }
-        return .object(info)
+        info.http = service.httpAddress.withLock { $0 }
+        return info
     }
 
-    private func ping(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        let endpoint = try parameter(request, "endpoint", parse: Endpoint.init, expected: "HOST:PORT or [HOST]:PORT")
+    public func status() async throws(APIError) -> DHTStatus {
+        guard let status = await inspect({ Self.dhtStatus($0.status, contacts: $0.routingContacts) }) else { throw Self.busy }
+        return status
+    }
+
+    /// The jobs running on this machine now, for `potluck status`.
+    public func runningJobs() async -> RunningJobs {
+        guard let jobService = service.jobs.withLock({ $0?.service }) else { return RunningJobs(running: []) }
+        return RunningJobs(running: await jobService.desk.runningJobs.map { job in
+            RunningJobs.Job(borrower: job.borrower.peerID, job: job.jobDigest.hex, cores: job.cores, started: job.startedAt.timeIntervalSince1970)
+        })
+    }
+
+    /// `/metrics`: the Prometheus text format (spec 0008 §5).
+    public func metrics() async -> [UInt8] {
+        let status = await inspect { $0.status }
+        let receipts = try? ReceiptStore(environment: service.persistence.environment).all().count
+        return service.metricsScrape.render(status: status, receipts: receipts)
+    }
+
+    // MARK: DHT
+
+    public func ping(_ request: PingRequest) async throws(APIError) -> PingResult {
+        guard let endpoint = Endpoint(request.endpoint) else {
+            throw .badRequest("'\(request.endpoint)' is not a valid endpoint: expected HOST:PORT or [HOST]:PORT")
+        }
         switch await run(.ping(endpoint)) {
-        case .pong(let id, let roundTrip, let key):
-            var result: [String: JSONValue] = ["node_id": .string(id.hex), "rtt_ms": .number(Self.milliseconds(roundTrip))]
-            if let key { result["peer_id"] = .string(key.peerID) }
-            return .success(.object(result))
-        case let other: return Self.failure(other)
+        case .pong(let id, let roundTrip, let key): return PingResult(nodeID: id.hex, rttMs: Self.milliseconds(roundTrip), peerID: key?.peerID)
+        case let other: throw Self.failure(other)
         }
     }
 
-    private func lookup(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        let target = try parameter(request, "target", parse: { NodeID(hex: $0) }, expected: "40 hex digits")
+    public func lookup(_ request: LookupRequest) async throws(APIError) -> LookupAnswer {
+        let target = try Self.nodeID(request.target, "target")
         switch await run(.findNode(target)) {
-        case .nodes(let result): return .success(Self.lookupJSON(result))
-        case let other: return Self.failure(other)
+        case .nodes(let result):
+            return LookupAnswer(closest: result.closest.map { .init(id: $0.id.hex, endpoint: $0.endpoint.description) },
+                                queried: result.queried, responded: result.responded, failed: result.failed, hops: result.hops,
+                                durationMs: Self.milliseconds(result.duration))
+        case let other: throw Self.failure(other)
         }
     }
 
-    private func put(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        guard let text = request.params["value"] else { throw NodeError("missing 'value'") }
-        let value = BencodeValue.bytes(Array(text.utf8)).encoded()
+    public func put(_ request: PutRequest) async throws(APIError) -> PutResult {
+        let value = BencodeValue.bytes(Array(request.value.utf8)).encoded()
         guard value.count <= ImmutableItem.maxValueLength else {
-            throw NodeError("the value bencodes to \(value.count) bytes; BEP 44 allows at most \(ImmutableItem.maxValueLength)")
+            throw .badRequest("the value bencodes to \(value.count) bytes; BEP 44 allows at most \(ImmutableItem.maxValueLength)")
         }
         let item: Item
-        if request.params["immutable"] == "true" {
+        if request.immutable {
             item = .immutable(ImmutableItem(value: value))
         } else {
-            let salt = Array((request.params["salt"] ?? "").utf8)
-            guard salt.count <= MutableItem.maxSaltLength else { throw NodeError("the salt is \(salt.count) bytes; BEP 44 allows 64") }
+            let salt = Array((request.salt ?? "").utf8)
+            guard salt.count <= MutableItem.maxSaltLength else { throw .badRequest("the salt is \(salt.count) bytes; BEP 44 allows 64") }
             let target = MutableItem.target(key: service.identity.publicKey, salt: salt)
             let sequence = await nextSequence(target: target, salt: salt)
             item = .mutable(MutableItem(signing: value, salt: salt, sequence: sequence, with: service.identity))
@@ -112,10 +99,10 @@ struct ControlHandler {
         events.post(.published(item))
         switch await run(.put(item)) {
         case .stored(let target, let storedOn, _):
-            var result: [String: JSONValue] = ["target": .string(target.hex), "stored_on": .number(Double(storedOn))]
-            if case .mutable(let mutable) = item { result["seq"] = .number(Double(mutable.sequence)) }
-            return .success(.object(result))
-        case let other: return Self.failure(other)
+            var sequence: Int64?
+            if case .mutable(let mutable) = item { sequence = mutable.sequence }
+            return PutResult(target: target.hex, seq: sequence, storedOn: storedOn)
+        case let other: throw Self.failure(other)
         }
     }
 
@@ -128,103 +115,101 @@ struct ControlHandler {
         return highest + 1
     }
 
-    private func get(_ request: ControlRequest) async throws(NodeError) -> ControlResponse {
-        let target = try parameter(request, "target", parse: { NodeID(hex: $0) }, expected: "40 hex digits")
-        let salt = Array((request.params["salt"] ?? "").utf8)
-        switch await run(.get(target, salt: salt)) {
+    public func item(target text: String, salt: String?) async throws(APIError) -> ItemResult {
+        let target = try Self.nodeID(text, "target")
+        switch await run(.get(target, salt: Array((salt ?? "").utf8))) {
         case .item(let item?, let foundOn, _):
-            var result: [String: JSONValue] = ["target": .string(target.hex), "found_on": .number(Double(foundOn))]
             let decoded = try? BencodeDecoder(mode: .lenient).decode(item.value)
-            result["value"] = decoded?.string.map(JSONValue.string) ?? .null
-            result["value_bencoded_hex"] = .string(Hex.encode(item.value))
+            var result = ItemResult(target: target.hex, foundOn: foundOn, value: decoded?.string, valueBencodedHex: Hex.encode(item.value))
             if case .mutable(let mutable) = item {
-                result["seq"] = .number(Double(mutable.sequence))
-                result["key"] = .string(mutable.key.hex)
-                result["peer_id"] = .string(mutable.key.peerID)
-                result["signature"] = .string(Hex.encode(mutable.signature.bytes))
-                result["salt"] = .string(String(decoding: mutable.salt, as: UTF8.self))
+                result.seq = mutable.sequence
+                result.key = mutable.key.hex
+                result.peerID = mutable.key.peerID
+                result.signature = Hex.encode(mutable.signature.bytes)
+                result.salt = String(decoding: mutable.salt, as: UTF8.self)
             }
-            return .success(.object(result))
+            return result
         case .item(nil, _, let lookup):
-            return .failure("no item with target \(target.hex) was found (asked \(lookup.queried) nodes)")
-        case let other: return Self.failure(other)
+            throw .notFound("no item with target \(target.hex) was found (asked \(lookup.queried) nodes)")
+        case let other: throw Self.failure(other)
         }
     }
 
     // MARK: Plumbing
 
     func run(_ command: DHTNode.Command) async -> DHTNode.Outcome {
-        await withCheckedContinuation { continuation in
+        let outcome = await withCheckedContinuation { continuation in
             if events.post(.command(command, continuation)) { return }
             continuation.resume(returning: .failed("the node is busy or shutting down; try again"))
         }
+        switch outcome {
+        case .nodes(let lookup): NodeMetrics.lookupFinished("find_node", lookup)
+        case .peers(_, let lookup): NodeMetrics.lookupFinished("get_peers", lookup)
+        case .item(_, _, let lookup): NodeMetrics.lookupFinished("get", lookup)
+        default: break
+        }
+        return outcome
     }
 
-    func inspect(_ read: @escaping @Sendable (DHTNode) -> JSONValue) async -> JSONValue {
-        await withCheckedContinuation { continuation in
-            if events.post(.inspect(read, continuation)) { return }
-            continuation.resume(returning: .null)
+    /// Reads the node's state on its owner task; `nil` when the node is shutting down.
+    func inspect<T: Sendable>(_ read: @escaping @Sendable (DHTNode) -> T) async -> T? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            if events.post(.inspect { continuation.resume(returning: read($0)) }) { return }
+            continuation.resume(returning: nil)
         }
     }
 
-    func parameter<T>(
-        _ request: ControlRequest, _ name: String, parse: (String) -> T?, expected: String
-    ) throws(NodeError) -> T {
-        guard let text = request.params[name] else { throw NodeError("missing '\(name)'") }
-        guard let value = parse(text) else { throw NodeError("'\(text)' is not a valid \(name): expected \(expected)") }
-        return value
+    static let busy = APIError(503, "the node is busy or shutting down; try again")
+
+    static func nodeID(_ text: String, _ name: String) throws(APIError) -> NodeID {
+        guard let id = NodeID(hex: text) else { throw .badRequest("'\(text)' is not a valid \(name): expected 40 hex digits") }
+        return id
     }
 
-    static func failure(_ outcome: DHTNode.Outcome) -> ControlResponse {
-        if case .failed(let reason) = outcome { return .failure(reason) }
-        return .failure("unexpected outcome \(outcome)")
+    /// A DHT operation that did not succeed: the network (or the node's state) is the cause, not
+    /// the request.
+    static func failure(_ outcome: DHTNode.Outcome) -> APIError {
+        if case .failed(let reason) = outcome { return APIError(503, reason) }
+        return APIError(500, "unexpected outcome \(outcome)")
     }
 
     static func milliseconds(_ duration: Duration) -> Double {
         (Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded() / 1
     }
 
-    static func reachabilityJSON(_ reach: Reachability) -> JSONValue {
-        var fields: [String: JSONValue] = ["summary": .string(reach.summary), "reachable": .bool(reach.isReachable),
-                                           "read_only": .bool(reach.joinsReadOnly)]
+    static func reachabilityInfo(_ reach: Reachability) -> ReachabilityInfo {
+        var info = ReachabilityInfo(summary: reach.summary, reachable: reach.isReachable, readOnly: reach.joinsReadOnly,
+                                    nat: NATMapping.unknown.rawValue)
         switch reach.state {
-        case .unknown: fields["nat"] = .string(NATMapping.unknown.rawValue)
-        case .unanswered: fields["nat"] = .string("udp-blocked")
+        case .unknown: break
+        case .unanswered: info.nat = "udp-blocked"
         case .reachable(let dht, let jobs, let path):
-            fields["dht"] = .string(dht.description)
-            if let jobs { fields["jobs"] = .string("tcp://\(jobs)") }
-            if case .mapped(let by) = path { fields["mapped_by"] = .string(by); fields["nat"] = .string("mapped") } else { fields["nat"] = .string(NATMapping.none.rawValue) }
+            info.dht = dht.description
+            info.jobs = jobs.map { "tcp://\($0)" }
+            if case .mapped(let by) = path {
+                info.mappedBy = by
+                info.nat = "mapped"
+            } else {
+                info.nat = NATMapping.none.rawValue
+            }
         case .behindNAT(let mapping, let address):
-            fields["nat"] = .string(mapping.rawValue)
-            if let address { fields["public_address"] = .string(Endpoint(address: address, port: 0).addressText) }
+            info.nat = mapping.rawValue
+            info.publicAddress = address.map { Endpoint(address: $0, port: 0).addressText }
         }
-        if let problem = reach.mappingProblem { fields["port_mapping_problem"] = .string(problem) }
-        if !reach.relays.isEmpty { fields["relays"] = .array(reach.relays.map(JSONValue.string)) }
-        return .object(fields)
+        info.portMappingProblem = reach.mappingProblem
+        if !reach.relays.isEmpty { info.relays = reach.relays }
+        return info
     }
 
-    static func lookupJSON(_ result: LookupResult) -> JSONValue {
-        ["closest": .array(result.closest.map { ["id": .string($0.id.hex), "endpoint": .string($0.endpoint.description)] }),
-         "queried": .number(Double(result.queried)), "responded": .number(Double(result.responded)),
-         "failed": .number(Double(result.failed)), "hops": .number(Double(result.hops)),
-         "duration_ms": .number(milliseconds(result.duration))]
-    }
-
-    static func statusJSON(_ status: DHTNode.Status, contacts: [NodeContact]) -> JSONValue {
+    static func dhtStatus(_ status: DHTNode.Status, contacts: [NodeContact]) -> DHTStatus {
         let counters = status.counters
-        return ["node_id": .string(status.id.hex), "routing_table_size": .number(Double(status.routingTableSize)),
-                "buckets": .number(Double(status.buckets)), "items_stored": .number(Double(status.itemsStored)),
-                "info_hashes_stored": .number(Double(status.infoHashesStored)), "own_items": .number(Double(status.ownItems)),
-                "pending_queries": .number(Double(status.pendingQueries)), "operations": .number(Double(status.operations)),
-                "datagrams_received": .number(Double(counters.datagramsReceived)),
-                "datagrams_sent": .number(Double(counters.datagramsSent)),
-                "queries_received": .object(counters.queriesReceived.mapValues { .number(Double($0)) }),
-                "queries_sent": .number(Double(counters.queriesSent)),
-                "responses_received": .number(Double(counters.responsesReceived)),
-                "errors_received": .number(Double(counters.errorsReceived)), "errors_sent": .number(Double(counters.errorsSent)),
-                "timeouts": .number(Double(counters.timeouts)),
-                "dial_backs_sent": .number(Double(counters.dialBacksSent)), "dial_backs_failed": .number(Double(counters.dialBacksFailed)),
-                "dropped": .object(counters.dropped.mapValues { .number(Double($0)) }),
-                "contacts": .array(contacts.map { .string($0.endpoint.description) })]
+        return DHTStatus(
+            nodeID: status.id.hex, routingTableSize: status.routingTableSize, buckets: status.buckets, itemsStored: status.itemsStored,
+            infoHashesStored: status.infoHashesStored, ownItems: status.ownItems, pendingQueries: status.pendingQueries,
+            operations: status.operations, datagramsReceived: counters.datagramsReceived, datagramsSent: counters.datagramsSent,
+            queriesReceived: counters.queriesReceived, queriesSent: counters.queriesSent, responsesReceived: counters.responsesReceived,
+            errorsReceived: counters.errorsReceived, errorsSent: counters.errorsSent, timeouts: counters.timeouts,
+            dialBacksSent: counters.dialBacksSent, dialBacksFailed: counters.dialBacksFailed, dropped: counters.dropped,
+            contacts: contacts.map(\.endpoint.description))
     }
 }

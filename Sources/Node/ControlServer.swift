@@ -1,34 +1,25 @@
+import ControlAPI
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
-import NIOPosix
 
-/// Serves a node's local CLI over a Unix stream socket in its data directory
-/// (`spec/0008-control-api.md`): newline-delimited JSON, one request and one response per line.
-///
-/// The socket file has mode 0600 from before anyone could reach it (it is bound in a private
-/// directory, then renamed into the data directory), so only its owner can drive the node.
+/// Serves the control API (`spec/0008-control-api.md`) over HTTP/1.1 with Hummingbird: on a Unix
+/// socket in the data directory, which only its owner can open, and optionally on a localhost
+/// TCP port, where every call must carry the per-user token.
 public struct ControlServer: Sendable {
-    public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
-
-    let socketPath: String
-    let handler: Handler
+    let handler: ControlHandler
     let logger: Logger
-    /// Called once the socket is in place: the node answers from then on.
-    let onListening: @Sendable () -> Void
+    /// Bodies are read up to this many bytes (an offer is a few hundred; a job file path less).
+    static let maxBodyLength = 1 << 20
 
-    public init(socketPath: String, logger: Logger, onListening: @escaping @Sendable () -> Void = {}, handler: @escaping Handler) {
-        self.socketPath = socketPath
-        self.logger = logger
-        self.onListening = onListening
-        self.handler = handler
-    }
-
-    /// Binds the socket and serves until the task is cancelled.
-    public func run(group: any EventLoopGroup) async throws {
-        // The socket is bound in a fresh 0700 directory, made 0600, then renamed into place:
-        // no one else can reach it before its mode is set, and the process-wide umask is never
-        // touched (the bind is asynchronous; other threads create files meanwhile).
+    /// Binds `socketPath` and serves until the task is cancelled; `onListening` runs once the
+    /// socket is in place.
+    ///
+    /// The socket is bound in a fresh 0700 directory, made 0600, then renamed into place: no one
+    /// else can reach it before its mode is set, and the process-wide umask is never touched (the
+    /// bind is asynchronous; other threads create files meanwhile).
+    func runUnixSocket(at socketPath: String, group: any EventLoopGroup, onListening: @escaping @Sendable () -> Void) async throws {
         let directory = (socketPath as NSString).deletingLastPathComponent
         // `.cXXXXXX/s` is shorter than `control.sock`: the staged path fits wherever the final one does.
         var template = Array(((directory.isEmpty ? "." : directory) + "/.cXXXXXX").utf8CString)
@@ -36,79 +27,139 @@ public struct ControlServer: Sendable {
             throw NodeError("cannot create a private directory beside \(socketPath): \(String(cString: strerror(errno)))")
         }
         let staged = staging + "/s"
-        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
-        do {
-            server = try await ServerBootstrap(group: group)
-                .bind(unixDomainSocketPath: staged, cleanupExistingSocketFile: true) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LineDecoder(maxLength: ControlSocket.maxLineLength)))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            rmdir(staging)
-            throw error
-        }
-        guard chmod(staged, 0o600) == 0, rename(staged, socketPath) == 0 else {
-            let reason = String(cString: strerror(errno))
+        defer {
             unlink(staged)
             rmdir(staging)
-            try? await server.channel.close()
-            throw NodeError("cannot put the control socket at \(socketPath): \(reason)")
+            unlink(socketPath)
         }
-        rmdir(staging)
-        defer { unlink(socketPath) }
-        onListening()
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await self.serve(connection) }
+        let application = Application(
+            router: Self.router(handler, token: nil), configuration: .init(address: .unixDomainSocket(path: staged)),
+            onServerRunning: { [logger] _ in
+                guard chmod(staged, 0o600) == 0, rename(staged, socketPath) == 0 else {
+                    logger.error("cannot put the control socket at \(socketPath): \(String(cString: strerror(errno)))")
+                    return
                 }
-            }
+                rmdir(staging)
+                onListening()
+            },
+            eventLoopGroupProvider: .shared(group), logger: Self.quiet(logger))
+        try await application.runService()
+    }
+
+    /// Serves the API on `host:port` (a localhost address), each call with `token`; `onListening`
+    /// gets the bound port.
+    func runTCP(host: String, port: Int, token: String, group: any EventLoopGroup, onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let application = Application(
+            router: Self.router(handler, token: token), configuration: .init(address: .hostname(host, port: port)),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
+            eventLoopGroupProvider: .shared(group), logger: Self.quiet(logger))
+        try await application.runService()
+    }
+
+    /// Hummingbird's own start-up lines would repeat what the node logs.
+    static func quiet(_ logger: Logger) -> Logger {
+        var logger = logger
+        logger.logLevel = max(logger.logLevel, .warning)
+        return logger
+    }
+
+    /// Every route of the API (`spec/0008-control-api.md` §3), behind one error shape and, on a
+    /// TCP port, the token check.
+    static func router(_ handler: ControlHandler, token: String?) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        if let token { router.add(middleware: TokenMiddleware(token: token)) }
+        router.get(RouterPath(APIPath.node)) { _, _ in try answer(await handler.info()) }
+        router.get(RouterPath(APIPath.dht)) { _, _ in try answer(try await handler.status()) }
+        router.post(RouterPath(APIPath.ping)) { request, _ in try answer(try await handler.ping(try await decode(PingRequest.self, request))) }
+        router.post(RouterPath(APIPath.lookup)) { request, _ in try answer(try await handler.lookup(try await decode(LookupRequest.self, request))) }
+        router.post(RouterPath(APIPath.items)) { request, _ in try answer(try await handler.put(try await decode(PutRequest.self, request))) }
+        router.get(RouterPath(APIPath.items + "/:target")) { request, context in
+            try answer(try await handler.item(target: try context.parameters.require("target"), salt: request.uri.queryParameters.get("salt")))
+        }
+        router.put(RouterPath(APIPath.offer)) { request, _ in try answer(try await handler.publishOffer(try await decode(OfferPublishRequest.self, request))) }
+        router.delete(RouterPath(APIPath.offer)) { _, _ in try answer(try await handler.withdrawOffer()) }
+        router.get(RouterPath(APIPath.offers)) { request, _ in
+            let query = request.uri.queryParameters
+            let cores = query.get("cores").map { Int($0) } ?? 0
+            guard let cores, cores >= 0 else { throw APIError.badRequest("'cores' must be a whole number of cores, 0 or more") }
+            return try answer(try await handler.listOffers(runtime: query.get("runtime") ?? "wasm32-wasi", minimumCores: cores))
+        }
+        router.post(RouterPath(APIPath.receiptsPublish)) { _, _ in try answer(try await handler.publishReceipts()) }
+        router.post(RouterPath(APIPath.receiptsSync)) { request, _ in
+            try answer(try await handler.syncReceipts(try await decode(ReceiptsSyncRequest.self, request)))
+        }
+        router.get(RouterPath(APIPath.runningJobs)) { _, _ in try answer(await handler.runningJobs()) }
+        router.post(RouterPath(APIPath.batches)) { request, _ in try answer(try handler.submitBatch(try await decode(BatchSubmitRequest.self, request))) }
+        router.get(RouterPath(APIPath.batches)) { _, _ in try answer(try handler.batches()) }
+        router.get(RouterPath(APIPath.batches + "/:id")) { _, context in try answer(try handler.batch(try context.parameters.require("id"))) }
+        router.post(RouterPath(APIPath.batches + "/:id/cancel")) { _, context in try answer(try handler.cancelBatch(try context.parameters.require("id"))) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: await handler.metrics())))
+        }
+        return router
+    }
+
+    /// The request's JSON body as `T`, or a 400 that says what is wrong with it.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyLength)
+        do { return try APICoding.decoder.decode(T.self, from: Data(body.readableBytesView)) } catch let error as DecodingError {
+            throw APIError.badRequest("the body is not a valid \(T.self): \(explain(error))")
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                for try await line in inbound {
-                    let response: ControlResponse
-                    if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) {
-                        response = await handler(request)
-                    } else {
-                        response = .failure("the request is not a JSON object with 'method' and 'params'")
-                    }
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                    var bytes = (try? encoder.encode(response)) ?? Data(#"{"ok":false,"error":"internal encoding failure"}"#.utf8)
-                    bytes.append(UInt8(ascii: "\n"))
-                    try await outbound.write(ByteBuffer(bytes: bytes))
-                }
-            }
-        } catch {
-            logger.debug("control connection closed: \(error)")
+    static func explain(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): "'\(key.stringValue)' is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        case .dataCorrupted: "it is not JSON"
+        @unknown default: "\(error)"
         }
+    }
+
+    static func answer(_ value: some Encodable) throws -> Response {
+        let body = try APICoding.encoder.encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
-/// Splits a byte stream into lines (without the `\n`); a line longer than `maxLength` closes the
-/// connection with an error instead of buffering without bound.
-struct LineDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    let maxLength: Int
-
-    struct LineTooLong: Error {}
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > maxLength { throw LineTooLong() }
-            return .needMoreData
+/// Turns every failure into the API's one error shape (``APIError``), whoever threw it.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return Self.response(error)
+        } catch let error as HTTPError {
+            let message = error.status == .notFound
+                ? "no endpoint \(request.method) \(request.uri.path); see spec/0008-control-api.md"
+                : error.body ?? error.status.reasonPhrase
+            return Self.response(APIError(error.status.code, message))
+        } catch {
+            return Self.response(APIError(500, "\(error)"))
         }
-        let length = newline - buffer.readerIndex
-        let line = buffer.readSlice(length: length)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        context.fireChannelRead(wrapInboundOut(line))
-        return .continue
+    }
+
+    static func response(_ error: APIError) -> Response {
+        let body = (try? APICoding.encoder.encode(error)) ?? Data(#"{"error":"internal encoding failure","status":500}"#.utf8)
+        return Response(status: .init(code: error.status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// The localhost port's lock: every call carries the per-user token, as `Authorization: Bearer`
+/// or (for the dashboard's first page load) `?token=`.
+struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let header = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        guard let given = header ?? request.uri.queryParameters.get("token"), APIToken.matches(given, token) else {
+            throw APIError(401, "this port needs the node's token: run 'potluck dashboard --print-url', or send 'Authorization: Bearer' with DATA_DIR/api.token")
+        }
+        return try await next(request, context)
     }
 }

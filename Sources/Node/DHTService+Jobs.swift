@@ -44,8 +44,7 @@ extension DHTService {
         let client = JobClient(identity: identity, receipts: receipts, jobs: try JobStore(environment: environment))
         let me = identity.publicKey
         let detached = DetachedJobs(store: try BatchStore(environment: environment), client: client, me: me, logger: logger) { _ in
-            let request = ControlRequest(method: "offer.list", params: ["runtime": Offer.nativeRuntime, "cores": "1"])
-            guard let answer = try? await handler.listOffers(request).result else { return [] }
+            guard let answer = try? await handler.listOffers(runtime: Offer.nativeRuntime, minimumCores: 1) else { return [] }
             return OfferCandidate.candidates(in: answer, ledger: (try? receipts.ledger()) ?? ReceiptLedger(), me: me)
         }
         self.detached.withLock { $0 = detached }

@@ -53,8 +53,8 @@ extension DHTService {
                 case .command(let command, let continuation):
                     let request = owner.register(continuation)
                     owner.perform(node.start(command, request: request, now: now), persist: persist, flush: false)
-                case .inspect(let read, let continuation):
-                    continuation.resume(returning: read(node))
+                case .inspect(let read):
+                    read(node)
                 case .observed(let continuation):
                     continuation.resume(returning: (node.observedEndpoints, (node.configuration.readOnly, node.configuration.staysOutOfTables),
                                                     node.status.routingTableSize))

@@ -1,3 +1,4 @@
+import ControlAPI
 import JobChannel
 import PotluckCrypto
 import Foundation
@@ -35,6 +36,10 @@ public final class DHTService: Service, Sendable {
     let bootstrapping = Mutex<[BootstrapHost]>([])
     /// The job files this node runs for its owner, detached from a terminal (with jobs on).
     let detached = Mutex<DetachedJobs?>(nil)
+    /// What `/metrics` last reported of the core's counters.
+    let metricsScrape = MetricsScrape()
+    /// The control API's localhost URL (`http://127.0.0.1:PORT`), once it listens.
+    let httpAddress = Mutex<String?>(nil)
 
     public init(options: NodeOptions, identity: SigningKey, persistence: NodePersistence, logger: Logger,
                 onReady: @escaping ReadyHandler = { _, _ in }) {
@@ -52,7 +57,8 @@ public final class DHTService: Service, Sendable {
         case datagram([UInt8], from: Endpoint)
         case tick
         case command(DHTNode.Command, CheckedContinuation<DHTNode.Outcome, Never>)
-        case inspect(@Sendable (DHTNode) -> JSONValue, CheckedContinuation<JSONValue, Never>)
+        /// Reads the node's state on the owner task (the closure resumes its caller).
+        case inspect(@Sendable (DHTNode) -> Void)
         case published(Item)
         /// Potluck peers found by the rendezvous: join the overlay through them.
         case join([Endpoint])
@@ -68,6 +74,7 @@ public final class DHTService: Service, Sendable {
     public func run() async throws {
         // One node per data directory: a second one would take over the control socket.
         let lock = try DataDirectoryLock.acquire(dataDirectory: options.dataDirectory)
+        NodeMetrics.start()
         defer { lock.release() }
         MemoryReturn.configure()
         let group = MultiThreadedEventLoopGroup.singleton
@@ -110,11 +117,26 @@ public final class DHTService: Service, Sendable {
                 tasks.addTask { [self] in
                     try await RelayKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }
-                let control = ControlServer(socketPath: ControlSocket.path(inDataDirectory: options.dataDirectory), logger: logger,
-                                            onListening: { SystemdNotify.send("READY=1\nSTATUS=listening on \(bound.map(\.description).joined(separator: ", "))") }) {
-                    [self] request in await ControlHandler(service: self, events: events, bound: bound).handle(request)
+                let control = ControlServer(handler: ControlHandler(service: self, events: events, bound: bound), logger: logger)
+                tasks.addTask { [options] in
+                    try await control.runUnixSocket(at: ControlSocket.path(inDataDirectory: options.dataDirectory), group: group) {
+                        SystemdNotify.send("READY=1\nSTATUS=listening on \(bound.map(\.description).joined(separator: ", "))")
+                    }
                 }
-                tasks.addTask { try await control.run(group: group) }
+                if let http = options.http {
+                    let token = try APIToken.loadOrCreate(inDataDirectory: options.dataDirectory)
+                    tasks.addTask { [self, logger] in
+                        do {
+                            try await control.runTCP(host: http.addressText, port: Int(http.port), token: token, group: group) { port in
+                                let url = "http://\(Endpoint(address: http.address, port: UInt16(port)))"
+                                self.httpAddress.withLock { $0 = url }
+                                logger.info("dashboard and API at \(url) (token in \(APIToken.path(inDataDirectory: self.options.dataDirectory)))")
+                            }
+                        } catch {
+                            logger.error("cannot serve the dashboard on \(http): \(plainSocketError(error)); try --http 127.0.0.1:0")
+                        }
+                    }
+                }
                 tasks.addTask { try await MemoryReturn.run() }
                 tasks.addTask { [self] in try await Bootstrapper(service: self, events: events).run() }
                 tasks.addTask { [self] in

@@ -1,3 +1,4 @@
+import ControlAPI
 import PotluckCrypto
 import Foundation
 import Jobs

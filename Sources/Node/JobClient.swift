@@ -132,6 +132,7 @@ public struct JobClient: Sendable {
             completion = try await follow(job, cores: cores, on: lender, connection: connection, maxQueueWait: maxQueueWait, events: events)
         } catch {
             await connection.close()
+            NodeMetrics.jobEnded(role: .borrowed, termination: nil, bytesIn: 0, bytesOut: 0)
             record(JobRecord(role: .borrowed, peer: lender.key, jobDigest: job.digest, cores: cores, start: submitted,
                              end: Self.unixMilliseconds(), outcome: "\(error)", exitCode: nil, coreMilliseconds: 0, receipt: nil))
             throw error
@@ -139,6 +140,8 @@ public struct JobClient: Sendable {
         await connection.close()
         completion.path = connection.path
         let receiptID = try? completion.receipt.get().id
+        NodeMetrics.jobEnded(role: .borrowed, termination: completion.outcome.termination, bytesIn: completion.outcome.resultBytes,
+                             bytesOut: job.payloadBytes)
         record(JobRecord(role: .borrowed, peer: lender.key, jobDigest: job.digest, cores: cores, start: completion.start,
                          end: completion.end, outcome: completion.outcome.summary, exitCode: completion.outcome.exitCode,
                          coreMilliseconds: completion.outcome.cpuMilliseconds, receipt: receiptID))

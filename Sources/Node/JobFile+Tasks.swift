@@ -124,9 +124,11 @@ extension JobFile {
         return names.filter { fnmatch(namePattern, $0, FNM_PERIOD) == 0 }.sorted().map { base + "/" + $0 }.filter(isRegularFile)
     }
 
-    static func isRegularFile(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    static func isRegularFile(_ path: String) -> Bool { fileType(path) == .typeRegular }
+
+    /// What `path` itself is (a link is not followed, as `lstat`), `nil` when nothing is there.
+    static func fileType(_ path: String) -> FileAttributeType? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
     }
 
     static func digest(_ path: String) throws(NodeError) -> Bytes32 {

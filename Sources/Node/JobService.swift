@@ -157,6 +157,7 @@ final class JobService: Sendable {
         var record = JobRecord(role: .lent, peer: borrower, jobDigest: job.digest, cores: cores, start: start, end: end,
                                outcome: outcome.summary, exitCode: outcome.exitCode, coreMilliseconds: outcome.cpuMilliseconds, receipt: nil)
         defer { try? jobs.add(record) }
+        NodeMetrics.jobEnded(role: .lent, termination: outcome.termination, bytesIn: job.payloadBytes, bytesOut: outcome.resultBytes)
         if abandoned {
             record.outcome = "abandoned: the borrower disconnected (\(outcome.summary))"
             return

@@ -38,6 +38,9 @@ public struct NodeOptions: Sendable {
     /// reachable itself (spec 0021 §5), and its caps.
     public var relays = false
     public var relayLimits = RelayServer.Limits()
+    /// Where the dashboard and the control API listen over TCP (`spec/0008` §1), a localhost
+    /// address; port 0 takes any free port. `nil`: the Unix socket only.
+    public var http: Endpoint? = Endpoint(address: .v4(0x7f00_0001), port: 0)
     /// How guests run: by default in `potluck-sandbox` found beside the executable; the
     /// `potluck` command runs them in itself (``SandboxRunner/runningExecutableAsChild()``).
     public var sandbox = SandboxRunner()

@@ -1,4 +1,5 @@
 import PotluckCrypto
+import ControlAPI
 import Foundation
 import Jobs
 import Matching
@@ -15,12 +16,11 @@ public struct OfferCandidate: Sendable {
 
     /// The offers of an `offer.list` answer (`spec/0008-control-api.md`) but `me`'s own, with
     /// this borrower's trust in each lender from its receipts, `ledger`.
-    public static func candidates(in answer: JSONValue, ledger: ReceiptLedger, me: PublicKey, now: Date = Date()) -> [OfferCandidate] {
+    public static func candidates(in answer: OfferList, ledger: ReceiptLedger, me: PublicKey, now: Date = Date()) -> [OfferCandidate] {
         let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(now.timeIntervalSince1970 * 1000), halfLifeSeconds: nil)
-        return (answer["offers"]?.arrayValue ?? []).compactMap { json -> OfferCandidate? in
-            guard let hex = json["offer"]?.stringValue, let bytes = Hex.decode(hex), let offer = try? Offer(encoded: bytes),
-                  offer.lender != me else { return nil }
-            return OfferCandidate(offer: offer, estimatedRTTMilliseconds: json["estimated_rtt_ms"]?.numberValue,
+        return answer.offers.compactMap { entry -> OfferCandidate? in
+            guard let bytes = Hex.decode(entry.offer), let offer = try? Offer(encoded: bytes), offer.lender != me else { return nil }
+            return OfferCandidate(offer: offer, estimatedRTTMilliseconds: entry.estimatedRttMs,
                                   trust: snapshot.flowScore(of: offer.lender, asSeenBy: me).score)
         }
     }

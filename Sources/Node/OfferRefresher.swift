@@ -1,4 +1,5 @@
 import PotluckCrypto
+import ControlAPI
 import Foundation
 import Kademlia
 import Logging
@@ -22,7 +23,7 @@ struct OfferRefresher {
             try await Task.sleep(for: interval)
             var force = false
             if !announcedSinceStart {
-                let peers = await handler.inspect { .number(Double($0.status.routingTableSize)) }.numberValue ?? 0
+                let peers = await handler.inspect { $0.status.routingTableSize } ?? 0
                 force = peers > 0
                 announcedSinceStart = force
             }
@@ -40,9 +41,8 @@ struct OfferRefresher {
         do {
             let config = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory))
             let offer = try config.offer(lender: service.identity.publicKey, endpoint: endpoint)
-            let response = await handler.handle(ControlRequest(method: "offer.publish", params: ["offer": Hex.encode(try offer.encoded())]))
-            guard response.ok else {
-                service.logger.warning("cannot publish the offer set while the node was down: \(response.error ?? "?")")
+            do { _ = try await handler.publishOffer(OfferPublishRequest(offer: Hex.encode(try offer.encoded()))) } catch {
+                service.logger.warning("cannot publish the offer set while the node was down: \(error)")
                 return false
             }
             try? FileManager.default.removeItem(atPath: marker)
@@ -71,8 +71,7 @@ struct OfferRefresher {
         guard force || moved || published.expiry - now <= halfLife else { return }
         do {
             let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint)
-            let response = await handler.handle(ControlRequest(method: "offer.publish", params: ["offer": Hex.encode(try fresh.encoded())]))
-            if !response.ok { service.logger.warning("cannot refresh the offer: \(response.error ?? "?")") }
+            _ = try await handler.publishOffer(OfferPublishRequest(offer: Hex.encode(try fresh.encoded())))
         } catch {
             service.logger.warning("cannot refresh the offer: \(error)")
         }

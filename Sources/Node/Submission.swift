@@ -1,3 +1,4 @@
+import Foundation
 import PotluckCrypto
 import Jobs
 import Sandbox
@@ -38,6 +39,17 @@ public enum Submission: Sendable, Hashable {
     public var tool: String? {
         if case .native(let task, _) = self { return task.tool }
         return nil
+    }
+
+    /// The bytes it carries to the lender: the module and its inline inputs, or the input files.
+    var payloadBytes: Int {
+        switch self {
+        case .wasm(let job): job.module.count + job.stdin.count + job.inputFiles.values.reduce(0) { $0 + $1.count }
+        case .native(_, let inputs):
+            inputs.values.reduce(0) { total, path in
+                total + (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0)
+            }
+        }
     }
 
     /// The message that submits it.

@@ -82,8 +82,7 @@ public struct TaskBatch: Sendable {
     func save(_ outcome: GuestOutcome, for item: PlannedTask) -> String? {
         for (name, bytes) in outcome.outputFiles.sorted(by: { $0.key < $1.key }) {
             guard let path = item.destination.path(for: name) else { return "the lender returned an unexpected output '\(name)'" }
-            var info = stat()
-            if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { return "refused to write \(path): it is a symbolic link" }
+            if JobFile.fileType(path) == .typeSymbolicLink { return "refused to write \(path): it is a symbolic link" }
             do {
                 try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -1,3 +1,4 @@
+import ControlAPI
 import ArgumentParser
 import Foundation
 import Kademlia
@@ -20,10 +21,8 @@ struct DHTCommand: AsyncParsableCommand {
         @Argument(help: "The value.") var value: String
 
         func run() async throws {
-            var params = ["value": value, "immutable": immutable ? "true" : "false"]
-            if let salt { params["salt"] = salt }
-            let result = try callNode(data, "dht.put", params)
-            if json { try printJSON(result) } else { print(result["target"]?.stringValue ?? "") }
+            let result = try await callNode(data, .put(PutRequest(value: value, salt: salt, immutable: immutable)))
+            if json { try printJSON(result) } else { print(result.target) }
         }
     }
 
@@ -39,12 +38,8 @@ struct DHTCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var params = ["target": target]
-            if let salt { params["salt"] = salt }
-            let result = try callNode(data, "dht.get", params)
-            if json { try printJSON(result) } else {
-                print(result["value"]?.stringValue ?? "(a non-string value, bencoded: \(result["value_bencoded_hex"]?.stringValue ?? ""))")
-            }
+            let result = try await callNode(data, .item(target, salt: salt))
+            if json { try printJSON(result) } else { print(result.value ?? "(a non-string value, bencoded: \(result.valueBencodedHex))") }
         }
     }
 
@@ -59,11 +54,9 @@ struct DHTCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let result = try callNode(data, "dht.lookup", ["target": id])
+            let result = try await callNode(data, .lookup(id))
             if json { return try printJSON(result) }
-            for node in result["closest"]?.arrayValue ?? [] {
-                print("\(node["id"]?.stringValue ?? "")  \(node["endpoint"]?.stringValue ?? "")")
-            }
+            for node in result.closest { print("\(node.id)  \(node.endpoint)") }
         }
     }
 
@@ -78,9 +71,9 @@ struct DHTCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let result = try callNode(data, "dht.ping", ["endpoint": endpoint])
+            let result = try await callNode(data, .ping(endpoint))
             if json { return try printJSON(result) }
-            print("\(result["node_id"]?.stringValue ?? "") answered in \(result["rtt_ms"]?.numberValue.map { String($0) } ?? "?") ms")
+            print("\(result.nodeID) answered in \(result.rttMs) ms")
         }
     }
 
@@ -90,40 +83,37 @@ struct DHTCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let result = try callNode(data, "dht.status", [:])
-            if json { return try printJSON(result) }
-            for key in ["node_id", "routing_table_size", "buckets", "items_stored", "own_items", "info_hashes_stored",
-                        "pending_queries", "datagrams_received", "datagrams_sent", "queries_sent", "responses_received",
-                        "timeouts", "errors_sent", "errors_received", "dial_backs_sent", "dial_backs_failed"] {
-                print("\(key): \(Self.text(result[key]))")
+            let status = try await callNode(data, .dhtStatus)
+            if json { return try printJSON(status) }
+            let rows: [(String, Int)] = [
+                ("routing_table_size", status.routingTableSize), ("buckets", status.buckets), ("items_stored", status.itemsStored),
+                ("own_items", status.ownItems), ("info_hashes_stored", status.infoHashesStored), ("pending_queries", status.pendingQueries),
+                ("datagrams_received", status.datagramsReceived), ("datagrams_sent", status.datagramsSent), ("queries_sent", status.queriesSent),
+                ("responses_received", status.responsesReceived), ("timeouts", status.timeouts), ("errors_sent", status.errorsSent),
+                ("errors_received", status.errorsReceived), ("dial_backs_sent", status.dialBacksSent), ("dial_backs_failed", status.dialBacksFailed),
+            ]
+            print("node_id: \(status.nodeID)")
+            for (key, value) in rows { print("\(key): \(value)") }
+            print("queries_received: \(Self.text(status.queriesReceived))")
+            print("dropped: \(Self.text(status.dropped))")
+            let info = try? await callNode(data, .nodeInfo)
+            if let reach = info?.reachability?.summary { print("reachability: \(reach)") }
+            if let channel = info?.jobChannel {
+                print("job_channel: " + Self.text(["established": channel.established, "evicted": channel.evicted, "failed_handshakes": channel.failedHandshakes,
+                                                   "open": channel.open, "refused": channel.refused]))
             }
-            print("queries_received: \(Self.text(result["queries_received"]))")
-            print("dropped: \(Self.text(result["dropped"]))")
-            let info = try? callNode(data, "node.info", [:])
-            if let reach = info?["reachability"]?["summary"]?.stringValue { print("reachability: \(reach)") }
-            if let channel = info?["job_channel"] { print("job_channel: \(Self.text(channel))") }
-            for host in info?["bootstrap"]?.arrayValue ?? [] {
-                print("bootstrap: \(Self.text(host["host"])) (\(Self.text(host["state"])), \(Self.text(host["attempts"])) attempts)")
-            }
+            for host in info?.bootstrap ?? [] { print("bootstrap: \(host.host) (\(host.state), \(host.attempts) attempts)") }
         }
 
-        static func text(_ value: JSONValue?) -> String {
-            switch value {
-            case .string(let s)?: s
-            case .number(let n)?: n == n.rounded() ? String(Int64(n)) : String(n)
-            case .object(let o)?: o.isEmpty ? "none" : o.sorted { $0.key < $1.key }.map { "\($0.key)=\(text($0.value))" }.joined(separator: " ")
-            default: "-"
-            }
+        /// `key=value` pairs in key order, or `none`.
+        static func text(_ counts: [String: Int]) -> String {
+            counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
     }
 }
 
-/// Sends one request to the data directory's running node; its error, if any, becomes the
-/// command's one-line error.
-func callNode(_ data: DataDirectoryOptions, _ method: String, _ params: [String: String]) throws -> JSONValue {
-    let client = ControlClient(socketPath: ControlSocket.path(inDataDirectory: data.directory.path))
-    let response: ControlResponse
-    do { response = try client.send(ControlRequest(method: method, params: params)) } catch { throw CLIError(error.description) }
-    guard response.ok, let result = response.result else { throw CLIError(response.error ?? "the node gave no answer") }
-    return result
+/// Calls the data directory's running node; its error, if any, becomes the command's one-line
+/// error.
+func callNode<Answer>(_ data: DataDirectoryOptions, _ route: APIRoute<Answer>) async throws -> Answer {
+    do { return try await ControlClient(dataDirectory: data.directory.path).call(route) } catch { throw CLIError(error.description) }
 }

@@ -1,3 +1,4 @@
+import ControlAPI
 import ArgumentParser
 import Foundation
 import Node
@@ -5,17 +6,7 @@ import Node
 /// Detached jobs (`potluck run --detach JOB.toml`, `spec/0019-native-jobs.md` §7): the node
 /// runs them; these commands ask it how they stand, print their logs, gather their outputs and
 /// cancel them.
-func detachedJob(_ data: DataDirectoryOptions, _ method: String, id: String) throws -> BatchRecord {
-    try BatchRecord(json: try callNode(data, method, ["id": id]))
-}
-
 extension BatchRecord {
-    init(json: JSONValue) throws {
-        do { self = try JSONDecoder().decode(BatchRecord.self, from: JSONEncoder().encode(json)) } catch {
-            throw CLIError("the node answered with a job this potluck cannot read: \(error)")
-        }
-    }
-
     /// One line: id, phase, progress, tool, file.
     var summary: String {
         let counts = counts
@@ -35,12 +26,12 @@ struct JobsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let limit = Quantities.duration(timeout) else { throw CLIError("--timeout '\(timeout)' is not a duration; write e.g. 90s or 10m") }
-        var record = try detachedJob(data, "batch.show", id: id)
+        var record = try await callNode(data, .batch(id))
         let deadline = ContinuousClock.now + limit
         while wait, !record.phase.isOver {
             guard ContinuousClock.now < deadline else { throw CLIError("job \(record.id) is still \(record.phase.rawValue) after \(timeout)") }
             try await Task.sleep(for: .milliseconds(250))
-            record = try detachedJob(data, "batch.show", id: record.id)
+            record = try await callNode(data, .batch(record.id))
         }
         if json { return try printJSON(record) }
         print(record.summary)
@@ -62,7 +53,7 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: "Only the lines about task N (1 is the first).") var task: Int?
 
     func run() async throws {
-        let record = try detachedJob(data, "batch.show", id: id)
+        let record = try await callNode(data, .batch(id))
         if let task, !(1...max(1, record.tasks.count)).contains(task) {
             throw CLIError("--task \(task) is not a task of job \(record.id): give 1 to \(record.tasks.count)")
         }
@@ -77,7 +68,7 @@ struct CancelCommand: AsyncParsableCommand {
     @Argument(help: "The job's id (or its first characters).") var id: String
 
     func run() async throws {
-        let record = try detachedJob(data, "batch.cancel", id: id)
+        let record = try await callNode(data, .cancelBatch(id))
         print(record.summary)
     }
 }
@@ -91,7 +82,7 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Copy the outputs into this directory.", valueName: "DIR")) var to: String?
 
     func run() async throws {
-        let record = try detachedJob(data, "batch.show", id: id)
+        let record = try await callNode(data, .batch(id))
         let planned = try nodeErrors { try JobFile.load(record.jobFile).tasks() }
         guard planned.count == record.tasks.count else {
             throw CLIError("\(record.jobFile) now makes \(planned.count) task(s), not the job's \(record.tasks.count); its outputs cannot be matched")

@@ -22,12 +22,12 @@ struct InitCommand: AsyncParsableCommand {
             throw CLIError("cannot create the data directory \(directory.path): \(error.localizedDescription)")
         }
         // An existing directory is tightened too: the identity and the control socket live there.
-        var status = stat()
-        if stat(directory.path, &status) == 0, status.st_mode & 0o077 != 0 {
+        let mode = ((try? FileManager.default.attributesOfItem(atPath: directory.path))?[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        if mode & 0o077 != 0 {
             guard chmod(directory.path, 0o700) == 0 else {
                 throw CLIError("cannot restrict \(directory.path) to its owner (mode 0700): \(String(cString: strerror(errno)))")
             }
-            print("restricted \(directory.path) to its owner (mode 0700; it was \(String(status.st_mode & 0o777, radix: 8)))")
+            print("restricted \(directory.path) to its owner (mode 0700; it was \(String(mode & 0o777, radix: 8)))")
         }
         if let existing = try? IdentityFile.load(from: directory.identityPath) {
             throw CLIError("\(directory.path) already has an identity (peer id \(existing.publicKey.peerID)); it was left untouched")

@@ -1,9 +1,8 @@
+import ControlAPI
 import Foundation
 
-/// Prints `value` as one line of JSON with sorted keys (stable for scripts and tests).
+/// Prints `value` as one line of JSON with sorted snake_case keys, as the control API answers
+/// (stable for scripts and tests).
 func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    print(String(decoding: try APICoding.encoder.encode(value), as: UTF8.self))
 }

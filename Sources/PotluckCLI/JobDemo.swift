@@ -1,3 +1,4 @@
+import ControlAPI
 import PotluckCrypto
 import ExampleJobs
 import Foundation
@@ -66,9 +67,10 @@ struct JobDemo {
             firstRunning.cancel()
         }
         let everyone = peers
-        let minimum = Double(min(2, lenders))
+        let minimum = min(2, lenders)
         _ = try await poll("every node joined the DHT", timeout: .seconds(60)) { () -> Bool? in
-            everyone.allSatisfy { peer in ((try? callNode(peer.data, "dht.status", [:]))?["routing_table_size"]?.numberValue ?? 0) >= minimum } ? true : nil
+            for peer in everyone where ((try? await callNode(peer.data, .dhtStatus))?.routingTableSize ?? 0) < minimum { return nil }
+            return true
         }
 
         for (index, lender) in peers.dropLast().enumerated() {
@@ -77,9 +79,9 @@ struct JobDemo {
             config.memory = "512MiB"
             config.maxJobs = 2
             try nodeErrors { try config.save(to: LenderConfig.path(inDataDirectory: lender.directory)) }
-            guard let endpoint = try callNode(lender.data, "node.info", [:])["jobs"]?.stringValue else { throw CLIError("\(lender.name) serves no jobs") }
+            guard let endpoint = try await callNode(lender.data, .nodeInfo).jobs else { throw CLIError("\(lender.name) serves no jobs") }
             let offer = try nodeErrors { try config.offer(lender: lender.identity.publicKey, endpoint: endpoint) }
-            _ = try callNode(lender.data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
+            _ = try await callNode(lender.data, .publishOffer(hex: Hex.encode(try offer.encoded())))
             print("  \(lender.name) \(short(lender.identity.publicKey)) offers \(offer.cores) core(s), 512 MiB of wasm32-wasi at \(endpoint)")
         }
 
@@ -89,7 +91,7 @@ struct JobDemo {
         let demand = JobDemand(cores: 1, memoryBytes: guest.limits.memoryBytes, coreSeconds: guest.limits.coreSeconds, wallSeconds: guest.limits.wallSeconds)
         let lenderCount = lenders
         let candidates = try await poll("the borrower found every offer through the DHT", timeout: .seconds(20)) { () -> [OfferCandidate]? in
-            let found = (try? findOffers(borrower.data, runtime: "wasm32-wasi", cores: 1, me: borrower.identity.publicKey)) ?? []
+            let found = (try? await findOffers(borrower.data, runtime: "wasm32-wasi", cores: 1, me: borrower.identity.publicKey)) ?? []
             return found.count >= lenderCount ? found : nil
         }
         let (ranked, _, _) = rankOffers(candidates, for: demand, borrower: borrower.identity.publicKey)
@@ -176,13 +178,10 @@ struct JobDemo {
 
     /// Polls `attempt` (which may block on a control socket, so it runs off the cooperative
     /// pool) every 200 ms until it gives a value or `timeout` passes.
-    func poll<T: Sendable>(_ what: String, timeout: Duration, _ attempt: @escaping @Sendable () -> T?) async throws -> T {
+    func poll<T: Sendable>(_ what: String, timeout: Duration, _ attempt: @escaping @Sendable () async -> T?) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let value = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(returning: attempt()) }
-            }
-            if let value { return value }
+            if let value = await attempt() { return value }
             try await Task.sleep(for: .milliseconds(200))
         }
         throw CLIError("the demo timed out waiting until \(what)")

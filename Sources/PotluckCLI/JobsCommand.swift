@@ -1,3 +1,4 @@
+import ControlAPI
 import ArgumentParser
 import PotluckCrypto
 import Foundation
@@ -22,8 +23,7 @@ struct JobsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Detached jobs are the node's; without a node, only the records on disk are listed.
-        let answer = try? callNode(data, "batch.list", [:])
-        let batches = try answer.map { answer in try (answer["jobs"]?.arrayValue ?? []).map(BatchRecord.init(json:)) }
+        let batches = (try? await callNode(data, .batches))?.jobs
         if detached {
             guard let batches else { throw CLIError("no node is running on \(data.directory.path); start it with 'potluck node'") }
             for record in batches { if json { try printJSON(record) } else { print(record.summary) } }
@@ -69,13 +69,11 @@ struct StatusCommand: AsyncParsableCommand {
         let receipts = try withReceiptStore(data) { try $0.ledger() }.completeReceipts
         let given = receipts.filter { $0.body.provider == me }.reduce(0) { $0 + $1.body.coreMilliseconds }
         let received = receipts.filter { $0.body.consumer == me }.reduce(0) { $0 + $1.body.coreMilliseconds }
-        let running = (try? callNode(data, "jobs.running", [:]))?["running"]?.arrayValue
-        let shortBorrower = ShortPeerIDs((running ?? []).compactMap { $0["borrower"]?.stringValue })
-        let runningLines = (running ?? []).map { job in
-            "\(job["borrower"]?.stringValue.map { shortBorrower($0) } ?? "?") job \(job["job"]?.stringValue?.prefix(16) ?? "?") on \(Int(job["cores"]?.numberValue ?? 0)) core(s)"
-        }
+        let running = (try? await callNode(data, .runningJobs))?.running
+        let shortBorrower = ShortPeerIDs((running ?? []).map(\.borrower))
+        let runningLines = (running ?? []).map { job in "\(shortBorrower(job.borrower)) job \(job.job.prefix(16)) on \(job.cores) core(s)" }
         let lent = records.suffix(last).map(JobLine.init)
-        let reachability = running == nil ? nil : (try? callNode(data, "node.info", [:]))?["reachability"]?["summary"]?.stringValue
+        let reachability = running == nil ? nil : (try? await callNode(data, .nodeInfo))?.reachability?.summary
         if json {
             return try printJSON(Output(peer_id: me.peerID, node_running: running != nil, running: runningLines, lent: lent,
                                         given_core_seconds: Double(given) / 1000, received_core_seconds: Double(received) / 1000,

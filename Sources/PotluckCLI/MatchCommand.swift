@@ -36,7 +36,7 @@ struct MatchCommand: AsyncParsableCommand {
         let borrower: PublicKey
         do { borrower = try IdentityFile.load(from: data.directory.identityPath).publicKey } catch { throw CLIError(error.description) }
         // The same candidates as `potluck run`: never this node's own offer (it cannot borrow from itself).
-        let candidates = try findOffers(data, runtime: runtime, cores: 1, me: borrower)
+        let candidates = try await findOffers(data, runtime: runtime, cores: 1, me: borrower)
         let demand = JobDemand(runtime: runtime, cores: cores, memoryBytes: memoryBytes, coreSeconds: work, wallSeconds: work)
         let ranked = rankOffers(candidates, for: demand, borrower: borrower, maxLatencyMs: maxLatency).evaluations
         let chosen = ranked.first { $0.components != nil }

@@ -1,3 +1,4 @@
+import ControlAPI
 import PotluckCrypto
 import Foundation
 import Jobs
@@ -24,16 +25,16 @@ extension JobDemo {
             var config = try nodeErrors { try LenderConfig.load(from: path) }
             config.tools = tools
             try nodeErrors { try config.save(to: path) }
-            guard let endpoint = try callNode(lender.data, "node.info", [:])["jobs"]?.stringValue else { throw CLIError("\(lender.name) serves no jobs") }
+            guard let endpoint = try await callNode(lender.data, .nodeInfo).jobs else { throw CLIError("\(lender.name) serves no jobs") }
             let offer = try nodeErrors { try config.offer(lender: lender.identity.publicKey, endpoint: endpoint) }
-            _ = try callNode(lender.data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
+            _ = try await callNode(lender.data, .publishOffer(hex: Hex.encode(try offer.encoded())))
         }
         let lent = tools.map { String($0.prefix { $0 != "=" }) }.joined(separator: " and ")
         let names = Dictionary(uniqueKeysWithValues: lenders.map { ($0.identity.publicKey, $0.name) })
         print("Native tools: every lender now also lends \(lent), each task under bubblewrap (no network, read-only system, seccomp).")
         let count = lenders.count
         let found = try await poll("the borrower found the native offers", timeout: .seconds(20)) { () -> [OfferCandidate]? in
-            let offers = (try? findOffers(borrower.data, runtime: Offer.nativeRuntime, cores: 1, me: borrower.identity.publicKey)) ?? []
+            let offers = (try? await findOffers(borrower.data, runtime: Offer.nativeRuntime, cores: 1, me: borrower.identity.publicKey)) ?? []
             return offers.count >= count ? offers : nil
         }
 

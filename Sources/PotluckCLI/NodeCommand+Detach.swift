@@ -1,3 +1,4 @@
+import ControlAPI
 import Foundation
 import Node
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ extension NodeCommand {
     /// `--detach`: starts this same command again without `--detach`, in a session of its own
     /// with its output in `DIR/node.log`, and returns once that node answers on its control
     /// socket (spec 0008 §1.2) — or fails with the node's own last words if it stops first.
-    func startDetached() throws {
+    func startDetached() async throws {
         let directory = data.directory
         if let pid = DataDirectoryLock.holder(ofDataDirectory: directory.path) {
             throw CLIError("another node (pid \(pid)) is already running on \(directory.path); stop it with 'potluck stop --data-dir \(directory.path)'")
@@ -32,9 +33,8 @@ extension NodeCommand {
         }
         closeOnExecEverythingInherited()
         let pid = try spawnInNewSession(executable, [executable] + arguments, output: log)
-        _ = try Readiness.wait(for: directory, peers: 0, within: .seconds(60), starting: (pid, logPath, logOffset))
-        let info = try? callNode(data, "node.info", [:])
-        let listening = info?["listen"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "?"
+        _ = try await Readiness.wait(for: directory, peers: 0, within: .seconds(60), starting: (pid, logPath, logOffset))
+        let listening = (try? await callNode(data, .nodeInfo))?.listen.joined(separator: ", ") ?? "?"
         print("node started (pid \(pid)), listening on \(listening); log: \(logPath); stop it with 'potluck stop --data-dir \(directory.path)'")
     }
 

@@ -56,7 +56,18 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: "Run in the background (output in DIR/node.log); return once the node answers.")
     var detach = false
 
+    @Option(name: .customLong("http"), help: ArgumentHelp(
+        "Serve the dashboard and the control API here, with the token in DIR/api.token (port 0: any free port).",
+        valueName: "HOST:PORT"))
+    var http = "127.0.0.1:0"
+
+    @Flag(name: .customLong("no-http"), help: "Serve no dashboard: the control API on DIR/control.sock only.")
+    var noHTTP = false
+
     func validate() throws {
+        guard let address = Endpoint(http), address.address.isLoopback else {
+            throw ValidationError("--http '\(http)' must be a loopback address and port, e.g. 127.0.0.1:7480 or [::1]:7480 (the dashboard is for this machine only)")
+        }
         for text in listen where Endpoint(text) == nil {
             throw ValidationError("'\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:6891 or [::1]:6891")
         }
@@ -79,7 +90,7 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if detach { return try startDetached() }
+        if detach { return try await startDetached() }
         let directory = data.directory
         let identity: SigningKey
         do { identity = try IdentityFile.load(from: directory.identityPath) } catch { throw CLIError(error.description) }
@@ -98,6 +109,7 @@ struct NodeCommand: AsyncParsableCommand {
         if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
         options.jobsPort = jobsPort
         options.servesJobs = !noJobs
+        options.http = noHTTP ? nil : Endpoint(http)
         options.sandbox = .runningExecutableAsChild()
 
         let json = logFormat == "json"

@@ -1,3 +1,4 @@
+import ControlAPI
 import ArgumentParser
 import PotluckCrypto
 import Foundation
@@ -82,15 +83,15 @@ struct OfferCommand: AsyncParsableCommand {
                 return
             }
             // Borrowers reach the lender on its job channel (spec 0017 §1).
-            guard let endpoint = try callNode(data, "node.info", [:])["jobs"]?.stringValue else {
+            guard let endpoint = try await callNode(data, .nodeInfo).jobs else {
                 throw CLIError("the node does not serve jobs; restart it without --no-jobs to lend")
             }
             let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: endpoint) }
             try nodeErrors { try config.save(to: path) }
-            let result = try callNode(data, "offer.publish", ["offer": Hex.encode(try offer.encoded())])
+            let result = try await callNode(data, .publishOffer(hex: Hex.encode(try offer.encoded())))
             if json { return try printJSON(result) }
             let tools = offer.tools.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
-            print("offer published: \(offer.cores) core(s), \(config.memory), \((offer.runtimes + tools).joined(separator: ", ")); target \(result["target"]?.stringValue ?? "?")")
+            print("offer published: \(offer.cores) core(s), \(config.memory), \((offer.runtimes + tools).joined(separator: ", ")); target \(result.target)")
         }
     }
 
@@ -111,8 +112,8 @@ struct OfferCommand: AsyncParsableCommand {
         @OptionGroup var data: DataDirectoryOptions
 
         func run() async throws {
-            let result = try callNode(data, "offer.withdraw", [:])
-            print("offer withdrawn (seq \(result["seq"]?.numberValue.map { String(Int64($0)) } ?? "?"))")
+            let result = try await callNode(data, .withdrawOffer)
+            print("offer withdrawn (seq \(result.seq))")
         }
     }
 }
@@ -126,16 +127,13 @@ struct OffersCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        var params = ["runtime": runtime]
-        if let cores { params["cores"] = String(cores) }
-        let result = try callNode(data, "offer.list", params)
+        let result = try await callNode(data, .offers(runtime: runtime, cores: cores ?? 0))
         if json { return try printJSON(result) }
-        let offers = result["offers"]?.arrayValue ?? []
-        let short = ShortPeerIDs(offers.compactMap { $0["lender"]?.stringValue })
+        let offers = result.offers
+        let short = ShortPeerIDs(offers.map(\.lender))
         for offer in offers {
-            let memory = (offer["memory_bytes"]?.numberValue ?? 0) / Double(1 << 20)
-            let latency = offer["estimated_rtt_ms"]?.numberValue.map { String(format: "  ~%.0f ms away", $0) } ?? ""
-            print("\(offer["lender"]?.stringValue.map { short($0) } ?? "?")  \(Int(offer["cores"]?.numberValue ?? 0)) core(s)  \(Int(memory)) MiB  at \(offer["endpoint"]?.stringValue ?? "?")\(latency)")
+            let latency = offer.estimatedRttMs.map { String(format: "  ~%.0f ms away", $0) } ?? ""
+            print("\(short(offer.lender))  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)\(latency)")
         }
         print("\(offers.count) offer(s) for \(runtime)")
     }

@@ -1,10 +1,11 @@
+import ControlAPI
 import ArgumentParser
 import Foundation
 import Node
 
 /// `potluck wait`: returns once the node of a data directory answers and knows enough peers, so
 /// a script continues only when the node is ready (spec 0008 §1.2).
-struct WaitCommand: ParsableCommand {
+struct WaitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wait",
         abstract: "Wait until the node answers and its routing table holds enough peers.",
@@ -23,9 +24,9 @@ struct WaitCommand: ParsableCommand {
         guard Quantities.duration(timeout) != nil else { throw ValidationError("--timeout '\(timeout)' is not a duration: use e.g. 30s or 2m") }
     }
 
-    func run() throws {
+    func run() async throws {
         let limit = Quantities.duration(timeout) ?? .seconds(60)
-        let size = try Readiness.wait(for: data.directory, peers: peers, within: limit)
+        let size = try await Readiness.wait(for: data.directory, peers: peers, within: limit)
         print("ready: \(size) \(size == 1 ? "peer" : "peers") in the routing table")
     }
 }
@@ -74,8 +75,8 @@ enum Readiness {
     /// last error it logged (after byte `logOffset` of its log: this start's lines only) if it
     /// exits first.
     static func wait(for directory: DataDirectory, peers: Int, within limit: Duration,
-                     starting: (pid: pid_t, log: String, logOffset: Int)? = nil) throws -> Int {
-        let client = ControlClient(socketPath: ControlSocket.path(inDataDirectory: directory.path), timeout: .seconds(10))
+                     starting: (pid: pid_t, log: String, logOffset: Int)? = nil) async throws -> Int {
+        let client = ControlClient(dataDirectory: directory.path, timeout: .seconds(10))
         let deadline = ContinuousClock.now + limit
         var last = "no node answered"
         while true {
@@ -89,17 +90,16 @@ enum Readiness {
                 }
             }
             do {
-                let response = try client.send(ControlRequest(method: "dht.status"))
-                let size = Int(response.result?["routing_table_size"]?.numberValue ?? 0)
-                if response.ok, size >= peers { return size }
+                let size = try await client.call(.dhtStatus).routingTableSize
+                if size >= peers { return size }
                 last = "the node answers but knows \(size) of the \(peers) \(peers == 1 ? "peer" : "peers") asked for"
             } catch {
-                last = "no node answered on \(directory.path)/control.sock"
+                last = error.status == nil ? "no node answered on \(directory.path)/control.sock" : error.description
             }
             guard ContinuousClock.now < deadline else {
                 throw CLIError("not ready within \(limit.components.seconds) s: \(last)\(starting == nil ? "; is 'potluck node' running with this --data-dir?" : "")")
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }

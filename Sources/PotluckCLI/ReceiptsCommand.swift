@@ -1,3 +1,4 @@
+import ControlAPI
 import ArgumentParser
 import PotluckCrypto
 import Foundation
@@ -17,8 +18,8 @@ struct ReceiptsCommand: AsyncParsableCommand {
         @OptionGroup var data: DataDirectoryOptions
 
         func run() async throws {
-            let result = try callNode(data, "receipts.publish", [:])
-            print("published \(Int(result["published"]?.numberValue ?? 0)) receipt(s)")
+            let result = try await callNode(data, .publishReceipts)
+            print("published \(result.published) receipt(s)")
         }
     }
 
@@ -29,9 +30,8 @@ struct ReceiptsCommand: AsyncParsableCommand {
         @Argument(help: "The peer (peer id or 64 hex digits).") var peer: String
 
         func run() async throws {
-            let result = try callNode(data, "receipts.sync", ["peer": peer])
-            let count = { (key: String) in Int(result[key]?.numberValue ?? 0) }
-            print("\(count("listed")) listed, \(count("fetched")) fetched, \(count("added")) new receipt(s) added")
+            let result = try await callNode(data, .syncReceipts(peer: peer))
+            print("\(result.listed) listed, \(result.fetched) fetched, \(result.added) new receipt(s) added")
         }
     }
 

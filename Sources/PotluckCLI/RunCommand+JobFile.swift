@@ -17,7 +17,7 @@ extension RunCommand {
         let identity: SigningKey
         do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
         let demand = file.demand(planned)
-        let candidates = try findOffers(data, runtime: Offer.nativeRuntime, cores: 1, me: identity.publicKey)
+        let candidates = try await findOffers(data, runtime: Offer.nativeRuntime, cores: 1, me: identity.publicKey)
         let (ranked, ruledOut, _) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
         if explain || ranked.isEmpty {
             for (candidate, reason) in ruledOut { standardError("potluck: \(candidate.offer.lender.peerID.prefix(16))… ruled out: \(reason)") }

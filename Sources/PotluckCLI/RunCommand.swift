@@ -1,3 +1,4 @@
+import ControlAPI
 import ArgumentParser
 import PotluckCrypto
 import Foundation
@@ -56,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
         if detach {
             guard job.hasSuffix(".toml") else { throw CLIError("--detach runs job files (.toml); a wasm job runs attached") }
             _ = try nodeErrors { try JobFile.load(job).tasks() }  // a mistake is one line here, before the node is asked
-            let record = try BatchRecord(json: try callNode(data, "batch.submit", ["path": job]))
+            let record = try await callNode(data, .submitBatch(path: job))
             if json { return try printJSON(record) }
             print(record.id)
             return standardError("potluck: job \(record.id): \(record.tasks.count) task(s) of \(record.tool), run by the node; follow it with 'potluck jobs show \(record.id)'")
@@ -67,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         let guest = try makeJob()
         let demand = JobDemand(cores: cores, memoryBytes: guest.limits.memoryBytes, coreSeconds: guest.limits.coreSeconds,
                                wallSeconds: guest.limits.wallSeconds)
-        let candidates = try findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
+        let candidates = try await findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
         var (ranked, ruledOut, evaluations) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
         if let lender {
             // Asked by name: the job goes to that lender even if its offer seems not to fit, and

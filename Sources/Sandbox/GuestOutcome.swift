@@ -41,6 +41,9 @@ public struct GuestOutcome: Sendable, Hashable {
     /// `GuestTermination.exitCode`).
     public var exitCode: Int32 { termination.exitCode }
 
+    /// The bytes it carries back: stdout, stderr and the output files.
+    public var resultBytes: Int { stdout.count + stderr.count + outputFiles.values.reduce(0) { $0 + $1.count } }
+
     /// One line for people, e.g. `"exited 0 after 1.2 s, 3.1 G fuel"`.
     public var summary: String {
         let how: String

@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import ControlAPI
 import PotluckCrypto
 import ExampleJobs
 import Foundation
@@ -27,7 +28,7 @@ import Glibc
 /// the attackers' own crypto took.
 func attackBench() async throws -> [BenchResult] {
     try execute("/usr/bin/taskset", ["-a", "-cp", "0", String(getpid())])
-    let target = try AttackTarget.start()
+    let target = try await AttackTarget.start()
     defer { target.stop() }
     let idle = target.memory().now
     var results: [BenchResult] = []
@@ -47,7 +48,7 @@ struct AttackTarget {
     let dhtEndpoint: String
     let friendSocket: String
 
-    static func start() throws -> AttackTarget {
+    static func start() async throws -> AttackTarget {
         let potluck = potluckExecutable
         let root = NSTemporaryDirectory() + "potluck-bench-attack-\(getpid())"
         try? FileManager.default.removeItem(atPath: root)
@@ -60,16 +61,17 @@ struct AttackTarget {
                                                         "--no-default-bootstrap", "--bootstrap", endpoint])
         _ = try friend.waitForLine(prefix: "listening on ", timeout: 30)
         try execute(potluck, ["offer", "set", "--cores", "2", "--memory", "256MiB", "--data-dir", root + "/lender"])
-        let info = try ControlClient(socketPath: ControlSocket.path(inDataDirectory: root + "/lender"))
-            .send(ControlRequest(method: "node.info", params: [:]))
-        guard let jobs = info.result?["jobs"]?.stringValue, let port = jobs.split(separator: ":").last.flatMap({ Int($0) }),
-              let peer = info.result?["peer_id"]?.stringValue, let key = try? PublicKey(peerID: peer)
+        let info = try await ControlClient(dataDirectory: root + "/lender").call(.nodeInfo)
+        guard let jobs = info.jobs, let port = jobs.split(separator: ":").last.flatMap({ Int($0) }),
+              let key = try? PublicKey(peerID: info.peerID)
         else { throw BenchError("the lender said nothing of its job channel: \(info)") }
         let target = AttackTarget(lender: lender, friend: friend, root: root, lenderKey: key, jobsPort: port, dhtEndpoint: endpoint,
                                   friendSocket: ControlSocket.path(inDataDirectory: root + "/friend"))
         // The friend must be a verified member of the lender's table (it answered a query of the lender's).
         let deadline = Date().addingTimeInterval(30)
-        while target.friendRTT() == nil || target.lenderTableSize() < 1 {
+        while true {
+            let answered = await target.friendRTT() != nil
+            if answered, await target.lenderTableSize() >= 1 { break }
             guard Date() < deadline else { throw BenchError("the friend node never joined the lender's table") }
             usleep(100_000)
         }
@@ -101,17 +103,14 @@ struct AttackTarget {
     /// One ping from the friend node to the lender, asked through the friend's control socket:
     /// the milliseconds until the friend's answer (the node rounds its own RTT to whole ms), or
     /// `nil` when the lender did not answer.
-    func friendRTT() -> Double? {
+    func friendRTT() async -> Double? {
         let start = nowNanoseconds()
-        let answer = try? ControlClient(socketPath: friendSocket).send(ControlRequest(method: "dht.ping", params: ["endpoint": dhtEndpoint]))
-        guard answer?.result?["rtt_ms"]?.numberValue != nil else { return nil }
+        guard (try? await ControlClient(socketPath: friendSocket).call(.ping(dhtEndpoint))) != nil else { return nil }
         return Double(nowNanoseconds() - start) / 1e6
     }
 
-    func lenderTableSize() -> Int {
-        let answer = try? ControlClient(socketPath: ControlSocket.path(inDataDirectory: root + "/lender"))
-            .send(ControlRequest(method: "dht.status", params: [:]))
-        return Int(answer?.result?["routing_table_size"]?.numberValue ?? 0)
+    func lenderTableSize() async -> Int {
+        (try? await ControlClient(dataDirectory: root + "/lender").call(.dhtStatus))?.routingTableSize ?? 0
     }
 }
 
@@ -156,21 +155,21 @@ private func jobChannelAttack(on target: AttackTarget) async throws -> BenchResu
 /// Pings from 2,000 addresses, each on a /24 of its own, as fast as one thread sends, for 10 s.
 /// Honest: the friend node (a verified member of the lender's table) pings the lender.
 private func dhtFloodAttack(on target: AttackTarget) async throws -> BenchResult {
-    func honest(_ count: Int) -> (latencies: [Double], lost: Int) {
+    func honest(_ count: Int) async -> (latencies: [Double], lost: Int) {
         var latencies: [Double] = [], lost = 0
         for _ in 0..<count {
-            if let rtt = target.friendRTT() { latencies.append(rtt) } else { lost += 1 }
+            if let rtt = await target.friendRTT() { latencies.append(rtt) } else { lost += 1 }
             usleep(50_000)
         }
         return (latencies, lost)
     }
-    let baseline = honest(30).latencies
+    let baseline = await honest(30).latencies
     guard let port = target.dhtEndpoint.split(separator: ":").last.map(String.init) else { throw BenchError("bad endpoint") }
     target.resetPeak()
     let worker = try ChildProcess.start(pinnedToCore: 1, executable: CommandLine.arguments[0], arguments: ["attack-worker", "dht", port, "10"])
     _ = try worker.waitForLine(prefix: "attacking", timeout: 30)
     usleep(1_000_000)
-    let (underAttack, lost) = honest(100)
+    let (underAttack, lost) = await honest(100)
     let sent = Int(try worker.waitForLine(prefix: "sent ", timeout: 30).dropFirst("sent ".count)) ?? 0
     worker.process.waitUntilExit()
     let peak = target.memory().peak

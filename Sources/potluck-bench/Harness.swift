@@ -10,11 +10,7 @@ import Darwin
 func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
 
 /// Monotonic time in nanoseconds.
-func nowNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-}
+func nowNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
 /// One line of results: Potluck's rate beside the reference's, measured in the same run.
 struct BenchResult {

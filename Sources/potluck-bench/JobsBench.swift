@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import ControlAPI
 import PotluckCrypto
 import ExampleJobs
 import Foundation
@@ -102,8 +103,8 @@ struct BenchLender {
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
         let task = Task { try await group.run() }
         for await _ in ready { break }
-        let info = try ControlClient(socketPath: ControlSocket.path(inDataDirectory: path)).send(ControlRequest(method: "node.info", params: [:]))
-        guard let endpoint = info.result?["jobs"]?.stringValue,
+        let info = try await ControlClient(dataDirectory: path).call(.nodeInfo)
+        guard let endpoint = info.jobs,
               let port = endpoint.split(separator: ":").last.flatMap({ Int($0) })
         else { throw BenchError("the lender serves no jobs: \(info)") }
         return BenchLender(address: JobClient.Lender(key: identity.publicKey, host: "127.0.0.1", port: port), group: group, task: task)

@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import ControlAPI
 import PotluckCrypto
 import Foundation
 import Jobs
@@ -69,9 +70,9 @@ func nativeResume(root: String) async throws -> BenchResult {
     }
     guard case .failure = await first.result else { throw BenchError("the cut transfer completed") }
     // Wait on the fact: the lender has let the dropped job go.
-    let control = ControlClient(socketPath: ControlSocket.path(inDataDirectory: root + "/resume-lender"))
+    let control = ControlClient(dataDirectory: root + "/resume-lender")
     let deadline = ContinuousClock.now + .seconds(30)
-    while (try? control.send(ControlRequest(method: "jobs.running")))?.result?["running"]?.arrayValue?.isEmpty != true {
+    while (try? await control.call(.runningJobs))?.running.isEmpty != true {
         guard ContinuousClock.now < deadline else { throw BenchError("the lender kept the dropped job for 30 s") }
         try await Task.sleep(for: .milliseconds(20))
     }

@@ -1,0 +1,164 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// An HTTP/1.1 client of a node's control API (`spec/0008-control-api.md`): the CLI's only way to
+/// talk to a running node, over its Unix socket (no token: the socket's mode is the lock) or over
+/// its localhost port (with the per-user token). One connection per call.
+public struct ControlClient: Sendable {
+    public enum Address: Sendable, CustomStringConvertible {
+        case unixSocket(path: String)
+        case tcp(host: String, port: Int)
+
+        public var description: String {
+            switch self {
+            case .unixSocket(let path): path
+            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }
+        }
+    }
+
+    public let address: Address
+    /// Sent as `Authorization: Bearer TOKEN` (the localhost port refuses calls without it).
+    public var token: String?
+    public var timeout: Duration
+    /// Answers are read up to this many bytes.
+    public static let maxAnswerLength = 16 << 20
+
+    public init(socketPath: String, timeout: Duration = .seconds(60)) {
+        self.init(address: .unixSocket(path: socketPath), timeout: timeout)
+    }
+
+    public init(address: Address, token: String? = nil, timeout: Duration = .seconds(60)) {
+        self.address = address
+        self.token = token
+        self.timeout = timeout
+    }
+
+    /// Calls `route` and decodes its answer; a failure answer becomes a ``ControlClientError``
+    /// carrying the node's own sentence.
+    public func call<Answer>(_ route: APIRoute<Answer>) async throws(ControlClientError) -> Answer {
+        let answer = try await exchange(route.verb, route.path, body: route.body)
+        guard (200..<300).contains(answer.status) else {
+            if let error = try? APICoding.decoder.decode(APIError.self, from: Data(answer.body)) {
+                throw ControlClientError(error.error, status: answer.status)
+            }
+            throw ControlClientError("the node answered HTTP \(answer.status) with no explanation", status: answer.status)
+        }
+        do { return try APICoding.decoder.decode(Answer.self, from: Data(answer.body)) } catch {
+            throw ControlClientError("the node's answer to \(route.verb.rawValue) \(route.path) is not a valid \(Answer.self): \(error)")
+        }
+    }
+
+    /// One raw exchange: what tests use to send what the typed calls never would.
+    public func exchange(_ verb: HTTPVerb, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [])
+        async throws(ControlClientError) -> (status: Int, body: [UInt8])
+    {
+        do {
+            return try await withThrowingTaskGroup(of: (status: Int, body: [UInt8])?.self) { group in
+                group.addTask { try await self.send(verb, path, body: body, headers: headers) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let answer = try await group.next() ?? nil else {
+                    throw ControlClientError("no answer from the node within \(timeout)")
+                }
+                return answer
+            }
+        } catch let error as ControlClientError {
+            throw error
+        } catch {
+            throw ControlClientError(describe(error))
+        }
+    }
+
+    private func send(_ verb: HTTPVerb, _ path: String, body: [UInt8]?, headers: [(String, String)]) async throws -> (status: Int, body: [UInt8]) {
+        let channel = try await connect()
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: verb.rawValue), uri: path)
+            head.headers.add(name: "Host", value: "localhost")
+            head.headers.add(name: "Connection", value: "close")
+            head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+            if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
+            if let token { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            for (name, value) in headers { head.headers.replaceOrAdd(name: name, value: value) }
+            try await outbound.write(.head(head))
+            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            try await outbound.write(.end(nil))
+            var status = 0
+            var bytes: [UInt8] = []
+            for try await part in inbound {
+                switch part {
+                case .head(let response): status = Int(response.status.code)
+                case .body(let buffer):
+                    guard bytes.count + buffer.readableBytes <= Self.maxAnswerLength else {
+                        throw ControlClientError("the node's answer is longer than \(Self.maxAnswerLength) bytes")
+                    }
+                    bytes += buffer.readableBytesView
+                case .end: return (status, bytes)
+                }
+            }
+            throw ControlClientError("the node closed the connection without answering")
+        }
+    }
+
+    private func connect() async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(10))
+        let setUp: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+            }
+        }
+        switch address {
+        case .unixSocket(let path):
+            guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
+                throw ControlClientError("the control socket path \(path) is too long; use a shorter --data-dir")
+            }
+            return try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: setUp)
+        case .tcp(let host, let port):
+            return try await bootstrap.connect(host: host, port: port, channelInitializer: setUp)
+        }
+    }
+
+    /// A connection failure in one sentence: no node, or not this one.
+    private func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        switch address {
+        case .unixSocket(let path)
+            where text.contains("No such file") || text.contains("Connection refused") || text.contains("connectionRefused"):
+            return "no node is running for this data directory (\(path)); start one with 'potluck node'"
+        case .unixSocket(let path):
+            return "cannot reach the node at \(path): \(text)"
+        case .tcp:
+            return "nothing answers the control API at \(address): \(text)"
+        }
+    }
+}
+
+/// A control call that failed: the node's own sentence, or why the node could not be reached.
+public struct ControlClientError: Error, CustomStringConvertible {
+    public let description: String
+    /// The HTTP status, when the node answered.
+    public let status: Int?
+
+    public init(_ description: String, status: Int? = nil) {
+        self.description = description
+        self.status = status
+    }
+}
+
+/// Where a node's control socket lives in its data directory.
+public enum ControlSocket {
+    public static func path(inDataDirectory directory: String) -> String { directory + "/control.sock" }
+}
+
+extension ControlClient {
+    /// A client of the node running on `dataDirectory`, through its Unix socket.
+    public init(dataDirectory: String, timeout: Duration = .seconds(60)) {
+        self.init(socketPath: ControlSocket.path(inDataDirectory: dataDirectory), timeout: timeout)
+    }
+}
