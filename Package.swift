@@ -174,6 +174,8 @@ let package = Package(
                 "JobChannel", "Sandbox", "ExampleJobs", "CBenchKernel", "Matching", "SeededRandom", "ControlAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
         /// Test support: commits LMDB transactions in a loop until killed (the crash test).

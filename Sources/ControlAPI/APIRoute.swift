@@ -77,6 +77,10 @@ public enum APICoding {
         init?(intValue: Int) { nil }
 
         init(camelCaseOf snake: String) {
+            guard snake.utf8.contains(UInt8(ascii: "_")) else {
+                stringValue = snake
+                return
+            }
             let words = snake.split(separator: "_", omittingEmptySubsequences: false)
             stringValue = String(words.first ?? "") + words.dropFirst().map { $0 == "id" ? "ID" : $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
         }

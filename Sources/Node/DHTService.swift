@@ -36,6 +36,9 @@ public final class DHTService: Service, Sendable {
     let bootstrapping = Mutex<[BootstrapHost]>([])
     /// The job files this node runs for its owner, detached from a terminal (with jobs on).
     let detached = Mutex<DetachedJobs?>(nil)
+    /// The control API's answers, once the node runs (the API bench serves them over another protocol).
+    public var control: ControlHandler? { controlHandler.withLock { $0 } }
+    private let controlHandler = Mutex<ControlHandler?>(nil)
     /// What `/metrics` last reported of the core's counters.
     let metricsScrape = MetricsScrape()
     /// The control API's localhost URL (`http://127.0.0.1:PORT`), once it listens.
@@ -117,7 +120,9 @@ public final class DHTService: Service, Sendable {
                 tasks.addTask { [self] in
                     try await RelayKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }
-                let control = ControlServer(handler: ControlHandler(service: self, events: events, bound: bound), logger: logger)
+                let handler = ControlHandler(service: self, events: events, bound: bound)
+                controlHandler.withLock { $0 = handler }
+                let control = ControlServer(handler: handler, logger: logger)
                 tasks.addTask { [options] in
                     try await control.runUnixSocket(at: ControlSocket.path(inDataDirectory: options.dataDirectory), group: group) {
                         SystemdNotify.send("READY=1\nSTATUS=listening on \(bound.map(\.description).joined(separator: ", "))")

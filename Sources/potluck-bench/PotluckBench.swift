@@ -37,6 +37,7 @@ struct PotluckBench: AsyncParsableCommand {
         ("attack", "issue 20's attacks on a loopback node: honest p50 under attack vs alone, peak memory, crashes", { _ in try await attackBench() }),
         ("reach", "a relay's throughput vs direct; jobs across the NAT lab's homes by path (root; --attempts N)", { try await reachBench(attempts: $0.attempts) }),
         ("match", "batch matching of 10k requests to 100k offers; cost beside scipy's exact optimum on 1k x 5k", { _ in try await matchBench() }),
+        ("api", "status requests through the HTTP control API vs the JSON-lines protocol it replaced; p50 and p99", { _ in try await apiBench() }),
         ("sim-vs-simgrid", "the simulator beside SimGrid 3.32 on its Kademlia example at 1k and 2k nodes (4k with --large)", { try await simVsSimGridBench(large: $0.large) }),
     ]
 
