@@ -21,6 +21,14 @@ public enum APIPath {
     public static let receiptsPublish = "/v1/receipts/publish"
     public static let receiptsSync = "/v1/receipts/sync"
     public static let runningJobs = "/v1/jobs/running"
+    /// What this machine lends, and the pause switch.
+    public static let lending = "/v1/lending"
+    public static let lendingPaused = "/v1/lending/paused"
+    public static let lendingPolicy = "/v1/lending/policy"
+    public static let jobHistory = "/v1/jobs/history"
+    public static let trust = "/v1/trust"
+    /// Server-sent events: a `snapshot` of the node every 2 s, for the dashboard.
+    public static let events = "/v1/events"
     /// Detached jobs: `POST` submits, `GET` lists, `GET …/{id}` shows, `POST …/{id}/cancel` cancels.
     public static let batches = "/v1/batches"
 }

@@ -21,6 +21,9 @@ extension ControlHandler {
     static let withdrawn = BencodeValue.dictionary([Array("withdrawn".utf8): .integer(1)]).encoded()
 
     public func publishOffer(_ request: OfferPublishRequest) async throws(APIError) -> OfferPublishResult {
+        guard !LendingPause.isPaused(dataDirectory: service.options.dataDirectory) else {
+            throw .conflict("lending is paused: resume it from the dashboard (or PUT /v1/lending/paused) to publish the offer")
+        }
         guard let bytes = Hex.decode(request.offer) else { throw .badRequest("'offer' must be the encoded offer in hex") }
         var offer: Offer
         do { offer = try Offer(encoded: bytes) } catch { throw .badRequest("the offer is not valid: \(error)") }

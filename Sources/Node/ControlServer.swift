@@ -94,11 +94,43 @@ public struct ControlServer: Sendable {
         router.get(RouterPath(APIPath.batches)) { _, _ in try answer(try handler.batches()) }
         router.get(RouterPath(APIPath.batches + "/:id")) { _, context in try answer(try handler.batch(try context.parameters.require("id"))) }
         router.post(RouterPath(APIPath.batches + "/:id/cancel")) { _, context in try answer(try handler.cancelBatch(try context.parameters.require("id"))) }
+        router.get(RouterPath(APIPath.lending)) { _, _ in try answer(handler.lending()) }
+        router.put(RouterPath(APIPath.lendingPaused)) { request, _ in
+            try answer(try await handler.pauseLending(try await decode(PauseRequest.self, request)))
+        }
+        router.put(RouterPath(APIPath.lendingPolicy)) { request, _ in
+            try answer(try await handler.updatePolicy(try await decode(PolicyUpdate.self, request)))
+        }
+        router.get(RouterPath(APIPath.jobHistory)) { _, _ in try answer(handler.jobHistory()) }
+        router.get(RouterPath(APIPath.trust)) { _, _ in try answer(handler.trust()) }
+        router.get(RouterPath(APIPath.events)) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                     body: ResponseBody { writer in try await Self.streamSnapshots(handler, to: &writer) })
+        }
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: await handler.metrics())))
         }
         return router
+    }
+
+    /// `snapshot` events every 2 s for an hour at most (the browser's EventSource reconnects),
+    /// until the client goes away or the node stops.
+    static func streamSnapshots(_ handler: ControlHandler, to writer: inout any ResponseBodyWriter) async throws {
+        for _ in 0..<1800 {
+            guard let dht = try? await handler.status() else { break }
+            let snapshot = NodeSnapshot(node: await handler.info(), dht: dht, running: await handler.runningJobs(), lending: handler.lending())
+            var event = Array("event: snapshot\ndata: ".utf8)
+            event += try APICoding.encoder.encode(snapshot)
+            event += Array("\n\n".utf8)
+            try await writer.write(ByteBuffer(bytes: event))
+            try await Task.sleep(for: .seconds(2))
+        }
+        try await writer.finish(nil)
     }
 
     /// The request's JSON body as `T`, or a 400 that says what is wrong with it.
@@ -156,6 +188,8 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // The page itself holds nothing secret; everything it shows comes through the API.
+        if request.method == .get && request.uri.path == "/" { return try await next(request, context) }
         let header = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         guard let given = header ?? request.uri.queryParameters.get("token"), APIToken.matches(given, token) else {
             throw APIError(401, "this port needs the node's token: run 'potluck dashboard --print-url', or send 'Authorization: Bearer' with DATA_DIR/api.token")

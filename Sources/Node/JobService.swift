@@ -112,6 +112,9 @@ final class JobService: Sendable {
 
     /// The lender's policy, or why it refuses `demand` from `borrower` now.
     func check(_ demand: JobDemand, from borrower: PublicKey) async -> Result<LenderPolicy, JobRefusal> {
+        if LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent) {
+            return .failure(JobRefusal(.unavailable, "the lender paused lending; try another lender"))
+        }
         let policy: LenderPolicy
         do { policy = try LenderConfig.load(from: configPath).policy() } catch {
             logger.error("the lender policy cannot be read: \(error)")

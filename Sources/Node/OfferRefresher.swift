@@ -36,7 +36,7 @@ struct OfferRefresher {
     /// it did.
     func publishPending() async -> Bool {
         let marker = LenderConfig.pendingPath(inDataDirectory: service.options.dataDirectory)
-        guard FileManager.default.fileExists(atPath: marker),
+        guard FileManager.default.fileExists(atPath: marker), !LendingPause.isPaused(dataDirectory: service.options.dataDirectory),
               let endpoint = service.advertisedJobsEndpoint() ?? service.jobs.withLock({ $0?.endpoint }) else { return false }
         do {
             let config = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory))
@@ -56,6 +56,7 @@ struct OfferRefresher {
     }
 
     func refreshIfDue(now: Int64, force: Bool = false) async {
+        guard !LendingPause.isPaused(dataDirectory: service.options.dataDirectory) else { return }
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),
               let published = try? Offer(encoded: item.value) else { return }  // none, or withdrawn

@@ -89,6 +89,23 @@ extension CLIProcessTests {
             #expect(await Self.failure(400) { () async throws(ControlClientError) in try await api.call(.publishOffer(hex: foreign)) }.contains("lender"))
             let cores = try await api.exchange(.get, APIPath.offers + "?cores=-1")
             #expect(cores.status == 400)
+            // The lending state and the policy, as the dashboard edits it.
+            #expect(try await lenderAPI.call(.lending).published)
+            let config = try String(contentsOfFile: lender.dataDirectory + "/config.toml", encoding: .utf8)
+            #expect(await Self.failure(400) { () async throws(ControlClientError) in
+                try await lenderAPI.call(.updatePolicy(PolicyUpdate(cores: 4096)))
+            }.contains("core(s)"))
+            #expect(await Self.failure(400) { () async throws(ControlClientError) in
+                try await lenderAPI.call(.updatePolicy(PolicyUpdate(windows: ["25:00-26:00"])))
+            }.contains("25:00-26:00"))
+            #expect(try String(contentsOfFile: lender.dataDirectory + "/config.toml", encoding: .utf8) == config)
+            #expect(try await lenderAPI.call(.updatePolicy(PolicyUpdate(memory: "300MiB"))).policy?.memory == "300MiB")
+            #expect(try await api.call(.offers(runtime: "wasm32-wasi")).offers.first?.memoryBytes == 300 << 20)
+            #expect(await Self.failure(409) { () async throws(ControlClientError) in
+                try await api.call(.updatePolicy(PolicyUpdate(cores: 1)))
+            }.contains("--no-jobs"))
+            #expect(try await lenderAPI.call(.jobHistory).jobs.isEmpty)
+            #expect(try await lenderAPI.call(.trust).peers.isEmpty)
             let withdrawn = try await lenderAPI.call(.withdrawOffer)
             #expect(withdrawn.seq >= 2)
             #expect(try await api.call(.offers(runtime: "wasm32-wasi")).offers.isEmpty)

@@ -49,10 +49,7 @@ extension CLIProcessTests {
         @Test func theCountersMatchWhatALoopbackRunDid() async throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
-            let lender = try NodeProcess.start(in: root, name: "lender")
-            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
-            #expect(try eventually(timeout: 60) { try NodeCommandTests.tableSize(lender) >= 1 })
-            #expect(try lender.cli(["offer", "set", "--cores", "1", "--memory", "256MiB"]).status == 0)
+            let (lender, borrower) = try NodeProcess.lenderAndBorrower(in: root)
 
             // Five pings from the borrower, two jobs on the lender: one exits, one runs out of fuel.
             for _ in 0..<5 { #expect(try borrower.cli(["dht", "ping", lender.endpoint]).status == 0) }

@@ -37,6 +37,16 @@ final class NodeProcess {
         return try NodeProcess(dataDirectory: dir, arguments: bootstrap.flatMap { ["--bootstrap", $0.endpoint] })
     }
 
+    /// A lender offering one core and 256 MiB, and a borrower that joined through it.
+    static func lenderAndBorrower(in root: URL) throws -> (lender: NodeProcess, borrower: NodeProcess) {
+        let lender = try start(in: root, name: "lender")
+        let borrower = try start(in: root, name: "borrower", bootstrap: [lender])
+        #expect(try eventually(timeout: 60) { try CLIProcessTests.NodeCommandTests.tableSize(lender) >= 1 })
+        let offer = try lender.cli(["offer", "set", "--cores", "1", "--memory", "256MiB"])
+        #expect(offer.status == 0, "\(offer.stderr)")
+        return (lender, borrower)
+    }
+
     /// Runs `potluck ARGS --data-dir DIR` against this node.
     func cli(_ arguments: [String]) throws -> PotluckProcess.Result {
         try PotluckProcess.run(arguments + ["--data-dir", dataDirectory])
