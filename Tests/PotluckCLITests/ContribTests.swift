@@ -1,4 +1,5 @@
 import Foundation
+import Node
 import Testing
 
 /// The systemd units in `contrib/` (issue 17), checked by systemd itself: `systemd-analyze
@@ -78,5 +79,40 @@ extension CLIProcessTests {
             let parsed = try PotluckProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), ["-n", file.path])
             #expect(parsed.status == 0, "\(parsed.stderr)")
         }
+    }
+}
+
+extension CLIProcessTests.ContribTests {
+    /// The contrib unit is what `potluck service install` writes, with the install path.
+    @Test func theContribUnitIsTheGeneratedOne() throws {
+        let file = PotluckProcess.packageDirectory.appendingPathComponent("contrib/potluck-user.service")
+        #expect(try String(contentsOf: file, encoding: .utf8) == ServiceUnit.user(execStart: "%h/.local/bin/potluck node"))
+    }
+
+    /// `potluck service install --no-start` writes a unit systemd accepts, naming this executable
+    /// and the data directory (quoted: it holds a space); `uninstall --no-stop` removes it.
+    @Test func serviceInstallWritesAUnitThatVerifies() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("my data").path
+        #expect(try PotluckProcess.run(["init", "--data-dir", data]).status == 0)
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CONFIG_HOME"] = root.appendingPathComponent("config").path
+        let refused = try PotluckProcess.run(["service", "install", "--no-start", "--data-dir", root.appendingPathComponent("none").path],
+                                             environment: environment)
+        #expect(refused.status == 1 && refused.stderr.contains("run 'potluck init' first"), "\(refused.stderr)")
+        let installed = try PotluckProcess.run(["service", "install", "--no-start", "--data-dir", data], environment: environment)
+        #expect(installed.status == 0, "\(installed.stderr)")
+        let unit = root.appendingPathComponent("config/systemd/user/potluck.service")
+        let text = try String(contentsOf: unit, encoding: .utf8)
+        #expect(text.contains("ExecStart=\(PotluckProcess.executable.path) node --data-dir \"\(data)\""), "\(text)")
+        let runtime = root.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        environment["XDG_RUNTIME_DIR"] = runtime.path
+        let verified = try PotluckProcess.run(executable: URL(fileURLWithPath: "/usr/bin/systemd-analyze"), ["verify", "--user", unit.path],
+                                              environment: environment)
+        #expect(verified.status == 0 && verified.stderr.isEmpty, "\(verified.stderr)")
+        #expect(try PotluckProcess.run(["service", "uninstall", "--no-stop"], environment: environment).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: unit.path))
     }
 }
