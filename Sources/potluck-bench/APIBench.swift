@@ -13,7 +13,8 @@ import Glibc
 #endif
 
 /// `potluck-bench api`: `GET /v1/dht` through the HTTP control API (Hummingbird on the Unix
-/// socket, a new connection per call, as the CLI makes) beside the protocol it replaced —
+/// socket, a new connection per call from another process, as the CLI makes) beside the protocol
+/// it replaced —
 /// one JSON line each way on a Unix socket (NIO line decoder, blocking client that decodes the
 /// answer as free-form JSON, as the old CLI did) — both answered by the same in-process node's
 /// `ControlHandler.status()`, both clients decoding the whole answer. Issue 17's goal: at least
@@ -47,19 +48,24 @@ func apiBench() async throws -> [BenchResult] {
     let legacy = try await LineProtocolServer.start(at: legacyPath) { try? await handler.status() }
     defer { legacy.close() }
 
-    func timed(_ call: () async throws -> Void) async throws -> Double {
-        let start = nowNanoseconds()
-        try await call()
-        return Double(nowNanoseconds() - start) / 1e6
-    }
+    // The calls come from another process, as the CLI's do: each round a fresh client process
+    // alternates the two protocols, call by call, after a warm-up.
     var viaHTTP: [Double] = [], viaLines: [Double] = []
-    for round in 0..<12 {  // alternating rounds; the first two warm up
-        var http1: [Double] = [], lines1: [Double] = []
-        for _ in 0..<250 {
-            http1.append(try await timed { _ = try await http.call(.dhtStatus) })
-            lines1.append(try await timed { try LineProtocolServer.call(legacyPath, #"{"method":"dht.status","params":{}}"#) })
+    for _ in 0..<5 {
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        client.arguments = ["api-client", root, "500"]
+        let output = Pipe()
+        client.standardOutput = output
+        try client.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        guard client.terminationStatus == 0 else { throw BenchError("the API client failed: \(text)") }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            let latencies = fields.dropFirst().compactMap { Double($0) }
+            if fields.first == "http" { viaHTTP += latencies } else if fields.first == "lines" { viaLines += latencies }
         }
-        if round >= 2 { viaHTTP += http1; viaLines += lines1 }
     }
     let rate = { (latencies: [Double]) in Double(latencies.count) / (latencies.reduce(0, +) / 1000) }
     var result = BenchResult(bench: "api", caseName: "status requests, one connection each (HTTP API vs JSON lines)", unit: "req/s",
@@ -67,6 +73,30 @@ func apiBench() async throws -> [BenchResult] {
     result.extra = [("potluck_p50_ms", percentile(viaHTTP, 0.5)), ("potluck_p99_ms", percentile(viaHTTP, 0.99)),
                     ("reference_p50_ms", percentile(viaLines, 0.5)), ("reference_p99_ms", percentile(viaLines, 0.99))]
     return [result]
+}
+
+/// The bench's client process: `count` calls of each protocol, alternating, after 100 of each to
+/// warm up; prints `http MS…` and `lines MS…`.
+func apiClient(_ arguments: [String]) async throws {
+    guard arguments.count == 2, let count = Int(arguments[1]) else { throw BenchError("usage: api-client DIR COUNT") }
+    let directory = arguments[0]
+    let http = ControlClient(dataDirectory: directory)
+    func timed(_ call: () async throws -> Void) async throws -> Double {
+        let start = nowNanoseconds()
+        try await call()
+        return Double(nowNanoseconds() - start) / 1e6
+    }
+    var viaHTTP: [Double] = [], viaLines: [Double] = []
+    for index in 0..<(100 + count) {
+        let h = try await timed { _ = try await http.call(.dhtStatus) }
+        let l = try await timed { try LineProtocolServer.call(directory + "/legacy.sock", #"{"method":"dht.status","params":{}}"#) }
+        if index >= 100 {
+            viaHTTP.append(h)
+            viaLines.append(l)
+        }
+    }
+    print("http " + viaHTTP.map { String($0) }.joined(separator: " "))
+    print("lines " + viaLines.map { String($0) }.joined(separator: " "))
 }
 
 /// The control protocol Potluck used before the HTTP API (spec 0008 before issue 17): one

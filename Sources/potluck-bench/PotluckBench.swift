@@ -85,6 +85,10 @@ struct PotluckBench: AsyncParsableCommand {
             do { try await attackWorker(Array(arguments.dropFirst())) } catch { printError("attack-worker: \(error)"); Glibc.exit(1) }
             return true
         }
+        if arguments.first == "api-client" {
+            do { try await apiClient(Array(arguments.dropFirst())) } catch { printError("api-client: \(error)"); Glibc.exit(1) }
+            return true
+        }
         if arguments.first == "serve-node" {
             do { try await serveNode(Array(arguments.dropFirst())) } catch { printError("serve-node: \(error)"); Glibc.exit(1) }
             return true
