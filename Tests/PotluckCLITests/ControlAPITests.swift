@@ -154,6 +154,27 @@ extension CLIProcessTests {
             let byQuery = try await anonymous.exchange(.get, APIPath.dht + "?token=" + token)
             #expect(byQuery.status == 200)
 
+            // Server-sent events: the first snapshot, read by an independent client.
+            let reader = try PotluckProcess.run(executable: URL(fileURLWithPath: "/usr/bin/python3"), ["-c", """
+                import http.client, sys
+                connection = http.client.HTTPConnection("127.0.0.1", \(port), timeout=30)
+                connection.request("GET", "/v1/events?token=\(token)")
+                answer = connection.getresponse()
+                received = b""
+                while b"\\n\\n" not in received:
+                    chunk = answer.read1(65536)
+                    if not chunk: break
+                    received += chunk
+                print(answer.status, answer.getheader("Content-Type"))
+                print(received.split(b"\\n\\n")[0].decode())
+                """])
+            let lines = reader.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "200 text/event-stream" && lines.dropFirst().first == "event: snapshot", "\(reader.stdout) \(reader.stderr)")
+            let data = try #require(lines.dropFirst(2).first.map { String($0.dropFirst("data: ".count)) })
+            let snapshot = try APICoding.decoder.decode(NodeSnapshot.self, from: Data(data.utf8))
+            #expect(snapshot.node.peerID == (try await owner.call(.nodeInfo)).peerID && snapshot.dht.nodeID == before.nodeID)
+            #expect(await Self.failure(401) { () async throws(ControlClientError) in try await anonymous.call(.lending) }.contains("token"))
+
             // The token outlives a restart (a bookmarked dashboard keeps working).
             #expect(node.stop() == 0)
             let again = try NodeProcess(dataDirectory: node.dataDirectory)
