@@ -104,9 +104,10 @@ public struct ControlClient: Sendable {
     /// A connection failure in one sentence: no node, or not this one.
     private func describe(_ error: any Error) -> String {
         let text = "\(error)"
+        // No socket file, or a stale one nobody listens on.
+        let nobody = (error as? IOError).map { [ENOENT, ECONNREFUSED].contains($0.errnoCode) } ?? false
         switch address {
-        case .unixSocket(let path)
-            where text.contains("No such file") || text.contains("Connection refused") || text.contains("connectionRefused"):
+        case .unixSocket(let path) where nobody:
             return "no node is running for this data directory (\(path)); start one with 'potluck node'"
         case .unixSocket(let path):
             return "cannot reach the node at \(path): \(text)"
