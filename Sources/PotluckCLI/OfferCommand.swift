@@ -77,10 +77,13 @@ struct OfferCommand: AsyncParsableCommand {
                 // No node runs: record the policy now; the node publishes it once it has peers.
                 let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: "tcp://127.0.0.1:\(NodeOptions.defaultPort)") }
                 try nodeErrors { try config.save(to: path) }
-                FileManager.default.createFile(atPath: LenderConfig.pendingPath(inDataDirectory: data.directory.path), contents: nil)
-                print("offer saved in \(path): \(offer.cores) core(s), \(config.memory), \(offer.runtimes.joined(separator: ", ")); "
-                      + "no node is running, so 'potluck node' publishes it when it starts")
-                return
+                _ = FileManager.default.createFile(atPath: LenderConfig.pendingPath(inDataDirectory: data.directory.path), contents: nil)
+                return try saved(offer, memory: config.memory, in: path, because: "no node is running, so 'potluck node' publishes it when it starts")
+            }
+            if LendingPause.isPaused(dataDirectory: data.directory.path) {
+                let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: "tcp://127.0.0.1:\(NodeOptions.defaultPort)") }
+                try nodeErrors { try config.save(to: path) }
+                return try saved(offer, memory: config.memory, in: path, because: "lending is paused (dashboard), so it is published when lending resumes")
             }
             // Borrowers reach the lender on its job channel (spec 0017 §1).
             guard let endpoint = try await callNode(data, .nodeInfo).jobs else {
@@ -92,6 +95,20 @@ struct OfferCommand: AsyncParsableCommand {
             if json { return try printJSON(result) }
             let tools = offer.tools.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
             print("offer published: \(offer.cores) core(s), \(config.memory), \((offer.runtimes + tools).joined(separator: ", ")); target \(result.target)")
+        }
+
+        /// The policy is recorded but not published now, for `reason`.
+        private func saved(_ offer: Offer, memory: String, in path: String, because reason: String) throws {
+            struct Saved: Encodable {
+                let savedIn: String
+                let published = false
+                let reason: String
+                let cores: Int
+                let memory: String
+                let runtimes: [String]
+            }
+            if json { return try printJSON(Saved(savedIn: path, reason: reason, cores: offer.cores, memory: memory, runtimes: offer.runtimes)) }
+            print("offer saved in \(path): \(offer.cores) core(s), \(memory), \(offer.runtimes.joined(separator: ", ")); \(reason)")
         }
     }
 

@@ -51,12 +51,17 @@ extension CLIProcessTests {
             #expect(try await ControlClient(dataDirectory: borrower.dataDirectory).call(.offers(runtime: "wasm32-wasi")).offers.isEmpty)
             let refused = try PotluckProcess.run(["run", primes, "--data-dir", borrower.dataDirectory, "--", "1000"])
             #expect(refused.status != 0)
-            let republish = try lender.cli(["offer", "set", "--cores", "1"])
-            #expect(republish.status != 0 && republish.stderr.contains("lending is paused"), "\(republish.stderr)")
+            // A policy set while paused is saved, not published: resuming publishes it.
+            let republish = try lender.cli(["offer", "set", "--memory", "200MiB", "--json"])
+            #expect(republish.status == 0, "\(republish.stderr)")
+            let saved = try NodeCommandTests.json(republish.stdout)
+            #expect(saved["published"] as? Bool == false && (saved["reason"] as? String)?.contains("lending is paused") == true, "\(saved)")
+            #expect(try await ControlClient(dataDirectory: borrower.dataDirectory).call(.offers(runtime: "wasm32-wasi")).offers.isEmpty)
 
             // Resumed, the offer is found again.
             #expect(try await ControlClient(dataDirectory: lender.dataDirectory).call(.pauseLending(false)).published)
-            #expect(try await ControlClient(dataDirectory: borrower.dataDirectory).call(.offers(runtime: "wasm32-wasi")).offers.count == 1)
+            let found = try await ControlClient(dataDirectory: borrower.dataDirectory).call(.offers(runtime: "wasm32-wasi")).offers
+            #expect(found.count == 1 && found.first?.memoryBytes == 200 << 20)
         }
     }
 }

@@ -108,7 +108,10 @@ extension CLIProcessTests {
             #expect(saved.stdout.contains("no node is running, so 'potluck node' publishes it when it starts"), "\(saved.stdout)")
             var shown = try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stdout
             #expect(shown.contains("idle_only = true") && shown.contains(stranger) && shown.contains("00:00-23:59"), "\(shown)")
-            #expect(try set(["--no-idle-only", "--clear", "deny", "--clear", "windows"]).status == 0)
+            let cleared = try set(["--no-idle-only", "--clear", "deny", "--clear", "windows", "--json"])
+            #expect(cleared.status == 0, "\(cleared.stderr)")
+            let json = try NodeCommandTests.json(cleared.stdout)
+            #expect(json["published"] as? Bool == false && json["saved_in"] as? String == dir + "/config.toml", "\(cleared.stdout)")
             shown = try PotluckProcess.run(["offer", "show", "--data-dir", dir]).stdout
             #expect(shown.contains("idle_only = false") && shown.contains("deny = []") && shown.contains("windows = []"), "\(shown)")
             #expect(shown.contains("cores = 1") && shown.contains("memory = '256MiB'"), "what was not unset stays: \(shown)")
