@@ -31,11 +31,12 @@ struct Bootstrapper {
         let hosts = service.options.bootstrap
         guard !hosts.isEmpty else { return }
         service.bootstrapping.withLock { $0 = hosts.map { BootstrapHost(text: $0) } }
+        let families = Set(service.options.listen.map(\.address.family))
         var delay = firstDelay
         while !Task.isCancelled {
             var endpoints: [Endpoint] = []
             for (index, host) in hosts.enumerated() {
-                let resolved = await HostResolver.resolve(host)
+                let resolved = await HostResolver.resolve(host).flatMap { Self.reachable($0, host: host, families: families) }
                 service.bootstrapping.withLock { state in
                     state[index].attempts += 1
                     switch resolved {
@@ -72,6 +73,15 @@ struct Bootstrapper {
             let tried = endpoints.isEmpty ? hosts.joined(separator: ", ") : endpoints.map(\.description).joined(separator: ", ")
             service.logger.notice("bootstrap: no answer from \(tried) yet; trying again in \(delay.components.seconds) s")
         }
+    }
+
+    /// The addresses of `found` this node can send to: those of a family it listens on (a name
+    /// like `localhost` resolves to `::1` too, which an IPv4-only node cannot reach).
+    static func reachable(_ found: [Endpoint], host: String, families: Set<Endpoint.Address.Family>) -> Result<[Endpoint], NodeError> {
+        let usable = found.filter { families.contains($0.address.family) }
+        guard usable.isEmpty, let first = found.first else { return .success(usable) }
+        let theirs = first.address.family == .v4 ? "IPv4" : "IPv6"
+        return .failure(NodeError("\(host) resolves only to \(theirs) addresses, and this node listens on none (add a --listen address of that family)"))
     }
 
     private func tableSize() async -> Int {

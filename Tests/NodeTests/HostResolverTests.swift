@@ -24,4 +24,17 @@ import Testing
         #expect(error.description.hasPrefix("cannot resolve 'no-such-host.invalid': "), "\(error)")
         #expect(await HostResolver.resolveAll(["no-such-host.invalid:1", "127.0.0.1:5", "127.0.0.1:5"]) == [Endpoint("127.0.0.1:5")!])
     }
+
+    /// `localhost` may resolve to `::1` as well: a node bootstraps through the addresses of the
+    /// families it listens on, and says so when none is left.
+    @Test func bootstrapKeepsTheAddressesThisNodeCanReach() throws {
+        let found = [try #require(Endpoint("[::1]:6891")), try #require(Endpoint("127.0.0.1:6891"))]
+        #expect(try Bootstrapper.reachable(found, host: "localhost:6891", families: [.v4]).get() == [found[1]])
+        #expect(try Bootstrapper.reachable(found, host: "localhost:6891", families: [.v4, .v6]).get() == found)
+        guard case .failure(let error) = Bootstrapper.reachable([found[0]], host: "v6only:6891", families: [.v4]) else {
+            Issue.record("an IPv6-only name was kept for an IPv4-only node")
+            return
+        }
+        #expect(error.description.contains("v6only:6891 resolves only to IPv6 addresses"))
+    }
 }
