@@ -25,7 +25,7 @@ public struct JobRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         public static let busy = Code(rawValue: "busy")
         /// The job could not be read (bad encoding, bad names, limits out of range).
         public static let badJob = Code(rawValue: "bad-job")
-        /// The lender cannot lend now (its policy cannot be read, or it is stopping).
+        /// The lender cannot lend now (its policy cannot be read, it is stopping, or its owner paused lending).
         public static let unavailable = Code(rawValue: "unavailable")
     }
 
