@@ -118,10 +118,11 @@ struct ReceiptsCommand: AsyncParsableCommand {
         }
 
         static func parse(_ line: Substring) throws -> Receipt {
-            guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8)) else {
+            struct Line: Decodable { let encoded: String? }
+            guard let object = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) else {
                 throw CLIError("not a JSON object")
             }
-            guard let hex = object["encoded"]?.stringValue, let bytes = Hex.decode(hex) else {
+            guard let hex = object.encoded, let bytes = Hex.decode(hex) else {
                 throw CLIError("no 'encoded' field with the receipt's hex bytes")
             }
             do { return try Receipt(encoded: bytes) } catch { throw CLIError("\(error)") }
