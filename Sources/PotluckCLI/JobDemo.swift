@@ -204,7 +204,14 @@ final class RemoveOnInterrupt: @unchecked Sendable {
             Foundation.signal(signal, SIG_IGN)  // delivered to the dispatch source instead
             let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
             source.setEventHandler {
-                try? FileManager.default.removeItem(atPath: path)
+                // The nodes still run on other threads and may be creating files in it (a node
+                // that is starting makes its directory, token and socket): remove until it stays
+                // gone for 25 ms, at most 40 times.
+                for _ in 0..<40 {
+                    try? FileManager.default.removeItem(atPath: path)
+                    usleep(25_000)
+                    if !FileManager.default.fileExists(atPath: path) { break }
+                }
                 exit(128 + signal)
             }
             source.resume()
