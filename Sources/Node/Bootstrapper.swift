@@ -65,6 +65,7 @@ struct Bootstrapper {
                 service.bootstrapping.withLock { state in for index in state.indices where !state[index].endpoints.isEmpty { state[index].problem = nil } }
                 service.logger.info("joined the network through \(hosts.joined(separator: ", ")): \(size) contacts")
                 delay = firstDelay
+                try await settle()
                 while await tableSize() > 0 { try await Task.sleep(for: watchInterval) }
                 service.logger.warning("the routing table is empty: joining through \(hosts.joined(separator: ", ")) again")
                 continue
@@ -74,6 +75,23 @@ struct Bootstrapper {
             service.logger.notice("bootstrap: no answer from \(tried) yet; trying again in \(delay.components.seconds) s")
         }
     }
+
+    /// A node that joined early knows only its bootstrap: the nodes that join after it find it,
+    /// but it enters only nodes that answered its own queries (issue 20). While its table is
+    /// small, it looks itself up again 2, 4, 8, 16 and 32 s after joining, as Kademlia's join
+    /// refreshes buckets, so it meets the network that grew behind it.
+    private func settle() async throws {
+        var wait = firstDelay * 2
+        for _ in 0..<5 {
+            try await Task.sleep(for: wait)
+            guard await tableSize() < Self.wellConnected else { return }
+            events.post(.lookupSelf)
+            wait *= 2
+        }
+    }
+
+    /// A table this size no longer needs the joining lookups (one bucket's worth, BEP 5's K).
+    static let wellConnected = 8
 
     /// The addresses of `found` this node can send to: those of a family it listens on (a name
     /// like `localhost` resolves to `::1` too, which an IPv4-only node cannot reach).

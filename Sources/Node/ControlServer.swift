@@ -56,10 +56,12 @@ public struct ControlServer: Sendable {
         try await application.runService()
     }
 
-    /// Hummingbird's own start-up lines would repeat what the node logs.
+    /// Hummingbird's own lines would repeat what the node logs (start-up), or report as errors
+    /// what is a normal stop for the node (a cancelled server: "Waiting on child channel:
+    /// CancellationError()"); failures to bind reach the node as thrown errors.
     static func quiet(_ logger: Logger) -> Logger {
         var logger = logger
-        logger.logLevel = max(logger.logLevel, .warning)
+        logger.logLevel = .critical
         return logger
     }
 
