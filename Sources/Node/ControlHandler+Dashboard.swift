@@ -60,8 +60,7 @@ extension ControlHandler {
         if let windows = update.windows { config.windows = windows }
         let offer: Offer
         do {
-            try config.checkAgainstMachine()
-            _ = try config.policy()
+            try config.validate()
             offer = try config.offer(lender: service.identity.publicKey, endpoint: service.advertisedJobsEndpoint() ?? service.jobs.withLock { $0?.endpoint } ?? "")
         } catch {
             throw .badRequest(error.description)

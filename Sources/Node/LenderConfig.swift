@@ -134,6 +134,13 @@ public struct LenderConfig: Equatable, Sendable {
     /// The runtimes a Potluck node can run: WebAssembly, and native tools (spec 0019).
     public static let knownRuntimes = ["wasm32-wasi", Offer.nativeRuntime]
 
+    /// What `potluck offer set` and the dashboard check before recording a policy: this machine
+    /// can lend it, and it reads as a policy.
+    public func validate() throws(NodeError) {
+        try checkAgainstMachine()
+        _ = try policy()
+    }
+
     /// Checks what cannot be checked from the file alone: the cores and memory lent against this
     /// machine's, and the runtimes against what a node runs. `potluck offer set` calls it.
     public func checkAgainstMachine(cores machineCores: Int = ProcessInfo.processInfo.activeProcessorCount,

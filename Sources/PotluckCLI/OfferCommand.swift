@@ -68,8 +68,7 @@ struct OfferCommand: AsyncParsableCommand {
             if let maxWall { config.maxWall = maxWall }
             let identity: SigningKey
             do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
-            try nodeErrors { try config.checkAgainstMachine() }
-            _ = try nodeErrors { try config.policy() }
+            try nodeErrors { try config.validate() }
             if !config.tools.isEmpty, let reason = await NativeRunner().unavailability() {
                 throw CLIError("cannot lend native tools: \(reason)")
             }

@@ -49,8 +49,10 @@ extension CLIProcessTests {
             let lending = try await ControlClient(dataDirectory: lender.dataDirectory).call(.lending)
             #expect(lending.paused && !lending.published)
             #expect(try await ControlClient(dataDirectory: borrower.dataDirectory).call(.offers(runtime: "wasm32-wasi")).offers.isEmpty)
+            // With no offer on the DHT the borrower finds no lender (the lender's own refusal is
+            // checked below).
             let refused = try PotluckProcess.run(["run", primes, "--data-dir", borrower.dataDirectory, "--", "1000"])
-            #expect(refused.status != 0)
+            #expect(refused.status != 0 && refused.stderr.contains("offer"), "\(refused.stderr)")
             // A policy set while paused is saved, not published: resuming publishes it.
             let republish = try lender.cli(["offer", "set", "--memory", "200MiB", "--json"])
             #expect(republish.status == 0, "\(republish.stderr)")
@@ -62,6 +64,17 @@ extension CLIProcessTests {
             #expect(try await ControlClient(dataDirectory: lender.dataDirectory).call(.pauseLending(false)).published)
             let found = try await ControlClient(dataDirectory: borrower.dataDirectory).call(.offers(runtime: "wasm32-wasi")).offers
             #expect(found.count == 1 && found.first?.memoryBytes == 200 << 20)
+
+            // The lender itself refuses while paused, even to a borrower that still holds its
+            // offer: the switch set behind the API's back leaves the offer on the DHT.
+            let marker = lender.dataDirectory + "/lending.paused"
+            #expect(FileManager.default.createFile(atPath: marker, contents: nil))
+            let small = ["run", primes, "--memory", "128MiB", "--data-dir", borrower.dataDirectory, "--", "1000"]  // the offer lends 200 MiB
+            let refusedByLender = try PotluckProcess.run(small)
+            #expect(refusedByLender.status != 0 && refusedByLender.stderr.contains("the lender paused lending"), "\(refusedByLender.stderr)")
+            try FileManager.default.removeItem(atPath: marker)
+            let again = try PotluckProcess.run(small)
+            #expect(again.status == 0, "\(again.stderr)")
         }
     }
 }
