@@ -27,6 +27,10 @@ final class NodeProcess {
         try process.run()
         let line = try waitForLine(prefix: "listening on ", in: stdoutPath, timeout: 20)
         endpoint = String(line.dropFirst("listening on ".count))
+        // The UDP sockets are bound; the control socket is renamed into place a moment later.
+        guard eventually(timeout: 30, { FileManager.default.fileExists(atPath: dataDirectory + "/control.sock") }) else {
+            throw CLITestError("the node at \(dataDirectory) printed its address but never put its control socket in place")
+        }
     }
 
     /// Creates a data directory and starts a node in it.
