@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Kademlia", "Bencode", "PotluckCrypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Sandbox", "JobChannel", "SeededRandom",
+                "Kademlia", "Bencode", "PotluckCrypto", "Storage", "Records", "Coordinates", "Trust", "Jobs", "Lending", "Sandbox", "JobChannel", "SeededRandom",
                 "Reachability", "Matching", "CMalloc", "SafeTOML", "ControlAPI",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Kademlia", "Bencode", "PotluckCrypto", "SeededRandom", "Matching", "Trust", "Jobs", "Records", "Coordinates", "SafeTOML",
+                "Kademlia", "Bencode", "PotluckCrypto", "SeededRandom", "Matching", "Trust", "Jobs", "Lending", "Records", "Coordinates", "SafeTOML",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -153,6 +153,8 @@ let package = Package(
 
         /// The job protocol (pure): messages, the lender's policy and line, job records.
         .target(name: "Jobs", dependencies: ["Bencode", "PotluckCrypto", "Records"], swiftSettings: strict),
+        // The job exchange's sans-I/O cores, driven by the node and by the lending simulator.
+        .target(name: "Lending", dependencies: ["Jobs", "PotluckCrypto"], swiftSettings: strict),
 
         // Command line: a testable library and a thin executable.
         .target(
@@ -200,6 +202,7 @@ let package = Package(
             dependencies: ["Sandbox", "ExampleJobs", "PotluckCrypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "PotluckCrypto"], swiftSettings: strict),
+        .testTarget(name: "LendingCoreTests", dependencies: ["Lending", "Jobs", "PotluckCrypto"], swiftSettings: strict),
         .testTarget(name: "SafeTOMLTests", dependencies: ["SafeTOML"]),
         .testTarget(
             name: "JobChannelTests",

@@ -11,7 +11,7 @@ enum LendingEventKind: UInt8, Sendable {
     case deliver
     /// Job `subject` ends on its lender.
     case finish
-    /// Job `subject` has waited `max_line_wait_s` in a line (stale unless `extra` is its ticket).
+    /// Lender `extra`'s desk asked to be woken for job `subject`'s line deadline.
     case lineTimeout
     /// Job `subject`'s result reaches its borrower: the receipt is counted.
     case result

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Jobs
+import Lending
 
 /// What the lending economy measures (`spec/0018-lending-simulation.md` §5).
 public struct LendingMetrics: Sendable {
@@ -73,7 +74,7 @@ public struct LendingSample: Sendable {
 
 extension LendingSimulation {
     func takeSample() {
-        let waiting = lines.reduce(0) { $0 + $1.waitingCount }
+        let waiting = desks.reduce(0) { $0 + $1.waitingCount }
         let medians: [Double?] = sampleWaits.map { waits in
             waits.isEmpty ? nil : percentile(waits.sorted(), 50)
         }

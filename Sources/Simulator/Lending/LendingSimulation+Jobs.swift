@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Jobs
+import Lending
 import Trust
 
 /// One job of the economy, from submission to receipt (`spec/0018-lending-simulation.md` §3).
@@ -12,7 +13,6 @@ struct Job {
     var coreSeconds: Double
     var state: State = .pending
     var lender: Int32 = -1
-    var ticket: JobLine.Ticket?
     var started: UInt64 = 0
     /// Submitted inside the measurement window.
     var measured: Bool
@@ -46,38 +46,54 @@ extension LendingSimulation {
         queue.schedule(.deliver, at: now + placement.latency(from: borrower, to: Int(lenderPeer[Int(slot)])), subject: number)
     }
 
-    /// The job reaches its lender: the policy decides, then the line starts it or makes it wait.
+    /// The job reaches its lender: its ``LenderDesk`` — the node's own — checks the policy, then
+    /// starts the job or puts it in line.
     func deliver(job number: UInt32) {
         let job = jobs[Int(number)]
         let slot = Int(job.lender)
         incoming[slot] -= 1
-        let borrowerKey = key(job.borrower, job.generation)
-        let demand = demand(job)
-        if lines[slot].policy.refusal(of: demand, from: borrowerKey, minuteOfDay: 0,
-                                      machine: MachineState(idle: true, detail: "simulated")) != nil {
-            metrics.constraintViolations += 1
-            backToPool(number)
-            return
-        }
-        var priority = JobLine.Priority(friend: false, trust: 0)
-        if lending.order != .fifo {
-            priority.trust = lenderTrust(slot: slot, borrower: job.borrower, generation: job.generation)
+        let actions = desks[slot].arrive(UInt64(number), borrower: key(job.borrower, job.generation), digest: Self.digest,
+                                         demand: demand(job), conditions: conditions(), now: .nanoseconds(now)) {
+            guard lending.order != .fifo else { return 0 }
+            let trust = lenderTrust(slot: slot, borrower: job.borrower, generation: job.generation)
             let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
             metrics.classes[classIndex].trustAsked += 1
-            metrics.classes[classIndex].trustSum += priority.trust
-            if priority.trust != 0 { metrics.classes[classIndex].trustKnown += 1 }
+            metrics.classes[classIndex].trustSum += trust
+            if trust != 0 { metrics.classes[classIndex].trustKnown += 1 }
+            return trust
         }
-        let (ticket, admission) = lines[slot].admit(demand, priority: priority)
-        jobs[Int(number)].ticket = ticket
-        switch admission {
-        case .start:
-            start(number)
-        case .wait:
-            jobs[Int(number)].state = .waiting
-            ticketJobs[UInt64(slot) << 32 | UInt64(UInt32(truncatingIfNeeded: ticket.number))] = number
-            queue.schedule(.lineTimeout, at: now + Self.nanoseconds(lending.maxLineWait), subject: number,
-                           extra: UInt32(truncatingIfNeeded: ticket.number))
+        perform(actions, at: slot)
+    }
+
+    /// Does what lender `slot`'s desk asks: start jobs, wake it for line deadlines, send refused
+    /// jobs back to the pool. A refusal other than `busy` breaks the matcher's promise that the
+    /// offer fits, and is counted as a constraint violation.
+    func perform(_ actions: [LenderDesk.Action], at slot: Int) {
+        for action in actions {
+            switch action {
+            case .start(let id): start(UInt32(id))
+            case .queued(let id, _): jobs[Int(id)].state = .waiting
+            case .wake(let id, let at):
+                queue.schedule(.lineTimeout, at: Self.nanoseconds(at), subject: UInt32(id), extra: UInt32(slot))
+            case .refuse(let id, let refusal):
+                let number = UInt32(id)
+                if refusal.code == .busy {
+                    metrics.classes[Int(peerClass[Int(jobs[Int(number)].borrower)].rawValue)].refusals += 1
+                    trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 4)
+                } else {
+                    metrics.constraintViolations += 1
+                }
+                backToPool(number)
+            case .fetchInputs(let id):
+                // Simulated jobs carry no input files.
+                perform(desks[slot].inputsArrived(id, now: .nanoseconds(now)) { 0 }, at: slot)
+            }
         }
+    }
+
+    /// The lender's machine as the desk sees it: the minute of the virtual day, an idle machine.
+    func conditions() -> LenderDesk.Conditions {
+        LenderDesk.Conditions(minuteOfDay: Int(now / 60_000_000_000 % 1440), machine: MachineState(idle: true, detail: "simulated"))
     }
 
     /// The job starts on its lender: its wait ends, its end is scheduled.
@@ -112,32 +128,18 @@ extension LendingSimulation {
         metrics.resultsInFlight += 1
         metrics.resultsInFlightCoreSeconds += job.coreSeconds
         trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 3)
-        if let ticket = job.ticket {
-            for next in lines[slot].release(ticket) {
-                let key = UInt64(slot) << 32 | UInt64(UInt32(truncatingIfNeeded: next.number))
-                guard let waiting = ticketJobs.removeValue(forKey: key) else { continue }
-                start(waiting)
-            }
-        }
+        perform(desks[slot].finished(UInt64(number), now: .nanoseconds(now)), at: slot)
         queue.schedule(.result, at: now + placement.latency(from: Int(lenderPeer[slot]), to: Int(job.borrower)),
                        subject: number)
     }
 
-    /// A job waited too long in a line: refused `busy`, it goes back to the pool.
-    func lineTimeout(job number: UInt32, ticket: UInt32) {
-        let job = jobs[Int(number)]
-        guard job.state == .waiting, let held = job.ticket, UInt32(truncatingIfNeeded: held.number) == ticket else { return }
-        let slot = Int(job.lender)
-        _ = lines[slot].release(held)
-        ticketJobs.removeValue(forKey: UInt64(slot) << 32 | UInt64(ticket))
-        metrics.classes[Int(peerClass[Int(job.borrower)].rawValue)].refusals += 1
-        trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 4)
-        backToPool(number)
+    /// A line deadline of lender `slot` came: its desk refuses the job `busy` if it still waits.
+    func lineTimeout(job number: UInt32, slot: UInt32) {
+        perform(desks[Int(slot)].tick(UInt64(number), now: .nanoseconds(now)), at: Int(slot))
     }
 
     func backToPool(_ number: UInt32) {
         jobs[Int(number)].state = .pending
-        jobs[Int(number)].ticket = nil
         jobs[Int(number)].lender = -1
         pool.append(number)
         poolNeedsSort = true

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Jobs
+import Lending
 import Matching
 import Records
 
@@ -9,7 +10,7 @@ extension LendingSimulation {
     /// already on their way take free cores first.
     func room(_ slot: Int) -> (idle: Int, line: Int) {
         guard lenderJoined[slot] <= now else { return (0, 0) }
-        let line = lines[slot]
+        let line = desks[slot]
         let free = (lending.lenderCores - line.load.cores) / lending.jobCores
         let coming = Int(incoming[slot])
         return (max(0, free - coming), max(0, lending.lineLimit - line.waitingCount - max(0, coming - free)))

@@ -3,6 +3,7 @@ import Coordinates
 import PotluckCrypto
 import Foundation
 import Jobs
+import Lending
 import Matching
 import Records
 import Trust
@@ -33,6 +34,9 @@ public final class LendingSimulation {
     let placement: HostPlacement
     let matcher = Matcher()
     static let runtime = "wasm32-wasi"
+    /// The digest every simulated job goes by: only receipts would tell jobs apart, and they
+    /// name the job by number here.
+    static let digest = Bytes32()
 
     // Peers, struct of arrays.
     var peerClass: [PeerClass]
@@ -47,14 +51,13 @@ public final class LendingSimulation {
     // Lenders, by slot.
     var lenderPeer: [UInt32] = []
     var lenderSlot: [Int32]
-    var lines: [JobLine] = []
+    /// Each lender's desk (``LenderDesk``), as its node would run it.
+    var desks: [LenderDesk] = []
     /// Jobs on their way to each lender (already counted against its room).
     var incoming: [Int32] = []
     var offerTemplates: [Offer] = []
     /// When each lender joined (ns), for the capacity of the window.
     var lenderJoined: [UInt64] = []
-    /// Which job holds a lender's ticket: `slot << 32 | ticket number`.
-    var ticketJobs: [UInt64: UInt32] = [:]
     var runningJobs = 0
 
     // Jobs.
@@ -109,6 +112,11 @@ public final class LendingSimulation {
 
     static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
 
+    /// A desk's time, exactly, in the run's nanoseconds.
+    static func nanoseconds(_ time: Duration) -> UInt64 {
+        UInt64(time.components.seconds) * 1_000_000_000 + UInt64(time.components.attoseconds / 1_000_000_000)
+    }
+
     /// Runs to the end of the drain and returns the report.
     public func run() -> LendingReport {
         let progressStep = max(1, end / 100)
@@ -134,7 +142,7 @@ public final class LendingSimulation {
         case .matchTick: matchTick()
         case .deliver: deliver(job: event.subject)
         case .finish: finish(job: event.subject)
-        case .lineTimeout: lineTimeout(job: event.subject, ticket: event.extra)
+        case .lineTimeout: lineTimeout(job: event.subject, slot: event.extra)
         case .result: result(job: event.subject)
         case .trustTick: trustTick()
         case .sample: takeSample()
@@ -153,7 +161,7 @@ public final class LendingSimulation {
                                       maxWallSeconds: .greatestFiniteMagnitude)
             lenderSlot[peer] = Int32(lenderPeer.count)
             lenderPeer.append(UInt32(peer))
-            lines.append(JobLine(policy: policy))
+            desks.append(LenderDesk(policy: policy, maxQueueWait: .nanoseconds(Self.nanoseconds(lending.maxLineWait))))
             incoming.append(0)
             lenderJoined.append(peerClass[peer] == .newcomer ? .max : 0)
             offerTemplates.append(Offer(
