@@ -5,6 +5,7 @@ import JobChannel
 import Synchronization
 import PotluckCrypto
 import Kademlia
+import Lending
 import Reachability
 
 /// The node's answers to the control API (`spec/0008-control-api.md`): each endpoint turns into
@@ -47,7 +48,7 @@ public struct ControlHandler: Sendable {
     public func runningJobs() async -> RunningJobs {
         guard let jobService = service.jobs.withLock({ $0?.service }) else { return RunningJobs(running: []) }
         return RunningJobs(running: await jobService.desk.runningJobs.map { job in
-            RunningJobs.Job(borrower: job.borrower.peerID, job: job.jobDigest.hex, cores: job.cores, started: job.startedAt.timeIntervalSince1970)
+            RunningJobs.Job(borrower: job.borrower.peerID, job: job.jobDigest.hex, cores: job.cores, started: Double(job.startedAt.components.seconds) + Double(job.startedAt.components.attoseconds) / 1e18)
         })
     }
 

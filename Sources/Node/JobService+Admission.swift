@@ -7,7 +7,7 @@ extension JobService {
     /// budget, which then holds `bytes` for the connection (the caller releases them) and the
     /// connection takes messages that large. `nil` when admitted; else why not.
     func admitAsk(bytes: Int, demand: JobDemand, on connection: SecureConnection) async -> JobRefusal? {
-        if case .failure(let refusal) = await check(demand, from: connection.peer) { return refusal }
+        if let refusal = await refusal(of: demand, from: connection.peer) { return refusal }
         guard bytes <= FrameCodec.maxMessageSize else {
             return JobRefusal(.tooLarge, "a job of \(bytes) bytes exceeds the job channel's \(FrameCodec.maxMessageSize)-byte message limit")
         }

@@ -2,16 +2,18 @@ import PotluckCrypto
 import Foundation
 import JobChannel
 import Jobs
+import Lending
 import Logging
 import Records
 import Sandbox
 import Trust
 
 /// The lender's side of the job protocol (`spec/0017-jobs.md`): for each authenticated
-/// connection of the job channel, it checks the job against the lender's policy (which always
-/// wins on the lender's machine), puts it in line, runs it in the sandbox while streaming
-/// stderr and usage, returns the outcome, proposes the receipt and stores it once countersigned.
-/// A borrower who disconnects mid-job gets its guest killed.
+/// connection of the job channel, it reads the job, lets the lender's desk (``LenderDesk``, the
+/// sans-I/O core the lending simulator runs too) check it against the policy and place it in
+/// line, runs it in the sandbox while streaming stderr and usage, returns the outcome, proposes
+/// the receipt and stores it once countersigned. A borrower who disconnects mid-job gets its
+/// guest killed.
 final class JobService: Sendable {
     let identity: SigningKey
     let configPath: String
@@ -25,8 +27,6 @@ final class JobService: Sendable {
     let nativeRunner: NativeRunner
     let desk: JobDesk
     let logger: Logger
-    /// How long a job may wait in line before it is refused as `busy`.
-    let maxQueueWait: Duration
     /// How long the lender waits for the borrower's countersignature.
     let receiptTimeout: Duration = .seconds(30)
     /// How long a new connection (or an asked-for job after `go`) has to send its job.
@@ -50,9 +50,8 @@ final class JobService: Sendable {
         self.runner = runner
         self.nativeRunner = nativeRunner
         self.logger = logger
-        self.maxQueueWait = maxQueueWait
         let policy = try LenderConfig.load(from: configPath).policy()
-        desk = JobDesk(policy: policy)
+        desk = JobDesk(policy: policy, maxQueueWait: maxQueueWait)
         known.setFriends(policy.friends)
     }
 
@@ -110,52 +109,67 @@ final class JobService: Sendable {
         await run(submission, cores: cores, for: connection, inbox: inbox, reader: reader)
     }
 
-    /// The lender's policy, or why it refuses `demand` from `borrower` now.
-    func check(_ demand: JobDemand, from borrower: PublicKey) async -> Result<LenderPolicy, JobRefusal> {
-        if LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent) {
-            return .failure(JobRefusal(.unavailable, "the lender paused lending; try another lender"))
-        }
+    /// The lender's policy and the machine's conditions now, or why the lender cannot lend.
+    func conditions() async -> Result<(LenderPolicy, LenderDesk.Conditions), JobRefusal> {
         let policy: LenderPolicy
         do { policy = try LenderConfig.load(from: configPath).policy() } catch {
             logger.error("the lender policy cannot be read: \(error)")
             return .failure(JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
         }
-        let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
         known.setFriends(policy.friends)
-        if let refusal = policy.refusal(of: demand, from: borrower, minuteOfDay: Self.minuteOfDay(), machine: machine) {
-            logger.notice("refused a job from \(borrower.peerID): \(refusal)")
-            return .failure(refusal)
+        let paused = LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent)
+        let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
+        return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused)))
+    }
+
+    /// Why the lender refuses `demand` from `borrower` now, if it does.
+    func refusal(of demand: JobDemand, from borrower: PublicKey) async -> JobRefusal? {
+        switch await conditions() {
+        case .failure(let refusal): return refusal
+        case .success(let (policy, conditions)):
+            let refusal = await desk.refusal(of: demand, from: borrower, policy: policy, conditions: conditions)
+            if let refusal { logger.notice("refused a job from \(borrower.peerID): \(refusal)") }
+            return refusal
         }
-        return .success(policy)
     }
 
     private func run(_ job: Submission, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {
         let borrower = connection.peer
         let demand = JobDemand(runtime: job.tool == nil ? "wasm32-wasi" : Offer.nativeRuntime, tool: job.tool, cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
                                wallSeconds: job.limits.wallSeconds)
-        let policy: LenderPolicy
-        switch await check(demand, from: borrower) {
-        case .success(let checked): policy = checked
+        let (policy, conditions): (LenderPolicy, LenderDesk.Conditions)
+        switch await self.conditions() {
+        case .success(let now): (policy, conditions) = now
         case .failure(let refusal): return await refuse(connection, refusal)
         }
-        // Admitted: a native task's inputs come in chunks; a wasm job sends only small messages now.
-        connection.admit(frameLimit: job.tool == nil ? JobChannelServer.preAdmissionFrameBytes : JobMessage.chunkBytes + 4096)
-        if case .native(let task, _) = job, let refusal = await receiveInputs(of: task, from: connection, inbox: inbox) {
-            logger.notice("the inputs of a task from \(borrower.peerID) did not arrive: \(refusal)")
-            return await refuse(connection, refusal)
+        // Read: a wasm job's later messages are small (stdin, the receipt), whatever it asked for.
+        if job.tool == nil { connection.admit(frameLimit: JobChannelServer.preAdmissionFrameBytes) }
+        let id = await desk.newID()
+        defer { Task { await desk.release(id) } }
+        let onQueued: @Sendable (Int) async -> Void = { position in try? await connection.send(JobMessage.queued(position: position).encoded()) }
+        var decision = await desk.arrive(id, borrower: borrower, digest: job.digest, demand: demand, needsInputs: job.tool != nil,
+                                         policy: policy, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
+        if decision == .fetchInputs, case .native(let task, _) = job {
+            // Passed: a native task's inputs come in chunks.
+            connection.admit(frameLimit: JobMessage.chunkBytes + 4096)
+            if let refusal = await receiveInputs(of: task, from: connection, inbox: inbox) {
+                logger.notice("the inputs of a task from \(borrower.peerID) did not arrive: \(refusal)")
+                return await refuse(connection, refusal)
+            }
+            decision = await desk.inputsArrived(id, trust: { self.trust(in: borrower) }, onQueued: onQueued)
         }
-        let priority = JobLine.Priority(friend: policy.friends.contains(borrower), trust: trust(in: borrower))
-        let entry = JobDesk.Running(borrower: borrower, jobDigest: job.digest, cores: cores, startedAt: Date())
-        guard let ticket = await desk.admit(demand, priority: priority, policy: policy, job: entry, maxWait: maxQueueWait,
-                                            onQueued: { position in try? await connection.send(JobMessage.queued(position: position).encoded()) })
-        else {
-            return await refuse(connection, JobRefusal(.busy, "every slot stayed taken for \(maxQueueWait); try another lender or later"))
+        guard decision == .start else {
+            if case .refused(let refusal) = decision {
+                if refusal.code != .busy { logger.notice("refused a job from \(borrower.peerID): \(refusal)") }
+                return await refuse(connection, refusal)
+            }
+            return
         }
         let start = Self.unixMilliseconds()
         try? await connection.send(JobMessage.started.encoded())
         logger.info("running job \(job.digest.hex.prefix(16)) for \(borrower.peerID) on \(cores) core(s)")
         let (outcome, abandoned) = await sandboxed(job, streamingTo: connection, cancelledBy: reader)
-        await desk.release(ticket)
+        await desk.release(id)
         let end = Self.unixMilliseconds()
         var record = JobRecord(role: .lent, peer: borrower, jobDigest: job.digest, cores: cores, start: start, end: end,
                                outcome: outcome.summary, exitCode: outcome.exitCode, coreMilliseconds: outcome.cpuMilliseconds, receipt: nil)

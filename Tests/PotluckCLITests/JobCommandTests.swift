@@ -1,3 +1,4 @@
+import ControlAPI
 import ExampleJobs
 import Foundation
 import Testing
@@ -225,6 +226,35 @@ extension CLIProcessTests {
             let lent = try #require(try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout)["lent"] as? [[String: Any]])
             #expect((lent.first?["outcome"] as? String ?? "").contains("abandoned: the borrower disconnected"), "\(lent)")
             #expect(try pair.lender.cli(["dht", "status"]).status == 0)
+            #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
+
+        /// `spec/0017` §3.2 on real processes: a lender lending one core runs one job; a second
+        /// waits in line (its borrower is told its place) and starts as soon as the first
+        /// borrower leaves, without waiting for the first job's own limits.
+        @Test func aSecondJobWaitsInLineAndStartsWhenTheSlotFrees() async throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            #expect(try pair.lender.cli(["offer", "set", "--cores", "1"]).status == 0)
+            let spin = try write(try spinningGuest(), to: pair.root, name: "spin.wasm")
+            let primes = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
+            let first = try StreamingProcess(["run", spin, "--lender", pair.lenderID, "--timeout", "120s", "--cpu", "600s",
+                                              "--data-dir", pair.borrower.dataDirectory])
+            defer { first.kill() }
+            let status = { () throws -> [String: Any] in try NodeCommandTests.json(try pair.lender.cli(["status", "--json"]).stdout) }
+            #expect(try eventually(timeout: 30) { (try status()["running"] as? [Any])?.count == 1 }, "the first job never started")
+            let started = try #require(try await ControlClient(dataDirectory: pair.lender.dataDirectory).call(.runningJobs).running.first?.started)
+            #expect(abs(started - Date().timeIntervalSince1970) < 60, "started at \(started)")
+            let second = try StreamingProcess(["run", primes, "--lender", pair.lenderID, "--data-dir", pair.borrower.dataDirectory,
+                                               "--", "100"])
+            defer { second.kill() }
+            #expect(second.waitForStderr(containing: "waiting in line, position 1", timeout: 60), "\(second.stderr)")
+            first.kill()
+            #expect(second.waitForStderr(containing: "] running", timeout: 60), "\(second.stderr)")
+            let result = second.wait()
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("25"), "\(result.stdout)")
+            #expect(result.stderr.contains("running"), "\(result.stderr)")
             #expect(pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
 

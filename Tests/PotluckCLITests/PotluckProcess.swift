@@ -69,3 +69,51 @@ func temporaryDirectory() throws -> URL {
 /// thread while they wait for a process, and Swift's cooperative pool has one thread per core
 /// (two here); run side by side they would starve the async tests of other targets.
 @Suite(.serialized) enum CLIProcessTests {}
+
+/// A `potluck` command that runs beside the test, whose stderr the test can watch as it comes.
+final class StreamingProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var errBytes = Data()
+    private let out = Pipe(), err = Pipe()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = PotluckProcess.executable
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.withLock { self.errBytes.append(data) }
+        }
+        try process.run()
+    }
+
+    /// What it printed on stderr so far.
+    var stderr: String { lock.withLock { String(decoding: errBytes, as: UTF8.self) } }
+
+    /// Whether stderr came to contain `text` within `timeout` seconds.
+    func waitForStderr(containing text: String, timeout: TimeInterval) -> Bool {
+        eventually(timeout: timeout) { stderr.contains(text) }
+    }
+
+    /// Waits for its end (killing it after 10 minutes) and collects stdout and all of stderr.
+    func wait() -> PotluckProcess.Result {
+        let watchdog = DispatchWorkItem { [process] in if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 600, execute: watchdog)
+        defer { watchdog.cancel() }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        err.fileHandleForReading.readabilityHandler = nil
+        let rest = err.fileHandleForReading.readDataToEndOfFile()
+        lock.withLock { errBytes.append(rest) }
+        return PotluckProcess.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: stderr)
+    }
+
+    /// Ends it now if it still runs.
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+}
