@@ -154,7 +154,7 @@ let package = Package(
         /// The job protocol (pure): messages, the lender's policy and line, job records.
         .target(name: "Jobs", dependencies: ["Bencode", "PotluckCrypto", "Records"], swiftSettings: strict),
         // The job exchange's sans-I/O cores, driven by the node and by the lending simulator.
-        .target(name: "Lending", dependencies: ["Jobs", "PotluckCrypto"], swiftSettings: strict),
+        .target(name: "Lending", dependencies: ["Jobs", "PotluckCrypto", "Trust"], swiftSettings: strict),
 
         // Command line: a testable library and a thin executable.
         .target(
@@ -202,7 +202,7 @@ let package = Package(
             dependencies: ["Sandbox", "ExampleJobs", "PotluckCrypto", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Records", "PotluckCrypto"], swiftSettings: strict),
-        .testTarget(name: "LendingCoreTests", dependencies: ["Lending", "Jobs", "PotluckCrypto"], swiftSettings: strict),
+        .testTarget(name: "LendingCoreTests", dependencies: ["Lending", "Jobs", "PotluckCrypto", "Trust"], swiftSettings: strict),
         .testTarget(name: "SafeTOMLTests", dependencies: ["SafeTOML"]),
         .testTarget(
             name: "JobChannelTests",

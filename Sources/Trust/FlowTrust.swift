@@ -32,6 +32,13 @@ public struct FlowScore: Sendable, Hashable {
 
     /// `given − received`.
     public var net: Double { given - received }
+
+    /// The score of these flows with `unit` core-seconds to a score of 0.5.
+    public init(given: Double, received: Double, unit: Double = 3600) {
+        self.given = given
+        self.received = received
+        score = TrustMath.boundedScore(given - received, unit: unit)
+    }
 }
 
 extension WorkSnapshot {
@@ -43,8 +50,7 @@ extension WorkSnapshot {
                             maxAugmentations: configuration.maxAugmentations)
         let received = maxFlow(from: asker, to: subject, maxPathLength: configuration.maxPathLength,
                                maxAugmentations: configuration.maxAugmentations)
-        return FlowScore(given: given, received: received,
-                         score: TrustMath.boundedScore(given - received, unit: configuration.unit))
+        return FlowScore(given: given, received: received, unit: configuration.unit)
     }
 
     /// Max-flow from `source` to `sink` over paths of at most `maxPathLength` edges (§3.1):

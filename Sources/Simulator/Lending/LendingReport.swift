@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Lending
 import Foundation
 
 /// The figures of a lending run (`spec/0018-lending-simulation.md` §5), as a table for people

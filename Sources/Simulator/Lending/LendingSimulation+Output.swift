@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Lending
 
 extension LendingSimulation {
     /// The time series as CSV (one row per sample interval, `spec/0018` §5).

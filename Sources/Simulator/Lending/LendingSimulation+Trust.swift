@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Lending
 import Trust
 
 /// A cached score: `asker`'s trust in `subject`'s identity number `generation`.
@@ -21,21 +22,16 @@ extension LendingSimulation {
     }
 
     /// The lender's trust in a borrower's identity, as its line ranks it (`spec/0017-jobs.md`
-    /// §3.2): the flow score of `spec/0012-trust.md` §3 from the lender's position in the graph,
-    /// plus the starter grant when the community gives one (`spec/0018` §2.3); under the `given`
-    /// order, the gross flow the borrower gave that reached the lender, plus the grant.
+    /// §3.2): the scenario's ``LineRule`` — the node's own — over the flow score of
+    /// `spec/0012-trust.md` §3 from the lender's position in the graph, with the starter grant
+    /// when the community gives one (`spec/0018` §2.3).
     func lenderTrust(slot: Int, borrower: UInt32, generation identity: UInt32) -> Double {
         let lender = lenderPeer[slot]
         let cacheKey = ScoreKey(asker: lender, subject: borrower, generation: identity)
         if let cached = scoreCache[cacheKey] { return cached }
         let flow = snapshot.flowScore(of: key(borrower, identity), asSeenBy: key(lender, generation[Int(lender)]),
                                       configuration: flowConfiguration)
-        let grant = starterGrant(of: borrower, generation: identity)
-        let score: Double
-        switch lending.order {
-        case .given: score = TrustMath.boundedScore(flow.given + grant, unit: lending.trustUnit)
-        default: score = grant > 0 ? TrustMath.boundedScore(flow.net + grant, unit: lending.trustUnit) : flow.score
-        }
+        let score = LineRule(order: lending.order, flow: flowConfiguration).rank(flow, grant: starterGrant(of: borrower, generation: identity))
         scoreCache[cacheKey] = score
         return score
     }
@@ -55,9 +51,12 @@ extension LendingSimulation {
 
     /// The credit of an identity first seen after the start: `starter_grant` core-seconds,
     /// fading with `decay_half_life_s` from its birth like any credit; 0 for the peers present
-    /// at the start and for a whitewasher's abandoned identities.
+    /// at the start and for a whitewasher's abandoned identities. Under Potluck's rule only an
+    /// identity that lends gets it: a grant for offering capacity, which a whitewasher that
+    /// never lends cannot farm (`spec/0022`).
     func starterGrant(of peer: UInt32, generation identity: UInt32) -> Double {
         guard lending.starterGrant > 0, identity == generation[Int(peer)], identityBorn[Int(peer)] > 0 else { return 0 }
+        guard lending.order != .potluck || peerClass[Int(peer)].lends else { return 0 }
         guard let halfLife = lending.decayHalfLife else { return lending.starterGrant }
         let age = Double(now - identityBorn[Int(peer)]) / 1e9
         return lending.starterGrant * TrustMath.fade(ageSeconds: age, halfLifeSeconds: halfLife)

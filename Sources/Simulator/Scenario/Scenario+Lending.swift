@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Lending
 import Records
 
 extension Scenario {
@@ -6,18 +7,9 @@ extension Scenario {
     /// lends and borrows, how much, and the rule the community tries out (issue 4's "lenders,
     /// borrowers and their policies"). Times in seconds of virtual time, work in core-seconds.
     public struct Lending: Sendable, Hashable {
-        /// The community's rule for a busy lender's line (`policy.order`).
-        public enum Order: String, Sendable, Hashable {
-            /// Served by the lender's flow trust in the borrower, net of what the lender gave it
-            /// (`spec/0017-jobs.md` §3.2, the rule `potluck node` runs).
-            case trust
-            /// Served by the work the borrower gave that reached the lender, gross: "serve those
-            /// who gave first", nothing subtracted for what they received (the flow score's
-            /// `given` alone, bounded the same way).
-            case given
-            /// First come, first served: every borrower ranks the same.
-            case fifo
-        }
+        /// The community's rule for a busy lender's line (`policy.order`): the node's own
+        /// (``LineRule/Order``).
+        public typealias Order = LineRule.Order
         /// How waiting requests are paired with offers (`matching.mode`).
         public enum MatchingMode: String, Sendable, Hashable {
             /// `Matcher.assign` on every pending request at once, each tick (`spec/0016` §4).
@@ -108,7 +100,7 @@ extension Scenario {
             try classes.finish()
         }
         if var policy = try reader.table("policy") {
-            let order = try policy.string("order", default: lending.order.rawValue, oneOf: ["trust", "given", "fifo"])
+            let order = try policy.string("order", default: lending.order.rawValue, oneOf: LineRule.Order.allCases.map(\.rawValue))
             lending.order = Lending.Order(rawValue: order) ?? .trust
             lending.starterGrant = try policy.double("starter_grant", default: lending.starterGrant, in: 0...1e9)
             let halfLife = try policy.double("decay_half_life_s", default: lending.decayHalfLife ?? 0, in: 0...1e9)
