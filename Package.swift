@@ -189,7 +189,7 @@ let package = Package(
             name: "CryptoTests", dependencies: ["PotluckCrypto", "Bencode"],
             resources: [], swiftSettings: strict),
         .testTarget(name: "KademliaTests", dependencies: ["SeededRandom", "Kademlia", "Bencode", "PotluckCrypto", "Coordinates"], swiftSettings: strict),
-        .testTarget(name: "NodeTests", dependencies: ["SeededRandom", "Node", "Kademlia", "PotluckCrypto", "Storage", "Jobs"], swiftSettings: strict),
+        .testTarget(name: "NodeTests", dependencies: ["SeededRandom", "Node", "Kademlia", "PotluckCrypto", "Storage", "Jobs", "Lending"], swiftSettings: strict),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "Bencode", "PotluckCrypto"], swiftSettings: strict),
         .testTarget(name: "TrustTests", dependencies: ["SeededRandom", "Trust", "Records", "PotluckCrypto"], swiftSettings: strict),
         .testTarget(name: "CoordinatesTests", dependencies: ["SeededRandom", "Coordinates"], swiftSettings: strict),

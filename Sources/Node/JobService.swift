@@ -264,11 +264,13 @@ final class JobService: Sendable {
         return nil
     }
 
-    /// The lender's trust in `borrower` from its own receipts (`spec/0012-trust.md`, flow).
+    /// How the lender ranks `borrower` in its line: its rule (`offer.serve`, `spec/0022`) over
+    /// the flow of work in its own receipts (`spec/0012-trust.md`).
     private func trust(in borrower: PublicKey) -> Double {
         guard let ledger = try? receipts.ledger() else { return 0 }
+        let rule = (try? LenderConfig.load(from: configPath).lineRule) ?? LineRule(order: .potluck)
         let snapshot = WorkGraph(ledger: ledger).snapshot(now: Self.unixMilliseconds(), halfLifeSeconds: nil)
-        return snapshot.flowScore(of: borrower, asSeenBy: identity.publicKey).score
+        return rule.rank(of: borrower, asSeenBy: identity.publicKey, in: snapshot)
     }
 
     private func refuse(_ connection: SecureConnection, _ refusal: JobRefusal) async {

@@ -2,6 +2,7 @@ import PotluckCrypto
 import Foundation
 import JobChannel
 import Jobs
+import Lending
 import Records
 import Sandbox
 import SafeTOML
@@ -31,6 +32,9 @@ public struct LenderConfig: Equatable, Sendable {
     /// Bytes of asked-for job payloads held at once (`spec/0017` §2.1).
     public var receiveBudget = "128MiB"
     public static let defaultReceiveBudget = 128 << 20
+    /// How a busy lender orders its line (`spec/0022-line-rule.md`): `potluck`, `trust`,
+    /// `given` or `fifo`. Friends go first whatever it says.
+    public var serve = LineRule.Order.potluck.rawValue
 
     public init() {}
 
@@ -93,7 +97,12 @@ public struct LenderConfig: Equatable, Sendable {
                 guard let bytes = Quantities.bytes(config.receiveBudget), bytes >= 1 << 20 else {
                     throw NodeError("\(path): offer.receive_budget must be a size of at least 1MiB, such as 128MiB")
                 }
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget)")
+            case "serve":
+                config.serve = try Self.string(value, key, path)
+                guard LineRule.Order(rawValue: config.serve) != nil else {
+                    throw NodeError("\(path): offer.serve must be one of \(LineRule.Order.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget, serve)")
             }
         }
         return config
@@ -123,6 +132,7 @@ public struct LenderConfig: Equatable, Sendable {
         offer["max_connections"] = maxConnections
         offer["max_connections_per_address"] = maxConnectionsPerAddress
         offer["receive_budget"] = receiveBudget
+        offer["serve"] = serve
         let root = TOMLTable()
         root["offer"] = offer
         let text = "# Potluck lender policy: `potluck offer set` writes it; you may edit it by hand.\n" + root.convert(to: .toml) + "\n"
@@ -188,6 +198,9 @@ public struct LenderConfig: Equatable, Sendable {
         limits.connectionsPerAddress = maxConnectionsPerAddress
         return (limits, Quantities.bytes(receiveBudget).map { Int(clamping: $0) } ?? Self.defaultReceiveBudget)
     }
+
+    /// The rule a busy lender orders its line by (`spec/0022-line-rule.md`).
+    public var lineRule: LineRule { LineRule(order: LineRule.Order(rawValue: serve) ?? .potluck) }
 
     /// The full policy the node enforces on every job (`spec/0017-jobs.md` §3).
     public func policy() throws(NodeError) -> LenderPolicy {

@@ -55,4 +55,21 @@ import Trust
         let inDebt = FlowScore(given: 0, received: 7200)
         #expect(LineRule(order: .potluck).rank(inDebt) == 0)
     }
+
+    /// `spec/0022-line-rule.md` §4, to six decimals.
+    @Test func specVectors() {
+        let vectors: [(given: Double, received: Double, grant: Double, ranks: [LineRule.Order: Double])] = [
+            (0, 0, 0, [.trust: 0, .given: 0, .fifo: 0, .potluck: 0]),
+            (3600, 10800, 0, [.trust: -0.704833, .given: 0.5, .fifo: 0, .potluck: 0.0005]),
+            (7200, 0, 0, [.trust: 0.704833, .given: 0.704833, .fifo: 0, .potluck: 0.705538]),
+            (0, 3600, 0, [.trust: -0.5, .given: 0, .fifo: 0, .potluck: 0]),
+            (0, 0, 1800, [.trust: 0.295167, .given: 0.295167, .fifo: 0, .potluck: 0.295167]),
+        ]
+        for vector in vectors {
+            for (order, expected) in vector.ranks {
+                let rank = LineRule(order: order).rank(FlowScore(given: vector.given, received: vector.received), grant: vector.grant)
+                #expect(abs(rank - expected) < 5e-7, "\(order) \(vector): \(rank)")
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import PotluckCrypto
 import Foundation
 import Jobs
+import Lending
 import Testing
 @testable import Node
 
@@ -26,6 +27,7 @@ import Testing
             """)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let policy = try LenderConfig.load(from: path).policy()
+        #expect(try LenderConfig.load(from: path).lineRule.order == .potluck, "Potluck's rule by default")
         #expect(policy.cores == 3 && policy.memoryBytes == 2 << 30 && policy.maxJobs == 4 && policy.maxWallSeconds == 600)
         #expect(policy.idleOnly && policy.friends == [friend] && policy.windows.map(\.description) == ["22:00-06:00"])
         // Saved and read back, it is the same policy.
@@ -33,11 +35,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: copy) }
         try LenderConfig.load(from: path).save(to: copy)
         #expect(try LenderConfig.load(from: copy).policy() == policy)
+        // The line rule is kept too.
+        var fifo = try LenderConfig.load(from: path)
+        fifo.serve = "fifo"
+        try fifo.save(to: copy)
+        #expect(try LenderConfig.load(from: copy).lineRule.order == .fifo)
     }
 
     @Test func mistakesNameTheKey() throws {
         for (text, message) in [("max_jobs = 0", "offer.max_jobs must be an integer from 1 to 1024"),
-                                ("max_wall = \"soon\"", "max_wall 'soon' is not a duration")] {
+                                ("max_wall = \"soon\"", "max_wall 'soon' is not a duration"),
+                                ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, potluck")] {
             let path = try write("[offer]\n\(text)\n")
             defer { try? FileManager.default.removeItem(atPath: path) }
             #expect {
