@@ -160,7 +160,7 @@ let package = Package(
         .target(
             name: "PotluckCLI",
             dependencies: [
-                "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Sandbox", "ExampleJobs", "Matching", "JobChannel", "ControlAPI",
+                "Bencode", "PotluckCrypto", "Storage", "Kademlia", "Node", "Simulator", "Records", "Trust", "Jobs", "Lending", "Sandbox", "ExampleJobs", "Matching", "JobChannel", "ControlAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),

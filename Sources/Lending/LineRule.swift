@@ -17,6 +17,10 @@ public struct LineRule: Sendable, Hashable {
         case given
         /// First come, first served: every borrower ranks the same.
         case fifo
+        /// Network of Favors (Andrade, Brasileiro, Cirne, Mowbray, HPDC 2004; OurGrid): only
+        /// work directly between the two peers counts, and the balance never goes below zero
+        /// (`spec/0012-trust.md` §4), bounded like the others.
+        case favors
         /// Potluck's rule: the net flow floored at zero, as Network of Favors floors balances
         /// (Andrade et al. 2004), so no identity ranks below a fresh one and a new identity
         /// never pays; ties broken by what the borrower gave, so a peer that gave work ranks
@@ -42,16 +46,21 @@ public struct LineRule: Sendable, Hashable {
     public func rank(of borrower: PublicKey, asSeenBy lender: PublicKey, in snapshot: WorkSnapshot, grant: Double = 0) -> Double {
         switch order {
         case .fifo: return 0
+        case .favors:
+            let favors = snapshot.favorBalance(of: borrower, asSeenBy: lender)
+            return rank(FlowScore(given: favors.given, received: favors.received, unit: flow.unit), grant: grant)
         case .trust, .given, .potluck:
             let score = snapshot.flowScore(of: borrower, asSeenBy: lender, configuration: flow)
             return rank(score, grant: grant)
         }
     }
 
-    /// The rank a flow score (and a grant) gives under this rule.
+    /// The rank a flow score (and a grant) gives under this rule; under ``Order/favors`` the
+    /// flows are the direct work between the two peers.
     public func rank(_ score: FlowScore, grant: Double = 0) -> Double {
         switch order {
         case .fifo: return 0
+        case .favors: return TrustMath.boundedScore(max(0, score.net + grant), unit: flow.unit)
         case .trust: return grant > 0 ? TrustMath.boundedScore(score.net + grant, unit: flow.unit) : score.score
         case .given: return TrustMath.boundedScore(score.given + grant, unit: flow.unit)
         case .potluck:

@@ -33,7 +33,7 @@ public struct LenderConfig: Equatable, Sendable {
     public var receiveBudget = "128MiB"
     public static let defaultReceiveBudget = 128 << 20
     /// How a busy lender orders its line (`spec/0022-line-rule.md`): `potluck`, `trust`,
-    /// `given` or `fifo`. Friends go first whatever it says.
+    /// `given`, `favors` or `fifo`. Friends go first whatever it says.
     public var serve = LineRule.Order.potluck.rawValue
 
     public init() {}

@@ -47,6 +47,14 @@ import Trust
         #expect(Self.ranks(.fifo).values.allSatisfy { $0 == 0 })
     }
 
+    /// Network of Favors counts only direct work and floors the balance: a giver in debt ties
+    /// a stranger and a free rider.
+    @Test func favorsFloorsTheDirectBalance() {
+        let rank = Self.ranks(.favors)
+        #expect(rank[Self.giverInDebt] == 0 && rank[Self.freeRider] == 0 && rank[Self.stranger] == 0)
+        #expect(abs(rank[Self.generous]! - TrustMath.boundedScore(7200, unit: 3600)) < 1e-12)
+    }
+
     /// A grant lifts a fresh identity under both rules; under Potluck's it is never negative.
     @Test func aGrantCountsAsCredit() {
         let score = FlowScore(given: 0, received: 0)
@@ -59,11 +67,11 @@ import Trust
     /// `spec/0022-line-rule.md` §4, to six decimals.
     @Test func specVectors() {
         let vectors: [(given: Double, received: Double, grant: Double, ranks: [LineRule.Order: Double])] = [
-            (0, 0, 0, [.trust: 0, .given: 0, .fifo: 0, .potluck: 0]),
-            (3600, 10800, 0, [.trust: -0.704833, .given: 0.5, .fifo: 0, .potluck: 0.0005]),
-            (7200, 0, 0, [.trust: 0.704833, .given: 0.704833, .fifo: 0, .potluck: 0.705538]),
-            (0, 3600, 0, [.trust: -0.5, .given: 0, .fifo: 0, .potluck: 0]),
-            (0, 0, 1800, [.trust: 0.295167, .given: 0.295167, .fifo: 0, .potluck: 0.295167]),
+            (0, 0, 0, [.trust: 0, .given: 0, .fifo: 0, .favors: 0, .potluck: 0]),
+            (3600, 10800, 0, [.trust: -0.704833, .given: 0.5, .fifo: 0, .favors: 0, .potluck: 0.0005]),
+            (7200, 0, 0, [.trust: 0.704833, .given: 0.704833, .fifo: 0, .favors: 0.704833, .potluck: 0.705538]),
+            (0, 3600, 0, [.trust: -0.5, .given: 0, .fifo: 0, .favors: 0, .potluck: 0]),
+            (0, 0, 1800, [.trust: 0.295167, .given: 0.295167, .fifo: 0, .favors: 0.295167, .potluck: 0.295167]),
         ]
         for vector in vectors {
             for (order, expected) in vector.ranks {

@@ -45,7 +45,7 @@ import Testing
     @Test func mistakesNameTheKey() throws {
         for (text, message) in [("max_jobs = 0", "offer.max_jobs must be an integer from 1 to 1024"),
                                 ("max_wall = \"soon\"", "max_wall 'soon' is not a duration"),
-                                ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, potluck")] {
+                                ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, favors, potluck")] {
             let path = try write("[offer]\n\(text)\n")
             defer { try? FileManager.default.removeItem(atPath: path) }
             #expect {

@@ -129,7 +129,7 @@ import Testing
 
     /// Bad `[lending]` input is refused with one line naming the key.
     @Test(arguments: [
-        ("order = \"trust\"", "order = \"random\"", "lending.policy.order: must be one of trust, given, fifo, potluck (got \"random\")"),
+        ("order = \"trust\"", "order = \"random\"", "lending.policy.order: must be one of trust, given, fifo, favors, potluck (got \"random\")"),
         ("lender_cores = 2", "lender_cores = 2\njob_cores = 4", "lending.job_cores: must be at most lender_cores (2)"),
         ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers must be at most 1"),
         ("mode = \"batch\"", "mode = \"batch\"\nspeed = 3", "lending.matching.speed: unknown key"),

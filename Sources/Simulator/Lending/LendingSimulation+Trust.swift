@@ -29,9 +29,9 @@ extension LendingSimulation {
         let lender = lenderPeer[slot]
         let cacheKey = ScoreKey(asker: lender, subject: borrower, generation: identity)
         if let cached = scoreCache[cacheKey] { return cached }
-        let flow = snapshot.flowScore(of: key(borrower, identity), asSeenBy: key(lender, generation[Int(lender)]),
-                                      configuration: flowConfiguration)
-        let score = LineRule(order: lending.order, flow: flowConfiguration).rank(flow, grant: starterGrant(of: borrower, generation: identity))
+        let score = LineRule(order: lending.order, flow: flowConfiguration)
+            .rank(of: key(borrower, identity), asSeenBy: key(lender, generation[Int(lender)]), in: snapshot,
+                  grant: starterGrant(of: borrower, generation: identity))
         scoreCache[cacheKey] = score
         return score
     }
