@@ -92,6 +92,24 @@ import Testing
                 "potluck: free riders \(wait(potluck, .freeRider)) s, contributors \(wait(potluck, .contributor)) s")
     }
 
+    /// Sybil regions (`spec/0018` §2.4): a region borrowing per identity asks about as many
+    /// jobs as its identities would, lends like a contributor, and its figures are reported.
+    @Test func sybilRegionsBorrowUnderTheirIdentitiesAndLend() throws {
+        let text = Self.scenario(extra: "sybils = 0.1\nsybil_identities = 5")
+        let report = try Self.run(text)
+        let sybils = try #require(report.figures(.sybil)), contributors = try #require(report.figures(.contributor))
+        let perPeer = { (figures: LendingReport.ClassFigures) in Double(figures.jobsSubmitted) / Double(figures.peers) }
+        let ratio = perPeer(sybils) / perPeer(contributors)
+        #expect(ratio > 3.5 && ratio < 6.5, "a region of 5 identities asks \(ratio)× a contributor's jobs")
+        #expect(sybils.computeGiven > 0 && sybils.computeReceived > 0)
+        #expect(report.constraintViolations == 0)
+        // Borrowing as one peer, the region asks as much as a contributor.
+        let regional = try Self.run(text.replacingOccurrences(of: "sybil_identities = 5", with: "sybil_identities = 5\nsybil_borrow = \"per-region\""))
+        let calm = try #require(regional.figures(.sybil))
+        let calmRatio = perPeer(calm) / perPeer(try #require(regional.figures(.contributor)))
+        #expect(calmRatio > 0.6 && calmRatio < 1.5, "\(calmRatio)")
+    }
+
     /// One seed reproduces a run bit for bit; another seed gives another run.
     @Test func sameSeedSameTrace() throws {
         let first = try Self.run(Self.scenario(seed: 5))
@@ -131,7 +149,7 @@ import Testing
     @Test(arguments: [
         ("order = \"trust\"", "order = \"random\"", "lending.policy.order: must be one of trust, given, fifo, favors, potluck (got \"random\")"),
         ("lender_cores = 2", "lender_cores = 2\njob_cores = 4", "lending.job_cores: must be at most lender_cores (2)"),
-        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils must be at most 1"),
         ("mode = \"batch\"", "mode = \"batch\"\nspeed = 3", "lending.matching.speed: unknown key"),
         ("jobs_per_hour = 24.0", "jobs_per_hour = \"many\"", "lending.jobs_per_hour: must be a number, not a string"),
     ])

@@ -29,7 +29,10 @@ extension LendingSimulation {
     func arrival(of peer: UInt32) {
         let measured = now >= measureStart && now < measureEnd
         let size = lending.jobSize.sample(using: &random)
-        jobs.append(Job(borrower: peer, generation: generation[Int(peer)], submitted: now, coreSeconds: size,
+        // A sybil region borrows under its identities in turn (1…n); its key 0 lends.
+        let identity = peerClass[Int(peer)] == .sybil
+            ? UInt32(1 + jobs.count % lending.sybilIdentities) : generation[Int(peer)]
+        jobs.append(Job(borrower: peer, generation: identity, submitted: now, coreSeconds: size,
                         measured: measured))
         pool.append(UInt32(jobs.count - 1))
         if measured { metrics.classes[Int(peerClass[Int(peer)].rawValue)].submitted += 1 }

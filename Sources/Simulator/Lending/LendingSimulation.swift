@@ -154,7 +154,8 @@ public final class LendingSimulation {
     /// Lender slots, their lines, policies and offers, for every peer of a lending class.
     private func setUpLenders() {
         for peer in peerClass.indices where peerClass[peer].lends {
-            // A lender denies itself: its own jobs are not lending (they would run at home).
+            // A lender denies itself: its own jobs are not lending (they would run at home). A
+            // sybil region's lender may serve its own identities, rarely (one lender among many).
             let own = key(UInt32(peer), 0)
             let policy = LenderPolicy(cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
                                       denied: [own], maxJobs: lending.lenderCores / lending.jobCores,
@@ -178,6 +179,13 @@ public final class LendingSimulation {
             case .newcomer:
                 let at = Double(measureStart) + random.unit() * Double(measureEnd - measureStart)
                 queue.schedule(.join, at: UInt64(at), subject: UInt32(peer))
+            case .sybil:
+                // The region's fake receipts: each identity "gave" its lender `sybil_fake_work_s`.
+                for identity in 1...lending.sybilIdentities {
+                    graph.addWork(provider: key(UInt32(peer), UInt32(identity)), consumer: key(UInt32(peer), 0),
+                                  coreSeconds: lending.sybilFakeWork, endedAt: 0)
+                }
+                scheduleArrival(of: UInt32(peer))
             case .whitewasher:
                 scheduleArrival(of: UInt32(peer))
                 let first = random.unit() * lending.whitewashInterval
@@ -191,10 +199,12 @@ public final class LendingSimulation {
         queue.schedule(.sample, at: measureStart + Self.nanoseconds(scenario.deployment.sampleInterval))
     }
 
-    /// The next job of `peer`: an exponential gap of mean 3600 / `jobs_per_hour` seconds.
+    /// The next job of `peer`: an exponential gap of mean 3600 / `jobs_per_hour` seconds (a
+    /// sybil region that borrows per identity, `sybil_identities` times as often).
     func scheduleArrival(of peer: UInt32) {
         guard lending.jobsPerHour > 0 else { return }
-        let gap = -3600 / lending.jobsPerHour * log1pNegative(random.unit())
+        let greedy = peerClass[Int(peer)] == .sybil && lending.sybilBorrowsPerIdentity
+        let gap = -3600 / (lending.jobsPerHour * Double(greedy ? lending.sybilIdentities : 1)) * log1pNegative(random.unit())
         let at = now + Self.nanoseconds(gap)
         if at < measureEnd { queue.schedule(.arrival, at: at, subject: peer) }
     }
@@ -240,7 +250,7 @@ public final class LendingSimulation {
 
 /// The classes of peers (`[lending.classes]`).
 public enum PeerClass: UInt8, Sendable, CaseIterable {
-    case contributor = 0, freeRider, newcomer, whitewasher
+    case contributor = 0, freeRider, newcomer, whitewasher, sybil
 
     /// The JSON and CSV name of the class.
     public var name: String {
@@ -249,10 +259,11 @@ public enum PeerClass: UInt8, Sendable, CaseIterable {
         case .freeRider: "free_riders"
         case .newcomer: "newcomers"
         case .whitewasher: "whitewashers"
+        case .sybil: "sybils"
         }
     }
 
-    var lends: Bool { self == .contributor || self == .newcomer }
+    var lends: Bool { self == .contributor || self == .newcomer || self == .sybil }
 
     /// The class of a peer whose draw is `u`: free riders, newcomers, whitewashers, contributors
     /// by cumulative fraction.
@@ -260,6 +271,7 @@ public enum PeerClass: UInt8, Sendable, CaseIterable {
         if u < lending.freeRiders { return .freeRider }
         if u < lending.freeRiders + lending.newcomers { return .newcomer }
         if u < lending.freeRiders + lending.newcomers + lending.whitewashers { return .whitewasher }
+        if u < lending.freeRiders + lending.newcomers + lending.whitewashers + lending.sybils { return .sybil }
         return .contributor
     }
 }

@@ -22,7 +22,8 @@ public struct LendingStudy {
         public var favourRatio: Double?
         /// Share of results that were wrong: `nil` until lenders that lie are modelled.
         public var badResultRate: Double?
-        /// Work a sybil region extracts per unit it gave: `nil` until sybils are modelled.
+        /// Compute sybil regions received over what their lenders gave (`classes.sybils`); `nil`
+        /// without sybils.
         public var sybilGain: Double?
         /// For each figure, its smallest and largest value over the seeds.
         public var spread: [String: [Double]]
@@ -62,6 +63,9 @@ public struct LendingStudy {
         figures["whitewasher_wait_p50_s"] = report.figures(.whitewasher)?.waitSecondsP50
         if let riders = report.figures(.freeRider), report.computeReceived > 0 {
             figures["free_rider_share"] = riders.computeReceived / report.computeReceived
+        }
+        if let sybils = report.figures(.sybil), sybils.computeGiven > 0 {
+            figures["sybil_gain"] = sybils.computeReceived / sybils.computeGiven
         }
         if let contributors = report.figures(.contributor), contributors.computeGiven > 0 {
             figures["favour_ratio"] = contributors.computeReceived / contributors.computeGiven
@@ -108,6 +112,6 @@ public struct LendingStudy {
                    contributorWaitP50S: medians["contributor_wait_p50_s"], freeRiderShare: medians["free_rider_share"],
                    freeRiderPeerShare: scenario.lending?.freeRiders ?? 0, newcomerWaitP50S: medians["newcomer_wait_p50_s"],
                    whitewasherWaitP50S: medians["whitewasher_wait_p50_s"], favourRatio: medians["favour_ratio"],
-                   badResultRate: nil, sybilGain: nil, spread: spread)
+                   badResultRate: nil, sybilGain: medians["sybil_gain"], spread: spread)
     }
 }

@@ -27,6 +27,20 @@ extension Scenario {
         public var whitewashers: Double = 0
         /// Seconds between a whitewasher's new identities (`classes.whitewash_interval_s`).
         public var whitewashInterval: Double = 1800
+        /// Fraction of peers that each run a sybil region (`classes.sybils`): the peer lends
+        /// under its own key like a contributor, borrows under ``sybilIdentities`` other keys in
+        /// turn, and records fake work from each of them to its lending key, so each identity's
+        /// flow rides the region's real work.
+        public var sybils: Double = 0
+        /// Whether each sybil identity borrows as often as a peer (`classes.sybil_borrow =
+        /// "per-identity"`, the attack: more keys, more demand) or the region as often as one
+        /// peer (`"per-region"`).
+        public var sybilBorrowsPerIdentity = true
+        /// Identities a sybil region borrows under (`classes.sybil_identities`).
+        public var sybilIdentities: Int = 10
+        /// Core-seconds of fake work each sybil identity signs to its region's lender
+        /// (`classes.sybil_fake_work_s`), recorded at the start.
+        public var sybilFakeWork: Double = 1e6
         /// Cores each lender lends (`lender_cores`).
         public var lenderCores: Int = 4
         /// Cores each job uses (`job_cores`), at most ``lenderCores``.
@@ -68,7 +82,7 @@ extension Scenario {
         public init() {}
 
         /// Fraction of peers that lend from the start.
-        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers }
+        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers - sybils }
     }
 
     /// The metrics an `[expected]` table of a lending scenario may bound (``LendingReport``).
@@ -94,8 +108,13 @@ extension Scenario {
             lending.newcomers = try classes.double("newcomers", default: lending.newcomers, in: 0...1)
             lending.whitewashers = try classes.double("whitewashers", default: lending.whitewashers, in: 0...1)
             lending.whitewashInterval = try classes.double("whitewash_interval_s", default: lending.whitewashInterval, in: 1...1e8)
+            lending.sybils = try classes.double("sybils", default: lending.sybils, in: 0...1)
+            lending.sybilIdentities = try classes.int("sybil_identities", default: lending.sybilIdentities, in: 1...100_000)
+            lending.sybilFakeWork = try classes.double("sybil_fake_work_s", default: lending.sybilFakeWork, in: 0...1e12)
+            lending.sybilBorrowsPerIdentity = try classes.string("sybil_borrow", default: "per-identity",
+                                                                 oneOf: ["per-identity", "per-region"]) == "per-identity"
             guard lending.contributors >= 0 else {
-                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers must be at most 1")
+                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils must be at most 1")
             }
             try classes.finish()
         }
