@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct EventQueueTests {
     @Test func eventsComeOutByTimeThenBySchedulingOrder() {
-        var queue = EventQueue()
+        var queue = EventQueue<EventKind>()
         queue.schedule(.wake, at: 30, host: 1)
         queue.schedule(.deliver, at: 10, host: 2)
         queue.schedule(.join, at: 30, host: 3)
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func manySameTimeEventsKeepTheirOrder() {
-        var queue = EventQueue()
+        var queue = EventQueue<EventKind>()
         var random = SimulationRandom(seed: 7)
         for host in 0..<20_000 { queue.schedule(.deliver, at: UInt64(random.below(50)), host: UInt32(host)) }
         var last = (time: UInt64(0), sequence: UInt64(0))
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func eventsAreCompact() {
-        #expect(MemoryLayout<Event>.stride == 24)
+        #expect(MemoryLayout<Event<EventKind>>.stride == 24)
     }
 }
 

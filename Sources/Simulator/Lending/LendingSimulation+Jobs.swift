@@ -77,7 +77,7 @@ extension LendingSimulation {
             case .start(let id): start(UInt32(id))
             case .queued(let id, _): jobs[Int(id)].state = .waiting
             case .wake(let id, let at):
-                queue.schedule(.lineTimeout, at: Self.nanoseconds(at), subject: UInt32(id), extra: UInt32(slot))
+                queue.schedule(.lineTimeout, at: Self.nanoseconds(at), subject: UInt32(id), payload: UInt32(slot))
             case .refuse(let id, let refusal):
                 let number = UInt32(id)
                 if refusal.code == .busy {

@@ -30,7 +30,7 @@ public final class LendingSimulation {
     public internal(set) var series: [LendingSample] = []
 
     var random: SimulationRandom
-    var queue = LendingEventQueue()
+    var queue = EventQueue<LendingEventKind>()
     let placement: HostPlacement
     let matcher = Matcher()
     static let runtime = "wasm32-wasi"
@@ -136,13 +136,13 @@ public final class LendingSimulation {
         return report()
     }
 
-    private func handle(_ event: LendingEvent) {
+    private func handle(_ event: Event<LendingEventKind>) {
         switch event.kind {
         case .arrival: arrival(of: event.subject)
         case .matchTick: matchTick()
         case .deliver: deliver(job: event.subject)
         case .finish: finish(job: event.subject)
-        case .lineTimeout: lineTimeout(job: event.subject, slot: event.extra)
+        case .lineTimeout: lineTimeout(job: event.subject, slot: event.payload)
         case .result: result(job: event.subject)
         case .trustTick: trustTick()
         case .sample: takeSample()

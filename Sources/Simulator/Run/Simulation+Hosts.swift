@@ -160,7 +160,7 @@ extension Simulation {
         queue.schedule(.deliver, at: now + max(delay, 1), host: UInt32(target), payload: slot)
     }
 
-    func deliver(_ event: Event) {
+    func deliver(_ event: Event<EventKind>) {
         // Move the datagram out of its slot (take, not copy: a copy of a message retains each of
         // its arrays and dictionaries, and the slot's release then frees nothing).
         let slot = Int(event.payload)

@@ -25,7 +25,7 @@ public final class Simulation {
     public internal(set) var peakPendingEvents = 0
 
     var random: SimulationRandom
-    var queue = EventQueue()
+    var queue = EventQueue<EventKind>()
     let placement: HostPlacement
     let index: ClosestIndex
     let nodeConfiguration: DHTNode.Configuration
