@@ -72,12 +72,14 @@ import Testing
     /// rider that takes a new key every half hour) waits clearly less than a free rider that
     /// keeps its key, with or without a starter grant; under Potluck's rule it waits at least
     /// as long (within 15 %; measured 0.95 and 1.00), and honest newcomers still wait at most twice the contributors.
-    @Test(arguments: [0.0, 1800.0])
-    func whitewashingPaysUnderNetTrustNotUnderPotlucksRule(grant: Double) throws {
+    /// Also when each lender ranks only from its own receipts (`trust.view = "own"`).
+    @Test(arguments: [(0.0, "global"), (1800.0, "global"), (0.0, "own")])
+    func whitewashingPaysUnderNetTrustNotUnderPotlucksRule(grant: Double, view: String) throws {
         let classes = "newcomers = 0.1\nwhitewashers = 0.1\nwhitewash_interval_s = 1800.0"
         let policy = { (order: String) in
             Self.scenario(order: order, extra: classes)
                 .replacingOccurrences(of: "order = \"\(order)\"", with: "order = \"\(order)\"\nstarter_grant = \(grant)\ndecay_half_life_s = 3600.0")
+                + "\n[lending.trust]\nview = \"\(view)\"\n"
         }
         let trust = try Self.run(policy("trust"))
         let potluck = try Self.run(policy("potluck"))

@@ -29,9 +29,18 @@ extension LendingSimulation {
         let lender = lenderPeer[slot]
         let cacheKey = ScoreKey(asker: lender, subject: borrower, generation: identity)
         if let cached = scoreCache[cacheKey] { return cached }
-        let score = LineRule(order: lending.order, flow: flowConfiguration)
-            .rank(of: key(borrower, identity), asSeenBy: key(lender, generation[Int(lender)]), in: snapshot,
-                  grant: starterGrant(of: borrower, generation: identity))
+        let rule = LineRule(order: lending.order, flow: flowConfiguration)
+        let subject = key(borrower, identity), asker = key(lender, generation[Int(lender)])
+        let grant = starterGrant(of: borrower, generation: identity)
+        let score: Double
+        if lending.ownReceiptsOnly {
+            // The lender's own receipts: only the work directly between the two counts.
+            let direct = FlowScore(given: snapshot.weight(from: subject, to: asker), received: snapshot.weight(from: asker, to: subject),
+                                   unit: lending.trustUnit)
+            score = rule.rank(direct, grant: grant)
+        } else {
+            score = rule.rank(of: subject, asSeenBy: asker, in: snapshot, grant: grant)
+        }
         scoreCache[cacheKey] = score
         return score
     }
@@ -43,8 +52,10 @@ extension LendingSimulation {
         // Lender numbers are kept apart from identities by the top bit of `generation`.
         let cacheKey = ScoreKey(asker: borrower, subject: lender, generation: identity | 1 << 31)
         if let cached = scoreCache[cacheKey] { return cached }
-        let score = snapshot.flowScore(of: key(lender, generation[Int(lender)]), asSeenBy: key(borrower, identity),
-                                       configuration: flowConfiguration).score
+        let subject = key(lender, generation[Int(lender)]), asker = key(borrower, identity)
+        let score = lending.ownReceiptsOnly
+            ? TrustMath.boundedScore(snapshot.weight(from: subject, to: asker) - snapshot.weight(from: asker, to: subject), unit: lending.trustUnit)
+            : snapshot.flowScore(of: subject, asSeenBy: asker, configuration: flowConfiguration).score
         scoreCache[cacheKey] = score
         return score
     }

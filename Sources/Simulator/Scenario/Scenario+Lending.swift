@@ -78,6 +78,10 @@ extension Scenario {
         public var maxPathLength: Int = 2
         /// Net flow scoring 0.5, core-seconds (`trust.unit`).
         public var trustUnit: Double = 3600
+        /// Which receipts a lender ranks from (`trust.view`): every receipt of the community
+        /// (`global`), or only those it is a party to (`own`), as a node holds without `potluck
+        /// receipts sync`.
+        public var ownReceiptsOnly = false
 
         public init() {}
 
@@ -139,6 +143,7 @@ extension Scenario {
             lending.trustInterval = try trust.double("interval_s", default: lending.trustInterval, in: 1...1e7)
             lending.maxPathLength = try trust.int("max_path_length", default: lending.maxPathLength, in: 1...6)
             lending.trustUnit = try trust.double("unit", default: lending.trustUnit, in: 0.001...1e9)
+            lending.ownReceiptsOnly = try trust.string("view", default: "global", oneOf: ["global", "own"]) == "own"
             try trust.finish()
         }
         try reader.finish()
