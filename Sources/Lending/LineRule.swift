@@ -28,16 +28,22 @@ public struct LineRule: Sendable, Hashable {
         case potluck
     }
 
-    /// The weight of what a borrower gave under ``Order/potluck``: small enough that it only
-    /// breaks ties (a net difference of more than this always wins), large enough to count.
-    public static let gaveWeight = 0.001
+    /// The default weight of what a borrower gave under ``Order/potluck``: small enough that it
+    /// only breaks ties (a net difference of more than this always wins), large enough to count.
+    public static let defaultGaveWeight = 0.001
 
     public var order: Order
     public var flow: FlowConfiguration
+    /// Under ``Order/potluck``, the weight of what the borrower gave beside its floored net
+    /// (`policy.gave_weight` in a scenario, `offer.gave_weight` on the node): 0 makes the rule
+    /// Network of Favors over flows; larger values rank givers in debt above creditors.
+    public var gaveWeight: Double
 
-    public init(order: Order, flow: FlowConfiguration = FlowConfiguration()) {
+    public init(order: Order, flow: FlowConfiguration = FlowConfiguration(), gaveWeight: Double = LineRule.defaultGaveWeight) {
+        precondition(gaveWeight >= 0)
         self.order = order
         self.flow = flow
+        self.gaveWeight = gaveWeight
     }
 
     /// How `lender` ranks `borrower` in `snapshot` (higher is served first). `grant` is
@@ -65,7 +71,7 @@ public struct LineRule: Sendable, Hashable {
         case .given: return TrustMath.boundedScore(score.given + grant, unit: flow.unit)
         case .potluck:
             let net = max(0, TrustMath.boundedScore(score.net + grant, unit: flow.unit))
-            return net + Self.gaveWeight * TrustMath.boundedScore(score.given, unit: flow.unit)
+            return net + gaveWeight * TrustMath.boundedScore(score.given, unit: flow.unit)
         }
     }
 }

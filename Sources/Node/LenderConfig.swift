@@ -35,6 +35,8 @@ public struct LenderConfig: Equatable, Sendable {
     /// How a busy lender orders its line (`spec/0022-line-rule.md`): `potluck`, `trust`,
     /// `given`, `favors` or `fifo`. Friends go first whatever it says.
     public var serve = LineRule.Order.potluck.rawValue
+    /// Under `potluck`, the weight of what a borrower gave beside its floored net (0…1).
+    public var gaveWeight = LineRule.defaultGaveWeight
 
     public init() {}
 
@@ -102,7 +104,12 @@ public struct LenderConfig: Equatable, Sendable {
                 guard LineRule.Order(rawValue: config.serve) != nil else {
                     throw NodeError("\(path): offer.serve must be one of \(LineRule.Order.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget, serve)")
+            case "gave_weight":
+                guard let weight = value.double ?? value.int.map(Double.init), (0...1).contains(weight) else {
+                    throw NodeError("\(path): offer.gave_weight must be a number from 0 to 1")
+                }
+                config.gaveWeight = weight
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget, serve, gave_weight)")
             }
         }
         return config
@@ -133,6 +140,7 @@ public struct LenderConfig: Equatable, Sendable {
         offer["max_connections_per_address"] = maxConnectionsPerAddress
         offer["receive_budget"] = receiveBudget
         offer["serve"] = serve
+        offer["gave_weight"] = gaveWeight
         let root = TOMLTable()
         root["offer"] = offer
         let text = "# Potluck lender policy: `potluck offer set` writes it; you may edit it by hand.\n" + root.convert(to: .toml) + "\n"
@@ -200,7 +208,7 @@ public struct LenderConfig: Equatable, Sendable {
     }
 
     /// The rule a busy lender orders its line by (`spec/0022-line-rule.md`).
-    public var lineRule: LineRule { LineRule(order: LineRule.Order(rawValue: serve) ?? .potluck) }
+    public var lineRule: LineRule { LineRule(order: LineRule.Order(rawValue: serve) ?? .potluck, gaveWeight: gaveWeight) }
 
     /// The full policy the node enforces on every job (`spec/0017-jobs.md` §3).
     public func policy() throws(NodeError) -> LenderPolicy {

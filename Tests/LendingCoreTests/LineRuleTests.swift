@@ -36,7 +36,7 @@ import Trust
         #expect(rank[Self.freeRider] == 0, "a whitewasher's fresh identity gains nothing over its old one")
         #expect(rank[Self.giverInDebt]! > rank[Self.stranger]!, "a peer that gave work ranks above one that never did")
         #expect(rank[Self.generous]! > rank[Self.giverInDebt]!)
-        #expect(rank[Self.giverInDebt]! < LineRule.gaveWeight, "what it gave only breaks ties")
+        #expect(rank[Self.giverInDebt]! < LineRule.defaultGaveWeight, "what it gave only breaks ties")
     }
 
     @Test func netFlowTrustPutsAGiverInDebtBelowAStranger() {
@@ -45,6 +45,13 @@ import Trust
         #expect(rank[Self.freeRider]! < rank[Self.stranger]!, "a free rider gains by taking a fresh identity")
         #expect(rank[Self.generous]! > 0)
         #expect(Self.ranks(.fifo).values.allSatisfy { $0 == 0 })
+    }
+
+    /// The tie weight is a parameter: at 0 a giver in debt ties a stranger; larger, it counts more.
+    @Test func theTieWeightIsAParameter() {
+        let inDebt = FlowScore(given: 3600, received: 10800)
+        #expect(LineRule(order: .potluck, gaveWeight: 0).rank(inDebt) == 0)
+        #expect(abs(LineRule(order: .potluck, gaveWeight: 0.1).rank(inDebt) - 0.05) < 1e-12)
     }
 
     /// Network of Favors counts only direct work and floors the balance: a giver in debt ties

@@ -38,13 +38,16 @@ import Testing
         // The line rule is kept too.
         var fifo = try LenderConfig.load(from: path)
         fifo.serve = "fifo"
+        fifo.gaveWeight = 0.25
         try fifo.save(to: copy)
         #expect(try LenderConfig.load(from: copy).lineRule.order == .fifo)
+        #expect(try LenderConfig.load(from: copy).lineRule.gaveWeight == 0.25)
     }
 
     @Test func mistakesNameTheKey() throws {
         for (text, message) in [("max_jobs = 0", "offer.max_jobs must be an integer from 1 to 1024"),
                                 ("max_wall = \"soon\"", "max_wall 'soon' is not a duration"),
+                                ("gave_weight = 2.0", "offer.gave_weight must be a number from 0 to 1"),
                                 ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, favors, potluck")] {
             let path = try write("[offer]\n\(text)\n")
             defer { try? FileManager.default.removeItem(atPath: path) }

@@ -29,7 +29,7 @@ extension LendingSimulation {
         let lender = lenderPeer[slot]
         let cacheKey = ScoreKey(asker: lender, subject: borrower, generation: identity)
         if let cached = scoreCache[cacheKey] { return cached }
-        let rule = LineRule(order: lending.order, flow: flowConfiguration)
+        let rule = LineRule(order: lending.order, flow: flowConfiguration, gaveWeight: lending.gaveWeight)
         let subject = key(borrower, identity), asker = key(lender, generation[Int(lender)])
         let grant = starterGrant(of: borrower, generation: identity)
         let score: Double

@@ -56,6 +56,8 @@ extension Scenario {
         public var maxLineWait: Double = 60
 
         public var order: Order = .trust
+        /// Under `potluck`, the weight of what a borrower gave beside its floored net (`policy.gave_weight`).
+        public var gaveWeight: Double = LineRule.defaultGaveWeight
         /// Core-seconds of credit an identity first seen after the start gets (`policy.starter_grant`).
         public var starterGrant: Double = 0
         /// Half-life of credit, seconds (`policy.decay_half_life_s`); nil: credit never fades.
@@ -126,6 +128,7 @@ extension Scenario {
             let order = try policy.string("order", default: lending.order.rawValue, oneOf: LineRule.Order.allCases.map(\.rawValue))
             lending.order = Lending.Order(rawValue: order) ?? .trust
             lending.starterGrant = try policy.double("starter_grant", default: lending.starterGrant, in: 0...1e9)
+            lending.gaveWeight = try policy.double("gave_weight", default: lending.gaveWeight, in: 0...1)
             let halfLife = try policy.double("decay_half_life_s", default: lending.decayHalfLife ?? 0, in: 0...1e9)
             lending.decayHalfLife = halfLife > 0 ? halfLife : nil
             try policy.finish()
