@@ -36,6 +36,9 @@ actor JobDesk {
     /// What runs now, oldest first.
     var runningJobs: [LenderDesk.Running] { core.running }
 
+    /// How many jobs wait in line.
+    var waitingCount: Int { core.waitingCount }
+
     /// A new name for a job.
     func newID() -> JobID {
         defer { nextID += 1 }
@@ -66,6 +69,14 @@ actor JobDesk {
     /// Job `id` ended, wherever it was: waiting jobs that now fit start.
     func release(_ id: JobID) {
         perform(core.abandon(id, now: Self.now()))
+    }
+
+    /// The borrower of job `id` left: if the job waits in line, it leaves the line at once
+    /// (its task hears `refused`) instead of holding its place until it would start.
+    func borrowerLeft(_ id: JobID) {
+        guard let waiter = waiters.removeValue(forKey: id) else { return }
+        perform(core.abandon(id, now: Self.now()))
+        waiter.resume(returning: .refused(JobRefusal(.unavailable, "the borrower left")))
     }
 
     private func tick(_ id: JobID) {

@@ -146,6 +146,12 @@ final class JobService: Sendable {
         if job.tool == nil { connection.admit(frameLimit: JobChannelServer.preAdmissionFrameBytes) }
         let id = await desk.newID()
         defer { Task { await desk.release(id) } }
+        // A borrower that leaves while its job waits in line gives up its place at once.
+        let leaving = Task { [desk] in
+            await reader.value
+            await desk.borrowerLeft(id)
+        }
+        defer { leaving.cancel() }
         let onQueued: @Sendable (Int) async -> Void = { position in try? await connection.send(JobMessage.queued(position: position).encoded()) }
         var decision = await desk.arrive(id, borrower: borrower, digest: job.digest, demand: demand, needsInputs: job.tool != nil,
                                          policy: policy, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
