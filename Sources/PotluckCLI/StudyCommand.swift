@@ -16,23 +16,27 @@ struct StudyCommand: ParsableCommand {
             --seeds seeds from the scenario's own and prints the medians: contributors' wait, free \
             riders' share of the compute received (against their share of peers), newcomers' and \
             whitewashers' waits, and contributors' favour ratio (received over given). Spread over \
-            the seeds is in --json. Each run is an ordinary `potluck simulate` run.
+            the seeds is in --json. --sweep varies one [lending] key over several values. Each run \
+            is an ordinary `potluck simulate` run.
             """)
 
     @Argument(help: "A directory of scenarios (or one scenario file).") var study: String
     @Option(help: "Seeds per scenario and rule, from the scenario's seed up.") var seeds = 1
     @Option(help: "Replace every scenario's number of peers.") var nodes: Int?
     @Option(help: "Rules to compare, comma-separated (default: all).") var policies: String?
+    @Option(help: "Run each scenario once per value of a [lending] key: NAME=V1,V2,... (NAME: \(Self.sweepable.keys.sorted().joined(separator: ", "))).")
+    var sweep: String?
     @Flag(help: "Print one JSON object per scenario and rule instead of a table.") var json = false
 
     func run() throws {
         guard (1...100).contains(seeds) else { throw CLIError("--seeds must be in 1…100 (got \(seeds))") }
         if let nodes, !(2...10_000_000).contains(nodes) { throw CLIError("--nodes must be in 2…10000000 (got \(nodes))") }
         let rules = try policies.map(Self.rules) ?? LineRule.Order.allCases
-        let scenarios = try Self.scenarios(in: study).map { scenario in
+        let sweep = try self.sweep.map(Self.parseSweep)
+        let scenarios = try Self.scenarios(in: study).flatMap { scenario in
             var scenario = scenario
             if let nodes { scenario.platform.nodes = nodes }
-            return scenario
+            return try sweep.map { try Self.sweep(scenario, $0) } ?? [scenario]
         }
         let runs = scenarios.count * rules.count * seeds
         var done = 0
@@ -46,6 +50,52 @@ struct StudyCommand: ParsableCommand {
             for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
         } else {
             print(Self.table(rows))
+        }
+    }
+
+    /// The `[lending]` keys `--sweep` can vary, and how each is set.
+    static let sweepable: [String: @Sendable (inout Scenario.Lending, Double) -> Bool] = [
+        "free_riders": { lending, value in
+            lending.freeRiders = value
+            return (0...1).contains(value) && lending.contributors >= 0
+        },
+        "jobs_per_hour": { lending, value in
+            lending.jobsPerHour = value
+            return (0...3600).contains(value)
+        },
+        "sybil_identities": { lending, value in
+            lending.sybilIdentities = Int(value)
+            return value == value.rounded() && (1...100_000).contains(value)
+        },
+        "starter_grant": { lending, value in
+            lending.starterGrant = value
+            return (0...1e9).contains(value)
+        },
+        "gave_weight": { lending, value in
+            lending.gaveWeight = value
+            return (0...1).contains(value)
+        },
+    ]
+
+    /// `--sweep NAME=V1,V2,...` read: the key and its values, as written.
+    static func parseSweep(_ text: String) throws -> (name: String, values: [String]) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, sweepable[parts[0]] != nil, !parts[1].isEmpty else {
+            throw CLIError("--sweep '\(text)' must be NAME=V1,V2,... with NAME one of \(sweepable.keys.sorted().joined(separator: ", "))")
+        }
+        return (parts[0], parts[1].split(separator: ",").map(String.init))
+    }
+
+    /// `scenario` once per value of the sweep, each named `SCENARIO NAME=V`.
+    static func sweep(_ scenario: Scenario, _ sweep: (name: String, values: [String])) throws -> [Scenario] {
+        try sweep.values.map { item in
+            var variant = scenario
+            guard var lending = variant.lending, let set = sweepable[sweep.name], let value = Double(item), set(&lending, value) else {
+                throw CLIError("--sweep: '\(item)' is not a valid \(sweep.name) for \(scenario.name)")
+            }
+            variant.lending = lending
+            variant.name = "\(scenario.name) \(sweep.name)=\(item)"
+            return variant
         }
     }
 

@@ -30,6 +30,14 @@ extension CLIProcessTests {
             let table = try PotluckProcess.run(["study", root.appendingPathComponent("grant.toml").path, "--nodes", "80", "--policies", "fifo"])
             #expect(table.status == 0, "\(table.stderr)")
             #expect(table.stdout.contains("contrib wait p50 s") && table.stdout.contains("lending-grant  fifo"), "\(table.stdout)")
+
+            // A sweep: one row per value, named after it; the values change the runs.
+            let swept = try PotluckProcess.run(["study", root.appendingPathComponent("grant.toml").path, "--nodes", "80", "--policies",
+                                                "fifo", "--sweep", "free_riders=0.0,0.3", "--json"])
+            #expect(swept.status == 0, "\(swept.stderr)")
+            let sweptRows = try swept.stdout.split(separator: "\n").map { try NodeCommandTests.json(String($0)) }
+            #expect(sweptRows.map { $0["scenario"] as? String } == ["lending-grant free_riders=0.0", "lending-grant free_riders=0.3"])
+            #expect(sweptRows.first?["free_rider_share"] is NSNull && sweptRows.last?["free_rider_share"] is Double, "\(sweptRows)")
         }
 
         @Test func mistakesAreOneLine() throws {
@@ -38,7 +46,8 @@ extension CLIProcessTests {
             for (arguments, message) in [([root.path + "/nowhere"], "does not exist"),
                                          ([root.path], "has no scenario with a [lending] table"),
                                          ([root.path, "--policies", "richest"], "'richest' is not a rule; use trust, given, fifo, favors, potluck"),
-                                         ([root.path, "--seeds", "0"], "--seeds must be in 1…100")] {
+                                         ([root.path, "--seeds", "0"], "--seeds must be in 1…100"),
+                                         ([root.path, "--sweep", "colour=1"], "--sweep 'colour=1' must be NAME=V1,V2,...")] {
                 let result = try PotluckProcess.run(["study"] + arguments)
                 #expect(result.status != 0)
                 #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
