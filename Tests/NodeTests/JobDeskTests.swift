@@ -16,22 +16,27 @@ import Testing
                           policy: policy, conditions: Self.idle, trust: { 0 }, onQueued: { _ in })
     }
 
-    func waitUntil(_ deadline: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
+    /// Whether `condition` holds within `deadline`, checked every 10 ms: the tasks that make it
+    /// true run meanwhile (a test process can starve them for many seconds at its start).
+    func waitUntil(_ deadline: Duration = .seconds(90), _ condition: () async -> Bool) async -> Bool {
         let end = ContinuousClock.now + deadline
         while ContinuousClock.now < end {
             if await condition() { return true }
-            await Task.yield()
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return false
     }
 
     @Test func aWaitingJobStartsWhenTheSlotFreesAndALeaverGivesUpItsPlace() async {
         let policy = LenderPolicy(cores: 1, memoryBytes: 1 << 30, maxJobs: 1)
-        let desk = JobDesk(policy: policy, maxQueueWait: .seconds(60))
+        let desk = JobDesk(policy: policy, maxQueueWait: .seconds(180))
         #expect(await arrive(desk, 1, policy) == .start)
         let second = Task { await arrive(desk, 2, policy) }
         let third = Task { await arrive(desk, 3, policy) }
-        #expect(await waitUntil { await desk.waitingCount == 2 })
+        guard await waitUntil(.seconds(90), { await desk.waitingCount == 2 }) else {
+            Issue.record("the two jobs never waited in line")
+            return
+        }
         // The second job's borrower leaves: its task hears so, and only the third still waits.
         await desk.borrowerLeft(2)
         #expect(await second.value == .refused(JobRefusal(.unavailable, "the borrower left")))
