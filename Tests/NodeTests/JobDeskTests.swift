@@ -17,8 +17,8 @@ import Testing
     }
 
     /// Whether `condition` holds within `deadline`, checked every 10 ms: the tasks that make it
-    /// true run meanwhile (a test process can starve them for many seconds at its start).
-    func waitUntil(_ deadline: Duration = .seconds(90), _ condition: () async -> Bool) async -> Bool {
+    /// true run meanwhile (in the full suite, blocking process tests starved them for 76 s).
+    func waitUntil(_ deadline: Duration, _ condition: () async -> Bool) async -> Bool {
         let end = ContinuousClock.now + deadline
         while ContinuousClock.now < end {
             if await condition() { return true }
@@ -29,11 +29,11 @@ import Testing
 
     @Test func aWaitingJobStartsWhenTheSlotFreesAndALeaverGivesUpItsPlace() async {
         let policy = LenderPolicy(cores: 1, memoryBytes: 1 << 30, maxJobs: 1)
-        let desk = JobDesk(policy: policy, maxQueueWait: .seconds(180))
+        let desk = JobDesk(policy: policy, maxQueueWait: .seconds(600))
         #expect(await arrive(desk, 1, policy) == .start)
         let second = Task { await arrive(desk, 2, policy) }
         let third = Task { await arrive(desk, 3, policy) }
-        guard await waitUntil(.seconds(90), { await desk.waitingCount == 2 }) else {
+        guard await waitUntil(.seconds(300), { await desk.waitingCount == 2 }) else {
             Issue.record("the two jobs never waited in line")
             return
         }
