@@ -99,6 +99,12 @@ public struct LenderDesk: Sendable {
         }.sorted { $0.startedAt < $1.startedAt }
     }
 
+    /// Whether job `id` waits in line.
+    public func isWaiting(_ id: JobID) -> Bool {
+        guard let job = jobs[id], case .waiting = job.state else { return false }
+        return true
+    }
+
     /// Why the lender refuses `demand` from `borrower` under `conditions`, or `nil` if the job
     /// may wait for a slot (`spec/0017-jobs.md` §3.1). The owner's pause comes first.
     public func refusal(of demand: JobDemand, from borrower: PublicKey, conditions: Conditions) -> JobRefusal? {

@@ -73,10 +73,11 @@ actor JobDesk {
 
     /// The borrower of job `id` left: if the job waits in line, it leaves the line at once
     /// (its task hears `refused`) instead of holding its place until it would start.
+    /// The word reaches its task even while that task is still telling its borrower its place.
     func borrowerLeft(_ id: JobID) {
-        guard let waiter = waiters.removeValue(forKey: id) else { return }
+        guard core.isWaiting(id) else { return }
         perform(core.abandon(id, now: Self.now()))
-        waiter.resume(returning: .refused(JobRefusal(.unavailable, "the borrower left")))
+        tell(id, .refused(JobRefusal(.unavailable, "the borrower left")))
     }
 
     private func tick(_ id: JobID) {

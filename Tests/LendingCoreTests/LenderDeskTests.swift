@@ -39,8 +39,9 @@ import Testing
         let third = desk.arrive(3, borrower: Self.peer(3), digest: Bytes32(), demand: Self.oneCore, conditions: Self.idle,
                                 now: .seconds(1)) { 0 }
         #expect(third == [.queued(3, position: 1), .wake(3, at: .seconds(61))])
-        #expect(desk.waitingCount == 1)
+        #expect(desk.waitingCount == 1 && desk.isWaiting(3) && !desk.isWaiting(1))
         #expect(desk.finished(2, now: .seconds(9)) == [.start(3)])
+        #expect(!desk.isWaiting(3))
         #expect(desk.waitingCount == 0)
         #expect(Set(desk.running.map(\.borrower)) == [Self.peer(1), Self.peer(3)])
         // Its deadline passes while it runs: nothing happens.
