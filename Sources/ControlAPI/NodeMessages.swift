@@ -37,6 +37,8 @@ public struct ReachabilityInfo: Codable, Sendable, Equatable {
     public var publicAddress: String?
     public var portMappingProblem: String?
     public var relays: [String]?
+    /// The relay (`HOST:PORT`) whose tunnel carries the DHT's datagrams while UDP is blocked.
+    public var tunnel: String?
 
     public init(summary: String, reachable: Bool, readOnly: Bool, nat: String) {
         self.summary = summary

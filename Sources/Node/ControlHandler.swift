@@ -184,6 +184,9 @@ public struct ControlHandler: Sendable {
         switch reach.state {
         case .unknown: break
         case .unanswered: info.nat = "udp-blocked"
+        case .tunnelled(let relay):
+            info.nat = "udp-blocked"
+            info.tunnel = relay
         case .reachable(let dht, let jobs, let path):
             info.dht = dht.description
             info.jobs = jobs.map { "tcp://\($0)" }

@@ -1,4 +1,5 @@
 import PotluckCrypto
+import JobChannel
 import Kademlia
 import Logging
 import Reachability
@@ -67,6 +68,8 @@ extension DHTService {
                     if wasHidden && !readOnly && !staysOut {
                         owner.perform(node.start(.findNode(node.id), request: nil, now: now), persist: persist, flush: false)
                     }
+                case .tunnel(let tunnel):
+                    owner.tunnel = tunnel
                 case .join(let endpoints):
                     owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist, flush: false)
                 case .published(let item):
@@ -135,6 +138,10 @@ struct Owner {
 
     /// Datagrams produced and not yet handed to the event loops, per socket.
     var outgoing: [[AddressedEnvelope<ByteBuffer>]]
+    /// While UDP is blocked, the relay's tunnel that carries every datagram instead of the
+    /// sockets (`spec/0021` §5.4), and the datagrams waiting for it.
+    var tunnel: DatagramTunnel?
+    var tunnelled: [(bytes: [UInt8], to: WireEndpoint)] = []
 
     /// The first of the dial-back sockets in `channels` (`spec/0021` §4.1), after the sockets
     /// the node answers on.
@@ -178,13 +185,20 @@ struct Owner {
                 } else {
                     unclaimed.append((request, outcome))
                 }
-            case .itemStored, .itemRemoved, .externalAddress:
+            case .itemStored, .itemRemoved:
                 persist(action)
+            case .externalAddress:
+                // Through a tunnel, others see the relay's address, not this node's.
+                if tunnel == nil { persist(action) }
             }
         }
     }
 
     private mutating func enqueue(_ bytes: [UInt8], to destination: Endpoint, on index: Int?) {
+        if tunnel != nil {
+            guard let wire = WireEndpoint(host: destination.addressText, port: Int(destination.port)) else { return sendFailures += 1 }
+            return tunnelled.append((bytes, wire))
+        }
         guard let index, let address = socketAddress(of: destination) else {
             sendFailures += 1
             return
@@ -202,6 +216,10 @@ struct Owner {
 
     /// Hands every datagram waiting to be sent to its socket's event loop, one task per socket.
     mutating func flush() {
+        if let tunnel, !tunnelled.isEmpty {
+            sendFailures += tunnel.send(tunnelled)
+            tunnelled.removeAll(keepingCapacity: true)
+        }
         defer { for index in outgoing.indices { outgoing[index].removeAll(keepingCapacity: true) } }
         for (channel, batch) in zip(channels, outgoing) where !batch.isEmpty {
             channel.eventLoop.execute {

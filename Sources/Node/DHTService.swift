@@ -32,6 +32,9 @@ public final class DHTService: Service, Sendable {
     let relays = Mutex<[Endpoint]>([])
     /// Whether and where others can reach this node, kept current by ``ReachabilityMonitor``.
     let reachability = Mutex<Reachability?>(nil)
+    /// Set once the node found that its network blocks UDP (it stays so for the node's life),
+    /// and the relay whose tunnel carries its datagrams meanwhile (``TunnelKeeper``).
+    let udpBlocked = Mutex<(blocked: Bool, tunnel: String?)>((false, nil))
     /// The `--bootstrap` hosts and how joining through them went (``Bootstrapper``).
     let bootstrapping = Mutex<[BootstrapHost]>([])
     /// The job files this node runs for its owner, detached from a terminal (with jobs on).
@@ -72,6 +75,9 @@ public final class DHTService: Service, Sendable {
         case lookupSelf
         /// BEP 43's modes (``ReachabilityMonitor``).
         case setPresence(readOnly: Bool, staysOutOfTables: Bool)
+        /// From now on, send every datagram through this relay's tunnel (`nil`: through the
+        /// sockets again), as UDP is blocked (``TunnelKeeper``).
+        case tunnel(DatagramTunnel?)
     }
 
     public func run() async throws {
@@ -117,6 +123,7 @@ public final class DHTService: Service, Sendable {
                     try startDetachedJobs(handler: ControlHandler(service: self, events: events, bound: bound))
                 }
                 tasks.addTask { [self] in try await ReachabilityMonitor(service: self, events: events, bound: bound).run() }
+                tasks.addTask { [self] in try await TunnelKeeper(service: self, events: events, handler: ControlHandler(service: self, events: events, bound: bound)).run() }
                 tasks.addTask { [self] in
                     try await RelayKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }

@@ -62,6 +62,13 @@ struct ReachabilityMonitor {
                     reports: seen, localAddresses: local, bound: Self.shown(dht, local: local), jobsPort: jobsPort, mapped: mapped,
                     mappingProblem: problem, tableSize: tableSize, elapsed: now - started, joinsThroughPeers: !service.options.bootstrap.isEmpty)
                 reach.relays = service.relays.withLock { $0 }.map(\.description)
+                // A network that blocks UDP stays so: from then on the node is reached (and
+                // reaches the DHT) only through relays, whatever the tunnel's reports say (§5.4).
+                let udp = service.udpBlocked.withLock { udp in
+                    if case .unanswered = reach.state { udp.blocked = true }
+                    return udp
+                }
+                if udp.blocked { reach.state = udp.tunnel.map { .tunnelled(relay: $0) } ?? .unanswered }
                 // Nobody reported this node's address yet, though it has neighbours (the first
                 // node of a network only answers): ask them, now and then.
                 if case .unknown = reach.state, tableSize > 0, now >= nextSelfLookup {

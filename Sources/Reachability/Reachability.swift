@@ -18,6 +18,9 @@ public struct Reachability: Sendable, Equatable {
         /// No other node has answered over UDP for a while, though the node was given some to
         /// join through: a network that blocks UDP.
         case unanswered
+        /// UDP is blocked, and the node's DHT datagrams travel through a relay's tunnel
+        /// (`HOST:PORT`, §5.4): it asks the DHT but does not answer (BEP 43).
+        case tunnelled(relay: String)
         /// Reachable: the DHT's UDP endpoint and the job channel's TCP endpoint.
         case reachable(dht: Endpoint, jobs: Endpoint?, path: Path)
         /// Behind a NAT that lets in only replies, with the public address others see.
@@ -107,8 +110,10 @@ public struct Reachability: Sendable, Equatable {
     /// Whether the node should stay out of others' routing tables (BEP 43): only once it knows it
     /// is behind a NAT that others cannot cross. A node that does not know yet answers, as before.
     public var joinsReadOnly: Bool {
-        if case .behindNAT = state { return true }
-        return false
+        switch state {
+        case .behindNAT, .tunnelled: true
+        default: false
+        }
     }
 
     /// Whether the node asks others not to keep it while still answering (BEP 43's `ro=1`
@@ -125,7 +130,9 @@ public struct Reachability: Sendable, Equatable {
         case .unknown:
             text = "reachability not known yet: waiting for other nodes to report this node's address"
         case .unanswered:
-            text = "no other node answers over UDP: the network may block UDP, so this node cannot join the DHT"
+            text = "no other node answers over UDP: the network may block UDP, so this node cannot join the DHT; it looks for a relay to carry its datagrams"
+        case .tunnelled(let relay):
+            text = "no other node answers over UDP: the network blocks UDP, so this node reaches the DHT through the relay \(relay); it asks the DHT but does not answer (BEP 43)"
         case .reachable(let dht, let jobs, let path):
             text = "reachable at \(dht)"
             if let jobs, jobs.port != dht.port { text += " (jobs on TCP port \(jobs.port))" }

@@ -19,8 +19,14 @@ public final class RelayServer: Sendable {
         public var bytesPerCircuit: Int64 = 4 << 30
         /// How long a lender has to answer a circuit request.
         public var answerTimeout: Duration = .seconds(10)
-        /// How often the relay tells a listening lender it is alive.
+        /// How often the relay tells a listening lender (or a tunnelled node) it is alive.
         public var keepAliveInterval: Duration = .seconds(25)
+        /// Nodes whose DHT datagrams it carries at once (§5.4).
+        public var tunnels = 32
+        /// Each tunnel's rate and permissions.
+        public var tunnel = TunnelGate.Limits()
+        /// How long a tunnel may stay silent (the node sends keep-alives).
+        public var tunnelIdleLimit: Duration = .seconds(75)
 
         public init() {}
     }
@@ -30,10 +36,16 @@ public final class RelayServer: Sendable {
         public var circuitsOpened = 0
         public var circuitsRefused = 0
         public var bytesRelayed: Int64 = 0
+        public var tunnels = 0
+        /// Datagrams carried through tunnels, both ways, and those dropped (over a node's rate,
+        /// from an endpoint it had not written to, or while its connection was backed up).
+        public var datagramsTunnelled = 0
+        public var datagramsDropped = 0
     }
 
-    private struct State {
+    struct State {
         var listeners: [PublicKey: (session: UInt64, transport: ByteTransport)] = [:]
+        var tunnels: [PublicKey: (session: UInt64, transport: ByteTransport)] = [:]
         var waiting: [UInt64: CheckedContinuation<Answer?, Never>] = [:]
         var open = 0
         var statistics = Statistics()
@@ -41,11 +53,11 @@ public final class RelayServer: Sendable {
 
     /// A lender's call back for one circuit: its connection, the bytes read past the preamble,
     /// and the local endpoint it said it is bound to.
-    private typealias Answer = (transport: ByteTransport, early: [UInt8], local: WireEndpoint?)
+    typealias Answer = (transport: ByteTransport, early: [UInt8], local: WireEndpoint?)
 
     private let identity: SigningKey
-    private let limits: Limits
-    private let state = Mutex(State())
+    let limits: Limits
+    let state = Mutex(State())
 
     public init(identity: SigningKey, limits: Limits = Limits()) {
         self.identity = identity
@@ -56,6 +68,7 @@ public final class RelayServer: Sendable {
         state.withLock { state in
             var statistics = state.statistics
             statistics.listening = state.listeners.count
+            statistics.tunnels = state.tunnels.count
             return statistics
         }
     }
@@ -63,8 +76,8 @@ public final class RelayServer: Sendable {
     /// Ends every listening session and waiting circuit (the server is shutting down).
     func closeAll() {
         let (listeners, waiting) = state.withLock { state in
-            defer { state.listeners.removeAll(); state.waiting.removeAll() }
-            return (state.listeners.values.map(\.transport), Array(state.waiting.values))
+            defer { state.listeners.removeAll(); state.tunnels.removeAll(); state.waiting.removeAll() }
+            return (state.listeners.values.map(\.transport) + state.tunnels.values.map(\.transport), Array(state.waiting.values))
         }
         for transport in listeners { transport.abort() }
         for waiter in waiting { waiter.resume(returning: nil) }
@@ -86,6 +99,7 @@ public final class RelayServer: Sendable {
             switch tag {
             case RelayWire.listenTag: try await listen(&reader, accepted: settle)
             case RelayWire.connectTag: try await connect(&reader, accepted: settle)
+            case TunnelWire.tag: try await tunnel(&reader, accepted: settle)
             case RelayWire.answerTag:
                 let circuit = RelayWire.circuit(try await reader.read(8))
                 let local = WireEndpoint(try await reader.read(RelayWire.endpointSize))
@@ -101,17 +115,26 @@ public final class RelayServer: Sendable {
         }
     }
 
-    /// A lender proves its key, then holds the connection for circuit requests.
-    private func listen(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
+    /// Reads the key a lender or node claims and has it sign a fresh nonce under `domain`;
+    /// `nil` (after refusing and closing) if the signature is bad.
+    func authenticate(_ reader: inout ByteReader, domain: [UInt8]) async throws -> PublicKey? {
         let transport = reader.transport
         let key = try PublicKey(bytes: try await reader.read(32))
         let nonce = SecureRandom.bytes(32)
         try await transport.write(nonce).get()
         let signature = try Signature(bytes: try await reader.read(64))
-        guard key.isValidSignature(signature, for: RelayWire.listenMessage(nonce: nonce, key: key)) else {
+        guard key.isValidSignature(signature, for: domain + nonce + key.bytes) else {
             try? await transport.write([RelayWire.Status.refused.rawValue]).get()
-            return await transport.close()
+            await transport.close()
+            return nil
         }
+        return key
+    }
+
+    /// A lender proves its key, then holds the connection for circuit requests.
+    private func listen(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
+        let transport = reader.transport
+        guard let key = try await authenticate(&reader, domain: RelayWire.listenDomain) else { return }
         let session = SecureRandom.uint64()
         let accepted = state.withLock { state -> Bool in
             guard state.listeners[key] != nil || state.listeners.count < limits.listeners else { return false }

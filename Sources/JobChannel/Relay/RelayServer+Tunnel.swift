@@ -1,0 +1,103 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import PotluckCrypto
+import NIOCore
+import NIOPosix
+import Synchronization
+
+extension RelayServer {
+    /// A node on a network that blocks UDP proves its key; the relay binds a UDP socket for it
+    /// on the address the node reached, and carries its datagrams both ways under a
+    /// ``TunnelGate`` until either side closes (`spec/0021-reachability.md` §5.4).
+    func tunnel(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
+        let transport = reader.transport
+        guard let key = try await authenticate(&reader, domain: TunnelWire.domain) else { return }
+        let session = SecureRandom.uint64()
+        let admitted = state.withLock { state -> Bool in
+            guard state.tunnels[key] != nil || state.tunnels.count < limits.tunnels else { return false }
+            state.tunnels[key]?.transport.abort()  // a node that reconnects replaces its old tunnel
+            state.tunnels[key] = (session, transport)
+            return true
+        }
+        guard admitted else {
+            try? await transport.write([RelayWire.Status.full.rawValue]).get()
+            return await transport.close()
+        }
+        defer {
+            state.withLock { state in
+                if state.tunnels[key]?.session == session { state.tunnels[key] = nil }
+            }
+        }
+        let origin = ContinuousClock.now
+        let gate = SharedGate(TunnelGate(limits: limits.tunnel, now: .zero))
+        let host = transport.channel.localAddress?.ipAddress ?? "0.0.0.0"
+        let udp = try await DatagramBootstrap(group: transport.channel.eventLoop)
+            .channelInitializer { [self] channel in
+                channel.pipeline.addHandler(TunnelInbound(tcp: transport.channel, gate: gate, origin: origin, relay: self))
+            }
+            .bind(host: host, port: 0).get()
+        defer { udp.close(promise: nil) }
+        settle()
+        try await transport.write([RelayWire.Status.spliced.rawValue] + WireEndpoint.encode(WireEndpoint(udp.localAddress))).get()
+
+        let keepAlive = transport.channel.eventLoop.scheduleRepeatedTask(
+            initialDelay: TimeAmount(limits.keepAliveInterval), delay: TimeAmount(limits.keepAliveInterval)
+        ) { _ in _ = transport.write(TunnelWire.keepAlive) }
+        defer { keepAlive.cancel() }
+        let idleLimit = TimeAmount(limits.tunnelIdleLimit)
+        var idle = transport.channel.eventLoop.scheduleTask(in: idleLimit) { transport.abort() }
+        defer { idle.cancel() }
+        var decoder = TunnelWire.Decoder()
+        decoder.push(reader.buffered)
+        repeat {
+            while let frame = try decoder.next() {
+                guard case .datagram(let bytes, let destination) = frame, let address = destination.socketAddress else { continue }
+                let sent = gate.lock.withLock { $0.send(to: destination, now: ContinuousClock.now - origin) }
+                countTunnelled(sent)
+                if sent { udp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil) }
+            }
+            guard let chunk = try await transport.read() else { break }
+            idle.cancel()
+            idle = transport.channel.eventLoop.scheduleTask(in: idleLimit) { transport.abort() }
+            decoder.push(chunk.readableBytesView)
+        } while true
+        await transport.close()
+    }
+
+    func countTunnelled(_ passed: Bool) {
+        state.withLock { passed ? ($0.statistics.datagramsTunnelled += 1) : ($0.statistics.datagramsDropped += 1) }
+    }
+}
+
+/// Passes datagrams that reach a tunnel's UDP socket to its node, framed, if the gate lets them
+/// in and the node's connection is not backed up (then they are dropped, as UDP may).
+private final class TunnelInbound: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let tcp: any Channel
+    let gate: SharedGate
+    let origin: ContinuousClock.Instant
+    let relay: RelayServer
+
+    init(tcp: any Channel, gate: SharedGate, origin: ContinuousClock.Instant, relay: RelayServer) {
+        self.tcp = tcp
+        self.gate = gate
+        self.origin = origin
+        self.relay = relay
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let source = WireEndpoint(envelope.remoteAddress),
+              gate.lock.withLock({ $0.lets(in: source, now: ContinuousClock.now - origin) }), tcp.isWritable,
+              let frame = TunnelWire.frame(Array(envelope.data.readableBytesView), endpoint: source) else {
+            return relay.countTunnelled(false)
+        }
+        relay.countTunnelled(true)
+        tcp.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+    }
+}
+
+/// A tunnel's gate, shared by its two directions.
+private final class SharedGate: Sendable {
+    let lock: Mutex<TunnelGate>
+    init(_ gate: TunnelGate) { lock = Mutex(gate) }
+}
