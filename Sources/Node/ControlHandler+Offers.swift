@@ -5,6 +5,7 @@ import PotluckCrypto
 import Foundation
 import Kademlia
 import Records
+import Synchronization
 
 /// Offers on the DHT (`spec/0011-records.md` §2, `spec/0008-control-api.md`): an offer is a BEP 44
 /// mutable item under the lender's key with salt `potluck-offer-0`; the lender announces its
@@ -37,7 +38,11 @@ extension ControlHandler {
         let encoded: [UInt8]
         do { encoded = try offer.encoded() } catch { throw .badRequest("the offer is not valid: \(error)") }
         let stored = try await putOwn(encoded)
-        guard let port = bound.first?.port else { throw APIError(500, "the node listens nowhere") }
+        guard var port: UInt16? = bound.first?.port else { throw APIError(500, "the node listens nowhere") }
+        // Through a tunnel, storing nodes see the relay's address: the announce takes the
+        // tunnel's own port (BEP 5 `implied_port`), or it would name the relay's endpoint and
+        // stand in for the relay's own offer (spec 0021 §5.4).
+        if service.udpBlocked.withLock({ $0.tunnel }) != nil { port = nil }
         var announced = 0
         for runtime in offer.runtimes {
             if case .announced(let count, _) = await run(.announce(Self.offerTopic(runtime: runtime), port: port)) { announced += count }

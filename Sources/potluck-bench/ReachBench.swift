@@ -12,7 +12,8 @@ import Glibc
 ///    encrypted, the relay splicing) beside the same over a direct connection, on loopback.
 /// 2. In the NAT lab (root only; `Tests/nat-lab/lab.sh`, run from the repository's root with
 ///    `potluck` built beside this executable): for each lender kind (public, mapped by the
-///    router, behind a cone NAT and behind a symmetric NAT, the last two through a relay) and
+///    router, behind a cone NAT, behind a symmetric NAT and on a network that blocks UDP, the
+///    last three through a relay, the last reaching the DHT through a relay's tunnel) and
 ///    borrowers in other homes, `--attempts N` jobs per pair (default 20), each a `potluck run`
 ///    of a tiny wasm job inside the borrower's namespace: the share that went direct, punched
 ///    (spec 0021 §6), relayed, or failed; the time from the command's start to its result
@@ -92,26 +93,27 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
     let publicPeers = ["--bootstrap", "203.0.113.10:6891", "--bootstrap", "203.0.113.11:6891"]
     try lab_(["node", lab, "pub1", "--relay"])
     try lab_(["node", lab, "pub2", "--bootstrap", "203.0.113.10:6891", "--relay"])
-    for home in ["cone", "cone2", "cone3", "sym", "sym2", "upnp"] { try lab_(["node", lab, home] + publicPeers) }
+    for home in ["cone", "cone2", "cone3", "sym", "sym2", "upnp", "noudp"] { try lab_(["node", lab, home] + publicPeers) }
     let directory = "/tmp/potluck-lab-\(lab)"
     let job = directory + "/primes.wasm"
     _ = FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes))
     var ids: [String: String] = [:]
-    for lender in ["pub2", "upnp", "cone", "sym"] {
+    for lender in ["pub2", "upnp", "cone", "sym", "noudp"] {
         try lab_(["potluck", lab, lender, "offer", "set", "--cores", "1", "--memory", "256MiB"])
         ids[lender] = try capture(script, potluck: potluck, ["exec", lab, lender, potluck, "id", "--data-dir", "\(directory)/\(lender)"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
-    // Wait on the fact: every lender behind a NAT has published a relay.
-    let deadline = Date().addingTimeInterval(60)
+    // Wait on the fact: every lender behind a NAT (or UDP-blocked, after 10 s of silence and a
+    // tunnel) has published both its relays.
+    let deadline = Date().addingTimeInterval(90)
     while ((try? capture(script, potluck: potluck, ["exec", lab, "upnp", potluck, "offers", "--data-dir", "\(directory)/upnp"])) ?? "")
-        .components(separatedBy: "relay://").count < 3 {
+        .components(separatedBy: "relay://").count < 7 {
         guard Date() < deadline else {
             let offers: String
             do { offers = try capture(script, potluck: potluck, ["exec", lab, "upnp", potluck, "offers", "--data-dir", "\(directory)/upnp"]) } catch {
                 offers = "\(error)"
             }
-            throw BenchError("the lenders behind NATs published no relay within 60 s; offers seen from upnp: \(offers)")
+            throw BenchError("the lenders behind NATs did not publish their relays within 90 s; offers seen from upnp: \(offers)")
         }
         usleep(200_000)
     }
@@ -123,6 +125,8 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
         ("lender behind a symmetric NAT, public borrower", "sym", ["pub2"], true),
         ("a symmetric NAT on one side, a NAT on the other", "sym", ["cone", "sym2"], false),
         ("lender behind a cone NAT, borrower behind a symmetric one", "cone", ["sym"], false),
+        ("lender on a network that blocks UDP, borrower public or behind a cone NAT", "noudp", ["pub2", "cone"], true),
+        ("borrower on a network that blocks UDP, public lender", "pub2", ["noudp"], false),
     ]
     var results: [BenchResult] = []
     var done = 0, tried = 0, punchTried = 0, punched = 0

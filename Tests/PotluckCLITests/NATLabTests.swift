@@ -24,14 +24,15 @@ extension CLIProcessTests {
                 "sym": "behind a symmetric NAT (others see 203.0.113.30)",
                 "upnp": "reachable at 203.0.113.40:6891, a port the router mapped through NAT-PMP",
                 "igd": "reachable at 203.0.113.70:6891, a port the router mapped through UPnP IGD",
-                "noudp": "no other node answers over UDP",
+                // Ten seconds of silence, then a tunnel at the first bootstrap host (spec 0021 §5.4).
+                "noudp": "no other node answers over UDP: the network blocks UDP, so this node reaches the DHT through the relay 203.0.113.10:6891",
             ]
             for (host, words) in expected.sorted(by: { $0.key < $1.key }) {
-                #expect(eventually(timeout: 30) { lab.reachability(host).hasPrefix(words) }, "\(host): \(lab.reachability(host))")
+                #expect(eventually(timeout: 60) { lab.reachability(host).hasPrefix(words) }, "\(host): \(lab.reachability(host))")
             }
             #expect(lab.reachability("cone").contains("does not answer (BEP 43)"))
             // Each lender behind a NAT listens at both relays, so that one going away cuts nothing.
-            for home in ["cone", "sym"] {
+            for home in ["cone", "sym", "noudp"] {
                 #expect(eventually(timeout: 30) {
                     let words = lab.reachability(home)
                     return words.contains("borrowers reach it through the relays 203.0.113.1") && words.contains("203.0.113.10:6891")
@@ -69,7 +70,7 @@ extension CLIProcessTests {
             let job = "\(lab.directory)/primes.wasm"
             #expect(FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes)))
             var lenders: [String: String] = [:]
-            for lender in ["pub1", "upnp", "igd", "cone", "sym"] {
+            for lender in ["pub1", "upnp", "igd", "cone", "sym", "noudp"] {
                 let set = try lab.potluck(lender, ["offer", "set", "--cores", "1", "--memory", "256MiB"])
                 #expect(set.status == 0, "\(set.stderr)")
                 lenders[lender] = try lab.potluck(lender, ["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -77,17 +78,19 @@ extension CLIProcessTests {
             let offers = try lab.potluck("cone", ["offers"]).stdout
             #expect(offers.contains("tcp://203.0.113.40:6891"), "the mapped lender publishes its public endpoint: \(offers)")
             #expect(eventually(timeout: 15) {
-                ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 5
-            }, "the lenders behind NATs publish both their relays")
+                ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 7
+            }, "the lenders behind NATs (and the one whose network blocks UDP) publish both their relays")
             // How each pair meets: a lender behind a NAT that keeps ports is punched to from
             // another such home (through both routers), from its own LAN, or from a public
             // borrower, which even a lender behind a symmetric NAT can dial; otherwise a
-            // symmetric NAT on either side leaves the job on the relay (spec 0021 §6).
+            // symmetric NAT on either side leaves the job on the relay (spec 0021 §6). A home that
+            // blocks UDP still speaks TCP: it borrows and lends as a home behind its NAT would.
             let pairs: [(lender: String, borrowers: [String: String])] = [
-                ("pub1", ["cone": "direct", "sym": "direct", "upnp": "direct"]),
+                ("pub1", ["cone": "direct", "sym": "direct", "upnp": "direct", "noudp": "direct"]),
                 ("upnp", ["pub2": "direct", "cone": "direct", "sym": "direct"]),
                 ("igd", ["sym": "direct", "cone": "direct"]),
-                ("cone", ["cone3": "punched", "cone2": "punched", "upnp": "punched", "pub2": "punched", "sym": "relayed"]),
+                ("cone", ["cone3": "punched", "cone2": "punched", "upnp": "punched", "pub2": "punched", "sym": "relayed", "noudp": "punched"]),
+                ("noudp", ["pub2": "punched", "cone": "punched", "sym": "relayed"]),
                 ("sym", ["pub2": "punched", "upnp": "relayed", "cone": "relayed", "sym2": "relayed"]),
             ]
             for (lender, borrowers) in pairs {
@@ -108,6 +111,10 @@ extension CLIProcessTests {
             let replica = (try? JSONSerialization.jsonObject(with: Data(failover.stdout.utf8)) as? [String: Any])
                 .flatMap { ($0["replicas"] as? [[String: Any]])?.first }
             #expect(failover.status == 0 && replica?["relay"] as? String == "203.0.113.11:6891", "\(failover.stdout) \(failover.stderr)")
+            // The home that blocks UDP lost its tunnel with the relay: it opens one at the other.
+            #expect(eventually(timeout: 60) { lab.reachability("noudp").contains("through the relay 203.0.113.11:6891") }, "\(lab.reachability("noudp"))")
+            let tunnelled = try lab.potluck("noudp", ["offers"])
+            #expect(tunnelled.status == 0 && tunnelled.stdout.contains("tcp://203.0.113.40:6891"), "\(tunnelled.stdout) \(tunnelled.stderr)")
             // The relay comes back: the lender listens at both again.
             try lab.node("pub1", ["--relay"])
             #expect(eventually(timeout: 60) { lab.reachability("sym").contains("through the relays") }, "\(lab.reachability("sym"))")
