@@ -1,6 +1,7 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import NIOCore
 import NIOPosix
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,9 @@ import Glibc
 final class ByteTransport: Sendable {
     let channel: any Channel
     private let reader: NIOLoopBound<ReadHandler>
+    private let moved = Atomic<Int64>(0)
+    /// Bytes read and written so far, both ways together (what a relayed lender counts, §5.5).
+    var bytesMoved: Int64 { moved.load(ordering: .relaxed) }
     /// "ip:port" of the remote end (once connected).
     var remoteAddress: String {
         let address = channel.remoteAddress
@@ -91,14 +95,17 @@ final class ByteTransport: Sendable {
 
     /// The next bytes from the peer; `nil` once the stream has ended. One reader at a time.
     func read() async throws -> ByteBuffer? {
-        try await withCheckedThrowingContinuation { continuation in
+        let chunk = try await withCheckedThrowingContinuation { continuation in
             reader.eventLoop.execute { self.reader.value.request(continuation) }
         }
+        if let chunk { moved.add(Int64(chunk.readableBytes), ordering: .relaxed) }
+        return chunk
     }
 
     /// Queues `bytes` for writing now (in call order), returning when they reach the kernel.
     func write(_ bytes: [UInt8]) -> EventLoopFuture<Void> {
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+        moved.add(Int64(bytes.count), ordering: .relaxed)
+        return channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
     }
 
     /// Closes the connection and waits until it is closed.

@@ -132,7 +132,10 @@ public final class JobChannelServer: Sendable {
     /// Answers the relay at `host:port` for `circuit` (`spec/0021` §5), then serves the job
     /// channel on that connection as if the borrower had dialled this server. With `punch`, the
     /// connection tries meanwhile to move to a direct one punched through both routers (§6).
-    func answer(relay host: String, port: Int, circuit: UInt64, timeout: Duration, punch: Duration?) async throws(ChannelError) {
+    /// Returns the bytes that crossed the relay, both ways (what the relay may ask a receipt
+    /// for, §5.5); a punched connection's bytes are not among them.
+    @discardableResult
+    func answer(relay host: String, port: Int, circuit: UInt64, timeout: Duration, punch: Duration?) async throws(ChannelError) -> Int64 {
         let transport: ByteTransport
         do { transport = try await ByteTransport.connect(host: host, port: port, timeout: timeout, shareable: true) } catch {
             throw ChannelError(.io, "could not connect to \(host):\(port): \(error)")
@@ -156,6 +159,7 @@ public final class JobChannelServer: Sendable {
             if let punching { connection.adopt(punching) }
         })
         if !adopted { punching?.cancel() }
+        return transport.bytesMoved
     }
 
     private func serve(_ transport: ByteTransport) async {

@@ -19,7 +19,7 @@ extension DHTService {
         var lastError: (any Error)?
         for port in candidates {
             do {
-                let relay = options.relays ? RelayServer(identity: identity, limits: options.relayLimits) : nil
+                let relay = options.relays ? RelayServer(identity: identity, limits: options.relayLimits, ledger: try relayReceiptBook()) : nil
                 let server = try await JobChannelServer.bind(host: address, port: port, identity: identity, limits: limits, relay: relay,
                                                                  vouched: { service.known.contains($0) }) {
                     connection in
@@ -35,6 +35,11 @@ extension DHTService {
             }
         }
         throw NodeError("cannot listen for jobs on \(address): \(lastError.map(plainSocketError) ?? "no port"); try --jobs-port 0")
+    }
+
+    /// Proposes, checks and keeps the receipts of relayed bytes (spec 0021 §5.5).
+    func relayReceiptBook() throws -> RelayReceiptBook {
+        RelayReceiptBook(identity: identity, receipts: try ReceiptStore(environment: persistence.environment), logger: logger)
     }
 
     /// Resumes the detached jobs a previous run left unfinished, and takes new ones.

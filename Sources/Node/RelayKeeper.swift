@@ -66,7 +66,8 @@ struct RelayKeeper {
     /// Holds a session at `relay` until it drops; the relay is in the offer meanwhile.
     private func listen(at relay: Endpoint, server: JobChannelServer) async {
         do {
-            try await RelayListener.hold(host: relay.addressText, port: Int(relay.port), identity: service.identity, server: server) {
+            try await RelayListener.hold(host: relay.addressText, port: Int(relay.port), identity: service.identity, server: server,
+                                         ledger: try? service.relayReceiptBook()) {
                 service.relays.withLock { $0.append(relay) }
                 service.logger.info("lending through the relay \(relay): borrowers reach this node there")
             }

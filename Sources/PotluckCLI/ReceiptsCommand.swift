@@ -50,7 +50,7 @@ struct ReceiptsCommand: AsyncParsableCommand {
             for receipt in receipts {
                 if json { try printJSON(ReceiptLine(receipt)) } else {
                     let line = ReceiptLine(receipt)
-                    print("\(line.id.prefix(16))…  \(short(line.provider)) → \(short(line.consumer))  \(line.core_seconds) core-s  seq \(line.sequence)\(line.complete ? "" : "  (pending: one signature)")")
+                    print("\(line.id.prefix(16))…  \(short(line.provider)) → \(short(line.consumer))  \(line.relayed_bytes.map { "relayed \($0) bytes" } ?? "\(line.core_seconds) core-s")  seq \(line.sequence)\(line.complete ? "" : "  (pending: one signature)")")
                 }
             }
             if !json { print("\(receipts.count) receipt(s)") }
@@ -135,6 +135,8 @@ struct ReceiptLine: Codable {
     let id, provider, consumer, encoded: String
     let core_seconds: Double
     let memory_byte_seconds, start_ms, end_ms, sequence: Int64
+    /// Bytes a relay moved for its consumer (spec 0021 §5.5); absent for a job.
+    let relayed_bytes: Int64?
     let complete: Bool
 
     init(_ receipt: Receipt) {
@@ -146,6 +148,7 @@ struct ReceiptLine: Codable {
         start_ms = receipt.body.start
         end_ms = receipt.body.end
         sequence = receipt.body.sequence
+        relayed_bytes = receipt.body.relayedBytes == 0 ? nil : receipt.body.relayedBytes
         complete = receipt.isComplete
         encoded = Hex.encode(receipt.encoded())
     }

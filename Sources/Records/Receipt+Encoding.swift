@@ -57,7 +57,11 @@ extension ReceiptBody {
             coreMilliseconds: try reader.integer("u", "coreMilliseconds", in: all),
             memoryByteSeconds: try reader.integer("m", "memoryByteSeconds", in: all),
             start: try reader.integer("s", "start", in: all), end: try reader.integer("e", "end", in: all),
-            sequence: try reader.integer("n", "sequence", in: 1...Int64.max))
+            sequence: try reader.integer("n", "sequence", in: 1...Int64.max),
+            // Present only when positive: `r` = 0 has one encoding, without the key.
+            relayedBytes: try reader.optional("r").map { value throws(RecordError) in
+                try reader.integer(value: value, "r", "relayedBytes", in: 1...Int64.max)
+            } ?? 0)
         try reader.finish()
         try validate()
     }

@@ -35,11 +35,22 @@ public struct ReceiptBody: Sendable, Hashable {
     /// The receipt counter of the ordered pair (provider, consumer), from 1: at most one
     /// receipt per pair and number (§3.4).
     public var sequence: Int64
+    /// Bytes the provider relayed for the consumer (`spec/0021-reachability.md` §5.5): a
+    /// relay's gift, counted as compute at ``relayedBytesPerCoreSecond``; 0 for a job.
+    public var relayedBytes: Int64
+
+    /// Relayed bytes that count as one core-second of compute in trust (§3.1): 1 MiB.
+    public static let relayedBytesPerCoreSecond: Int64 = 1 << 20
+
+    /// What trust counts: the CPU time, plus relayed bytes at ``relayedBytesPerCoreSecond``.
+    public var creditCoreSeconds: Double {
+        Double(coreMilliseconds) / 1000 + Double(relayedBytes) / Double(Self.relayedBytesPerCoreSecond)
+    }
 
     /// A receipt body.
     public init(
         provider: PublicKey, consumer: PublicKey, jobDigest: Bytes32, coreMilliseconds: Int64,
-        memoryByteSeconds: Int64, start: Int64, end: Int64, sequence: Int64
+        memoryByteSeconds: Int64, start: Int64, end: Int64, sequence: Int64, relayedBytes: Int64 = 0
     ) {
         self.provider = provider
         self.consumer = consumer
@@ -49,15 +60,19 @@ public struct ReceiptBody: Sendable, Hashable {
         self.start = start
         self.end = end
         self.sequence = sequence
+        self.relayedBytes = relayedBytes
     }
 
     /// The body's bencoded dictionary (§3.1).
+    /// `r` only when bytes were relayed, so a job's receipt has the nine keys it always had.
     public var value: BencodeValue {
-        [
-            "c": .bytes(consumer.bytes), "e": .integer(end), "j": .bytes(jobDigest.bytes),
-            "m": .integer(memoryByteSeconds), "n": .integer(sequence), "p": .bytes(provider.bytes),
-            "s": .integer(start), "u": .integer(coreMilliseconds), "v": .integer(Self.formatVersion),
+        var entries: [[UInt8]: BencodeValue] = [
+            Array("c".utf8): .bytes(consumer.bytes), Array("e".utf8): .integer(end), Array("j".utf8): .bytes(jobDigest.bytes),
+            Array("m".utf8): .integer(memoryByteSeconds), Array("n".utf8): .integer(sequence), Array("p".utf8): .bytes(provider.bytes),
+            Array("s".utf8): .integer(start), Array("u".utf8): .integer(coreMilliseconds), Array("v".utf8): .integer(Self.formatVersion),
         ]
+        if relayedBytes != 0 { entries[Array("r".utf8)] = .integer(relayedBytes) }
+        return .dictionary(entries)
     }
 
     /// The bytes both parties sign: `potluck-receipt-v1` followed by the bencoded body (§3.2).
@@ -80,7 +95,7 @@ public struct ReceiptBody: Sendable, Hashable {
                 "the receipt ends (\(end) ms) before it starts (\(start) ms); send the times in the right order")
         }
         guard start >= 0 else { throw RecordError(.invalidValue, field: "start", "the receipt's start is negative") }
-        guard coreMilliseconds >= 0, memoryByteSeconds >= 0 else {
+        guard coreMilliseconds >= 0, memoryByteSeconds >= 0, relayedBytes >= 0 else {
             throw RecordError(.invalidValue, field: "coreMilliseconds", "the receipt's usage figures must not be negative")
         }
         guard sequence >= 1 else {

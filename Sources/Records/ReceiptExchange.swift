@@ -93,10 +93,14 @@ public struct ExchangeObservation: Sendable, Hashable {
     /// The usage the consumer expects (from its request's limits or the result's report).
     public var coreMilliseconds: Int64
     public var memoryByteSeconds: Int64
+    /// The bytes the consumer counted through a relay (`spec/0021` §5.5); 0 for a job, so a
+    /// job's receipt that claims relayed bytes is refused.
+    public var relayedBytes: Int64
 
     /// An observation.
     public init(provider: PublicKey, jobDigest: Bytes32, start: Int64, end: Int64,
-                coreMilliseconds: Int64, memoryByteSeconds: Int64) {
+                coreMilliseconds: Int64, memoryByteSeconds: Int64, relayedBytes: Int64 = 0) {
+        self.relayedBytes = relayedBytes
         self.provider = provider
         self.jobDigest = jobDigest
         self.start = start

@@ -138,11 +138,11 @@ public struct ReceiptCountersigner: Sendable {
                 "start \(body.start) and end \(body.end) must be within \(skew) ms of the observed \(seen.start) and \(seen.end)")
         }
         guard within(body.coreMilliseconds, seen.coreMilliseconds),
-            within(body.memoryByteSeconds, seen.memoryByteSeconds)
+            within(body.memoryByteSeconds, seen.memoryByteSeconds), within(body.relayedBytes, seen.relayedBytes)
         else {
             return ExchangeRefusal(.usageTooHigh,
-                "usage \(body.coreMilliseconds) core-ms, \(body.memoryByteSeconds) byte-s exceeds the observed "
-                    + "\(seen.coreMilliseconds) core-ms, \(seen.memoryByteSeconds) byte-s by more than \(tolerance.usagePermille)‰")
+                "usage \(body.coreMilliseconds) core-ms, \(body.memoryByteSeconds) byte-s, \(body.relayedBytes) bytes relayed exceeds the observed "
+                    + "\(seen.coreMilliseconds) core-ms, \(seen.memoryByteSeconds) byte-s, \(seen.relayedBytes) bytes by more than \(tolerance.usagePermille)‰")
         }
         guard body.sequence > lastSequence else {
             return ExchangeRefusal(.staleSequence,

@@ -50,7 +50,7 @@ public struct WorkGraph: Sendable {
         slots[receipt.body.slot] = receipt.id
         let body = receipt.body
         addWork(provider: body.provider, consumer: body.consumer,
-                coreSeconds: Double(body.coreMilliseconds) / 1000, endedAt: body.end)
+                coreSeconds: body.creditCoreSeconds, endedAt: body.end)
     }
 
     /// Counts work without a receipt: for simulations and benchmarks whose inputs are trusted.

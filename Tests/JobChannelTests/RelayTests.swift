@@ -16,9 +16,10 @@ import Testing
     /// `served`.
     func withRelayAndLender(
         listen: Bool = true, punch: Duration? = nil, served: Shared<[SecureConnection]> = Shared([]),
+        relayLedger: (any RelayLedger)? = nil, lenderLedger: (any RelayLedger)? = nil,
         _ body: (_ relayPort: Int, _ relay: RelayServer) async throws -> Void
     ) async throws {
-        let relay = RelayServer(identity: relayKey)
+        let relay = RelayServer(identity: relayKey, ledger: relayLedger)
         // Deadlines far above the test's own: these tests are about relaying, and the test process
         // may leave a continuation waiting for seconds while hundreds of tests start at once.
         var patient = JobChannelServer.Limits()
@@ -37,7 +38,7 @@ import Testing
             if listen {
                 group.addTask { [lenderKey] in
                     try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: lender,
-                                                  punch: punch) {
+                                                  punch: punch, ledger: lenderLedger) {
                         listening.update { $0 = true }
                     }
                 }
@@ -69,6 +70,26 @@ import Testing
             let statistics = relay.statistics
             #expect(statistics.circuitsOpened == 1 && statistics.listening == 1)
             #expect(statistics.bytesRelayed > 6 << 20, "the relay moved the bytes: \(statistics.bytesRelayed)")
+        }
+    }
+
+    /// Relaying as a counted gift (spec 0021 §5.5): when a circuit ends, the relay proposes a
+    /// receipt for the bytes it relayed over the lender's session, and the lender answers from
+    /// the bytes it counted itself, which are never fewer.
+    @Test func aCircuitThatEndsBringsAReceiptProposalAndItsAnswer() async throws {
+        let relayLedger = RecordingLedger(), lenderLedger = RecordingLedger()
+        try await withRelayAndLender(relayLedger: relayLedger, lenderLedger: lenderLedger) { port, relay in
+            let connection = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey,
+                                                                expecting: lenderKey.publicKey, punch: nil)
+            let message = [UInt8](repeating: 0x61, count: 100_000)
+            try await connection.send(message)
+            #expect(try await connection.receive() == [UInt8](repeating: 0x41, count: 100_000))
+            await connection.close()
+            #expect(await eventually(within: .seconds(90)) { relayLedger.answers.current.count == 1 })
+            let proposed = try #require(relayLedger.proposed.current.first), seen = try #require(lenderLedger.seen.current.first)
+            #expect(proposed.circuit == seen.circuit && proposed.bytes > 200_000 && proposed.bytes <= seen.bytes, "\(proposed) \(seen)")
+            #expect(proposed.bytes == relay.statistics.bytesRelayed)
+            #expect(relayLedger.answers.current == [.countersigned(Array("claim \(proposed.bytes) ok".utf8))])
         }
     }
 
@@ -234,5 +255,23 @@ import Testing
         #expect(WireEndpoint(host: "2001:db8::7", port: 443)?.description == "[2001:db8::7]:443")
         #expect(WireEndpoint([UInt8](repeating: 0, count: 18)) == nil)
         #expect(RelayWire.Rendezvous(mine: nil, theirs: nil, theirsLocal: nil).target == nil)
+    }
+}
+
+/// Records what a relay and a lender say about their circuits; the lender "countersigns" by
+/// appending " ok" (the signing is the node's, tested in NodeTests).
+final class RecordingLedger: RelayLedger {
+    let proposed = Shared<[RelayedCircuit]>([]), seen = Shared<[RelayedCircuit]>([]), answers = Shared<[RelayReceiptAnswer]>([])
+
+    func proposal(for circuit: RelayedCircuit, lender: PublicKey) -> [UInt8]? {
+        proposed.update { $0.append(circuit) }
+        return Array("claim \(circuit.bytes)".utf8)
+    }
+
+    func answered(_ answer: RelayReceiptAnswer, by lender: PublicKey) { answers.update { $0.append(answer) } }
+
+    func answer(_ proposal: [UInt8], seen circuit: RelayedCircuit) -> RelayReceiptAnswer {
+        seen.update { $0.append(circuit) }
+        return .countersigned(proposal + Array(" ok".utf8))
     }
 }

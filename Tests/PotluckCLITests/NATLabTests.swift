@@ -103,6 +103,19 @@ extension CLIProcessTests {
                 }
             }
 
+            // Relaying is a gift the community sees (spec 0021 §5.5): each relayed circuit ends
+            // with a receipt for its bytes, signed by the relay and the lender, held by both.
+            let relays = try ["pub1", "pub2"].map { try lab.potluck($0, ["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let relayReceipts = { (host: String) -> [[String: Any]] in
+                ((try? lab.potluck(host, ["receipts", "list", "--json"]))?.stdout ?? "").split(separator: "\n")
+                    .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                    .filter { ($0["relayed_bytes"] as? Int ?? 0) > 0 && $0["complete"] as? Bool == true && relays.contains($0["provider"] as? String ?? "") }
+            }
+            #expect(eventually(timeout: 30) { !relayReceipts("sym").isEmpty }, "the lender behind a symmetric NAT holds no relay receipt")
+            let held = Set(relayReceipts("sym").compactMap { $0["id"] as? String })
+            #expect(eventually(timeout: 30) { !held.isDisjoint(with: Set((relayReceipts("pub1") + relayReceipts("pub2")).compactMap { $0["id"] as? String })) },
+                    "no relay holds the receipts the lender holds")
+
             // A relay goes away: borrowers reach the lender through its other one, at once.
             let relay1 = try #require(lab.nodePID("pub1"))
             kill(relay1, SIGTERM)

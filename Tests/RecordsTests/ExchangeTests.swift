@@ -47,6 +47,30 @@ struct ExchangeTests {
         }
     }
 
+    /// A job's consumer saw no relayed bytes, so a job receipt that claims some is refused; a
+    /// lender that counted bytes through a relay accepts a claim up to 10% over its count.
+    @Test func relayedBytesAreCheckedLikeUsage() {
+        var claiming = body
+        claiming.relayedBytes = 1
+        var job = countersigner()
+        #expect(job.handle(.propose(Receipt(body: claiming).signed(by: provider)), now: 0).contains {
+            if case .finished(.refused(let refusal)) = $0 { return refusal.code == .usageTooHigh } else { return false }
+        })
+        for (claimed, accepted) in [(1_100_000 as Int64, true), (1_100_001, false)] {
+            var relayed = body
+            relayed.coreMilliseconds = 0
+            relayed.memoryByteSeconds = 0
+            relayed.relayedBytes = claimed
+            var lender = ReceiptCountersigner(
+                signer: consumer,
+                observation: ExchangeObservation(provider: provider.publicKey, jobDigest: digest, start: 1_000_000, end: 1_010_000,
+                                                 coreMilliseconds: 0, memoryByteSeconds: 0, relayedBytes: 1_000_000),
+                lastSequence: 3, now: 1_010_000)
+            let outputs = lender.handle(.propose(Receipt(body: relayed).signed(by: provider)), now: 1_010_000)
+            #expect(outputs.contains { if case .finished(.completed) = $0 { true } else { false } } == accepted, "\(claimed): \(outputs)")
+        }
+    }
+
     @Test(arguments: ["wrong-job", "times-disagree", "usage-too-high", "stale-sequence", "wrong-parties"])
     func refusalsSayWhy(_ code: String) {
         var changed = body

@@ -15,6 +15,8 @@ struct RecordVectors: Codable, Equatable {
     struct ReceiptFields: Codable, Equatable {
         var jobDigest: String, coreMilliseconds: Int64, memoryByteSeconds: Int64
         var start: Int64, end: Int64, sequence: Int64
+        /// Only in a relay's receipt (spec 0021 §5.5).
+        var relayedBytes: Int64? = nil
     }
     struct ReceiptVector: Codable, Equatable {
         var fields: ReceiptFields
@@ -30,6 +32,8 @@ struct RecordVectors: Codable, Equatable {
     var provider, consumer, other: Party
     var offer: OfferVector
     var receipt: ReceiptVector
+    /// A relay's receipt: TEST 1 relayed 5 MiB for TEST 2 (`r`, no CPU).
+    var relayReceipt: ReceiptVector
     var receiptRejections: [Rejection]
     var offerRejections: [OfferRejection]
 }
@@ -62,26 +66,35 @@ enum VectorFactory {
                      consumer: String = Seeds.consumer) -> ReceiptBody {
         ReceiptBody(provider: key(provider).publicKey, consumer: key(consumer).publicKey,
                     jobDigest: Bytes32(hexBytes(f.jobDigest))!, coreMilliseconds: f.coreMilliseconds,
-                    memoryByteSeconds: f.memoryByteSeconds, start: f.start, end: f.end, sequence: f.sequence)
+                    memoryByteSeconds: f.memoryByteSeconds, start: f.start, end: f.end, sequence: f.sequence,
+                    relayedBytes: f.relayedBytes ?? 0)
     }
 
     static func bothSigned(_ body: ReceiptBody, provider: String = Seeds.provider, consumer: String = Seeds.consumer) -> Receipt {
         Receipt(body: body).signed(by: key(provider)).signed(by: key(consumer))
     }
 
+    static let relayReceiptFields = RecordVectors.ReceiptFields(
+        jobDigest: Blake2b.hash256(Array("potluck relay circuit v1".utf8) + [0, 0, 0, 0, 0, 0, 0, 1]).hex, coreMilliseconds: 0,
+        memoryByteSeconds: 0, start: 1_767_225_600_000, end: 1_767_225_660_000, sequence: 1, relayedBytes: 5 << 20)
+
+    static func vector(_ fields: RecordVectors.ReceiptFields) -> (Receipt, RecordVectors.ReceiptVector) {
+        let receipt = bothSigned(body(fields))
+        return (receipt, RecordVectors.ReceiptVector(
+            fields: fields, body: hex(receipt.body.value.encoded()), signedBytes: hex(receipt.body.signedBytes),
+            providerSignature: hex(receipt.providerSignature!.bytes), consumerSignature: hex(receipt.consumerSignature!.bytes),
+            id: receipt.id.hex, encoded: hex(receipt.encoded())))
+    }
+
     static func make() -> RecordVectors {
         let offer = offer(offerFields)
         let offerBytes = try! offer.encoded()
-        let receipt = bothSigned(body(receiptFields))
-        let vector = RecordVectors.ReceiptVector(
-            fields: receiptFields, body: hex(receipt.body.value.encoded()), signedBytes: hex(receipt.body.signedBytes),
-            providerSignature: hex(receipt.providerSignature!.bytes), consumerSignature: hex(receipt.consumerSignature!.bytes),
-            id: receipt.id.hex, encoded: hex(receipt.encoded()))
+        let (receipt, vector) = vector(receiptFields)
         return RecordVectors(
             source: "Potluck spec/0011-records.md section 8; keys are RFC 8032 section 7.1 TEST 1 (provider), TEST 2 (consumer), TEST 3 (other)",
             provider: party(Seeds.provider), consumer: party(Seeds.consumer), other: party(Seeds.other),
             offer: .init(fields: offerFields, salt: String(decoding: Offer.salt(slot: 0), as: UTF8.self), encoded: hex(offerBytes)),
-            receipt: vector, receiptRejections: receiptRejections(receipt), offerRejections: offerRejections(offerBytes))
+            receipt: vector, relayReceipt: Self.vector(relayReceiptFields).1, receiptRejections: receiptRejections(receipt), offerRejections: offerRejections(offerBytes))
     }
 
     static func receiptRejections(_ good: Receipt) -> [RecordVectors.Rejection] {

@@ -51,6 +51,23 @@ struct VectorTests {
         #expect(hex(receipt.encoded()) == v.encoded)
     }
 
+    /// A relay's receipt (spec 0021 §5.5) carries `r`; a job's never does, so its bytes are
+    /// those it always had; trust counts 1 MiB relayed as one core-second.
+    @Test func theRelayReceiptCarriesItsBytesAndCountsAsCompute() throws {
+        let file = try #require(vectors)
+        let v = file.relayReceipt
+        #expect(v.body.contains(hex(Array("1:ri5242880e".utf8))))
+        #expect(!file.receipt.body.contains(hex(Array("1:ri".utf8))))
+        let receipt = try Receipt(encoded: hexBytes(v.encoded))
+        #expect(receipt.body == VectorFactory.body(v.fields) && receipt.body.relayedBytes == 5 << 20)
+        try receipt.validateComplete()
+        #expect(receipt.body.creditCoreSeconds == 5)
+        // `r` = 0 has one encoding, without the key: written out, it is refused.
+        var entries = try #require(BencodeDecoder().decode(hexBytes(v.body)).dictionary)
+        entries[Array("r".utf8)] = .integer(0)
+        #expect(throws: RecordError.self) { try ReceiptBody(value: .dictionary(entries)) }
+    }
+
     @Test("each bad receipt is refused with its reason", arguments: vectors?.receiptRejections ?? [])
     func receiptRejection(_ vector: RecordVectors.Rejection) throws {
         let good = try Receipt(encoded: hexBytes(try #require(vectors).receipt.encoded))

@@ -59,9 +59,13 @@ public final class RelayServer: Sendable {
     let limits: Limits
     let state = Mutex(State())
 
-    public init(identity: SigningKey, limits: Limits = Limits()) {
+    /// Proposes receipts for the bytes relayed and takes the lenders' answers (§5.5); none without.
+    let ledger: (any RelayLedger)?
+
+    public init(identity: SigningKey, limits: Limits = Limits(), ledger: (any RelayLedger)? = nil) {
         self.identity = identity
         self.limits = limits
+        self.ledger = ledger
     }
 
     public var statistics: Statistics {
@@ -157,8 +161,17 @@ public final class RelayServer: Sendable {
                 if state.listeners[key]?.session == session { state.listeners[key] = nil }
             }
         }
-        // The lender sends only keep-alives; the session lasts until it closes.
-        while let _ = try await transport.read() {}
+        // The lender sends keep-alives and answers to receipt proposals; the session lasts
+        // until it closes or sends something else.
+        while true {
+            let tag = try await reader.read(1)[0]
+            guard tag != RelayWire.keepAlive else { continue }
+            guard tag == RelayWire.countersignedTag || tag == RelayWire.refusedTag else { break }
+            let length = try await reader.read(2).reduce(0) { $0 << 8 | Int($1) }
+            guard length <= RelayWire.maxReceiptFrame else { break }
+            let body = try await reader.read(length)
+            ledger?.answered(tag == RelayWire.countersignedTag ? .countersigned(body) : .refused(String(decoding: body, as: UTF8.self)), by: key)
+        }
         await transport.close()
     }
 
@@ -193,7 +206,17 @@ public final class RelayServer: Sendable {
         let toBorrower = RelayWire.Rendezvous(mine: seenBorrower, theirs: seenLender, theirsLocal: answered.local)
         _ = answered.transport.write(toLender.bytes)
         try await borrower.write([RelayWire.Status.spliced.rawValue] + toBorrower.bytes).get()
-        await splice(borrower, early: early, answered.transport, early: answered.early)
+        let start = RelayedCircuit.now()
+        let relayed = await splice(borrower, early: early, answered.transport, early: answered.early)
+        proposeReceipt(for: RelayedCircuit(circuit: circuit, bytes: relayed, start: start, end: RelayedCircuit.now()), lender: key)
+    }
+
+    /// Sends the lender, on its listening session if it still holds one, a receipt proposal for
+    /// the bytes relayed (§5.5).
+    private func proposeReceipt(for circuit: RelayedCircuit, lender key: PublicKey) {
+        guard circuit.bytes > 0, let ledger, let session = state.withLock({ $0.listeners[key]?.transport }),
+              let proposal = ledger.proposal(for: circuit, lender: key) else { return }
+        _ = session.write(RelayWire.sessionFrame(RelayWire.proposalTag, prefix: withUnsafeBytes(of: circuit.circuit.bigEndian, Array.init), proposal))
     }
 
     private func refuse(_ borrower: ByteTransport, _ status: RelayWire.Status) async throws {
@@ -202,8 +225,9 @@ public final class RelayServer: Sendable {
         await borrower.close()
     }
 
-    /// Copies bytes both ways until either side ends or the circuit's cap is reached.
-    private func splice(_ a: ByteTransport, early fromA: [UInt8], _ b: ByteTransport, early fromB: [UInt8]) async {
+    /// Copies bytes both ways until either side ends or the circuit's cap is reached; returns
+    /// the bytes relayed (those read past the preambles, both ways).
+    private func splice(_ a: ByteTransport, early fromA: [UInt8], _ b: ByteTransport, early fromB: [UInt8]) async -> Int64 {
         let budget = Budget(limits.bytesPerCircuit)
         await withTaskGroup(of: Void.self) { group in
             for (source, sink, early) in [(a, b, fromA), (b, a, fromB)] {
@@ -223,6 +247,7 @@ public final class RelayServer: Sendable {
                 }
             }
         }
+        return min(limits.bytesPerCircuit, limits.bytesPerCircuit - budget.spend(0))
     }
 }
 

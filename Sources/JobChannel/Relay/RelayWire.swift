@@ -29,6 +29,20 @@ public enum RelayWire {
     public static let listenDomain: [UInt8] = Array("potluck relay listen v1".utf8)
     public static let keepAlive: UInt8 = 0x4B  // "K"
     public static let circuitTag: UInt8 = 0x43  // "C"
+    /// On a listening session (§5.5): the relay's receipt proposal (`P ‖ circuit (8) ‖ length (2) ‖
+    /// receipt`), the lender's countersigned receipt (`A ‖ length (2) ‖ receipt`) or refusal
+    /// (`X ‖ length (2) ‖ reason in UTF-8`).
+    public static let proposalTag: UInt8 = 0x50  // "P"
+    public static let countersignedTag: UInt8 = 0x41  // "A"
+    public static let refusedTag: UInt8 = 0x58  // "X"
+    /// The longest receipt or reason a session frame carries.
+    public static let maxReceiptFrame = 2048
+
+    /// A session frame with a 2-byte length: `tag ‖ prefix ‖ length ‖ body`.
+    static func sessionFrame(_ tag: UInt8, prefix: [UInt8] = [], _ body: [UInt8]) -> [UInt8] {
+        let body = Array(body.prefix(maxReceiptFrame))
+        return [tag] + prefix + [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+    }
 
     public enum Status: UInt8, Sendable {
         case spliced = 0
