@@ -10,7 +10,8 @@ extension DHTService {
     /// Binds the job channel beside the DHT socket: on the options' port, else on the DHT's UDP
     /// port number if it is free for TCP, else on any free port (`spec/0017-jobs.md` §1).
     func bindJobService(host: Endpoint) async throws -> JobChannelServer {
-        let limits = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: options.dataDirectory)).channelLimits.limits
+        let config = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: options.dataDirectory))
+        let limits = config.channelLimits.limits
         let service = try JobService(
             identity: identity, dataDirectory: options.dataDirectory, receipts: try ReceiptStore(environment: persistence.environment),
             jobs: try JobStore(environment: persistence.environment), runner: options.sandbox, logger: logger)
@@ -19,7 +20,7 @@ extension DHTService {
         var lastError: (any Error)?
         for port in candidates {
             do {
-                let relay = options.relays ? RelayServer(identity: identity, limits: options.relayLimits, ledger: try relayReceiptBook()) : nil
+                let relay = options.relays ? RelayServer(identity: identity, limits: config.relayLimits(options.relayLimits), ledger: try relayReceiptBook()) : nil
                 let server = try await JobChannelServer.bind(host: address, port: port, identity: identity, limits: limits, relay: relay,
                                                                  vouched: { service.known.contains($0) }) {
                     connection in

@@ -37,6 +37,12 @@ public struct LenderConfig: Equatable, Sendable {
     public var serve = LineRule.Order.potluck.rawValue
     /// Under `potluck`, the weight of what a borrower gave beside its floored net (0…1).
     public var gaveWeight = LineRule.defaultGaveWeight
+    /// With `--relay`: the most bytes relayed in a day (circuits and tunnels together), the
+    /// circuits at once, and the most one circuit may carry (`spec/0021` §5): a home's
+    /// upload is its owner's.
+    public var relayPerDay = "10GiB"
+    public var relayCircuits = 32
+    public var relayPerCircuit = "4GiB"
 
     public init() {}
 
@@ -109,7 +115,17 @@ public struct LenderConfig: Equatable, Sendable {
                     throw NodeError("\(path): offer.gave_weight must be a number from 0 to 1")
                 }
                 config.gaveWeight = weight
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget, serve, gave_weight)")
+            case "relay_per_day", "relay_per_circuit":
+                let text = try Self.string(value, key, path)
+                guard let bytes = Quantities.bytes(text), bytes >= 1 << 20 else {
+                    throw NodeError("\(path): offer.\(key) must be a size of at least 1MiB, such as 10GiB")
+                }
+                if key == "relay_per_day" { config.relayPerDay = text } else { config.relayPerCircuit = text }
+                _ = bytes
+            case "relay_circuits":
+                guard let count = value.int, count >= 1 else { throw NodeError("\(path): offer.relay_circuits must be a whole number of at least 1") }
+                config.relayCircuits = count
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
             }
         }
         return config
@@ -141,6 +157,9 @@ public struct LenderConfig: Equatable, Sendable {
         offer["receive_budget"] = receiveBudget
         offer["serve"] = serve
         offer["gave_weight"] = gaveWeight
+        offer["relay_per_day"] = relayPerDay
+        offer["relay_circuits"] = relayCircuits
+        offer["relay_per_circuit"] = relayPerCircuit
         let root = TOMLTable()
         root["offer"] = offer
         let text = "# Potluck lender policy: `potluck offer set` writes it; you may edit it by hand.\n" + root.convert(to: .toml) + "\n"
@@ -205,6 +224,15 @@ public struct LenderConfig: Equatable, Sendable {
         limits.connections = maxConnections
         limits.connectionsPerAddress = maxConnectionsPerAddress
         return (limits, Quantities.bytes(receiveBudget).map { Int(clamping: $0) } ?? Self.defaultReceiveBudget)
+    }
+
+    /// What relaying may cost this node (`spec/0021` §5), on top of `base` (the node's defaults).
+    public func relayLimits(_ base: RelayServer.Limits = RelayServer.Limits()) -> RelayServer.Limits {
+        var limits = base
+        limits.circuits = relayCircuits
+        limits.bytesPerCircuit = Quantities.bytes(relayPerCircuit) ?? limits.bytesPerCircuit
+        limits.bytesPerDay = Quantities.bytes(relayPerDay) ?? limits.bytesPerDay
+        return limits
     }
 
     /// The rule a busy lender orders its line by (`spec/0022-line-rule.md`).

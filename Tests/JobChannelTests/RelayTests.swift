@@ -16,10 +16,10 @@ import Testing
     /// `served`.
     func withRelayAndLender(
         listen: Bool = true, punch: Duration? = nil, served: Shared<[SecureConnection]> = Shared([]),
-        relayLedger: (any RelayLedger)? = nil, lenderLedger: (any RelayLedger)? = nil,
+        relayLedger: (any RelayLedger)? = nil, lenderLedger: (any RelayLedger)? = nil, limits: RelayServer.Limits = .init(),
         _ body: (_ relayPort: Int, _ relay: RelayServer) async throws -> Void
     ) async throws {
-        let relay = RelayServer(identity: relayKey, ledger: relayLedger)
+        let relay = RelayServer(identity: relayKey, limits: limits, ledger: relayLedger)
         // Deadlines far above the test's own: these tests are about relaying, and the test process
         // may leave a continuation waiting for seconds while hundreds of tests start at once.
         var patient = JobChannelServer.Limits()
@@ -90,6 +90,27 @@ import Testing
             #expect(proposed.circuit == seen.circuit && proposed.bytes > 200_000 && proposed.bytes <= seen.bytes, "\(proposed) \(seen)")
             #expect(proposed.bytes == relay.statistics.bytesRelayed)
             #expect(relayLedger.answers.current == [.countersigned(Array("claim \(proposed.bytes) ok".utf8))])
+        }
+    }
+
+    /// A home's upload is its owner's: past the day's budget the relay cuts the circuit and
+    /// refuses new ones, saying it is full.
+    @Test func theDaysBudgetCutsACircuitAndRefusesTheNext() async throws {
+        var limits = RelayServer.Limits()
+        limits.bytesPerDay = 1 << 20
+        try await withRelayAndLender(limits: limits) { port, relay in
+            let connection = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey,
+                                                                expecting: lenderKey.publicKey, punch: nil)
+            try await connection.send([UInt8](repeating: 0x61, count: 3 << 20))
+            await #expect(throws: (any Error).self) { _ = try await connection.receive() }
+            await connection.close()
+            #expect(relay.statistics.bytesRelayed < 2 << 20, "cut near the budget: \(relay.statistics.bytesRelayed)")
+            do {
+                _ = try await JobChannelClient.connect(relay: "127.0.0.1", port: port, identity: borrowerKey, expecting: lenderKey.publicKey, punch: nil)
+                Issue.record("a circuit opened past the day's budget")
+            } catch let error as JobChannel.ChannelError {
+                #expect(error.description.contains("the relay is full"), "\(error)")
+            }
         }
     }
 

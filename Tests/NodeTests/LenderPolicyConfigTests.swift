@@ -1,5 +1,6 @@
 import PotluckCrypto
 import Foundation
+import JobChannel
 import Jobs
 import Lending
 import Testing
@@ -42,13 +43,23 @@ import Testing
         try fifo.save(to: copy)
         #expect(try LenderConfig.load(from: copy).lineRule.order == .fifo)
         #expect(try LenderConfig.load(from: copy).lineRule.gaveWeight == 0.25)
+        // So are the relay's limits (spec 0021 §5), which default to 10 GiB a day.
+        #expect(try LenderConfig.load(from: path).relayLimits().bytesPerDay == 10 << 30)
+        var relay = try LenderConfig.load(from: path)
+        relay.relayPerDay = "2GiB"
+        relay.relayCircuits = 4
+        try relay.save(to: copy)
+        let limits = try LenderConfig.load(from: copy).relayLimits()
+        #expect(limits.bytesPerDay == 2 << 30 && limits.circuits == 4 && limits.bytesPerCircuit == 4 << 30)
     }
 
     @Test func mistakesNameTheKey() throws {
         for (text, message) in [("max_jobs = 0", "offer.max_jobs must be an integer from 1 to 1024"),
                                 ("max_wall = \"soon\"", "max_wall 'soon' is not a duration"),
                                 ("gave_weight = 2.0", "offer.gave_weight must be a number from 0 to 1"),
-                                ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, favors, potluck")] {
+                                ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, favors, potluck"),
+                                ("relay_per_day = \"1KiB\"", "offer.relay_per_day must be a size of at least 1MiB"),
+                                ("relay_circuits = 0", "offer.relay_circuits must be a whole number of at least 1")] {
             let path = try write("[offer]\n\(text)\n")
             defer { try? FileManager.default.removeItem(atPath: path) }
             #expect {

@@ -51,8 +51,8 @@ extension RelayServer {
         repeat {
             while let frame = try decoder.next() {
                 guard case .datagram(let bytes, let destination) = frame, let address = destination.socketAddress else { continue }
-                let sent = gate.lock.withLock { $0.send(to: destination, now: ContinuousClock.now - origin) }
-                countTunnelled(sent)
+                let permitted = gate.lock.withLock { $0.send(to: destination, now: ContinuousClock.now - origin) }
+                let sent = countTunnelled(permitted, bytes: bytes.count)
                 if sent { udp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil) }
             }
             guard let chunk = try await transport.read() else { break }
@@ -63,8 +63,15 @@ extension RelayServer {
         await transport.close()
     }
 
-    func countTunnelled(_ passed: Bool) {
-        state.withLock { passed ? ($0.statistics.datagramsTunnelled += 1) : ($0.statistics.datagramsDropped += 1) }
+    /// Counts a datagram of `bytes` offered to a tunnel; returns whether it may pass (`passed`
+    /// and within the day's budget).
+    @discardableResult
+    func countTunnelled(_ passed: Bool, bytes: Int = 0) -> Bool {
+        state.withLock { state in
+            let allowed = passed && state.spend(Int64(bytes), budget: limits.bytesPerDay)
+            if allowed { state.statistics.datagramsTunnelled += 1 } else { state.statistics.datagramsDropped += 1 }
+            return allowed
+        }
     }
 }
 
@@ -89,9 +96,10 @@ private final class TunnelInbound: ChannelInboundHandler, Sendable {
         guard let source = WireEndpoint(envelope.remoteAddress),
               gate.lock.withLock({ $0.lets(in: source, now: ContinuousClock.now - origin) }), tcp.isWritable,
               let frame = TunnelWire.frame(Array(envelope.data.readableBytesView), endpoint: source) else {
-            return relay.countTunnelled(false)
+            relay.countTunnelled(false)
+            return
         }
-        relay.countTunnelled(true)
+        guard relay.countTunnelled(true, bytes: envelope.data.readableBytes) else { return }  // the day's budget is spent
         tcp.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
     }
 }

@@ -17,6 +17,9 @@ public final class RelayServer: Sendable {
         public var circuits = 32
         /// Bytes relayed per circuit, both ways together.
         public var bytesPerCircuit: Int64 = 4 << 30
+        /// Bytes relayed in a day (circuits and tunnels together): past it, circuits close, new
+        /// ones are refused (`full`) and tunnels drop datagrams until the day is over.
+        public var bytesPerDay: Int64 = 10 << 30
         /// How long a lender has to answer a circuit request.
         public var answerTimeout: Duration = .seconds(10)
         /// How often the relay tells a listening lender (or a tunnelled node) it is alive.
@@ -49,6 +52,20 @@ public final class RelayServer: Sendable {
         var waiting: [UInt64: CheckedContinuation<Answer?, Never>] = [:]
         var open = 0
         var statistics = Statistics()
+        /// The day's relaying: when it began and the bytes relayed since.
+        var dayStart = ContinuousClock.now
+        var relayedToday: Int64 = 0
+
+        /// Spends `count` bytes of the day's budget; `false` once it is spent.
+        mutating func spend(_ count: Int64, budget: Int64) -> Bool {
+            if ContinuousClock.now - dayStart >= .seconds(86_400) {
+                dayStart = .now
+                relayedToday = 0
+            }
+            guard relayedToday < budget else { return false }
+            relayedToday += count
+            return true
+        }
     }
 
     /// A lender's call back for one circuit: its connection, the bytes read past the preamble,
@@ -185,7 +202,7 @@ public final class RelayServer: Sendable {
         let circuit = SecureRandom.uint64()
         let (lender, status) = state.withLock { state -> (ByteTransport?, RelayWire.Status) in
             guard let listener = state.listeners[key] else { return (nil, .lenderAbsent) }
-            guard state.open < limits.circuits else { return (nil, .full) }
+            guard state.open < limits.circuits, state.spend(0, budget: limits.bytesPerDay) else { return (nil, .full) }
             state.open += 1
             return (listener.transport, .spliced)
         }
@@ -237,8 +254,11 @@ public final class RelayServer: Sendable {
                         while let chunk = try await source.read() {
                             let count = Int64(chunk.readableBytes)
                             let left = budget.spend(count)
-                            self.state.withLock { $0.statistics.bytesRelayed += count }
-                            guard left >= 0 else { break }
+                            let today = self.state.withLock { state in
+                                state.statistics.bytesRelayed += count
+                                return state.spend(count, budget: self.limits.bytesPerDay)
+                            }
+                            guard left >= 0, today else { break }
                             try await sink.channel.writeAndFlush(chunk).get()
                         }
                     } catch {}
