@@ -40,3 +40,36 @@ import Testing
         #expect(report.lookupSuccessRate == 1, "replay: seed \(scenario.seed)")
     }
 }
+
+/// Expected figures hold for one size (issue 19): at another (`--nodes`) they are shown for
+/// comparison and do not fail the run.
+@Suite struct ExpectedSizeTests {
+    static let toml = """
+        name = "sized"
+        seed = 3
+        [platform]
+        nodes = 30
+        [platform.latency]
+        model = "constant"
+        ms = 1
+        [deployment]
+        duration_s = 60
+        lookups_per_second = 1
+        [expected]
+        lookups_completed = { max = 0 }
+        """
+
+    @Test func expectedFiguresAreCheckedOnlyAtTheirSize() throws {
+        var scenario = try Scenario(toml: Self.toml)
+        #expect(scenario.expectedNodes == 30 && scenario.expectationsApply)
+        let atSize = Simulation(scenario: scenario).run()
+        #expect(!atSize.passed && atSize.expectations.first?.checked == true, "no lookup may complete, and some did")
+        scenario.platform.nodes = 60
+        let larger = Simulation(scenario: scenario).run()
+        #expect(larger.passed && larger.expectations.first?.checked == false && larger.expectations.first?.ok == false)
+        #expect(larger.table.contains("for 30 nodes, not checked at this size (outside)"), "\(larger.table)")
+        // `[expected] nodes` names the size outright.
+        let named = try Scenario(toml: Self.toml.replacingOccurrences(of: "[expected]\n", with: "[expected]\nnodes = 60\n"))
+        #expect(named.expectedNodes == 60 && !named.expectationsApply)
+    }
+}

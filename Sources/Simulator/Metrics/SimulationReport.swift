@@ -50,8 +50,8 @@ public struct SimulationReport: Sendable, Codable {
     public var bytesPerNode: Double?
 
     public var expectations: [CheckedExpectation]
-    /// Whether every expectation holds.
-    public var passed: Bool { expectations.allSatisfy(\.ok) }
+    /// Whether every expectation that applies at this size holds.
+    public var passed: Bool { expectations.allSatisfy { $0.ok || !$0.checked } }
 
     public struct CheckedExpectation: Sendable, Codable, Hashable {
         public var metric: String
@@ -59,6 +59,35 @@ public struct SimulationReport: Sendable, Codable {
         public var min: Double?
         public var max: Double?
         public var ok: Bool
+        /// The size the bounds hold for, and whether they were checked (this run's size);
+        /// unchecked, they are shown for comparison only.
+        public var forNodes: Int?
+        public var checked: Bool
+
+        init(metric: String, value: Double, min: Double?, max: Double?, ok: Bool, forNodes: Int?, checked: Bool) {
+            self.metric = metric
+            self.value = value
+            self.min = min
+            self.max = max
+            self.ok = ok
+            self.forNodes = forNodes
+            self.checked = checked
+        }
+
+        /// `expectation` against `value`, in a run of `scenario`.
+        init(_ expectation: Scenario.Expectation, value: Double, scenario: Scenario) {
+            self.init(metric: expectation.metric, value: value, min: expectation.min, max: expectation.max,
+                      ok: expectation.holds(for: value), forNodes: scenario.expectedNodes, checked: scenario.expectationsApply)
+        }
+
+        /// One table row: the value, the bounds, and whether they held (or, at another size than
+        /// theirs, that they are shown for comparison).
+        var row: (String, String) {
+            let bounds = Scenario.Expectation(metric: metric, min: min, max: max).bounds
+            let verdict = checked ? (ok ? "ok" : "FAILED")
+                : "for \(forNodes.map(String.init) ?? "another size") nodes, not checked at this size (\(ok ? "within" : "outside"))"
+            return ("expect \(metric)", "\(format(value, 3)) in \(bounds): \(verdict)")
+        }
     }
 
     /// The value of a metric by its JSON name (those of ``Scenario/expectableMetrics``).
@@ -81,12 +110,8 @@ public struct SimulationReport: Sendable, Codable {
     }
 
     /// Checks the scenario's expectations against the figures.
-    public mutating func check(_ expected: [Scenario.Expectation]) {
-        expectations = expected.map { expectation in
-            let value = self.value(of: expectation.metric) ?? .nan
-            return CheckedExpectation(metric: expectation.metric, value: value, min: expectation.min, max: expectation.max,
-                                      ok: expectation.holds(for: value))
-        }
+    public mutating func check(_ scenario: Scenario) {
+        expectations = scenario.expected.map { CheckedExpectation($0, value: self.value(of: $0.metric) ?? .nan, scenario: scenario) }
     }
 
     /// JSON, keys sorted, snake_case.
@@ -114,10 +139,7 @@ public struct SimulationReport: Sendable, Codable {
         if let eventsPerSecond { rows.append(("events / s (wall)", format(eventsPerSecond, 0))) }
         if let peakMemoryBytes { rows.append(("peak memory", "\(peakMemoryBytes / (1 << 20)) MiB")) }
         if let bytesPerNode { rows.append(("bytes per node", format(bytesPerNode, 0))) }
-        for check in expectations {
-            let bounds = Scenario.Expectation(metric: check.metric, min: check.min, max: check.max).bounds
-            rows.append(("expect \(check.metric)", "\(format(check.value, 3)) in \(bounds): \(check.ok ? "ok" : "FAILED")"))
-        }
+        rows += expectations.map(\.row)
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
     }
@@ -153,7 +175,7 @@ extension Simulation {
             getsStarted: metrics.getsStarted,
             itemsFoundRate: metrics.getsStarted == 0 ? 0 : Double(metrics.getsFound) / Double(metrics.getsStarted),
             abandoned: abandoned, expectations: [])
-        report.check(scenario.expected)
+        report.check(scenario)
         return report
     }
 

@@ -36,13 +36,16 @@ extension Scenario {
         var lending: Lending?
         if var lendingReader = try reader.table("lending") { lending = try Self.readLending(&lendingReader) }
         var expected: [Expectation] = []
+        var expectedNodes = platform.nodes
         if var expectedReader = try reader.table("expected") {
+            if expectedReader.has("nodes") { expectedNodes = try expectedReader.int("nodes", in: 2...10_000_000) }
             expected = try Self.readExpected(&expectedReader, lending: lending != nil)
         }
         try reader.finish()
         self.init(name: name, description: description, seed: UInt64(seed), platform: platform, deployment: deployment,
                   expected: expected, codec: codec)
         self.lending = lending
+        self.expectedNodes = expectedNodes
     }
 
     private static func readPlatform(_ reader: inout TableReader, directory: String) throws(ScenarioError) -> Platform {
@@ -122,7 +125,7 @@ extension Scenario {
     private static func readExpected(_ reader: inout TableReader, lending: Bool) throws(ScenarioError) -> [Expectation] {
         var expected: [Expectation] = []
         let expectableMetrics = lending ? lendingExpectableMetrics : expectableMetrics
-        for metric in reader.keys {
+        for metric in reader.keys where metric != "nodes" {
             guard expectableMetrics.contains(metric) else {
                 throw ScenarioError(key: reader.key(metric),
                                     "unknown metric (one of \(expectableMetrics.joined(separator: ", ")))")

@@ -13,6 +13,12 @@ public struct Scenario: Sendable {
     public var deployment: Deployment
     /// Figures the run must reproduce; a run outside them fails.
     public var expected: [Expectation]
+    /// The number of nodes the expected figures hold for (`[expected] nodes`, by default the
+    /// file's `platform.nodes`); at another size they are shown for comparison, not checked.
+    /// `nil`: any size.
+    public var expectedNodes: Int?
+    /// Whether the expected figures are checked at this run's size.
+    public var expectationsApply: Bool { expectedNodes.map { $0 == platform.nodes } ?? true }
     /// The codec switch (`codec`, default true): whether datagrams go through the real KRPC
     /// encoder and decoder. Off, hosts exchange message values (faster; same results, and
     /// `bytes_sent` and the trace hash's byte counts are then 0).
