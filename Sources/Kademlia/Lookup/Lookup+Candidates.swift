@@ -125,10 +125,13 @@ extension Lookup {
     /// have all answered, and otherwise the closest fresh peer among the k closest that are
     /// neither failed nor slow (slow peers are likely failures, so a fresh peer just beyond
     /// them may take their place; they still hold up termination).
+    ///
+    /// Without ``Configuration/slowHoldsTermination`` it is also finished once the k closest
+    /// peers neither failed nor slow have all answered.
     func scan() -> LookupScan {
         let k = configuration.k
         var settled = 0, allAnswered = true  // among the k closest not failed
-        var eligible = 0  // among the k closest neither failed nor slow
+        var eligible = 0, eligibleAnswered = true  // among the k closest neither failed nor slow
         var choice: Int?
         for index in candidates.indices {
             let state = candidates[index].state
@@ -139,11 +142,13 @@ extension Lookup {
             }
             if state != .slow, eligible < k {
                 eligible += 1
+                if state != .succeeded { eligibleAnswered = false }
                 if state == .fresh, choice == nil { choice = index }
             }
             if settled == k, allAnswered || choice != nil || eligible == k { break }
         }
         if settled == k, allAnswered { return .finished }
+        if !configuration.slowHoldsTermination, eligible == k, eligibleAnswered { return .finished }
         if let choice { return .query(choice) }
         return .wait
     }

@@ -52,8 +52,11 @@ public struct Lookup: Sendable {
     var queryCount = 0
     var responseCount = 0
     var failureCount = 0
-    let shortNanos: UInt64
+    /// The short timeout now: fixed, or adapted to the replies' round trips.
+    var shortNanos: UInt64
     let fullNanos: UInt64
+    /// RFC 6298's smoothed round trip and its deviation, in nanoseconds (0: no sample yet).
+    var smoothedRTT = 0.0, rttDeviation = 0.0
     let startedAt: Timestamp
     var latest: Timestamp
     var finishedAt: Timestamp?
@@ -124,6 +127,7 @@ public struct Lookup: Sendable {
         guard finishedAt == nil, let index = position(of: id), close(index, as: .succeeded) else { return false }
         advance(to: now)
         responseCount += 1
+        adapt(roundTrip: now.nanoseconds &- candidates[index].sentAt.nanoseconds)
         let hop = candidates[index].hop &+ 1
         for contact in closerNodes.prefix(configuration.contactsPerReply) { insert(contact, hop: hop) }
         return true
@@ -153,6 +157,22 @@ public struct Lookup: Sendable {
         }
         return LookupResult(closest: closest, queried: queryCount, responded: responseCount, failed: failureCount,
                             hops: Int(hops), duration: (finishedAt ?? latest) - startedAt)
+    }
+
+    /// Feeds one reply's round trip to the adaptive short timeout (RFC 6298 §2, α = 1/8,
+    /// β = 1/4, RTO = SRTT + 4·RTTVAR), kept between the floor and the configured timeout.
+    private mutating func adapt(roundTrip: UInt64) {
+        guard let floor = configuration.adaptiveShortTimeoutFloor else { return }
+        let sample = Double(roundTrip)
+        if smoothedRTT == 0 {
+            smoothedRTT = sample
+            rttDeviation = sample / 2
+        } else {
+            rttDeviation = 0.75 * rttDeviation + 0.25 * abs(smoothedRTT - sample)
+            smoothedRTT = 0.875 * smoothedRTT + 0.125 * sample
+        }
+        let ceiling = Double(Self.nanoseconds(configuration.shortTimeout))
+        shortNanos = UInt64(min(ceiling, max(Double(Self.nanoseconds(floor)), smoothedRTT + 4 * rttDeviation)))
     }
 
     private mutating func advance(to now: Timestamp) {

@@ -37,12 +37,27 @@ extension Lookup {
         /// at most 8 IPv4 (`nodes`) plus 8 IPv6 (`nodes6`, BEP 32) contacts.
         public var contactsPerReply: Int
 
+        /// Whether a slow peer among the k closest holds up the end of the lookup until it
+        /// answers or fails (libtorrent), or is passed over once the k closest peers neither
+        /// failed nor slow have answered (rust-libp2p; the late reply still counts while the
+        /// lookup runs). See `spec/0007-dht-lookup.md` §4.
+        public var slowHoldsTermination: Bool
+
+        /// The floor of the adaptive short timeout, or `nil` for a fixed ``shortTimeout``. With
+        /// a floor, the short timeout starts at ``shortTimeout`` and follows the round trips of
+        /// the lookup's own replies as TCP's retransmission timer does (RFC 6298: smoothed
+        /// round trip plus four deviations), kept between the floor and ``shortTimeout``.
+        public var adaptiveShortTimeoutFloor: Duration?
+
         /// A configuration; every parameter defaults to the Mainline value.
         public init(
             alpha: Int = 3, k: Int = 8,
             shortTimeout: Duration = .seconds(1), fullTimeout: Duration = .seconds(5),
-            maxQueries: Int = 100, candidateLimit: Int = 32, contactsPerReply: Int = 16
+            maxQueries: Int = 100, candidateLimit: Int = 32, contactsPerReply: Int = 16, slowHoldsTermination: Bool = false,
+            adaptiveShortTimeoutFloor: Duration? = .milliseconds(200)
         ) {
+            self.slowHoldsTermination = slowHoldsTermination
+            self.adaptiveShortTimeoutFloor = adaptiveShortTimeoutFloor
             self.alpha = alpha
             self.k = k
             self.shortTimeout = shortTimeout

@@ -131,6 +131,9 @@ public final class Simulation {
         configuration.lookup.candidateLimit = max(configuration.lookup.candidateLimit, scenario.deployment.k)
         // Replies carry k contacts (the bucket size); merge them all when k exceeds the default.
         configuration.lookup.contactsPerReply = max(configuration.lookup.contactsPerReply, scenario.deployment.k)
+        if let short = scenario.deployment.shortTimeout { configuration.lookup.shortTimeout = short }
+        if let holds = scenario.deployment.slowHoldsTermination { configuration.lookup.slowHoldsTermination = holds }
+        if let floor = scenario.deployment.adaptiveShortTimeoutFloor { configuration.lookup.adaptiveShortTimeoutFloor = floor }
         nodeConfiguration = configuration
         configuration.readOnly = scenario.platform.nat.readOnly
         readOnlyConfiguration = configuration

@@ -116,6 +116,12 @@ extension Scenario {
         if var dht = try reader.table("dht") {
             deployment.alpha = try dht.int("alpha", default: 3, in: 1...64)
             deployment.k = try dht.int("k", default: 8, in: 1...64)
+            if dht.has("short_timeout_ms") { deployment.shortTimeout = .milliseconds(try dht.double("short_timeout_ms", in: 1...5000)) }
+            if dht.has("adaptive_timeout_floor_ms") {
+                let floor = try dht.double("adaptive_timeout_floor_ms", in: 0...5000)
+                deployment.adaptiveShortTimeoutFloor = .some(floor == 0 ? nil : .milliseconds(floor))
+            }
+            if dht.has("slow_holds_termination") { deployment.slowHoldsTermination = try dht.bool("slow_holds_termination", default: true) }
             try dht.finish()
         }
         try reader.finish()

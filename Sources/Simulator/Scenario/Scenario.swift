@@ -113,6 +113,13 @@ public struct Scenario: Sendable {
         /// Lookup parallelism α and result size k (also the bucket size).
         public var alpha: Int
         public var k: Int
+        /// The lookup's short timeout and whether slow peers hold up its end
+        /// (`[deployment.dht]` `short_timeout_ms`, `slow_holds_termination`); `nil`: the node's
+        /// own defaults (`Lookup.Configuration`).
+        public var shortTimeout: Duration?
+        public var slowHoldsTermination: Bool?
+        /// `adaptive_timeout_floor_ms` (0: a fixed short timeout); `nil`: the node's default.
+        public var adaptiveShortTimeoutFloor: Duration??
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).

@@ -85,7 +85,9 @@ struct LookupPropertyTests {
             alpha: 1 + Int(random.next() % 4), k: k,
             maxQueries: maxQueries.lowerBound + Int(random.next() % UInt64(maxQueries.count)),
             candidateLimit: k + Int(random.next() % 12),
-            contactsPerReply: contactsPerReply.lowerBound + Int(random.next() % UInt64(contactsPerReply.count)))
+            contactsPerReply: contactsPerReply.lowerBound + Int(random.next() % UInt64(contactsPerReply.count)),
+            // The model is the classic lookup; the refinements have exact-step tests.
+            slowHoldsTermination: true, adaptiveShortTimeoutFloor: nil)
     }
 
     /// Calls `next` until it stops querying, checking every step against the model.

@@ -7,9 +7,16 @@ import Testing
 struct LookupStepTests {
     typealias F = LookupFixture
 
+    /// A lookup with the classic rules (a fixed short timeout, slow peers hold up the end)
+    /// unless `refined`: most tests pin those mechanics; the two refinements have their own.
     static func lookup(_ seeds: [UInt64], _ configuration: Lookup.Configuration = .init(),
-                       now: Timestamp = F.ms(10_000)) -> Lookup {
-        Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: now)
+                       now: Timestamp = F.ms(10_000), refined: Bool = false) -> Lookup {
+        var configuration = configuration
+        if !refined {
+            configuration.slowHoldsTermination = true
+            configuration.adaptiveShortTimeoutFloor = nil
+        }
+        return Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: now)
     }
 
     @Test func firstRoundQueriesTheAlphaClosestThenWaitsForTheShortTimeout() {
@@ -120,6 +127,37 @@ struct LookupStepTests {
         #expect(timesOut.next(now: F.ms(5_000)) == .finished)
         #expect(timesOut.result.closest == [20, 30].map { F.contact($0) })
         #expect(timesOut.result.failed == 1)
+    }
+
+    /// The node's default (spec 0007 §4): once the k closest peers neither failed nor slow
+    /// have answered, a slow one no longer holds up the end; had it answered in time, it would
+    /// have counted.
+    @Test func aSlowPeerNoLongerHoldsUpTheEndByDefault() {
+        var configuration = Lookup.Configuration(alpha: 1, k: 2)
+        configuration.adaptiveShortTimeoutFloor = nil
+        var lookup = Self.lookup([10, 20, 30], configuration, now: .zero, refined: true)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
+        #expect(F.drain(&lookup, now: F.ms(1_000)) == ([20], .waitUntil(F.ms(2_000))))
+        lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(1_500))
+        #expect(F.drain(&lookup, now: F.ms(1_500)) == ([30], .waitUntil(F.ms(2_500))))
+        lookup.succeeded(F.id(30), closerNodes: [], now: F.ms(1_600))
+        #expect(lookup.next(now: F.ms(1_600)) == .finished, "10 is slow: 20 and 30 are the k closest that answer")
+        #expect(lookup.result.closest == [20, 30].map { F.contact($0) })
+        let late = lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(1_700))
+        #expect(!late, "a reply after the end changes nothing")
+    }
+
+    /// The short timeout follows the lookup's own round trips (RFC 6298), between the floor and
+    /// the configured one: after 20 ms replies a silent peer turns slow long before a second.
+    @Test func theShortTimeoutFollowsTheRoundTrips() {
+        var lookup = Self.lookup([10, 20, 30, 40, 50], .init(alpha: 1, k: 5), now: .zero, refined: true)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))), "no sample yet: the configured second")
+        lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(20))
+        // One 20 ms sample: 20 + 4 × 10 = 60 ms, under the 200 ms floor.
+        #expect(F.drain(&lookup, now: F.ms(20)) == ([20], .waitUntil(F.ms(220))))
+        // Slow replies raise it again, up to the configured second.
+        lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(1_020))
+        #expect(F.drain(&lookup, now: F.ms(1_020)) == ([30], .waitUntil(F.ms(2_020))), "142.5 + 4 × 252.5 ms, capped at 1 s")
     }
 
     @Test func theQueryBudgetStopsNewQueries() {
