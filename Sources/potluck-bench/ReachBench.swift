@@ -29,6 +29,8 @@ private func relayThroughput() async throws -> BenchResult {
     let lenderKey = SigningKey.generate(), relayKey = SigningKey.generate(), borrowerKey = SigningKey.generate()
     let total = 100, message = [UInt8](repeating: 0x5A, count: 1 << 20)
     let sink = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: lenderKey) { connection in
+        // A lender admits a job before its payload flows (spec 0015 §3.1): this one admits all.
+        connection.admit(frameLimit: 2 << 20)
         var received = 0
         while let bytes = try? await connection.receive() {
             received += bytes.count
