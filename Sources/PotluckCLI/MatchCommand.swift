@@ -36,7 +36,19 @@ struct MatchCommand: AsyncParsableCommand {
         let borrower: PublicKey
         do { borrower = try IdentityFile.load(from: data.directory.identityPath).publicKey } catch { throw CLIError(error.description) }
         // The same candidates as `potluck run`: never this node's own offer (it cannot borrow from itself).
-        let candidates = try await findOffers(data, runtime: runtime, cores: 1, me: borrower)
+        let candidates = try await Self.candidates(data, runtime: runtime, me: borrower)
+        try report(candidates, memoryBytes: memoryBytes, borrower: borrower)
+    }
+
+    /// The live offers, fetched in a function of their own: Swift 6.3 gave `run`'s async frame
+    /// too little room for this call once `Offer` grew a field (AddressSanitizer: a write past
+    /// the task allocator's slab; a debug build aborted with "double free or corruption").
+    @inline(never)
+    private static func candidates(_ data: DataDirectoryOptions, runtime: String, me: PublicKey) async throws -> [OfferCandidate] {
+        try await findOffers(data, runtime: runtime, cores: 1, me: me)
+    }
+
+    private func report(_ candidates: [OfferCandidate], memoryBytes: Int64, borrower: PublicKey) throws {
         let demand = JobDemand(runtime: runtime, cores: cores, memoryBytes: memoryBytes, coreSeconds: work, wallSeconds: work)
         let ranked = rankOffers(candidates, for: demand, borrower: borrower, maxLatencyMs: maxLatency).evaluations
         let chosen = ranked.first { $0.components != nil }

@@ -70,7 +70,11 @@ extension Offer {
         let coordinates = try Self.decodeCoordinates(&reader)
         let expiry = try reader.integer("x", "expiry", in: 1...Int64.max)
         // Present only when it relays: one offer, one encoding.
-        let relays = try reader.optional("l").map { (value) throws(RecordError) in try reader.integer(value: value, "l", "relays", in: 1...1) } != nil
+        var relays = false
+        if let value = reader.optional("l") {
+            _ = try reader.integer(value: value, "l", "relays", in: 1...1)
+            relays = true
+        }
         try reader.finish()
         self.init(
             lender: lender, cores: Int(cores), memoryBytes: memory, runtimes: runtimes, tools: tools,

@@ -58,11 +58,14 @@ extension ReceiptBody {
             memoryByteSeconds: try reader.integer("m", "memoryByteSeconds", in: all),
             start: try reader.integer("s", "start", in: all), end: try reader.integer("e", "end", in: all),
             sequence: try reader.integer("n", "sequence", in: 1...Int64.max),
-            // Present only when positive: `r` = 0 has one encoding, without the key.
-            relayedBytes: try reader.optional("r").map { value throws(RecordError) in
-                try reader.integer(value: value, "r", "relayedBytes", in: 1...Int64.max)
-            } ?? 0)
+            relayedBytes: try Self.relayedBytes(&reader))
         try reader.finish()
         try validate()
+    }
+
+    /// `r`, present only when positive: 0 has one encoding, without the key.
+    private static func relayedBytes(_ reader: inout FieldReader) throws(RecordError) -> Int64 {
+        guard let value = reader.optional("r") else { return 0 }
+        return try reader.integer(value: value, "r", "relayedBytes", in: 1...Int64.max)
     }
 }
