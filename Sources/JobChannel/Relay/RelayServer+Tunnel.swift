@@ -10,23 +10,9 @@ extension RelayServer {
     /// ``TunnelGate`` until either side closes (`spec/0021-reachability.md` §5.4).
     func tunnel(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
         let transport = reader.transport
-        guard let key = try await authenticate(&reader, domain: TunnelWire.domain) else { return }
-        let session = SecureRandom.uint64()
-        let admitted = state.withLock { state -> Bool in
-            guard state.tunnels[key] != nil || state.tunnels.count < limits.tunnels else { return false }
-            state.tunnels[key]?.transport.abort()  // a node that reconnects replaces its old tunnel
-            state.tunnels[key] = (session, transport)
-            return true
-        }
-        guard admitted else {
-            try? await transport.write([RelayWire.Status.full.rawValue]).get()
-            return await transport.close()
-        }
-        defer {
-            state.withLock { state in
-                if state.tunnels[key]?.session == session { state.tunnels[key] = nil }
-            }
-        }
+        guard let key = try await authenticate(&reader, domain: TunnelWire.domain),
+              let session = await register(key, transport, in: \.tunnels, limit: limits.tunnels) else { return }
+        defer { unregister(key, session, in: \.tunnels) }
         let origin = ContinuousClock.now
         let gate = SharedGate(TunnelGate(limits: limits.tunnel, now: .zero))
         let host = transport.channel.localAddress?.ipAddress ?? "0.0.0.0"

@@ -47,8 +47,8 @@ public final class RelayServer: Sendable {
     }
 
     struct State {
-        var listeners: [PublicKey: (session: UInt64, transport: ByteTransport)] = [:]
-        var tunnels: [PublicKey: (session: UInt64, transport: ByteTransport)] = [:]
+        var listeners: Sessions = [:]
+        var tunnels: Sessions = [:]
         var waiting: [UInt64: CheckedContinuation<Answer?, Never>] = [:]
         var open = 0
         var statistics = Statistics()
@@ -152,21 +152,38 @@ public final class RelayServer: Sendable {
         return key
     }
 
+    typealias Sessions = [PublicKey: (session: UInt64, transport: ByteTransport)]
+
+    /// Holds `transport` as `key`'s session in `sessions` (one who comes back replaces its older
+    /// session) and returns the session's id; refuses (full) and closes past `limit`.
+    func register(_ key: PublicKey, _ transport: ByteTransport, in sessions: WritableKeyPath<State, Sessions>, limit: Int) async -> UInt64? {
+        let session = SecureRandom.uint64()
+        let admitted = state.withLock { state -> Bool in
+            guard state[keyPath: sessions][key] != nil || state[keyPath: sessions].count < limit else { return false }
+            state[keyPath: sessions][key]?.transport.abort()
+            state[keyPath: sessions][key] = (session, transport)
+            return true
+        }
+        guard admitted else {
+            try? await transport.write([RelayWire.Status.full.rawValue]).get()
+            await transport.close()
+            return nil
+        }
+        return session
+    }
+
+    /// Lets `key`'s session go, unless a newer one replaced it.
+    func unregister(_ key: PublicKey, _ session: UInt64, in sessions: WritableKeyPath<State, Sessions>) {
+        state.withLock { state in
+            if state[keyPath: sessions][key]?.session == session { state[keyPath: sessions][key] = nil }
+        }
+    }
+
     /// A lender proves its key, then holds the connection for circuit requests.
     private func listen(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
         let transport = reader.transport
-        guard let key = try await authenticate(&reader, domain: RelayWire.listenDomain) else { return }
-        let session = SecureRandom.uint64()
-        let accepted = state.withLock { state -> Bool in
-            guard state.listeners[key] != nil || state.listeners.count < limits.listeners else { return false }
-            state.listeners[key]?.transport.abort()  // a lender that reconnects replaces its old session
-            state.listeners[key] = (session, transport)
-            return true
-        }
-        guard accepted else {
-            try? await transport.write([RelayWire.Status.full.rawValue]).get()
-            return await transport.close()
-        }
+        guard let key = try await authenticate(&reader, domain: RelayWire.listenDomain),
+              let session = await register(key, transport, in: \.listeners, limit: limits.listeners) else { return }
         settle()
         try await transport.write([RelayWire.Status.spliced.rawValue]).get()
         let keepAlive = transport.channel.eventLoop.scheduleRepeatedTask(
@@ -174,9 +191,7 @@ public final class RelayServer: Sendable {
         ) { _ in _ = transport.write([RelayWire.keepAlive]) }
         defer {
             keepAlive.cancel()
-            state.withLock { state in
-                if state.listeners[key]?.session == session { state.listeners[key] = nil }
-            }
+            unregister(key, session, in: \.listeners)
         }
         // The lender sends keep-alives and answers to receipt proposals; the session lasts
         // until it closes or sends something else.
