@@ -101,6 +101,9 @@ private func labReach(attempts: Int) throws -> [BenchResult] {
     _ = FileManager.default.createFile(atPath: job, contents: Data(ExampleJobs.primes))
     var ids: [String: String] = [:]
     for lender in ["pub2", "upnp", "cone", "sym", "noudp"] {
+        // A node publishes once it has a peer: the UDP-blocked home only after 10 s of silence
+        // and a tunnel (spec 0021 §5.4).
+        try lab_(["potluck", lab, lender, "wait", "--peers", "1", "--timeout", "90s"])
         try lab_(["potluck", lab, lender, "offer", "set", "--cores", "1", "--memory", "256MiB"])
         ids[lender] = try capture(script, potluck: potluck, ["exec", lab, lender, potluck, "id", "--data-dir", "\(directory)/\(lender)"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
