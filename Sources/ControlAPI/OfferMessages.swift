@@ -47,8 +47,6 @@ public struct OfferList: Codable, Sendable, Equatable {
         public var offer: String
         /// The Vivaldi estimate of the round trip to the lender.
         public var estimatedRttMs: Double?
-        /// The lender also relays for peers others cannot reach (`spec/0021` §5).
-        public var relays: Bool?
 
         public init(lender: String, cores: Int, memoryBytes: Int64, runtimes: [String], tools: [String: String], windows: [String],
                     idleOnly: Bool, endpoint: String, expiry: Int64, seq: Int64, offer: String, estimatedRttMs: Double?) {

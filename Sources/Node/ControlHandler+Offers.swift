@@ -4,7 +4,6 @@ import Coordinates
 import PotluckCrypto
 import Foundation
 import Kademlia
-import Reachability
 import Records
 import Synchronization
 
@@ -36,8 +35,6 @@ extension ControlHandler {
         // Borrowers need an endpoint they can reach: the mapped or public one once known
         // (spec 0021 §4), never an unspecified bind address.
         if let advertised = service.advertisedJobsEndpoint() { offer.endpoint = advertised }
-        // A node that relays says so where borrowers look (spec 0021 §5), once others can reach it.
-        offer.relays = service.options.relays && service.reachability.withLock { $0?.isReachable == true }
         let encoded: [UInt8]
         do { encoded = try offer.encoded() } catch { throw .badRequest("the offer is not valid: \(error)") }
         let stored = try await putOwn(encoded)
@@ -99,7 +96,6 @@ extension ControlHandler {
                 lender: offer.lender.peerID, cores: offer.cores, memoryBytes: offer.memoryBytes, runtimes: offer.runtimes, tools: offer.tools,
                 windows: offer.windows.map(\.description), idleOnly: offer.idleOnly, endpoint: offer.endpoint, expiry: offer.expiry,
                 seq: item.sequence, offer: Hex.encode(item.value), estimatedRttMs: rtt))
-            offers[offers.count - 1].relays = offer.relays ? true : nil
         }
         return OfferList(runtime: runtime, offers: offers)
     }

@@ -149,8 +149,7 @@ struct OffersCommand: AsyncParsableCommand {
         let short = ShortPeerIDs(offers.map(\.lender))
         for offer in offers {
             let latency = offer.estimatedRttMs.map { String(format: "  ~%.0f ms away", $0) } ?? ""
-            let relays = offer.relays == true ? "  (also relays)" : ""
-            print("\(short(offer.lender))  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)\(latency)\(relays)")
+            print("\(short(offer.lender))  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)\(latency)")
         }
         print("\(offers.count) offer(s) for \(runtime)")
     }

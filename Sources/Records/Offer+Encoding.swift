@@ -27,8 +27,6 @@ extension Offer {
         if !tools.isEmpty {
             entries[Array("t".utf8)] = .dictionary(Dictionary(uniqueKeysWithValues: tools.map { (Array($0.key.utf8), .bytes(Array($0.value.utf8))) }))
         }
-        if relays { entries[Array("l".utf8)] = .integer(1) }
-        if relays { entries[Array("l".utf8)] = .integer(1) }
         if let coordinates {
             entries[Array("n".utf8)] = .bytes(coordinates.flatMap(Self.bigEndianBytes))
         }
@@ -69,17 +67,11 @@ extension Offer {
         }
         let coordinates = try Self.decodeCoordinates(&reader)
         let expiry = try reader.integer("x", "expiry", in: 1...Int64.max)
-        // Present only when it relays: one offer, one encoding.
-        var relays = false
-        if let value = reader.optional("l") {
-            _ = try reader.integer(value: value, "l", "relays", in: 1...1)
-            relays = true
-        }
         try reader.finish()
         self.init(
             lender: lender, cores: Int(cores), memoryBytes: memory, runtimes: runtimes, tools: tools,
             windows: windows, idleOnly: idle == 1, policy: policy, endpoint: endpointText,
-            coordinates: coordinates, expiry: expiry, relays: relays)
+            coordinates: coordinates, expiry: expiry)
         try validate()
         // Sets must arrive sorted and without repeats: one offer, one encoding.
         guard try encoded() == bytes else {

@@ -48,15 +48,12 @@ public struct Offer: Sendable, Hashable {
     public var coordinates: [Double]?
     /// When the offer stops being valid, Unix seconds.
     public var expiry: Int64
-    /// Whether the lender also volunteers as a relay for peers others cannot reach
-    /// (`spec/0021-reachability.md` §5), so the community sees that gift too.
-    public var relays: Bool
 
     /// An offer; set-like lists are sorted and deduplicated.
     public init(
         lender: PublicKey, cores: Int, memoryBytes: Int64, runtimes: [String], tools: [String: String] = [:],
         windows: [TimeWindow] = [], idleOnly: Bool = false, policy: OfferPolicy = OfferPolicy(),
-        endpoint: String, coordinates: [Double]? = nil, expiry: Int64, relays: Bool = false
+        endpoint: String, coordinates: [Double]? = nil, expiry: Int64
     ) {
         self.lender = lender
         self.cores = cores
@@ -69,7 +66,6 @@ public struct Offer: Sendable, Hashable {
         self.endpoint = endpoint
         self.coordinates = coordinates
         self.expiry = expiry
-        self.relays = relays
     }
 
     /// The BEP 44 salt of the offer in `slot` (0 to 999): `potluck-offer-<slot>`, decimal.

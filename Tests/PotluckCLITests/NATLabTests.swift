@@ -77,8 +77,6 @@ extension CLIProcessTests {
             }
             let offers = try lab.potluck("cone", ["offers"]).stdout
             #expect(offers.contains("tcp://203.0.113.40:6891"), "the mapped lender publishes its public endpoint: \(offers)")
-            #expect(offers.split(separator: "\n").contains { $0.contains("tcp://203.0.113.10:6891") && $0.hasSuffix("(also relays)") },
-                    "the public lender that relays says so in its offer: \(offers)")
             #expect(eventually(timeout: 15) {
                 ((try? lab.potluck("sym", ["offers"]))?.stdout ?? "").components(separatedBy: "relay://203.0.113.1").count == 7
             }, "the lenders behind NATs (and the one whose network blocks UDP) publish both their relays")

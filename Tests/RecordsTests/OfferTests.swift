@@ -1,5 +1,4 @@
 import Bencode
-import Foundation
 import PotluckCrypto
 import Records
 import Testing
@@ -69,18 +68,6 @@ struct OfferTests {
         o.policy = OfferPolicy(denied: [friend])
         #expect(!o.admits(friend) && o.admits(stranger))
         #expect(!o.isExpired(now: 99) && o.isExpired(now: 100))
-    }
-
-    /// A lender that relays says so (`l`, spec 0011 §2.1); one that does not has no `l` at all.
-    @Test func aRelayingLenderSaysSoInOneEncoding() throws {
-        var relaying = offer()
-        relaying.relays = true
-        let bytes = try relaying.encoded()
-        #expect(String(decoding: bytes, as: UTF8.self).contains("32:\(String(decoding: lender.bytes, as: UTF8.self))1:li1e1:m"))
-        #expect(try Offer(encoded: bytes).relays)
-        #expect(!String(decoding: try offer().encoded(), as: UTF8.self).contains("1:li"))
-        let zero = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "1:li1e", with: "1:li0e")
-        #expect(throws: RecordError.self) { try Offer(encoded: Array(zero.utf8)) }
     }
 
     @Test func coordinatesRoundTripBitForBit() throws {
