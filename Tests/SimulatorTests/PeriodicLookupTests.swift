@@ -73,3 +73,17 @@ import Testing
         #expect(named.expectedNodes == 60 && !named.expectationsApply)
     }
 }
+
+/// The lookup's knobs as scenario keys (spec 0010 §5): absent, the node's own defaults.
+@Suite struct LookupKeyTests {
+    @Test func theLookupKeysOverrideTheNodesDefaults() throws {
+        let base = "name = \"k\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\nalpha = 3\n"
+        let plain = try Scenario(toml: base)
+        #expect(plain.deployment.shortTimeout == nil && plain.deployment.slowHoldsTermination == nil
+                    && plain.deployment.adaptiveShortTimeoutFloor == nil)
+        let classic = try Scenario(toml: base + "short_timeout_ms = 500\nslow_holds_termination = true\nadaptive_timeout_floor_ms = 0\n")
+        #expect(classic.deployment.shortTimeout == .milliseconds(500) && classic.deployment.slowHoldsTermination == true
+                    && classic.deployment.adaptiveShortTimeoutFloor == .zero)
+        #expect(throws: ScenarioError.self) { try Scenario(toml: base + "short_timeout_ms = 0\n") }
+    }
+}

@@ -124,10 +124,11 @@ extension Lookup {
     /// One pass from the closest candidate outwards: whether the k closest peers not failed
     /// have all answered, and otherwise the closest fresh peer among the k closest that are
     /// neither failed nor slow (slow peers are likely failures, so a fresh peer just beyond
-    /// them may take their place; they still hold up termination).
+    /// them may take their place).
     ///
-    /// Without ``Configuration/slowHoldsTermination`` it is also finished once the k closest
-    /// peers neither failed nor slow have all answered.
+    /// Slow peers hold up termination only with ``Configuration/slowHoldsTermination``;
+    /// without it (the default) the lookup is also finished once the k closest peers neither
+    /// failed nor slow have all answered.
     func scan() -> LookupScan {
         let k = configuration.k
         var settled = 0, allAnswered = true  // among the k closest not failed

@@ -21,15 +21,19 @@
 ///
 /// Time only matters through the `now` arguments, which must not go backwards.
 ///
-/// Timeouts: a query unanswered for ``Configuration/shortTimeout`` makes its peer *slow*: it
-/// stops counting against α, so another query may go out, but a late reply is still used.
-/// After ``Configuration/fullTimeout`` the lookup marks the peer failed itself.
+/// Timeouts: a query unanswered for the short timeout makes its peer *slow*: it stops counting
+/// against α, so another query may go out, but a late reply is still used while the lookup
+/// runs. The short timeout is ``Configuration/shortTimeout``, or by default follows the round
+/// trips of the lookup's own replies (RFC 6298, between
+/// ``Configuration/adaptiveShortTimeoutFloor`` and ``Configuration/shortTimeout``). After
+/// ``Configuration/fullTimeout`` the lookup marks the peer failed itself.
 ///
 /// Deviations: the paper waits for a whole round of α replies before the next round and,
 /// when a round brings nothing closer, queries all k closest unqueried peers; like libtorrent
 /// and rust-libp2p this lookup instead sends a new query as soon as a slot frees, always to
-/// the closest unqueried peer. Unlike rust-libp2p, a slow peer among the k closest still
-/// holds up termination (until it answers or reaches the full timeout), as in libtorrent.
+/// the closest unqueried peer. Like rust-libp2p, by default a slow peer among the k closest
+/// does not hold up termination once the k closest responsive peers answered; with
+/// ``Configuration/slowHoldsTermination`` it does, as in libtorrent (`spec/0007` §9.2).
 /// The candidate list is bounded (``Configuration/candidateLimit``) and a late reply from a
 /// peer already marked failed is ignored.
 public struct Lookup: Sendable {

@@ -133,7 +133,9 @@ public final class Simulation {
         configuration.lookup.contactsPerReply = max(configuration.lookup.contactsPerReply, scenario.deployment.k)
         if let short = scenario.deployment.shortTimeout { configuration.lookup.shortTimeout = short }
         if let holds = scenario.deployment.slowHoldsTermination { configuration.lookup.slowHoldsTermination = holds }
-        if let floor = scenario.deployment.adaptiveShortTimeoutFloor { configuration.lookup.adaptiveShortTimeoutFloor = floor }
+        if let floor = scenario.deployment.adaptiveShortTimeoutFloor {
+            configuration.lookup.adaptiveShortTimeoutFloor = floor == .zero ? nil : floor
+        }
         nodeConfiguration = configuration
         configuration.readOnly = scenario.platform.nat.readOnly
         readOnlyConfiguration = configuration

@@ -118,8 +118,7 @@ extension Scenario {
             deployment.k = try dht.int("k", default: 8, in: 1...64)
             if dht.has("short_timeout_ms") { deployment.shortTimeout = .milliseconds(try dht.double("short_timeout_ms", in: 1...5000)) }
             if dht.has("adaptive_timeout_floor_ms") {
-                let floor = try dht.double("adaptive_timeout_floor_ms", in: 0...5000)
-                deployment.adaptiveShortTimeoutFloor = .some(floor == 0 ? nil : .milliseconds(floor))
+                deployment.adaptiveShortTimeoutFloor = .milliseconds(try dht.double("adaptive_timeout_floor_ms", in: 0...5000))
             }
             if dht.has("slow_holds_termination") { deployment.slowHoldsTermination = try dht.bool("slow_holds_termination", default: true) }
             try dht.finish()

@@ -118,8 +118,8 @@ public struct Scenario: Sendable {
         /// own defaults (`Lookup.Configuration`).
         public var shortTimeout: Duration?
         public var slowHoldsTermination: Bool?
-        /// `adaptive_timeout_floor_ms` (0: a fixed short timeout); `nil`: the node's default.
-        public var adaptiveShortTimeoutFloor: Duration??
+        /// `adaptive_timeout_floor_ms`: `.zero` for a fixed short timeout; `nil`: the node's default.
+        public var adaptiveShortTimeoutFloor: Duration?
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
