@@ -13,15 +13,15 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "57305e6d87984200",
+        "churn-10k": "977ef0e2098d223e",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "ff981c99522601cf",
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "1c7834f615a88cf2",
         "lending-trust": "3d50f325bf931645",
-        "million": "74e2bc2bca99d580",
+        "million": "80d9566eb47dc68c",
         "simgrid-kademlia": "377f7e07120244c6",
-        "small": "53308701a3e418c2",
+        "small": "029872778d2da60f",
     ]
 
     /// `name` at 150 peers and at most a few simulated minutes (DHT) or hours (lending).

@@ -26,6 +26,9 @@ struct Candidate: Sendable {
     /// 0 for a seed; h + 1 when learned from the reply of a hop-h peer.
     var hop: UInt32
     var state: State
+    /// Whether the query went out a second time after turning slow
+    /// (``Lookup/Configuration/resendsToSlowPeers``).
+    var resent = false
 
     /// The peer's contact, for a lookup of `target`.
     func contact(target: NodeID) -> NodeContact { NodeContact(id: distance ^ target, endpoint: endpoint) }
@@ -110,6 +113,7 @@ extension Lookup {
             } else if state == .slow || clock >= slowAt {
                 if state == .waiting {
                     candidates[index].state = .slow
+                    slowedCount += 1
                     waitingCount -= 1
                     slowCount += 1
                 }
@@ -124,7 +128,8 @@ extension Lookup {
     /// One pass from the closest candidate outwards: whether the k closest peers not failed
     /// have all answered, and otherwise the closest fresh peer among the k closest that are
     /// neither failed nor slow (slow peers are likely failures, so a fresh peer just beyond
-    /// them may take their place).
+    /// them may take their place), or, closer still, a slow peer among the k closest not failed
+    /// whose query has not been resent (``Configuration/resendsToSlowPeers``).
     ///
     /// Slow peers hold up termination only with ``Configuration/slowHoldsTermination``;
     /// without it (the default) the lookup is also finished once the k closest peers neither
@@ -137,7 +142,8 @@ extension Lookup {
         for index in candidates.indices {
             let state = candidates[index].state
             if state == .failed { continue }
-            if settled < k {
+            let amongClosest = settled < k
+            if amongClosest {
                 settled += 1
                 if state != .succeeded { allAnswered = false }
             }
@@ -145,6 +151,8 @@ extension Lookup {
                 eligible += 1
                 if state != .succeeded { eligibleAnswered = false }
                 if state == .fresh, choice == nil { choice = index }
+            } else if state == .slow, amongClosest, choice == nil, configuration.resendsToSlowPeers, !candidates[index].resent {
+                choice = index
             }
             if settled == k, allAnswered || choice != nil || eligible == k { break }
         }

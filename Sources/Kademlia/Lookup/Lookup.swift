@@ -26,7 +26,9 @@
 /// runs. The short timeout is ``Configuration/shortTimeout``, or by default follows the round
 /// trips of the lookup's own replies (RFC 6298, between
 /// ``Configuration/adaptiveShortTimeoutFloor`` and ``Configuration/shortTimeout``). After
-/// ``Configuration/fullTimeout`` the lookup marks the peer failed itself.
+/// ``Configuration/fullTimeout`` the lookup marks the peer failed itself. A slow peer among the
+/// k closest is asked once more (``Configuration/resendsToSlowPeers``): the driver then has two
+/// queries out to it and reports whichever is answered.
 ///
 /// Deviations: the paper waits for a whole round of α replies before the next round and,
 /// when a round brings nothing closer, queries all k closest unqueried peers; like libtorrent
@@ -56,6 +58,8 @@ public struct Lookup: Sendable {
     var queryCount = 0
     var responseCount = 0
     var failureCount = 0
+    /// Queries that turned slow, and slow queries sent once more.
+    var slowedCount = 0, resendCount = 0
     /// The short timeout now: fixed, or adapted to the replies' round trips.
     var shortNanos: UInt64
     let fullNanos: UInt64
@@ -131,7 +135,8 @@ public struct Lookup: Sendable {
         guard finishedAt == nil, let index = position(of: id), close(index, as: .succeeded) else { return false }
         advance(to: now)
         responseCount += 1
-        adapt(roundTrip: now.nanoseconds &- candidates[index].sentAt.nanoseconds)
+        // Karn's rule (RFC 6298 §3): a resent query's reply may answer either datagram.
+        if !candidates[index].resent { adapt(roundTrip: now.nanoseconds &- candidates[index].sentAt.nanoseconds) }
         let hop = candidates[index].hop &+ 1
         for contact in closerNodes.prefix(configuration.contactsPerReply) { insert(contact, hop: hop) }
         return true
@@ -159,8 +164,11 @@ public struct Lookup: Sendable {
             hops = max(hops, candidate.hop)
             if closest.count == configuration.k { break }
         }
-        return LookupResult(closest: closest, queried: queryCount, responded: responseCount, failed: failureCount,
-                            hops: Int(hops), duration: (finishedAt ?? latest) - startedAt)
+        var result = LookupResult(closest: closest, queried: queryCount, responded: responseCount, failed: failureCount,
+                                  hops: Int(hops), duration: (finishedAt ?? latest) - startedAt)
+        result.slowed = slowedCount
+        result.resent = resendCount
+        return result
     }
 
     /// Feeds one reply's round trip to the adaptive short timeout (RFC 6298 §2, α = 1/8,
@@ -190,11 +198,18 @@ public struct Lookup: Sendable {
 
     /// Marks the query at `index` sent now and returns its contact.
     private mutating func dispatch(_ index: Int, now: Timestamp) -> NodeContact {
+        queryCount += 1
+        if candidates[index].state == .slow {
+            // A resend: it stays slow (it holds neither α nor the end of the lookup) and keeps
+            // its first send time, so its full timeout covers both datagrams.
+            candidates[index].resent = true
+            resendCount += 1
+            return candidates[index].contact(target: target)
+        }
+        freshCount -= 1
         candidates[index].state = .waiting
         candidates[index].sentAt = now
-        freshCount -= 1
         waitingCount += 1
-        queryCount += 1
         return candidates[index].contact(target: target)
     }
 

@@ -49,13 +49,21 @@ extension Lookup {
         /// round trip plus four deviations), kept between the floor and ``shortTimeout``.
         public var adaptiveShortTimeoutFloor: Duration?
 
+        /// Whether a query that turned slow, to a peer among the k closest not failed, goes out
+        /// once more (on a path losing 1% of datagrams, one lookup in seven otherwise drops a
+        /// live close peer from its result). The resend stays slow: it holds neither an α slot
+        /// nor the end of the lookup, and its reply counts if it comes while the lookup runs.
+        /// See `spec/0007-dht-lookup.md` §4.
+        public var resendsToSlowPeers: Bool
+
         /// A configuration; every parameter defaults to the Mainline value.
         public init(
             alpha: Int = 3, k: Int = 8,
             shortTimeout: Duration = .seconds(1), fullTimeout: Duration = .seconds(5),
             maxQueries: Int = 100, candidateLimit: Int = 32, contactsPerReply: Int = 16, slowHoldsTermination: Bool = false,
-            adaptiveShortTimeoutFloor: Duration? = .milliseconds(200)
+            adaptiveShortTimeoutFloor: Duration? = .milliseconds(200), resendsToSlowPeers: Bool = true
         ) {
+            self.resendsToSlowPeers = resendsToSlowPeers
             self.slowHoldsTermination = slowHoldsTermination
             self.adaptiveShortTimeoutFloor = adaptiveShortTimeoutFloor
             self.alpha = alpha
@@ -98,6 +106,14 @@ public struct LookupResult: Sendable, Hashable {
     public var responded: Int
     /// Queries failed: reported by the driver or timed out after the full timeout.
     public var failed: Int
+    /// Queries unanswered past the short timeout (each freed its α slot), and how many of those
+    /// were sent once more (``Lookup/Configuration/resendsToSlowPeers``): where a lookup's time
+    /// goes under churn.
+    public var slowed = 0, resent = 0
+    /// For `get_peers` and BEP 44 `get`: from the start to the first reply that carried peers or
+    /// the item (what a borrower waits for before it can act); `nil` if none did. Set by the
+    /// driver, which sees the values.
+    public var firstValueAfter: Duration?
     /// The largest hop count among ``closest`` (0 when empty). A seed has hop 0; a contact
     /// first learned from the reply of a hop-h peer has hop h + 1. So `hops` is the length of
     /// the longest chain of replies that led to a result peer.

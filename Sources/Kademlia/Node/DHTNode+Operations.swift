@@ -108,7 +108,8 @@ extension DHTNode {
     private mutating func lookupFinished(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
         guard let index = operations.index(of: operationID) else { return }
         let operation = operations[index]
-        let result = operation.lookup.result
+        var result = operation.lookup.result
+        result.firstValueAfter = operation.firstValueAt.map { $0 - operation.lookup.startedAt }
         switch operation.kind {
         case .bootstrap:
             complete(operationID, .bootstrapped(tableSize: table.count, result), into: &actions)
@@ -196,6 +197,18 @@ extension DHTNode {
             ownItems[target]?.nextRepublish = now + configuration.republishInterval
             startOperation(.put(own.item), target: target, request: nil, now: now, into: &actions)
         }
+    }
+}
+
+extension DHTNode {
+    /// Pings the routing table's member heard from least recently, if it has been quiet long
+    /// enough (`spec/0004-dht-routing.md` §5.3). Its answer or silence reaches the table like
+    /// any maintenance ping's.
+    mutating func checkLiveness(now: Timestamp, into actions: inout [Action]) {
+        guard let member = table.leastRecentlySeen(quietFor: configuration.livenessQuietAfter, now: now),
+              !pending.contains(where: { $0.nodeID == member.id }) else { return }
+        counters.livenessChecks += 1
+        maintenancePing(member, now: now, into: &actions)
     }
 }
 

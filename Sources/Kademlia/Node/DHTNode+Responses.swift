@@ -38,10 +38,16 @@ extension DHTNode {
             if let index = operations.index(of: operationID) { operations[index].seedContacts += contacts(in: response) }
             seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
-            guard let index = operations.index(of: operationID) else { break }
+            // A resent query's twin (spec 0007 §4) is answered too: forget it.
+            pending.removeAll { $0.purpose == query.purpose && $0.nodeID == response.id }
+            guard let index = operations.index(of: operationID),
+                  operations[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now) else { break }
             let verifier = configuration.verifier
+            let valuesBefore = operations[index].peersFound.count + operations[index].foundOn
             Self.collect(response, from: response.id, into: &operations[index], verifier: verifier)
-            operations[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now)
+            if operations[index].firstValueAt == nil, operations[index].peersFound.count + operations[index].foundOn > valuesBefore {
+                operations[index].firstValueAt = now
+            }
             advance(operationID, now: now, into: &actions)
         case .store(let operationID):
             if let index = operations.index(of: operationID) { operations[index].storedOn += 1 }
@@ -115,12 +121,22 @@ extension DHTNode {
     }
 
     /// Records in the routing table that we heard from `contact`; pings a questionable node when
-    /// the table asks (BEP 5).
+    /// the table asks (BEP 5), and a member that failed our last queries but queries us now: it
+    /// has come back, and its answer makes it usable again (`spec/0004-dht-routing.md` §5.3; a
+    /// query alone does not, as anyone can forge one).
     mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, now: Timestamp, into actions: inout [Action]) {
-        guard case .pending(let questionable) = table.heardFrom(contact, kind: kind, now: now) else { return }
-        let alreadyAsked = pending.contains { $0.purpose == .maintenance && $0.nodeID == questionable.id }
-        guard !alreadyAsked else { return }
-        sendQuery(.ping, to: questionable.endpoint, nodeID: questionable.id, purpose: .maintenance, now: now, into: &actions)
+        let outcome = table.heardFrom(contact, kind: kind, now: now)
+        if case .pending(let questionable) = outcome {
+            maintenancePing(questionable, now: now, into: &actions)
+        } else if kind == .query, case .updated = outcome, let member = table.entry(for: contact.id), member.failures > 0 {
+            maintenancePing(member.contact, now: now, into: &actions)
+        }
+    }
+
+    /// Pings a routing-table member for the table's sake, unless a query to it is already out.
+    mutating func maintenancePing(_ member: NodeContact, now: Timestamp, into actions: inout [Action]) {
+        guard !pending.contains(where: { $0.nodeID == member.id }) else { return }
+        sendQuery(.ping, to: member.endpoint, nodeID: member.id, purpose: .maintenance, now: now, into: &actions)
     }
 
     func contacts(in response: KRPCMessage.Response) -> [NodeContact] {

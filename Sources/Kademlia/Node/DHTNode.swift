@@ -33,6 +33,8 @@ public struct DHTNode: Sendable {
     var ownItems: [NodeID: OwnItem] = [:]
     var nextTokenRotation: Timestamp
     var nextMaintenance: Timestamp
+    /// When the next liveness check is due (``Configuration/livenessCheckInterval``).
+    var nextLivenessCheck: Timestamp
     var externalAddress = ExternalAddressVote()
     /// The keys peers announced with (`plk` on `announce_peer`), by announced endpoint.
     var announcerKeys: [Endpoint: PublicKey] = [:]
@@ -61,6 +63,7 @@ public struct DHTNode: Sendable {
         vivaldi = VivaldiNode(seed: seed ^ 0x5649_5641_4C44_4921)
         nextTokenRotation = now + configuration.tokenRotation
         nextMaintenance = now + configuration.maintenanceInterval
+        nextLivenessCheck = configuration.livenessCheckInterval.map { now + $0 } ?? .max
     }
 
     // MARK: Inputs
@@ -173,12 +176,16 @@ public struct DHTNode: Sendable {
             nextMaintenance = now + configuration.maintenanceInterval
             maintain(now: now, into: &actions)
         }
+        if now >= nextLivenessCheck, let interval = configuration.livenessCheckInterval {
+            nextLivenessCheck = now + interval
+            checkLiveness(now: now, into: &actions)
+        }
         return actions
     }
 
     /// When the driver should call ``wake(now:)`` next (it may call it earlier or more often).
     public var nextWakeup: Timestamp {
-        Self.earliestWakeup(tokenRotation: nextTokenRotation, maintenance: nextMaintenance, pending: pending,
+        Self.earliestWakeup(tokenRotation: nextTokenRotation, maintenance: min(nextMaintenance, nextLivenessCheck), pending: pending,
                             operations: operations)
     }
 
@@ -187,7 +194,7 @@ public struct DHTNode: Sendable {
     /// a large struct by value, so reading an array element's ``nextWakeup`` first copies the
     /// whole 1.2 KB node. Changes nothing.
     public mutating func nextWakeupInPlace() -> Timestamp {
-        Self.earliestWakeup(tokenRotation: nextTokenRotation, maintenance: nextMaintenance, pending: pending,
+        Self.earliestWakeup(tokenRotation: nextTokenRotation, maintenance: min(nextMaintenance, nextLivenessCheck), pending: pending,
                             operations: operations)
     }
 

@@ -86,6 +86,8 @@ struct Operation: Sendable {
     var foundOn = 0
     /// Successful stores.
     var storedOn = 0
+    /// When a reply first carried peers or the item.
+    var firstValueAt: Timestamp?
 
     /// The KRPC method the lookup sends to each node.
     var lookupMethod: KRPCMessage.Method {

@@ -55,6 +55,12 @@ extension DHTNode {
         public var tokenRotation: Duration = .seconds(300)
         /// How often stored items and peers are expired and buckets checked for refresh.
         public var maintenanceInterval: Duration = .seconds(60)
+        /// Every this often the routing table's member heard from least recently is pinged, if it
+        /// has been quiet for ``livenessQuietAfter`` (`spec/0004-dht-routing.md` §5.3); `nil`
+        /// for no liveness checks (BEP 5 pings only to make room for a newcomer).
+        public var livenessCheckInterval: Duration? = .seconds(10)
+        /// How long a member must have been quiet before a liveness check pings it.
+        public var livenessQuietAfter: Duration = .seconds(60)
         /// This node's own items are put again this often (BEP 44: items expire after 2 hours).
         public var republishInterval: Duration = .seconds(3600)
         /// How BEP 44 signatures are checked; the simulator may use `.acceptAll`.
@@ -155,6 +161,8 @@ extension DHTNode {
         /// Query senders dialled back, and those that did not answer (kept out of the table).
         public var dialBacksSent = 0
         public var dialBacksFailed = 0
+        /// Quiet routing-table members pinged to see whether they are still there.
+        public var livenessChecks = 0
         /// Datagrams dropped, by reason: malformed, too-big, rate-limited, unexpected-reply,
         /// wrong-source, read-only.
         public var dropped: [String: Int] = [:]
@@ -189,3 +197,4 @@ extension DHTNode {
         public var counters: Counters
     }
 }
+

@@ -40,6 +40,14 @@ struct PendingQueries: Sendable {
         return remove(at: index)
     }
 
+    /// Forgets every query that satisfies `predicate`.
+    mutating func removeAll(where predicate: (PendingQuery) -> Bool) {
+        var index = 0
+        while index < queries.count {
+            if predicate(queries[index]) { _ = remove(at: index) } else { index += 1 }
+        }
+    }
+
     /// Removes entry `index`, moving the last entry into its place.
     private mutating func remove(at index: Int) -> PendingQuery {
         transactions.swapAt(index, transactions.count - 1)

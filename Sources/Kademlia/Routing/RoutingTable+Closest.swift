@@ -3,8 +3,8 @@ extension RoutingTable {
     /// BEP 5 `find_node`, and the start of a lookup; paper §2.3). Bad nodes are never returned;
     /// with `onlyGoodAt` set, questionable nodes are left out too; with `family` set, only
     /// contacts of that address family are returned (BEP 32: `nodes` and `nodes6` are filled
-    /// apart); with `onlyVerified`, only members that have answered one of our queries (what a
-    /// node hands out to others, `spec/0004` §6.1).
+    /// apart); with `onlyVerified`, only members that have answered one of our queries and have
+    /// failed none since (what a node hands out to others, `spec/0004` §6.1).
     ///
     /// Cost: each bucket covers one contiguous range of distances from `target`, so the buckets
     /// are visited in order of distance (``bucketsByDistance(from:)``), each sorted on its own (at
@@ -26,7 +26,7 @@ extension RoutingTable {
                 var filled = 0
                 for member in entries.indices where isUsable(entries[member], now: now) {
                     if let family, entries[member].endpoint.address.family != family { continue }
-                    if onlyVerified, entries[member].lastResponse == nil { continue }
+                    if onlyVerified, entries[member].lastResponse == nil || entries[member].failures > 0 { continue }
                     let distance = entries[member].id ^ target
                     var position = filled
                     while position > 0, distance < scratch[position - 1].distance {

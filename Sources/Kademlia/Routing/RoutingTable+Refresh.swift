@@ -26,3 +26,28 @@ extension RoutingTable {
         _checkInvariants(touching: index)
     }
 }
+
+extension RoutingTable {
+    /// The member a liveness check pings next (`spec/0004-dht-routing.md` §5.3): one that has
+    /// never answered us (a candidate heard only through its query that took a free slot), else
+    /// the one heard from least recently if it has been quiet for at least `quietFor`; never a
+    /// bad one, nor one in a bucket with a ping outstanding. Under churn most sessions are short,
+    /// so a member unheard for minutes has often left: finding out before a lookup asks it saves
+    /// that lookup a timeout, and lets a waiting candidate take the slot. A member that never
+    /// answered is not handed out to others until it does.
+    public func leastRecentlySeen(quietFor: Duration, now: Timestamp) -> NodeContact? {
+        var chosen: Entry?
+        var chosenSeen = Timestamp.max
+        for bucket in buckets where bucket.pingRequestedAt == nil {
+            for entry in bucket.entries where Int(entry.failures) < configuration.maxFailures {
+                let seen = entry.lastResponse == nil ? Timestamp.zero : entry.lastSeen
+                if seen < chosenSeen || chosen == nil {
+                    chosen = entry
+                    chosenSeen = seen
+                }
+            }
+        }
+        guard let chosen, chosen.lastResponse == nil || now - chosen.lastSeen >= quietFor else { return nil }
+        return chosen.contact
+    }
+}

@@ -38,8 +38,9 @@ public struct RoutingTable: Sendable {
     public internal(set) var buckets: [Bucket]
     /// The number of contacts in the table (replacement candidates not counted).
     public internal(set) var count: Int
-    /// Changes whenever the members ``closest(to:count:onlyGoodAt:family:)`` may return without
-    /// `onlyGoodAt` change: a member added, removed or replaced, or one going bad or coming back.
+    /// Changes whenever the members ``closest(to:count:onlyGoodAt:family:onlyVerified:)`` may
+    /// return without `onlyGoodAt` change: a member added, removed or replaced, verified, failing
+    /// a first query, going bad, or coming back.
     /// Equal generations give equal answers, so a node may keep its last reply's contacts.
     public internal(set) var generation: UInt64 = 0
     /// Members per public /24 or /64 (``Configuration/maxPerPrefix``).
@@ -138,7 +139,8 @@ public struct RoutingTable: Sendable {
         entry.failures = entry.failures == .max ? .max : entry.failures + 1
         entry.isBeingPinged = false
         buckets[index].entries[member] = entry
-        if Int(entry.failures) == configuration.maxFailures { generation &+= 1 }  // it has gone bad
+        // It is no longer handed out (a first failure) or no longer used at all (gone bad).
+        if entry.failures == 1 || Int(entry.failures) == configuration.maxFailures { generation &+= 1 }
         if wasPinged { buckets[index].pingRequestedAt = nil }
         let isBad = entry.state(now: now, configuration: configuration) == .bad
         guard wasPinged || isBad, let promoted = promoteReplacement(in: index, over: member, now: now) else {
@@ -183,9 +185,8 @@ public struct RoutingTable: Sendable {
     }
 
     private mutating func update(bucket index: Int, member: Int, with contact: NodeContact, kind: Contact, now: Timestamp) -> InsertOutcome {
-        if kind == .response, Int(buckets[index].entries[member].failures) >= configuration.maxFailures
-            || buckets[index].entries[member].lastResponse == nil {
-            generation &+= 1  // a bad member answers (it is good again), or one answers for the first time (verified)
+        if kind == .response, buckets[index].entries[member].failures > 0 || buckets[index].entries[member].lastResponse == nil {
+            generation &+= 1  // a failing member answers (usable again), or one answers for the first time (verified)
         }
         buckets[index].entries[member].record(kind, now: now)
         guard kind == .response else { return .updated }

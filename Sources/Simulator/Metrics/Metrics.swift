@@ -31,6 +31,9 @@ public struct Metrics: Sendable {
     public var hops: [Int] = []
     public var queried: [Int] = []
     public var latenciesMilliseconds: [Double] = []
+    /// Lookup queries that went unanswered past the short timeout, and those resent (sums).
+    public var slowQueries = 0
+    public var resentQueries = 0
 
     // Items.
     public var putsStarted = 0
@@ -38,6 +41,10 @@ public struct Metrics: Sendable {
     public var getsStarted = 0
     public var getsCompleted = 0
     public var getsFound = 0
+    /// Gets that found the item: milliseconds until the first reply carrying it, and until the
+    /// get's lookup ended (issue 19's two definitions of lookup latency).
+    public var getFirstValueMilliseconds: [Double] = []
+    public var getFoundMilliseconds: [Double] = []
 
     /// Lookups, puts and gets lost because their host went offline before they completed.
     public var abandoned = 0

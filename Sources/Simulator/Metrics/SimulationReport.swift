@@ -23,6 +23,10 @@ public struct SimulationReport: Sendable, Codable {
     public var hopsMax: Double
     public var hopsHistogram: [Int]
     public var queriesPerLookupMean: Double
+    /// Where a lookup's time goes: its queries unanswered past the short timeout, and those
+    /// resent (means per lookup).
+    public var slowQueriesPerLookupMean: Double
+    public var resentQueriesPerLookupMean: Double
     public var latencyMsP50: Double
     public var latencyMsP90: Double
     public var latencyMsP99: Double
@@ -41,6 +45,13 @@ public struct SimulationReport: Sendable, Codable {
     public var putsStoredRate: Double
     public var getsStarted: Int
     public var itemsFoundRate: Double
+    /// Gets that found the item: until the first reply carrying it, and until the lookup ended.
+    public var getFirstValueMsP50: Double
+    public var getFirstValueMsP99: Double
+    public var getFoundMsP50: Double
+    public var getFoundMsP99: Double
+    /// The DHT node settings the run used (the node's defaults unless the scenario overrides).
+    public var dhtSettings: String
     public var abandoned: Int
 
     /// Filled by the driver (the simulator itself never reads a clock or the memory use).
@@ -102,6 +113,8 @@ public struct SimulationReport: Sendable, Codable {
         case "latency_ms_p99": latencyMsP99
         case "messages_per_node_per_second": messagesPerNodePerSecond
         case "items_found_rate": itemsFoundRate
+        case "get_first_value_ms_p50": getFirstValueMsP50
+        case "get_first_value_ms_p99": getFirstValueMsP99
         case "puts_stored_rate": putsStoredRate
         case "lookups_completed": Double(lookupsCompleted)
         case "online_mean": onlineMean
@@ -127,13 +140,16 @@ public struct SimulationReport: Sendable, Codable {
             ("lookups completed", "\(lookupsCompleted) of \(lookupsStarted) (\(lookupsFailed) failed, \(abandoned) abandoned)"),
             ("lookup success", "\(format(lookupSuccessRate * 100, 2)) % exact, recall \(format(lookupRecall * 100, 2)) %"),
             ("hops p50 / p90 / max", "\(format(hopsP50, 0)) / \(format(hopsP90, 0)) / \(format(hopsMax, 0))"),
-            ("queries per lookup", format(queriesPerLookupMean, 2)),
+            ("queries per lookup", "\(format(queriesPerLookupMean, 2)) (\(format(slowQueriesPerLookupMean, 2)) slow, \(format(resentQueriesPerLookupMean, 2)) resent)"),
             ("latency ms p50 / p90 / p99", "\(format(latencyMsP50, 1)) / \(format(latencyMsP90, 1)) / \(format(latencyMsP99, 1))"),
             ("messages / node / s", format(messagesPerNodePerSecond, 3)),
             ("datagrams sent / lost", "\(datagramsSent) / \(datagramsLost)"),
             ("to offline / NAT-blocked", "\(datagramsToOfflineHosts) / \(datagramsBlockedByNat)"),
             ("puts stored", "\(format(putsStoredRate * 100, 2)) % of \(putsStarted)"),
             ("items found by gets", "\(format(itemsFoundRate * 100, 2)) % of \(getsStarted)"),
+            ("get ms p50 / p99: first value", "\(format(getFirstValueMsP50, 1)) / \(format(getFirstValueMsP99, 1))"),
+            ("get ms p50 / p99: lookup end", "\(format(getFoundMsP50, 1)) / \(format(getFoundMsP99, 1))"),
+            ("dht settings", dhtSettings),
         ]
         if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
         if let eventsPerSecond { rows.append(("events / s (wall)", format(eventsPerSecond, 0))) }
@@ -149,6 +165,9 @@ extension Simulation {
     /// The report of the run so far.
     public func report() -> SimulationReport {
         let latencies = metrics.latenciesMilliseconds.sorted()
+        let firstValues = metrics.getFirstValueMilliseconds.sorted(), getsFound = metrics.getFoundMilliseconds.sorted()
+        let lookups = metrics.queried.count
+        let perLookup = { (sum: Int) in lookups == 0 ? 0 : Double(sum) / Double(lookups) }
         let hops = metrics.hops.sorted()
         var histogram = Array(repeating: 0, count: (hops.last ?? 0) + 1)
         for value in hops { histogram[value] += 1 }
@@ -163,7 +182,8 @@ extension Simulation {
             lookupRecall: completed == 0 ? 0 : metrics.lookupRecallSum / Double(completed),
             hopsP50: percentile(hops, 50), hopsP90: percentile(hops, 90), hopsMax: Double(hops.last ?? 0),
             hopsHistogram: histogram,
-            queriesPerLookupMean: metrics.queried.isEmpty ? 0 : Double(metrics.queried.reduce(0, +)) / Double(metrics.queried.count),
+            queriesPerLookupMean: perLookup(metrics.queried.reduce(0, +)),
+            slowQueriesPerLookupMean: perLookup(metrics.slowQueries), resentQueriesPerLookupMean: perLookup(metrics.resentQueries),
             latencyMsP50: percentile(latencies, 50), latencyMsP90: percentile(latencies, 90), latencyMsP99: percentile(latencies, 99),
             messagesPerNodePerSecond: metrics.onlineHostSeconds == 0 ? 0 : Double(metrics.datagramsSentMeasured) / metrics.onlineHostSeconds,
             datagramsSent: metrics.datagramsSent, datagramsLost: metrics.datagramsLost,
@@ -174,6 +194,9 @@ extension Simulation {
             putsStoredRate: metrics.putsStarted == 0 ? 0 : Double(metrics.putsStored) / Double(metrics.putsStarted),
             getsStarted: metrics.getsStarted,
             itemsFoundRate: metrics.getsStarted == 0 ? 0 : Double(metrics.getsFound) / Double(metrics.getsStarted),
+            getFirstValueMsP50: percentile(firstValues, 50), getFirstValueMsP99: percentile(firstValues, 99),
+            getFoundMsP50: percentile(getsFound, 50), getFoundMsP99: percentile(getsFound, 99),
+            dhtSettings: Self.describe(nodeConfiguration),
             abandoned: abandoned, expectations: [])
         report.check(scenario)
         return report

@@ -123,9 +123,11 @@ extension Simulation {
         case .get:
             metrics.getsCompleted += 1
             currentSample.gets += 1
-            if case .item(let item?, _, _) = outcome, !item.value.isEmpty {
+            if case .item(let item?, _, let result) = outcome, !item.value.isEmpty {
                 metrics.getsFound += 1
                 currentSample.found += 1
+                metrics.getFoundMilliseconds.append(Double(now - pending.started) / 1e6)
+                if let first = result.firstValueAfter { metrics.getFirstValueMilliseconds.append(Self.milliseconds(first)) }
             }
         }
     }
@@ -151,6 +153,8 @@ extension Simulation {
             record.failed = false
             metrics.hops.append(result.hops)
             metrics.queried.append(result.queried)
+            metrics.slowQueries += result.slowed
+            metrics.resentQueries += result.resent
             let milliseconds = Double(now - started) / 1e6
             metrics.latenciesMilliseconds.append(milliseconds)
             currentSample.hopsSum += result.hops
@@ -164,6 +168,11 @@ extension Simulation {
         currentSample.lookups += 1
         if record.exact { currentSample.exact += 1 }
         hooks.lookupCompleted?(record)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 
     func takeSample() {

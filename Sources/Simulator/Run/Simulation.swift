@@ -136,6 +136,10 @@ public final class Simulation {
         if let floor = scenario.deployment.adaptiveShortTimeoutFloor {
             configuration.lookup.adaptiveShortTimeoutFloor = floor == .zero ? nil : floor
         }
+        if let resends = scenario.deployment.resendsToSlowPeers { configuration.lookup.resendsToSlowPeers = resends }
+        if let interval = scenario.deployment.livenessCheckInterval {
+            configuration.livenessCheckInterval = interval == .zero ? nil : interval
+        }
         nodeConfiguration = configuration
         configuration.readOnly = scenario.platform.nat.readOnly
         readOnlyConfiguration = configuration
@@ -202,3 +206,25 @@ public final class Simulation {
         return report()
     }
 }
+
+extension Simulation {
+    /// The node settings a run used, in one line for the report: the lookup's, the routing
+    /// table's upkeep, and where the simulator departs from a real node.
+    static func describe(_ node: DHTNode.Configuration) -> String {
+        let lookup = node.lookup
+        let text = { (duration: Duration) in
+            let milliseconds = Int(duration / .milliseconds(1))
+            return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+        }
+        let timeout = lookup.adaptiveShortTimeoutFloor.map { "adaptive \(text($0))–\(text(lookup.shortTimeout))" }
+            ?? text(lookup.shortTimeout)
+        let liveness = node.livenessCheckInterval.map { "every \(text($0)) after \(text(node.livenessQuietAfter)) quiet" } ?? "off"
+        return "α \(lookup.alpha), k \(lookup.k), short timeout \(timeout), slow peers "
+            + (lookup.slowHoldsTermination ? "hold the end" : "passed over") + ", resend slow "
+            + (lookup.resendsToSlowPeers ? "on" : "off") + ", liveness checks \(liveness), BEP 42 ids "
+            + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "
+            + (node.queriesPerSecondPerAddress.isFinite ? "on" : "off") + ", Vivaldi filter "
+            + (node.vivaldiFiltersContacts ? "on" : "off")
+    }
+}
+

@@ -8,7 +8,7 @@ extension Scenario {
     public static let expectableMetrics: [String] = [
         "lookup_success_rate", "lookup_recall", "hops_p50", "hops_p90", "latency_ms_p50", "latency_ms_p90",
         "latency_ms_p99", "messages_per_node_per_second", "items_found_rate", "puts_stored_rate", "lookups_completed",
-        "online_mean",
+        "online_mean", "get_first_value_ms_p50", "get_first_value_ms_p99",
     ]
 
     /// Reads a scenario file; relative data paths are resolved against its directory.
@@ -121,6 +121,10 @@ extension Scenario {
                 deployment.adaptiveShortTimeoutFloor = .milliseconds(try dht.double("adaptive_timeout_floor_ms", in: 0...5000))
             }
             if dht.has("slow_holds_termination") { deployment.slowHoldsTermination = try dht.bool("slow_holds_termination", default: true) }
+            if dht.has("resend_slow") { deployment.resendsToSlowPeers = try dht.bool("resend_slow", default: true) }
+            if dht.has("liveness_check_s") {
+                deployment.livenessCheckInterval = .milliseconds(try dht.double("liveness_check_s", in: 0...86_400) * 1000)
+            }
             try dht.finish()
         }
         try reader.finish()

@@ -120,6 +120,12 @@ public struct Scenario: Sendable {
         public var slowHoldsTermination: Bool?
         /// `adaptive_timeout_floor_ms`: `.zero` for a fixed short timeout; `nil`: the node's default.
         public var adaptiveShortTimeoutFloor: Duration?
+        /// `resend_slow`: whether a lookup resends to slow peers among the k closest; `nil`: the
+        /// node's default.
+        public var resendsToSlowPeers: Bool?
+        /// `liveness_check_s`: how often a node pings its quietest routing-table member, `.zero`
+        /// for never; `nil`: the node's default.
+        public var livenessCheckInterval: Duration?
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).

@@ -69,7 +69,7 @@ struct LookupSimulationTests {
         // The classic rules: a peer that answers after 1–3 s must still be waited for, which is
         // what "the k closest among those heard of" asks. The node's default passes such peers
         // over (spec 0007 §4); the simulator measures what that costs under churn.
-        let classic = Lookup.Configuration(slowHoldsTermination: true, adaptiveShortTimeoutFloor: nil)
+        let classic = Lookup.Configuration(slowHoldsTermination: true, adaptiveShortTimeoutFloor: nil, resendsToSlowPeers: false)
         var lookup = Lookup(target: target, ownID: network.ids[own], seeds: seeds, configuration: classic, now: now)
         var pending: [(at: Timestamp, node: Int)] = []
         var sentAt: [Int: Timestamp] = [:]

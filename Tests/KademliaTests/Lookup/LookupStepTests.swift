@@ -7,14 +7,15 @@ import Testing
 struct LookupStepTests {
     typealias F = LookupFixture
 
-    /// A lookup with the classic rules (a fixed short timeout, slow peers hold up the end)
-    /// unless `refined`: most tests pin those mechanics; the two refinements have their own.
+    /// A lookup with the classic rules (a fixed short timeout, slow peers hold up the end, no
+    /// resends) unless `refined`: most tests pin those mechanics; the refinements have their own.
     static func lookup(_ seeds: [UInt64], _ configuration: Lookup.Configuration = .init(),
                        now: Timestamp = F.ms(10_000), refined: Bool = false) -> Lookup {
         var configuration = configuration
         if !refined {
             configuration.slowHoldsTermination = true
             configuration.adaptiveShortTimeoutFloor = nil
+            configuration.resendsToSlowPeers = false
         }
         return Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: now)
     }
@@ -72,7 +73,9 @@ struct LookupStepTests {
         #expect(lookup.next(now: F.ms(4_999)) == .waitUntil(F.ms(5_000)))
         #expect(lookup.next(now: F.ms(5_000)) == .finished)
         #expect(lookup.isFinished)
-        #expect(lookup.result == LookupResult(closest: [], queried: 1, responded: 0, failed: 1, hops: 0, duration: .seconds(5)))
+        var expected = LookupResult(closest: [], queried: 1, responded: 0, failed: 1, hops: 0, duration: .seconds(5))
+        expected.slowed = 1
+        #expect(lookup.result == expected)
         #expect(!F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(5_001))))
         #expect(lookup.next(now: F.ms(6_000)) == .finished)
     }
@@ -135,6 +138,7 @@ struct LookupStepTests {
     @Test func aSlowPeerNoLongerHoldsUpTheEndByDefault() {
         var configuration = Lookup.Configuration(alpha: 1, k: 2)
         configuration.adaptiveShortTimeoutFloor = nil
+        configuration.resendsToSlowPeers = false
         var lookup = Self.lookup([10, 20, 30], configuration, now: .zero, refined: true)
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
         #expect(F.drain(&lookup, now: F.ms(1_000)) == ([20], .waitUntil(F.ms(2_000))))
@@ -145,6 +149,54 @@ struct LookupStepTests {
         #expect(lookup.result.closest == [20, 30].map { F.contact($0) })
         let late = lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(1_700))
         #expect(!late, "a reply after the end changes nothing")
+    }
+
+    /// A slow peer among the k closest is asked once more (spec 0007 §4): the resend stays slow,
+    /// so it holds neither α nor the end, and a reply to either datagram counts while the lookup
+    /// runs. Its round trip is not sampled (Karn's rule), and it fails one full timeout after
+    /// its first send.
+    @Test func aSlowPeerAmongTheKClosestIsAskedOnceMore() {
+        var configuration = Lookup.Configuration(alpha: 1, k: 2)
+        configuration.adaptiveShortTimeoutFloor = nil
+        var lookup = Self.lookup([10, 20, 30], configuration, now: .zero, refined: true)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
+        // 10 turns slow: it is resent first (it is the closest), then 20 takes the free slot.
+        #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10, 20], .waitUntil(F.ms(2_000))))
+        #expect(lookup.inFlight == 1)
+        #expect(lookup.outstanding == 2, "the resend is the same query out, not a new one")
+        #expect(F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(1_100))))
+        #expect(lookup.next(now: F.ms(1_100)) == .waitUntil(F.ms(2_000)), "20 is still waited for")
+        #expect(F.accepted(lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(1_200))))
+        #expect(lookup.next(now: F.ms(1_200)) == .finished)
+        #expect(lookup.result.closest == [10, 20].map { F.contact($0) })
+        #expect(lookup.result.queried == 3)
+        #expect(lookup.result.slowed == 1)
+        #expect(lookup.result.resent == 1)
+    }
+
+    @Test func aResentPeerStillFailsOneFullTimeoutAfterItsFirstQuery() {
+        var configuration = Lookup.Configuration(alpha: 1, k: 1)
+        configuration.adaptiveShortTimeoutFloor = nil
+        var lookup = Self.lookup([10], configuration, now: .zero, refined: true)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
+        #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10], .waitUntil(F.ms(5_000))), "resent once, never twice")
+        #expect(F.drain(&lookup, now: F.ms(3_000)) == ([], .waitUntil(F.ms(5_000))))
+        #expect(lookup.next(now: F.ms(5_000)) == .finished)
+        #expect(lookup.result.failed == 1)
+        #expect(lookup.result.resent == 1)
+    }
+
+    /// Only a slow peer among the k closest not failed is resent; one beyond them is not, and a
+    /// fresh peer takes the slot it freed.
+    @Test func aSlowPeerBeyondTheKClosestIsNotResent() {
+        var configuration = Lookup.Configuration(alpha: 1, k: 1)
+        configuration.adaptiveShortTimeoutFloor = nil
+        var lookup = Self.lookup([10, 20, 30], configuration, now: .zero, refined: true)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
+        #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10, 20], .waitUntil(F.ms(2_000))))
+        #expect(F.drain(&lookup, now: F.ms(2_000)) == ([30], .waitUntil(F.ms(3_000))), "20 is not the closest: not resent")
+        #expect(lookup.result.resent == 1)
+        #expect(lookup.result.slowed == 2)
     }
 
     /// The short timeout follows the lookup's own round trips (RFC 6298), between the floor and
