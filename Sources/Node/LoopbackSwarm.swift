@@ -17,6 +17,8 @@ public struct LoopbackSwarm {
         public var lookups = 0
         /// Lookups whose result was exactly the true k closest nodes (computed by brute force).
         public var exactLookups = 0
+        /// The sum over lookups of the share of the true k closest they found (recall).
+        public var recallSum = 0.0
         public var hops: [Int] = []
         public var lookupLatencies: [Duration] = []
         public var puts = 0, putsStored = 0, gets = 0, getsFound = 0
@@ -33,6 +35,13 @@ public struct LoopbackSwarm {
     public var items: Int
     public var concurrency = 16
     public var seed: UInt64
+    /// The share of nodes killed once the swarm is built, before the lookups: they stop reading
+    /// and sending (as a killed process would), and stay in everyone's routing tables until found
+    /// out. Lookups start from live nodes and are scored against the live nodes only.
+    public var killedFraction = 0.0
+    /// Runs the lookup rules from before issue 19 (a fixed 1 s short timeout, slow peers hold up
+    /// the end, no resends, no liveness checks), to compare with the node's defaults.
+    public var classicRules = false
 
     public init(nodes: Int, lookups: Int, items: Int, seed: UInt64) {
         self.nodes = nodes
@@ -67,7 +76,7 @@ public struct LoopbackSwarm {
                     sink.yield((-1, [], endpoints[0]))
                 }
             }
-            var driver = SwarmDriver(channels: channels.map(\.channel), endpoints: endpoints, seed: seed)
+            var driver = SwarmDriver(channels: channels.map(\.channel), endpoints: endpoints, seed: seed, classic: classicRules)
             var report = try await driver.exercise(self, events: events)
             report.setupDuration = driver.setupDuration ?? (ContinuousClock.now - started)
             report.bytesPerNode = max(0, (driver.residentAfterSetup - residentBefore) / max(1, nodes))
@@ -99,14 +108,22 @@ struct SwarmDriver {
     var residentAfterSetup = 0
     var nextRequest: RequestID = 1
     var done: [RequestID: DHTNode.Outcome] = [:]
+    /// Killed nodes: their datagrams are dropped unread and their timers never fire.
+    var killed: Set<Int> = []
 
-    init(channels: [any NIOCore.Channel], endpoints: [Endpoint], seed: UInt64) {
+    init(channels: [any NIOCore.Channel], endpoints: [Endpoint], seed: UInt64, classic: Bool) {
         self.endpoints = endpoints
         random = SplitMix64(seed: seed)
         var configuration = DHTNode.Configuration()
         configuration.queriesPerSecondPerAddress = 1e9
         configuration.queryBurstPerAddress = 1e9
         configuration.verifier = .ed25519
+        if classic {
+            configuration.lookup.slowHoldsTermination = true
+            configuration.lookup.adaptiveShortTimeoutFloor = nil
+            configuration.lookup.resendsToSlowPeers = false
+            configuration.livenessCheckInterval = nil
+        }
         for (index, channel) in channels.enumerated() {
             nodes.append(DHTNode(id: NodeID.random(using: &random), configuration: configuration, seed: seed &+ UInt64(index), now: clock.now))
             owners.append(Owner(channels: [channel], bound: [endpoints[index]]))
@@ -133,11 +150,15 @@ struct SwarmDriver {
         }
         setupDuration = ContinuousClock.now - began
         residentAfterSetup = LoopbackSwarm.residentBytes()
+        while Double(killed.count) < swarm.killedFraction * Double(nodes.count) {
+            killed.insert(1 + Int(random.next() % UInt64(nodes.count - 1)))  // node 0 stays: the bootstrap
+        }
+        let live = nodes.indices.filter { !killed.contains($0) }
 
         for batch in stride(from: 0, to: swarm.lookups, by: swarm.concurrency) {
             var pending: [(RequestID, Int, NodeID, ContinuousClock.Instant)] = []
             for _ in batch..<min(swarm.lookups, batch + swarm.concurrency) {
-                let origin = Int(random.next() % UInt64(nodes.count)), target = NodeID.random(using: &random)
+                let origin = live[Int(random.next() % UInt64(live.count))], target = NodeID.random(using: &random)
                 pending.append((start(.findNode(target), on: origin), origin, target, ContinuousClock.now))
             }
             try await wait(for: pending.map(\.0), events: &iterator)
@@ -146,13 +167,14 @@ struct SwarmDriver {
                 report.lookups += 1
                 report.hops.append(result.hops)
                 report.lookupLatencies.append(result.duration)
-                let truth = Set(nodes.map(\.id).filter { $0 != nodes[origin].id }.sorted { ($0 ^ target) < ($1 ^ target) }.prefix(8))
+                let truth = Set(live.map { nodes[$0].id }.filter { $0 != nodes[origin].id }.sorted { ($0 ^ target) < ($1 ^ target) }.prefix(8))
                 if Set(result.closest.map(\.id)) == truth { report.exactLookups += 1 }
+                report.recallSum += Double(truth.intersection(result.closest.map(\.id)).count) / Double(max(1, truth.count))
             }
         }
         for index in 0..<swarm.items {
             let item = ImmutableItem(encoding: .bytes(Array("swarm item \(index) \(random.next())".utf8)))
-            let writer = Int(random.next() % UInt64(nodes.count)), reader = Int(random.next() % UInt64(nodes.count))
+            let writer = live[Int(random.next() % UInt64(live.count))], reader = live[Int(random.next() % UInt64(live.count))]
             let put = start(.put(.immutable(item)), on: writer)
             try await wait(for: [put], events: &iterator)
             report.puts += 1
@@ -180,14 +202,14 @@ struct SwarmDriver {
         while !requests.allSatisfy({ done[$0] != nil }) {
             guard ContinuousClock.now < deadline else { throw NodeError("the loopback swarm did not finish in 120 s") }
             guard let (index, bytes, source) = await events.next() else { throw NodeError("the loopback swarm's sockets closed") }
-            if index >= 0 {
+            if index >= 0, !killed.contains(index) {
                 owners[index].perform(nodes[index].receive(bytes, from: source, now: clock.now), persist: { _ in })
                 collect(index)
             }
             let now = clock.now
             if now >= lastWake + .milliseconds(20) {
                 lastWake = now
-                for index in nodes.indices where nodes[index].nextWakeup <= now {
+                for index in nodes.indices where !killed.contains(index) && nodes[index].nextWakeup <= now {
                     owners[index].perform(nodes[index].wake(now: now), persist: { _ in })
                     collect(index)
                 }
