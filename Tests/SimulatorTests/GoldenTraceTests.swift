@@ -13,7 +13,7 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "977ef0e2098d223e",
+        "churn-10k": "dd60421d1c2c01a0",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "ff981c99522601cf",
         "lending-scale": "c4544a23c41fc631",
@@ -21,7 +21,7 @@ import Testing
         "lending-trust": "3d50f325bf931645",
         "million": "80d9566eb47dc68c",
         "simgrid-kademlia": "377f7e07120244c6",
-        "small": "029872778d2da60f",
+        "small": "e1865ad4b4aac371",
     ]
 
     /// `name` at 150 peers and at most a few simulated minutes (DHT) or hours (lending).

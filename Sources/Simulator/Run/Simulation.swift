@@ -122,9 +122,9 @@ public final class Simulation {
         configuration.queriesPerSecondPerAddress = .infinity
         configuration.queryBurstPerAddress = .infinity
         configuration.rateLimiterCapacity = 1
-        // Vivaldi's per-contact filter costs about 8 KB a node (spec 0010 §3): off, so that a
-        // million nodes fit in memory.
-        configuration.vivaldiFiltersContacts = false
+        // Vivaldi's per-contact filter (spec 0013 §3.1, §3.3), on as in a real node unless the
+        // scenario turns it off: it costs about 8 KB a node, too much for a million.
+        configuration.vivaldiFiltersContacts = scenario.deployment.vivaldiFiltersContacts ?? true
         configuration.routing.bucketSize = scenario.deployment.k
         configuration.lookup.alpha = scenario.deployment.alpha
         configuration.lookup.k = scenario.deployment.k

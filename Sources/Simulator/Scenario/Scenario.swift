@@ -126,6 +126,9 @@ public struct Scenario: Sendable {
         /// `liveness_check_s`: how often a node pings its quietest routing-table member, `.zero`
         /// for never; `nil`: the node's default.
         public var livenessCheckInterval: Duration?
+        /// `vivaldi_filter`: whether Vivaldi's per-contact filter runs (about 8 KB a node);
+        /// `nil`: the node's default (on).
+        public var vivaldiFiltersContacts: Bool?
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
