@@ -53,7 +53,7 @@ extension Lookup {
         /// once more (on a path losing 1% of datagrams, one lookup in seven otherwise drops a
         /// live close peer from its result). The resend stays slow: it holds neither an α slot
         /// nor the end of the lookup, and its reply counts if it comes while the lookup runs.
-        /// See `spec/0007-dht-lookup.md` §4.
+        /// See `spec/0007-dht-lookup.md` §5.5.
         public var resendsToSlowPeers: Bool
 
         /// A configuration; every parameter defaults to the Mainline value.

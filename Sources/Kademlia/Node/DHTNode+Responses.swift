@@ -38,7 +38,7 @@ extension DHTNode {
             if let index = operations.index(of: operationID) { operations[index].seedContacts += contacts(in: response) }
             seedFinished(operationID, now: now, into: &actions)
         case .lookup(let operationID):
-            // A resent query's twin (spec 0007 §4) is answered too: forget it.
+            // A resent query's twin (spec 0007 §5.5) is answered too: forget it.
             pending.removeAll { $0.purpose == query.purpose && $0.nodeID == response.id }
             guard let index = operations.index(of: operationID),
                   operations[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now) else { break }

@@ -197,4 +197,3 @@ extension DHTNode {
         public var counters: Counters
     }
 }
-
