@@ -206,9 +206,8 @@ extension DHTNode {
     /// any maintenance ping's.
     mutating func checkLiveness(now: Timestamp, into actions: inout [Action]) {
         guard let member = table.leastRecentlySeen(quietFor: configuration.livenessQuietAfter, now: now),
-              !pending.contains(where: { $0.nodeID == member.id }) else { return }
+              maintenancePing(member, now: now, into: &actions) else { return }
         counters.livenessChecks += 1
-        maintenancePing(member, now: now, into: &actions)
     }
 }
 

@@ -133,10 +133,13 @@ extension DHTNode {
         }
     }
 
-    /// Pings a routing-table member for the table's sake, unless a query to it is already out.
-    mutating func maintenancePing(_ member: NodeContact, now: Timestamp, into actions: inout [Action]) {
-        guard !pending.contains(where: { $0.nodeID == member.id }) else { return }
+    /// Pings a routing-table member for the table's sake, unless a query to it is already out;
+    /// returns whether it did.
+    @discardableResult
+    mutating func maintenancePing(_ member: NodeContact, now: Timestamp, into actions: inout [Action]) -> Bool {
+        guard !pending.contains(where: { $0.nodeID == member.id }) else { return false }
         sendQuery(.ping, to: member.endpoint, nodeID: member.id, purpose: .maintenance, now: now, into: &actions)
+        return true
     }
 
     func contacts(in response: KRPCMessage.Response) -> [NodeContact] {

@@ -151,14 +151,18 @@ struct LookupStepTests {
         #expect(!late, "a reply after the end changes nothing")
     }
 
-    /// A slow peer among the k closest is asked once more (spec 0007 §4): the resend stays slow,
-    /// so it holds neither α nor the end, and a reply to either datagram counts while the lookup
-    /// runs. Its round trip is not sampled (Karn's rule), and it fails one full timeout after
-    /// its first send.
-    @Test func aSlowPeerAmongTheKClosestIsAskedOnceMore() {
-        var configuration = Lookup.Configuration(alpha: 1, k: 2)
+    /// The node's resends (spec 0007 §5.5) with a fixed 1 s short timeout, from `now` zero.
+    static func resending(_ seeds: [UInt64], alpha: Int, k: Int) -> Lookup {
+        var configuration = Lookup.Configuration(alpha: alpha, k: k)
         configuration.adaptiveShortTimeoutFloor = nil
-        var lookup = Self.lookup([10, 20, 30], configuration, now: .zero, refined: true)
+        return Self.lookup(seeds, configuration, now: .zero, refined: true)
+    }
+
+    /// A slow peer among the k closest is asked once more (spec 0007 §5.5): the resend stays
+    /// slow, so it holds neither α nor the end, and a reply to either datagram counts while the
+    /// lookup runs.
+    @Test func aSlowPeerAmongTheKClosestIsAskedOnceMore() {
+        var lookup = Self.resending([10, 20, 30], alpha: 1, k: 2)
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
         // 10 turns slow: it is resent first (it is the closest), then 20 takes the free slot.
         #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10, 20], .waitUntil(F.ms(2_000))))
@@ -174,10 +178,9 @@ struct LookupStepTests {
         #expect(lookup.result.resent == 1)
     }
 
+    /// A resend keeps the first send time: the peer fails one full timeout after its first query.
     @Test func aResentPeerStillFailsOneFullTimeoutAfterItsFirstQuery() {
-        var configuration = Lookup.Configuration(alpha: 1, k: 1)
-        configuration.adaptiveShortTimeoutFloor = nil
-        var lookup = Self.lookup([10], configuration, now: .zero, refined: true)
+        var lookup = Self.resending([10], alpha: 1, k: 1)
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
         #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10], .waitUntil(F.ms(5_000))), "resent once, never twice")
         #expect(F.drain(&lookup, now: F.ms(3_000)) == ([], .waitUntil(F.ms(5_000))))
@@ -189,9 +192,7 @@ struct LookupStepTests {
     /// Only a slow peer among the k closest not failed is resent; one beyond them is not, and a
     /// fresh peer takes the slot it freed.
     @Test func aSlowPeerBeyondTheKClosestIsNotResent() {
-        var configuration = Lookup.Configuration(alpha: 1, k: 1)
-        configuration.adaptiveShortTimeoutFloor = nil
-        var lookup = Self.lookup([10, 20, 30], configuration, now: .zero, refined: true)
+        var lookup = Self.resending([10, 20, 30], alpha: 1, k: 1)
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
         #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10, 20], .waitUntil(F.ms(2_000))))
         #expect(F.drain(&lookup, now: F.ms(2_000)) == ([30], .waitUntil(F.ms(3_000))), "20 is not the closest: not resent")
