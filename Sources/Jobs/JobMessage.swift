@@ -20,12 +20,12 @@ public enum JobMessage: Sendable, Hashable {
     /// on `cores` cores; `files` carries the bytes of its inputs, each named in the task by
     /// its BLAKE2b-256 (one copy per distinct content).
     case submitTask(task: [UInt8], files: [[UInt8]], cores: Int)
-    /// Lender → borrower: the task's inputs the lender lacks (by digest), each with the bytes
-    /// it already holds, where the transfer resumes (`spec/0020-file-transfer.md`). Empty when
-    /// it has them all.
+    /// The files one side lacks (by digest), each with the bytes it already holds, where the
+    /// transfer resumes (`spec/0020-file-transfer.md`): the lender asks for a task's inputs, the
+    /// borrower for its outputs. Empty when it has them all.
     case want([Bytes32: Int64])
-    /// Borrower → lender: `data` (at most `chunkBytes`) at `offset` of the input `file`, whose
-    /// whole size is `size`.
+    /// `data` (at most `chunkBytes`) at `offset` of the file `file`, whose whole size is `size`:
+    /// an input (borrower → lender) or an output (lender → borrower).
     case chunk(file: Bytes32, offset: Int64, size: Int64, data: [UInt8])
     /// Lender → borrower: every slot is taken; the job waits at this place in line.
     case queued(position: Int)
@@ -37,8 +37,10 @@ public enum JobMessage: Sendable, Hashable {
     case stderr([UInt8])
     /// Lender → borrower: usage so far.
     case usage(fuelUsed: Int64, cpuMilliseconds: Int64)
-    /// Lender → borrower: how it ended (a `GuestOutcome` encoding) and when it ran, Unix ms.
-    case result(outcome: [UInt8], start: Int64, end: Int64)
+    /// Lender → borrower: how it ended (a `GuestOutcome` encoding) and when it ran, Unix ms;
+    /// for a native task, its output files, which follow by content when the borrower sends
+    /// `want` (`spec/0020-file-transfer.md` §5).
+    case result(outcome: [UInt8], start: Int64, end: Int64, files: [OutputFile] = [])
     /// Either way: a step of the receipt exchange (`spec/0011-records.md` §6).
     case receipt(ExchangeMessage)
 
@@ -74,8 +76,14 @@ extension JobMessage {
             return message("refused", ["code": .bytes(Array(refusal.code.rawValue.utf8)), "reason": .bytes(Array(refusal.reason.utf8))])
         case .stderr(let bytes): return message("stderr", ["data": .bytes(bytes)])
         case .usage(let fuel, let cpu): return message("usage", ["fuel": .integer(fuel), "cpu": .integer(cpu)])
-        case .result(let outcome, let start, let end):
-            return message("result", ["outcome": .bytes(outcome), "start": .integer(start), "end": .integer(end)])
+        case .result(let outcome, let start, let end, let files):
+            var fields: [String: BencodeValue] = ["outcome": .bytes(outcome), "start": .integer(start), "end": .integer(end)]
+            if !files.isEmpty {
+                fields["files"] = .dictionary(Dictionary(uniqueKeysWithValues: files.map {
+                    (Array($0.name.utf8), BencodeValue.list([.bytes($0.digest.bytes), .integer($0.size)]))
+                }))
+            }
+            return message("result", fields)
         case .receipt(.propose(let receipt)): return message("propose", ["receipt": .bytes(receipt.encoded())])
         case .receipt(.countersign(let receipt)): return message("countersign", ["receipt": .bytes(receipt.encoded())])
         case .receipt(.refuse(let id, let refusal)):
@@ -87,7 +95,7 @@ extension JobMessage {
     /// Decodes one message strictly; unknown types, missing or extra keys are errors that say which.
     public init(encoded bytes: [UInt8]) throws(JobProtocolError) {
         let value: BencodeValue
-        do { value = try BencodeDecoder(mode: .strict, maxDepth: 2, maxLength: Self.maxEncodedLength).decode(bytes) } catch {
+        do { value = try BencodeDecoder(mode: .strict, maxDepth: 3, maxLength: Self.maxEncodedLength).decode(bytes) } catch {
             throw JobProtocolError("the message is not canonical bencode: \(error.message)")
         }
         guard case .dictionary(let entries) = value, let type = entries[Array("t".utf8)]?.string else {
@@ -133,7 +141,7 @@ extension JobMessage {
         case "usage": self = .usage(fuelUsed: try fields.integer("fuel", in: 0...Int64.max), cpuMilliseconds: try fields.integer("cpu", in: 0...Int64.max))
         case "result":
             self = .result(outcome: try fields.bytes("outcome"), start: try fields.integer("start", in: 0...Int64.max),
-                           end: try fields.integer("end", in: 0...Int64.max))
+                           end: try fields.integer("end", in: 0...Int64.max), files: try fields.outputFiles())
         case "propose": self = .receipt(.propose(try fields.receipt()))
         case "countersign": self = .receipt(.countersign(try fields.receipt()))
         case "refuse-receipt":
@@ -144,6 +152,25 @@ extension JobMessage {
         default: throw JobProtocolError("unknown message type '\(type)'")
         }
         try fields.finish()
+    }
+}
+
+/// One output file of a native task, named in its `result` and sent by content
+/// (`spec/0020-file-transfer.md` §5).
+public struct OutputFile: Sendable, Hashable {
+    /// The most output files one task may name.
+    public static let maxCount = 10_000
+
+    /// The flat file name the task gave it.
+    public var name: String
+    /// BLAKE2b-256 of its bytes.
+    public var digest: Bytes32
+    public var size: Int64
+
+    public init(name: String, digest: Bytes32, size: Int64) {
+        self.name = name
+        self.digest = digest
+        self.size = size
     }
 }
 
@@ -188,6 +215,24 @@ private struct MessageFields {
         guard let number = try take(key).integer else { throw JobProtocolError("\(type): `\(key)` must be an integer") }
         guard range.contains(number) else { throw JobProtocolError("\(type): `\(key)` is \(number); it must be in \(range)") }
         return number
+    }
+
+    /// `result`'s optional `files`: name → [digest (32 bytes), size ≥ 0], at most
+    /// `OutputFile.maxCount`, each name UTF-8; sorted by name.
+    mutating func outputFiles() throws(JobProtocolError) -> [OutputFile] {
+        guard entries[Array("files".utf8)] != nil else { return [] }
+        guard case .dictionary(let files) = try take("files"), !files.isEmpty, files.count <= OutputFile.maxCount else {
+            throw JobProtocolError("\(type): `files` must be a dictionary of 1 to \(OutputFile.maxCount) entries")
+        }
+        var result: [OutputFile] = []
+        for (key, value) in files {
+            guard let name = String(validating: key, as: UTF8.self), !name.isEmpty, key.count <= 255,
+                  case .list(let parts) = value, parts.count == 2, let raw = parts[0].bytes, let digest = Bytes32(raw),
+                  case .integer(let size) = parts[1], size >= 0
+            else { throw JobProtocolError("\(type): `files` maps UTF-8 names of 1 to 255 bytes to [32-byte digest, size ≥ 0]") }
+            result.append(OutputFile(name: name, digest: digest, size: size))
+        }
+        return result.sorted { $0.name < $1.name }
     }
 
     mutating func receipt() throws(JobProtocolError) -> Receipt {

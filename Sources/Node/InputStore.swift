@@ -1,9 +1,9 @@
 import PotluckCrypto
 import Foundation
 
-/// The lender's store of task inputs, named by content (`spec/0020-file-transfer.md`):
-/// `DIR/files/HEX` holds verified files, `DIR/files/partial/HEX` the part of a file received so
-/// far. A file shared by many tasks crosses once; a transfer cut off resumes at the partial
+/// A store of files named by content (`spec/0020-file-transfer.md`): the lender's task inputs
+/// (`DIR/files`), and the outputs arriving at a borrower (spec §5). `HEX` holds verified
+/// files, `partial/HEX` the part of a file received so far. A file shared by many tasks crosses once; a transfer cut off resumes at the partial
 /// file's length; a file whose bytes do not hash to its name is discarded whole. Files not used
 /// for a day are removed, and the oldest go first when the store passes its cap.
 public struct InputStore: Sendable {
@@ -11,8 +11,14 @@ public struct InputStore: Sendable {
     /// The most bytes kept (complete files); the least recently used go first beyond it.
     public let capBytes: Int64
 
+    /// The lender's input store in its data directory.
     public init(dataDirectory: String, capBytes: Int64 = 8 << 30) {
-        directory = dataDirectory + "/files"
+        self.init(directory: dataDirectory + "/files", capBytes: capBytes)
+    }
+
+    /// A store in `directory` (made when the first file arrives).
+    public init(directory: String, capBytes: Int64 = 8 << 30) {
+        self.directory = directory
         self.capBytes = capBytes
     }
 
@@ -65,14 +71,14 @@ public struct InputStore: Sendable {
             defer { try? handle.close() }
             try handle.seekToEnd()
             try handle.write(contentsOf: data)
-        } catch { throw NodeError("cannot write an input: \(error.localizedDescription)") }
+        } catch { throw NodeError("cannot write a file: \(error.localizedDescription)") }
         guard offset + Int64(data.count) == size else { return false }
         guard (try? Self.hash(file: partial)) == digest else {
             try? FileManager.default.removeItem(atPath: partial)
             throw NodeError("the file sent as \(digest.hex.prefix(16)) has other bytes; it was discarded")
         }
         do { try FileManager.default.moveItem(atPath: partial, toPath: path(of: digest)) } catch {
-            if !has(digest) { throw NodeError("cannot keep an input: \(error.localizedDescription)") }
+            if !has(digest) { throw NodeError("cannot keep a file: \(error.localizedDescription)") }
         }
         return true
     }

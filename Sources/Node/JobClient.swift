@@ -61,6 +61,8 @@ public struct JobClient: Sendable {
         case connected
         /// Input bytes sent so far because the lender lacked them, of `total` it asked for.
         case sendingInputs(sent: Int64, total: Int64)
+        /// Output bytes received so far, of `total` the task's outputs hold.
+        case receivingOutputs(received: Int64, total: Int64)
         case queued(position: Int)
         case started
         case stderr([UInt8])
@@ -78,6 +80,11 @@ public struct JobClient: Sendable {
         public var receipt: Result<Receipt, ReceiptProblem>
         /// Bytes of input files sent because the lender lacked them.
         public var sentInputBytes: Int64 = 0
+        /// A native task's output files, verified, by name: each is a file in the directory the
+        /// run was given (two names of the same content share one file).
+        public var outputFiles: [String: String] = [:]
+        /// Bytes of output files received.
+        public var receivedOutputBytes: Int64 = 0
         /// How the job channel reached the lender, at the end (`spec/0021` §5–§6).
         public var path: ConnectionPath = .direct
     }
@@ -121,15 +128,18 @@ public struct JobClient: Sendable {
         try await run(.wasm(job), cores: cores, on: lender, maxQueueWait: maxQueueWait, events: events)
     }
 
-    /// Runs a wasm job or a native task on `lender` with `cores` cores; `events` hears its progress.
-    public func run(_ job: Submission, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120),
+    /// Runs a wasm job or a native task on `lender` with `cores` cores; `events` hears its
+    /// progress. A native task's output files arrive in `outputs` (made if need be; the caller
+    /// removes it), or a fresh temporary directory when it is `nil`.
+    public func run(_ job: Submission, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120), outputs: String? = nil,
                     events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
         let connection = try await connect(to: lender)
         events(.connected)
         let submitted = Self.unixMilliseconds()
         var completion: Completion
         do {
-            completion = try await follow(job, cores: cores, on: lender, connection: connection, maxQueueWait: maxQueueWait, events: events)
+            completion = try await follow(job, cores: cores, on: lender, connection: connection, maxQueueWait: maxQueueWait,
+                                          outputs: outputs, events: events)
         } catch {
             await connection.close()
             NodeMetrics.jobEnded(role: .borrowed, termination: nil, bytesIn: 0, bytesOut: 0)
@@ -140,7 +150,8 @@ public struct JobClient: Sendable {
         await connection.close()
         completion.path = connection.path
         let receiptID = try? completion.receipt.get().id
-        NodeMetrics.jobEnded(role: .borrowed, termination: completion.outcome.termination, bytesIn: completion.outcome.resultBytes,
+        NodeMetrics.jobEnded(role: .borrowed, termination: completion.outcome.termination,
+                             bytesIn: completion.outcome.resultBytes + Int(completion.receivedOutputBytes),
                              bytesOut: job.payloadBytes)
         record(JobRecord(role: .borrowed, peer: lender.key, jobDigest: job.digest, cores: cores, start: completion.start,
                          end: completion.end, outcome: completion.outcome.summary, exitCode: completion.outcome.exitCode,
@@ -165,7 +176,7 @@ public struct JobClient: Sendable {
     }
 
     private func follow(_ job: Submission, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
-                        events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
+                        outputs: String?, events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
         try await submit(job, cores: cores, on: connection)
         var startedAt: Int64?
         var sent: Int64 = 0
@@ -180,7 +191,7 @@ public struct JobClient: Sendable {
                 events(.started)
             case .stderr(let bytes): events(.stderr(bytes))
             case .usage(let fuel, let cpu): events(.usage(fuelUsed: fuel, cpuMilliseconds: cpu))
-            case .result(let bytes, let start, let end):
+            case .result(let bytes, let start, let end, let files):
                 guard let startedAt else { throw .protocolViolation("a result came before the job started") }
                 let outcome: GuestOutcome
                 do { outcome = try GuestOutcome(encoded: bytes) } catch { throw .protocolViolation("the outcome cannot be read: \(error)") }
@@ -198,8 +209,14 @@ public struct JobClient: Sendable {
                     memoryByteSeconds: ReceiptFigures.acceptedMemoryByteSeconds(
                         reportedPeakBytes: outcome.peakMemoryBytes, limitBytes: job.limits.memoryBytes,
                         wallMilliseconds: outcome.wallMilliseconds))
-                let receipt = await countersign(on: connection, observation: observation)
-                return Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt, sentInputBytes: sent)
+                var completion = Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: .failure(ReceiptProblem("")),
+                                            sentInputBytes: sent)
+                if !files.isEmpty {
+                    guard job.tool != nil else { throw .protocolViolation("a wasm job's result named output files") }
+                    (completion.outputFiles, completion.receivedOutputBytes) = try await receiveOutputs(files, into: outputs, on: connection, events: events)
+                }
+                completion.receipt = await countersign(on: connection, observation: observation)
+                return completion
             case .ask, .go, .submit, .submitTask, .chunk, .receipt: throw .protocolViolation("unexpected message before the result")
             }
         }
@@ -234,25 +251,55 @@ public struct JobClient: Sendable {
             return total + max(0, size - entry.value)
         }
         for (digest, offset) in wanted.sorted(by: { $0.key.hex < $1.key.hex }) {
-            guard let path = files[digest], let handle = FileHandle(forReadingAtPath: path),
-                  let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value, offset <= size
-            else { throw .protocolViolation("the lender asked for \(digest.hex.prefix(16)), which is not an input of this task") }
-            defer { try? handle.close() }
-            var position = offset
-            do { try handle.seek(toOffset: UInt64(offset)) } catch { throw .channel("cannot read \(path): \(error)") }
-            repeat {
-                // A cancelled run (a detached job cancelled, a node stopping) stops sending at once.
-                if Task.isCancelled { throw .channel("cancelled while sending inputs") }
-                let data: [UInt8]
-                do { data = Array(try handle.read(upToCount: JobMessage.chunkBytes) ?? Data()) } catch { throw .channel("cannot read \(path): \(error)") }
-                try await send(.chunk(file: digest, offset: position, size: size, data: data), on: connection)
-                position += Int64(data.count)
-                sent += Int64(data.count)
-                events(.sendingInputs(sent: sent, total: total))
-                if data.isEmpty { break }
-            } while position < size
+            guard let path = files[digest] else {
+                throw .protocolViolation("the lender asked for \(digest.hex.prefix(16)), which is not an input of this task")
+            }
+            do {
+                try await FileChunks.send(digest, at: path, from: offset, on: connection) { count in
+                    sent += count
+                    events(.sendingInputs(sent: sent, total: total))
+                }
+            } catch {
+                if case .file(let reason) = error { throw .protocolViolation("the lender asked for \(digest.hex.prefix(16)) from \(offset): \(reason)") }
+                throw .channel(error.description)
+            }
         }
         return sent
+    }
+
+    /// Asks for a native task's output files and stores the chunks as they come, each verified
+    /// against its digest (`spec/0020-file-transfer.md` §5); the files by name and the bytes received.
+    private func receiveOutputs(_ files: [OutputFile], into directory: String?, on connection: SecureConnection,
+                                events: (Event) -> Void) async throws(Failure) -> ([String: String], Int64) {
+        for file in files where (try? GuestJob.validateFileName(file.name)) == nil {
+            throw .protocolViolation("the lender named an output '\(file.name)', which is not a flat file name")
+        }
+        let store = InputStore(directory: directory ?? (NSTemporaryDirectory() + "/potluck-outputs-" + UUID().uuidString))
+        var sizes: [Bytes32: Int64] = [:]
+        for file in files {
+            guard sizes.updateValue(file.size, forKey: file.digest).map({ $0 == file.size }) ?? true else {
+                throw .protocolViolation("the lender gave two sizes for the output \(file.digest.hex.prefix(16))")
+            }
+        }
+        var missing = Set(sizes.keys.filter { !store.has($0) })
+        let wanted = Dictionary(uniqueKeysWithValues: missing.map { ($0, store.receivedBytes(of: $0)) })
+        let total = wanted.reduce(Int64(0)) { $0 + sizes[$1.key]! - $1.value }
+        try await send(.want(wanted), on: connection)
+        var received: Int64 = 0
+        while !missing.isEmpty {
+            guard case .chunk(let digest, let offset, let size, let data) = try await receive(on: connection, timeout: .seconds(60)) else {
+                throw .protocolViolation("the lender sent something other than the outputs' chunks")
+            }
+            guard missing.contains(digest), sizes[digest] == size else {
+                throw .protocolViolation("a chunk of \(digest.hex.prefix(16)), which is not a missing output of \(sizes[digest].map(String.init) ?? "any") bytes")
+            }
+            do {
+                if try store.append(data, to: digest, at: offset, size: size) { missing.remove(digest) }
+            } catch { throw .protocolViolation("\(error)") }
+            received += Int64(data.count)
+            events(.receivingOutputs(received: received, total: total))
+        }
+        return (Dictionary(uniqueKeysWithValues: files.map { ($0.name, store.path(of: $0.digest)) }), received)
     }
 
     /// Waits for the lender's proposal and answers it (`spec/0011-records.md` §6).

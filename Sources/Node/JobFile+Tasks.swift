@@ -22,6 +22,14 @@ public struct PlannedTask: Sendable, Hashable {
         case files([String: String])
         case directory(String)
 
+        /// The directory outputs are saved in (a `file` template's own directory).
+        public var directory: String {
+            switch self {
+            case .files(let paths): (paths.values.min().map { ($0 as NSString).deletingLastPathComponent }) ?? "."
+            case .directory(let directory): directory
+            }
+        }
+
         /// The path an output called `name` is saved at, or `nil` when it is not expected or
         /// its name could climb out (the borrower never writes outside the job's directory).
         public func path(for name: String) -> String? {
@@ -131,8 +139,8 @@ extension JobFile {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
     }
 
+    /// BLAKE2b-256 of an input, read 1 MiB at a time (a 4 GiB input is not held in memory).
     static func digest(_ path: String) throws(NodeError) -> Bytes32 {
-        guard let data = FileManager.default.contents(atPath: path) else { throw NodeError("cannot read \(path)") }
-        return Blake2b.hash256(Array(data))
+        do { return try InputStore.hash(file: path) } catch { throw NodeError("cannot read \(path)") }
     }
 }

@@ -6,31 +6,49 @@ import Sandbox
 
 extension JobService {
     /// Runs a submission in its sandbox: WasmKit for a wasm job; bubblewrap for a native task,
-    /// whose inputs are in the input store by then (`spec/0019-native-jobs.md` §4).
-    func execute(_ job: Submission, progress: @escaping @Sendable (GuestProgress) -> Void) async -> GuestOutcome {
+    /// whose inputs are in the input store by then (`spec/0019-native-jobs.md` §4) and whose
+    /// outputs stay on disk until they are sent (`spec/0020-file-transfer.md` §5).
+    func execute(_ job: Submission, progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
         switch job {
         case .wasm(let guest):
-            return await runner.run(guest, progress: progress)
+            return (await runner.run(guest, progress: progress), .none)
         case .native(let task, _):
             defer { inputStore.prune() }
             let tool: LentTool
             do {
                 guard let found = try LenderConfig.load(from: configPath).lentTools(askVersion: false).first(where: { $0.name == task.tool }) else {
-                    return GuestOutcome(termination: .sandboxFailure("this lender no longer lends \(task.tool)"))
+                    return (GuestOutcome(termination: .sandboxFailure("this lender no longer lends \(task.tool)")), .none)
                 }
                 tool = found
             } catch {
-                return GuestOutcome(termination: .sandboxFailure("the lender cannot find \(task.tool): \(error)"))
+                return (GuestOutcome(termination: .sandboxFailure("the lender cannot find \(task.tool): \(error)")), .none)
             }
             var paths: [String: String] = [:]
             for (name, digest) in task.inputs {
                 guard inputStore.has(digest) else {
-                    return GuestOutcome(termination: .sandboxFailure("the input '\(name)' (\(digest.hex.prefix(16))) is not on this machine"))
+                    return (GuestOutcome(termination: .sandboxFailure("the input '\(name)' (\(digest.hex.prefix(16))) is not on this machine")), .none)
                 }
                 paths[name] = inputStore.path(of: digest)
             }
-            return await nativeRunner.run(task, tool: tool, inputs: paths, progress: progress)
+            return await nativeRunner.runKeepingOutputs(task, tool: tool, inputs: paths, progress: progress)
         }
+    }
+
+    /// Sends a task's output files by content (`spec/0020-file-transfer.md` §5): waits for the
+    /// borrower's `want`, then streams each file it names from where it resumes. Why not, if
+    /// they could not all be sent.
+    func sendOutputs(_ kept: KeptOutputs, on connection: SecureConnection, inbox: Inbox<JobMessage>) async -> String? {
+        guard case .want(let wanted)? = await inbox.next(timeout: .seconds(60)) else {
+            return inbox.failure ?? "the borrower did not ask for the outputs"
+        }
+        let files = Dictionary(kept.files.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+        for (digest, offset) in wanted.sorted(by: { $0.key.hex < $1.key.hex }) {
+            guard let file = files[digest], offset <= file.size else {
+                return "the borrower asked for \(digest.hex.prefix(16)) from \(offset), which is not an output of the task"
+            }
+            do { try await FileChunks.send(digest, at: file.path, from: offset, on: connection) } catch { return error.description }
+        }
+        return nil
     }
 
     /// Asks the borrower for the inputs this lender lacks (and where each resumes), and stores

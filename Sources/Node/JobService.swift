@@ -174,19 +174,27 @@ final class JobService: Sendable {
         let start = Self.unixMilliseconds()
         try? await connection.send(JobMessage.started.encoded())
         logger.info("running job \(job.digest.hex.prefix(16)) for \(borrower.peerID) on \(cores) core(s)")
-        let (outcome, abandoned) = await sandboxed(job, streamingTo: connection, cancelledBy: reader)
+        let (outcome, kept, abandoned) = await sandboxed(job, streamingTo: connection, cancelledBy: reader)
+        defer { kept.remove() }
         await desk.release(id)
         let end = Self.unixMilliseconds()
         var record = JobRecord(role: .lent, peer: borrower, jobDigest: job.digest, cores: cores, start: start, end: end,
                                outcome: outcome.summary, exitCode: outcome.exitCode, coreMilliseconds: outcome.cpuMilliseconds, receipt: nil)
         defer { try? jobs.add(record) }
-        NodeMetrics.jobEnded(role: .lent, termination: outcome.termination, bytesIn: job.payloadBytes, bytesOut: outcome.resultBytes)
+        NodeMetrics.jobEnded(role: .lent, termination: outcome.termination, bytesIn: job.payloadBytes,
+                             bytesOut: outcome.resultBytes + Int(kept.files.reduce(0) { $0 + $1.size }))
         if abandoned {
             record.outcome = "abandoned: the borrower disconnected (\(outcome.summary))"
             return
         }
-        do { try await connection.send(JobMessage.result(outcome: outcome.encoded(), start: start, end: end).encoded()) } catch {
+        let files = kept.files.map { OutputFile(name: $0.name, digest: $0.digest, size: $0.size) }
+        do { try await connection.send(JobMessage.result(outcome: outcome.encoded(), start: start, end: end, files: files).encoded()) } catch {
             record.outcome = "result not delivered: \(error) (\(outcome.summary))"
+            return
+        }
+        if !files.isEmpty, let failure = await sendOutputs(kept, on: connection, inbox: inbox) {
+            // No outputs, no receipt: the borrower got nothing it can use.
+            record.outcome = "outputs not delivered: \(failure) (\(outcome.summary))"
             return
         }
         // A module the runtime could not load ran nothing: there is no work to sign for (spec 0017 §4).
@@ -198,7 +206,7 @@ final class JobService: Sendable {
     /// Runs the guest; stderr and usage go to the borrower as they come. If the borrower's
     /// connection drops, `reader` ends and the guest is killed: `abandoned` is then true.
     private func sandboxed(_ job: Submission, streamingTo connection: SecureConnection,
-                           cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, abandoned: Bool) {
+                           cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, kept: KeptOutputs, abandoned: Bool) {
         let (progress, sink) = AsyncStream.makeStream(of: GuestProgress.self, bufferingPolicy: .bufferingNewest(256))
         let forwarder = Task {
             for await event in progress {
@@ -214,11 +222,11 @@ final class JobService: Sendable {
             await reader.value
             guest.cancel()
         }
-        let outcome = await guest.value
+        let (outcome, kept) = await guest.value
         watcher.cancel()
         sink.finish()
         await forwarder.value
-        return (outcome, guest.isCancelled)
+        return (outcome, kept, guest.isCancelled)
     }
 
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.

@@ -29,6 +29,8 @@ public struct TaskBatch: Sendable {
         public var states: [TaskBoard.State]
         /// Bytes of input files sent, because lenders lacked them.
         public var sentInputBytes: Int64
+        /// Bytes of output files received.
+        public var receivedOutputBytes: Int64
     }
 
     /// Runs every task on `lenders` (each with its number of slots). Tasks no lender was left
@@ -47,7 +49,8 @@ public struct TaskBatch: Sendable {
             }
             for index in abandoned { observer(index, board.withLock { $0.states[index] }) }
         }
-        return Result(states: board.withLock { $0.states }, sentInputBytes: board.sentInputBytes)
+        let (sent, received) = board.transferred
+        return Result(states: board.withLock { $0.states }, sentInputBytes: sent, receivedOutputBytes: received)
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
@@ -56,17 +59,20 @@ public struct TaskBatch: Sendable {
             let item = planned[index]
             observer(index, .running(lender.key))
             status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
+            // Outputs arrive beside where they are saved (one file system: saving is a link).
+            let incoming = item.destination.directory + "/.potluck-incoming-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: incoming) }
             do {
-                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender)
+                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming)
                 let outcome = completion.outcome
-                board.addSent(completion.sentInputBytes)
+                board.addTransferred(sent: completion.sentInputBytes, received: completion.receivedOutputBytes)
                 if case .sandboxFailure(let reason) = outcome.termination {
                     board.lenderFailed(index, on: lender.key, reason: reason)
                     observer(index, board.withLock { $0.states[index] })
                     continue
                 }
                 var failure: String? = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
-                if failure == nil { failure = save(outcome, for: item) }
+                if failure == nil { failure = save(completion, for: item) }
                 board.withLock { $0.finish(index, on: lender.key, failure: failure) }
             } catch {
                 status.note("\(lender.key.peerID.prefix(12))…: \(error)")
@@ -77,20 +83,41 @@ public struct TaskBatch: Sendable {
         }
     }
 
-    /// Saves a task's outputs; returns why not, if one could not be saved. Never writes outside
-    /// the job's directory nor through a symbolic link.
-    func save(_ outcome: GuestOutcome, for item: PlannedTask) -> String? {
-        for (name, bytes) in outcome.outputFiles.sorted(by: { $0.key < $1.key }) {
-            guard let path = item.destination.path(for: name) else { return "the lender returned an unexpected output '\(name)'" }
-            if JobFile.fileType(path) == .typeSymbolicLink { return "refused to write \(path): it is a symbolic link" }
-            do {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(bytes).write(to: URL(fileURLWithPath: path))
-            } catch { return "cannot write \(path): \(error.localizedDescription)" }
+    /// Saves a task's outputs (files received by content, or inline from the outcome); returns
+    /// why not, if one could not be saved. Never writes outside the job's directory, through a
+    /// symbolic link, nor over a directory.
+    func save(_ completion: JobClient.Completion, for item: PlannedTask) -> String? {
+        var names: Set<String> = []
+        for (name, staged) in completion.outputFiles.sorted(by: { $0.key < $1.key }) {
+            if let failure = Self.write(name, for: item, { path in
+                // A hard link where the file system allows (no copy of a large output), else a copy.
+                if link(staged, path) != 0 { try FileManager.default.copyItem(atPath: staged, toPath: path) }
+            }) { return failure }
+            names.insert(name)
         }
-        if case .files(let expected) = item.destination, let missing = expected.keys.sorted().first(where: { outcome.outputFiles[$0] == nil }) {
+        for (name, bytes) in completion.outcome.outputFiles.sorted(by: { $0.key < $1.key }) {
+            if let failure = Self.write(name, for: item, { try Data(bytes).write(to: URL(fileURLWithPath: $0)) }) { return failure }
+            names.insert(name)
+        }
+        if case .files(let expected) = item.destination, let missing = expected.keys.sorted().first(where: { !names.contains($0) }) {
             return "the task wrote no \(missing)"
         }
+        return nil
+    }
+
+    /// Writes the output `name` where `item` saves it, replacing a regular file there.
+    private static func write(_ name: String, for item: PlannedTask, _ body: (String) throws -> Void) -> String? {
+        guard let path = item.destination.path(for: name) else { return "the lender returned an unexpected output '\(name)'" }
+        switch JobFile.fileType(path) {
+        case .typeSymbolicLink?: return "refused to write \(path): it is a symbolic link"
+        case .typeRegular?, nil: break
+        default: return "refused to write \(path): it is not a regular file"
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if JobFile.fileType(path) != nil { try FileManager.default.removeItem(atPath: path) }
+            try body(path)
+        } catch { return "cannot write \(path): \(error.localizedDescription)" }
         return nil
     }
 
@@ -101,13 +128,19 @@ public struct TaskBatch: Sendable {
 
 /// The task board shared by every lender's slots, and how often each lender failed.
 final class SharedBoard: Sendable {
-    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int], sent: Int64)>
+    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int], sent: Int64, received: Int64)>
 
-    init(_ board: TaskBoard) { state = Mutex((board, [:], 0)) }
+    init(_ board: TaskBoard) { state = Mutex((board, [:], 0, 0)) }
 
-    func addSent(_ bytes: Int64) { state.withLock { $0.sent += bytes } }
+    func addTransferred(sent: Int64, received: Int64) {
+        state.withLock {
+            $0.sent += sent
+            $0.received += received
+        }
+    }
 
-    var sentInputBytes: Int64 { state.withLock { $0.sent } }
+    /// Input bytes sent and output bytes received, so far.
+    var transferred: (sent: Int64, received: Int64) { state.withLock { ($0.sent, $0.received) } }
 
     func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T { state.withLock { body(&$0.board) } }
 

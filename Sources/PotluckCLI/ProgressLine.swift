@@ -22,6 +22,8 @@ final class ProgressLine: Sendable {
         case .connected: show(lender, "connected (encrypted, authenticated)")
         case .sendingInputs(let sent, let total):
             show(lender, String(format: "sending inputs: %.1f of %.1f MB", Double(sent) / 1e6, Double(total) / 1e6))
+        case .receivingOutputs(let received, let total):
+            show(lender, String(format: "receiving outputs: %.1f of %.1f MB", Double(received) / 1e6, Double(total) / 1e6))
         case .queued(let position): show(lender, "waiting in line, position \(position)", permanent: true)
         case .started:
             state.withLock { $0.started[lender] = Date() }

@@ -42,7 +42,8 @@ extension RunCommand {
             }
         }
         let sent = String(format: "%.1f MB", Double(result.sentInputBytes) / 1e6)
-        standardError("potluck: \(states.count - failed) of \(states.count) task(s) done; \(sent) of inputs sent; outputs in \(file.directory)")
+        let received = String(format: "%.1f MB", Double(result.receivedOutputBytes) / 1e6)
+        standardError("potluck: \(states.count - failed) of \(states.count) task(s) done; \(sent) of inputs sent, \(received) of outputs received; outputs in \(file.directory)")
         guard failed == 0 else { throw ExitCode(1) }
         if let after = file.after {
             standardError("potluck: after the tasks: \(after.joined(separator: " "))")

@@ -80,4 +80,30 @@ import Testing
             try JobMessage(encoded: JobMessage.chunk(file: digest, offset: 2, size: 3, data: [1, 2, 3]).encoded())
         }
     }
+
+    /// Spec 0020 §5's example: a native task's result names its outputs by content.
+    @Test func aResultNamesItsOutputsWithExactBytes() throws {
+        let digest = try #require(Bytes32([UInt8](repeating: 7, count: 32)))
+        let result = JobMessage.result(outcome: Array("o".utf8), start: 1, end: 2, files: [OutputFile(name: "a.png", digest: digest, size: 5)])
+        #expect(String(decoding: result.encoded(), as: UTF8.self)
+                == "d3:endi2e5:filesd5:a.pngl32:" + String(repeating: "\u{07}", count: 32) + "i5eee7:outcome1:o5:starti1e1:t6:resulte")
+        #expect(try JobMessage(encoded: result.encoded()) == result)
+        // No outputs, no key: a wasm job's result keeps its bytes.
+        #expect(String(decoding: JobMessage.result(outcome: Array("o".utf8), start: 1, end: 2).encoded(), as: UTF8.self)
+                == "d3:endi2e7:outcome1:o5:starti1e1:t6:resulte")
+    }
+
+    @Test(arguments: [
+        ("d3:endi2e5:filesde7:outcome1:o5:starti1e1:t6:resulte", "1 to 10000 entries"),
+        ("d3:endi2e5:filesd1:al3:abci5eee7:outcome1:o5:starti1e1:t6:resulte", "32-byte digest"),
+        ("d3:endi2e5:filesd1:al32:" + String(repeating: "x", count: 32) + "i-5eee7:outcome1:o5:starti1e1:t6:resulte", "size ≥ 0"),
+        ("d3:endi2e5:filesd1:ai5ee7:outcome1:o5:starti1e1:t6:resulte", "[32-byte digest"),
+    ])
+    func aMalformedOutputListSaysWhy(input: String, reason: String) {
+        #expect {
+            try JobMessage(encoded: Array(input.utf8))
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
 }

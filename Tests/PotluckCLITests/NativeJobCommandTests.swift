@@ -179,6 +179,39 @@ extension CLIProcessTests {
             #expect(swarm.lenders[0].stop() == 0 && swarm.borrower.stop() == 0)
         }
 
+        /// Spec 0020 §5: outputs larger than any message (64 MiB) and than the old inline limit
+        /// (48 MiB a task) come back by content, verified; two outputs of one content cross once.
+        @Test func aLargeOutputComesBackByContent() throws {
+            let swarm = try startSwarm(lenders: 1, tools: ["sh"], cores: 2)
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let job = swarm.root.appendingPathComponent("outputs")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("parts"), withIntermediateDirectories: true)
+            for index in 0..<2 { try "p\(index)\n".write(to: job.appendingPathComponent("parts/p\(index).txt"), atomically: true, encoding: .utf8) }
+            let path = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'yes {stem} | head -c 70000000 > {outdir}/{stem}.bin; cp {outdir}/{stem}.bin {outdir}/{stem}-copy.bin; md5sum < {outdir}/{stem}.bin > {outdir}/{stem}.md5'"
+                [tasks]
+                each = "parts/*.txt"
+                [outputs]
+                dir = "out"
+                """, in: job)
+            let run = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(run.status == 0, "\(run.stderr)")
+            // Each task's big output crossed once, its copy not again: 2 × (70,000,000 + 33) bytes.
+            #expect(run.stderr.contains("2 of 2 task(s) done; 0.0 MB of inputs sent, 140.0 MB of outputs received"), "\(run.stderr)")
+            let out = job.appendingPathComponent("out")
+            for stem in ["p0", "p1"] {
+                let md5 = try Self.output("/usr/bin/md5sum", [out.appendingPathComponent("\(stem).bin").path]).prefix(32)
+                #expect(try String(contentsOf: out.appendingPathComponent("\(stem).md5"), encoding: .utf8) == "\(md5)  -\n")
+                #expect(try Self.output("/usr/bin/md5sum", [out.appendingPathComponent("\(stem)-copy.bin").path]).prefix(32) == md5)
+                let size = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent("\(stem).bin").path)[.size] as? Int
+                #expect(size == 70_000_000)
+            }
+            let left = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+            #expect(left == ["p0-copy.bin", "p0.bin", "p0.md5", "p1-copy.bin", "p1.bin", "p1.md5"], "nothing else is left: \(left)")
+            #expect(swarm.lenders[0].stop() == 0 && swarm.borrower.stop() == 0)
+        }
+
         @Test func aJobFileMistakeIsOneLineBeforeAnythingIsSent() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }

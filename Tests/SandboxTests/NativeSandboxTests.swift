@@ -238,6 +238,31 @@ import Testing
         #expect(outcome.outputFiles == ["ok": Array("ok\n".utf8)])
     }
 
+    /// Spec 0020 §5: kept outputs stay on disk, hashed, past the output limit (which bounds only
+    /// stdout and stderr), without links or directories; `remove()` takes the task's directory.
+    @Test func keptOutputsStayOnDiskUntilRemoved() async throws {
+        let lent = try LentTool.find("sh")
+        let script = "head -c 3000000 /dev/zero > /job/out/big; echo ok > /job/out/ok; ln -s /etc/passwd /job/out/passwd; mkdir /job/out/d; echo said"
+        let task = NativeTask(tool: "sh", arguments: ["-c", script], limits: Self.limits, diskBytes: 64 << 20)
+        let (outcome, kept) = await runner.runKeepingOutputs(task, tool: lent, inputs: [:])
+        #expect(outcome.termination == .exited(0), "\(String(decoding: outcome.stderr, as: UTF8.self))")
+        #expect(outcome.outputFiles.isEmpty && String(decoding: outcome.stdout, as: UTF8.self) == "said\n")
+        #expect(kept.files.map(\.name) == ["big", "ok"])
+        #expect(kept.files.map(\.size) == [3_000_000, 3])
+        #expect(kept.files.map(\.digest) == [Blake2b.hash256([UInt8](repeating: 0, count: 3_000_000)), Blake2b.hash256(Array("ok\n".utf8))])
+        #expect(FileManager.default.contents(atPath: kept.files[1].path) == Data("ok\n".utf8))
+        kept.remove()
+        let left = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("potluck-native") }
+        #expect(left.isEmpty, "remove() takes the task's directory")
+
+        // A task killed at its deadline keeps nothing, and its directory is gone at once.
+        let slow = JobLimits(coreSeconds: 20, memoryBytes: 512 << 20, wallSeconds: 1, outputBytes: 1 << 20)
+        let failing = NativeTask(tool: "sh", arguments: ["-c", "echo x > /job/out/x; sleep 30"], limits: slow, diskBytes: 64 << 20)
+        let (failed, none) = await runner.runKeepingOutputs(failing, tool: lent, inputs: [:])
+        #expect(failed.termination == .deadline && none.files.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("potluck-native") }.isEmpty)
+    }
+
     @Test func aMissingInputIsAFailureNotACrash() async throws {
         let lent = try LentTool.find("sh")
         let task = NativeTask(tool: "sh", arguments: ["-c", "true"], inputs: ["a": Blake2b.hash256([1])])

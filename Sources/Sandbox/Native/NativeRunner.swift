@@ -41,9 +41,22 @@ public struct NativeRunner: Sendable {
     /// machine (copied into the task's directory). Never throws: every failure is an outcome.
     public func run(_ task: NativeTask, tool: LentTool, inputs: [String: String],
                     progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> GuestOutcome {
-        let supervisor = NativeSupervisor(runner: self, task: task, tool: tool, inputs: inputs, progress: progress)
+        await run(task, tool: tool, inputs: inputs, keepOutputs: false, progress: progress).0
+    }
+
+    /// Runs `task` as ``run(_:tool:inputs:progress:)`` does, but leaves its output files on disk
+    /// (`spec/0020-file-transfer.md` §5): the outcome has none, and the caller removes the
+    /// returned files once it has sent them.
+    public func runKeepingOutputs(_ task: NativeTask, tool: LentTool, inputs: [String: String],
+                                  progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> (GuestOutcome, KeptOutputs) {
+        await run(task, tool: tool, inputs: inputs, keepOutputs: true, progress: progress)
+    }
+
+    private func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], keepOutputs: Bool,
+                     progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
+        let supervisor = NativeSupervisor(runner: self, task: task, tool: tool, inputs: inputs, keepOutputs: keepOutputs, progress: progress)
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<GuestOutcome, Never>) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<(GuestOutcome, KeptOutputs), Never>) in
                 let thread = Thread { continuation.resume(returning: supervisor.run()) }
                 thread.name = "potluck native supervisor"
                 thread.start()

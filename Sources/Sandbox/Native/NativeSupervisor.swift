@@ -12,14 +12,17 @@ final class NativeSupervisor: Sendable {
     private let tool: LentTool
     private let inputs: [String: String]
     private let progress: @Sendable (GuestProgress) -> Void
+    /// Leave the output files on disk (`KeptOutputs`) instead of reading them into the outcome.
+    private let keepOutputs: Bool
     private let slot = CancellableChild()
 
-    init(runner: NativeRunner, task: NativeTask, tool: LentTool, inputs: [String: String],
+    init(runner: NativeRunner, task: NativeTask, tool: LentTool, inputs: [String: String], keepOutputs: Bool,
          progress: @escaping @Sendable (GuestProgress) -> Void) {
         self.runner = runner
         self.task = task
         self.tool = tool
         self.inputs = inputs
+        self.keepOutputs = keepOutputs
         self.progress = progress
     }
 
@@ -27,20 +30,28 @@ final class NativeSupervisor: Sendable {
         slot.cancel()
     }
 
-    func run() -> GuestOutcome {
+    /// Runs the task; with `keepOutputs`, its output files stay on disk in the returned
+    /// `KeptOutputs` (whose owner removes them), else they are in the outcome.
+    func run() -> (GuestOutcome, KeptOutputs) {
         let started = UsageClock.monotonicNanoseconds()
-        do { try task.validate() } catch { return GuestOutcome(termination: .sandboxFailure("invalid task: \(error.message)")) }
+        do { try task.validate() } catch { return (GuestOutcome(termination: .sandboxFailure("invalid task: \(error.message)")), .none) }
         guard tool.name == task.tool else {
-            return GuestOutcome(termination: .sandboxFailure("the task asks for '\(task.tool)', not '\(tool.name)'"))
+            return (GuestOutcome(termination: .sandboxFailure("the task asks for '\(task.tool)', not '\(tool.name)'")), .none)
         }
         if let missing = task.inputs.keys.sorted().first(where: { inputs[$0] == nil }) {
-            return GuestOutcome(termination: .sandboxFailure("the input '\(missing)' is not on this machine"))
+            return (GuestOutcome(termination: .sandboxFailure("the input '\(missing)' is not on this machine")), .none)
         }
         let directory: TaskDirectory
         do { directory = try TaskDirectory(root: runner.temporaryRoot, inputs: inputs, owner: geteuid() == 0 ? uid_t(BubblewrapInvocation.unprivilegedID) : nil) } catch {
-            return GuestOutcome(termination: .sandboxFailure(error.message))
+            return (GuestOutcome(termination: .sandboxFailure(error.message)), .none)
         }
-        defer { directory.remove() }
+        var kept = KeptOutputs.none
+        defer { if kept.root.isEmpty { directory.remove() } }
+        let outcome = run(in: directory, started: started, kept: &kept)
+        return (outcome, kept)
+    }
+
+    private func run(in directory: TaskDirectory, started: UInt64, kept: inout KeptOutputs) -> GuestOutcome {
         var invocation = BubblewrapInvocation(asRoot: geteuid() == 0, systemLayout: Self.systemLayout(), toolPath: tool.path,
                                               jobDirectory: directory.job, inputDirectory: directory.inputs)
         invocation.programs = runner.programs
@@ -75,7 +86,10 @@ final class NativeSupervisor: Sendable {
         var outcome = GuestOutcome(termination: .exited(0), stdout: session.stdout, stderr: session.stderr,
                                    cpuMilliseconds: cpu, wallMilliseconds: wall, peakMemoryBytes: peak)
         outcome.termination = decide(status: status, session: session, cpuMilliseconds: cpu, cancelled: slot.isCancelled)
-        if case .exited = outcome.termination {
+        if case .exited = outcome.termination, keepOutputs {
+            // On disk, bounded by the task's disk limit, which the session enforced.
+            kept = directory.keep()
+        } else if case .exited = outcome.termination {
             do {
                 outcome.outputFiles = try directory.outputs(budget: OutputBudget(bytes: task.limits.outputBytes - session.outputUsed))
             } catch {

@@ -77,6 +77,20 @@ struct TaskDirectory {
         return files
     }
 
+    /// The regular files the task left in `job/out` (as ``outputs(budget:)`` chooses them),
+    /// named and hashed but left on disk; the directory then belongs to the returned value.
+    func keep() -> KeptOutputs {
+        var files: [KeptOutputs.File] = []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []
+        for name in names.sorted() where (try? GuestJob.validateFileName(name)) != nil {
+            let path = outputDirectory + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let (digest, size) = KeptOutputs.hash(file: path) else { continue }
+            files.append(KeptOutputs.File(name: name, digest: digest, size: size, path: path))
+        }
+        return KeptOutputs(files: files, root: root)
+    }
+
     /// Deletes the directory and whatever the task left in it.
     func remove() { ScratchDirectory.removeTree(root) }
 }
