@@ -4,6 +4,7 @@ import Records
 import JobChannel
 import Kademlia
 import Logging
+import Sandbox
 import Synchronization
 
 extension DHTService {
@@ -30,6 +31,7 @@ extension DHTService {
                 let shown = address.contains(":") ? "[\(address)]" : address
                 jobs.withLock { $0 = (service, "tcp://\(shown):\(server.port)", UInt16(server.port)) }
                 logger.info("job channel on tcp://\(shown):\(server.port)")
+                if !config.tools.isEmpty { logger.info("native tools: \(NativeRunner.cgroupSupport())") }
                 return server
             } catch {
                 lastError = error

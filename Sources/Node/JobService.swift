@@ -174,7 +174,7 @@ final class JobService: Sendable {
         let start = Self.unixMilliseconds()
         try? await connection.send(JobMessage.started.encoded())
         logger.info("running job \(job.digest.hex.prefix(16)) for \(borrower.peerID) on \(cores) core(s)")
-        let (outcome, kept, abandoned) = await sandboxed(job, streamingTo: connection, cancelledBy: reader)
+        let (outcome, kept, abandoned) = await sandboxed(job, cores: cores, streamingTo: connection, cancelledBy: reader)
         defer { kept.remove() }
         await desk.release(id)
         let end = Self.unixMilliseconds()
@@ -205,7 +205,7 @@ final class JobService: Sendable {
 
     /// Runs the guest; stderr and usage go to the borrower as they come. If the borrower's
     /// connection drops, `reader` ends and the guest is killed: `abandoned` is then true.
-    private func sandboxed(_ job: Submission, streamingTo connection: SecureConnection,
+    private func sandboxed(_ job: Submission, cores: Int, streamingTo connection: SecureConnection,
                            cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, kept: KeptOutputs, abandoned: Bool) {
         let (progress, sink) = AsyncStream.makeStream(of: GuestProgress.self, bufferingPolicy: .bufferingNewest(256))
         let forwarder = Task {
@@ -217,7 +217,7 @@ final class JobService: Sendable {
                 }
             }
         }
-        let guest = Task { await self.execute(job) { sink.yield($0) } }
+        let guest = Task { await self.execute(job, cores: cores) { sink.yield($0) } }
         let watcher = Task {
             await reader.value
             guest.cancel()

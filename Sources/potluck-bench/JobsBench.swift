@@ -103,7 +103,16 @@ struct BenchLender {
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
         let task = Task { try await group.run() }
         for await _ in ready { break }
-        let info = try await ControlClient(dataDirectory: path).call(.nodeInfo)
+        // The DHT is up; the control socket may be a moment behind it: wait for it to answer.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var answer: NodeInfo?
+        while answer == nil {
+            do { answer = try await ControlClient(dataDirectory: path).call(.nodeInfo) } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        guard let info = answer else { throw BenchError("the lender's control socket did not answer") }
         guard let endpoint = info.jobs,
               let port = endpoint.split(separator: ":").last.flatMap({ Int($0) })
         else { throw BenchError("the lender serves no jobs: \(info)") }

@@ -15,7 +15,8 @@ import Storage
 /// - `efficiency`: 16 such photos through two loopback lenders of one core each (the whole
 ///   protocol: job channel, admission, sandbox, outputs, receipts), against the ideal of the
 ///   tasks' own direct run times divided over two cores (goal ≥ 0.9).
-/// - a 1 GiB input over the job channel beside a plain TCP copy (`NativeTransferBench.swift`).
+/// - a 1 GiB input, and a 1 GiB output, over the job channel beside a plain TCP copy
+///   (`NativeTransferBench.swift`).
 func nativeBench() async throws -> [BenchResult] {
     let root = NSTemporaryDirectory() + "/potluck-bench-native-\(getpid())"
     try? FileManager.default.removeItem(atPath: root)
@@ -44,6 +45,7 @@ func nativeBench() async throws -> [BenchResult] {
     results.append(try await efficiency(root: root, photos: names.map { photos + "/" + $0 }))
     results.append(try await nativeTransfer(root: root))
     results.append(try await nativeResume(root: root))
+    results.append(try await nativeOutput(root: root))
     return results
 }
 

@@ -88,6 +88,44 @@ func nativeResume(root: String) async throws -> BenchResult {
                                ("sent_after_mb", Double(completion.sentInputBytes) / 1e6)])
 }
 
+/// Part of `potluck-bench native` (spec 0020 §5): a task on a loopback lender writes a 1 GiB
+/// output, which comes back by content (hashed on the lender's disk, want, encrypted 1 MiB
+/// chunks, written and verified on the borrower's disk), beside a plain TCP copy of a 1 GiB
+/// file. The speed is timed from the first chunk received to the last; `peak_mb_above_idle`
+/// is lender and borrower together, as for the input.
+func nativeOutput(root: String) async throws -> BenchResult {
+    let size: Int64 = 1 << 30
+    let plain = try plainCopy(root + "/transfer/big.bin", to: root + "/transfer/copy.bin")
+    try? FileManager.default.removeItem(atPath: root + "/transfer/copy.bin")
+    let lender = try await BenchLender.start(in: root + "/output-lender", cores: 1, tools: ["sh"])
+    defer { lender.stop() }
+    let environment = try Environment(path: try directory(root + "/output-borrower"))
+    let client = JobClient(identity: SigningKey.generate(), receipts: try ReceiptStore(environment: environment),
+                           jobs: try JobStore(environment: environment))
+    let task = NativeTask(tool: "sh", arguments: ["-c", "head -c \(size) /dev/urandom > /job/out/big.bin"],
+                          limits: JobLimits(coreSeconds: 120, memoryBytes: 256 << 20, wallSeconds: 300, outputBytes: 1 << 16))
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)  // resets VmHWM
+    let idle = residentBytes().current
+    let timing = Mutex<(first: UInt64, firstBytes: Int64, last: UInt64)>((0, 0, 0))
+    let completion = try await client.run(.native(task, inputs: [:]), cores: 1, on: lender.address, outputs: root + "/output-received") { event in
+        guard case .receivingOutputs(let received, _) = event else { return }
+        let now = nowNanoseconds()
+        timing.withLock { if $0.first == 0 { $0 = (now, received, now) } else { $0.last = now } }
+    }
+    let peak = Double(residentBytes().peak - idle) / 1e6
+    defer { try? FileManager.default.removeItem(atPath: root + "/output-received") }
+    guard completion.receivedOutputBytes == size, let path = completion.outputFiles["big.bin"],
+          (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value == size else {
+        throw BenchError("the 1 GiB output came wrong: \(completion.outcome.summary), received \(completion.receivedOutputBytes)")
+    }
+    let (first, firstBytes, last) = timing.withLock { $0 }
+    let elapsed = Double(last - first) / 1e9
+    let megabytes = Double(size - firstBytes) / 1e6
+    return BenchResult(bench: "native", caseName: "1 GiB output back over the job channel (by content, verified) vs a plain loopback TCP copy",
+                       unit: "MB/s", potluck: megabytes / elapsed, reference: Double(size) / 1e6 / plain,
+                       extra: [("seconds", elapsed), ("reference_seconds", plain), ("peak_mb_above_idle", peak)])
+}
+
 /// A one-core lender lending `sh`, a borrower's client, and the task that counts the input's bytes.
 private func transferParties(root: String, name: String, digest: Bytes32) async throws -> (BenchLender, JobClient, NativeTask) {
     let lender = try await BenchLender.start(in: root + "/\(name)-lender", cores: 1, tools: ["sh"])

@@ -20,7 +20,7 @@ import Testing
 
     /// Runs `script` with the lent `sh` (or `python3`), then checks the task left nothing behind.
     func run(_ arguments: [String], tool: String = "sh", inputs: [String: [UInt8]] = [:], limits: JobLimits = limits,
-             disk: Int64 = 64 << 20) async throws -> (GuestOutcome, String) {
+             disk: Int64 = 64 << 20, cores: Int? = nil) async throws -> (GuestOutcome, String) {
         let lent = try LentTool.find(tool == "python3" ? "python3=/usr/bin/python3" : tool)
         var paths: [String: String] = [:], digests: [String: Bytes32] = [:]
         for (name, bytes) in inputs {
@@ -30,7 +30,7 @@ import Testing
             digests[name] = Blake2b.hash256(bytes)
         }
         let task = NativeTask(tool: tool, arguments: arguments, inputs: digests, limits: limits, diskBytes: disk)
-        let outcome = await runner.run(task, tool: lent, inputs: paths)
+        let outcome = await runner.run(task, tool: lent, inputs: paths, cores: cores)
         let left = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("potluck-native") }
         #expect(left.isEmpty, "the task's directory is removed")
         return (outcome, String(decoding: outcome.stderr, as: UTF8.self))
@@ -159,6 +159,29 @@ import Testing
         #expect(outcome.termination == .exited(1))
         #expect(stderr.contains("MemoryError"), "\(stderr)")
         #expect(!String(decoding: outcome.stdout, as: UTF8.self).contains("ALLOCATED"))
+    }
+
+    /// Spec 0019 §2.3: rlimits bound each process; the task's cgroup bounds them together
+    /// (six processes of 150 MB each, each within its own 256 MiB, against 512 MiB in all).
+    @Test func manyProcessesTogetherHitTheTasksMemoryCap() async throws {
+        try #require(TaskCgroup.bases()[.memory] != nil, "this machine offers the node no memory cgroup it may write")
+        var limits = Self.limits
+        limits.memoryBytes = 256 << 20
+        let script = "for i in 1 2 3 4 5 6; do python3 -c 'x = b\"y\" * 150000000; import time; time.sleep(3)' & done; wait; echo survived"
+        let (outcome, stderr) = try await run(["-c", script], limits: limits)
+        #expect(outcome.termination == .memoryLimit, "\(stderr)")
+        #expect(stderr.contains("passed its memory limit of 512 MiB"), "\(stderr)")
+    }
+
+    /// Spec 0019 §2.3: a task given one core gets one core's time, however many processes spin.
+    @Test func aTaskGetsNoMoreThanItsCores() async throws {
+        try #require(TaskCgroup.bases()[.cpu] != nil, "this machine offers the node no cpu cgroup it may write")
+        let (outcome, stderr) = try await run(["-c", "for i in 1 2; do timeout 2 sh -c 'while :; do :; done' & done; wait"], cores: 1)
+        #expect(outcome.termination == .exited(0), "\(stderr)")
+        // Two spinners on a two-core machine would take twice the wall time without the quota.
+        #expect(Double(outcome.cpuMilliseconds) <= 1.3 * Double(outcome.wallMilliseconds),
+                "\(outcome.cpuMilliseconds) ms of CPU in \(outcome.wallMilliseconds) ms")
+        #expect(outcome.cpuMilliseconds >= 500, "the spinners ran")
     }
 
     @Test func oneBigFilePastTheDiskCapFails() async throws {

@@ -13,12 +13,24 @@ public struct NativeRunner: Sendable {
     public var hostLimits: BubblewrapInvocation.HostLimits
     /// Where each task's directory is made; `nil` means `$TMPDIR` or `/tmp`.
     public var temporaryRoot: String?
+    /// Whether each task gets its own cgroup where the node may make one (spec 0019 §2.3).
+    public var useCgroups: Bool
 
     public init(programs: BubblewrapInvocation.Programs = .init(), hostLimits: BubblewrapInvocation.HostLimits = .init(),
-                temporaryRoot: String? = nil) {
+                temporaryRoot: String? = nil, useCgroups: Bool = true) {
         self.programs = programs
         self.hostLimits = hostLimits
         self.temporaryRoot = temporaryRoot
+        self.useCgroups = useCgroups
+    }
+
+    /// Which limits bind a task's whole process tree here, in a sentence (spec 0019 §2.3).
+    public static func cgroupSupport() -> String {
+        let controllers = TaskCgroup.bases().keys.map(\.rawValue).sorted()
+        guard !controllers.isEmpty else {
+            return "no cgroup this node may write: a task's memory and CPU are bounded per process (rlimits), its processes in number"
+        }
+        return "each task gets a cgroup (\(controllers.joined(separator: ", "))): its processes together stay within its memory, cores and process count"
     }
 
     /// `nil` when native tasks can run here; otherwise a sentence saying what is missing. It
@@ -38,23 +50,25 @@ public struct NativeRunner: Sendable {
     }
 
     /// Runs `task` with `tool`; `inputs` gives each of the task's input names a file on this
-    /// machine (copied into the task's directory). Never throws: every failure is an outcome.
-    public func run(_ task: NativeTask, tool: LentTool, inputs: [String: String],
+    /// machine (copied into the task's directory); `cores`, when given, is its CPU quota where
+    /// a cgroup is available. Never throws: every failure is an outcome.
+    public func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int? = nil,
                     progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> GuestOutcome {
-        await run(task, tool: tool, inputs: inputs, keepOutputs: false, progress: progress).0
+        await run(task, tool: tool, inputs: inputs, cores: cores, keepOutputs: false, progress: progress).0
     }
 
     /// Runs `task` as ``run(_:tool:inputs:progress:)`` does, but leaves its output files on disk
     /// (`spec/0020-file-transfer.md` §5): the outcome has none, and the caller removes the
     /// returned files once it has sent them.
-    public func runKeepingOutputs(_ task: NativeTask, tool: LentTool, inputs: [String: String],
+    public func runKeepingOutputs(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int? = nil,
                                   progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> (GuestOutcome, KeptOutputs) {
-        await run(task, tool: tool, inputs: inputs, keepOutputs: true, progress: progress)
+        await run(task, tool: tool, inputs: inputs, cores: cores, keepOutputs: true, progress: progress)
     }
 
-    private func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], keepOutputs: Bool,
+    private func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int?, keepOutputs: Bool,
                      progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
-        let supervisor = NativeSupervisor(runner: self, task: task, tool: tool, inputs: inputs, keepOutputs: keepOutputs, progress: progress)
+        let supervisor = NativeSupervisor(runner: self, task: task, tool: tool, inputs: inputs, cores: cores, keepOutputs: keepOutputs,
+                                          progress: progress)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<(GuestOutcome, KeptOutputs), Never>) in
                 let thread = Thread { continuation.resume(returning: supervisor.run()) }

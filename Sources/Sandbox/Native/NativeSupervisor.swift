@@ -14,14 +14,17 @@ final class NativeSupervisor: Sendable {
     private let progress: @Sendable (GuestProgress) -> Void
     /// Leave the output files on disk (`KeptOutputs`) instead of reading them into the outcome.
     private let keepOutputs: Bool
+    /// The cores the task was given: its CPU quota where a cgroup is available.
+    private let cores: Int?
     private let slot = CancellableChild()
 
-    init(runner: NativeRunner, task: NativeTask, tool: LentTool, inputs: [String: String], keepOutputs: Bool,
+    init(runner: NativeRunner, task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int?, keepOutputs: Bool,
          progress: @escaping @Sendable (GuestProgress) -> Void) {
         self.runner = runner
         self.task = task
         self.tool = tool
         self.inputs = inputs
+        self.cores = cores
         self.keepOutputs = keepOutputs
         self.progress = progress
     }
@@ -56,7 +59,11 @@ final class NativeSupervisor: Sendable {
                                               jobDirectory: directory.job, inputDirectory: directory.inputs)
         invocation.programs = runner.programs
         invocation.hostLimits = runner.hostLimits
-        let argv = invocation.arguments(for: task)
+        // The whole tree's memory (with the private /tmp), CPU and processes, where cgroups allow.
+        let group = runner.useCgroups ? TaskCgroup(name: Self.baseName(directory.root), limits: TaskCgroup.Limits(
+            memoryBytes: task.limits.memoryBytes + runner.hostLimits.temporaryBytes, cores: cores, processes: runner.hostLimits.processes)) : nil
+        defer { group?.remove() }
+        let argv = (group?.joinArguments ?? []) + invocation.arguments(for: task)
 
         let filter: [UInt8]
         do { filter = try SeccompFilter.program() } catch { return GuestOutcome(termination: .sandboxFailure(error.message)) }
@@ -85,7 +92,12 @@ final class NativeSupervisor: Sendable {
         let wall = Int64((UsageClock.monotonicNanoseconds() - started) / 1_000_000)
         var outcome = GuestOutcome(termination: .exited(0), stdout: session.stdout, stderr: session.stderr,
                                    cpuMilliseconds: cpu, wallMilliseconds: wall, peakMemoryBytes: peak)
-        outcome.termination = decide(status: status, session: session, cpuMilliseconds: cpu, cancelled: slot.isCancelled)
+        let memoryKilled = (group?.memoryKills ?? 0) > 0
+        outcome.termination = decide(status: status, session: session, cpuMilliseconds: cpu, memoryKilled: memoryKilled, cancelled: slot.isCancelled)
+        if outcome.termination == .memoryLimit {
+            let limit = (task.limits.memoryBytes + runner.hostLimits.temporaryBytes) >> 20
+            outcome.stderr += Array("potluck: the task's processes together (with its /tmp) passed its memory limit of \(limit) MiB; the kernel killed one\n".utf8)
+        }
         if case .exited = outcome.termination, keepOutputs {
             // On disk, bounded by the task's disk limit, which the session enforced.
             kept = directory.keep()
@@ -101,18 +113,19 @@ final class NativeSupervisor: Sendable {
         return outcome
     }
 
-    private func decide(status: Int32, session: NativeSession, cpuMilliseconds: Int64, cancelled: Bool) -> GuestTermination {
+    private func decide(status: Int32, session: NativeSession, cpuMilliseconds: Int64, memoryKilled: Bool, cancelled: Bool) -> GuestTermination {
         switch session.kill {
         case .deadline?: return .deadline
         case .output?, .disk?: return .outputLimit
         case nil: break
         }
+        if memoryKilled { return .memoryLimit }
         if cancelled { return .sandboxFailure(ChildSupervisor.cancelledReason) }
         let exited = status & 0x7f == 0
         guard exited else { return .sandboxFailure("the sandbox died of signal \(status & 0x7f)") }
         let code = Int32((status >> 8) & 0xff)
         if code != 0, let line = Self.firstLine(session.stderr),
-           ["bwrap:", "setpriv:", "prlimit:"].contains(where: { line.hasPrefix($0) }) {
+           ["bwrap:", "setpriv:", "prlimit:", "potluck-cgroup:"].contains(where: { line.hasPrefix($0) }) {
             return .sandboxFailure(line)
         }
         // 128 + SIGXCPU or SIGKILL after the CPU budget: the kernel's RLIMIT_CPU ended it.
@@ -120,6 +133,10 @@ final class NativeSupervisor: Sendable {
             return .outOfFuel
         }
         return .exited(code)
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? "potluck-native"
     }
 
     private static func firstLine(_ bytes: [UInt8]) -> String? {
