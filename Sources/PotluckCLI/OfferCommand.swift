@@ -90,7 +90,16 @@ struct OfferCommand: AsyncParsableCommand {
             }
             let offer = try nodeErrors { try config.offer(lender: identity.publicKey, endpoint: endpoint) }
             try nodeErrors { try config.save(to: path) }
-            let result = try await callNode(data, .publishOffer(hex: Hex.encode(try offer.encoded())))
+            let encoded = Hex.encode(try offer.encoded())
+            let result: OfferPublishResult
+            do { result = try await ControlClient(dataDirectory: data.directory.path).call(.publishOffer(hex: encoded)) } catch {
+                // Not on the network yet (no peer, or a relay's tunnel still to come): the node
+                // publishes it once it reaches the network, as for an offer set while it was down.
+                guard error.status == 503 else { throw CLIError(error.description) }
+                _ = FileManager.default.createFile(atPath: LenderConfig.pendingPath(inDataDirectory: data.directory.path), contents: nil)
+                return try saved(offer, memory: config.memory, in: path,
+                                 because: "the node has not reached the network yet (\(error.description)); it publishes it once it does")
+            }
             if json { return try printJSON(result) }
             let tools = offer.tools.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
             print("offer published: \(offer.cores) core(s), \(config.memory), \((offer.runtimes + tools).joined(separator: ", ")); target \(result.target)")

@@ -85,6 +85,23 @@ extension CLIProcessTests {
 
         /// Issue 17: an offer is set and checked while the node is down and published when it
         /// starts; values this machine cannot give are refused; every list and flag can be unset.
+        /// A node up but not yet on the network (alone, or waiting for a relay's tunnel): the
+        /// offer is kept and published once the node has a peer, not refused.
+        @Test func anOfferSetBeforeTheNodeHasPeersIsPublishedOnceItHasOne() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let lender = try NodeProcess.start(in: root, name: "lender")
+            let saved = try lender.cli(["offer", "set", "--cores", "1", "--memory", "256MiB"])
+            #expect(saved.status == 0, "\(saved.stderr)")
+            #expect(saved.stdout.contains("the node has not reached the network yet"), "\(saved.stdout)")
+            #expect(FileManager.default.fileExists(atPath: lender.dataDirectory + "/offer.pending"))
+            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
+            let offers = { (try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [[String: Any]]) ?? [] }
+            #expect(try eventually(timeout: 30) { try offers().count == 1 }, "\(lender.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: lender.dataDirectory + "/offer.pending"))
+            #expect(borrower.stop() == 0 && lender.stop() == 0)
+        }
+
         @Test func anOfferSetOfflineIsCheckedThenPublishedWhenTheNodeStarts() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
