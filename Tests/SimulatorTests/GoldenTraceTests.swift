@@ -13,15 +13,15 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "dd60421d1c2c01a0",
+        "churn-10k": "f46da4df1b0f306c",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "ff981c99522601cf",
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "1c7834f615a88cf2",
         "lending-trust": "3d50f325bf931645",
-        "million": "80d9566eb47dc68c",
-        "simgrid-kademlia": "377f7e07120244c6",
-        "small": "e1865ad4b4aac371",
+        "million": "423930a058311c59",
+        "simgrid-kademlia": "e1ce5898de767a54",
+        "small": "ac8a8decfbe29d4c",
     ]
 
     /// `name` at 150 peers and at most a few simulated minutes (DHT) or hours (lending).

@@ -86,4 +86,13 @@ import Testing
                     && classic.deployment.adaptiveShortTimeoutFloor == .zero)
         #expect(throws: ScenarioError.self) { try Scenario(toml: base + "short_timeout_ms = 0\n") }
     }
+
+    @Test func dialBacksCanBeTurnedOffAndTheReportSaysSo() throws {
+        let base = "name = \"k\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\nalpha = 3\n"
+        #expect(try Scenario(toml: base).deployment.dialBack == nil)
+        let off = try Scenario(toml: base + "dial_back = false\n")
+        #expect(off.deployment.dialBack == false)
+        #expect(Simulation(scenario: off).run().dhtSettings.hasSuffix("dial-backs off"))
+        #expect(Simulation(scenario: try Scenario(toml: base)).run().dhtSettings.hasSuffix("dial-backs on"))
+    }
 }

@@ -113,7 +113,11 @@ extension DHTNode {
         switch operation.kind {
         case .bootstrap:
             complete(operationID, .bootstrapped(tableSize: table.count, result), into: &actions)
-        case .refresh, .findNode:
+            if configuration.refreshesAfterJoin { planJoinRefresh(now: now, into: &actions) }
+        case .refresh:
+            complete(operationID, .nodes(result), into: &actions)
+            startJoinRefreshes(now: now, into: &actions)
+        case .findNode:
             complete(operationID, .nodes(result), into: &actions)
         case .getPeers:
             var withKeys = result
@@ -201,6 +205,26 @@ extension DHTNode {
 }
 
 extension DHTNode {
+    /// After a bootstrap: a refresh lookup for a random id in every bucket with room left but
+    /// the node's own (which the bootstrap's lookup of its own id just filled), two at a time
+    /// (`spec/0004-dht-routing.md` §5.4).
+    mutating func planJoinRefresh(now: Timestamp, into actions: inout [Action]) {
+        let own = table.buckets.firstIndex { $0.prefixLength == 0 || (id ^ $0.prefix).leadingZeroBitCount >= $0.prefixLength }
+        joinRefreshTargets = table.buckets.indices.filter { $0 != own && table.buckets[$0].entries.count < configuration.routing.bucketSize }
+            .map { index in
+                table.refreshed(bucket: index, now: now)
+                return table.refreshTarget(forBucket: index, using: &random)
+            }
+        startJoinRefreshes(now: now, into: &actions)
+    }
+
+    /// Starts the join's refresh lookups still waiting, while fewer than two refreshes run.
+    mutating func startJoinRefreshes(now: Timestamp, into actions: inout [Action]) {
+        while !joinRefreshTargets.isEmpty, operations.filter({ $0.kind == .refresh }).count < 2 {
+            startOperation(.refresh, target: joinRefreshTargets.removeFirst(), request: nil, now: now, into: &actions)
+        }
+    }
+
     /// Pings the routing table's member heard from least recently, if it has been quiet long
     /// enough (`spec/0004-dht-routing.md` §5.3). Its answer or silence reaches the table like
     /// any maintenance ping's.

@@ -36,6 +36,8 @@ public struct DHTNode: Sendable {
     /// When the next liveness check is due (``Configuration/livenessCheckInterval``).
     var nextLivenessCheck: Timestamp
     var externalAddress = ExternalAddressVote()
+    /// Refresh targets left from the join (``Configuration/refreshesAfterJoin``), the next first.
+    var joinRefreshTargets: [NodeID] = []
     /// The keys peers announced with (`plk` on `announce_peer`), by announced endpoint.
     var announcerKeys: [Endpoint: PublicKey] = [:]
     /// Endpoints being dialled back; those that answered or failed, until when that stands.

@@ -53,6 +53,12 @@ extension DHTNode {
         public var rateLimiterCapacity = 4096
         /// Write tokens (BEP 5) rotate this often; a token stays valid for two periods.
         public var tokenRotation: Duration = .seconds(300)
+        /// Whether a node that has bootstrapped refreshes each bucket with room left, one or two
+        /// lookups at a time (Kademlia's join, Maymounkov and Mazières 2002 §2.3;
+        /// `spec/0004-dht-routing.md` §5.4): without it a bucket far from the node's own id fills
+        /// only when strangers happen to query it, and a region of the id space can stay unknown
+        /// to a whole neighbourhood.
+        public var refreshesAfterJoin = true
         /// How often stored items and peers are expired and buckets checked for refresh.
         public var maintenanceInterval: Duration = .seconds(60)
         /// Every this often the routing table's member heard from least recently is pinged, if it

@@ -137,6 +137,7 @@ public final class Simulation {
             configuration.lookup.adaptiveShortTimeoutFloor = floor == .zero ? nil : floor
         }
         if let resends = scenario.deployment.resendsToSlowPeers { configuration.lookup.resendsToSlowPeers = resends }
+        if let dialBack = scenario.deployment.dialBack { configuration.dialBack = dialBack }
         if let interval = scenario.deployment.livenessCheckInterval {
             configuration.livenessCheckInterval = interval == .zero ? nil : interval
         }
@@ -224,7 +225,7 @@ extension Simulation {
             + (lookup.resendsToSlowPeers ? "on" : "off") + ", liveness checks \(liveness), BEP 42 ids "
             + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "
             + (node.queriesPerSecondPerAddress.isFinite ? "on" : "off") + ", Vivaldi filter "
-            + (node.vivaldiFiltersContacts ? "on" : "off")
+            + (node.vivaldiFiltersContacts ? "on" : "off") + ", dial-backs " + (node.dialBack ? "on" : "off")
     }
 }
 

@@ -129,6 +129,9 @@ public struct Scenario: Sendable {
         /// `vivaldi_filter`: whether Vivaldi's per-contact filter runs (about 8 KB a node);
         /// `nil`: the node's default (on).
         public var vivaldiFiltersContacts: Bool?
+        /// `dial_back`: whether a querier enters the table only after answering a ping from
+        /// another port (spec 0021 §4.1); `nil`: the node's default (on).
+        public var dialBack: Bool?
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
