@@ -19,7 +19,7 @@ import Testing
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "1c7834f615a88cf2",
         "lending-trust": "3d50f325bf931645",
-        "million": "423930a058311c59",
+        "million": "80d9566eb47dc68c",
         "simgrid-kademlia": "e1ce5898de767a54",
         "small": "ac8a8decfbe29d4c",
     ]

@@ -87,12 +87,15 @@ import Testing
         #expect(throws: ScenarioError.self) { try Scenario(toml: base + "short_timeout_ms = 0\n") }
     }
 
-    @Test func dialBacksCanBeTurnedOffAndTheReportSaysSo() throws {
+    @Test func dialBacksAndTheJoinRefreshCanBeTurnedOffAndTheReportSaysSo() throws {
         let base = "name = \"k\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\nalpha = 3\n"
         #expect(try Scenario(toml: base).deployment.dialBack == nil)
         let off = try Scenario(toml: base + "dial_back = false\n")
         #expect(off.deployment.dialBack == false)
-        #expect(Simulation(scenario: off).run().dhtSettings.hasSuffix("dial-backs off"))
-        #expect(Simulation(scenario: try Scenario(toml: base)).run().dhtSettings.hasSuffix("dial-backs on"))
+        #expect(Simulation(scenario: off).run().dhtSettings.contains("dial-backs off"))
+        #expect(Simulation(scenario: try Scenario(toml: base)).run().dhtSettings.hasSuffix("dial-backs on, refresh after joining on"))
+        let noRefresh = try Scenario(toml: base + "refresh_after_join = false\n")
+        #expect(noRefresh.deployment.refreshesAfterJoin == false)
+        #expect(Simulation(scenario: noRefresh).run().dhtSettings.hasSuffix("refresh after joining off"))
     }
 }

@@ -138,6 +138,7 @@ public final class Simulation {
         }
         if let resends = scenario.deployment.resendsToSlowPeers { configuration.lookup.resendsToSlowPeers = resends }
         if let dialBack = scenario.deployment.dialBack { configuration.dialBack = dialBack }
+        if let refresh = scenario.deployment.refreshesAfterJoin { configuration.refreshesAfterJoin = refresh }
         if let interval = scenario.deployment.livenessCheckInterval {
             configuration.livenessCheckInterval = interval == .zero ? nil : interval
         }
@@ -226,6 +227,7 @@ extension Simulation {
             + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "
             + (node.queriesPerSecondPerAddress.isFinite ? "on" : "off") + ", Vivaldi filter "
             + (node.vivaldiFiltersContacts ? "on" : "off") + ", dial-backs " + (node.dialBack ? "on" : "off")
+            + ", refresh after joining " + (node.refreshesAfterJoin ? "on" : "off")
     }
 }
 

@@ -132,6 +132,9 @@ public struct Scenario: Sendable {
         /// `dial_back`: whether a querier enters the table only after answering a ping from
         /// another port (spec 0021 §4.1); `nil`: the node's default (on).
         public var dialBack: Bool?
+        /// `refresh_after_join`: whether a node refreshes its buckets with room left once it has
+        /// bootstrapped (`spec/0004` §5.4); `nil`: the node's default (on).
+        public var refreshesAfterJoin: Bool?
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
