@@ -209,13 +209,14 @@ public struct JobClient: Sendable {
                     memoryByteSeconds: ReceiptFigures.acceptedMemoryByteSeconds(
                         reportedPeakBytes: outcome.peakMemoryBytes, limitBytes: job.limits.memoryBytes,
                         wallMilliseconds: outcome.wallMilliseconds))
-                var completion = Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: .failure(ReceiptProblem("")),
-                                            sentInputBytes: sent)
+                var received: (files: [String: String], bytes: Int64) = ([:], 0)
                 if !files.isEmpty {
                     guard job.tool != nil else { throw .protocolViolation("a wasm job's result named output files") }
-                    (completion.outputFiles, completion.receivedOutputBytes) = try await receiveOutputs(files, into: outputs, on: connection, events: events)
+                    received = try await receiveOutputs(files, into: outputs, on: connection, events: events)
                 }
-                completion.receipt = await countersign(on: connection, observation: observation)
+                let receipt = await countersign(on: connection, observation: observation)
+                var completion = Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt, sentInputBytes: sent)
+                (completion.outputFiles, completion.receivedOutputBytes) = received
                 return completion
             case .ask, .go, .submit, .submitTask, .chunk, .receipt: throw .protocolViolation("unexpected message before the result")
             }
