@@ -32,7 +32,7 @@ struct TaskCgroup {
     /// the controllers it could not set are left out. `nil` when none could be used.
     init?(name: String, limits: Limits, bases: [Controller: String] = TaskCgroup.bases()) {
         var directories: [Controller: String] = [:]
-        for (controller, base) in bases.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+        for (controller, base) in bases.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where controller != .cpu || limits.cores != nil {
             let directory = base + "/" + name
             guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { continue }
             if Self.apply(limits, controller: controller, in: directory) {
