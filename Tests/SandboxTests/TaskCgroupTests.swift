@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
 import Testing
 @testable import Sandbox
 
@@ -31,9 +32,24 @@ import Testing
         defer { group.remove() }
         let arguments = group.joinArguments
         #expect(arguments.prefix(2) == ["/bin/sh", "-c"] && arguments.last == "--")
-        #expect(arguments.filter { $0.hasSuffix("/cgroup.procs") }.count == Set(group.directories.values).count)
+        #expect(arguments.filter { $0.hasSuffix("/tasks") }.count == Set(group.directories.values).count)
         if let memory = group.directories[.memory] {
             #expect(TaskCgroup.read(memory + "/memory.limit_in_bytes")?.hasPrefix("67108864") == true)
+        }
+        // The program run after the join, and a child it forks, are in the group in every hierarchy.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst()) + ["/bin/sh", "-c", "cat /proc/self/cgroup; (cat /proc/self/cgroup)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let name = (group.directories.values.first! as NSString).lastPathComponent
+        for controller in group.directories.keys {
+            let lines = text.split(separator: "\n").filter { $0.split(separator: ":")[1].split(separator: ",").contains(Substring(controller.rawValue)) }
+            #expect(lines.count == 2 && lines.allSatisfy { $0.hasSuffix("/" + name) }, "\(controller): \(text)")
         }
     }
 }
