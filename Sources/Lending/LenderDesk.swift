@@ -69,8 +69,9 @@ public struct LenderDesk: Sendable {
         var startedAt: Duration = .zero
     }
 
-    /// How long a job may wait in line before it is refused `busy`.
-    public let maxQueueWait: Duration
+    /// How long a job may wait in line before it is refused `busy` (the node sets it from the
+    /// lender's `queue_wait`; a job already waiting keeps the deadline it was given).
+    public var maxQueueWait: Duration
     private var line: JobLine
     private var jobs: [JobID: Job] = [:]
     private var byTicket: [JobLine.Ticket: JobID] = [:]

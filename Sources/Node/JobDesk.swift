@@ -25,7 +25,7 @@ actor JobDesk {
     /// Words that came before their task waited (while it was telling its borrower its place).
     private var decided: [JobID: Decision] = [:]
 
-    init(policy: LenderPolicy, maxQueueWait: Duration) { core = LenderDesk(policy: policy, maxQueueWait: maxQueueWait) }
+    init(policy: LenderPolicy) { core = LenderDesk(policy: policy) }
 
     /// The desk's clock: wall time since the Unix epoch.
     nonisolated static func now() -> Duration { .milliseconds(Int64(Date().timeIntervalSince1970 * 1000)) }
@@ -51,11 +51,12 @@ actor JobDesk {
         return core.refusal(of: demand, from: borrower, conditions: conditions)
     }
 
-    /// Job `id` is described: refused, fetched, or in line until it starts or waits too long.
-    /// `onQueued` tells the borrower its place in line.
+    /// Job `id` is described: refused, fetched, or in line until it starts or waits longer than
+    /// `queueWait`. `onQueued` tells the borrower its place in line.
     func arrive(_ id: JobID, borrower: PublicKey, digest: Bytes32, demand: JobDemand, needsInputs: Bool, policy: LenderPolicy,
-                conditions: LenderDesk.Conditions, trust: () -> Double, onQueued: @Sendable (Int) async -> Void) async -> Decision {
+                queueWait: Duration, conditions: LenderDesk.Conditions, trust: () -> Double, onQueued: @Sendable (Int) async -> Void) async -> Decision {
         core.policy = policy
+        core.maxQueueWait = queueWait
         let actions = core.arrive(id, borrower: borrower, digest: digest, demand: demand, needsInputs: needsInputs,
                                   conditions: conditions, now: Self.now(), trust: trust)
         return await decision(for: id, after: actions, onQueued: onQueued)

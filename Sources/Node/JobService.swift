@@ -39,7 +39,7 @@ final class JobService: Sendable {
     let strangerRate = StrangerRate()
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
-         nativeRunner: NativeRunner = NativeRunner(), logger: Logger, maxQueueWait: Duration = .seconds(60)) throws(NodeError) {
+         nativeRunner: NativeRunner = NativeRunner(), logger: Logger) throws(NodeError) {
         receiveBudget = ReceiveBudget()
         known = KnownPeers { (try? receipts.ledger()).map(KnownPeers.peers(in:)) ?? [] }
         self.identity = identity
@@ -51,7 +51,7 @@ final class JobService: Sendable {
         self.nativeRunner = nativeRunner
         self.logger = logger
         let policy = try LenderConfig.load(from: configPath).policy()
-        desk = JobDesk(policy: policy, maxQueueWait: maxQueueWait)
+        desk = JobDesk(policy: policy)
         known.setFriends(policy.friends)
     }
 
@@ -109,24 +109,28 @@ final class JobService: Sendable {
         await run(submission, cores: cores, for: connection, inbox: inbox, reader: reader)
     }
 
-    /// The lender's policy and the machine's conditions now, or why the lender cannot lend.
-    func conditions() async -> Result<(LenderPolicy, LenderDesk.Conditions), JobRefusal> {
-        let policy: LenderPolicy
-        do { policy = try LenderConfig.load(from: configPath).policy() } catch {
+    /// The lender's policy, how long it lets a job wait in line, and the machine's conditions
+    /// now, or why the lender cannot lend.
+    func conditions() async -> Result<(LenderPolicy, LenderDesk.Conditions, queueWait: Duration), JobRefusal> {
+        let policy: LenderPolicy, queueWait: Duration
+        do {
+            let config = try LenderConfig.load(from: configPath)
+            (policy, queueWait) = (try config.policy(), config.queueWaitDuration)
+        } catch {
             logger.error("the lender policy cannot be read: \(error)")
             return .failure(JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
         }
         known.setFriends(policy.friends)
         let paused = LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent)
         let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
-        return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused)))
+        return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused), queueWait))
     }
 
     /// Why the lender refuses `demand` from `borrower` now, if it does.
     func refusal(of demand: JobDemand, from borrower: PublicKey) async -> JobRefusal? {
         switch await conditions() {
         case .failure(let refusal): return refusal
-        case .success(let (policy, conditions)):
+        case .success(let (policy, conditions, _)):
             let refusal = await desk.refusal(of: demand, from: borrower, policy: policy, conditions: conditions)
             if let refusal { logger.notice("refused a job from \(borrower.peerID): \(refusal)") }
             return refusal
@@ -137,9 +141,9 @@ final class JobService: Sendable {
         let borrower = connection.peer
         let demand = JobDemand(runtime: job.tool == nil ? "wasm32-wasi" : Offer.nativeRuntime, tool: job.tool, cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
                                wallSeconds: job.limits.wallSeconds)
-        let (policy, conditions): (LenderPolicy, LenderDesk.Conditions)
+        let (policy, conditions, queueWait): (LenderPolicy, LenderDesk.Conditions, Duration)
         switch await self.conditions() {
-        case .success(let now): (policy, conditions) = now
+        case .success(let now): (policy, conditions, queueWait) = now
         case .failure(let refusal): return await refuse(connection, refusal)
         }
         // Read: a wasm job's later messages are small (stdin, the receipt), whatever it asked for.
@@ -154,7 +158,7 @@ final class JobService: Sendable {
         defer { leaving.cancel() }
         let onQueued: @Sendable (Int) async -> Void = { position in try? await connection.send(JobMessage.queued(position: position).encoded()) }
         var decision = await desk.arrive(id, borrower: borrower, digest: job.digest, demand: demand, needsInputs: job.tool != nil,
-                                         policy: policy, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
+                                         policy: policy, queueWait: queueWait, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
         if decision == .fetchInputs, case .native(let task, _) = job {
             // Passed: a native task's inputs come in chunks.
             connection.admit(frameLimit: JobMessage.chunkBytes + 4096)

@@ -26,6 +26,9 @@ public struct LenderConfig: Equatable, Sendable {
     public var maxJobs = 2
     /// The longest one job may run.
     public var maxWall = "1h"
+    /// The longest a job may wait in the line while every slot is taken before it is refused
+    /// `busy` (`spec/0017-jobs.md` §3.2), so its borrower tries another lender.
+    public var queueWait = "1m"
     /// Job-channel connections open at once, in total and from one address (`spec/0015` §3.1).
     public var maxConnections = 256
     public var maxConnectionsPerAddress = 16
@@ -90,6 +93,11 @@ public struct LenderConfig: Equatable, Sendable {
                 }
                 config.maxJobs = count
             case "max_wall": config.maxWall = try Self.string(value, key, path)
+            case "queue_wait":
+                config.queueWait = try Self.string(value, key, path)
+                guard let wait = Quantities.duration(config.queueWait), wait > .zero, wait <= .seconds(86_400) else {
+                    throw NodeError("\(path): offer.queue_wait must be a duration from 1s to 24h, such as 1m")
+                }
             case "max_connections":
                 guard let count = value.int, (1...100_000).contains(count) else {
                     throw NodeError("\(path): offer.max_connections must be an integer from 1 to 100000")
@@ -125,7 +133,7 @@ public struct LenderConfig: Equatable, Sendable {
             case "relay_circuits":
                 guard let count = value.int, count >= 1 else { throw NodeError("\(path): offer.relay_circuits must be a whole number of at least 1") }
                 config.relayCircuits = count
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, queue_wait, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
             }
         }
         return config
@@ -152,6 +160,7 @@ public struct LenderConfig: Equatable, Sendable {
         offer["ttl"] = ttl
         offer["max_jobs"] = maxJobs
         offer["max_wall"] = maxWall
+        offer["queue_wait"] = queueWait
         offer["max_connections"] = maxConnections
         offer["max_connections_per_address"] = maxConnectionsPerAddress
         offer["receive_budget"] = receiveBudget
@@ -233,6 +242,11 @@ public struct LenderConfig: Equatable, Sendable {
         limits.bytesPerCircuit = Quantities.bytes(relayPerCircuit) ?? limits.bytesPerCircuit
         limits.bytesPerDay = Quantities.bytes(relayPerDay) ?? limits.bytesPerDay
         return limits
+    }
+
+    /// ``queueWait`` as a duration (one minute if it is not one: `load` refuses such a file).
+    public var queueWaitDuration: Duration {
+        Quantities.duration(queueWait).flatMap { $0 > .zero ? $0 : nil } ?? .seconds(60)
     }
 
     /// The rule a busy lender orders its line by (`spec/0022-line-rule.md`).

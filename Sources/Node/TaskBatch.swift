@@ -1,5 +1,6 @@
 import PotluckCrypto
 import Foundation
+import Jobs
 import Sandbox
 import Synchronization
 
@@ -37,9 +38,11 @@ public struct TaskBatch: Sendable {
     /// to run fail, unless `keepQueued` (a detached job waits for other offers).
     public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient, keepQueued: Bool = false) async -> Result {
         let board = SharedBoard(TaskBoard(count: planned.count))
+        let slots = lenders.reduce(0) { $0 + $1.1 }
         await withTaskGroup(of: Void.self) { group in
-            for (lender, slots) in lenders {
-                for _ in 0..<slots { group.addTask { await work(on: lender, client: client, board: board) } }
+            for (lender, count) in lenders {
+                for _ in 0..<count { group.addTask { await work(on: lender, client: client, board: board) } }
+                group.addTask { await work(on: lender, client: client, board: board, aheadOf: slots) }
             }
         }
         if !keepQueued {
@@ -54,8 +57,15 @@ public struct TaskBatch: Sendable {
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
-    private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard) async {
-        while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = board.withLock({ $0.take(for: lender.key) }) {
+    ///
+    /// With `aheadOf`, the slot that keeps one more task waiting in the lender's line, its
+    /// inputs already sent, so a core that frees starts the next task at once instead of idling
+    /// through a round of connect, inputs and outputs (§6). It takes a task only while more
+    /// are queued than the batch has slots (the last ones go where a core is free) and until
+    /// the lender refuses one of its tasks `busy` behind another of this batch: its tasks
+    /// outlast its `queue_wait`, and such a refusal is no failure of the lender.
+    private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard, aheadOf slots: Int? = nil) async {
+        while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = board.take(for: lender.key, aheadOf: slots) {
             let item = planned[index]
             observer(index, .running(lender.key))
             status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
@@ -74,6 +84,8 @@ public struct TaskBatch: Sendable {
                 var failure: String? = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
                 if failure == nil { failure = save(completion, for: item) }
                 board.withLock { $0.finish(index, on: lender.key, failure: failure) }
+            } catch .refused(let refusal) where refusal.code == .busy && board.refusedBehindOwnTask(index, by: lender.key) {
+                // Back in line untried; this slot goes on once the batch's task there is done.
             } catch {
                 status.note("\(lender.key.peerID.prefix(12))…: \(error)")
                 board.lenderFailed(index, on: lender.key, reason: "\(error)")
@@ -128,9 +140,10 @@ public struct TaskBatch: Sendable {
 
 /// The task board shared by every lender's slots, and how often each lender failed.
 final class SharedBoard: Sendable {
-    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int], sent: Int64, received: Int64)>
+    /// `notAhead`: lenders whose tasks outlast their line's wait (no task is sent ahead to them).
+    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int], sent: Int64, received: Int64, notAhead: Set<PublicKey>)>
 
-    init(_ board: TaskBoard) { state = Mutex((board, [:], 0, 0)) }
+    init(_ board: TaskBoard) { state = Mutex((board, [:], 0, 0, [])) }
 
     func addTransferred(sent: Int64, received: Int64) {
         state.withLock {
@@ -143,6 +156,27 @@ final class SharedBoard: Sendable {
     var transferred: (sent: Int64, received: Int64) { state.withLock { ($0.sent, $0.received) } }
 
     func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T { state.withLock { body(&$0.board) } }
+
+    /// The next task for a slot of `lender`; for its slot ahead (`aheadOf` the batch's slots),
+    /// only while more tasks are queued than that and the lender still takes tasks ahead.
+    func take(for lender: PublicKey, aheadOf slots: Int?) -> Int? {
+        state.withLock { state in
+            if let slots, state.board.queuedCount <= slots || state.notAhead.contains(lender) { return nil }
+            return state.board.take(for: lender)
+        }
+    }
+
+    /// Task `index` was refused `busy` by `lender`: when another task of this batch is there,
+    /// it waited behind that one past the lender's `queue_wait` — it goes back in line as if
+    /// never taken, the lender gets no task ahead from now on, and this returns true.
+    func refusedBehindOwnTask(_ index: Int, by lender: PublicKey) -> Bool {
+        state.withLock { state in
+            guard state.board.states.indices.contains(where: { $0 != index && state.board.states[$0] == .running(lender) }) else { return false }
+            state.notAhead.insert(lender)
+            state.board.putBack(index)
+            return true
+        }
+    }
 
     func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }
 

@@ -48,6 +48,14 @@ public struct TaskBoard: Sendable {
         states[index] = attempts[index] >= Self.maxAttempts ? .failed("\(attempts[index]) attempts failed; last: \(reason)") : .queued
     }
 
+    /// The task goes back in line as if never taken: its lender had no room for it yet
+    /// (nothing failed).
+    public mutating func putBack(_ index: Int) {
+        guard case .running = states[index] else { return }
+        states[index] = .queued
+        attempts[index] -= 1
+    }
+
     /// Every task still queued fails (no lender is left to run it).
     public mutating func abandonQueued(_ reason: String) {
         for index in states.indices where states[index] == .queued {

@@ -14,14 +14,14 @@ import Testing
     func arrive(_ desk: JobDesk, _ id: JobDesk.JobID, _ policy: LenderPolicy,
                 queued: @escaping @Sendable (Int) -> Void = { _ in }) async -> JobDesk.Decision {
         await desk.arrive(id, borrower: SigningKey.generate().publicKey, digest: Bytes32(), demand: Self.oneCore, needsInputs: false,
-                          policy: policy, conditions: Self.idle, trust: { 0 }, onQueued: { queued($0) })
+                          policy: policy, queueWait: .seconds(600), conditions: Self.idle, trust: { 0 }, onQueued: { queued($0) })
     }
 
     /// Bounded: a desk that never answers fails the test instead of hanging the suite.
     @Test(.timeLimit(.minutes(5)))
     func aWaitingJobStartsWhenTheSlotFreesAndALeaverGivesUpItsPlace() async {
         let policy = LenderPolicy(cores: 1, memoryBytes: 1 << 30, maxJobs: 1)
-        let desk = JobDesk(policy: policy, maxQueueWait: .seconds(600))
+        let desk = JobDesk(policy: policy)
         #expect(await arrive(desk, 1, policy) == .start)
         // Each borrower hears its place in line: the fact the test waits for.
         let (places, told) = AsyncStream.makeStream(of: Int.self)

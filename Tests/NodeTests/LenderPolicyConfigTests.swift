@@ -51,6 +51,12 @@ import Testing
         try relay.save(to: copy)
         let limits = try LenderConfig.load(from: copy).relayLimits()
         #expect(limits.bytesPerDay == 2 << 30 && limits.circuits == 4 && limits.bytesPerCircuit == 4 << 30)
+        // And how long a job may wait in line (spec 0017 §3.2): a minute unless set.
+        #expect(try LenderConfig.load(from: path).queueWaitDuration == .seconds(60))
+        var patient = try LenderConfig.load(from: path)
+        patient.queueWait = "10m"
+        try patient.save(to: copy)
+        #expect(try LenderConfig.load(from: copy).queueWaitDuration == .seconds(600))
     }
 
     @Test func mistakesNameTheKey() throws {
@@ -59,7 +65,9 @@ import Testing
                                 ("gave_weight = 2.0", "offer.gave_weight must be a number from 0 to 1"),
                                 ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, favors, potluck"),
                                 ("relay_per_day = \"1KiB\"", "offer.relay_per_day must be a size of at least 1MiB"),
-                                ("relay_circuits = 0", "offer.relay_circuits must be a whole number of at least 1")] {
+                                ("relay_circuits = 0", "offer.relay_circuits must be a whole number of at least 1"),
+                                ("queue_wait = \"2d\"", "offer.queue_wait must be a duration from 1s to 24h"),
+                                ("queue_wait = \"later\"", "offer.queue_wait must be a duration from 1s to 24h")] {
             let path = try write("[offer]\n\(text)\n")
             defer { try? FileManager.default.removeItem(atPath: path) }
             #expect {

@@ -39,4 +39,19 @@ import Testing
         #expect(board.states == [.failed("convert exited 1"), .running(b), .failed("no lender left")])
         #expect(!board.isFinished)
     }
+
+    @Test func aTaskPutBackIsNotAnAttempt() {
+        var board = TaskBoard(count: 1)
+        for _ in 0..<5 {
+            #expect(board.take(for: a) == 0)
+            board.putBack(0)
+            #expect(board.states == [.queued])
+        }
+        for attempt in 1...TaskBoard.maxAttempts {
+            #expect(board.take(for: b) == 0)
+            if attempt < TaskBoard.maxAttempts { board.lenderFailed(0, on: b, reason: "gone") }
+        }
+        board.finish(0, on: b)
+        #expect(board.states == [.done(b)], "five returns and two failures left the third attempt")
+    }
 }

@@ -32,14 +32,14 @@ extension CLIProcessTests {
             return Swarm(root: root, lenders: lenders, borrower: borrower)
         }
 
-        /// `tasks` one-second tasks of the lent `sh`, each upper-casing `in/tN.txt` ("line N")
-        /// into `out/tN.txt`; returns the job file's path.
-        func writeUppercaseJob(tasks: Int, in job: URL) throws -> String {
+        /// `tasks` tasks of the lent `sh` of `seconds` each, each upper-casing `in/tN.txt`
+        /// ("line N") into `out/tN.txt`; returns the job file's path.
+        func writeUppercaseJob(tasks: Int, seconds: Int = 1, in job: URL) throws -> String {
             try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
             for index in 0..<tasks { try "line \(index)\n".write(to: job.appendingPathComponent("in/t\(index).txt"), atomically: true, encoding: .utf8) }
             return try writeJob("""
                 tool = "sh"
-                command = "sh -c 'sleep 1; tr a-z A-Z < {input} > {output}'"
+                command = "sh -c 'sleep \(seconds); tr a-z A-Z < {input} > {output}'"
                 timeout = "30s"
                 [tasks]
                 each = "in/*.txt"
@@ -144,6 +144,28 @@ extension CLIProcessTests {
                 #expect(text == "LINE \(index)\n")
             }
             for lender in swarm.lenders.dropFirst() { #expect(lender.stop() == 0) }
+            #expect(swarm.borrower.stop() == 0)
+        }
+
+        /// The borrower keeps one task waiting in each lender's line (spec 0019 §6); when tasks
+        /// outlast the lender's `queue_wait`, that task is refused `busy` and goes back without
+        /// counting against the lender, which then runs every task one after another.
+        @Test func aTaskWaitingLongerThanTheLendersLineAllowsGoesBackUncounted() throws {
+            let swarm = try startSwarm(lenders: 1, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let config = swarm.lenders[0].dataDirectory + "/config.toml"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(text.contains("queue_wait = '1m'"), "\(text)")
+            try text.replacingOccurrences(of: "queue_wait = '1m'", with: "queue_wait = '1s'").write(toFile: config, atomically: true, encoding: .utf8)
+            let job = swarm.root.appendingPathComponent("long-job")
+            let path = try writeUppercaseJob(tasks: 3, seconds: 3, in: job)
+            let result = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("3 of 3 task(s) done"), "\(result.stderr)")
+            for index in 0..<3 {
+                #expect((try? String(contentsOf: job.appendingPathComponent("out/t\(index).txt"), encoding: .utf8)) == "LINE \(index)\n")
+            }
+            #expect(swarm.lenders[0].stop() == 0)
             #expect(swarm.borrower.stop() == 0)
         }
 
