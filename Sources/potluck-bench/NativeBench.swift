@@ -17,7 +17,9 @@ import Synchronization
 ///   protocol: job channel, admission, sandbox, outputs, receipts), against the ideal of the
 ///   tasks' own direct run times divided over two cores (goal ≥ 0.9); beside it the same
 ///   photos run directly two at a time (`direct_parallel_seconds`, `of_direct_parallel`): what
-///   this machine's two cores give without Potluck, since the lenders share them.
+///   this machine's two cores give without Potluck, since the lenders share them; and the CPU
+///   the nodes (`nodes_cpu_seconds`: borrower and lenders) and the sandboxed tasks used
+///   meanwhile, beside the direct runs' (`direct_cpu_seconds`).
 /// - a 1 GiB input, and a 1 GiB output, over the job channel beside a plain TCP copy
 ///   (`NativeTransferBench.swift`).
 func nativeBench() async throws -> [BenchResult] {
@@ -84,11 +86,13 @@ private func sideBySide(_ name: String, rounds: Int, tool spec: String, input: S
 private func efficiency(root: String, photos: [String]) async throws -> BenchResult {
     var own = 0.0
     let scratch = try directory(root + "/direct")
+    let directBefore = cpuSeconds(RUSAGE_CHILDREN)
     for photo in photos {
         let start = nowNanoseconds()
         try execute("/usr/bin/convert", [photo, "-resize", "50%", "-unsharp", "0x1", scratch + "/x.jpg"])
         own += Double(nowNanoseconds() - start) / 1e9
     }
+    let directCPU = cpuSeconds(RUSAGE_CHILDREN) - directBefore
     // The machine's own ceiling: the same photos run directly, two at a time.
     let parallelStart = nowNanoseconds()
     let parallelFailures = Mutex(0)
@@ -116,16 +120,27 @@ private func efficiency(root: String, photos: [String]) async throws -> BenchRes
     let environment = try Environment(path: try directory(root + "/borrower"))
     let client = JobClient(identity: SigningKey.generate(), receipts: try ReceiptStore(environment: environment),
                            jobs: try JobStore(environment: environment))
+    let before = (own: cpuSeconds(RUSAGE_SELF), tasks: cpuSeconds(RUSAGE_CHILDREN))
     let start = nowNanoseconds()
     let states = await TaskBatch(planned: planned, tool: "convert", cores: 1, status: BatchStatus(total: planned.count, enabled: false))
         .run(on: lenders.map { ($0.address, 1) }, client: client).states
     let elapsed = Double(nowNanoseconds() - start) / 1e9
+    // Where the two cores went: the borrower and both lender nodes (this process), and the tasks.
+    let nodesCPU = cpuSeconds(RUSAGE_SELF) - before.own, tasksCPU = cpuSeconds(RUSAGE_CHILDREN) - before.tasks
     guard states.allSatisfy({ if case .done = $0 { true } else { false } }) else { throw BenchError("the batch failed: \(states)") }
     let ideal = own / 2
     return BenchResult(bench: "native", caseName: "\(photos.count) photos through 2 loopback lenders of 1 core vs the tasks' own time / 2",
                        unit: "batches/s", potluck: 1 / elapsed, reference: 1 / ideal,
                        extra: [("efficiency", ideal / elapsed), ("batch_seconds", elapsed), ("ideal_seconds", ideal),
-                               ("direct_parallel_seconds", parallel), ("of_direct_parallel", parallel / elapsed)])
+                               ("direct_parallel_seconds", parallel), ("of_direct_parallel", parallel / elapsed),
+                               ("nodes_cpu_seconds", nodesCPU), ("tasks_cpu_seconds", tasksCPU), ("direct_cpu_seconds", directCPU)])
+}
+
+/// User and system CPU seconds of this process, or of its reaped children.
+private func cpuSeconds(_ who: __rusage_who) -> Double {
+    var usage = rusage()
+    getrusage(who.rawValue, &usage)
+    return [usage.ru_utime, usage.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
 }
 
 func execute(_ program: String, _ arguments: [String]) throws {
