@@ -37,6 +37,7 @@ public struct TaskBatch: Sendable {
     /// Runs every task on `lenders` (each with its number of slots). Tasks no lender was left
     /// to run fail, unless `keepQueued` (a detached job waits for other offers).
     public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient, keepQueued: Bool = false) async -> Result {
+        Self.sweepStaging(of: planned)
         let board = SharedBoard(TaskBoard(count: planned.count))
         let slots = lenders.reduce(0) { $0 + $1.1 }
         await withTaskGroup(of: Void.self) { group in
@@ -69,9 +70,16 @@ public struct TaskBatch: Sendable {
             let item = planned[index]
             observer(index, .running(lender.key))
             status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
-            // Outputs arrive beside where they are saved (one file system: saving is a link).
-            let incoming = item.destination.directory + "/.potluck-incoming-" + UUID().uuidString
-            defer { try? FileManager.default.removeItem(atPath: incoming) }
+            // Outputs arrive beside where they are saved (one file system: saving is a link), in
+            // a directory named after the task: a transfer cut short resumes there when the task
+            // runs again (another lender, a restarted borrower) and its output is the same.
+            let incoming = Self.staging(of: item)
+            defer {
+                switch board.withLock({ $0.states[index] }) {
+                case .done, .failed: try? FileManager.default.removeItem(atPath: incoming)
+                case .queued, .running: break
+                }
+            }
             do {
                 let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming)
                 let outcome = completion.outcome
@@ -92,6 +100,27 @@ public struct TaskBatch: Sendable {
             }
             observer(index, board.withLock { $0.states[index] })
             status.update(board.withLock { $0.counts }, nil)
+        }
+    }
+
+    /// Where `item`'s outputs are received before they are saved (`spec/0020` §5).
+    static func staging(of item: PlannedTask) -> String {
+        item.destination.directory + "/" + stagingPrefix + item.task.digest.hex.prefix(32)
+    }
+
+    static let stagingPrefix = ".potluck-incoming-"
+
+    /// Removes what other runs left in the outputs' directories (a borrower killed mid-task):
+    /// staging directories untouched for a day that none of `planned` uses.
+    static func sweepStaging(of planned: [PlannedTask], olderThan age: TimeInterval = 86_400, now: Date = Date()) {
+        let own = Set(planned.map(staging(of:)))
+        for directory in Set(planned.map(\.destination.directory)) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(stagingPrefix) {
+                let path = directory + "/" + name
+                guard !own.contains(path), let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      now.timeIntervalSince(modified) > age else { continue }
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
     }
 

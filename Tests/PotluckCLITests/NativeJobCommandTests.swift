@@ -234,6 +234,53 @@ extension CLIProcessTests {
             #expect(swarm.lenders[0].stop() == 0 && swarm.borrower.stop() == 0)
         }
 
+        /// A borrower killed while a task's output comes back keeps what it received in the
+        /// task's staging directory; run again, the task makes the same output and its transfer
+        /// resumes there (spec 0020 §5); nothing is left beside the outputs.
+        @Test func anOutputCutShortResumesWhenTheTaskRunsAgain() throws {
+            let swarm = try startSwarm(lenders: 1, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let job = swarm.root.appendingPathComponent("resume")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("parts"), withIntermediateDirectories: true)
+            try "p0\n".write(to: job.appendingPathComponent("parts/p0.txt"), atomically: true, encoding: .utf8)
+            let path = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'yes {stem} | head -c 300000000 > {outdir}/{stem}.bin'"
+                [tasks]
+                each = "parts/*.txt"
+                [outputs]
+                dir = "out"
+                """, in: job)
+            let out = job.appendingPathComponent("out").path
+            func received() -> Int64 {
+                let staging = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { $0.hasPrefix(".potluck-incoming-") }
+                return staging.reduce(0) { total, name in
+                    let partial = out + "/" + name + "/partial"
+                    return total + ((try? FileManager.default.contentsOfDirectory(atPath: partial)) ?? []).reduce(0) {
+                        $0 + (((try? FileManager.default.attributesOfItem(atPath: partial + "/" + $1))?[.size] as? NSNumber)?.int64Value ?? 0)
+                    }
+                }
+            }
+            let first = try StreamingProcess(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(eventually(timeout: 60) { received() >= 50_000_000 }, "\(first.stderr)")
+            first.kill()
+            _ = first.wait()
+            let kept = received()
+            #expect(kept >= 50_000_000 && kept < 300_000_000)
+            let second = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(second.status == 0, "\(second.stderr)")
+            let megabytes = String(format: "%.1f MB of outputs received", Double(300_000_000 - kept) / 1e6)
+            #expect(second.stderr.contains(megabytes), "\(kept) bytes were kept: \(second.stderr)")
+            let saved = try FileHandle(forReadingFrom: job.appendingPathComponent("out/p0.bin"))
+            defer { try? saved.close() }
+            #expect(try saved.seekToEnd() == 300_000_000)
+            try saved.seek(toOffset: 299_999_990)
+            #expect(String(decoding: try saved.readToEnd() ?? Data(), as: UTF8.self) == "\np0\np0\np0\n")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["p0.bin"])
+            #expect(swarm.lenders[0].stop() == 0)
+            #expect(swarm.borrower.stop() == 0)
+        }
+
         @Test func aJobFileMistakeIsOneLineBeforeAnythingIsSent() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
