@@ -1,3 +1,4 @@
+import ControlAPI
 import PotluckCrypto
 import Foundation
 import Records
@@ -70,6 +71,35 @@ extension CLIProcessTests {
             let badPeer = try PotluckProcess.run(["trust", "pl1nope", "--data-dir", dir])
             #expect(badPeer.status != 0)
             #expect(badPeer.stderr.split(separator: "\n").count == 1)
+        }
+    }
+}
+
+extension CLIProcessTests {
+    /// A node keeps its ledger between jobs (``ReceiptStore`` rebuilds it only when the
+    /// receipts' generation moved); receipts another process writes to its data directory
+    /// reach it at once.
+    @Suite("a running node's ledger")
+    struct LedgerCacheTests {
+        @Test func receiptsImportedByAnotherProcessReachTheRunningNode() async throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let node = try NodeProcess.start(in: root, name: "node")
+            let me = try IdentityFile.load(from: node.dataDirectory + "/identity")
+            let api = ControlClient(dataDirectory: node.dataDirectory)
+            #expect(try await api.call(.trust).receiptsKnown == 0)
+            let file = root.appendingPathComponent("in.jsonl").path
+            for count in 1...2 {
+                let lender = SigningKey.generate()
+                let receipt = Receipt(body: ReceiptBody(provider: lender.publicKey, consumer: me.publicKey, jobDigest: Blake2b.hash256([UInt8(count)]),
+                                                        coreMilliseconds: 60_000, memoryByteSeconds: 0, start: 1_700_000_000_000,
+                                                        end: 1_700_000_060_000, sequence: 1)).signed(by: lender).signed(by: me)
+                try (#"{"encoded":"\#(Hex.encode(receipt.encoded()))"}"# + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+                let imported = try PotluckProcess.run(["receipts", "import", file, "--data-dir", node.dataDirectory])
+                #expect(imported.stdout.contains("imported 1 receipt(s)"), "\(imported.stderr)")
+                #expect(try await api.call(.trust).receiptsKnown == count)
+            }
+            #expect(node.stop() == 0)
         }
     }
 }
