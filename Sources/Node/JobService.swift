@@ -6,6 +6,7 @@ import Lending
 import Logging
 import Records
 import Sandbox
+import Synchronization
 import Trust
 
 /// The lender's side of the job protocol (`spec/0017-jobs.md`): for each authenticated
@@ -35,6 +36,8 @@ final class JobService: Sendable {
     let receiveBudget: ReceiveBudget
     /// Friends and peers with receipts: never pushed out by strangers (`spec/0015` §3.1).
     let known: KnownPeers
+    /// The work graph of the lender's receipts, and the receipts' generation it was built at.
+    private let trustGraph = Mutex<(generation: UInt64, snapshot: WorkSnapshot)?>(nil)
     /// Asked-for bytes strangers may send per second, all together (`spec/0017` §2.1).
     let strangerRate = StrangerRate()
 
@@ -285,10 +288,20 @@ final class JobService: Sendable {
     /// How the lender ranks `borrower` in its line: its rule (`offer.serve`, `spec/0022`) over
     /// the flow of work in its own receipts (`spec/0012-trust.md`).
     private func trust(in borrower: PublicKey) -> Double {
-        guard let ledger = try? receipts.ledger() else { return 0 }
+        guard let snapshot = trustSnapshot() else { return 0 }
         let rule = (try? LenderConfig.load(from: configPath).lineRule) ?? LineRule(order: .potluck)
-        let snapshot = WorkGraph(ledger: ledger).snapshot(now: Self.unixMilliseconds(), halfLifeSeconds: nil)
         return rule.rank(of: borrower, asSeenBy: identity.publicKey, in: snapshot)
+    }
+
+    /// The work graph of the receipts, built again only when a receipt was written since (it
+    /// has no decay, so it does not age): 28 ms at 5,000 receipts, for every job in line.
+    private func trustSnapshot() -> WorkSnapshot? {
+        guard let generation = try? receipts.generation() else { return nil }
+        if let kept = trustGraph.withLock({ $0 }), kept.generation == generation { return kept.snapshot }
+        guard let ledger = try? receipts.ledger() else { return nil }
+        let snapshot = WorkGraph(ledger: ledger).snapshot(now: Self.unixMilliseconds(), halfLifeSeconds: nil)
+        trustGraph.withLock { $0 = (generation, snapshot) }
+        return snapshot
     }
 
     private func refuse(_ connection: SecureConnection, _ refusal: JobRefusal) async {

@@ -52,6 +52,11 @@ public final class ReceiptStore: Sendable {
         return ledger
     }
 
+    /// How many writes the receipts have seen (any process's): equal generations, same receipts.
+    public func generation() throws -> UInt64 {
+        try environment.read { txn in Self.generation(try txn.get(generations, Self.generationKey)) }
+    }
+
     /// Writes `receipts` and counts the generation up, in one durable transaction; the cached
     /// ledger follows when it held the generation before this one.
     private func write(_ receipts: [Receipt]) throws {
