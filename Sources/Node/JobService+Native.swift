@@ -15,11 +15,15 @@ extension JobService {
         case .native(let task, _):
             defer { inputStore.prune() }
             let tool: LentTool
+            var task = task
             do {
-                guard let found = try LenderConfig.load(from: configPath).lentTools(askVersion: false).first(where: { $0.name == task.tool }) else {
+                let config = try LenderConfig.load(from: configPath)
+                guard let found = try config.lentTools(askVersion: false).first(where: { $0.name == task.tool }) else {
                     return (GuestOutcome(termination: .sandboxFailure("this lender no longer lends \(task.tool)")), .none)
                 }
                 tool = found
+                // What the task may write is bounded by the lender's `max_disk` too.
+                task.diskBytes = min(task.diskBytes, config.maxDiskBytes)
             } catch {
                 return (GuestOutcome(termination: .sandboxFailure("the lender cannot find \(task.tool): \(error)")), .none)
             }
@@ -52,8 +56,9 @@ extension JobService {
     }
 
     /// Asks the borrower for the inputs this lender lacks (and where each resumes), and stores
-    /// the chunks as they come (`spec/0020-file-transfer.md` §3); a refusal when they do not.
-    func receiveInputs(of task: NativeTask, from connection: SecureConnection, inbox: Inbox<JobMessage>) async -> JobRefusal? {
+    /// the chunks as they come (`spec/0020-file-transfer.md` §3); a refusal when they do not,
+    /// or when the files it lacks add up to more than `capBytes` (the lender's `max_disk`).
+    func receiveInputs(of task: NativeTask, from connection: SecureConnection, inbox: Inbox<JobMessage>, capBytes: Int64) async -> JobRefusal? {
         // One transfer at a time: two tasks sharing an input must not both write its partial file,
         // and the second finds it whole.
         await transfers.enter()
@@ -61,11 +66,17 @@ extension JobService {
         var missing = Set(task.inputs.values.filter { !inputStore.has($0) })
         let wanted = Dictionary(uniqueKeysWithValues: missing.map { ($0, inputStore.receivedBytes(of: $0)) })
         do { try await connection.send(JobMessage.want(wanted).encoded()) } catch { return JobRefusal(.badJob, "the borrower left") }
+        var sizes: [Bytes32: Int64] = [:]
         while !missing.isEmpty {
             guard case .chunk(let file, let offset, let size, let data)? = await inbox.next(timeout: .seconds(60)) else {
                 return JobRefusal(.badJob, "the task's inputs stopped arriving; \(missing.count) file(s) missing")
             }
             guard missing.contains(file) else { return JobRefusal(.badJob, "a chunk of \(file.hex.prefix(16)), which was not asked for") }
+            sizes[file] = size
+            let total = sizes.values.reduce(0, +)
+            guard total <= capBytes else {
+                return JobRefusal(.tooLarge, "the task's inputs hold more than \(Quantities.text(bytes: total)); this lender takes at most \(Quantities.text(bytes: capBytes)) a task (max_disk)")
+            }
             do {
                 if try inputStore.append(data, to: file, at: offset, size: size) { missing.remove(file) }
             } catch {

@@ -112,13 +112,13 @@ final class JobService: Sendable {
         await run(submission, cores: cores, for: connection, inbox: inbox, reader: reader)
     }
 
-    /// The lender's policy, how long it lets a job wait in line, and the machine's conditions
-    /// now, or why the lender cannot lend.
-    func conditions() async -> Result<(LenderPolicy, LenderDesk.Conditions, queueWait: Duration), JobRefusal> {
-        let policy: LenderPolicy, queueWait: Duration
+    /// The lender's policy, the config it comes from (its queue wait, its disk cap), and the
+    /// machine's conditions now, or why the lender cannot lend.
+    func conditions() async -> Result<(LenderPolicy, LenderDesk.Conditions, LenderConfig), JobRefusal> {
+        let policy: LenderPolicy, config: LenderConfig
         do {
-            let config = try LenderConfig.load(from: configPath)
-            (policy, queueWait) = (try config.policy(), config.queueWaitDuration)
+            config = try LenderConfig.load(from: configPath)
+            policy = try config.policy()
         } catch {
             logger.error("the lender policy cannot be read: \(error)")
             return .failure(JobRefusal(.unavailable, "the lender's policy file is broken; it lends nothing until it is fixed"))
@@ -126,7 +126,7 @@ final class JobService: Sendable {
         known.setFriends(policy.friends)
         let paused = LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent)
         let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
-        return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused), queueWait))
+        return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused), config))
     }
 
     /// Why the lender refuses `demand` from `borrower` now, if it does.
@@ -144,9 +144,9 @@ final class JobService: Sendable {
         let borrower = connection.peer
         let demand = JobDemand(runtime: job.tool == nil ? "wasm32-wasi" : Offer.nativeRuntime, tool: job.tool, cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
                                wallSeconds: job.limits.wallSeconds)
-        let (policy, conditions, queueWait): (LenderPolicy, LenderDesk.Conditions, Duration)
+        let (policy, conditions, config): (LenderPolicy, LenderDesk.Conditions, LenderConfig)
         switch await self.conditions() {
-        case .success(let now): (policy, conditions, queueWait) = now
+        case .success(let now): (policy, conditions, config) = now
         case .failure(let refusal): return await refuse(connection, refusal)
         }
         // Read: a wasm job's later messages are small (stdin, the receipt), whatever it asked for.
@@ -161,11 +161,11 @@ final class JobService: Sendable {
         defer { leaving.cancel() }
         let onQueued: @Sendable (Int) async -> Void = { position in try? await connection.send(JobMessage.queued(position: position).encoded()) }
         var decision = await desk.arrive(id, borrower: borrower, digest: job.digest, demand: demand, needsInputs: job.tool != nil,
-                                         policy: policy, queueWait: queueWait, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
+                                         policy: policy, queueWait: config.queueWaitDuration, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
         if decision == .fetchInputs, case .native(let task, _) = job {
             // Passed: a native task's inputs come in chunks.
             connection.admit(frameLimit: JobMessage.chunkBytes + 4096)
-            if let refusal = await receiveInputs(of: task, from: connection, inbox: inbox) {
+            if let refusal = await receiveInputs(of: task, from: connection, inbox: inbox, capBytes: config.maxDiskBytes) {
                 logger.notice("the inputs of a task from \(borrower.peerID) did not arrive: \(refusal)")
                 return await refuse(connection, refusal)
             }

@@ -29,6 +29,9 @@ public struct LenderConfig: Equatable, Sendable {
     /// The longest a job may wait in the line while every slot is taken before it is refused
     /// `busy` (`spec/0017-jobs.md` §3.2), so its borrower tries another lender.
     public var queueWait = "1m"
+    /// The most disk one native task may take on this machine: the inputs it brings and the
+    /// files it writes, each (`spec/0019-native-jobs.md` §4).
+    public var maxDisk = "10GiB"
     /// Job-channel connections open at once, in total and from one address (`spec/0015` §3.1).
     public var maxConnections = 256
     public var maxConnectionsPerAddress = 16
@@ -93,6 +96,11 @@ public struct LenderConfig: Equatable, Sendable {
                 }
                 config.maxJobs = count
             case "max_wall": config.maxWall = try Self.string(value, key, path)
+            case "max_disk":
+                config.maxDisk = try Self.string(value, key, path)
+                guard let bytes = Quantities.bytes(config.maxDisk), bytes >= 1 << 20 else {
+                    throw NodeError("\(path): offer.max_disk must be a size of at least 1MiB, such as 10GiB")
+                }
             case "queue_wait":
                 config.queueWait = try Self.string(value, key, path)
                 guard let wait = Quantities.duration(config.queueWait), wait > .zero, wait <= .seconds(86_400) else {
@@ -133,7 +141,7 @@ public struct LenderConfig: Equatable, Sendable {
             case "relay_circuits":
                 guard let count = value.int, count >= 1 else { throw NodeError("\(path): offer.relay_circuits must be a whole number of at least 1") }
                 config.relayCircuits = count
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, queue_wait, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, queue_wait, max_disk, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
             }
         }
         return config
@@ -161,6 +169,7 @@ public struct LenderConfig: Equatable, Sendable {
         offer["max_jobs"] = maxJobs
         offer["max_wall"] = maxWall
         offer["queue_wait"] = queueWait
+        offer["max_disk"] = maxDisk
         offer["max_connections"] = maxConnections
         offer["max_connections_per_address"] = maxConnectionsPerAddress
         offer["receive_budget"] = receiveBudget
@@ -248,6 +257,9 @@ public struct LenderConfig: Equatable, Sendable {
     public var queueWaitDuration: Duration {
         Quantities.duration(queueWait).flatMap { $0 > .zero ? $0 : nil } ?? .seconds(60)
     }
+
+    /// ``maxDisk`` in bytes (10 GiB if it is not a size: `load` refuses such a file).
+    public var maxDiskBytes: Int64 { Quantities.bytes(maxDisk) ?? Int64(10) << 30 }
 
     /// The rule a busy lender orders its line by (`spec/0022-line-rule.md`).
     public var lineRule: LineRule { LineRule(order: LineRule.Order(rawValue: serve) ?? .potluck, gaveWeight: gaveWeight) }

@@ -16,6 +16,12 @@ public enum Quantities {
         return scaled(trimmed, by: 1)
     }
 
+    /// `bytes` for people, in MiB or GiB with one decimal (`1.5GiB`, `300.0MiB`).
+    public static func text(bytes: Int64) -> String {
+        let mebibytes = Double(bytes) / 1_048_576
+        return mebibytes >= 1024 ? String(format: "%.1fGiB", mebibytes / 1024) : String(format: "%.1fMiB", mebibytes)
+    }
+
     /// A duration in `text`, or `nil`: one or more number-unit pairs with units ms, s, m, h, d
     /// (`1h30m`); a bare number means seconds.
     public static func duration(_ text: String) -> Duration? {

@@ -57,6 +57,11 @@ import Testing
         patient.queueWait = "10m"
         try patient.save(to: copy)
         #expect(try LenderConfig.load(from: copy).queueWaitDuration == .seconds(600))
+        // And the disk one task may take here: 10 GiB unless set.
+        #expect(try LenderConfig.load(from: path).maxDiskBytes == 10 << 30)
+        patient.maxDisk = "2GiB"
+        try patient.save(to: copy)
+        #expect(try LenderConfig.load(from: copy).maxDiskBytes == 2 << 30)
     }
 
     @Test func mistakesNameTheKey() throws {
@@ -67,7 +72,8 @@ import Testing
                                 ("relay_per_day = \"1KiB\"", "offer.relay_per_day must be a size of at least 1MiB"),
                                 ("relay_circuits = 0", "offer.relay_circuits must be a whole number of at least 1"),
                                 ("queue_wait = \"2d\"", "offer.queue_wait must be a duration from 1s to 24h"),
-                                ("queue_wait = \"later\"", "offer.queue_wait must be a duration from 1s to 24h")] {
+                                ("queue_wait = \"later\"", "offer.queue_wait must be a duration from 1s to 24h"),
+                                ("max_disk = \"lots\"", "offer.max_disk must be a size of at least 1MiB")] {
             let path = try write("[offer]\n\(text)\n")
             defer { try? FileManager.default.removeItem(atPath: path) }
             #expect {

@@ -48,6 +48,15 @@ extension CLIProcessTests {
                 """, in: job)
         }
 
+        /// Changes one key of a lender's `config.toml` by hand, as its owner may (read at each job).
+        func edit(_ lender: NodeProcess, _ key: String, from old: String, to new: String) throws {
+            let config = lender.dataDirectory + "/config.toml"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(text.contains("\(key) = \(old)"), "\(text)")
+            try text.replacingOccurrences(of: "\(key) = \(old)", with: "\(key) = \(new)").write(toFile: config, atomically: true, encoding: .utf8)
+        }
+
+        @discardableResult
         func writeJob(_ text: String, in directory: URL) throws -> String {
             let path = directory.appendingPathComponent("job.toml").path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -153,10 +162,7 @@ extension CLIProcessTests {
         @Test func aTaskWaitingLongerThanTheLendersLineAllowsGoesBackUncounted() throws {
             let swarm = try startSwarm(lenders: 1, tools: ["sh"])
             defer { try? FileManager.default.removeItem(at: swarm.root) }
-            let config = swarm.lenders[0].dataDirectory + "/config.toml"
-            let text = try String(contentsOfFile: config, encoding: .utf8)
-            #expect(text.contains("queue_wait = '1m'"), "\(text)")
-            try text.replacingOccurrences(of: "queue_wait = '1m'", with: "queue_wait = '1s'").write(toFile: config, atomically: true, encoding: .utf8)
+            try edit(swarm.lenders[0], "queue_wait", from: "'1m'", to: "'1s'")
             let job = swarm.root.appendingPathComponent("long-job")
             let path = try writeUppercaseJob(tasks: 3, seconds: 3, in: job)
             let result = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
@@ -277,6 +283,37 @@ extension CLIProcessTests {
             try saved.seek(toOffset: 299_999_990)
             #expect(String(decoding: try saved.readToEnd() ?? Data(), as: UTF8.self) == "\np0\np0\np0\n")
             #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["p0.bin"])
+            #expect(swarm.lenders[0].stop() == 0)
+            #expect(swarm.borrower.stop() == 0)
+        }
+
+        /// The lender's `max_disk` bounds each task: inputs that add up to more are refused
+        /// before they are all sent, and a task that writes more is stopped, each saying why.
+        @Test func theLendersDiskCapBoundsInputsAndOutputs() throws {
+            let swarm = try startSwarm(lenders: 1, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            try edit(swarm.lenders[0], "max_disk", from: "'10GiB'", to: "'2MiB'")
+            let job = swarm.root.appendingPathComponent("disk")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+            try Data(repeating: 7, count: 3_000_000).write(to: job.appendingPathComponent("in/big.bin"))
+            let big = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'wc -c < {input} > {output}'"
+                [tasks]
+                each = "in/*.bin"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job)
+            let refused = try PotluckProcess.run(["run", big, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("this lender takes at most 2.0MiB a task (max_disk)"), "\(refused.stderr)")
+            let writer = swarm.root.appendingPathComponent("writer")
+            let path = try writeUppercaseJob(tasks: 1, seconds: 0, in: writer)
+            try writeJob(try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+                of: "sleep 0;", with: "head -c 5000000 /dev/zero > {output}; sleep 2;"), in: writer)
+            let stopped = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(stopped.status != 0)
+            #expect(stopped.stderr.contains("disk limit of 2097152 bytes"), "\(stopped.stderr)")
             #expect(swarm.lenders[0].stop() == 0)
             #expect(swarm.borrower.stop() == 0)
         }
