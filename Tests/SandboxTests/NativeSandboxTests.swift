@@ -150,7 +150,14 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
             left = Self.processes(named: "sleep", argument: "300")
         }
-        #expect(left.isEmpty, "no process of the sandbox outlives it")
+        // Where a survivor lives (state, parent, pid namespace, cgroups), for whoever reads a failure.
+        let described = left.map { pid in
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).prefix(2).joined(separator: " ") ?? "?"
+            let namespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")) ?? "?"
+            let groups = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8))?.split(separator: "\n").joined(separator: " ") ?? "?"
+            return "\(pid): state and parent \(stat), \(namespace), ours \((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")) ?? "?"), \(groups)"
+        }
+        #expect(left.isEmpty, "no process of the sandbox outlives it: \(described)")
     }
 
     @Test func aMemoryBombHitsTheCap() async throws {
@@ -233,7 +240,8 @@ import Testing
         bystander.standardOutput = FileHandle.nullDevice
         bystander.standardError = FileHandle.nullDevice
         try bystander.run()
-        defer { bystander.terminate() }
+        // SIGKILL: the test runner may hand its children SIGTERM ignored (bystanders were left).
+        defer { kill(bystander.processIdentifier, SIGKILL) }
         let (outcome, _) = try await run(["-c", "kill -9 \(bystander.processIdentifier) \(getpid()) 2>/dev/null; kill -9 -1; echo after"])
         #expect(bystander.isRunning, "a process of the lender's survives")
         #expect(outcome.termination != .exited(0) || String(decoding: outcome.stdout, as: UTF8.self) == "after\n")
