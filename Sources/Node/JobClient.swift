@@ -262,6 +262,9 @@ public struct JobClient: Sendable {
                 }
             } catch {
                 if case .file(let reason) = error { throw .protocolViolation("the lender asked for \(digest.hex.prefix(16)) from \(offset): \(reason)") }
+                // A lender that refuses the inputs (its `max_disk`) says why, then closes: that
+                // reason, not the broken send, is what the borrower should hear.
+                if case .refused(let refusal)? = try? await receive(on: connection, timeout: .seconds(2)) { throw .refused(refusal) }
                 throw .channel(error.description)
             }
         }
