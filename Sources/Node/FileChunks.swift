@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JobChannel
 import Jobs
 import PotluckCrypto
@@ -11,18 +14,19 @@ enum FileChunks {
     /// chunk's size. An empty file is one chunk with no data. Stops when the task is cancelled.
     static func send(_ digest: Bytes32, at path: String, from offset: Int64, on connection: SecureConnection,
                      sent: (Int64) -> Void = { _ in }) async throws(FileChunkError) {
-        guard let handle = FileHandle(forReadingAtPath: path),
-              let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value, offset <= size
-        else { throw .file("cannot read \(path)") }
-        defer { try? handle.close() }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .file("cannot read \(path)") }
+        defer { close(fd) }
+        let size = Int64(lseek(fd, 0, SEEK_END))
+        guard size >= 0, offset <= size else { throw .file("cannot read \(path)") }
         var position = offset
-        do { try handle.seek(toOffset: UInt64(offset)) } catch { throw .file("cannot read \(path): \(error)") }
         repeat {
             // A cancelled run (a detached job cancelled, a node stopping) stops sending at once.
             if Task.isCancelled { throw .channel("cancelled while sending files") }
-            let data: [UInt8]
-            do { data = Array(try handle.read(upToCount: JobMessage.chunkBytes) ?? Data()) } catch { throw .file("cannot read \(path): \(error)") }
-            guard position + Int64(data.count) <= size else { throw .file("\(path) grew while it was sent") }
+            // No larger than what is left: a 100 KB output costs no 1 MiB buffer.
+            let wanted = Int(min(Int64(JobMessage.chunkBytes), size - position))
+            let data = try read(fd, wanted, at: position, path: path)
+            guard data.count == wanted else { throw .file("\(path) shrank while it was sent") }
             do { try await connection.send(JobMessage.chunk(file: digest, offset: position, size: size, data: data).encoded()) } catch {
                 throw .channel("\(error)")
             }
@@ -30,6 +34,23 @@ enum FileChunks {
             sent(Int64(data.count))
             if data.isEmpty { break }
         } while position < size
+    }
+
+    /// Up to `count` bytes of `fd` at `offset` (fewer only at its end).
+    private static func read(_ fd: Int32, _ count: Int, at offset: Int64, path: String) throws(FileChunkError) -> [UInt8] {
+        var failure: Int32 = 0
+        let data = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let got = pread(fd, buffer.baseAddress! + initialized, count - initialized, off_t(offset) + off_t(initialized))
+                if got < 0, errno == EINTR { continue }
+                if got < 0 { failure = errno; return }
+                if got == 0 { return }
+                initialized += got
+            }
+        }
+        guard failure == 0 else { throw .file("cannot read \(path): \(String(cString: strerror(failure)))") }
+        return data
     }
 }
 

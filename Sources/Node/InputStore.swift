@@ -107,12 +107,10 @@ public struct InputStore: Sendable {
         }
     }
 
-    /// BLAKE2b-256 of a file, read 1 MiB at a time (memory stays flat).
-    public static func hash(file path: String) throws -> Bytes32 {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        var hasher = Blake2bHasher()
-        while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(Array(data)) }
-        return hasher.finalize()
+    /// BLAKE2b-256 of a file (a symbolic link is followed: a borrower's input may be one),
+    /// read at most 1 MiB at a time (memory stays flat).
+    public static func hash(file path: String) throws(NodeError) -> Bytes32 {
+        guard let (digest, _) = Blake2b.hashFile(atPath: path, followingLinks: true) else { throw NodeError("cannot read \(path)") }
+        return digest
     }
 }

@@ -30,23 +30,9 @@ public struct KeptOutputs: Sendable {
         if !root.isEmpty { ScratchDirectory.removeTree(root) }
     }
 
-    /// BLAKE2b-256 and size of the regular file at `path`, read 1 MiB at a time without
-    /// following a symbolic link; `nil` when it cannot be read.
+    /// BLAKE2b-256 and size of the regular file at `path`, without following a symbolic link;
+    /// `nil` when it cannot be read.
     static func hash(file path: String) -> (digest: Bytes32, size: Int64)? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var hasher = Blake2bHasher()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var size: Int64 = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
-            size += Int64(count)
-        }
-        return (hasher.finalize(), size)
+        Blake2b.hashFile(atPath: path, followingLinks: false)
     }
 }
