@@ -13,7 +13,8 @@ import Synchronization
 ///   `examples/render` (when Blender is installed), run directly and through `NativeRunner`
 ///   (bubblewrap, seccomp, rlimits, the task's directory), alternating, medians: the sandbox's
 ///   speed over the direct run's (goal ≥ 0.95).
-/// - `efficiency`: 16 such photos through two loopback lenders of one core each (the whole
+/// - `efficiency`: 16 such photos, and the 8 frames of `examples/render` (when Blender is
+///   installed), through two loopback lenders of one core each (the whole
 ///   protocol: job channel, admission, sandbox, outputs, receipts), against the ideal of the
 ///   tasks' own direct run times divided over two cores (goal ≥ 0.9); beside it the same
 ///   photos run directly two at a time (`direct_parallel_seconds`, `of_direct_parallel`): what
@@ -36,6 +37,7 @@ func nativeBench() async throws -> [BenchResult] {
     let names = try FileManager.default.contentsOfDirectory(atPath: photos).sorted()
 
     let resize = { (input: String, output: String) in [input, "-resize", "50%", "-unsharp", "0x1", output] }
+    var efficiencies: [BenchResult] = []
     var results = [try await sideBySide(
         "ImageMagick resize of a 1600x1200 JPEG", rounds: 9, tool: "convert=/usr/bin/convert", input: photos + "/" + names[0],
         arguments: { resize($0, $1 + "/small.jpg") })]
@@ -44,10 +46,12 @@ func nativeBench() async throws -> [BenchResult] {
         results.append(try await sideBySide(
             "Blender frame (examples/render, Cycles, 1 thread)", rounds: 3, tool: "blender=/usr/bin/blender", input: root + "/scene.blend",
             arguments: { [ "-b", $0, "-o", $1 + "/frame_####", "-F", "PNG", "-f", "3"] }))
+        efficiencies.append(try await efficiency(root: root, renderBatch(root: root, scene: root + "/scene.blend")))
     } else {
         PotluckBench.printError("native: Blender is not installed; its row is skipped")
     }
-    results.append(try await efficiency(root: root, photos: names.map { photos + "/" + $0 }))
+    results.append(try await efficiency(root: root, photoBatch(root: root, photos: names.map { photos + "/" + $0 })))
+    results += efficiencies
     results.append(try await nativeTransfer(root: root))
     results.append(try await nativeResume(root: root))
     results.append(try await nativeOutput(root: root))
@@ -82,55 +86,93 @@ private func sideBySide(_ name: String, rounds: Int, tool spec: String, input: S
                        potluck: 1 / median(sandboxed), reference: 1 / median(direct), extra: [("sandbox_ratio", ratio)])
 }
 
-/// The photo batch through two one-core lenders on loopback, against its ideal.
-private func efficiency(root: String, photos: [String]) async throws -> BenchResult {
+/// A batch run through two one-core lenders and directly: its job file, and each task's
+/// direct command line given a directory for its outputs.
+private struct BatchCase: Sendable {
+    var name: String
+    var tool: String
+    var job: String
+    var jobDirectory: String
+    var taskCount: Int
+    var direct: @Sendable (_ task: Int, _ outputs: String) -> [String]
+}
+
+/// The photo batch (`examples/photos`) through two one-core lenders.
+private func photoBatch(root: String, photos: [String]) -> BatchCase {
+    BatchCase(name: "\(photos.count) photos through 2 loopback lenders of 1 core vs the tasks' own time / 2",
+              tool: "convert=/usr/bin/convert", job: """
+                  tool = "convert"
+                  command = "convert {input} -resize 50% -unsharp 0x1 {output}"
+                  [tasks]
+                  each = "photos/*.jpg"
+                  [outputs]
+                  file = "out/{stem}.jpg"
+                  """, jobDirectory: root + "/job", taskCount: photos.count,
+              direct: { ["/usr/bin/convert", photos[$0], "-resize", "50%", "-unsharp", "0x1", $1 + "/x.jpg"] })
+}
+
+/// The render (`examples/render`: 8 frames, one task each) through two one-core lenders.
+private func renderBatch(root: String, scene: String) throws -> BatchCase {
+    let jobDirectory = try directory(root + "/render")
+    try FileManager.default.copyItem(atPath: scene, toPath: jobDirectory + "/scene.blend")
+    return BatchCase(name: "8 Blender frames through 2 loopback lenders of 1 core vs the tasks' own time / 2",
+                     tool: "blender=/usr/bin/blender", job: """
+                         tool = "blender"
+                         command = "blender -b {scene} -o {outdir}/frame_#### -F PNG -f {frame}"
+                         [inputs]
+                         scene = "scene.blend"
+                         [tasks]
+                         frames = "1-8"
+                         [outputs]
+                         dir = "out"
+                         """, jobDirectory: jobDirectory, taskCount: 8,
+                     direct: { ["/usr/bin/blender", "-b", scene, "-o", $1 + "/frame_####", "-F", "PNG", "-f", String($0 + 1)] })
+}
+
+/// A batch through two one-core lenders on loopback, against its ideal.
+private func efficiency(root: String, _ batch: BatchCase) async throws -> BenchResult {
     var own = 0.0
-    let scratch = try directory(root + "/direct")
+    let scratch = try directory(batch.jobDirectory + "-direct")
     let directBefore = cpuSeconds(RUSAGE_CHILDREN)
-    for photo in photos {
+    for task in 0..<batch.taskCount {
+        let argv = batch.direct(task, scratch)
         let start = nowNanoseconds()
-        try execute("/usr/bin/convert", [photo, "-resize", "50%", "-unsharp", "0x1", scratch + "/x.jpg"])
+        try execute(argv[0], Array(argv.dropFirst()))
         own += Double(nowNanoseconds() - start) / 1e9
     }
     let directCPU = cpuSeconds(RUSAGE_CHILDREN) - directBefore
-    // The machine's own ceiling: the same photos run directly, two at a time.
+    // The machine's own ceiling: the same tasks run directly, two at a time.
     let parallelStart = nowNanoseconds()
     let parallelFailures = Mutex(0)
+    let workers = try (0..<2).map { try directory(scratch + "/w\($0)") }
     DispatchQueue.concurrentPerform(iterations: 2) { worker in
-        for photo in photos.enumerated().filter({ $0.offset % 2 == worker }).map(\.element) {
-            do { try execute("/usr/bin/convert", [photo, "-resize", "50%", "-unsharp", "0x1", scratch + "/p\(worker).jpg"]) } catch {
-                parallelFailures.withLock { $0 += 1 }
-            }
+        for task in stride(from: worker, to: batch.taskCount, by: 2) {
+            let argv = batch.direct(task, workers[worker])
+            do { try execute(argv[0], Array(argv.dropFirst())) } catch { parallelFailures.withLock { $0 += 1 } }
         }
     }
     let parallel = Double(nowNanoseconds() - parallelStart) / 1e9
-    guard parallelFailures.withLock({ $0 }) == 0 else { throw BenchError("convert failed in the direct parallel run") }
-    let lenders = [try await BenchLender.start(in: root + "/lender1", cores: 1, tools: ["convert=/usr/bin/convert"]),
-                   try await BenchLender.start(in: root + "/lender2", cores: 1, tools: ["convert=/usr/bin/convert"])]
+    guard parallelFailures.withLock({ $0 }) == 0 else { throw BenchError("a direct run failed in the parallel run of \(batch.name)") }
+    let name = (batch.jobDirectory as NSString).lastPathComponent
+    let lenders = [try await BenchLender.start(in: root + "/\(name)-lender1", cores: 1, tools: [batch.tool]),
+                   try await BenchLender.start(in: root + "/\(name)-lender2", cores: 1, tools: [batch.tool])]
     defer { lenders.forEach { $0.stop() } }
-    try """
-        tool = "convert"
-        command = "convert {input} -resize 50% -unsharp 0x1 {output}"
-        [tasks]
-        each = "photos/*.jpg"
-        [outputs]
-        file = "out/{stem}.jpg"
-        """.write(toFile: root + "/job/job.toml", atomically: true, encoding: .utf8)
-    let planned = try JobFile.load(root + "/job/job.toml").tasks()
-    let environment = try Environment(path: try directory(root + "/borrower"))
+    try batch.job.write(toFile: batch.jobDirectory + "/job.toml", atomically: true, encoding: .utf8)
+    let job = try JobFile.load(batch.jobDirectory + "/job.toml")
+    let planned = try job.tasks()
+    let environment = try Environment(path: try directory(root + "/\(name)-borrower"))
     let client = JobClient(identity: SigningKey.generate(), receipts: try ReceiptStore(environment: environment),
                            jobs: try JobStore(environment: environment))
     let before = (own: cpuSeconds(RUSAGE_SELF), tasks: cpuSeconds(RUSAGE_CHILDREN))
     let start = nowNanoseconds()
-    let states = await TaskBatch(planned: planned, tool: "convert", cores: 1, status: BatchStatus(total: planned.count, enabled: false))
+    let states = await TaskBatch(planned: planned, tool: job.tool, cores: 1, status: BatchStatus(total: planned.count, enabled: false))
         .run(on: lenders.map { ($0.address, 1) }, client: client).states
     let elapsed = Double(nowNanoseconds() - start) / 1e9
     // Where the two cores went: the borrower and both lender nodes (this process), and the tasks.
     let nodesCPU = cpuSeconds(RUSAGE_SELF) - before.own, tasksCPU = cpuSeconds(RUSAGE_CHILDREN) - before.tasks
     guard states.allSatisfy({ if case .done = $0 { true } else { false } }) else { throw BenchError("the batch failed: \(states)") }
     let ideal = own / 2
-    return BenchResult(bench: "native", caseName: "\(photos.count) photos through 2 loopback lenders of 1 core vs the tasks' own time / 2",
-                       unit: "batches/s", potluck: 1 / elapsed, reference: 1 / ideal,
+    return BenchResult(bench: "native", caseName: batch.name, unit: "batches/s", potluck: 1 / elapsed, reference: 1 / ideal,
                        extra: [("efficiency", ideal / elapsed), ("batch_seconds", elapsed), ("ideal_seconds", ideal),
                                ("direct_parallel_seconds", parallel), ("of_direct_parallel", parallel / elapsed),
                                ("nodes_cpu_seconds", nodesCPU), ("tasks_cpu_seconds", tasksCPU), ("direct_cpu_seconds", directCPU)])
