@@ -161,7 +161,7 @@ final class JobService: Sendable {
         defer { leaving.cancel() }
         let onQueued: @Sendable (Int) async -> Void = { position in try? await connection.send(JobMessage.queued(position: position).encoded()) }
         var decision = await desk.arrive(id, borrower: borrower, digest: job.digest, demand: demand, needsInputs: job.tool != nil,
-                                         policy: policy, queueWait: config.queueWaitDuration, conditions: conditions, trust: { self.trust(in: borrower) }, onQueued: onQueued)
+                                         policy: policy, queueWait: config.queueWaitDuration, conditions: conditions, trust: { self.trust(in: borrower, rule: config.lineRule) }, onQueued: onQueued)
         if decision == .fetchInputs, case .native(let task, _) = job {
             // Passed: a native task's inputs come in chunks.
             connection.admit(frameLimit: JobMessage.chunkBytes + 4096)
@@ -169,7 +169,7 @@ final class JobService: Sendable {
                 logger.notice("the inputs of a task from \(borrower.peerID) did not arrive: \(refusal)")
                 return await refuse(connection, refusal)
             }
-            decision = await desk.inputsArrived(id, trust: { self.trust(in: borrower) }, onQueued: onQueued)
+            decision = await desk.inputsArrived(id, trust: { self.trust(in: borrower, rule: config.lineRule) }, onQueued: onQueued)
         }
         guard decision == .start else {
             if case .refused(let refusal) = decision {
@@ -285,11 +285,10 @@ final class JobService: Sendable {
         return nil
     }
 
-    /// How the lender ranks `borrower` in its line: its rule (`offer.serve`, `spec/0022`) over
-    /// the flow of work in its own receipts (`spec/0012-trust.md`).
-    private func trust(in borrower: PublicKey) -> Double {
+    /// How the lender ranks `borrower` in its line: its rule (`offer.serve`, `spec/0022`, from
+    /// the config read for this job) over the flow of work in its own receipts (`spec/0012-trust.md`).
+    private func trust(in borrower: PublicKey, rule: LineRule) -> Double {
         guard let snapshot = trustSnapshot() else { return 0 }
-        let rule = (try? LenderConfig.load(from: configPath).lineRule) ?? LineRule(order: .potluck)
         return rule.rank(of: borrower, asSeenBy: identity.publicKey, in: snapshot)
     }
 
