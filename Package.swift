@@ -128,7 +128,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "Bencode", "PotluckCrypto", "Records", "CSeccomp",
+                "Bencode", "PotluckCrypto", "Records", "CSeccomp", "CSpawn",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),
                 .product(name: "WASI", package: "WasmKit"),
@@ -139,6 +139,9 @@ let package = Package(
         .target(name: "ExampleJobs", exclude: ["c"], swiftSettings: strict),
         /// The sandbox bench's CPU kernel, compiled natively (same C source as the wasm job).
         .target(name: "CBenchKernel"),
+        /// Starting a sandbox's process: posix_spawn's way, plus joining cgroups, rlimits and
+        /// leaving root in the child before it executes (raw system calls only).
+        .target(name: "CSpawn"),
 
         /// The job channel: a TCP connection between two peers, mutually authenticated by their
         /// ed25519 identities and encrypted (X25519 key exchange, then secretstream).

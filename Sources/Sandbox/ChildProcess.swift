@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import CSpawn
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -21,16 +22,28 @@ final class ChildProcess: Sendable {
     let leadsProcessGroup: Bool
     private let state = Mutex<(reaped: Bool, killed: Bool)>((false, false))
 
+    /// One resource limit the child sets before it executes (`RLIMIT_*`).
+    struct Limit: Equatable {
+        var resource: Int32
+        var soft: UInt64
+        var hard: UInt64
+    }
+
     /// Spawns `executable` with an empty environment except `TMPDIR=temporaryDirectory`, its stdio on three
     /// close-on-exec Unix socket pairs (created close-on-exec atomically, so a child spawned
     /// concurrently by another thread never inherits them; and the parent writes with
-    /// `MSG_NOSIGNAL`, so a dead child cannot raise SIGPIPE in it), and a clean signal mask.
+    /// `MSG_NOSIGNAL`, so a dead child cannot raise SIGPIPE in it), every signal at its default
+    /// disposition and none blocked.
     ///
     /// `environment` replaces that environment when given; `descriptors` maps a descriptor
     /// number in the child to one of the parent's (which stays open in the parent); with
-    /// `newProcessGroup` the child leads a new process group.
+    /// `newProcessGroup` the child leads a new process group. Before it executes, the child
+    /// writes itself to each cgroup `tasks` file of `joining`, then (after its descriptors) sets `limits`, and with `user`
+    /// (the caller being root) becomes that user with no groups and no capabilities
+    /// (`CSpawn`, `spec/0019-native-jobs.md` §2).
     init(executable: String, arguments: [String] = [], temporaryDirectory: String, environment: [String]? = nil,
-         descriptors: [Int32: Int32] = [:], newProcessGroup: Bool = false) throws(SandboxError) {
+         descriptors: [Int32: Int32] = [:], newProcessGroup: Bool = false, joining: [String] = [], limits: [Limit] = [],
+         user: uid_t? = nil) throws(SandboxError) {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var ends: [Int32] = [-1, -1]
@@ -45,51 +58,67 @@ final class ChildProcess: Sendable {
             }
             pipes.append(ends)
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipes[0][0], 0)
-        posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipes[2][1], 2)
-        for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) {
-            posix_spawn_file_actions_adddup2(&actions, parent, child)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        // A child starts with default dispositions whatever this process ignores (the demo
-        // ignores SIGINT and SIGTERM to clean up on them; a guest must still die of them).
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-        if newProcessGroup {
-            posix_spawnattr_setpgroup(&attributes, 0)
-            flags |= POSIX_SPAWN_SETPGROUP
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
+        let mapped: [(child: Int32, parent: Int32)] = [(0, pipes[0][0]), (1, pipes[1][1]), (2, pipes[2][1])]
+            + descriptors.sorted { $0.key < $1.key }.map { (child: $0.key, parent: $0.value) }
+        let pairs = mapped.flatMap { [$0.child, $0.parent] }
+        let limitValues = limits.map { potluck_spawn_limit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         let environment = environment ?? ["TMPDIR=\(temporaryDirectory)"]
         var pid: pid_t = 0
+        var failedStep: Int32 = 0
         let status = withCStrings([executable] + arguments) { argv in
-            withCStrings(environment) { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
+            withCStrings(environment) { envp in
+                withCStrings(joining) { join in
+                    pairs.withUnsafeBufferPointer { pairs in
+                        limitValues.withUnsafeBufferPointer { limitValues in
+                            var request = potluck_spawn_request()
+                            request.path = UnsafePointer(argv[0])
+                            request.descriptors = pairs.baseAddress
+                            request.descriptor_count = Int32(mapped.count)
+                            request.limits = limitValues.baseAddress
+                            request.limit_count = Int32(limitValues.count)
+                            request.join_count = Int32(joining.count)
+                            request.user = user.map { Int32(bitPattern: $0) } ?? -1
+                            request.new_process_group = newProcessGroup ? 1 : 0
+                            let result = argv.withUnsafeBufferPointer { argv in
+                                envp.withUnsafeBufferPointer { envp in
+                                    join.withUnsafeBufferPointer { join in
+                                        request.argv = argv.baseAddress
+                                        request.envp = envp.baseAddress
+                                        request.join = join.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: UnsafePointer<CChar>?.self) }
+                                        return potluck_spawn(&request, &pid)
+                                    }
+                                }
+                            }
+                            failedStep = request.failed_step
+                            return result
+                        }
+                    }
+                }
+            }
         }
         close(pipes[0][0])
         close(pipes[1][1])
         close(pipes[2][1])
         guard status == 0 else {
             [pipes[0][1], pipes[1][0], pipes[2][0]].forEach { close($0) }
-            throw SandboxError(.hostFailure, "cannot start \(executable): \(String(cString: strerror(status)))")
+            throw SandboxError(.hostFailure, Self.explain(step: failedStep, errno: status, executable: executable, user: user))
         }
         self.pid = pid
         leadsProcessGroup = newProcessGroup
         stdinFD = pipes[0][1]
         stdoutFD = pipes[1][0]
         stderrFD = pipes[2][0]
+    }
+
+    /// What a failed spawn could not do, in a sentence.
+    static func explain(step: Int32, errno code: Int32, executable: String, user: uid_t?) -> String {
+        let reason = String(cString: strerror(code))
+        switch UInt32(step) {
+        case POTLUCK_SPAWN_JOIN.rawValue: return "cannot join the task's cgroup: \(reason)"
+        case POTLUCK_SPAWN_LIMITS.rawValue: return "cannot set the task's resource limits: \(reason)"
+        case POTLUCK_SPAWN_USER.rawValue: return "cannot switch to user \(user.map(String.init) ?? "?"): \(reason)"
+        default: return "cannot start \(executable): \(reason)"
+        }
     }
 
     /// Sends SIGKILL unless the process was already reaped. Returns whether it was sent.

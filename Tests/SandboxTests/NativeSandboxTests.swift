@@ -20,7 +20,7 @@ import Testing
 
     /// Runs `script` with the lent `sh` (or `python3`), then checks the task left nothing behind.
     func run(_ arguments: [String], tool: String = "sh", inputs: [String: [UInt8]] = [:], limits: JobLimits = limits,
-             disk: Int64 = 64 << 20, cores: Int? = nil) async throws -> (GuestOutcome, String) {
+             disk: Int64 = 64 << 20, cores: Int? = nil, cgroups: Bool = true) async throws -> (GuestOutcome, String) {
         let lent = try LentTool.find(tool == "python3" ? "python3=/usr/bin/python3" : tool)
         var paths: [String: String] = [:], digests: [String: Bytes32] = [:]
         for (name, bytes) in inputs {
@@ -30,6 +30,8 @@ import Testing
             digests[name] = Blake2b.hash256(bytes)
         }
         let task = NativeTask(tool: tool, arguments: arguments, inputs: digests, limits: limits, diskBytes: disk)
+        var runner = runner
+        runner.useCgroups = cgroups
         let outcome = await runner.run(task, tool: lent, inputs: paths, cores: cores)
         let left = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("potluck-native") }
         #expect(left.isEmpty, "the task's directory is removed")
@@ -132,11 +134,12 @@ import Testing
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
-    @Test func aForkBombIsCappedAndLeavesNothing() async throws {
+    /// Capped by the task's `pids` cgroup where there is one, else by `RLIMIT_NPROC` set inside the sandbox.
+    @Test(arguments: [true, false]) func aForkBombIsCappedAndLeavesNothing(cgroups: Bool) async throws {
         var limits = Self.limits
         limits.wallSeconds = 20
         let script = "i=0; while [ $i -lt 2000 ]; do sleep 300 & i=$((i+1)); done; echo spawned all"
-        let (outcome, stderr) = try await run(["-c", script], limits: limits)
+        let (outcome, stderr) = try await run(["-c", script], limits: limits, cgroups: cgroups)
         #expect(outcome.termination == .exited(2), "dash gives up when fork fails: \(stderr)")
         #expect(stderr.contains("Cannot fork"))
         #expect(outcome.stdout.isEmpty)

@@ -1,6 +1,9 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import PotluckCrypto
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Sandbox
 
 /// The native task's encoding (spec 0019 §3) and the sandbox's command line (§2), pure.
@@ -51,13 +54,19 @@ import Testing
         #expect(!shown.contains { $0 == "/etc" || $0 == "/" || $0.hasPrefix("/home") || $0.hasPrefix("/root") || $0.hasPrefix("/var") })
         #expect(asUser.contains("--seccomp") && asUser[asUser.firstIndex(of: "--seccomp")! + 1] == "3")
         let tail = Array(asUser.drop { $0 != "/usr/bin/prlimit" })
-        #expect(tail == ["/usr/bin/prlimit", "--cpu=60:61", "--data=1073741824", "--fsize=268435456", "--nproc=256", "--nofile=1024", "--core=0",
-                         "--", "/usr/bin/convert-im6.q16", "/job/in/a.jpg", "-resize", "50%", "/job/out/a.jpg"])
+        #expect(tail == ["/usr/bin/prlimit", "--nproc=256", "--", "/usr/bin/convert-im6.q16", "/job/in/a.jpg", "-resize", "50%", "/job/out/a.jpg"],
+                "without a pids cgroup, RLIMIT_NPROC is set inside the sandbox")
 
-        let asRoot = BubblewrapInvocation(asRoot: true, systemLayout: layout, toolPath: "/opt/blender/blender",
-                                          jobDirectory: "/j", inputDirectory: "/i").arguments(for: Self.task)
-        #expect(Array(asRoot.prefix(3)) == ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534"])
-        #expect(Self.pairs(asRoot, "--ro-bind").contains(["/opt/blender", "/opt/blender"]), "a tool outside /usr brings its directory, read-only")
+        var asRoot = BubblewrapInvocation(asRoot: true, systemLayout: layout, toolPath: "/opt/blender/blender", jobDirectory: "/j", inputDirectory: "/i")
+        asRoot.processesCounted = true
+        let rootArguments = asRoot.arguments(for: Self.task)
+        #expect(rootArguments.first == "/usr/bin/bwrap" && asRoot.user == 65534 && !rootArguments.contains("/usr/bin/prlimit"))
+        #expect(Array(rootArguments.suffix(8)) == ["--seccomp", "3", "--", "/opt/blender/blender", "/job/in/a.jpg", "-resize", "50%", "/job/out/a.jpg"],
+                "with a pids cgroup, bwrap executes the tool itself")
+        #expect(Self.pairs(rootArguments, "--ro-bind").contains(["/opt/blender", "/opt/blender"]), "a tool outside /usr brings its directory, read-only")
+        let limits = asRoot.limits(for: Self.task).map { [Int($0.resource), Int($0.soft), Int($0.hard)] }
+        #expect(limits == [[Int(RLIMIT_CPU.rawValue), 60, 61], [Int(RLIMIT_DATA.rawValue), 1 << 30, 1 << 30], [Int(RLIMIT_FSIZE.rawValue), 256 << 20, 256 << 20],
+                           [Int(RLIMIT_NOFILE.rawValue), 1024, 1024], [Int(RLIMIT_CORE.rawValue), 0, 0]])
     }
 
     /// The two arguments after each occurrence of `flag`.

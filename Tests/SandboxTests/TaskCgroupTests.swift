@@ -30,22 +30,14 @@ import Testing
         let group = try #require(TaskCgroup(name: "potluck-test-\(UInt32.random(in: 0...UInt32.max))",
                                             limits: TaskCgroup.Limits(memoryBytes: 64 << 20, cores: 1, processes: 16), bases: bases))
         defer { group.remove() }
-        let arguments = group.joinArguments
-        #expect(arguments.prefix(2) == ["/bin/sh", "-c"] && arguments.last == "--")
-        #expect(arguments.filter { $0.hasSuffix("/tasks") }.count == Set(group.directories.values).count)
+        #expect(group.tasksFiles.count == Set(group.directories.values).count && group.tasksFiles.allSatisfy { $0.hasSuffix("/tasks") })
         if let memory = group.directories[.memory] {
             #expect(TaskCgroup.read(memory + "/memory.limit_in_bytes")?.hasPrefix("67108864") == true)
         }
-        // The program run after the join, and a child it forks, are in the group in every hierarchy.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst()) + ["/bin/sh", "-c", "cat /proc/self/cgroup; (cat /proc/self/cgroup)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        // The program the spawned child executes after the join, and a child it forks, are in
+        // the group in every hierarchy.
+        let (text, status) = try ChildSpawnTests.shell("cat /proc/self/cgroup; (cat /proc/self/cgroup)", joining: group.tasksFiles)
+        #expect(status == 0)
         let name = (group.directories.values.first! as NSString).lastPathComponent
         for controller in group.directories.keys {
             let lines = text.split(separator: "\n").filter { $0.split(separator: ":")[1].split(separator: ",").contains(Substring(controller.rawValue)) }

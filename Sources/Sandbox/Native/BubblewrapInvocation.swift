@@ -1,26 +1,29 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The command line that runs one native task under bubblewrap (spec 0019 §2): pure, so the
 /// sandbox's whole contract can be read — and tested — in one place.
 ///
-/// The chain is `[setpriv …] bwrap … -- prlimit … -- TOOL ARGS…`:
-/// - `setpriv` (only when the node runs as root) drops to an unprivileged user first, so the
-///   task is never the host's root, not even inside its namespaces, and `RLIMIT_NPROC` binds;
+/// The node starts `bwrap … -- [prlimit --nproc=N --] TOOL ARGS…` through `ChildProcess`,
+/// whose child first joins the task's cgroups, sets ``limits(for:)`` and, when the node runs as
+/// root, becomes `unprivilegedID` with no groups and no capabilities, so the task is never the
+/// host's root, not even inside its namespaces;
 /// - `bwrap` unshares every namespace (user, pid, network, ipc, uts, cgroup), shows only
 ///   read-only system paths, the task's read-only inputs, its writable `/job` and a private
 ///   `/tmp` on a read-only root, clears the environment, drops every capability, forbids new user namespaces and
 ///   installs the seccomp filter (`SeccompFilter`) from descriptor `seccompDescriptor`;
-/// - `prlimit` sets the task's rlimits inside the sandbox, where they count only its processes.
+/// - `prlimit` sets `RLIMIT_NPROC` inside the sandbox, where it counts only the task's
+///   processes — only when no `pids` cgroup counts them already (``processesCounted``).
 public struct BubblewrapInvocation: Sendable, Hashable {
     /// Host programs the chain is made of.
     public struct Programs: Sendable, Hashable {
         public var bwrap: String
         public var prlimit: String
-        public var setpriv: String
-        public init(bwrap: String = "/usr/bin/bwrap", prlimit: String = "/usr/bin/prlimit", setpriv: String = "/usr/bin/setpriv") {
+        public init(bwrap: String = "/usr/bin/bwrap", prlimit: String = "/usr/bin/prlimit") {
             self.bwrap = bwrap
             self.prlimit = prlimit
-            self.setpriv = setpriv
         }
     }
 
@@ -55,8 +58,11 @@ public struct BubblewrapInvocation: Sendable, Hashable {
 
     public var programs = Programs()
     public var hostLimits = HostLimits()
-    /// Whether the node runs as root (then `setpriv` drops to `unprivilegedID`).
+    /// Whether the node runs as root (then the task runs as `unprivilegedID`: ``user``).
     public var asRoot: Bool
+    /// Whether a `pids` cgroup counts the task's processes; if not, `prlimit` sets
+    /// `RLIMIT_NPROC` inside the sandbox.
+    public var processesCounted = false
     /// How each system path looks on this host: a directory, a symbolic link (its target), or absent.
     public var systemLayout: [String: SystemEntry]
     /// The tool's resolved path on the host; its directory is shown read-only when outside `/usr`.
@@ -83,9 +89,6 @@ public struct BubblewrapInvocation: Sendable, Hashable {
     /// `argv` for `task`, `argv[0]` being the program to spawn.
     public func arguments(for task: NativeTask) -> [String] {
         var argv: [String] = []
-        if asRoot {
-            argv += [programs.setpriv, "--reuid=\(Self.unprivilegedID)", "--regid=\(Self.unprivilegedID)", "--clear-groups", "--inh-caps=-all"]
-        }
         // `--as-pid-1`: the tool itself is the namespace's first process, so the outer bwrap
         // reaps it and its CPU time reaches the node's `wait4` (bwrap's own init would exit
         // unreaped, its children's time lost). Everything left in the namespace dies with it.
@@ -107,18 +110,30 @@ public struct BubblewrapInvocation: Sendable, Hashable {
         argv += ["--proc", "/proc", "--dev", "/dev", "--size", String(hostLimits.temporaryBytes), "--tmpfs", "/tmp",
                  "--bind", jobDirectory, "/job", "--ro-bind", inputDirectory, "/job/in", "--remount-ro", "/", "--chdir", "/job",
                  "--seccomp", String(Self.seccompDescriptor), "--"]
-        argv += [programs.prlimit] + limitArguments(for: task) + ["--", toolPath] + task.arguments
+        if !processesCounted {
+            argv += [programs.prlimit, "--nproc=\(hostLimits.processes)", "--"]
+        }
+        argv += [toolPath] + task.arguments
         return argv
     }
 
-    /// `prlimit` options: CPU seconds (soft = the budget rounded up, hard one more: as the
-    /// namespace's first process the tool ignores SIGXCPU and meets SIGKILL), data
-    /// segment per process = the task's memory, file size = the disk budget, processes, open
-    /// files, no core dumps.
-    func limitArguments(for task: NativeTask) -> [String] {
-        let cpu = Int64(task.limits.coreSeconds.rounded(.up))
-        return ["--cpu=\(cpu):\(cpu + 1)", "--data=\(task.limits.memoryBytes)", "--fsize=\(task.diskBytes)",
-                "--nproc=\(hostLimits.processes)", "--nofile=\(hostLimits.openFiles)", "--core=0"]
+    /// The user the sandbox's first process becomes before it executes bwrap.
+    public var user: uid_t? { asRoot ? uid_t(Self.unprivilegedID) : nil }
+
+    /// The rlimits set before bwrap executes, inherited by every process of the task: CPU
+    /// seconds (soft = the budget rounded up, hard one more: as the namespace's first process
+    /// the tool ignores SIGXCPU and meets SIGKILL), data segment per process = the task's
+    /// memory, file size = the disk budget, open files, no core dumps. Not `RLIMIT_NPROC`:
+    /// set outside the sandbox it would count every process of the user (see ``processesCounted``).
+    func limits(for task: NativeTask) -> [ChildProcess.Limit] {
+        let cpu = UInt64(task.limits.coreSeconds.rounded(.up))
+        return [
+            .init(resource: Int32(RLIMIT_CPU.rawValue), soft: cpu, hard: cpu + 1),
+            .init(resource: Int32(RLIMIT_DATA.rawValue), soft: UInt64(task.limits.memoryBytes), hard: UInt64(task.limits.memoryBytes)),
+            .init(resource: Int32(RLIMIT_FSIZE.rawValue), soft: UInt64(task.diskBytes), hard: UInt64(task.diskBytes)),
+            .init(resource: Int32(RLIMIT_NOFILE.rawValue), soft: UInt64(hostLimits.openFiles), hard: UInt64(hostLimits.openFiles)),
+            .init(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0),
+        ]
     }
 
     static func directory(of path: String) -> String {

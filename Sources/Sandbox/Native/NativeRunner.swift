@@ -36,7 +36,7 @@ public struct NativeRunner: Sendable {
     /// `nil` when native tasks can run here; otherwise a sentence saying what is missing. It
     /// runs `true` in the sandbox, so it fails exactly where a task would.
     public func unavailability() async -> String? {
-        for program in [programs.bwrap, programs.prlimit] + (geteuid() == 0 ? [programs.setpriv] : [])
+        for program in [programs.bwrap, programs.prlimit]
         where !FileManager.default.isExecutableFile(atPath: program) {
             return "\(program) is missing: install bubblewrap and util-linux (apt-get install bubblewrap) to lend native tools"
         }

@@ -63,7 +63,8 @@ final class NativeSupervisor: Sendable {
         let group = runner.useCgroups ? TaskCgroup(name: Self.baseName(directory.root), limits: TaskCgroup.Limits(
             memoryBytes: task.limits.memoryBytes + runner.hostLimits.temporaryBytes, cores: cores, processes: runner.hostLimits.processes)) : nil
         defer { group?.remove() }
-        let argv = (group?.joinArguments ?? []) + invocation.arguments(for: task)
+        invocation.processesCounted = group?.directories[.pids] != nil
+        let argv = invocation.arguments(for: task)
 
         let filter: [UInt8]
         do { filter = try SeccompFilter.program() } catch { return GuestOutcome(termination: .sandboxFailure(error.message)) }
@@ -80,7 +81,8 @@ final class NativeSupervisor: Sendable {
         do {
             child = try ChildProcess(executable: argv[0], arguments: Array(argv.dropFirst()), temporaryDirectory: directory.root,
                                      environment: [], descriptors: [BubblewrapInvocation.seccompDescriptor: filterPipe[0]],
-                                     newProcessGroup: true)
+                                     newProcessGroup: true, joining: group?.tasksFiles ?? [], limits: invocation.limits(for: task),
+                                     user: invocation.user)
         } catch {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
@@ -125,7 +127,7 @@ final class NativeSupervisor: Sendable {
         guard exited else { return .sandboxFailure("the sandbox died of signal \(status & 0x7f)") }
         let code = Int32((status >> 8) & 0xff)
         if code != 0, let line = Self.firstLine(session.stderr),
-           ["bwrap:", "setpriv:", "prlimit:", "potluck-cgroup:"].contains(where: { line.hasPrefix($0) }) {
+           ["bwrap:", "prlimit:"].contains(where: { line.hasPrefix($0) }) {
             return .sandboxFailure(line)
         }
         // 128 + SIGXCPU or SIGKILL after the CPU budget: the kernel's RLIMIT_CPU ended it.

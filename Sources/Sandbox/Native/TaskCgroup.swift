@@ -9,7 +9,7 @@ import Glibc
 /// node's own cgroup of each cgroup-v1 hierarchy that holds the controller and that the node
 /// may write; a controller not available so is simply not used (rlimits still hold).
 ///
-/// The sandbox's first process joins the group before anything else runs (``joinArguments``),
+/// The sandbox's first process joins the group before anything else runs (``tasksFiles``),
 /// so no child of the task ever starts outside it.
 struct TaskCgroup {
     /// The controllers a task's group uses.
@@ -45,17 +45,15 @@ struct TaskCgroup {
         self.directories = directories
     }
 
-    /// `argv` prefix that moves the sandbox's first process into the group, then runs the rest:
-    /// `sh -c '…' potluck-cgroup TASKS… -- PROGRAM ARGS…`. It writes `0` (itself) to each
-    /// hierarchy's `tasks` and stops with status 125 if one refuses.
+    /// The `tasks` file of each hierarchy the group is in: the sandbox's first process writes
+    /// `0` (itself) to each before it executes anything (`ChildProcess`'s `joining`).
     ///
-    /// `tasks`, not `cgroup.procs`: the shell is single-threaded, so moving its one thread moves
-    /// the process, and a thread moving itself skips the kernel's global threadgroup lock, whose
-    /// write side waits for an RCU grace period: 5–20 ms a task through `cgroup.procs`, 0.35 ms
-    /// through `tasks` (measured here, Linux 6.18) — most of the sandbox's cost for a short tool.
-    var joinArguments: [String] {
-        let script = "while [ \"$1\" != -- ]; do echo 0 > \"$1\" || exit 125; shift; done; shift; exec \"$@\""
-        return ["/bin/sh", "-c", script, "potluck-cgroup"] + Set(directories.values).sorted().map { $0 + "/tasks" } + ["--"]
+    /// `tasks`, not `cgroup.procs`: that process is single-threaded, so moving its one thread
+    /// moves the process, and a thread moving itself skips the kernel's global threadgroup lock,
+    /// whose write side waits for an RCU grace period: 5–20 ms a task through `cgroup.procs`,
+    /// 0.35 ms through `tasks` (measured here, Linux 6.18) — most of the sandbox's cost for a short tool.
+    var tasksFiles: [String] {
+        Set(directories.values).sorted().map { $0 + "/tasks" }
     }
 
     /// How many times the kernel killed a process of the group for memory.
