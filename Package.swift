@@ -218,7 +218,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PotluckCLITests",
-            dependencies: ["PotluckCLI", "Node", "ControlAPI", "PotluckCrypto", "Records", "ExampleJobs", .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["PotluckCLI", "Node", "ControlAPI", "PotluckCrypto", "Records", "ExampleJobs", "Kademlia", .product(name: "WAT", package: "WasmKit")],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -70,6 +70,10 @@ extension DHTService {
                     }
                 case .tunnel(let tunnel):
                     owner.tunnel = tunnel
+                    // Through a tunnel, others report the relay's address: not one to take an id for.
+                    node.setAdoptsSecureID(tunnel == nil)
+                case .publicAddress(let address):
+                    owner.perform(node.adoptSecureID(for: address, now: now), persist: persist, flush: false)
                 case .join(let endpoints):
                     owner.perform(node.start(.bootstrap(endpoints), request: nil, now: now), persist: persist, flush: false)
                 case .published(let item):
@@ -106,7 +110,10 @@ extension DHTService {
             case .itemRemoved(let target): try persistence.removeStored(target)
             case .externalAddress(let address):
                 try persistence.saveExternalAddress(address)
-                logger.info("other nodes see this node at \(Endpoint(address: address, port: 0).addressText); its next start takes a BEP 42 node id")
+                logger.info("other nodes see this node at \(Endpoint(address: address, port: 0).addressText)")
+            case .nodeIDChanged(let id):
+                try persistence.saveNodeID(id)
+                logger.info("took the DHT node id \(id), bound to this node's public address (BEP 42)")
             default: break
             }
         } catch {
@@ -185,7 +192,7 @@ struct Owner {
                 } else {
                     unclaimed.append((request, outcome))
                 }
-            case .itemStored, .itemRemoved:
+            case .itemStored, .itemRemoved, .nodeIDChanged:
                 persist(action)
             case .externalAddress:
                 // Through a tunnel, others see the relay's address, not this node's.

@@ -78,6 +78,8 @@ public final class DHTService: Service, Sendable {
         /// From now on, send every datagram through this relay's tunnel (`nil`: through the
         /// sockets again), as UDP is blocked (``TunnelKeeper``).
         case tunnel(DatagramTunnel?)
+        /// The router says this is the node's public address (a port mapping): take its BEP 42 id.
+        case publicAddress(Endpoint.Address)
     }
 
     public func run() async throws {

@@ -56,6 +56,11 @@ public final class NodePersistence: Sendable {
         return compliant
     }
 
+    /// Keeps the id the node took at run time (BEP 42) for its next start.
+    public func saveNodeID(_ id: NodeID) throws {
+        try environment.write { txn in try txn.put(meta, Array("dht-id".utf8), id.bytes) }
+    }
+
     /// Remembers the public address other nodes agreed on.
     public func saveExternalAddress(_ address: Endpoint.Address) throws {
         try environment.write { txn in try txn.put(meta, Array("external-address".utf8), Endpoint(address: address, port: 0).compact) }

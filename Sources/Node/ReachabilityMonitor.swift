@@ -39,6 +39,7 @@ struct ReachabilityMonitor {
                     do {
                         let fresh = try await mapper.map(udpPort: dht.port, tcpPort: jobsPort)
                         if fresh != mapped {
+                            events.post(.publicAddress(fresh.publicAddress))
                             service.logger.info("the router mapped \(fresh.protocolName) ports: UDP \(fresh.udpPort.map(String.init) ?? "-"), TCP \(fresh.tcpPort.map(String.init) ?? "-") at \(Endpoint(address: fresh.publicAddress, port: 0).addressText), for \(fresh.lifetime) s")
                         }
                         mapped = fresh

@@ -1,5 +1,6 @@
 import ExampleJobs
 import Foundation
+import Kademlia
 import Testing
 
 extension CLIProcessTests {
@@ -31,6 +32,16 @@ extension CLIProcessTests {
                 #expect(eventually(timeout: 60) { lab.reachability(host).hasPrefix(words) }, "\(host): \(lab.reachability(host))")
             }
             #expect(lab.reachability("cone").contains("does not answer (BEP 43)"))
+            // BEP 42: the public nodes (from their own address) and the mapped homes (from their
+            // router's) took the id bound to their public address, which enforcing nodes keep.
+            for (host, address) in [("pub1", "203.0.113.10"), ("pub2", "203.0.113.11"), ("upnp", "203.0.113.40"), ("igd", "203.0.113.70")] {
+                let nodeID = {
+                    (try? lab.potluck(host, ["dht", "status", "--json"])).flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] }
+                        .flatMap { $0["node_id"] as? String }.flatMap(NodeID.init(hex:))
+                }
+                #expect(eventually(timeout: 30) { nodeID().map { NodeIDSecurity.isValid($0, for: Endpoint("\(address):1")!.address) } ?? false },
+                        "\(host): \(nodeID().map(\.hex) ?? "no id")")
+            }
             // Each lender behind a NAT listens at both relays, so that one going away cuts nothing.
             for home in ["cone", "sym", "noudp"] {
                 #expect(eventually(timeout: 30) {

@@ -17,7 +17,9 @@ import SeededRandom
 /// fill `nodes` and `nodes6` from it by family.
 public struct DHTNode: Sendable {
     public internal(set) var configuration: Configuration
-    public let id: NodeID
+    /// Its id: random at first, then BEP 42's for its public address once other nodes agree on
+    /// it (``Configuration/adoptsSecureID``).
+    public internal(set) var id: NodeID
 
     var table: RoutingTable
     var replyMemo = ReplyMemo()
@@ -132,7 +134,7 @@ public struct DHTNode: Sendable {
             } ?? false
             handleResponse(response, transactionID: message.transactionID, from: source, peerKey: key,
                            peerCoordinate: message.coordinate, now: now, into: &actions)
-            if !dialledBack, let seen = message.senderIP { noteExternalAddress(seen, reportedBy: source.address, into: &actions) }
+            if !dialledBack, let seen = message.senderIP { noteExternalAddress(seen, reportedBy: source.address, now: now, into: &actions) }
         case .error(let error):
             handleError(error, transactionID: message.transactionID, from: source, now: now, into: &actions)
         }

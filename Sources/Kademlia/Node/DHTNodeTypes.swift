@@ -85,6 +85,9 @@ extension DHTNode {
         /// extension key `plk` (`spec/0005-krpc.md` reserves `pl…` keys; other implementations
         /// ignore them) so that peers can go from an endpoint to a key, e.g. to fetch its offer.
         public var identity: PublicKey?
+        /// Whether the node takes the BEP 42 id of its public address as soon as other nodes agree
+        /// on that address (`spec/0004-dht-routing.md` §6), so that nodes enforcing BEP 42 keep it.
+        public var adoptsSecureID = true
         /// The client version sent in `v` (BEP 5): "PL" and a two-byte version.
         public var clientVersion: [UInt8] = Array("PL".utf8) + [0, 1]
 
@@ -129,8 +132,11 @@ extension DHTNode {
         /// Forget a persisted item (it expired or was replaced).
         case itemRemoved(NodeID)
         /// Other nodes agree that this node's public address is this one (BEP 42 `ip`); the
-        /// driver may remember it and derive a BEP 42 node id from it at the next start.
+        /// driver may remember it.
         case externalAddress(Endpoint.Address)
+        /// The node took this id (BEP 42, ``DHTNode/adopt(_:now:into:)``); the driver keeps it
+        /// for the next start.
+        case nodeIDChanged(NodeID)
     }
 
     /// How a command ended.

@@ -1,8 +1,8 @@
 import Bencode
 import PotluckCrypto
 /// Learning this node's public address from the `ip` key of replies (BEP 42), so that the node
-/// can take a BEP 42 id (its first 21 bits bound to that address) at its next start, and so that
-/// the node can tell what its NAT does (`spec/0021-reachability.md` §2).
+/// can take a BEP 42 id (its first 21 bits bound to that address) at once, and so that the node
+/// can tell what its NAT does (`spec/0021-reachability.md` §2).
 ///
 /// Each responder's address gets one vote (the endpoint it reported last); an address wins once
 /// ``quorum`` distinct responders report it and it is not a local (exempt) address. The reported
@@ -29,8 +29,41 @@ struct ExternalAddressVote: Sendable {
 }
 
 extension DHTNode {
-    mutating func noteExternalAddress(_ seen: Endpoint, reportedBy voter: Endpoint.Address, into actions: inout [Action]) {
-        if let agreed = externalAddress.record(seen, from: voter) { actions.append(.externalAddress(agreed)) }
+    mutating func noteExternalAddress(_ seen: Endpoint, reportedBy voter: Endpoint.Address, now: Timestamp, into actions: inout [Action]) {
+        guard let agreed = externalAddress.record(seen, from: voter) else { return }
+        actions.append(.externalAddress(agreed))
+        if configuration.adoptsSecureID, !NodeIDSecurity.isValid(id, for: agreed) {
+            adopt(NodeIDSecurity.makeID(for: agreed, using: &random), now: now, into: &actions)
+        }
+    }
+
+    /// Takes the BEP 42 id of `address`, a public address the driver learned otherwise (bound
+    /// to it, or told by the router that maps its port), unless its id already fits.
+    public mutating func adoptSecureID(for address: Endpoint.Address, now: Timestamp) -> [Action] {
+        var actions: [Action] = []
+        if NodeIDSecurity.isPublic(address), !NodeIDSecurity.isValid(id, for: address) {
+            adopt(NodeIDSecurity.makeID(for: address, using: &random), now: now, into: &actions)
+        }
+        return actions
+    }
+
+    /// Turns ``Configuration/adoptsSecureID`` on or off (off while others see a relay's address).
+    public mutating func setAdoptsSecureID(_ adopts: Bool) {
+        configuration.adoptsSecureID = adopts
+    }
+
+    /// Takes `newID` as this node's id from now on (BEP 42, "Bootstrapping": a node that learns
+    /// its public address takes the id bound to it, so that nodes enforcing BEP 42 keep it).
+    /// The routing table keeps every contact, now by distance from the new id; a lookup of the
+    /// new id tells its new neighbourhood; ``Action/nodeIDChanged(_:)`` asks the driver to
+    /// keep the id for the next start. Lookups under way go on.
+    public mutating func adopt(_ newID: NodeID, now: Timestamp, into actions: inout [Action]) {
+        guard newID != id else { return }
+        id = newID
+        table = table.rekeyed(to: newID, now: now)
+        replyMemo = ReplyMemo()
+        actions.append(.nodeIDChanged(newID))
+        startOperation(.findNode, target: newID, request: nil, now: now, into: &actions)
     }
 
     /// The public address other nodes agree on, if any.

@@ -59,6 +59,15 @@ public enum NodeIDSecurity {
         return UInt32(truncatingIfNeeded: id.high >> 32) & 0xFFFF_F800 == hash & 0xFFFF_F800
     }
 
+    /// Whether `address` is a public one: neither exempt (local) nor unspecified.
+    public static func isPublic(_ address: Endpoint.Address) -> Bool {
+        let unspecified = switch address {
+        case .v4(let ip): ip == 0
+        case .v6(let high, let low): high == 0 && low == 0
+        }
+        return !unspecified && !isExempt(address)
+    }
+
     /// Whether `address` is on a local network and so exempt from verification: IPv4 `10/8`,
     /// `172.16/12`, `192.168/16`, `169.254/16`, `127/8` (BEP 42); IPv6 `::1`, `fe80::/10`,
     /// `fec0::/10`, `fc00::/7` (libtorrent's choice, see Deviations above).

@@ -20,8 +20,8 @@ extension RoutingTable {
         /// answer (``RoutingTable/heardFrom(_:kind:now:)`` or ``RoutingTable/failed(_:now:)``)
         /// before it may ask again.
         public var pingTimeout: Duration
-        /// Whether to refuse contacts whose id does not comply with BEP 42 for their address.
-        /// Off by default (`spec/0004-dht-routing.md` §6).
+        /// Whether to refuse contacts whose id does not comply with BEP 42 for their address
+        /// (local addresses are exempt). On by default (`spec/0004-dht-routing.md` §6).
         public var enforceNodeIDs: Bool
         /// At most this many members of one bucket may share an address (libtorrent's
         /// `restrict_routing_ips`: 1); 0 for no limit. Local addresses are exempt (§6.1).
@@ -34,7 +34,7 @@ extension RoutingTable {
         public init(
             bucketSize: Int = 8, replacementCacheSize: Int = 8, questionableAfter: Duration = .seconds(15 * 60),
             maxFailures: Int = 2, refreshInterval: Duration = .seconds(15 * 60), pingTimeout: Duration = .seconds(60),
-            enforceNodeIDs: Bool = false, maxPerAddressPerBucket: Int = 1, maxPerPrefix: Int = 4
+            enforceNodeIDs: Bool = true, maxPerAddressPerBucket: Int = 1, maxPerPrefix: Int = 4
         ) {
             precondition(bucketSize > 0 && replacementCacheSize >= 0 && maxFailures > 0, "invalid routing configuration")
             self.bucketSize = bucketSize

@@ -199,7 +199,7 @@ public struct RoutingTable: Sendable {
         return requestPing(in: index, now: now).map { .pending(pingThis: $0) } ?? .updated
     }
 
-    private mutating func insert(_ entry: Entry, into index: Int, now: Timestamp) {
+    mutating func insert(_ entry: Entry, into index: Int, now: Timestamp) {
         buckets[index].entries.append(entry, upTo: configuration.bucketSize)
         joined(entry)
         buckets[index].lastChanged = now
@@ -254,7 +254,7 @@ public struct RoutingTable: Sendable {
     /// Puts `entry` in bucket `index`'s replacement cache as its most recent candidate, dropping
     /// the oldest when the cache is full. A candidate heard again moves to the end and takes the
     /// newer endpoint (candidates are unverified either way).
-    private mutating func cache(_ entry: Entry, in index: Int) {
+    mutating func cache(_ entry: Entry, in index: Int) {
         var entry = entry
         if let old = buckets[index].replacementIndex(of: entry.id) {
             let previous = buckets[index].replacements.remove(at: old)

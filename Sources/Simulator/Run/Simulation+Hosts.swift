@@ -122,7 +122,7 @@ extension Simulation {
                 metrics.itemsStored += 1
             case .itemRemoved:
                 metrics.itemsStored -= 1
-            case .externalAddress:
+            case .externalAddress, .nodeIDChanged:
                 break  // simulated hosts keep their ids (their 10.x addresses are BEP 42-exempt)
             }
         }

@@ -162,7 +162,7 @@ struct DHTNodeTests {
     /// and its last quarter still answers a node that is in the routing table.
     @Test func underAGlobalOverloadAKnownNodeIsStillAnswered() throws {
         var node = DHTNode(id: Self.idA, seed: 1, now: .zero)
-        let friend = Endpoint("198.51.100.7:6881")!
+        let friend = Endpoint("192.168.100.7:6881")!  // a local address: its id need not be BEP 42's
         let friendID = "abcdefghij0123456789"
         let ping = { (id: String) in Array("d1:ad2:id20:\(id)e1:q4:ping1:t2:aa1:y1:qe".utf8) }
         // The friend joins the table by answering the dial-back its ping causes.
@@ -403,23 +403,49 @@ extension Optional {
 
 @Suite("BEP 42 external address votes")
 struct ExternalAddressTests {
-    @Test func threeRespondersAgreeingOnAPublicAddressMakeItKnown() throws {
-        var node = DHTNode(id: NodeID(hex: String(repeating: "33", count: 20))!, seed: 1, now: .zero)
+    @Test func threeRespondersAgreeingOnAPublicAddressMakeItKnownAndGiveTheNodeItsID() throws {
+        let oldID = NodeID(hex: String(repeating: "33", count: 20))!
+        var node = DHTNode(id: oldID, seed: 1, now: .zero)
         let publicAddress = Endpoint("124.31.75.21:6881")!
-        var announced: [Endpoint.Address] = []
+        try #require(!NodeIDSecurity.isValid(oldID, for: publicAddress.address))
+        var announced: [Endpoint.Address] = [], taken: [NodeID] = []
         for responder in 0..<4 {
-            let peer = Endpoint(address: .v4(0x0808_0800 | UInt32(responder)), port: 6881)
+            // Responders on exempt addresses, so that the table keeps them whatever their ids.
+            let peer = Endpoint(address: .v4(0x0A08_0800 | UInt32(responder)), port: 6881)
             let ping = node.start(.ping(peer), request: UInt64(responder + 1), now: .seconds(1))
             guard case .send(let bytes, _) = try #require(ping.first) else { return }
             let query = try KRPCMessage.decode(bytes)
+            #expect(query.senderID == (responder < 3 ? oldID : taken.first), "queries carry the id the node has now")
             let reply = KRPCMessage(transactionID: query.transactionID,
                                     kind: .response(KRPCMessage.Response(id: NodeID(hex: String(repeating: "4\(responder)", count: 20))!)),
                                     senderIP: publicAddress)
             for action in node.receive(reply.encoded(), from: peer, now: .seconds(1)) {
                 if case .externalAddress(let address) = action { announced.append(address) }
+                if case .nodeIDChanged(let id) = action { taken.append(id) }
             }
         }
         #expect(announced == [publicAddress.address])  // once, at the third vote
         #expect(node.agreedExternalAddress == publicAddress.address)
+        // BEP 42: the id is now bound to that address, the table kept every responder.
+        #expect(taken.count == 1 && taken.first == node.id && NodeIDSecurity.isValid(node.id, for: publicAddress.address))
+        #expect(node.routingContacts.count == 4)
+        #expect(node.adoptSecureID(for: publicAddress.address, now: .seconds(2)).isEmpty, "an id that fits is kept")
+    }
+
+    @Test func aNodeThatKnowsItsAddressFromItsRouterTakesItsIDAndTellsItsNeighbourhood() throws {
+        var node = DHTNode(id: NodeID(hex: String(repeating: "33", count: 20))!, seed: 2, now: .zero)
+        #expect(node.adoptSecureID(for: .v4(0xC0A8_0001), now: .zero).isEmpty, "a local address binds no id")
+        let address = Endpoint("203.0.113.40:6891")!.address
+        let actions = node.adoptSecureID(for: address, now: .zero)
+        #expect(actions.contains(.nodeIDChanged(node.id)) && NodeIDSecurity.isValid(node.id, for: address))
+        node.setAdoptsSecureID(false)
+        #expect(!node.configuration.adoptsSecureID)
+    }
+}
+
+extension KRPCMessage {
+    /// The `id` a query carries.
+    var senderID: NodeID? {
+        if case .query(let query) = kind { query.id } else { nil }
     }
 }

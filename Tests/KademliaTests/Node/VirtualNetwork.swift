@@ -101,6 +101,8 @@ struct VirtualNetwork {
                 persisted[endpoint, default: 0] -= 1
             case .externalAddress(let address):
                 externalAddresses[endpoint] = address
+            case .nodeIDChanged:
+                break
             }
         }
     }

@@ -15,7 +15,7 @@ struct RoutingDiversityTests {
 
     @Test func aSecondNodeFromOnePublicAddressIsRefusedInItsBucket() {
         var random = SplitMix64(seed: 1)
-        var table = RoutingTable(ownID: Self.own)
+        var table = RoutingTable(ownID: Self.own, configuration: Routing.unenforced)
         let now = Routing.time(0)
         #expect(table.heardFrom(Self.contact(.random(using: &random), "203.0.113.5:6881"), kind: .response, now: now) == .added)
         // Same address, another port and id, same (only) bucket: refused, whichever way it was heard.
@@ -33,7 +33,7 @@ struct RoutingDiversityTests {
 
     @Test func aFewPerSlash24InTheWholeTableThenNoMore() {
         var random = SplitMix64(seed: 2)
-        var table = RoutingTable(ownID: Self.own)
+        var table = RoutingTable(ownID: Self.own, configuration: Routing.unenforced)
         let now = Routing.time(0)
         var members: [NodeID] = []
         for host in 1...4 {
@@ -53,7 +53,7 @@ struct RoutingDiversityTests {
 
     @Test func ipv6NodesCountByTheir64() {
         var random = SplitMix64(seed: 3)
-        var table = RoutingTable(ownID: Self.own, configuration: .init(maxPerPrefix: 2))
+        var table = RoutingTable(ownID: Self.own, configuration: .init(enforceNodeIDs: false, maxPerPrefix: 2))
         let now = Routing.time(0)
         #expect(table.heardFrom(Self.contact(.random(using: &random), "[2001:db8:1:2::1]:6881"), kind: .response, now: now) == .added)
         #expect(table.heardFrom(Self.contact(.random(using: &random), "[2001:db8:1:2::2]:6881"), kind: .response, now: now) == .added)
@@ -68,7 +68,7 @@ struct RoutingDiversityTests {
     @Test(arguments: [11, 12, 13] as [UInt64])
     func theRulesHoldThroughRandomChurn(seed: UInt64) {
         var random = SplitMix64(seed: seed)
-        var table = RoutingTable(ownID: Self.own, configuration: .init(bucketSize: 4, replacementCacheSize: 4, maxPerPrefix: 3))
+        var table = RoutingTable(ownID: Self.own, configuration: .init(bucketSize: 4, replacementCacheSize: 4, enforceNodeIDs: false, maxPerPrefix: 3))
         var known: [NodeID] = []
         for step in 0..<3000 {
             let now = Routing.time(step)
@@ -95,7 +95,7 @@ struct RoutingDiversityTests {
 
     @Test func onlyMembersThatAnsweredUsAreHandedOut() {
         var random = SplitMix64(seed: 4)
-        var table = RoutingTable(ownID: Self.own)
+        var table = RoutingTable(ownID: Self.own, configuration: Routing.unenforced)
         let now = Routing.time(0)
         let answered = Self.contact(.random(using: &random), "203.0.113.1:6881")
         let queried = Self.contact(.random(using: &random), "203.0.113.2:6881")

@@ -11,7 +11,7 @@ struct RoutingTablePropertyTests {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func randomOperationsKeepTheInvariants(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
-        let configuration = RoutingTable.Configuration(bucketSize: 4, replacementCacheSize: 3)
+        let configuration = RoutingTable.Configuration(bucketSize: 4, replacementCacheSize: 3, enforceNodeIDs: false)
         var table = RoutingTable(ownID: .random(using: &random), configuration: configuration)
         var known: [NodeContact] = []
         var seconds = 0
@@ -71,7 +71,7 @@ struct RoutingTablePropertyTests {
 
     @Test func closestMatchesBruteForceOnALargeTable() {
         var random = SplitMix64(seed: 99)
-        var table = RoutingTable(ownID: .random(using: &random))
+        var table = RoutingTable(ownID: .random(using: &random), configuration: Routing.unenforced)
         for _ in 0..<20_000 {
             table.heardFrom(Routing.contact(.random(using: &random)), kind: .response, now: Routing.time(0))
         }
@@ -97,7 +97,7 @@ struct RoutingTablePropertyTests {
     @Test func evenlySpreadIDsFillFiveLevels() throws {
         var random = SplitMix64(seed: 5)
         let own = NodeID.random(using: &random)
-        var table = RoutingTable(ownID: own)
+        var table = RoutingTable(ownID: own, configuration: Routing.unenforced)
         for byte in (0..<256).shuffled(using: &random) {
             var id = NodeID.random(using: &random)
             id.high = id.high & 0x00FF_FFFF_FFFF_FFFF | UInt64(byte) << 56
@@ -114,7 +114,7 @@ struct RoutingTablePropertyTests {
     @Test(arguments: [(500, 11), (5_000, 12), (50_000, 13)] as [(Int, UInt64)])
     func depthGrowsAsLogOfNetworkSize(nodes: Int, seed: UInt64) {
         var random = SplitMix64(seed: seed)
-        var table = RoutingTable(ownID: .random(using: &random))
+        var table = RoutingTable(ownID: .random(using: &random), configuration: Routing.unenforced)
         for _ in 0..<nodes {
             table.heardFrom(Routing.contact(.random(using: &random)), kind: .response, now: .zero)
         }

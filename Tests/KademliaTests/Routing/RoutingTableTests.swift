@@ -7,7 +7,7 @@ import Testing
 struct RoutingTableTests {
     /// A table whose bucket 0 (ids differing from ours in the first bit) is full with eight nodes
     /// that answered at t0+0s … t0+7s, and cannot split. Returns the table and the eight contacts.
-    static func fullFarBucket(seed: UInt64, configuration: RoutingTable.Configuration = .init())
+    static func fullFarBucket(seed: UInt64, configuration: RoutingTable.Configuration = Routing.unenforced)
         -> (RoutingTable, [NodeContact], SplitMix64)
     {
         var random = SplitMix64(seed: seed)
@@ -140,7 +140,7 @@ struct RoutingTableTests {
     @Test func unusableContactsAreRejected() {
         var random = SplitMix64(seed: 9)
         let own = NodeID.random(using: &random)
-        var table = RoutingTable(ownID: own)
+        var table = RoutingTable(ownID: own, configuration: Routing.unenforced)
         let outcome24 = table.heardFrom(Routing.contact(own), kind: .response, now: .zero)
         #expect(outcome24 == .rejected(.ownID))
         let other = NodeID.random(using: &random)
@@ -152,9 +152,9 @@ struct RoutingTableTests {
         #expect(table.count == 0)
     }
 
-    @Test func enforcementRefusesNonCompliantIDs() {
+    @Test func enforcementRefusesNonCompliantIDsByDefault() {
         var random = SplitMix64(seed: 10)
-        var table = RoutingTable(ownID: .random(using: &random), configuration: .init(enforceNodeIDs: true))
+        var table = RoutingTable(ownID: .random(using: &random))
         let address = Endpoint.Address.v4(0x7C1F_4B15)  // 124.31.75.21
         let good = NodeIDSecurity.makeID(for: address, using: &random)
         let bad = good ^ NodeID.mask(leadingBits: 1)
@@ -166,9 +166,36 @@ struct RoutingTableTests {
         #expect(table.heardFrom(local, kind: .response, now: .zero) == .added)  // 192.168/16 is exempt
     }
 
+    @Test func aTableRekeyedToANewIDKeepsItsContactsByTheirNewDistance() {
+        var random = SplitMix64(seed: 12)
+        var table = RoutingTable(ownID: .random(using: &random), configuration: Routing.unenforced)
+        for index in 0..<300 {
+            let contact = NodeContact(id: .random(using: &random), endpoint: Endpoint(address: .v4(0x0A00_0000 | UInt32(index)), port: 6881))
+            table.heardFrom(contact, kind: index % 3 == 0 ? .query : .response, now: Routing.time(index))
+        }
+        let newID = NodeID.random(using: &random)
+        let rekeyed = table.rekeyed(to: newID, now: Routing.time(400))
+        #expect(rekeyed.ownID == newID)
+        let before = Set(table.allContacts.map(\.id)), after = Set(rekeyed.allContacts.map(\.id))
+        let candidates = Set(rekeyed.buckets.flatMap(\.replacements).map(\.id))
+        #expect(after.isSubset(of: before.union(table.buckets.flatMap(\.replacements).map(\.id))))
+        #expect(before.isSubset(of: after.union(candidates)), "a member that no longer fits waits as a candidate")
+        for bucket in rekeyed.buckets {
+            for entry in bucket.entries {
+                #expect(bucket.covers(entry.id))
+                let old = table.entry(for: entry.id)
+                #expect(old == nil || (old?.lastResponse == entry.lastResponse && old?.failures == entry.failures), "times and failures are kept")
+            }
+        }
+        // The buckets now tile the space around the new id: the nearest members are the new id's.
+        let nearest = rekeyed.closest(to: newID, count: 8).map(\.id)
+        let expected = Array(after.sorted { ($0 ^ newID) < ($1 ^ newID) }.prefix(8))
+        #expect(nearest == expected)
+    }
+
     @Test func nodeStatesFollowBEP5() {
         var random = SplitMix64(seed: 11)
-        var table = RoutingTable(ownID: .random(using: &random))
+        var table = RoutingTable(ownID: .random(using: &random), configuration: Routing.unenforced)
         let responder = Routing.contact(.random(using: &random)), querier = Routing.contact(.random(using: &random))
         table.heardFrom(responder, kind: .response, now: Routing.time(0))
         table.heardFrom(querier, kind: .query, now: Routing.time(0))

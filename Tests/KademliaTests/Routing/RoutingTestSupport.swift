@@ -4,6 +4,10 @@ import SeededRandom
 /// Helpers shared by the routing tests.
 enum Routing {
     /// A public IPv4 endpoint derived from `id`, so each id has a stable address of its own.
+    /// The default rules but BEP 42's: these tests choose ids by their prefix and give them
+    /// synthetic public addresses (BEP 42 has tests of its own).
+    static let unenforced = RoutingTable.Configuration(enforceNodeIDs: false)
+
     static func contact(_ id: NodeID, port: UInt16 = 6881) -> NodeContact {
         let ip = UInt32(truncatingIfNeeded: id.high >> 32) | 0x0100_0001
         return NodeContact(id: id, endpoint: Endpoint(address: .v4(ip), port: port))
