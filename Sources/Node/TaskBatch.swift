@@ -69,7 +69,7 @@ public struct TaskBatch: Sendable {
         while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = board.take(for: lender.key, aheadOf: slots) {
             let item = planned[index]
             observer(index, .running(lender.key))
-            status.update(board.withLock { $0.counts }, "\(item.label) → \(lender.key.peerID.prefix(12))…")
+            status.update(board, "\(item.label) → \(lender.key.peerID.prefix(12))…")
             // Outputs arrive beside where they are saved (one file system: saving is a link), in
             // a directory named after the task: a transfer cut short resumes there when the task
             // runs again (another lender, a restarted borrower) and its output is the same.
@@ -81,7 +81,11 @@ public struct TaskBatch: Sendable {
                 }
             }
             do {
-                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming)
+                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming) { event in
+                    guard case .started = event else { return }
+                    board.withLock { $0.markStarted(index) }
+                    status.update(board, nil)
+                }
                 let outcome = completion.outcome
                 board.addTransferred(sent: completion.sentInputBytes, received: completion.receivedOutputBytes)
                 if case .sandboxFailure(let reason) = outcome.termination {
@@ -99,7 +103,7 @@ public struct TaskBatch: Sendable {
                 board.lenderFailed(index, on: lender.key, reason: "\(error)")
             }
             observer(index, board.withLock { $0.states[index] })
-            status.update(board.withLock { $0.counts }, nil)
+            status.update(board, nil)
         }
     }
 
@@ -229,11 +233,23 @@ public final class BatchStatus: Sendable {
         self.enabled = enabled
     }
 
-    func update(_ counts: (done: Int, running: Int, queued: Int, failed: Int), _ started: String?) {
+    func update(_ board: SharedBoard, _ started: String?) {
         guard enabled, terminal || started == nil else { return }
-        let failed = counts.failed > 0 ? ", \(counts.failed) failed" : ""
-        let line = "potluck: [\(counts.done)/\(total) done, \(counts.running) running, \(counts.queued) queued\(failed)]" + (started.map { " started \($0)" } ?? "")
+        let line = Self.line(total: total, board.withLock { ($0.counts, $0.countsByLender) }) + (started.map { " started \($0)" } ?? "")
         FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+    }
+
+    /// `potluck: [3/16 done, 2 running, 2 waiting at lenders, 9 queued] pk1abc…: 2 done, 1 running; …`
+    static func line(total: Int, _ progress: (counts: TaskBoard.Counts, byLender: [PublicKey: TaskBoard.Counts])) -> String {
+        let counts = progress.counts
+        var parts = ["\(counts.done)/\(total) done", "\(counts.running) running"]
+        if counts.waiting > 0 { parts.append("\(counts.waiting) waiting at lenders") }
+        parts.append("\(counts.queued) queued")
+        if counts.failed > 0 { parts.append("\(counts.failed) failed") }
+        let lenders = progress.byLender.sorted { $0.key.peerID < $1.key.peerID }.map { lender, counts in
+            "\(lender.peerID.prefix(10))…: \(counts.done) done, \(counts.running) running" + (counts.waiting > 0 ? ", \(counts.waiting) waiting" : "")
+        }
+        return "potluck: [" + parts.joined(separator: ", ") + "]" + (lenders.isEmpty ? "" : " " + lenders.joined(separator: "; "))
     }
 
     func note(_ text: String) {

@@ -18,6 +18,8 @@ public struct TaskBoard: Sendable {
     /// The lenders each task already failed on, and why the last one failed.
     private var failedOn: [Set<PublicKey>]
     private var lastFailure: [String?]
+    /// The running tasks whose lender said it started them (the others wait in its line).
+    private var started: Set<Int> = []
 
     public init(count: Int) {
         states = Array(repeating: .queued, count: count)
@@ -35,9 +37,15 @@ public struct TaskBoard: Sendable {
         return index
     }
 
+    /// The lender said it started task `index` (until then it waited in the lender's line).
+    public mutating func markStarted(_ index: Int) {
+        if case .running = states[index] { started.insert(index) }
+    }
+
     /// The task finished; its outcome is the task's own (its outputs are saved, or its tool failed).
     public mutating func finish(_ index: Int, on lender: PublicKey, failure: String? = nil) {
         states[index] = failure.map { .failed($0) } ?? .done(lender)
+        started.remove(index)
     }
 
     /// The lender could not run the task (refused, unreachable, gone): back in line, or failed
@@ -45,6 +53,7 @@ public struct TaskBoard: Sendable {
     public mutating func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
         failedOn[index].insert(lender)
         lastFailure[index] = reason
+        started.remove(index)
         states[index] = attempts[index] >= Self.maxAttempts ? .failed("\(attempts[index]) attempts failed; last: \(reason)") : .queued
     }
 
@@ -53,6 +62,7 @@ public struct TaskBoard: Sendable {
     public mutating func putBack(_ index: Int) {
         guard case .running = states[index] else { return }
         states[index] = .queued
+        started.remove(index)
         attempts[index] -= 1
     }
 
@@ -66,13 +76,33 @@ public struct TaskBoard: Sendable {
     public var queuedCount: Int { states.filter { $0 == .queued }.count }
     public var isFinished: Bool { !states.contains { if case .queued = $0 { true } else if case .running = $0 { true } else { false } } }
 
-    /// `done / running / queued / failed` counts.
-    public var counts: (done: Int, running: Int, queued: Int, failed: Int) {
-        var counts = (done: 0, running: 0, queued: 0, failed: 0)
+    /// How many tasks are done, running (started by their lender), waiting in a lender's line
+    /// (sent ahead, not started yet), queued here, or failed.
+    public struct Counts: Sendable, Equatable {
+        public var done = 0, running = 0, waiting = 0, queued = 0, failed = 0
+    }
+
+    /// The counts of the whole batch.
+    public var counts: Counts { counts(where: { _ in true }) }
+
+    /// The counts of the tasks done, running or waiting at each lender, by lender.
+    public var countsByLender: [PublicKey: Counts] {
+        var lenders: Set<PublicKey> = []
         for state in states {
+            if case .running(let lender) = state { lenders.insert(lender) }
+            if case .done(let lender) = state { lenders.insert(lender) }
+        }
+        return Dictionary(uniqueKeysWithValues: lenders.map { lender in
+            (lender, counts(where: { $0 == .running(lender) || $0 == .done(lender) }))
+        })
+    }
+
+    private func counts(where included: (State) -> Bool) -> Counts {
+        var counts = Counts()
+        for (index, state) in states.enumerated() where included(state) {
             switch state {
             case .done: counts.done += 1
-            case .running: counts.running += 1
+            case .running: if started.contains(index) { counts.running += 1 } else { counts.waiting += 1 }
             case .queued: counts.queued += 1
             case .failed: counts.failed += 1
             }

@@ -19,6 +19,24 @@ import Testing
         #expect(board.states == [.done(b), .done(a)])
     }
 
+    @Test func aTaskSentAheadWaitsAtItsLenderUntilItStarts() {
+        var board = TaskBoard(count: 5)
+        for lender in [a, a, b] { _ = board.take(for: lender) }
+        board.markStarted(0)
+        board.markStarted(2)
+        #expect(board.counts == TaskBoard.Counts(done: 0, running: 2, waiting: 1, queued: 2, failed: 0))
+        board.finish(0, on: a)
+        board.markStarted(1)
+        board.lenderFailed(2, on: b, reason: "gone")
+        #expect(board.counts == TaskBoard.Counts(done: 1, running: 1, waiting: 0, queued: 3, failed: 0))
+        #expect(board.countsByLender == [a: TaskBoard.Counts(done: 1, running: 1)])
+        _ = board.take(for: b)  // task 2 again, not started yet: no longer counted as running
+        #expect(board.countsByLender[b] == TaskBoard.Counts(waiting: 1))
+        let line = BatchStatus.line(total: 5, (board.counts, board.countsByLender))
+        #expect(line.hasPrefix("potluck: [1/5 done, 1 running, 1 waiting at lenders, 2 queued] "), "\(line)")
+        #expect(line.contains("\(a.peerID.prefix(10))…: 1 done, 1 running") && line.contains("\(b.peerID.prefix(10))…: 0 done, 0 running, 1 waiting"), "\(line)")
+    }
+
     @Test func aTaskFailsAfterThreeAttempts() {
         var board = TaskBoard(count: 1)
         for attempt in 1...TaskBoard.maxAttempts {
