@@ -39,7 +39,7 @@ public final class NodePersistence: Sendable {
             return id
         }
         let id = make()
-        try environment.write { txn in try txn.put(meta, Array("dht-id".utf8), id.bytes) }
+        try saveNodeID(id)
         return id
     }
 
@@ -52,11 +52,12 @@ public final class NodePersistence: Sendable {
         let saved = try nodeID { NodeID.random(using: &random) }
         guard bep42, let address = try externalAddress(), !NodeIDSecurity.isValid(saved, for: address) else { return saved }
         let compliant = NodeIDSecurity.makeID(for: address, using: &random)
-        try environment.write { txn in try txn.put(meta, Array("dht-id".utf8), compliant.bytes) }
+        try saveNodeID(compliant)
         return compliant
     }
 
-    /// Keeps the id the node took at run time (BEP 42) for its next start.
+    /// Keeps `id` as the node's id for its next start (made at the first start, or taken for
+    /// BEP 42).
     public func saveNodeID(_ id: NodeID) throws {
         try environment.write { txn in try txn.put(meta, Array("dht-id".utf8), id.bytes) }
     }

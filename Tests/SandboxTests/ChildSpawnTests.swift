@@ -70,7 +70,7 @@ import Glibc
         }
     }
 
-    @Test func aStepThatFailsIsSaidAndLeavesNoChild() throws {
+    @Test func aStepThatFailsIsSaidInASentence() throws {
         #expect {
             _ = try Self.shell("true", joining: ["/nonexistent/potluck/tasks"])
         } throws: { error in
