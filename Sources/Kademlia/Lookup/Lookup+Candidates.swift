@@ -133,7 +133,8 @@ extension Lookup {
     ///
     /// Slow peers hold up termination only with ``Configuration/slowHoldsTermination``;
     /// without it (the default) the lookup is also finished once the k closest peers neither
-    /// failed nor slow have all answered.
+    /// failed nor slow have all answered, or once fewer than k such peers are known, at least
+    /// one of them, all answered, and no query is left to send.
     func scan() -> LookupScan {
         let k = configuration.k
         var settled = 0, allAnswered = true  // among the k closest not failed
@@ -157,7 +158,12 @@ extension Lookup {
             if settled == k, allAnswered || choice != nil || eligible == k { break }
         }
         if settled == k, allAnswered { return .finished }
-        if !configuration.slowHoldsTermination, eligible == k, eligibleAnswered { return .finished }
+        if !configuration.slowHoldsTermination, eligibleAnswered {
+            // k responsive peers answered; or, in a network of fewer than k live nodes, every
+            // responsive peer answered and none is left to ask (a dead peer there held the end
+            // of each lookup for the full timeout).
+            if eligible == k || (eligible > 0 && choice == nil) { return .finished }
+        }
         if let choice { return .query(choice) }
         return .wait
     }

@@ -178,6 +178,34 @@ struct LookupStepTests {
         #expect(lookup.result.resent == 1)
     }
 
+    /// In a network of fewer than k live nodes, a dead peer does not hold every lookup for the
+    /// full timeout (spec 0007 §5.2 step 2): once the others answered and it was asked twice, the
+    /// lookup ends. Seen in the NAT lab, where a relay that went away made `potluck offers` take
+    /// 10 s (a get_peers, then a get, each waiting 5 s).
+    @Test func aDeadPeerDoesNotHoldTheEndOfALookupInASmallNetwork() {
+        var lookup = Self.resending([10, 20, 30], alpha: 3, k: 8)
+        #expect(F.drain(&lookup, now: .zero) == ([10, 20, 30], .waitUntil(F.ms(1_000))))
+        lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(100))
+        lookup.succeeded(F.id(30), closerNodes: [], now: F.ms(100))
+        #expect(lookup.next(now: F.ms(100)) == .waitUntil(F.ms(1_000)), "10 is still waited for, up to the short timeout")
+        #expect(F.drain(&lookup, now: F.ms(1_000)) == ([10], .finished), "asked once more, then passed over")
+        #expect(lookup.result.closest == [20, 30].map { F.contact($0) })
+        #expect(lookup.result.duration == .seconds(1))
+        // When no live peer answered at all, the lookup still waits for the full timeout: a
+        // slow link is not a dead network.
+        var silent = Self.resending([10, 20], alpha: 3, k: 8)
+        _ = F.drain(&silent, now: .zero)
+        #expect(F.drain(&silent, now: F.ms(1_000)) == ([10, 20], .waitUntil(F.ms(5_000))))
+        #expect(F.accepted(silent.succeeded(F.id(10), closerNodes: [], now: F.ms(1_500))))
+        #expect(silent.next(now: F.ms(1_500)) == .finished)
+        #expect(silent.result.closest == [F.contact(10)])
+        // With slowHoldsTermination, as libtorrent, the slow peer still holds the end.
+        var holding = Self.lookup([10, 20], .init(alpha: 3, k: 8), now: .zero)
+        _ = F.drain(&holding, now: .zero)
+        holding.succeeded(F.id(20), closerNodes: [], now: F.ms(100))
+        #expect(holding.next(now: F.ms(1_000)) == .waitUntil(F.ms(5_000)))
+    }
+
     /// A resend keeps the first send time: the peer fails one full timeout after its first query.
     @Test func aResentPeerStillFailsOneFullTimeoutAfterItsFirstQuery() {
         var lookup = Self.resending([10], alpha: 1, k: 1)
