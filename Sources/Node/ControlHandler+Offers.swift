@@ -76,28 +76,63 @@ extension ControlHandler {
         return item
     }
 
+    /// The live offers of `runtime` with at least `minimumCores`. Each lender's offer is its own
+    /// BEP 44 lookup, and they all run at once: one after another, a borrower waited for the sum
+    /// of them, and for every timeout of a dead node they met (seconds each, once a relay had
+    /// gone away).
     public func listOffers(runtime: String, minimumCores: Int) async throws(APIError) -> OfferList {
         guard case .peers(let lenders, let lookup) = await run(.getPeers(Self.offerTopic(runtime: runtime))) else {
             throw APIError(503, "the offer lookup failed (is the network reachable?)")
         }
-        let now = Int64(Date().timeIntervalSince1970)
         let mine = await coordinateComponents().flatMap(VivaldiCoordinate.init(components:))
-        var offers: [OfferList.Entry] = []
-        for lender in Set(lenders).sorted(by: { $0.description < $1.description }) {
-            // The key the lender announced with, as the storing nodes report it (a lender behind a
-            // NAT answers no ping); else a ping asks the lender itself.
-            guard let key = await lenderKey(lender, reported: lookup.peerKeys[lender]) else { continue }
-            let target = MutableItem.target(key: key, salt: Self.offerSalt)
-            guard case .item(.mutable(let item)?, _, _) = await run(.get(target, salt: Self.offerSalt)),
-                  let offer = try? Offer(encoded: item.value), offer.lender == key,
-                  !offer.isExpired(now: now), offer.runtimes.contains(runtime), offer.cores >= minimumCores else { continue }
-            let rtt = mine.flatMap { mine in offer.coordinates.flatMap(VivaldiCoordinate.init(components:)).map(mine.distance(to:)) }
-            offers.append(OfferList.Entry(
-                lender: offer.lender.peerID, cores: offer.cores, memoryBytes: offer.memoryBytes, runtimes: offer.runtimes, tools: offer.tools,
-                windows: offer.windows.map(\.description), idleOnly: offer.idleOnly, endpoint: offer.endpoint, expiry: offer.expiry,
-                seq: item.sequence, offer: Hex.encode(item.value), estimatedRttMs: rtt))
+        let query = OfferQuery(runtime: runtime, minimumCores: minimumCores, now: Int64(Date().timeIntervalSince1970), mine: mine)
+        let unique = Set(lenders).sorted(by: { $0.description < $1.description })
+        let found = await withTaskGroup(of: (Int, OfferList.Entry?).self) { group in
+            var pending = unique.enumerated().makeIterator()
+            let start = { (group: inout TaskGroup<(Int, OfferList.Entry?)>) in
+                guard let (index, lender) = pending.next() else { return }
+                let reported = lookup.peerKeys[lender]
+                group.addTask { (index, await offer(of: lender, reported: reported, query)) }
+            }
+            for _ in 0..<Self.offerLookupsAtOnce { start(&group) }
+            var found = [OfferList.Entry?](repeating: nil, count: unique.count)
+            for await (index, entry) in group {
+                found[index] = entry
+                start(&group)
+            }
+            return found
         }
-        return OfferList(runtime: runtime, offers: offers)
+        return OfferList(runtime: runtime, offers: found.compactMap { $0 })
+    }
+
+    /// How many offer lookups `listOffers` runs at once: enough for a small community's lenders in
+    /// one round, few enough that the node's own rate limit and its peers' are not tried.
+    static let offerLookupsAtOnce = 8
+
+    /// What `listOffers` asks of every offer.
+    struct OfferQuery: Sendable {
+        var runtime: String
+        var minimumCores: Int
+        var now: Int64
+        var mine: VivaldiCoordinate?
+    }
+
+    /// The live offer of the lender that announced from `lender`, if it matches `query`. Its own
+    /// function, like ``lenderKey(_:reported:)``, so that no loop's async frame holds its events.
+    @inline(never)
+    private func offer(of lender: Endpoint, reported: PublicKey?, _ query: OfferQuery) async -> OfferList.Entry? {
+        // The key the lender announced with, as the storing nodes report it (a lender behind a
+        // NAT answers no ping); else a ping asks the lender itself.
+        guard let key = await lenderKey(lender, reported: reported) else { return nil }
+        let target = MutableItem.target(key: key, salt: Self.offerSalt)
+        guard case .item(.mutable(let item)?, _, _) = await run(.get(target, salt: Self.offerSalt)),
+              let offer = try? Offer(encoded: item.value), offer.lender == key, !offer.isExpired(now: query.now),
+              offer.runtimes.contains(query.runtime), offer.cores >= query.minimumCores else { return nil }
+        let rtt = query.mine.flatMap { mine in offer.coordinates.flatMap(VivaldiCoordinate.init(components:)).map(mine.distance(to:)) }
+        return OfferList.Entry(
+            lender: offer.lender.peerID, cores: offer.cores, memoryBytes: offer.memoryBytes, runtimes: offer.runtimes, tools: offer.tools,
+            windows: offer.windows.map(\.description), idleOnly: offer.idleOnly, endpoint: offer.endpoint, expiry: offer.expiry,
+            seq: item.sequence, offer: Hex.encode(item.value), estimatedRttMs: rtt)
     }
 
     /// This node's Vivaldi coordinate as `[x…, h]` in milliseconds.
