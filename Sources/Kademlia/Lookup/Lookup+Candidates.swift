@@ -27,14 +27,15 @@ struct Candidate: Sendable {
     var hop: UInt32
     var state: State
     /// Whether the query went out a second time after turning slow
-    /// (``Lookup/Configuration/resendsToSlowPeers``).
+    /// (``Lookup/Configuration/resendsToSlowPeers``), and when.
     var resent = false
+    var resentAt = Timestamp.zero
 
     /// The peer's contact, for a lookup of `target`.
     func contact(target: NodeID) -> NodeContact { NodeContact(id: distance ^ target, endpoint: endpoint) }
 }
 
-/// The result of one pass over the candidates (see ``Lookup/scan()``).
+/// The result of one pass over the candidates (see ``Lookup/scan(now:)``).
 enum LookupScan {
     /// The k closest peers not failed have all answered.
     case finished
@@ -118,6 +119,9 @@ extension Lookup {
                     slowCount += 1
                 }
                 earliest = min(earliest, failAt)
+                // A resend's own short timeout may end a lookup in a small network (`scan`).
+                let resendOver = candidates[index].resentAt.nanoseconds &+ shortNanos
+                if candidates[index].resent, clock < resendOver { earliest = min(earliest, resendOver) }
             } else {
                 earliest = min(earliest, slowAt)
             }
@@ -134,11 +138,13 @@ extension Lookup {
     /// Slow peers hold up termination only with ``Configuration/slowHoldsTermination``;
     /// without it (the default) the lookup is also finished once the k closest peers neither
     /// failed nor slow have all answered, or once fewer than k such peers are known, at least
-    /// one of them, all answered, and no query is left to send.
-    func scan() -> LookupScan {
+    /// one of them, all answered, no query is left to send and every resend has had a short
+    /// timeout to be answered.
+    func scan(now: Timestamp) -> LookupScan {
         let k = configuration.k
         var settled = 0, allAnswered = true  // among the k closest not failed
         var eligible = 0, eligibleAnswered = true  // among the k closest neither failed nor slow
+        var resendPending = false  // a slow peer among them resent less than a short timeout ago
         var choice: Int?
         for index in candidates.indices {
             let state = candidates[index].state
@@ -147,6 +153,8 @@ extension Lookup {
             if amongClosest {
                 settled += 1
                 if state != .succeeded { allAnswered = false }
+                if state == .slow, candidates[index].resent,
+                   now.nanoseconds < candidates[index].resentAt.nanoseconds &+ shortNanos { resendPending = true }
             }
             if state != .slow, eligible < k {
                 eligible += 1
@@ -162,7 +170,7 @@ extension Lookup {
             // k responsive peers answered; or, in a network of fewer than k live nodes, every
             // responsive peer answered and none is left to ask (a dead peer there held the end
             // of each lookup for the full timeout).
-            if eligible == k || (eligible > 0 && choice == nil) { return .finished }
+            if eligible == k || (eligible > 0 && choice == nil && !resendPending) { return .finished }
         }
         if let choice { return .query(choice) }
         return .wait

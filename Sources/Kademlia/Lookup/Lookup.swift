@@ -113,7 +113,7 @@ public struct Lookup: Sendable {
         guard finishedAt == nil else { return .finished }
         advance(to: now)
         let deadline = expireQueries(now: now)
-        switch scan() {
+        switch scan(now: now) {
         case .finished:
             return finish()
         case .query(let index) where waitingCount < configuration.alpha && queryCount < configuration.maxQueries:
@@ -203,6 +203,7 @@ public struct Lookup: Sendable {
             // A resend: it stays slow (it holds neither α nor the end of the lookup) and keeps
             // its first send time, so its full timeout covers both datagrams.
             candidates[index].resent = true
+            candidates[index].resentAt = now
             resendCount += 1
             return candidates[index].contact(target: target)
         }
