@@ -26,14 +26,36 @@ public enum HolePunch {
     /// `nil` when there is nothing to punch toward. Cancel the task to give up.
     static func start(from local: SocketAddress?, toward rendezvous: RelayWire.Rendezvous, within: Duration) -> Task<ByteTransport?, Never>? {
         guard let local, let target = rendezvous.target?.socketAddress else { return nil }
-        return Task { await open(from: local, to: target, within: within) }
+        let guessing = guessing(local: WireEndpoint(local), rendezvous: rendezvous)
+        return Task { await open(from: local, to: target, within: within, guessing: guessing) }
     }
 
     /// The first TCP connection between `local` and `target`, dialled or accepted; `nil` when
-    /// none opened within `within` or the task was cancelled.
-    static func open(from local: SocketAddress, to target: SocketAddress, within: Duration) async -> ByteTransport? {
+    /// none opened within `within` or the task was cancelled. With `guessing`, the connections
+    /// of a port-guessing punch stand in for the plain ones (`HolePunch+Guessing.swift`).
+    static func open(from local: SocketAddress, to target: SocketAddress, within: Duration, guessing: Guessing = .none) async -> ByteTransport? {
         let first = FirstConnection()
         let deadline = ContinuousClock.now + within
+        if guessing == .none {
+            await plain(from: local, to: target, deadline: deadline, first: first)
+        } else {
+            guess(guessing, from: local, to: target, deadline: deadline, first: first)
+        }
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            first.offer(nil)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await first.value
+        } onCancel: {
+            first.offer(nil)
+        }
+    }
+
+    /// The plain punch: listens on `local`, and connects from it to `target` until it opens.
+    private static func plain(from local: SocketAddress, to target: SocketAddress, deadline: ContinuousClock.Instant,
+                              first: FirstConnection) async {
         let listener = try? await ByteTransport.listen(on: local)
         if let listener { first.onSettled { listener.channel.close(promise: nil) } }
         Task {
@@ -64,16 +86,6 @@ public enum HolePunch {
                 pause = min(pause * 2, .milliseconds(250))
             }
         }
-        let timer = Task {
-            try? await Task.sleep(until: deadline)
-            first.offer(nil)
-        }
-        defer { timer.cancel() }
-        return await withTaskCancellationHandler {
-            await first.value
-        } onCancel: {
-            first.offer(nil)
-        }
     }
 
     /// Sends this side's proof on `transport` and checks the peer's; returns the bytes that
@@ -99,7 +111,7 @@ public enum HolePunch {
 }
 
 /// The first of several racing attempts to settle it; later ones are closed.
-private final class FirstConnection: Sendable {
+final class FirstConnection: Sendable {
     private struct State {
         var settled: ByteTransport??
         var waiter: CheckedContinuation<ByteTransport?, Never>?
