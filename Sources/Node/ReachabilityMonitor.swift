@@ -78,6 +78,13 @@ struct ReachabilityMonitor {
                 }
                 if reach != last {
                     service.logger.info("reachability: \(reach.summary)")
+                    // Seen at an address of its own interface: the node takes that address's
+                    // BEP 42 id at once. Three responders' votes may never come in a young
+                    // network (two public nodes have one voter each), and a node that took its id
+                    // from its router would keep neither of them (spec 0004 §6).
+                    if case .reachable(let dht, _, .direct) = reach.state, local.contains(dht.address) {
+                        events.post(.publicAddress(dht.address))
+                    }
                     last = reach
                 }
                 service.reachability.withLock { $0 = reach }

@@ -163,5 +163,26 @@ extension CLIProcessTests {
                 #expect(eventually(timeout: 30) { lab.hasEnded(pid) }, "\(home)'s node did not stop")
             }
         }
+
+        /// A young network: two public nodes and a home whose router maps its port. The public
+        /// nodes have one voter each, never the three BEP 42's votes need; seen at an address of
+        /// their own interface, they take its id at once, so the mapped home, which took its id
+        /// from its router and enforces BEP 42, keeps them and joins (it knew none of them before
+        /// the node took its id from a peer's report: `potluck-bench reach` stalled there).
+        @Test func theFirstPublicNodesTakeTheirIDsAndAMappedHomeJoinsThem() throws {
+            let lab = try NATLab()
+            defer { lab.down() }
+            try lab.node("pub1")
+            try lab.node("pub2", bootstrap: [Self.publicPeers[0]])
+            try lab.node("upnp", bootstrap: Self.publicPeers)
+            let joined = try lab.potluck("upnp", ["wait", "--peers", "2", "--timeout", "30s"])
+            #expect(joined.status == 0, "\(joined.stderr)")
+            for (host, address) in [("pub1", "203.0.113.10"), ("pub2", "203.0.113.11"), ("upnp", "203.0.113.40")] {
+                let nodeID = (try? lab.potluck(host, ["dht", "status", "--json"]))
+                    .flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] }
+                    .flatMap { $0["node_id"] as? String }.flatMap(NodeID.init(hex:))
+                #expect(nodeID.map { NodeIDSecurity.isValid($0, for: Endpoint("\(address):1")!.address) } ?? false, "\(host): \(nodeID?.hex ?? "no id")")
+            }
+        }
     }
 }
