@@ -109,15 +109,13 @@ enum RawSocket {
         var one: CInt = 1
         if shared { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<CInt>.size)) }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok, listen(fd, 16) == 0 else { throw ChannelError(.io, "cannot listen on loopback") }
-        return Listener(fd: fd, port: Int(UInt16(bigEndian: address.sin_port)))
+        let bound = try SocketAddress(ipAddress: "127.0.0.1", port: 0).withSockAddr { bind(fd, $0, socklen_t($1)) } == 0
+        // The port from getsockname, read from the raw sockaddr_in (bytes 2-3, network order).
+        var raw = [UInt8](repeating: 0, count: 128)
+        var length = socklen_t(raw.count)
+        let named = raw.withUnsafeMutableBytes { getsockname(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length) } == 0
+        guard bound, named, listen(fd, 16) == 0 else { throw ChannelError(.io, "cannot listen on loopback") }
+        return Listener(fd: fd, port: Int(raw[2]) << 8 | Int(raw[3]))
     }
 
     static func wait(_ fd: CInt, for events: Int16, within: Duration) -> Bool {

@@ -8,8 +8,8 @@ import Glibc
 
 /// Many TCP connects sent at once, for a port-guessing punch (`spec/0021-reachability.md` §6.2):
 /// each a non-blocking socket whose SYN leaves in the `connect` call itself, so hundreds go out
-/// within milliseconds. A check on the event loop every 10 ms watches them until the punch
-/// settles or its deadline passes, then closes all but the one kept.
+/// within milliseconds. A check on the event loop every 2 ms sends the next batch and watches
+/// them until the punch settles or its deadline passes, then closes all but the one kept.
 ///
 /// Several guesses may open at once (two sets of 768 ports share nine on average), and the two
 /// sides must keep the same one: the side that opened many (`opener`) keeps the first that opens
@@ -20,32 +20,38 @@ final class SocketSpray: Sendable {
     /// The byte that names the connection the opener kept.
     static let chosen: UInt8 = 0x01
 
-    /// Sockets whose connect is under way, and (on the probing side) those opened that have not
-    /// yet brought the chosen byte.
+    /// Attempts not yet sent, sockets whose connect is under way, and (on the probing side)
+    /// those opened that have not yet brought the chosen byte.
     private struct Sockets {
-        var connecting: [CInt]
+        var unsent: ArraySlice<(from: WireEndpoint, to: WireEndpoint)>
+        var connecting: [CInt] = []
         var opened: [CInt] = []
     }
+
+    /// Connects sent per check: the first shared port is likely once a quarter of both sides'
+    /// are out, so checking between batches finds it before the last are sent.
+    static let batch = 128
 
     private let sockets: Mutex<Sockets>
     private let first: FirstConnection
     private let opener: Bool
 
-    private init(sockets: [CInt], first: FirstConnection, opener: Bool) {
-        self.sockets = Mutex(Sockets(connecting: sockets))
+    private init(attempts: [(from: WireEndpoint, to: WireEndpoint)], first: FirstConnection, opener: Bool) {
+        self.sockets = Mutex(Sockets(unsent: attempts[...]))
         self.first = first
         self.opener = opener
     }
 
-    /// Sends one connect per attempt and watches them until `deadline`, offering the first that
-    /// opens to `first`. Attempts whose socket cannot be made or bound are skipped.
+    /// Sends one connect per attempt, ``batch`` at a time, and watches them until `deadline`,
+    /// offering the one to keep to `first`. Attempts whose socket cannot be made or bound are
+    /// skipped.
     static func start(_ attempts: [(from: WireEndpoint, to: WireEndpoint)], opener: Bool, deadline: ContinuousClock.Instant,
                       first: FirstConnection) {
-        let sockets = attempts.compactMap { open(from: $0.from, to: $0.to) }
-        guard !sockets.isEmpty else { return }
-        let spray = SocketSpray(sockets: sockets, first: first, opener: opener)
+        guard !attempts.isEmpty else { return }
+        let spray = SocketSpray(attempts: attempts, first: first, opener: opener)
+        spray.sendMore()
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        loop.scheduleRepeatedTask(initialDelay: .milliseconds(2), delay: .milliseconds(10)) { task in
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(1), delay: .milliseconds(2)) { task in
             if first.isSettled || ContinuousClock.now >= deadline {
                 spray.closeAll()
                 task.cancel()
@@ -53,7 +59,18 @@ final class SocketSpray: Sendable {
                 spray.closeAll()
                 task.cancel()
                 spray.adopt(kept, on: loop)
+            } else {
+                spray.sendMore()
             }
+        }
+    }
+
+    /// Sends the next ``batch`` connects.
+    private func sendMore() {
+        sockets.withLock { sockets in
+            let next = sockets.unsent.prefix(Self.batch)
+            sockets.unsent = sockets.unsent.dropFirst(next.count)
+            sockets.connecting += next.compactMap { Self.open(from: $0.from, to: $0.to) }
         }
     }
 
@@ -61,8 +78,9 @@ final class SocketSpray: Sendable {
     /// port is 0: then a fresh one) whose
     /// connect to `to` is under way; `nil` when any step failed.
     private static func open(from: WireEndpoint, to: WireEndpoint) -> CInt? {
-        let v4 = from.address.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF])
-        let fd = socket(v4 ? AF_INET : AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard let source = from.socketAddress, let target = to.socketAddress else { return nil }
+        let family = source.protocol == .inet ? AF_INET : AF_INET6
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: CInt = 1
         // Shared only when bound to a given port: bound to port 0 with SO_REUSEPORT, Linux may
@@ -72,33 +90,13 @@ final class SocketSpray: Sendable {
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<CInt>.size))
         }
         setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
-        let bound = withSockAddr(from, v4: v4) { bind(fd, $0, $1) } == 0
-        let started = bound && withSockAddr(to, v4: v4) { connect(fd, $0, $1) } != 0 && errno == EINPROGRESS
+        let bound = source.withSockAddr { bind(fd, $0, socklen_t($1)) } == 0
+        let started = bound && target.withSockAddr { connect(fd, $0, socklen_t($1)) } != 0 && errno == EINPROGRESS
         guard started else {
             close(fd)
             return nil
         }
         return fd
-    }
-
-    /// Calls `body` with `endpoint` as a `sockaddr_in` (IPv4-mapped) or `sockaddr_in6`.
-    private static func withSockAddr(_ endpoint: WireEndpoint, v4: Bool, _ body: (UnsafePointer<sockaddr>, socklen_t) -> CInt) -> CInt {
-        if v4 {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
-            withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: endpoint.address.suffix(4)) }
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        var address = sockaddr_in6()
-        address.sin6_family = sa_family_t(AF_INET6)
-        address.sin6_port = in_port_t(UInt16(endpoint.port).bigEndian)
-        withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: endpoint.address) }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
     }
 
     /// The socket to keep, removed from the watched ones, if one is known: on the opener's side
@@ -159,7 +157,7 @@ final class SocketSpray: Sendable {
     private func closeAll() {
         sockets.withLock { sockets in
             for fd in sockets.connecting + sockets.opened { close(fd) }
-            sockets = Sockets(connecting: [])
+            sockets = Sockets(unsent: [])
         }
     }
 
