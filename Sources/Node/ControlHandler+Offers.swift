@@ -76,10 +76,10 @@ extension ControlHandler {
         return item
     }
 
-    /// The live offers of `runtime` with at least `minimumCores`. Each lender's offer is its own
-    /// BEP 44 lookup, and they all run at once: one after another, a borrower waited for the sum
-    /// of them, and for every timeout of a dead node they met (seconds each, once a relay had
-    /// gone away).
+    /// The live offers of `runtime` with at least `minimumCores`, in the order of the lenders'
+    /// endpoints. Each lender's offer is its own BEP 44 lookup, and they run side by side,
+    /// ``offerLookupsAtOnce`` at a time: one after another, a borrower waited for the sum of them,
+    /// and for every timeout of a dead node they met (seconds each, once a relay had gone away).
     public func listOffers(runtime: String, minimumCores: Int) async throws(APIError) -> OfferList {
         guard case .peers(let lenders, let lookup) = await run(.getPeers(Self.offerTopic(runtime: runtime))) else {
             throw APIError(503, "the offer lookup failed (is the network reachable?)")

@@ -8,10 +8,10 @@ import NIOCore
 /// A router with endpoint-dependent mapping (a "symmetric" NAT) gives each new destination a
 /// fresh public port, so the other side cannot know where to send the SYN that opens its own
 /// router. The birthday paradox closes the gap, as Tailscale's NAT traversal does for UDP: the
-/// side behind that router opens `sockets` connections to the target from as many local ports,
-/// so its router holds as many random public ports toward the target; the side behind the router
-/// that keeps ports sends `probes` SYNs from its punching port to random ports of the other
-/// router. Any port in both sets lets one side's SYN in as an answer to the other's, and TCP's
+/// side behind that router opens ``guessingSockets`` connections to the target from as many local
+/// ports, so its router holds as many random public ports toward the target; the side behind the
+/// router that keeps ports sends ``guessingProbes`` SYNs from its punching port to random ports of
+/// the other router. Any port in both sets lets one side's SYN in as an answer to the other's, and TCP's
 /// simultaneous open joins them. With ports drawn from 1024–65535, 768 of each succeed with
 /// probability 1 − e^(−768·768/64512) ≈ 99.99% (448 of each, 95.5%, left one NAT lab run in
 /// six with a pair on the relay).
@@ -57,7 +57,8 @@ extension HolePunch {
         return Array(chosen)
     }
 
-    /// The connections a guessing side starts beside the plain punch, each offered to `first`.
+    /// Starts the connections of a guessing side, in place of the plain punch; the one to keep
+    /// is offered to `first` (``SocketSpray``).
     static func guess(_ guessing: Guessing, from local: SocketAddress, to target: SocketAddress, deadline: ContinuousClock.Instant,
                       first: FirstConnection) {
         guard let from = WireEndpoint(local), let to = WireEndpoint(target) else { return }

@@ -12,7 +12,9 @@ import Synchronization
 /// in once its own SYN went out, and TCP's simultaneous open (RFC 9293 §3.5) joins the two; the
 /// listener takes a SYN that arrives while no attempt is pending, and lets a side that anyone
 /// can reach accept the other even from behind a symmetric NAT. A refused attempt is retried
-/// after a pause that grows from 5 to 250 ms, until the window closes.
+/// after a pause that grows from 5 to 250 ms, until the window closes. Between a router that
+/// gives each destination a fresh port and one that keeps ports, port guessing stands in for
+/// this plain punch (§6.2, `HolePunch+Guessing.swift`).
 ///
 /// The connection is then proven: each side first sends a 32-byte proof drawn from the
 /// session's secret keys (`SessionKeys.punchProof`) and checks the other's, so a connection to

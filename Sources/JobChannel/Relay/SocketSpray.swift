@@ -75,8 +75,8 @@ final class SocketSpray: Sendable {
     }
 
     /// A non-blocking socket bound to `from` (shared with the sockets already there, unless its
-    /// port is 0: then a fresh one) whose
-    /// connect to `to` is under way; `nil` when any step failed.
+    /// port is 0: then a fresh one) whose connect to `to` is under way; `nil` when any step
+    /// failed.
     private static func open(from: WireEndpoint, to: WireEndpoint) -> CInt? {
         guard let source = from.socketAddress, let target = to.socketAddress else { return nil }
         let family = source.protocol == .inet ? AF_INET : AF_INET6
