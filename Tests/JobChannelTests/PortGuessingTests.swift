@@ -12,34 +12,41 @@ import Testing
         return WireEndpoint(host: String(parts[0]), port: Int(parts[1])!)!
     }
 
-    static func rendezvous(mine: String, theirs: String, theirsLocal: String) -> RelayWire.Rendezvous {
-        RelayWire.Rendezvous(mine: endpoint(mine), theirs: endpoint(theirs), theirsLocal: endpoint(theirsLocal))
+    /// One case: this side's local endpoint, the rendezvous it got (`theirsLocal` empty when
+    /// unknown), and what it should do.
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String, local: String, mine: String, theirs: String, theirsLocal: String
+        let expected: HolePunch.Guessing
+        var testDescription: String { name }
     }
 
-    @Test func theSideWhoseRouterChangesPortsOpensManyAndTheOtherProbes() {
+    static let cases: [Case] = [
         // A borrower behind a symmetric NAT (port 40001 seen for local 51000) and a lender behind
-        // a NAT that keeps its port 6891.
-        let hard = Self.rendezvous(mine: "203.0.113.30:40001", theirs: "203.0.113.20:6891", theirsLocal: "10.0.1.2:6891")
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.2.2:51000"), rendezvous: hard) == .openMany)
-        let easy = Self.rendezvous(mine: "203.0.113.20:6891", theirs: "203.0.113.30:40001", theirsLocal: "10.0.2.2:51000")
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.1.2:6891"), rendezvous: easy) == .probe)
-        // Both keep ports: the plain punch.
-        let cones = Self.rendezvous(mine: "203.0.113.20:6891", theirs: "203.0.113.80:6891", theirsLocal: "10.0.7.2:6891")
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.1.2:6891"), rendezvous: cones) == .none)
-        // Both change ports: nothing to guess from (the relay stays).
-        let symmetric = Self.rendezvous(mine: "203.0.113.30:40001", theirs: "203.0.113.60:33000", theirsLocal: "10.0.5.2:51002")
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.2.2:51000"), rendezvous: symmetric) == .none)
+        // a NAT that keeps its port 6891, from either side.
+        Case(name: "behind the router that changes ports", local: "10.0.2.2:51000", mine: "203.0.113.30:40001",
+             theirs: "203.0.113.20:6891", theirsLocal: "10.0.1.2:6891", expected: .openMany),
+        Case(name: "behind the router that keeps ports", local: "10.0.1.2:6891", mine: "203.0.113.20:6891",
+             theirs: "203.0.113.30:40001", theirsLocal: "10.0.2.2:51000", expected: .probe),
+        Case(name: "both keep ports: the plain punch", local: "10.0.1.2:6891", mine: "203.0.113.20:6891",
+             theirs: "203.0.113.80:6891", theirsLocal: "10.0.7.2:6891", expected: .none),
+        Case(name: "both change ports: the relay stays", local: "10.0.2.2:51000", mine: "203.0.113.30:40001",
+             theirs: "203.0.113.60:33000", theirsLocal: "10.0.5.2:51002", expected: .none),
         // A public side needs no guess: its listener takes the other's SYN from any port.
-        let public_ = Self.rendezvous(mine: "203.0.113.11:6891", theirs: "203.0.113.30:40001", theirsLocal: "10.0.2.2:51000")
-        #expect(HolePunch.guessing(local: Self.endpoint("203.0.113.11:6891"), rendezvous: public_) == .none)
-        let toPublic = Self.rendezvous(mine: "203.0.113.30:40001", theirs: "203.0.113.11:6891", theirsLocal: "203.0.113.11:6891")
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.2.2:51000"), rendezvous: toPublic) == .none)
-        // One router (the LAN joins them), or the other side's local endpoint unknown.
-        let lan = Self.rendezvous(mine: "203.0.113.30:40001", theirs: "203.0.113.30:40002", theirsLocal: "10.0.2.3:6891")
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.2.2:51000"), rendezvous: lan) == .none)
-        let unknown = RelayWire.Rendezvous(mine: Self.endpoint("203.0.113.20:6891"), theirs: Self.endpoint("203.0.113.30:40001"), theirsLocal: nil)
-        #expect(HolePunch.guessing(local: Self.endpoint("10.0.1.2:6891"), rendezvous: unknown) == .none)
-        #expect(HolePunch.guessing(local: nil, rendezvous: easy) == .none)
+        Case(name: "this side public", local: "203.0.113.11:6891", mine: "203.0.113.11:6891",
+             theirs: "203.0.113.30:40001", theirsLocal: "10.0.2.2:51000", expected: .none),
+        Case(name: "the other side public", local: "10.0.2.2:51000", mine: "203.0.113.30:40001",
+             theirs: "203.0.113.11:6891", theirsLocal: "203.0.113.11:6891", expected: .none),
+        Case(name: "one router: the LAN joins them", local: "10.0.2.2:51000", mine: "203.0.113.30:40001",
+             theirs: "203.0.113.30:40002", theirsLocal: "10.0.2.3:6891", expected: .none),
+        Case(name: "the other side's local endpoint unknown", local: "10.0.1.2:6891", mine: "203.0.113.20:6891",
+             theirs: "203.0.113.30:40001", theirsLocal: "", expected: .none),
+    ]
+
+    @Test(arguments: cases) func theSideWhoseRouterChangesPortsOpensManyAndTheOtherProbes(_ c: Case) {
+        let rendezvous = RelayWire.Rendezvous(mine: Self.endpoint(c.mine), theirs: Self.endpoint(c.theirs),
+                                              theirsLocal: c.theirsLocal.isEmpty ? nil : Self.endpoint(c.theirsLocal))
+        #expect(HolePunch.guessing(local: Self.endpoint(c.local), rendezvous: rendezvous) == c.expected)
+        #expect(HolePunch.guessing(local: nil, rendezvous: rendezvous) == .none, "no local endpoint: nothing to compare")
     }
 
     @Test func probedPortsAreDistinctAndAvoidTheOneTriedPlainly() {
