@@ -54,11 +54,22 @@ enum NetworkInterfaces {
 
 /// Calls `body` with an IPv4 `sockaddr` for `ip:port` (host order), for `connect` and `sendto`.
 func withSocketAddress<R>(_ ip: UInt32, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = ip.bigEndian
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
+    // struct sockaddr_in: family (2 bytes, host order), port (2), address (4, both network
+    // order), then 8 zero bytes.
+    let raw = withUnsafeBytes(of: sa_family_t(AF_INET), Array.init) + withUnsafeBytes(of: port.bigEndian, Array.init)
+        + withUnsafeBytes(of: ip.bigEndian, Array.init) + [UInt8](repeating: 0, count: 8)
+    return withSocketAddress(bytes: raw, body)
+}
+
+/// Calls `body` with the `sockaddr` whose bytes are `raw`. Socket addresses are laid out by hand
+/// in this module: it also sees SwiftNIO's copy of the C socket headers, and which copy a
+/// struct's members resolve to then varies from one build to the next (#MemberImportVisibility
+/// refuses some builds and not others).
+func withSocketAddress<R>(bytes raw: [UInt8], _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    let size = max(raw.count, 128)
+    let storage = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+    defer { storage.deallocate() }
+    storage.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+    raw.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: raw.count) }
+    return body(UnsafePointer(storage.bindMemory(to: sockaddr.self, capacity: 1)), socklen_t(raw.count))
 }

@@ -15,19 +15,16 @@ public enum SystemdNotify {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
         let abstract = path.hasPrefix("@")
         if abstract { path.removeFirst() }
         var bytes = Array(path.utf8)
         if abstract { bytes.insert(0, at: 0) }  // Linux's abstract namespace: a leading NUL
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
+        guard bytes.count < 108 else { return false }  // sun_path's size
+        // struct sockaddr_un, laid out by hand (see `withSocketAddress(bytes:_:)`): the family
+        // (2 bytes, host order), then the path, NUL-terminated unless abstract.
+        let raw = withUnsafeBytes(of: sa_family_t(AF_UNIX), Array.init) + bytes + (abstract ? [] : [0])
         let message = Array(state.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, length) }
-        }
+        let sent = withSocketAddress(bytes: raw) { sendto(fd, message, message.count, 0, $0, $1) }
         return sent == message.count
     }
 }

@@ -137,9 +137,11 @@ struct UPnPMapper: Sendable {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(socket) }
         _ = withSocketAddress(ip, port: UPnPIGD.ssdpPort) { connect(socket, $0, $1) }
-        var local = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Endpoint(address: .v4(UInt32(bigEndian: local.sin_addr.s_addr)), port: 0).addressText
+        // struct sockaddr_in, read by hand (see `withSocketAddress(bytes:_:)`): the address is
+        // bytes 4 to 7, in network order.
+        var local = [UInt8](repeating: 0, count: 128)
+        var length = socklen_t(local.count)
+        _ = local.withUnsafeMutableBytes { getsockname(socket, $0.baseAddress!.bindMemory(to: sockaddr.self, capacity: 1), &length) }
+        return Endpoint(address: .v4(local[4..<8].reduce(0) { $0 << 8 | UInt32($1) }), port: 0).addressText
     }
 }
