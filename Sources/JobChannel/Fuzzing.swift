@@ -42,4 +42,17 @@ import PotluckCrypto
         }
         return opened
     }
+
+    /// A datagram tunnel's byte stream (`spec/0021` §5.4, §5.5) cut into frames, by a plain
+    /// tunnel's decoder and by one that carries receipts; returns the frames decoded by both.
+    @discardableResult
+    public static func tunnelFrames(_ bytes: [UInt8]) -> Int {
+        var decoded = 0
+        for receipts in [false, true] {
+            var decoder = TunnelWire.Decoder(receipts: receipts)
+            decoder.push(bytes)
+            while (try? decoder.next()).flatMap({ $0 }) != nil { decoded += 1 }
+        }
+        return decoded
+    }
 }

@@ -62,6 +62,10 @@ final class RelayReceiptBook: RelayLedger {
         }
     }
 
+    func relayedBytes(in receipt: [UInt8]) -> Int64 {
+        (try? Receipt(encoded: receipt))?.body.relayedBytes ?? 0
+    }
+
     func answer(_ proposal: [UInt8], seen: RelayedCircuit) -> RelayReceiptAnswer {
         let receipt: Receipt
         do { receipt = try Receipt(encoded: proposal) } catch { return .refused("not a receipt: \(error)") }
@@ -80,7 +84,7 @@ final class RelayReceiptBook: RelayLedger {
                         try receipts.add(complete, to: &ledger)
                         return .countersigned(complete.encoded())
                     case .finished(.refused(let refusal)):
-                        logger.notice("refused the relay's receipt for circuit \(seen.circuit): \(refusal)")
+                        logger.notice("refused the relay's receipt for \(seen.bytes) bytes relayed: \(refusal)")
                         return .refused("\(refusal.code.rawValue): \(refusal.message)")
                     default: continue
                     }

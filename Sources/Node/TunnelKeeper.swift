@@ -41,7 +41,8 @@ struct TunnelKeeper {
     private func open(_ candidates: [Endpoint], quiet: Bool) async -> DatagramTunnel? {
         for candidate in candidates {
             do {
-                return try await DatagramTunnel.open(host: candidate.addressText, port: Int(candidate.port), identity: service.identity)
+                return try await DatagramTunnel.open(host: candidate.addressText, port: Int(candidate.port), identity: service.identity,
+                                                     ledger: try? service.relayReceiptBook())
             } catch {
                 if !quiet { service.logger.notice("UDP is blocked and \(candidate) carries no datagrams: \(error)") }
             }

@@ -307,4 +307,8 @@ final class RecordingLedger: RelayLedger {
         seen.update { $0.append(circuit) }
         return .countersigned(proposal + Array(" ok".utf8))
     }
+
+    func relayedBytes(in receipt: [UInt8]) -> Int64 {
+        Int64(String(decoding: receipt, as: UTF8.self).split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
 }

@@ -68,8 +68,9 @@ import Testing
     // MARK: A real tunnel on loopback
 
     /// A relay and a UDP echo peer; `body` gets the relay's port and the echo's endpoint.
-    func withRelayAndEcho(relaying: Bool = true, _ body: (_ relayPort: Int, _ relay: RelayServer, _ echo: WireEndpoint) async throws -> Void) async throws {
-        let relay = RelayServer(identity: relayKey)
+    func withRelayAndEcho(relaying: Bool = true, limits: RelayServer.Limits = RelayServer.Limits(), ledger: (any RelayLedger)? = nil,
+                          _ body: (_ relayPort: Int, _ relay: RelayServer, _ echo: WireEndpoint) async throws -> Void) async throws {
+        let relay = RelayServer(identity: relayKey, limits: limits, ledger: ledger)
         var patient = JobChannelServer.Limits()
         patient.handshakeTimeout = .seconds(60)
         let server = try await JobChannelServer.bind(host: "127.0.0.1", port: 0, identity: relayKey, limits: patient,
@@ -146,7 +147,7 @@ import Testing
         }
     }
 
-    private func hex(_ bytes: [UInt8]) -> String {
+    func hex(_ bytes: [UInt8]) -> String {
         bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
     }
 }

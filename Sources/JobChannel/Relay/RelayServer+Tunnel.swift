@@ -7,10 +7,12 @@ import Synchronization
 extension RelayServer {
     /// A node on a network that blocks UDP proves its key; the relay binds a UDP socket for it
     /// on the address the node reached, and carries its datagrams both ways under a
-    /// ``TunnelGate`` until either side closes (`spec/0021-reachability.md` §5.4).
-    func tunnel(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
+    /// ``TunnelGate`` until either side closes (`spec/0021-reachability.md` §5.4). With
+    /// `receipts` (the node opened with ``TunnelWire/receiptsTag``) it also proposes receipts
+    /// for the datagrams carried, and takes the node's answers (§5.5).
+    func tunnel(_ reader: inout ByteReader, receipts: Bool, accepted settle: @Sendable () -> Void) async throws {
         let transport = reader.transport
-        guard let key = try await authenticate(&reader, domain: TunnelWire.domain),
+        guard let (key, nonce) = try await authenticate(&reader, domain: TunnelWire.domain),
               let session = await register(key, transport, in: \.tunnels, limit: limits.tunnels) else { return }
         defer { unregister(key, session, in: \.tunnels) }
         let origin = ContinuousClock.now
@@ -32,14 +34,28 @@ extension RelayServer {
         let idleLimit = TimeAmount(limits.tunnelIdleLimit)
         var idle = transport.channel.eventLoop.scheduleTask(in: idleLimit) { transport.abort() }
         defer { idle.cancel() }
-        var decoder = TunnelWire.Decoder()
+        let proposer = receipts ? proposeReceipts(to: key, nonce: nonce, carried: gate, on: transport) : nil
+        defer { proposer?.cancel() }
+        var decoder = TunnelWire.Decoder(receipts: receipts)
         decoder.push(reader.buffered)
         repeat {
             while let frame = try decoder.next() {
-                guard case .datagram(let bytes, let destination) = frame, let address = destination.socketAddress else { continue }
-                let permitted = gate.lock.withLock { $0.send(to: destination, now: ContinuousClock.now - origin) }
-                let sent = countTunnelled(permitted, bytes: bytes.count)
-                if sent { udp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil) }
+                switch frame {
+                case .datagram(let bytes, let destination):
+                    guard let address = destination.socketAddress else { continue }
+                    let permitted = gate.lock.withLock { $0.send(to: destination, now: ContinuousClock.now - origin) }
+                    guard countTunnelled(permitted, bytes: bytes.count) else { continue }
+                    gate.carried.add(Int64(bytes.count), ordering: .relaxed)
+                    udp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil)
+                case .control(RelayWire.countersignedTag, let receipt):
+                    ledger?.answered(.countersigned(receipt), by: key)
+                case .control(RelayWire.refusedTag, let reason):
+                    ledger?.answered(.refused(String(decoding: reason, as: UTF8.self)), by: key)
+                case .control(let tag, _):
+                    throw ChannelError(.io, "a tunnel control frame with the unknown tag \(tag)")
+                case .keepAlive:
+                    continue
+                }
             }
             guard let chunk = try await transport.read() else { break }
             idle.cancel()
@@ -47,6 +63,28 @@ extension RelayServer {
             decoder.push(chunk.readableBytesView)
         } while true
         await transport.close()
+    }
+
+    /// Every ``Limits/tunnelReceiptInterval`` in which datagrams passed, proposes to the node
+    /// `key` a receipt for their bytes, both ways (§5.5); periods are numbered from 1 on the
+    /// tunnel opened with `nonce`, and one ends when its proposal is sent. `nil` without a ledger.
+    private func proposeReceipts(to key: PublicKey, nonce: [UInt8], carried: SharedGate, on transport: ByteTransport) -> Task<Void, Never>? {
+        guard let ledger else { return nil }
+        let interval = limits.tunnelReceiptInterval
+        return Task {
+            var period: UInt64 = 0
+            var start = RelayedCircuit.now()
+            while (try? await Task.sleep(for: interval)) != nil {
+                let bytes = carried.carried.exchange(0, ordering: .relaxed)
+                guard bytes > 0 else { continue }
+                let end = RelayedCircuit.now()
+                let seen = RelayedCircuit(tunnel: nonce, period: period + 1, bytes: bytes, start: start, end: end)
+                guard let proposal = ledger.proposal(for: seen, lender: key) else { continue }
+                period += 1
+                start = end
+                _ = transport.write(TunnelWire.control(RelayWire.proposalTag, proposal))
+            }
+        }
     }
 
     /// Counts a datagram of `bytes` offered to a tunnel; returns whether it may pass (`passed`
@@ -86,12 +124,15 @@ private final class TunnelInbound: ChannelInboundHandler, Sendable {
             return
         }
         guard relay.countTunnelled(true, bytes: envelope.data.readableBytes) else { return }  // the day's budget is spent
+        gate.carried.add(Int64(envelope.data.readableBytes), ordering: .relaxed)
         tcp.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
     }
 }
 
-/// A tunnel's gate, shared by its two directions.
+/// A tunnel's gate, shared by its two directions, and the bytes of the datagrams it carried
+/// since the last receipt proposal (§5.5).
 private final class SharedGate: Sendable {
     let lock: Mutex<TunnelGate>
+    let carried = Atomic<Int64>(0)
     init(_ gate: TunnelGate) { lock = Mutex(gate) }
 }

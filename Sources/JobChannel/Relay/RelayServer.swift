@@ -30,6 +30,8 @@ public final class RelayServer: Sendable {
         public var tunnel = TunnelGate.Limits()
         /// How long a tunnel may stay silent (the node sends keep-alives).
         public var tunnelIdleLimit: Duration = .seconds(75)
+        /// How often the relay proposes a receipt for a tunnel's datagrams, if any passed (§5.5).
+        public var tunnelReceiptInterval: Duration = .seconds(3600)
 
         public init() {}
     }
@@ -120,7 +122,8 @@ public final class RelayServer: Sendable {
             switch tag {
             case RelayWire.listenTag: try await listen(&reader, accepted: settle)
             case RelayWire.connectTag: try await connect(&reader, accepted: settle)
-            case TunnelWire.tag: try await tunnel(&reader, accepted: settle)
+            case TunnelWire.tag: try await tunnel(&reader, receipts: false, accepted: settle)
+            case TunnelWire.receiptsTag: try await tunnel(&reader, receipts: true, accepted: settle)
             case RelayWire.answerTag:
                 let circuit = RelayWire.circuit(try await reader.read(8))
                 let local = WireEndpoint(try await reader.read(RelayWire.endpointSize))
@@ -137,8 +140,8 @@ public final class RelayServer: Sendable {
     }
 
     /// Reads the key a lender or node claims and has it sign a fresh nonce under `domain`;
-    /// `nil` (after refusing and closing) if the signature is bad.
-    func authenticate(_ reader: inout ByteReader, domain: [UInt8]) async throws -> PublicKey? {
+    /// returns both, or `nil` (after refusing and closing) if the signature is bad.
+    func authenticate(_ reader: inout ByteReader, domain: [UInt8]) async throws -> (key: PublicKey, nonce: [UInt8])? {
         let transport = reader.transport
         let key = try PublicKey(bytes: try await reader.read(32))
         let nonce = SecureRandom.bytes(32)
@@ -149,7 +152,7 @@ public final class RelayServer: Sendable {
             await transport.close()
             return nil
         }
-        return key
+        return (key, nonce)
     }
 
     typealias Sessions = [PublicKey: (session: UInt64, transport: ByteTransport)]
@@ -182,7 +185,7 @@ public final class RelayServer: Sendable {
     /// A lender proves its key, then holds the connection for circuit requests.
     private func listen(_ reader: inout ByteReader, accepted settle: @Sendable () -> Void) async throws {
         let transport = reader.transport
-        guard let key = try await authenticate(&reader, domain: RelayWire.listenDomain),
+        guard let key = try await authenticate(&reader, domain: RelayWire.listenDomain)?.key,
               let session = await register(key, transport, in: \.listeners, limit: limits.listeners) else { return }
         settle()
         try await transport.write([RelayWire.Status.spliced.rawValue]).get()

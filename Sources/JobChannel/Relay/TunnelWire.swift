@@ -12,8 +12,15 @@
 /// - then **frames** both ways: `endpoint (18) ‖ length (2, big-endian) ‖ datagram`. From `N`:
 ///   send this datagram to that endpoint; from `R`: this datagram came from that endpoint. A
 ///   frame with the all-zero endpoint and length 0 is a keep-alive.
+/// - a tunnel opened with ``receiptsTag`` (`PLRV`) instead also carries receipts (§5.5): a frame
+///   with the all-zero endpoint and a body is a *control frame*, its first byte a tag — from `R`
+///   a proposal (`P ‖ receipt`), from `N` the receipt signed by both (`A ‖ receipt`) or a refusal
+///   (`X ‖ reason`). A relay that predates them closes a `PLRV` connection unanswered; the node
+///   then opens with `PLRU`.
 public enum TunnelWire {
     public static let tag: [UInt8] = Array("PLRU".utf8)
+    /// Opens a tunnel that carries receipts too.
+    public static let receiptsTag: [UInt8] = Array("PLRV".utf8)
     public static let domain: [UInt8] = Array("potluck relay datagrams v1".utf8)
     /// The largest datagram a frame carries (a UDP payload over IPv4 in one Ethernet frame).
     public static let maxDatagram = 1472
@@ -29,29 +36,48 @@ public enum TunnelWire {
         return WireEndpoint.encode(endpoint) + [UInt8(datagram.count >> 8), UInt8(datagram.count & 0xFF)] + datagram
     }
 
+    /// A control frame: `tag ‖ body` after the all-zero endpoint (at most
+    /// ``RelayWire/maxReceiptFrame`` bytes of body).
+    public static func control(_ tag: UInt8, _ body: [UInt8]) -> [UInt8] {
+        let body = [tag] + body.prefix(RelayWire.maxReceiptFrame)
+        return [UInt8](repeating: 0, count: RelayWire.endpointSize) + [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+    }
+
     public enum Frame: Equatable, Sendable {
         case datagram([UInt8], WireEndpoint)
         case keepAlive
+        /// A control frame's tag and body (only in a tunnel that carries receipts).
+        case control(UInt8, [UInt8])
     }
 
     /// Cuts a byte stream into frames, however the stream was split.
     public struct Decoder: Sendable {
         private var buffer: [UInt8] = []
         private var start = 0
+        private let receipts: Bool
 
-        public init() {}
+        /// A decoder for a tunnel opened with ``TunnelWire/tag``, or with `receipts` one opened
+        /// with ``TunnelWire/receiptsTag`` (its control frames are let through).
+        public init(receipts: Bool = false) { self.receipts = receipts }
 
         public mutating func push(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
         /// The next whole frame, or `nil` until more bytes arrive. Throws on a frame no peer may
-        /// send: a datagram over ``maxDatagram``, one without an endpoint, or a keep-alive with a body.
+        /// send: a datagram over ``maxDatagram``, one without an endpoint, a keep-alive with a
+        /// body (unless control frames are let through), or a control frame over
+        /// ``RelayWire/maxReceiptFrame``.
         public mutating func next() throws(ChannelError) -> Frame? {
             guard buffer.count - start >= headerSize else { return nil }
             let header = buffer[start..<start + headerSize]
             let length = Int(header[header.endIndex - 2]) << 8 | Int(header[header.endIndex - 1])
             let endpoint = WireEndpoint(header.prefix(RelayWire.endpointSize))
-            guard length <= maxDatagram else { throw ChannelError(.frameTooLarge, "a tunnelled datagram of \(length) bytes (at most \(maxDatagram))") }
-            guard (endpoint == nil) == (length == 0) else { throw ChannelError(.io, "a tunnel frame without an endpoint or without a datagram") }
+            let control = receipts && endpoint == nil && length > 0
+            if control {
+                guard length <= RelayWire.maxReceiptFrame + 1 else { throw ChannelError(.frameTooLarge, "a tunnel control frame of \(length) bytes") }
+            } else {
+                guard length <= maxDatagram else { throw ChannelError(.frameTooLarge, "a tunnelled datagram of \(length) bytes (at most \(maxDatagram))") }
+                guard (endpoint == nil) == (length == 0) else { throw ChannelError(.io, "a tunnel frame without an endpoint or without a datagram") }
+            }
             guard buffer.count - start >= headerSize + length else { return nil }
             let body = Array(buffer[start + headerSize..<start + headerSize + length])
             start += headerSize + length
@@ -59,6 +85,7 @@ public enum TunnelWire {
                 buffer.removeFirst(start)
                 start = 0
             }
+            if control { return .control(body[0], Array(body.dropFirst())) }
             guard let endpoint else { return .keepAlive }
             return .datagram(body, endpoint)
         }

@@ -4,13 +4,14 @@ import FuzzDriver
 import Glibc
 #endif
 
-/// The job channel's handshake (both roles) and frame layer (before and after admission) fed
-/// a stranger's bytes: never a crash, never an allocation past the limits.
+/// The job channel's handshake (both roles), frame layer (before and after admission) and a
+/// relay's tunnel frames fed a stranger's bytes: never a crash, never an allocation past the limits.
 func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     ChannelFuzzing.handshakes(bytes)
     ChannelFuzzing.frames(bytes, limit: JobChannelServer.preAdmissionFrameBytes)
     ChannelFuzzing.frames(bytes)
+    ChannelFuzzing.tunnelFrames(bytes)
     return 0
 }
 
