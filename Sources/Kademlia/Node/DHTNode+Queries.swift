@@ -23,7 +23,7 @@ extension DHTNode {
         if !message.readOnly, query.id != id {
             let contact = NodeContact(id: query.id, endpoint: source)
             if configuration.dialBack, table.entry(for: query.id)?.contact.endpoint != source {
-                if table.hasRoom(for: contact) { dialBack(contact, now: now, into: &actions) }
+                if table.hasRoom(for: contact, now: now) { dialBack(contact, now: now, into: &actions) }
             } else {
                 noteContact(contact, kind: .query, now: now, into: &actions)
             }

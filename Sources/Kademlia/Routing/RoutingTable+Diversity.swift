@@ -18,14 +18,14 @@ extension RoutingTable {
     /// Why a node at `address` may not join `bucket` (in place of member `replacing`, if set):
     /// another member there has its address (libtorrent's `restrict_routing_ips`), or its /24
     /// (/64) already holds ``Configuration/maxPerPrefix`` members of the table (`spec/0004` §6.1).
-    /// Bad members do not count in the bucket (a node back on its address with a new id may take
-    /// the place of its old, silent self). Local addresses are never refused.
+    /// Bad members count too: a node back on its address with a new id takes the place of its
+    /// old, silent self (``staleMember(at:in:)``), never a place beside it. Local addresses
+    /// are never refused.
     func diversityRejection(of address: Endpoint.Address, in bucket: Bucket, replacing member: Int? = nil) -> RejectReason? {
         guard let block = AddressBlock(address) else { return nil }
         if configuration.maxPerAddressPerBucket > 0 {
             var same = 0
-            for (position, entry) in bucket.entries.enumerated()
-            where position != member && entry.endpoint.address == address && Int(entry.failures) < configuration.maxFailures {
+            for (position, entry) in bucket.entries.enumerated() where position != member && entry.endpoint.address == address {
                 same += 1
             }
             if same >= configuration.maxPerAddressPerBucket { return .addressInBucket }
@@ -36,6 +36,33 @@ extension RoutingTable {
             if present >= configuration.maxPerPrefix { return .prefixFull }
         }
         return nil
+    }
+
+    /// The bad member of `bucket` at `address`, which a newcomer from that address replaces; `nil`
+    /// if none, or if the address rules do not apply (no per-address limit, a local address).
+    func staleMember(at address: Endpoint.Address, in bucket: Bucket) -> Int? {
+        guard configuration.maxPerAddressPerBucket > 0, AddressBlock(address) != nil else { return nil }
+        return bucket.entries.firstIndex { $0.endpoint.address == address && Int($0.failures) >= configuration.maxFailures }
+    }
+
+    /// Bars the public `address` to newcomers for ``Configuration/addressPenalty`` (its member
+    /// went bad), and forgets the replacement candidates at it. At most 4096 addresses are barred
+    /// at once; past that, expired bars are dropped, then all.
+    mutating func bar(_ address: Endpoint.Address, now: Timestamp) {
+        guard configuration.addressPenalty > .zero, AddressBlock(address) != nil else { return }
+        if barred[address] == nil, barred.count >= 4096 {
+            barred = barred.filter { $0.value > now }
+            if barred.count >= 4096 { barred.removeAll() }
+        }
+        barred[address] = now + configuration.addressPenalty
+        for index in buckets.indices where buckets[index].replacements.contains(where: { $0.endpoint.address == address }) {
+            buckets[index].replacements.removeAll { $0.endpoint.address == address }
+        }
+    }
+
+    /// Whether newcomers from `address` are barred at `now`.
+    func isBarred(_ address: Endpoint.Address, now: Timestamp) -> Bool {
+        barred[address].map { $0 > now } ?? false
     }
 
     /// The replacement candidate of `bucket` to promote (in place of member `replacing`, if set):

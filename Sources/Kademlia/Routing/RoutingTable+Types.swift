@@ -29,12 +29,17 @@ extension RoutingTable {
         /// At most this many members of the whole table may share an IPv4 /24 or IPv6 /64; 0 for
         /// no limit. Local addresses are exempt (§6.1).
         public var maxPerPrefix: Int
+        /// How long a public address whose member went bad is barred to other ids (§6.1): sybils
+        /// behind one address that answer a ping and nothing else would otherwise take the slot
+        /// in turn, each costing lookups a timeout. Zero for no bar.
+        public var addressPenalty: Duration
 
         /// A configuration; every parameter defaults to the BEP 5 value documented above.
         public init(
             bucketSize: Int = 8, replacementCacheSize: Int = 8, questionableAfter: Duration = .seconds(15 * 60),
             maxFailures: Int = 2, refreshInterval: Duration = .seconds(15 * 60), pingTimeout: Duration = .seconds(60),
-            enforceNodeIDs: Bool = true, maxPerAddressPerBucket: Int = 1, maxPerPrefix: Int = 4
+            enforceNodeIDs: Bool = true, maxPerAddressPerBucket: Int = 1, maxPerPrefix: Int = 4,
+            addressPenalty: Duration = .seconds(600)
         ) {
             precondition(bucketSize > 0 && replacementCacheSize >= 0 && maxFailures > 0, "invalid routing configuration")
             self.bucketSize = bucketSize
@@ -46,6 +51,7 @@ extension RoutingTable {
             self.enforceNodeIDs = enforceNodeIDs
             self.maxPerAddressPerBucket = maxPerAddressPerBucket
             self.maxPerPrefix = maxPerPrefix
+            self.addressPenalty = addressPenalty
         }
     }
 
@@ -99,6 +105,8 @@ extension RoutingTable {
         case addressInBucket
         /// Its /24 (/64) already holds ``Configuration/maxPerPrefix`` members of the table.
         case prefixFull
+        /// A member at its (public) address went bad within ``Configuration/addressPenalty``.
+        case addressBarred
     }
 
     /// What ``RoutingTable/failed(_:now:)`` did.

@@ -45,6 +45,8 @@ public struct RoutingTable: Sendable {
     public internal(set) var generation: UInt64 = 0
     /// Members per public /24 or /64 (``Configuration/maxPerPrefix``).
     var blockCounts: [AddressBlock: Int] = [:]
+    /// Public addresses barred to newcomers, and until when (``Configuration/addressPenalty``).
+    var barred: [Endpoint.Address: Timestamp] = [:]
 
     /// An empty table: one bucket covering the whole id space, changed at `now`.
     public init(ownID: NodeID, configuration: Configuration = Configuration(), now: Timestamp = .zero) {
@@ -99,6 +101,11 @@ public struct RoutingTable: Sendable {
                 guard buckets[index].entries[member].endpoint == contact.endpoint else { return .rejected(.endpointMismatch) }
                 return update(bucket: index, member: member, with: contact, kind: kind, now: now)
             }
+            if isBarred(contact.endpoint.address, now: now) { return .rejected(.addressBarred) }
+            if let stale = staleMember(at: contact.endpoint.address, in: buckets[index]) {
+                replace(member: stale, in: index, with: Entry(contact: contact, kind: kind, now: now), now: now)
+                return .added
+            }
             if let reason = diversityRejection(of: contact.endpoint.address, in: buckets[index]) { return .rejected(reason) }
             if buckets[index].entries.count < configuration.bucketSize {
                 insert(Entry(contact: contact, kind: kind, now: now), into: index, now: now)
@@ -114,10 +121,12 @@ public struct RoutingTable: Sendable {
     /// Whether `contact`, heard now, would enter the table at once: it is there, its bucket has
     /// room, or its bucket is the one that splits; not when it would only wait as a replacement
     /// or be refused. Only such queriers are dialled back (`spec/0021-reachability.md` §4.1).
-    public func hasRoom(for contact: NodeContact) -> Bool {
+    public func hasRoom(for contact: NodeContact, now: Timestamp) -> Bool {
         guard rejection(of: contact) == nil else { return false }
         let index = bucketIndex(for: contact.id)
         if buckets[index].index(of: contact.id) != nil { return true }
+        if isBarred(contact.endpoint.address, now: now) { return false }
+        if staleMember(at: contact.endpoint.address, in: buckets[index]) != nil { return true }
         guard diversityRejection(of: contact.endpoint.address, in: buckets[index]) == nil else { return false }
         return buckets[index].entries.count < configuration.bucketSize || (index == buckets.count - 1 && buckets.count < NodeID.bitCount)
     }
@@ -143,6 +152,7 @@ public struct RoutingTable: Sendable {
         if entry.failures == 1 || Int(entry.failures) == configuration.maxFailures { generation &+= 1 }
         if wasPinged { buckets[index].pingRequestedAt = nil }
         let isBad = entry.state(now: now, configuration: configuration) == .bad
+        if Int(entry.failures) == configuration.maxFailures { bar(entry.endpoint.address, now: now) }
         guard wasPinged || isBad, let promoted = promoteReplacement(in: index, over: member, now: now) else {
             return .recorded
         }
@@ -212,15 +222,7 @@ public struct RoutingTable: Sendable {
 
     private mutating func insertIntoFull(bucket index: Int, _ entry: Entry, now: Timestamp) -> InsertOutcome {
         if let bad = buckets[index].entries.firstIndex(where: { $0.state(now: now, configuration: configuration) == .bad }) {
-            if buckets[index].entries[bad].isBeingPinged { buckets[index].pingRequestedAt = nil }
-            left(buckets[index].entries[bad])
-            joined(entry)
-            buckets[index].entries[bad] = entry
-            buckets[index].lastChanged = now
-            generation &+= 1
-            if let candidate = buckets[index].replacementIndex(of: entry.id) {
-                buckets[index].replacements.remove(at: candidate)
-            }
+            replace(member: bad, in: index, with: entry, now: now)
             return .added
         }
         guard configuration.replacementCacheSize > 0 else { return .rejected(.bucketFull) }
@@ -229,6 +231,19 @@ public struct RoutingTable: Sendable {
             return .pending(pingThis: target)
         }
         return .replacementCached
+    }
+
+    /// Puts `entry` in slot `member` of bucket `index`, in place of the (bad) node there.
+    private mutating func replace(member: Int, in index: Int, with entry: Entry, now: Timestamp) {
+        if buckets[index].entries[member].isBeingPinged { buckets[index].pingRequestedAt = nil }
+        left(buckets[index].entries[member])
+        joined(entry)
+        buckets[index].entries[member] = entry
+        buckets[index].lastChanged = now
+        generation &+= 1
+        if let candidate = buckets[index].replacementIndex(of: entry.id) {
+            buckets[index].replacements.remove(at: candidate)
+        }
     }
 
     /// Chooses the least recently seen questionable member to ping, unless a ping is already

@@ -21,7 +21,7 @@ struct RoutingDiversityTests {
         // Same address, another port and id, same (only) bucket: refused, whichever way it was heard.
         #expect(table.heardFrom(Self.contact(.random(using: &random), "203.0.113.5:6882"), kind: .response, now: now)
                 == .rejected(.addressInBucket))
-        #expect(!table.hasRoom(for: Self.contact(.random(using: &random), "203.0.113.5:6883")))
+        #expect(!table.hasRoom(for: Self.contact(.random(using: &random), "203.0.113.5:6883"), now: now))
         // A neighbour address is welcome; so are any number of nodes on loopback or a LAN.
         #expect(table.heardFrom(Self.contact(.random(using: &random), "203.0.113.6:6881"), kind: .response, now: now) == .added)
         for port in 1...3 {
@@ -29,6 +29,34 @@ struct RoutingDiversityTests {
             #expect(table.heardFrom(Self.contact(.random(using: &random), "192.168.1.9:\(port)"), kind: .response, now: now) == .added)
         }
         #expect(table.count == 8)
+    }
+
+    /// Issue 20's sybils answer pings and nothing else: each goes bad, and the next from the same
+    /// address would take its slot, each costing lookups a timeout. The address is barred for
+    /// ten minutes instead; after that a newcomer takes the bad member's slot, never one beside it.
+    @Test func anAddressWhoseMemberWentBadIsBarredThenItsNewcomerTakesTheSlot() {
+        var random = SplitMix64(seed: 2)
+        var table = RoutingTable(ownID: Self.own, configuration: Routing.unenforced)
+        let now = Routing.time(0)
+        let first = Self.contact(.random(using: &random), "198.51.100.90:20000")
+        let waiting = Self.contact(.random(using: &random), "198.51.100.90:20002")
+        #expect(table.heardFrom(first, kind: .response, now: now) == .added)
+        table.failed(first.id, now: now)
+        let second = Self.contact(.random(using: &random), "198.51.100.90:20001")
+        #expect(table.heardFrom(second, kind: .response, now: now) == .rejected(.addressInBucket), "one failure is not bad yet")
+        table.failed(first.id, now: now)
+        #expect(table.heardFrom(second, kind: .response, now: now) == .rejected(.addressBarred))
+        #expect(!table.hasRoom(for: waiting, now: now))
+        #expect(table.heardFrom(first, kind: .response, now: now) == .updated, "the member itself may come back")
+        table.failed(first.id, now: now)
+        table.failed(first.id, now: now)
+        // Another address is welcome meanwhile, and the bar ends.
+        #expect(table.heardFrom(Self.contact(.random(using: &random), "198.51.100.91:20000"), kind: .response, now: now) == .added)
+        let later = now + .seconds(601)
+        #expect(table.hasRoom(for: second, now: later))
+        #expect(table.heardFrom(second, kind: .response, now: later) == .added)
+        #expect(table.allContacts.filter { $0.endpoint.address == second.endpoint.address } == [second], "\(table.allContacts)")
+        #expect(table.blockCounts == table.recountedBlocks())
     }
 
     @Test func aFewPerSlash24InTheWholeTableThenNoMore() {
@@ -86,8 +114,8 @@ struct RoutingDiversityTests {
         }
         #expect(table.blockCounts == table.recountedBlocks())
         for bucket in table.buckets {
-            let live = bucket.entries.filter { Int($0.failures) < table.configuration.maxFailures }.map(\.endpoint.address)
-            #expect(Set(live).count == live.count)
+            let addresses = bucket.entries.map(\.endpoint.address)
+            #expect(Set(addresses).count == addresses.count, "one member per address per bucket, bad ones included")
         }
         #expect(table.recountedBlocks().values.allSatisfy { $0 <= 3 })
         #expect(table.count > 4)
