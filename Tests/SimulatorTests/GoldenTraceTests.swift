@@ -13,13 +13,13 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "f46da4df1b0f306c",
+        "churn-10k": "a89f320e20ce1e59",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "ff981c99522601cf",
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "1c7834f615a88cf2",
         "lending-trust": "3d50f325bf931645",
-        "million": "80d9566eb47dc68c",
+        "million": "0de482ef29834d09",
         "simgrid-kademlia": "e1ce5898de767a54",
         "small": "ac8a8decfbe29d4c",
     ]

@@ -10,6 +10,7 @@ extension DHTNode {
     ) {
         guard let query = claimPending(transactionID, from: source) else { return }
         counters.responsesReceived += 1
+        silent[source] = nil
         // Vivaldi learns from the round trip this reply measured (no extra traffic).
         if let peerCoordinate {
             let rtt = now - query.sentAt
@@ -40,8 +41,9 @@ extension DHTNode {
         case .lookup(let operationID):
             // A resent query's twin (spec 0007 §5.5) is answered too: forget it.
             pending.removeAll { $0.purpose == query.purpose && $0.nodeID == response.id }
+            let closer = contacts(in: response).filter { silent[$0.endpoint].map { $0 <= now } ?? true }
             guard let index = operations.index(of: operationID),
-                  operations[index].lookup.succeeded(response.id, closerNodes: contacts(in: response), now: now) else { break }
+                  operations[index].lookup.succeeded(response.id, closerNodes: closer, now: now) else { break }
             let verifier = configuration.verifier
             let valuesBefore = operations[index].peersFound.count + operations[index].foundOn
             Self.collect(response, from: response.id, into: &operations[index], verifier: verifier)
@@ -82,6 +84,7 @@ extension DHTNode {
     mutating func expireQueries(now: Timestamp, into actions: inout [Action]) {
         for query in pending.removeExpired(now: now) {
             counters.timeouts += 1
+            if case .lookup = query.purpose { rememberSilent(query.endpoint, now: now) }
             let reason = "no answer from \(query.endpoint) within \(configuration.queryTimeout)"
             failPurpose(query.purpose, nodeID: query.nodeID, reason: reason, now: now, into: &actions)
         }
@@ -118,6 +121,14 @@ extension DHTNode {
     mutating func rememberDialBack(_ endpoint: Endpoint, passed: Bool, now: Timestamp) {
         if dialedBack.count >= 4096 { dialedBack.removeAll() }
         dialedBack[endpoint] = (passed, now + configuration.dialBackMemory)
+    }
+
+    /// Leaves `endpoint` out of what later lookups learn for ``Configuration/silentMemory`` (at
+    /// most 4096 endpoints, all forgotten when full: forgetting costs one more timeout each).
+    mutating func rememberSilent(_ endpoint: Endpoint, now: Timestamp) {
+        guard configuration.silentMemory > .zero else { return }
+        if silent.count >= 4096 { silent.removeAll() }
+        silent[endpoint] = now + configuration.silentMemory
     }
 
     /// Records in the routing table that we heard from `contact`; pings a questionable node when

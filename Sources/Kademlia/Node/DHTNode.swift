@@ -45,6 +45,9 @@ public struct DHTNode: Sendable {
     /// Endpoints being dialled back; those that answered or failed, until when that stands.
     var dialBacks: Set<Endpoint> = []
     var dialedBack: [Endpoint: (passed: Bool, until: Timestamp)] = [:]
+    /// Endpoints that let a lookup query time out, until when lookups leave them out
+    /// (``Configuration/silentMemory``).
+    var silent: [Endpoint: Timestamp] = [:]
     /// This node's Vivaldi coordinate, refined by the round-trip time of every reply (`plc`).
     public internal(set) var vivaldi: VivaldiNode
     public internal(set) var counters = Counters()

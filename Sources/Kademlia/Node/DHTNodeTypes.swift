@@ -24,6 +24,11 @@ extension DHTNode {
         /// How long a dial-back's outcome stands: an endpoint that answered is taken at its
         /// word, one that did not is left out, without another ping.
         public var dialBackMemory: Duration = .seconds(600)
+        /// How long an endpoint that let one of this node's lookup queries time out is left out
+        /// of the contacts later lookups learn (`spec/0007-dht-lookup.md` §5.6): a dead node that
+        /// others still hand out, or a sybil that answers pings and nothing else (issue 20),
+        /// costs one timeout rather than one per lookup. Zero keeps none.
+        public var silentMemory: Duration = .seconds(300)
         /// The routing table (k, the bucket size, and node-state timings).
         public var routing = RoutingTable.Configuration()
         /// Iterative lookups (alpha, the parallelism, and timeouts).

@@ -42,4 +42,30 @@ struct DHTNodeResendTests {
         #expect(node.status.counters.timeouts == 0)
         #expect(L.handedOut(by: &node, at: 9.5, asker: 1) == [L.member])
     }
+
+    /// A node others hand out that never answers (issue 20's sybil, or one just dead) costs one
+    /// timeout, not one per lookup (`spec/0007-dht-lookup.md` §5.6).
+    @Test func anEndpointThatLetALookupQueryTimeOutIsLeftOutOfLaterLookups() throws {
+        var node = try L.nodeWithMember(checksEvery: nil)
+        var silentID = L.member
+        silentID.low ^= 2
+        let silent = NodeContact(id: silentID, endpoint: Endpoint("10.0.0.9:6881")!)
+        var target = L.member
+        target.low ^= 1
+        /// Starts a lookup at `second`, has the member hand out the silent node, and returns the
+        /// queries the node then sends to the silent node's endpoint.
+        func lookup(_ request: RequestID, at second: Double) throws -> Int {
+            let first = try #require(Self.findNodes(in: node.start(.findNode(target), request: request, now: .seconds(second)),
+                                                    to: L.memberEndpoint).first)
+            let answer = KRPCMessage(transactionID: first, kind: .response(KRPCMessage.Response(id: L.member, nodes: [silent])))
+            return Self.findNodes(in: node.receive(message: answer, from: L.memberEndpoint, now: .seconds(second + 0.01)),
+                                  to: silent.endpoint).count
+        }
+        #expect(try lookup(2, at: 2) == 1, "the first lookup asks it")
+        _ = node.wake(now: .seconds(8))  // its five seconds are up
+        #expect(node.status.counters.timeouts >= 1)
+        #expect(try lookup(3, at: 10) == 0, "a later lookup leaves it out")
+        _ = node.wake(now: .seconds(20))
+        #expect(try lookup(4, at: 2 + 5 + 300 + 1) == 1, "until the five minutes are up")
+    }
 }
