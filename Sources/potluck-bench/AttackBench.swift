@@ -15,7 +15,8 @@ import Glibc
 /// `potluck-bench attack`: issue 20's attacks against a real `potluck node` process on loopback,
 /// each beside the same honest operations without it. The attackers use many loopback source
 /// addresses (127.x.y.z), which the job channel's caps and the DHT's rate limits count like any
-/// other; the routing table's address rules exempt loopback (tested in the unit tests instead).
+/// other; the routing table's address rules exempt loopback, so the sybil attack on them runs
+/// in the NAT lab (``labSybilAttack(sybils:seconds:)``).
 ///
 /// For each attack: the honest operation's p50 under attack (`potluck`) and alone (`reference`),
 /// `honest_p50_ratio` (under attack / alone; the goal is at most 2), the target's peak resident
@@ -26,7 +27,11 @@ import Glibc
 /// process) share core 0; the attackers run in a child process (`attack-worker`) on core 1, so
 /// what the honest side loses is what the target's handling of the attack costs it, not CPU
 /// the attackers' own crypto took.
+///
+/// Then, as root, the sybil attack in the NAT lab (``labSybilAttack(sybils:seconds:)``), before
+/// the cores are split (the lab's processes would inherit this process's affinity).
 func attackBench() async throws -> [BenchResult] {
+    let sybils = try labSybilAttack()
     try execute("/usr/bin/taskset", ["-a", "-cp", "0", String(getpid())])
     let target = try await AttackTarget.start()
     defer { target.stop() }
@@ -35,7 +40,7 @@ func attackBench() async throws -> [BenchResult] {
     results.append(try await jobChannelAttack(on: target))
     results.append(try await dhtFloodAttack(on: target))
     for index in results.indices { results[index].extra.append(("idle_rss_mib", idle)) }
-    return results
+    return results + (sybils.map { [$0] } ?? [])
 }
 
 /// The victim: a lender node with one friend node in its routing table.

@@ -192,7 +192,7 @@ private func labScript(_ script: String, potluck: String, _ arguments: [String])
 }
 
 /// Runs `lab.sh ARGUMENTS` and returns its stdout; throws when it fails.
-private func capture(_ script: String, potluck: String, _ arguments: [String]) throws -> String {
+func capture(_ script: String, potluck: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/bash")
     process.arguments = [script] + arguments

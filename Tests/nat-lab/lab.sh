@@ -15,7 +15,9 @@
 #
 # POTLUCK names the binary (default: .build/debug/potluck beside this repository).
 #
-# The internet is one Ethernet segment, 203.0.113.0/24 (TEST-NET-3). Homes use 10.0.N.0/24.
+# The internet is one Ethernet segment, 203.0.113.0/24 (TEST-NET-3), with one more network on
+# it, 198.51.100.0/24 (TEST-NET-2), where `evil` stands for an attacker's address (issue 20's
+# sybils, Tests/nat-lab/sybil.py). Homes use 10.0.N.0/24.
 # Each home router masquerades its LAN behind its WAN address and lets in only replies
 # (port-restricted filtering), except where its kind says otherwise. Like most home routers it
 # drops, without a reset, a TCP packet to its own WAN address that opens nothing.
@@ -45,6 +47,7 @@ sym2   symmetric sym2-r    10.0.5.2
 upnp   upnp      upnp-r    10.0.3.2
 igd    igd       igd-r     10.0.6.2
 noudp  noudp     noudp-r   10.0.4.2
+evil   public    -         198.51.100.90
 "
 # router  wan address   lan prefix
 ROUTERS="
@@ -105,6 +108,17 @@ up() {
         ip -n "$r" link set lan up
         ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
         router_rules "$router" | ip netns exec "$r" nft -f -
+    done <<<"$ROUTERS"
+
+    # Both networks of the internet reach each other on its one segment.
+    while read -r host kind router address; do
+        [[ -n $host ]] || continue
+        local other=198.51.100.0/24
+        [[ $address == 198.51.100.* ]] && other=203.0.113.0/24
+        if [[ $kind == public ]]; then ip -n "$(ns "$lab" "$host")" route add "$other" dev wan; fi
+    done <<<"$HOSTS"
+    while read -r router _; do
+        if [[ -n $router ]]; then ip -n "$(ns "$lab" "$router")" route add 198.51.100.0/24 dev wan; fi
     done <<<"$ROUTERS"
 
     while read -r host kind router address; do
