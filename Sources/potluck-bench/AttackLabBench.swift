@@ -54,14 +54,12 @@ func labSybilAttack(sybils: Int = 320, seconds: Int = 30) throws -> BenchResult?
     }
     let alone = (0..<15).flatMap { _ in honest() }
 
-    // The attacker runs in the background of a shell of its own, writing to a file: started as
-    // a `Process` of this one, it made each later `Process` (the honest commands) wait for its end.
-    let said = "/tmp/potluck-lab-\(lab)/sybil.out"
-    let command = "POTLUCK='\(potluck)' " + ["setsid", "bash", script, "exec", lab, "evil", "python3",
-                   FileManager.default.currentDirectoryPath + "/Tests/nat-lab/sybil.py", "198.51.100.90", String(sybils), String(seconds),
-                   "203.0.113.10:6891", "203.0.113.11:6891", "203.0.113.40:6891", "203.0.113.70:6891"]
-        .map { "'" + $0 + "'" }.joined(separator: " ") + " >'\(said)' 2>&1 </dev/null &"
-    guard system(command) == 0 else { throw BenchError("could not start the attacker: \(command)") }
+    // The attacker runs in the background (`lab.sh spawn`), writing to a file: started as a
+    // `Process` of this one, it made each later `Process` (the honest commands) wait for its end.
+    let said = "/tmp/potluck-lab-\(lab)/sybil.log"
+    _ = try run(["spawn", lab, "evil", "sybil", "python3", FileManager.default.currentDirectoryPath + "/Tests/nat-lab/sybil.py",
+                 "198.51.100.90", String(sybils), String(seconds), "203.0.113.10:6891", "203.0.113.11:6891", "203.0.113.40:6891",
+                 "203.0.113.70:6891"])
     let attackStart = nowNanoseconds()
     var underAttack: [Double?] = []
     usleep(5_000_000)

@@ -42,6 +42,13 @@ final class NATLab {
         try script(["exec", name, host] + command)
     }
 
+    /// Starts `command` inside `host`'s namespace in the background and returns at once; its
+    /// output goes to ``directory``/`name`.log.
+    func spawn(_ host: String, name logName: String, _ command: [String]) throws {
+        let result = try script(["spawn", name, host, logName] + command)
+        guard result.status == 0 else { throw CLITestError("lab.sh spawn \(host) failed: \(result.stderr)") }
+    }
+
     /// The process id of `host`'s node.
     func nodePID(_ host: String) -> Int32? {
         (try? String(contentsOfFile: "\(directory)/\(host).pid", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

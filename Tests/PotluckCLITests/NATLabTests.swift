@@ -169,7 +169,7 @@ extension CLIProcessTests {
         /// their own interface, they take its id at once, so the mapped home, which took its id
         /// from its router and enforces BEP 42, keeps them and joins (it knew none of them before
         /// the node took its id from a peer's report: `potluck-bench reach` stalled there).
-        @Test func theFirstPublicNodesTakeTheirIDsAndAMappedHomeJoinsThem() throws {
+        @Test func theFirstPublicNodesTakeTheirIDsAndAMappedHomeJoinsThemAndSybilsDoNot() throws {
             let lab = try NATLab()
             defer { lab.down() }
             try lab.node("pub1")
@@ -183,6 +183,39 @@ extension CLIProcessTests {
                     .flatMap { $0["node_id"] as? String }.flatMap(NodeID.init(hex:))
                 #expect(nodeID.map { NodeIDSecurity.isValid($0, for: Endpoint("\(address):1")!.address) } ?? false, "\(host): \(nodeID?.hex ?? "no id")")
             }
+
+            // Issue 20: 64 sybils on one address, with BEP 42-valid ids, answer pings and nothing
+            // else for 10 s (Tests/nat-lab/sybil.py) while pub2 stores items, whose lookups make
+            // the sybils they meet go bad. Each table holds at most one sybil per bucket.
+            let sybil = PotluckProcess.packageDirectory.appendingPathComponent("Tests/nat-lab/sybil.py").path
+            try lab.spawn("evil", name: "sybil", ["python3", sybil, "198.51.100.90", "64", "10", "203.0.113.10:6891", "203.0.113.11:6891", "203.0.113.40:6891"])
+            let log = { (try? String(contentsOfFile: "\(lab.directory)/sybil.log", encoding: .utf8)) ?? "" }
+            var stored = 0
+            while !log().contains("ATTACK DONE"), stored < 200 {
+                let put = try lab.potluck("pub2", ["dht", "put", "--immutable", "during the attack \(stored)"])
+                #expect(put.status == 0, "\(put.stderr)")
+                stored += 1
+            }
+            #expect(eventually(timeout: 30) { log().contains("ATTACK DONE") }, "\(log().suffix(300))")
+            var sybilIDs: [UInt16: NodeID] = [:]
+            for line in log().split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                if fields.count == 2, let port = UInt16(fields[0]), let id = NodeID(hex: String(fields[1])) { sybilIDs[port] = id }
+            }
+            #expect(sybilIDs.count == 64)
+            var held = 0
+            for host in ["pub1", "pub2", "upnp"] {
+                let status = try #require((try? lab.potluck(host, ["dht", "status", "--json"]))
+                    .flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] })
+                let own = try #require((status["node_id"] as? String).flatMap(NodeID.init(hex:)))
+                let buckets = try #require(status["buckets"] as? Int)
+                let sybils = (status["contacts"] as? [String] ?? []).filter { $0.hasPrefix("198.51.100.90:") }
+                    .compactMap { UInt16($0.split(separator: ":").last ?? "").flatMap { sybilIDs[$0] } }
+                let perBucket = Dictionary(grouping: sybils) { min((own ^ $0).leadingZeroBitCount, buckets - 1) }
+                #expect(perBucket.values.allSatisfy { $0.count == 1 }, "\(host): \(perBucket)")
+                held += sybils.count
+            }
+            #expect(held >= 1, "no sybil entered any table: the attack did not reach the nodes")
         }
     }
 }

@@ -11,6 +11,7 @@
 #   lab.sh exec LAB HOST CMD...        run CMD inside HOST's namespace
 #   lab.sh node LAB HOST [ARGS...]     start `potluck node` in HOST (data in $DIR/HOST), wait ready
 #   lab.sh potluck LAB HOST ARGS...    run the CLI in HOST against that node
+#   lab.sh spawn LAB HOST NAME CMD...  start CMD in HOST in the background (output in $DIR/NAME.log)
 #   lab.sh hosts                       list the hosts and what they stand for
 #
 # POTLUCK names the binary (default: .build/debug/potluck beside this repository).
@@ -249,6 +250,16 @@ node() {
     die "potluck node in $host did not answer within 20 s (see $data.log)"
 }
 
+# spawn LAB HOST NAME CMD...: starts CMD in HOST in the background, its output in $DIR/NAME.log
+# and its pid in $DIR/NAME.pid, and returns at once (an attacker beside honest commands).
+spawn() {
+    local lab=$1 host=$2 name=$3; shift 3
+    local d
+    d=$(dir "$lab")
+    ip netns exec "$(ns "$lab" "$host")" setsid "$@" >"$d/$name.log" 2>&1 </dev/null &
+    echo $! >"$d/$name.pid"
+}
+
 cli() {
     local lab=$1 host=$2; shift 2
     in_ns "$lab" "$host" "$POTLUCK" "$@" --data-dir "$(dir "$lab")/$host"
@@ -266,6 +277,7 @@ case $command in
     down) down "$1" ;;
     exec) [[ $# -ge 3 ]] || die "usage: lab.sh exec LAB HOST CMD..."; in_ns "$@" ;;
     node) [[ $# -ge 2 ]] || die "usage: lab.sh node LAB HOST [ARGS...]"; node "$@" ;;
+    spawn) [[ $# -ge 4 ]] || die "usage: lab.sh spawn LAB HOST NAME CMD..."; spawn "$@" ;;
     potluck) [[ $# -ge 3 ]] || die "usage: lab.sh potluck LAB HOST ARGS..."; cli "$@" ;;
     *) die "unknown command '$command': use up, down, exec, node, potluck or hosts" ;;
 esac
