@@ -40,8 +40,8 @@ func labSybilAttack(sybils: Int = 320, seconds: Int = 30) throws -> BenchResult?
     for home in ["upnp", "igd", "cone"] { _ = try run(["node", lab, home] + publicPeers) }
     _ = try run(["potluck", lab, "pub2", "wait", "--peers", "3", "--timeout", "60s"])
 
-    /// One honest put and get from pub2; the milliseconds of each, or `nil` for one that failed.
     var stored = 0
+    /// One honest put and get from pub2; the milliseconds of each, or `nil` for one that failed.
     func honest() -> [Double?] {
         stored += 1
         let start = nowNanoseconds()
@@ -56,7 +56,7 @@ func labSybilAttack(sybils: Int = 320, seconds: Int = 30) throws -> BenchResult?
 
     // The attacker runs in the background (`lab.sh spawn`), writing to a file: started as a
     // `Process` of this one, it made each later `Process` (the honest commands) wait for its end.
-    let said = "/tmp/potluck-lab-\(lab)/sybil.log"
+    let attackLog = "/tmp/potluck-lab-\(lab)/sybil.log"
     _ = try run(["spawn", lab, "evil", "sybil", "python3", FileManager.default.currentDirectoryPath + "/Tests/nat-lab/sybil.py",
                  "198.51.100.90", String(sybils), String(seconds), "203.0.113.10:6891", "203.0.113.11:6891", "203.0.113.40:6891",
                  "203.0.113.70:6891"])
@@ -74,7 +74,7 @@ func labSybilAttack(sybils: Int = 320, seconds: Int = 30) throws -> BenchResult?
     var output = ""
     while !output.contains("ATTACK DONE"), Date() < deadline {
         usleep(200_000)
-        output = (try? String(contentsOfFile: said, encoding: .utf8)) ?? ""
+        output = (try? String(contentsOfFile: attackLog, encoding: .utf8)) ?? ""
     }
     var sybilIDs: [UInt16: NodeID] = [:]
     for line in output.split(separator: "\n") {

@@ -16,6 +16,12 @@ extension TunnelTests {
         var plain = TunnelWire.Decoder()
         plain.push(answer)
         #expect(throws: JobChannel.ChannelError.self, "a plain tunnel has no control frames") { _ = try plain.next() }
+        // What a receipt names as its job (spec 0021 §5.5): the tunnel opened with an all-zero
+        // nonce, period 1; and circuit 7.
+        let period = RelayedCircuit(tunnel: [UInt8](repeating: 0, count: 32), period: 1, bytes: 1, start: 0, end: 0)
+        #expect(hex(period.digest.bytes) == "9c8a75f609989a2fa30122732f19a98fc5e428e4ae0da7023eebc70c2dea7e20")
+        #expect(hex(RelayedCircuit(circuit: 7, bytes: 1, start: 0, end: 0).digest.bytes)
+                == "8b816420732239bc492dd7dd2c8a9b136a548baee8c7de2d09e6e58e8c89e858")
         var oversized = TunnelWire.Decoder(receipts: true)
         oversized.push([UInt8](repeating: 0, count: 18) + [0x08, 0x02])
         #expect(throws: JobChannel.ChannelError.self, "a control frame over 2049 bytes") { _ = try oversized.next() }
