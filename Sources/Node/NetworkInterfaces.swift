@@ -52,8 +52,9 @@ enum NetworkInterfaces {
     }
 }
 
-/// Calls `body` with an IPv4 `sockaddr` for `ip:port` (host order), for `connect` and `sendto`.
-func withSocketAddress<R>(_ ip: UInt32, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+/// Calls `body` with an IPv4 `sockaddr` for `ip:port` (host order), for `connect`, `bind` and
+/// `sendto`.
+public func withSocketAddress<R>(_ ip: UInt32, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
     // struct sockaddr_in: family (2 bytes, host order), port (2), address (4, both network
     // order), then 8 zero bytes.
     let raw = withUnsafeBytes(of: sa_family_t(AF_INET), Array.init) + withUnsafeBytes(of: port.bigEndian, Array.init)
@@ -65,7 +66,7 @@ func withSocketAddress<R>(_ ip: UInt32, port: UInt16, _ body: (UnsafePointer<soc
 /// in this module: it also sees SwiftNIO's copy of the C socket headers, and which copy a
 /// struct's members resolve to then varies from one build to the next (#MemberImportVisibility
 /// refuses some builds and not others).
-func withSocketAddress<R>(bytes raw: [UInt8], _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+public func withSocketAddress<R>(bytes raw: [UInt8], _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
     let size = max(raw.count, 128)
     let storage = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
     defer { storage.deallocate() }

@@ -262,18 +262,12 @@ private func jobChannelAttackers(port: Int, key: PublicKey, seconds: Double) asy
 private func flood(port: UInt16, seconds: Double) -> Int {
     let sockets = (0..<2000).map { index -> Int32 in
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = (UInt32(127) << 24 | UInt32(1 + index / 250) << 16 | UInt32(index % 250) << 8 | 1).bigEndian
-        _ = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let ip = UInt32(127) << 24 | UInt32(1 + index / 250) << 16 | UInt32(index % 250) << 8 | 1
+        _ = withSocketAddress(ip, port: 0) { bind(fd, $0, $1) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         return fd
     }
     defer { for fd in sockets { close(fd) } }
-    var remote = sockaddr_in()
-    remote.sin_family = sa_family_t(AF_INET)
-    remote.sin_port = port.bigEndian
-    remote.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
     var sent = 0
     var drain = [UInt8](repeating: 0, count: 1500)
     let end = Date().addingTimeInterval(seconds)
@@ -281,9 +275,7 @@ private func flood(port: UInt16, seconds: Double) -> Int {
         for fd in sockets {
             let ping = Array("d1:ad2:id20:\(String(format: "%020d", sent % 1_000_000_000))e1:q4:ping1:t2:aa1:y1:qe".utf8)
             _ = ping.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &remote) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
+                withSocketAddress(0x7F00_0001, port: port) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, $1) }
             }
             _ = recv(fd, &drain, drain.count, 0)
             sent += 1

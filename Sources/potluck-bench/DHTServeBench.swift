@@ -1,5 +1,6 @@
 import Foundation
 import Kademlia
+import Node
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,10 +42,6 @@ enum Loader {
         defer { close(fd) }
         var timeout = timeval(tv_sec: 0, tv_usec: 20_000)  // a lost reply stalls the window for 20 ms
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = target.port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
         let queries = makeQueries()
         var outstanding = 0, answered = 0, next = 0
         var buffer = [UInt8](repeating: 0, count: 2048)
@@ -53,11 +50,7 @@ enum Loader {
             let query = queries[next % queries.count]
             next += 1
             _ = query.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
+                withSocketAddress(0x7F00_0001, port: target.port) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, $1) }
             }
             outstanding += 1
         }

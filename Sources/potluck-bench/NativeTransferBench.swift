@@ -141,12 +141,12 @@ private func transferParties(root: String, name: String, digest: Bytes32) async 
 private func plainCopy(_ source: String, to destination: String) throws -> Double {
     let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(listener) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+    _ = withSocketAddress(0x7F00_0001, port: 0) { bind(listener, $0, $1) }
+    // The port it bound: bytes 2 and 3 of its sockaddr_in, in network order.
+    var bound = [UInt8](repeating: 0, count: 128)
+    var length = socklen_t(bound.count)
+    _ = bound.withUnsafeMutableBytes { getsockname(listener, $0.baseAddress!.bindMemory(to: sockaddr.self, capacity: 1), &length) }
+    let port = UInt16(bound[2]) << 8 | UInt16(bound[3])
     listen(listener, 1)
     let start = nowNanoseconds()
     let done = DispatchSemaphore(value: 0)
@@ -165,7 +165,7 @@ private func plainCopy(_ source: String, to destination: String) throws -> Doubl
         }
     }
     let sender = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sender, $0, length) } }
+    _ = withSocketAddress(0x7F00_0001, port: port) { connect(sender, $0, $1) }
     let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
     while let data = try input.read(upToCount: 1 << 20), !data.isEmpty {
         var offset = 0
