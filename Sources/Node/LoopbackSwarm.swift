@@ -115,8 +115,7 @@ struct SwarmDriver {
         self.endpoints = endpoints
         random = SplitMix64(seed: seed)
         var configuration = DHTNode.Configuration()
-        configuration.queriesPerSecondPerAddress = 1e9
-        configuration.queryBurstPerAddress = 1e9
+        configuration.raiseRateLimits()
         configuration.verifier = .ed25519
         if classic {
             configuration.lookup.slowHoldsTermination = true

@@ -40,9 +40,13 @@ final class ChildProcess {
         throw BenchError("no '\(prefix)' line from \(process.arguments ?? []) within \(timeout) s")
     }
 
+    /// Ends the child with SIGTERM and waits (at most 10 s) by polling: `waitUntilExit` would
+    /// not return while another `Process` of the bench (the libtorrent fixture) still runs.
     func stop() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 
@@ -85,15 +89,26 @@ final class BenchFixture {
     }
 }
 
-/// Pins every thread of `pid` to `core` (libtorrent runs several threads).
+/// Pins every thread of `pid` to `core` (libtorrent runs several threads) with
+/// `sched_setaffinity(2)`: a `taskset` child would be waited on through Foundation's `Process`,
+/// whose `waitUntilExit` does not return while another `Process` (the fixture) still runs.
 func pinToCore(pid: Int32, core: Int) throws {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    var set = cpu_set_t()
+    withUnsafeMutableBytes(of: &set) { bytes in
+        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+        bytes[core / 8] |= UInt8(1) << UInt8(core % 8)
+    }
+    // Glibc's Swift module leaves out the _GNU_SOURCE call, so look it up (RTLD_DEFAULT is 0).
+    typealias SetAffinity = @convention(c) (Int32, Int, UnsafeRawPointer) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_setaffinity") else {
+        throw BenchError("this libc has no sched_setaffinity")
+    }
+    let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
     for task in tasks {
-        let pinner = Process()
-        pinner.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        pinner.arguments = ["-p", "-c", String(core), task]
-        pinner.standardOutput = FileHandle.nullDevice
-        try pinner.run()
-        pinner.waitUntilExit()
+        guard let thread = Int32(task) else { continue }
+        guard setAffinity(thread, MemoryLayout<cpu_set_t>.size, &set) == 0 else {
+            throw BenchError("cannot pin thread \(thread) to core \(core): errno \(errno)")
+        }
     }
 }

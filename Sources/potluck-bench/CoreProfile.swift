@@ -4,8 +4,7 @@ import Kademlia
 /// how many `find_node` and `get` queries one core handles per second.
 func profileCore() {
     var configuration = DHTNode.Configuration()
-    configuration.queriesPerSecondPerAddress = 1e9
-    configuration.queryBurstPerAddress = 1e9
+    configuration.raiseRateLimits()
     var random = SystemRandomNumberGenerator()
     var node = DHTNode(id: NodeID.random(using: &random), configuration: configuration, seed: 1, now: .seconds(1))
     // A table of ~100 contacts, learned from their queries.

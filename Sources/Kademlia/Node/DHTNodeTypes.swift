@@ -97,6 +97,18 @@ extension DHTNode {
         public var clientVersion: [UInt8] = Array("PL".utf8) + [0, 1]
 
         public init() {}
+
+        /// Raises every query rate limit (per address, per block, in all) out of reach while
+        /// still running the limiter: for benchmarks whose loader, and loopback swarms whose
+        /// nodes, all share one address.
+        public mutating func raiseRateLimits() {
+            queriesPerSecondPerAddress = 1e9
+            queryBurstPerAddress = 1e9
+            queriesPerSecondPerBlock = 1e9
+            queryBurstPerBlock = 1e9
+            repliesPerSecond = 1e9
+            replyBurst = 1e9
+        }
     }
 
     /// What the driver asks a node to do. Each completes with one ``Action/completed(_:_:)``.
