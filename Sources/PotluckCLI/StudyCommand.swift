@@ -67,6 +67,14 @@ struct StudyCommand: ParsableCommand {
             lending.sybilIdentities = Int(value)
             return value == value.rounded() && (1...100_000).contains(value)
         },
+        "malicious": { lending, value in
+            lending.malicious = value
+            return (0...1).contains(value) && lending.contributors >= 0
+        },
+        "malicious_honesty": { lending, value in
+            lending.maliciousHonesty = value
+            return (0...1).contains(value)
+        },
         "starter_grant": { lending, value in
             lending.starterGrant = value
             return (0...1e9).contains(value)

@@ -23,7 +23,7 @@ extension CLIProcessTests {
                 for key in ["contributor_wait_p50_s", "free_rider_share", "newcomer_wait_p50_s", "whitewasher_wait_p50_s", "favour_ratio"] {
                     #expect(row[key] is Double, "\(key) in \(row)")
                 }
-                #expect(row["bad_result_rate"] is NSNull && row["sybil_gain"] is NSNull, "not modelled yet: \(row)")
+                #expect(row["bad_result_rate"] is NSNull && row["sybil_gain"] is NSNull, "no malicious lenders or sybils here: \(row)")
             }
             #expect(json.stderr.contains("[2/2] lending-grant, potluck, seed 11: trace "), "\(json.stderr)")
 

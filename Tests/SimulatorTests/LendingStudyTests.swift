@@ -19,7 +19,7 @@ import Testing
         let fifo = try #require(rows.first), potluck = try #require(rows.last)
         #expect(fifo.seeds == [3, 4] && potluck.seeds == [3, 4])
         #expect(fifo.freeRiderPeerShare == 0.25)
-        #expect(fifo.badResultRate == nil && fifo.sybilGain == nil, "not modelled yet")
+        #expect(fifo.badResultRate == nil && fifo.sybilGain == nil, "no malicious lenders or sybils in this scenario")
         // Medians lie within their spread; the spread is real (two seeds differ).
         for row in rows {
             let wait = try #require(row.contributorWaitP50S)

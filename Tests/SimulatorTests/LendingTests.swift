@@ -112,6 +112,39 @@ import Testing
         #expect(calmRatio > 0.6 && calmRatio < 1.5, "\(calmRatio)")
     }
 
+    /// Malicious lenders (`spec/0018` §2.5, EigenTrust's threat models A and C): they lend and
+    /// borrow like contributors; every result they return is wrong under model A, about a
+    /// fraction 1 − f under model C, and no other lender ever returns a wrong one. With one
+    /// replica the borrower cannot tell, so honest peers' share of wrong results follows the
+    /// malicious lenders' share of the work.
+    @Test(arguments: [0.0, 0.5, 1.0])
+    func maliciousLendersReturnWrongResultsAsSpecified(honesty: Double) throws {
+        let report = try Self.run(Self.scenario(extra: "malicious = 0.2\nmalicious_honesty = \(honesty)"))
+        let malicious = try #require(report.figures(.malicious))
+        #expect(malicious.peers > 15 && malicious.resultsGiven > 100 && malicious.jobsCompleted > 0)
+        for other in report.classes where other.name != malicious.name {
+            #expect(other.wrongResultsGiven == 0, "\(other.name) returned \(other.wrongResultsGiven) wrong results")
+        }
+        let wrongShare = Double(malicious.wrongResultsGiven) / Double(malicious.resultsGiven)
+        let rate = try #require(report.badResultRate)
+        switch honesty {
+        case 0:
+            #expect(malicious.wrongResultsGiven == malicious.resultsGiven)
+            // A fifth of the peers, a quarter of them free riders: about a quarter of the
+            // lenders, so about a quarter of the work.
+            #expect(rate > 0.1 && rate < 0.45, "bad result rate \(rate)")
+        case 1:
+            #expect(malicious.wrongResultsGiven == 0 && rate == 0)
+        default:
+            #expect(wrongShare > 0.4 && wrongShare < 0.6, "wrong share \(wrongShare)")
+            #expect(rate > 0.03 && rate < 0.25, "bad result rate \(rate)")
+        }
+        #expect(report.value(of: "bad_result_rate") == rate)
+        #expect(report.constraintViolations == 0)
+        // Without malicious peers the figure is absent, not zero.
+        #expect(try Self.run(Self.scenario()).badResultRate == nil)
+    }
+
     /// One seed reproduces a run bit for bit; another seed gives another run.
     @Test func sameSeedSameTrace() throws {
         let first = try Self.run(Self.scenario(seed: 5))
@@ -151,7 +184,9 @@ import Testing
     @Test(arguments: [
         ("order = \"trust\"", "order = \"random\"", "lending.policy.order: must be one of trust, given, fifo, favors, potluck (got \"random\")"),
         ("lender_cores = 2", "lender_cores = 2\njob_cores = 4", "lending.job_cores: must be at most lender_cores (2)"),
-        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils + malicious must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.25\nmalicious = 0.8", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils + malicious must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.25\nmalicious_honesty = 1.5", "lending.classes.malicious_honesty: must be in 0.0…1.0 (got 1.5)"),
         ("mode = \"batch\"", "mode = \"batch\"\nspeed = 3", "lending.matching.speed: unknown key"),
         ("jobs_per_hour = 24.0", "jobs_per_hour = \"many\"", "lending.jobs_per_hour: must be a number, not a string"),
     ])

@@ -25,6 +25,11 @@ public struct LendingMetrics: Sendable {
         /// Core-seconds computed by the class's lenders, and received by its borrowers (all run).
         public var given = 0.0
         public var received = 0.0
+        /// Results the class's lenders returned (all run), and how many of them were wrong.
+        public var resultsGiven = 0
+        public var wrongResultsGiven = 0
+        /// Of the class's ``completed`` jobs, those whose result was wrong.
+        public var wrongResultsReceived = 0
         public var unserved: Int { submitted - started }
     }
 

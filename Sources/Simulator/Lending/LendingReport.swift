@@ -25,6 +25,11 @@ public struct LendingReport: Sendable, Codable {
         /// Core-seconds its borrowers received and its lenders gave (the whole run).
         public var computeReceived: Double
         public var computeGiven: Double
+        /// Results its lenders returned and how many were wrong (the whole run); of its
+        /// completed jobs, how many came back wrong (`spec/0018` §2.5).
+        public var resultsGiven: Int
+        public var wrongResultsGiven: Int
+        public var wrongResultsReceived: Int
     }
 
     public var scenario: String
@@ -54,6 +59,9 @@ public struct LendingReport: Sendable, Codable {
     public var trustSnapshots: Int
     public var receipts: Int
     public var whitewashes: Int
+    /// Share of the completed jobs of peers that are not malicious whose result was wrong;
+    /// `nil` without malicious peers (`spec/0018` §2.5).
+    public var badResultRate: Double?
     // From the CLI.
     public var wallSeconds: Double?
     public var peakMemoryBytes: Int?
@@ -82,6 +90,7 @@ public struct LendingReport: Sendable, Codable {
             return riders.waitSecondsMean / max(contributors.waitSecondsMean, 1e-9)
         case "lender_utilization": return lenderUtilization
         case "jobs_completed": return Double(jobsCompleted)
+        case "bad_result_rate": return badResultRate
         default: return nil
         }
     }
@@ -111,6 +120,10 @@ public struct LendingReport: Sendable, Codable {
             ("receipts / trust snapshots", "\(receipts) / \(trustSnapshots)"),
         ]
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
+        if let badResultRate {
+            let wrong = classes.filter { $0.name != PeerClass.malicious.name }.reduce(0) { $0 + $1.wrongResultsReceived }
+            rows.append(("bad results", "\(format(badResultRate * 100, 2)) % of honest peers' jobs (\(wrong) wrong results)"))
+        }
         if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
         if let peakMemoryBytes { rows.append(("peak memory", "\(peakMemoryBytes / (1 << 20)) MiB")) }
         rows += expectations.map(\.row)
@@ -149,8 +162,13 @@ extension LendingSimulation {
                 waitSecondsMean: waits.isEmpty ? 0 : waits.reduce(0, +) / Double(waits.count),
                 trustMean: m.trustAsked == 0 ? 0 : m.trustSum / Double(m.trustAsked),
                 trustKnownRate: m.trustAsked == 0 ? 0 : Double(m.trustKnown) / Double(m.trustAsked),
-                computeReceived: m.received, computeGiven: m.given)
+                computeReceived: m.received, computeGiven: m.given, resultsGiven: m.resultsGiven,
+                wrongResultsGiven: m.wrongResultsGiven, wrongResultsReceived: m.wrongResultsReceived)
         }
+        let honest = PeerClass.allCases.filter { $0 != .malicious }.map { metrics.classes[Int($0.rawValue)] }
+        let honestCompleted = honest.reduce(0) { $0 + $1.completed }
+        let badResultRate: Double? = metrics.classes[Int(PeerClass.malicious.rawValue)].peers == 0 || honestCompleted == 0 ? nil
+            : Double(honest.reduce(0) { $0 + $1.wrongResultsReceived }) / Double(honestCompleted)
         var report = LendingReport(
             scenario: scenario.name, seed: scenario.seed, traceHash: trace.description, nodes: scenario.platform.nodes,
             order: lending.order.rawValue, matching: lending.matching.rawValue, starterGrant: lending.starterGrant,
@@ -163,7 +181,7 @@ extension LendingSimulation {
             assignments: metrics.assignments, constraintViolations: metrics.constraintViolations,
             matchTicks: metrics.matchTicks, assignmentFallbacks: metrics.assignmentFallbacks,
             auctionBids: metrics.auctionBids, trustSnapshots: metrics.trustSnapshots, receipts: metrics.receipts,
-            whitewashes: metrics.whitewashes, expectations: [])
+            whitewashes: metrics.whitewashes, badResultRate: badResultRate, expectations: [])
         report.check(scenario)
         return report
     }

@@ -16,6 +16,8 @@ struct Job {
     var started: UInt64 = 0
     /// Submitted inside the measurement window.
     var measured: Bool
+    /// Its lender returned a wrong result (a malicious lender, `spec/0018` §2.5).
+    var wrong = false
 }
 
 extension LendingSimulation {
@@ -126,7 +128,13 @@ extension LendingSimulation {
         let slot = Int(job.lender)
         runningJobs -= 1
         jobs[Int(number)].state = .returning
-        metrics.classes[Int(peerClass[Int(lenderPeer[slot])].rawValue)].given += job.coreSeconds
+        let lenderClass = Int(peerClass[Int(lenderPeer[slot])].rawValue)
+        metrics.classes[lenderClass].given += job.coreSeconds
+        metrics.classes[lenderClass].resultsGiven += 1
+        if peerClass[Int(lenderPeer[slot])] == .malicious && returnsWrongResult() {
+            jobs[Int(number)].wrong = true
+            metrics.classes[lenderClass].wrongResultsGiven += 1
+        }
         metrics.computeGiven += job.coreSeconds
         metrics.resultsInFlight += 1
         metrics.resultsInFlightCoreSeconds += job.coreSeconds
@@ -134,6 +142,16 @@ extension LendingSimulation {
         perform(desks[slot].finished(UInt64(number), now: .nanoseconds(now)), at: slot)
         queue.schedule(.result, at: now + placement.latency(from: Int(lenderPeer[slot]), to: Int(job.borrower)),
                        subject: number)
+    }
+
+    /// Whether a malicious lender's result is wrong: always under EigenTrust's model A
+    /// (`malicious_honesty` 0), with probability 1 − f under model C. The random source is
+    /// drawn only between the two, so a scenario without camouflage keeps its trace.
+    private func returnsWrongResult() -> Bool {
+        let honesty = lending.maliciousHonesty
+        if honesty <= 0 { return true }
+        if honesty >= 1 { return false }
+        return random.unit() >= honesty
     }
 
     /// A line deadline of lender `slot` came: its desk refuses the job `busy` if it still waits.
@@ -169,7 +187,12 @@ extension LendingSimulation {
         metrics.receiptCoreSeconds += coreSeconds
         let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
         metrics.classes[classIndex].received += job.coreSeconds
-        if job.measured { metrics.classes[classIndex].completed += 1 }
+        if job.measured {
+            metrics.classes[classIndex].completed += 1
+            // Undetected, as on the node: with one replica nothing tells a wrong result from a
+            // right one, and the borrower countersigns it like any other (`spec/0018` §2.5).
+            if job.wrong { metrics.classes[classIndex].wrongResultsReceived += 1 }
+        }
         trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 5)
         remember(lender: Int32(slot), by: job.borrower, generation: job.generation)
     }

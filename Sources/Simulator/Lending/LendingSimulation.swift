@@ -250,7 +250,7 @@ public final class LendingSimulation {
 
 /// The classes of peers (`[lending.classes]`).
 public enum PeerClass: UInt8, Sendable, CaseIterable {
-    case contributor = 0, freeRider, newcomer, whitewasher, sybil
+    case contributor = 0, freeRider, newcomer, whitewasher, sybil, malicious
 
     /// The JSON and CSV name of the class.
     public var name: String {
@@ -260,18 +260,25 @@ public enum PeerClass: UInt8, Sendable, CaseIterable {
         case .newcomer: "newcomers"
         case .whitewasher: "whitewashers"
         case .sybil: "sybils"
+        case .malicious: "malicious"
         }
     }
 
-    var lends: Bool { self == .contributor || self == .newcomer || self == .sybil }
+    var lends: Bool { self == .contributor || self == .newcomer || self == .sybil || self == .malicious }
 
-    /// The class of a peer whose draw is `u`: free riders, newcomers, whitewashers, contributors
-    /// by cumulative fraction.
+    /// The class of a peer whose draw is `u`: free riders, newcomers, whitewashers, sybils,
+    /// malicious peers, contributors by cumulative fraction.
     static func draw(_ u: Double, _ lending: Scenario.Lending) -> PeerClass {
-        if u < lending.freeRiders { return .freeRider }
-        if u < lending.freeRiders + lending.newcomers { return .newcomer }
-        if u < lending.freeRiders + lending.newcomers + lending.whitewashers { return .whitewasher }
-        if u < lending.freeRiders + lending.newcomers + lending.whitewashers + lending.sybils { return .sybil }
+        var bound = lending.freeRiders
+        if u < bound { return .freeRider }
+        bound += lending.newcomers
+        if u < bound { return .newcomer }
+        bound += lending.whitewashers
+        if u < bound { return .whitewasher }
+        bound += lending.sybils
+        if u < bound { return .sybil }
+        bound += lending.malicious
+        if u < bound { return .malicious }
         return .contributor
     }
 }

@@ -20,7 +20,8 @@ public struct LendingStudy {
         public var whitewasherWaitP50S: Double?
         /// Compute contributors received over what they gave.
         public var favourRatio: Double?
-        /// Share of results that were wrong: `nil` until lenders that lie are modelled.
+        /// Share of honest peers' results that were wrong (`classes.malicious`); `nil` without
+        /// malicious lenders.
         public var badResultRate: Double?
         /// Compute sybil regions received over what their lenders gave (`classes.sybils`); `nil`
         /// without sybils.
@@ -49,7 +50,7 @@ public struct LendingStudy {
             try container.encode(newcomerWaitP50S, forKey: .newcomerWaitP50S)
             try container.encode(whitewasherWaitP50S, forKey: .whitewasherWaitP50S)
             try container.encode(favourRatio, forKey: .favourRatio)
-            // Not modelled yet: null, so a reader sees the key.
+            // null without malicious lenders, so a reader sees the key.
             try container.encode(badResultRate, forKey: .badResultRate)
             try container.encode(sybilGain, forKey: .sybilGain)
         }
@@ -67,6 +68,7 @@ public struct LendingStudy {
         if let sybils = report.figures(.sybil), sybils.computeGiven > 0 {
             figures["sybil_gain"] = sybils.computeReceived / sybils.computeGiven
         }
+        figures["bad_result_rate"] = report.badResultRate
         if let contributors = report.figures(.contributor), contributors.computeGiven > 0 {
             figures["favour_ratio"] = contributors.computeReceived / contributors.computeGiven
         }
@@ -112,6 +114,6 @@ public struct LendingStudy {
                    contributorWaitP50S: medians["contributor_wait_p50_s"], freeRiderShare: medians["free_rider_share"],
                    freeRiderPeerShare: scenario.lending?.freeRiders ?? 0, newcomerWaitP50S: medians["newcomer_wait_p50_s"],
                    whitewasherWaitP50S: medians["whitewasher_wait_p50_s"], favourRatio: medians["favour_ratio"],
-                   badResultRate: nil, sybilGain: medians["sybil_gain"], spread: spread)
+                   badResultRate: medians["bad_result_rate"], sybilGain: medians["sybil_gain"], spread: spread)
     }
 }

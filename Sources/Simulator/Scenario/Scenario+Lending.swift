@@ -41,6 +41,14 @@ extension Scenario {
         /// Core-seconds of fake work each sybil identity signs to its region's lender
         /// (`classes.sybil_fake_work_s`), recorded at the start.
         public var sybilFakeWork: Double = 1e6
+        /// Fraction of peers that lend and borrow like contributors but return wrong results
+        /// (`classes.malicious`): EigenTrust's malicious peers (Kamvar et al. 2003, threat
+        /// model A), with ``maliciousHonesty`` its model C.
+        public var malicious: Double = 0
+        /// The probability that a malicious lender returns a right result anyway
+        /// (`classes.malicious_honesty`, EigenTrust's *f*): 0 always wrong (model A), between 0
+        /// and 1 a camouflaged lender (model C).
+        public var maliciousHonesty: Double = 0
         /// Cores each lender lends (`lender_cores`).
         public var lenderCores: Int = 4
         /// Cores each job uses (`job_cores`), at most ``lenderCores``.
@@ -88,14 +96,14 @@ extension Scenario {
         public init() {}
 
         /// Fraction of peers that lend from the start.
-        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers - sybils }
+        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers - sybils - malicious }
     }
 
     /// The metrics an `[expected]` table of a lending scenario may bound (``LendingReport``).
     public static let lendingExpectableMetrics: [String] = [
         "contributors_wait_s_p50", "contributors_wait_s_p90", "free_riders_wait_s_p50", "free_riders_wait_s_p90",
         "newcomers_wait_s_p50", "whitewashers_wait_s_p50", "free_riders_unserved_rate", "contributors_unserved_rate",
-        "free_riders_wait_ratio", "lender_utilization", "jobs_completed",
+        "free_riders_wait_ratio", "lender_utilization", "jobs_completed", "bad_result_rate",
     ]
 
     static func readLending(_ reader: inout TableReader) throws(ScenarioError) -> Lending {
@@ -119,8 +127,10 @@ extension Scenario {
             lending.sybilFakeWork = try classes.double("sybil_fake_work_s", default: lending.sybilFakeWork, in: 0...1e12)
             lending.sybilBorrowsPerIdentity = try classes.string("sybil_borrow", default: "per-identity",
                                                                  oneOf: ["per-identity", "per-region"]) == "per-identity"
+            lending.malicious = try classes.double("malicious", default: lending.malicious, in: 0...1)
+            lending.maliciousHonesty = try classes.double("malicious_honesty", default: lending.maliciousHonesty, in: 0...1)
             guard lending.contributors >= 0 else {
-                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils must be at most 1")
+                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils + malicious must be at most 1")
             }
             try classes.finish()
         }
