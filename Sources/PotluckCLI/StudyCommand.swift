@@ -75,6 +75,10 @@ struct StudyCommand: ParsableCommand {
             lending.maliciousHonesty = value
             return (0...1).contains(value)
         },
+        "malicious_collective_work_s": { lending, value in
+            lending.maliciousCollectiveWork = value
+            return (0...1e12).contains(value)
+        },
         "starter_grant": { lending, value in
             lending.starterGrant = value
             return (0...1e9).contains(value)

@@ -145,6 +145,22 @@ import Testing
         #expect(try Self.run(Self.scenario()).badResultRate == nil)
     }
 
+    /// A malicious collective (EigenTrust's model B): each member records fake work from the
+    /// next. The receipts change the run, but flow trust bounds what they buy: the members'
+    /// trust at admission stays where independent malicious peers' is, and they wait no less
+    /// (measured, release build: trust −0.120 against −0.116, mean waits 830 and 731 s — a
+    /// member's fake receipt from its neighbour also carries honest work given to that
+    /// neighbour on to it, which lowers its net flow).
+    @Test func aMaliciousCollectiveGainsNothingFromItsFakeReceipts() throws {
+        let independent = try Self.run(Self.scenario(extra: "malicious = 0.2"))
+        let collective = try Self.run(Self.scenario(extra: "malicious = 0.2\nmalicious_collective_work_s = 1000000.0"))
+        #expect(independent.traceHash != collective.traceHash)
+        let alone = try #require(independent.figures(.malicious)), together = try #require(collective.figures(.malicious))
+        #expect(together.trustMean < alone.trustMean + 0.05, "trust \(together.trustMean) against \(alone.trustMean)")
+        #expect(together.waitSecondsMean > 0.8 * alone.waitSecondsMean, "wait \(together.waitSecondsMean) against \(alone.waitSecondsMean)")
+        #expect(try #require(collective.badResultRate) > 0.1)
+    }
+
     /// One seed reproduces a run bit for bit; another seed gives another run.
     @Test func sameSeedSameTrace() throws {
         let first = try Self.run(Self.scenario(seed: 5))

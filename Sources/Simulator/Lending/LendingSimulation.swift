@@ -194,9 +194,23 @@ public final class LendingSimulation {
                 scheduleArrival(of: UInt32(peer))
             }
         }
+        recordCollectiveReceipts()
         queue.schedule(.matchTick, at: Self.nanoseconds(lending.matchInterval))
         queue.schedule(.trustTick, at: Self.nanoseconds(lending.trustInterval))
         queue.schedule(.sample, at: measureStart + Self.nanoseconds(scenario.deployment.sampleInterval))
+    }
+
+    /// A malicious collective's fake receipts (EigenTrust's model B, `spec/0018` §2.5): each
+    /// member records `malicious_collective_work_s` as received from the next member in peer
+    /// order, the last from the first, so each member's flow may ride its neighbour's real work.
+    private func recordCollectiveReceipts() {
+        let members = peerClass.indices.filter { peerClass[$0] == .malicious }
+        guard lending.maliciousCollectiveWork > 0, members.count > 1 else { return }
+        for (index, member) in members.enumerated() {
+            let next = members[(index + 1) % members.count]
+            graph.addWork(provider: key(UInt32(next), 0), consumer: key(UInt32(member), 0),
+                          coreSeconds: lending.maliciousCollectiveWork, endedAt: 0)
+        }
     }
 
     /// The next job of `peer`: an exponential gap of mean 3600 / `jobs_per_hour` seconds (a

@@ -49,6 +49,11 @@ extension Scenario {
         /// (`classes.malicious_honesty`, EigenTrust's *f*): 0 always wrong (model A), between 0
         /// and 1 a camouflaged lender (model C).
         public var maliciousHonesty: Double = 0
+        /// Core-seconds of fake work each malicious peer records, at the start, as received from
+        /// the next malicious peer in peer order (a ring; `classes.malicious_collective_work_s`):
+        /// EigenTrust's threat model B, a collective whose members vouch for each other. 0 (the
+        /// default): independent malicious peers.
+        public var maliciousCollectiveWork: Double = 0
         /// Cores each lender lends (`lender_cores`).
         public var lenderCores: Int = 4
         /// Cores each job uses (`job_cores`), at most ``lenderCores``.
@@ -129,6 +134,8 @@ extension Scenario {
                                                                  oneOf: ["per-identity", "per-region"]) == "per-identity"
             lending.malicious = try classes.double("malicious", default: lending.malicious, in: 0...1)
             lending.maliciousHonesty = try classes.double("malicious_honesty", default: lending.maliciousHonesty, in: 0...1)
+            lending.maliciousCollectiveWork = try classes.double("malicious_collective_work_s", default: lending.maliciousCollectiveWork,
+                                                                 in: 0...1e12)
             guard lending.contributors >= 0 else {
                 throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils + malicious must be at most 1")
             }
