@@ -191,6 +191,7 @@ extension DHTNode {
     mutating func maintain(now: Timestamp, into actions: inout [Action]) {
         for expired in items.expire(now: now) { actions.append(.itemRemoved(expired)) }
         peers.expire(now: now)
+        forgetExpiredEndpoints(now: now)
         let refreshing = operations.filter { $0.kind == .refresh }.count
         for bucket in table.bucketsNeedingRefresh(now: now).prefix(max(0, 2 - refreshing)) {
             let target = table.refreshTarget(forBucket: bucket, using: &random)
@@ -205,6 +206,14 @@ extension DHTNode {
 }
 
 extension DHTNode {
+    /// Drops the dial-backs and silent endpoints whose memory has run out: an expired entry
+    /// already counts as absent, so this changes no decision, only what the node holds (a
+    /// node that hears from many peers kept up to 4,096 of each until the cap emptied them).
+    mutating func forgetExpiredEndpoints(now: Timestamp) {
+        if dialedBack.contains(where: { $0.value.until <= now }) { dialedBack = dialedBack.filter { $0.value.until > now } }
+        if silent.contains(where: { $0.value <= now }) { silent = silent.filter { $0.value > now } }
+    }
+
     /// After a bootstrap: a refresh lookup for a random id in every bucket with room left but
     /// the node's own (which the bootstrap's lookup of its own id just filled), two at a time
     /// (`spec/0004-dht-routing.md` §5.4).

@@ -230,7 +230,7 @@ public struct DHTNode: Sendable {
     public var status: Status {
         Status(id: id, routingTableSize: table.count, buckets: table.buckets.count, itemsStored: items.count,
                infoHashesStored: peers.infoHashCount, pendingQueries: pending.count, operations: operations.count,
-               ownItems: ownItems.count, counters: counters)
+               ownItems: ownItems.count, rememberedEndpoints: dialedBack.count + silent.count, counters: counters)
     }
 
     // MARK: Sending

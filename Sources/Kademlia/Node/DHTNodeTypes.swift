@@ -223,6 +223,8 @@ extension DHTNode {
         public var pendingQueries: Int
         public var operations: Int
         public var ownItems: Int
+        /// Endpoints remembered for a while: dial-backs' outcomes and silent lookup contacts.
+        public var rememberedEndpoints: Int
         public var counters: Counters
     }
 }

@@ -59,6 +59,21 @@ struct DHTNodeTests {
         #expect(dialBack(node.receive(ping("zyxwvutsrq9876543210", "ae"), from: hidden, now: .seconds(700))) != nil)
     }
 
+    /// A dial-back's outcome is forgotten by the maintenance after its memory runs out, not
+    /// kept until 4,096 others fill the map.
+    @Test func expiredDialBacksAreForgotten() throws {
+        var node = DHTNode(id: Self.idA, seed: 1, now: .seconds(1))
+        let ping = Array("d1:ad2:id20:zyxwvutsrq9876543210e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        _ = node.receive(ping, from: Endpoint("127.0.0.3:6881")!, now: .seconds(2))
+        _ = node.wake(now: .seconds(30))
+        #expect(node.status.counters.dialBacksFailed == 1)
+        #expect(node.status.rememberedEndpoints == 1)
+        _ = node.wake(now: .seconds(300))
+        #expect(node.status.rememberedEndpoints == 1, "still within the ten minutes")
+        _ = node.wake(now: .seconds(700))
+        #expect(node.status.rememberedEndpoints == 0)
+    }
+
     /// A target asked again is answered from the node's last reply while the routing table
     /// keeps its generation; a newcomer closer to the target changes the next answer once it
     /// has answered the node's dial-back (only verified members are handed out).
