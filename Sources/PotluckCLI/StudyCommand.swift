@@ -75,6 +75,10 @@ struct StudyCommand: ParsableCommand {
             lending.maliciousHonesty = value
             return (0...1).contains(value)
         },
+        "spies": { lending, value in
+            lending.spies = value
+            return (0...1).contains(value) && lending.contributors >= 0
+        },
         "malicious_collective_work_s": { lending, value in
             lending.maliciousCollectiveWork = value
             return (0...1e12).contains(value)

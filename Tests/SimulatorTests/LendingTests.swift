@@ -161,6 +161,20 @@ import Testing
         #expect(try #require(collective.badResultRate) > 0.1)
     }
 
+    /// Spies (EigenTrust's model D) lend right results and vouch for the malicious peers: their
+    /// real work carries the fake receipts' flow on to honest lenders, so the malicious peers
+    /// rank higher in lines and wait less (measured, release build: trust −0.116 → 0.084, mean
+    /// wait 731 → 647 s, honest peers' bad results 27.4% → 31.5%).
+    @Test func spiesLendTheirTrustToTheMaliciousPeers() throws {
+        let alone = try Self.run(Self.scenario(extra: "malicious = 0.2"))
+        let spied = try Self.run(Self.scenario(extra: "malicious = 0.2\nspies = 0.1"))
+        let spies = try #require(spied.figures(.spy))
+        #expect(spies.resultsGiven > 100 && spies.wrongResultsGiven == 0)
+        let before = try #require(alone.figures(.malicious)), after = try #require(spied.figures(.malicious))
+        #expect(after.trustMean > before.trustMean + 0.1, "trust \(before.trustMean) → \(after.trustMean)")
+        #expect(after.waitSecondsMean < before.waitSecondsMean, "wait \(before.waitSecondsMean) → \(after.waitSecondsMean)")
+    }
+
     /// One seed reproduces a run bit for bit; another seed gives another run.
     @Test func sameSeedSameTrace() throws {
         let first = try Self.run(Self.scenario(seed: 5))
@@ -200,8 +214,8 @@ import Testing
     @Test(arguments: [
         ("order = \"trust\"", "order = \"random\"", "lending.policy.order: must be one of trust, given, fifo, favors, potluck (got \"random\")"),
         ("lender_cores = 2", "lender_cores = 2\njob_cores = 4", "lending.job_cores: must be at most lender_cores (2)"),
-        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils + malicious must be at most 1"),
-        ("free_riders = 0.25", "free_riders = 0.25\nmalicious = 0.8", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils + malicious must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.8\nnewcomers = 0.5", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils + malicious + spies must be at most 1"),
+        ("free_riders = 0.25", "free_riders = 0.25\nmalicious = 0.8", "lending.classes.free_riders: free_riders + newcomers + whitewashers + sybils + malicious + spies must be at most 1"),
         ("free_riders = 0.25", "free_riders = 0.25\nmalicious_honesty = 1.5", "lending.classes.malicious_honesty: must be in 0.0…1.0 (got 1.5)"),
         ("mode = \"batch\"", "mode = \"batch\"\nspeed = 3", "lending.matching.speed: unknown key"),
         ("jobs_per_hour = 24.0", "jobs_per_hour = \"many\"", "lending.jobs_per_hour: must be a number, not a string"),

@@ -59,7 +59,7 @@ public struct LendingReport: Sendable, Codable {
     public var trustSnapshots: Int
     public var receipts: Int
     public var whitewashes: Int
-    /// Share of the completed jobs of peers that are not malicious whose result was wrong;
+    /// Share of the completed jobs of honest peers (neither malicious nor spies) whose result was wrong;
     /// `nil` without malicious peers (`spec/0018` §2.5).
     public var badResultRate: Double?
     // From the CLI.
@@ -121,7 +121,7 @@ public struct LendingReport: Sendable, Codable {
         ]
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
         if let badResultRate {
-            let wrong = classes.filter { $0.name != PeerClass.malicious.name }.reduce(0) { $0 + $1.wrongResultsReceived }
+            let wrong = PeerClass.allCases.filter { !$0.attacks }.compactMap { figures($0) }.reduce(0) { $0 + $1.wrongResultsReceived }
             rows.append(("bad results", "\(format(badResultRate * 100, 2)) % of honest peers' jobs (\(wrong) wrong results)"))
         }
         if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
@@ -165,7 +165,7 @@ extension LendingSimulation {
                 computeReceived: m.received, computeGiven: m.given, resultsGiven: m.resultsGiven,
                 wrongResultsGiven: m.wrongResultsGiven, wrongResultsReceived: m.wrongResultsReceived)
         }
-        let honest = PeerClass.allCases.filter { $0 != .malicious }.map { metrics.classes[Int($0.rawValue)] }
+        let honest = PeerClass.allCases.filter { !$0.attacks }.map { metrics.classes[Int($0.rawValue)] }
         let honestCompleted = honest.reduce(0) { $0 + $1.completed }
         let badResultRate: Double? = metrics.classes[Int(PeerClass.malicious.rawValue)].peers == 0 || honestCompleted == 0 ? nil
             : Double(honest.reduce(0) { $0 + $1.wrongResultsReceived }) / Double(honestCompleted)

@@ -203,8 +203,17 @@ public final class LendingSimulation {
     /// A malicious collective's fake receipts (EigenTrust's model B, `spec/0018` §2.5): each
     /// member records `malicious_collective_work_s` as received from the next member in peer
     /// order, the last from the first, so each member's flow may ride its neighbour's real work.
+    /// Then each spy (model D) records `spy_vouch_work_s` as received from every malicious peer.
     private func recordCollectiveReceipts() {
         let members = peerClass.indices.filter { peerClass[$0] == .malicious }
+        if lending.spyVouchWork > 0 {
+            for spy in peerClass.indices where peerClass[spy] == .spy {
+                for member in members {
+                    graph.addWork(provider: key(UInt32(member), 0), consumer: key(UInt32(spy), 0),
+                                  coreSeconds: lending.spyVouchWork, endedAt: 0)
+                }
+            }
+        }
         guard lending.maliciousCollectiveWork > 0, members.count > 1 else { return }
         for (index, member) in members.enumerated() {
             let next = members[(index + 1) % members.count]
@@ -264,7 +273,7 @@ public final class LendingSimulation {
 
 /// The classes of peers (`[lending.classes]`).
 public enum PeerClass: UInt8, Sendable, CaseIterable {
-    case contributor = 0, freeRider, newcomer, whitewasher, sybil, malicious
+    case contributor = 0, freeRider, newcomer, whitewasher, sybil, malicious, spy
 
     /// The JSON and CSV name of the class.
     public var name: String {
@@ -275,13 +284,18 @@ public enum PeerClass: UInt8, Sendable, CaseIterable {
         case .whitewasher: "whitewashers"
         case .sybil: "sybils"
         case .malicious: "malicious"
+        case .spy: "spies"
         }
     }
 
-    var lends: Bool { self == .contributor || self == .newcomer || self == .sybil || self == .malicious }
+    var lends: Bool { self == .contributor || self == .newcomer || self == .sybil || self == .malicious || self == .spy }
+
+    /// Whether the class is on the attackers' side (its results and losses are not the honest
+    /// peers' `bad_result_rate`).
+    var attacks: Bool { self == .malicious || self == .spy }
 
     /// The class of a peer whose draw is `u`: free riders, newcomers, whitewashers, sybils,
-    /// malicious peers, contributors by cumulative fraction.
+    /// malicious peers, spies, contributors by cumulative fraction.
     static func draw(_ u: Double, _ lending: Scenario.Lending) -> PeerClass {
         var bound = lending.freeRiders
         if u < bound { return .freeRider }
@@ -293,6 +307,8 @@ public enum PeerClass: UInt8, Sendable, CaseIterable {
         if u < bound { return .sybil }
         bound += lending.malicious
         if u < bound { return .malicious }
+        bound += lending.spies
+        if u < bound { return .spy }
         return .contributor
     }
 }

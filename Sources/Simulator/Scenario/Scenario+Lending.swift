@@ -54,6 +54,13 @@ extension Scenario {
         /// EigenTrust's threat model B, a collective whose members vouch for each other. 0 (the
         /// default): independent malicious peers.
         public var maliciousCollectiveWork: Double = 0
+        /// Fraction of peers that are **spies** (`classes.spies`, EigenTrust's threat model D):
+        /// they lend right results and borrow like contributors, and at the start each records
+        /// ``spyVouchWork`` core-seconds as received from every malicious peer, vouching for them
+        /// with the trust their real work earns.
+        public var spies: Double = 0
+        /// Core-seconds each spy records from each malicious peer (`classes.spy_vouch_work_s`).
+        public var spyVouchWork: Double = 1e6
         /// Cores each lender lends (`lender_cores`).
         public var lenderCores: Int = 4
         /// Cores each job uses (`job_cores`), at most ``lenderCores``.
@@ -101,7 +108,7 @@ extension Scenario {
         public init() {}
 
         /// Fraction of peers that lend from the start.
-        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers - sybils - malicious }
+        public var contributors: Double { 1 - freeRiders - newcomers - whitewashers - sybils - malicious - spies }
     }
 
     /// The metrics an `[expected]` table of a lending scenario may bound (``LendingReport``).
@@ -136,8 +143,10 @@ extension Scenario {
             lending.maliciousHonesty = try classes.double("malicious_honesty", default: lending.maliciousHonesty, in: 0...1)
             lending.maliciousCollectiveWork = try classes.double("malicious_collective_work_s", default: lending.maliciousCollectiveWork,
                                                                  in: 0...1e12)
+            lending.spies = try classes.double("spies", default: lending.spies, in: 0...1)
+            lending.spyVouchWork = try classes.double("spy_vouch_work_s", default: lending.spyVouchWork, in: 0...1e12)
             guard lending.contributors >= 0 else {
-                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils + malicious must be at most 1")
+                throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils + malicious + spies must be at most 1")
             }
             try classes.finish()
         }
