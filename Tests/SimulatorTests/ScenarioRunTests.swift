@@ -18,6 +18,18 @@ import Testing
         #expect(report.passed)
     }
 
+    /// Where a lookup's time goes (issue 19): under churn and loss some lookups meet a slow
+    /// query and some none, and those that meet one take longer at the median.
+    @Test func theReportSplitsLookupsBySlowQueries() throws {
+        let report = Simulation(scenario: try GoldenTraceTests.shrunk("churn-10k")).run()
+        print(report.table)
+        #expect(report.lookupsCompleted > 100)
+        #expect(report.lookupsWithoutSlowRate > 0 && report.lookupsWithoutSlowRate < 1, "\(report.lookupsWithoutSlowRate)")
+        #expect(report.latencyMsP50WithoutSlow < report.latencyMsP50WithSlow,
+                "\(report.latencyMsP50WithoutSlow) ms without, \(report.latencyMsP50WithSlow) ms with")
+        #expect(report.latencyMsP50WithoutSlow > 0)
+    }
+
     @Test func everyShippedScenarioParses() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.simulations).filter { $0.hasSuffix(".toml") }.sorted()
         #expect(files.contains("million.toml") && files.contains("small.toml"))

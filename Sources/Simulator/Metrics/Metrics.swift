@@ -34,6 +34,10 @@ public struct Metrics: Sendable {
     /// Lookup queries that went unanswered past the short timeout, and those resent (sums).
     public var slowQueries = 0
     public var resentQueries = 0
+    /// Latencies of the lookups that met no slow query, and of those that met one or more:
+    /// what timeouts cost against what hops and round trips cost (issue 19's breakdown).
+    public var latenciesWithoutSlowMilliseconds: [Double] = []
+    public var latenciesWithSlowMilliseconds: [Double] = []
 
     // Items.
     public var putsStarted = 0

@@ -30,6 +30,11 @@ public struct SimulationReport: Sendable, Codable {
     public var latencyMsP50: Double
     public var latencyMsP90: Double
     public var latencyMsP99: Double
+    /// The share of lookups that met no slow query, and the median latency of those and of
+    /// the others: the floor that hops and round trips set, and what timeouts add.
+    public var lookupsWithoutSlowRate: Double
+    public var latencyMsP50WithoutSlow: Double
+    public var latencyMsP50WithSlow: Double
 
     public var messagesPerNodePerSecond: Double
     public var datagramsSent: Int
@@ -142,6 +147,8 @@ public struct SimulationReport: Sendable, Codable {
             ("hops p50 / p90 / max", "\(format(hopsP50, 0)) / \(format(hopsP90, 0)) / \(format(hopsMax, 0))"),
             ("queries per lookup", "\(format(queriesPerLookupMean, 2)) (\(format(slowQueriesPerLookupMean, 2)) slow, \(format(resentQueriesPerLookupMean, 2)) resent)"),
             ("latency ms p50 / p90 / p99", "\(format(latencyMsP50, 1)) / \(format(latencyMsP90, 1)) / \(format(latencyMsP99, 1))"),
+            ("latency ms p50: no slow query / some", "\(format(latencyMsP50WithoutSlow, 1)) (\(format(lookupsWithoutSlowRate * 100, 1)) % of lookups) / "
+                + format(latencyMsP50WithSlow, 1)),
             ("messages / node / s", format(messagesPerNodePerSecond, 3)),
             ("datagrams sent / lost", "\(datagramsSent) / \(datagramsLost)"),
             ("to offline / NAT-blocked", "\(datagramsToOfflineHosts) / \(datagramsBlockedByNat)"),
@@ -185,6 +192,9 @@ extension Simulation {
             queriesPerLookupMean: perLookup(metrics.queried.reduce(0, +)),
             slowQueriesPerLookupMean: perLookup(metrics.slowQueries), resentQueriesPerLookupMean: perLookup(metrics.resentQueries),
             latencyMsP50: percentile(latencies, 50), latencyMsP90: percentile(latencies, 90), latencyMsP99: percentile(latencies, 99),
+            lookupsWithoutSlowRate: latencies.isEmpty ? 0 : Double(metrics.latenciesWithoutSlowMilliseconds.count) / Double(latencies.count),
+            latencyMsP50WithoutSlow: percentile(metrics.latenciesWithoutSlowMilliseconds.sorted(), 50),
+            latencyMsP50WithSlow: percentile(metrics.latenciesWithSlowMilliseconds.sorted(), 50),
             messagesPerNodePerSecond: metrics.onlineHostSeconds == 0 ? 0 : Double(metrics.datagramsSentMeasured) / metrics.onlineHostSeconds,
             datagramsSent: metrics.datagramsSent, datagramsLost: metrics.datagramsLost,
             datagramsToOfflineHosts: metrics.datagramsToOfflineHosts, datagramsBlockedByNat: metrics.datagramsBlockedByNAT,

@@ -157,6 +157,11 @@ extension Simulation {
             metrics.resentQueries += result.resent
             let milliseconds = Double(now - started) / 1e6
             metrics.latenciesMilliseconds.append(milliseconds)
+            if result.slowed == 0 {
+                metrics.latenciesWithoutSlowMilliseconds.append(milliseconds)
+            } else {
+                metrics.latenciesWithSlowMilliseconds.append(milliseconds)
+            }
             currentSample.hopsSum += result.hops
             currentSample.latencySumMilliseconds += milliseconds
         } else {
