@@ -47,6 +47,7 @@ final class ChildProcess {
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning, Date() < deadline { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: (output as NSString).deletingLastPathComponent)
     }
 }
 

@@ -200,7 +200,9 @@ func capture(_ script: String, potluck: String, _ arguments: [String]) throws ->
     environment["POTLUCK"] = potluck
     process.environment = environment
     let output = Pipe()
-    let errors = makeTemporaryDirectory() + "/stderr"
+    let scratch = makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let errors = scratch + "/stderr"
     _ = FileManager.default.createFile(atPath: errors, contents: nil)
     process.standardOutput = output
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))

@@ -34,16 +34,23 @@ import Testing
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relayServer.run() }
-            let listening = Shared(false)
+            let listening = Shared(false), holdError = Shared<String?>(nil)
             if listen {
                 group.addTask { [lenderKey] in
-                    try? await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: lender,
-                                                  punch: punch, ledger: lenderLedger) {
-                        listening.update { $0 = true }
+                    // The listener's own deadline (connect, handshake) as patient as the relay's: CI
+                    // once saw two listeners, started among hundreds of tests, never listen.
+                    do {
+                        try await RelayListener.hold(host: "127.0.0.1", port: relayServer.port, identity: lenderKey, server: lender,
+                                                     timeout: .seconds(60), punch: punch, ledger: lenderLedger) {
+                            listening.update { $0 = true }
+                        }
+                    } catch {
+                        holdError.update { $0 = "\(error)" }
                     }
                 }
                 // As patient as the deadlines above, for the same reason.
-                #expect(await eventually(within: .seconds(90)) { listening.current })
+                #expect(await eventually(within: .seconds(90)) { listening.current || holdError.current != nil })
+                #expect(listening.current, "the lender did not listen: \(holdError.current ?? "no error")")
             }
             do { try await body(relayServer.port, relay) } catch {
                 group.cancelAll()

@@ -200,10 +200,11 @@ public final class LendingSimulation {
         queue.schedule(.sample, at: measureStart + Self.nanoseconds(scenario.deployment.sampleInterval))
     }
 
-    /// A malicious collective's fake receipts (EigenTrust's model B, `spec/0018` §2.5): each
-    /// member records `malicious_collective_work_s` as received from the next member in peer
-    /// order, the last from the first, so each member's flow may ride its neighbour's real work.
-    /// Then each spy (model D) records `spy_vouch_work_s` as received from every malicious peer.
+    /// The attackers' fake receipts (`spec/0018` §2.5): each spy (EigenTrust's model D)
+    /// records `spy_vouch_work_s` as received from every malicious peer; then each member of a
+    /// malicious collective (model B) records `malicious_collective_work_s` as received from the
+    /// next member in peer order, the last from the first. What they buy is flow trust's
+    /// business: the spies' real work carries theirs on; the ring alone carries nothing.
     private func recordCollectiveReceipts() {
         let members = peerClass.indices.filter { peerClass[$0] == .malicious }
         if lending.spyVouchWork > 0 {
