@@ -55,43 +55,29 @@ struct StudyCommand: ParsableCommand {
 
     /// The `[lending]` keys `--sweep` can vary, and how each is set.
     static let sweepable: [String: @Sendable (inout Scenario.Lending, Double) -> Bool] = [
-        "free_riders": { lending, value in
-            lending.freeRiders = value
-            return (0...1).contains(value) && lending.contributors >= 0
-        },
-        "jobs_per_hour": { lending, value in
-            lending.jobsPerHour = value
-            return (0...3600).contains(value)
-        },
+        "free_riders": number(\.freeRiders, in: 0...1, isFraction: true),
+        "malicious": number(\.malicious, in: 0...1, isFraction: true),
+        "spies": number(\.spies, in: 0...1, isFraction: true),
+        "malicious_honesty": number(\.maliciousHonesty, in: 0...1),
+        "gave_weight": number(\.gaveWeight, in: 0...1),
+        "jobs_per_hour": number(\.jobsPerHour, in: 0...3600),
+        "starter_grant": number(\.starterGrant, in: 0...1e9),
+        "malicious_collective_work_s": number(\.maliciousCollectiveWork, in: 0...1e12),
         "sybil_identities": { lending, value in
             lending.sybilIdentities = Int(value)
             return value == value.rounded() && (1...100_000).contains(value)
         },
-        "malicious": { lending, value in
-            lending.malicious = value
-            return (0...1).contains(value) && lending.contributors >= 0
-        },
-        "malicious_honesty": { lending, value in
-            lending.maliciousHonesty = value
-            return (0...1).contains(value)
-        },
-        "spies": { lending, value in
-            lending.spies = value
-            return (0...1).contains(value) && lending.contributors >= 0
-        },
-        "malicious_collective_work_s": { lending, value in
-            lending.maliciousCollectiveWork = value
-            return (0...1e12).contains(value)
-        },
-        "starter_grant": { lending, value in
-            lending.starterGrant = value
-            return (0...1e9).contains(value)
-        },
-        "gave_weight": { lending, value in
-            lending.gaveWeight = value
-            return (0...1).contains(value)
-        },
     ]
+
+    /// Sets one number of `[lending]`; `false` when it is outside `range` or, for a class's
+    /// fraction, leaves the contributors less than nothing.
+    private static func number(_ key: any WritableKeyPath<Scenario.Lending, Double> & Sendable, in range: ClosedRange<Double>,
+                               isFraction: Bool = false) -> @Sendable (inout Scenario.Lending, Double) -> Bool {
+        { lending, value in
+            lending[keyPath: key] = value
+            return range.contains(value) && (!isFraction || lending.contributors >= 0)
+        }
+    }
 
     /// `--sweep NAME=V1,V2,...` read: the key and its values, as written.
     static func parseSweep(_ text: String) throws -> (name: String, values: [String]) {

@@ -289,7 +289,8 @@ public enum PeerClass: UInt8, Sendable, CaseIterable {
         }
     }
 
-    var lends: Bool { self == .contributor || self == .newcomer || self == .sybil || self == .malicious || self == .spy }
+    /// Every class lends but free riders and whitewashers.
+    var lends: Bool { self != .freeRider && self != .whitewasher }
 
     /// Whether the class is on the attackers' side (its results and losses are not the honest
     /// peers' `bad_result_rate`).
