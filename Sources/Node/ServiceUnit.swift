@@ -30,6 +30,9 @@ TimeoutStopSec=30s
 Nice=10
 IOSchedulingClass=idle
 NoNewPrivileges=yes
+# The node gets its own cgroup to give each native task a group of its own: the task's
+# processes together stay within its memory, cores and process count (spec 0019 §2.3).
+Delegate=yes
 
 [Install]
 WantedBy=default.target

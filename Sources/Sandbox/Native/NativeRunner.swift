@@ -26,11 +26,13 @@ public struct NativeRunner: Sendable {
 
     /// Which limits bind a task's whole process tree here, in a sentence (spec 0019 §2.3).
     public static func cgroupSupport() -> String {
-        let controllers = TaskCgroup.bases().keys.map(\.rawValue).sorted()
+        let (hierarchies, problem) = CgroupHierarchy.node
+        let controllers = Set(hierarchies.flatMap(\.controllers)).map(\.rawValue).sorted()
         guard !controllers.isEmpty else {
-            return "no cgroup this node may write: a task's memory and CPU are bounded per process (rlimits), its processes in number"
+            return "no cgroup this node may write\(problem.map { " (\($0))" } ?? ""): a task's memory and CPU are bounded per process (rlimits), its processes in number"
         }
-        return "each task gets a cgroup (\(controllers.joined(separator: ", "))): its processes together stay within its memory, cores and process count"
+        let version = hierarchies.contains(where: \.unified) ? (hierarchies.contains { !$0.unified } ? "v1 and v2" : "v2") : "v1"
+        return "each task gets a cgroup (\(version): \(controllers.joined(separator: ", "))): its processes together stay within its memory, cores and process count"
     }
 
     /// `nil` when native tasks can run here; otherwise a sentence saying what is missing. It

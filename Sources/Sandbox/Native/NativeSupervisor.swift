@@ -63,7 +63,7 @@ final class NativeSupervisor: Sendable {
         let group = runner.useCgroups ? TaskCgroup(name: Self.baseName(directory.root), limits: TaskCgroup.Limits(
             memoryBytes: task.limits.memoryBytes + runner.hostLimits.temporaryBytes, cores: cores, processes: runner.hostLimits.processes)) : nil
         defer { group?.remove() }
-        invocation.processesCounted = group?.directories[.pids] != nil
+        invocation.processesCounted = group?.directory(of: .pids) != nil
         let argv = invocation.arguments(for: task)
 
         let filter: [UInt8]
@@ -81,7 +81,7 @@ final class NativeSupervisor: Sendable {
         do {
             child = try ChildProcess(executable: argv[0], arguments: Array(argv.dropFirst()), temporaryDirectory: directory.root,
                                      environment: [], descriptors: [BubblewrapInvocation.seccompDescriptor: filterPipe[0]],
-                                     newProcessGroup: true, joining: group?.tasksFiles ?? [], limits: invocation.limits(for: task),
+                                     newProcessGroup: true, joining: group?.joinFiles ?? [], limits: invocation.limits(for: task),
                                      user: invocation.user)
         } catch {
             return GuestOutcome(termination: .sandboxFailure(error.message))
