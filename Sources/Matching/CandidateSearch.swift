@@ -122,7 +122,8 @@ struct CandidateSearch {
     func arc(_ request: MatchRequest, _ offer: Int, coordinate: VivaldiCoordinate?, _ known: MatchKnowledge) -> (arc: Arc, key: Double)? {
         let traits = index.traits[offer]
         guard request.now < traits.expiry, traits.cores >= request.cores, traits.memoryBytes >= request.memoryBytes else { return nil }
-        if traits.needsFullCheck, matcher.ruleOutBesidesRuntime(request, offers[offer], MatchKnowledge()) != nil { return nil }
+        if traits.needsFullCheck || !request.avoided.isEmpty,
+           matcher.ruleOutBesidesRuntime(request, offers[offer], MatchKnowledge()) != nil { return nil }
         if traits.idleOnly, known.lenderIsBusy == true { return nil }
         var estimate = (ms: matcher.weights.unknownLatencyMs, source: LatencySource.assumed)
         if let coordinate, index.isLocated[offer] { estimate = (index.estimatedLatency(from: coordinate, to: offer), .estimated) }

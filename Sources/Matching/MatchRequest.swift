@@ -25,12 +25,15 @@ public struct MatchRequest: Sendable, Hashable {
     /// Offers farther than this round-trip time, in milliseconds, are ruled out (`tooFar`);
     /// `nil` for no limit. Only a measured or estimated latency can rule an offer out.
     public var maxLatencyMs: Double?
+    /// Lenders the borrower will not use (`avoided`): one whose result lost a comparison of
+    /// replicas, or one already running another replica of the same job.
+    public var avoided: Set<PublicKey>
 
     /// A request; `cores` below 1 counts as 1, negative or non-finite work as 0.
     public init(
         borrower: PublicKey, runtime: String, tools: [String] = [], cores: Int = 1, memoryBytes: Int64 = 0,
         workCoreSeconds: Double = 0, coordinate: VivaldiCoordinate? = nil, now: Int64,
-        maxLatencyMs: Double? = nil
+        maxLatencyMs: Double? = nil, avoided: Set<PublicKey> = []
     ) {
         self.borrower = borrower
         self.runtime = runtime
@@ -41,5 +44,6 @@ public struct MatchRequest: Sendable, Hashable {
         self.coordinate = coordinate
         self.now = now
         self.maxLatencyMs = maxLatencyMs
+        self.avoided = avoided
     }
 }

@@ -20,6 +20,7 @@ extension Matcher {
         if !Self.isWithinWindows(offer.windows, now: request.now) { return .window }
         if offer.policy.denied.contains(request.borrower) { return .denied }
         if !offer.policy.allowed.isEmpty, !offer.policy.allowed.contains(request.borrower) { return .notAllowed }
+        if !request.avoided.isEmpty, request.avoided.contains(offer.lender) { return .avoided }
         if offer.idleOnly, knowledge.lenderIsBusy == true { return .notIdle }
         return nil
     }

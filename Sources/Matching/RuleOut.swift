@@ -20,6 +20,8 @@ public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConve
     case denied
     /// The lender publishes an allow list and the borrower is not on it.
     case notAllowed
+    /// The borrower avoids this lender (``MatchRequest/avoided``).
+    case avoided
     /// The lender lends only while idle, and the borrower knows it is busy.
     case notIdle
     /// The measured or estimated latency exceeds the request's `maxLatencyMs`.
@@ -36,6 +38,7 @@ public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConve
         case .window: "outside every one of the lender's time windows"
         case .denied: "the lender denies this borrower"
         case .notAllowed: "the lender only lends to peers on its allow list"
+        case .avoided: "the borrower avoids this lender (a result of it lost a comparison, or it runs another replica of the job)"
         case .notIdle: "the lender lends only while idle, and it is busy"
         case .tooFar: "farther than the latency limit"
         }

@@ -63,6 +63,10 @@ struct StudyCommand: ParsableCommand {
         "jobs_per_hour": number(\.jobsPerHour, in: 0...3600),
         "starter_grant": number(\.starterGrant, in: 0...1e9),
         "malicious_collective_work_s": number(\.maliciousCollectiveWork, in: 0...1e12),
+        "replicas": { lending, value in
+            lending.replicas = Int(value)
+            return value == value.rounded() && (1...7).contains(value)
+        },
         "sybil_identities": { lending, value in
             lending.sybilIdentities = Int(value)
             return value == value.rounded() && (1...100_000).contains(value)

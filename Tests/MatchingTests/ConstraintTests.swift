@@ -31,6 +31,20 @@ import Testing
         #expect(matcher.evaluate(request, MatchCandidate(offer: testOffer(12, x: 0, y: 0, windows: [night, inWindow]))).ruleOut == nil)
     }
 
+    /// The borrower's own `avoided` lenders are ruled out by `evaluate`, `best` and `assign`
+    /// alike, even when they are the nearest (`spec/0016` §2).
+    @Test func anAvoidedLenderIsNeverChosen() {
+        var request = testRequest()
+        let near = testOffer(1, x: 0, y: 0), far = testOffer(2, x: 50, y: 0)
+        #expect(matcher.best(request, [MatchCandidate(offer: near), MatchCandidate(offer: far)])?.candidateIndex == 0)
+        #expect(matcher.assign([request], to: [near, far]).offerForRequest == [0])
+        request.avoided = [near.lender]
+        #expect(matcher.evaluate(request, MatchCandidate(offer: near)) == .ruledOut(.avoided))
+        #expect(matcher.best(request, [MatchCandidate(offer: near), MatchCandidate(offer: far)])?.candidateIndex == 1)
+        #expect(matcher.assign([request], to: [near, far]).offerForRequest == [1])
+        #expect(matcher.assign([request], to: [near]).offerForRequest == [nil])
+    }
+
     @Test func rankListsRuledOutOffersAfterScoredOnes() {
         let request = testRequest()
         let candidates = [MatchCandidate(offer: testOffer(1, x: 0, y: 0, cores: 4, runtimes: ["other"])),

@@ -17,6 +17,7 @@ import Testing
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "ff981c99522601cf",
         "lending-malicious": "27cef2b89f5fa7c8",
+        "lending-replicas": "5b96fb919f233403",
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "1c7834f615a88cf2",
         "lending-trust": "3d50f325bf931645",

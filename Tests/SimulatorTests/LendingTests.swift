@@ -160,6 +160,40 @@ import Testing
         #expect(helped.waitSecondsMean < malicious.waitSecondsMean, "wait \(malicious.waitSecondsMean) → \(helped.waitSecondsMean)")
     }
 
+    /// Spec 0018 §2.6: replicas compared by majority. Independent malicious lenders (model A)
+    /// never agree with anyone, so no wrong result is accepted and none of theirs is
+    /// countersigned; a collective that returns one wrong answer wins where it holds a majority.
+    @Test func replicasOutvoteIndependentMaliciousLenders() throws {
+        let run = { (replicas: Int, extra: String) in
+            try Self.run(Self.scenario(extra: "malicious = 0.2\n" + extra)
+                .replacingOccurrences(of: "jobs_per_hour = 24.0", with: "jobs_per_hour = 6.0\nreplicas = \(replicas)")
+                .replacingOccurrences(of: "warmup_s = 3600.0", with: "warmup_s = 1800.0")
+                .replacingOccurrences(of: "duration_s = 3600.0", with: "duration_s = 1800.0"))
+        }
+        let single = try run(1, "")
+        #expect(single.replicas == 1 && single.receiptsRefused == 0 && single.replicaDisagreements == 0)
+        let singleRate = try #require(single.badResultRate)
+        #expect(singleRate > 0.1, "one replica: \(singleRate)")
+
+        let independent = try run(3, "")
+        let malicious = try #require(independent.figures(.malicious))
+        #expect(independent.badResultRate == 0)
+        #expect(malicious.wrongResultsGiven > 50)
+        // Every wrong result is refused, and only honest replicas of unresolved jobs beside them.
+        #expect(independent.receiptsRefused >= malicious.wrongResultsGiven - independent.resultsInFlight)
+        #expect(independent.receiptsRefused <= malicious.wrongResultsGiven + 5 * independent.jobsUnresolved)
+        #expect(independent.replicaDisagreements > 0)
+        #expect(independent.constraintViolations == 0)
+        // Three replicas of each job were run: about three times the single run's results.
+        let given = { (report: LendingReport) in report.classes.reduce(0) { $0 + $1.resultsGiven } }
+        #expect(Double(given(independent)) > 2.5 * Double(given(single)), "\(given(independent)) vs \(given(single))")
+
+        let collective = try run(3, "malicious_agree = true")
+        let collectiveRate = try #require(collective.badResultRate)
+        #expect(collectiveRate > 0 && collectiveRate < singleRate, "collective: \(collectiveRate), one replica: \(singleRate)")
+        #expect(collective.traceHash != independent.traceHash)
+    }
+
     /// One seed reproduces a run bit for bit; another seed gives another run.
     @Test func sameSeedSameTrace() throws {
         let first = try Self.run(Self.scenario(seed: 5))

@@ -43,6 +43,11 @@ public struct LendingMetrics: Sendable {
     public var receipts = 0
     public var trustSnapshots = 0
     public var whitewashes = 0
+    /// Replicated jobs (§2.6): comparisons without a majority (each ran one more replica),
+    /// jobs of the window that ended with none, and replicas whose receipt was not countersigned.
+    public var replicaDisagreements = 0
+    public var jobsUnresolved = 0
+    public var receiptsRefused = 0
     /// Core-seconds computed (lender side, at the end of each job) and received (borrower side,
     /// when the result arrives); the difference is the results still travelling at the end.
     public var computeGiven = 0.0
@@ -92,7 +97,7 @@ extension LendingSimulation {
 
     /// At the end: censored waits of jobs never started, and the lenders' capacity over the window.
     func finishMetrics() {
-        for job in jobs where job.measured && (job.state == .pending || job.state == .travelling || job.state == .waiting) {
+        for job in jobs where job.measured && job.replica == 0 && (job.state == .pending || job.state == .travelling || job.state == .waiting) {
             metrics.classes[Int(peerClass[Int(job.borrower)].rawValue)].waits.append(Double(end - job.submitted) / 1e9)
         }
         for slot in lenderPeer.indices {

@@ -62,6 +62,12 @@ public struct LendingReport: Sendable, Codable {
     /// Share of the completed jobs of honest peers (neither malicious nor spies) whose result was wrong;
     /// `nil` without malicious peers (`spec/0018` §2.5).
     public var badResultRate: Double?
+    /// Lenders each job ran on (§2.6); comparisons without a majority, jobs of the window left
+    /// unresolved, replicas whose receipt was not countersigned.
+    public var replicas: Int
+    public var replicaDisagreements: Int
+    public var jobsUnresolved: Int
+    public var receiptsRefused: Int
     // From the CLI.
     public var wallSeconds: Double?
     public var peakMemoryBytes: Int?
@@ -124,6 +130,10 @@ public struct LendingReport: Sendable, Codable {
             let wrong = PeerClass.allCases.filter { !$0.attacks }.compactMap { figures($0) }.reduce(0) { $0 + $1.wrongResultsReceived }
             rows.append(("bad results", "\(format(badResultRate * 100, 2)) % of honest peers' jobs (\(wrong) wrong results)"))
         }
+        if replicas > 1 {
+            rows.append(("replicas", "\(replicas) a job: \(replicaDisagreements) comparisons without a majority, "
+                + "\(jobsUnresolved) jobs unresolved, \(receiptsRefused) receipts refused"))
+        }
         if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
         if let peakMemoryBytes { rows.append(("peak memory", "\(peakMemoryBytes / (1 << 20)) MiB")) }
         rows += expectations.map(\.row)
@@ -181,7 +191,9 @@ extension LendingSimulation {
             assignments: metrics.assignments, constraintViolations: metrics.constraintViolations,
             matchTicks: metrics.matchTicks, assignmentFallbacks: metrics.assignmentFallbacks,
             auctionBids: metrics.auctionBids, trustSnapshots: metrics.trustSnapshots, receipts: metrics.receipts,
-            whitewashes: metrics.whitewashes, badResultRate: badResultRate, expectations: [])
+            whitewashes: metrics.whitewashes, badResultRate: badResultRate, replicas: lending.replicas,
+            replicaDisagreements: metrics.replicaDisagreements, jobsUnresolved: metrics.jobsUnresolved,
+            receiptsRefused: metrics.receiptsRefused, expectations: [])
         report.check(scenario)
         return report
     }

@@ -18,6 +18,10 @@ struct Job {
     var measured: Bool
     /// Its lender returned a wrong result (a malicious lender, `spec/0018` §2.5).
     var wrong = false
+    /// The number of the group's first job, and which of the group's replicas this is (§2.6):
+    /// the job itself and 0 without replication.
+    var group: UInt32 = 0
+    var replica: UInt8 = 0
 }
 
 extension LendingSimulation {
@@ -34,9 +38,13 @@ extension LendingSimulation {
         // A sybil region borrows under its identities in turn (1…n); its key 0 lends.
         let identity = peerClass[Int(peer)] == .sybil
             ? UInt32(1 + jobs.count % lending.sybilIdentities) : generation[Int(peer)]
-        jobs.append(Job(borrower: peer, generation: identity, submitted: now, coreSeconds: size,
-                        measured: measured))
-        pool.append(UInt32(jobs.count - 1))
+        let first = UInt32(jobs.count)
+        for replica in 0..<lending.replicas {
+            jobs.append(Job(borrower: peer, generation: identity, submitted: now, coreSeconds: size,
+                            measured: measured, group: first, replica: UInt8(replica)))
+            pool.append(UInt32(jobs.count - 1))
+        }
+        if lending.replicas > 1 { groups[first] = Array(first..<UInt32(jobs.count)) }
         if measured { metrics.classes[Int(peerClass[Int(peer)].rawValue)].submitted += 1 }
         scheduleArrival(of: peer)
     }
@@ -110,7 +118,7 @@ extension LendingSimulation {
         let wall = Self.nanoseconds(job.coreSeconds / Double(lending.jobCores))
         let finish = now + max(1, wall)
         let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
-        if job.measured {
+        if job.measured && job.replica == 0 {
             let wait = Double(now - job.submitted) / 1e9
             metrics.classes[classIndex].waits.append(wait)
             metrics.classes[classIndex].started += 1
@@ -166,9 +174,30 @@ extension LendingSimulation {
         poolNeedsSort = true
     }
 
-    /// The result reaches the borrower, who countersigns: the receipt's figures (`ReceiptFigures`,
-    /// `spec/0017-jobs.md` §4) count as work lender → borrower in the graph.
+    /// The result reaches the borrower. Alone, it is countersigned at once; a replica waits for
+    /// its group's other results (`spec/0018` §2.6).
     func result(job number: UInt32) {
+        let job = jobs[Int(number)]
+        jobs[Int(number)].state = .done
+        metrics.resultsInFlight -= 1
+        metrics.resultsInFlightCoreSeconds -= job.coreSeconds
+        metrics.computeReceived += job.coreSeconds
+        metrics.classes[Int(peerClass[Int(job.borrower)].rawValue)].received += job.coreSeconds
+        trace.mixLending(now, UInt64(number) << 32 | UInt64(job.lender), 5)
+        guard lending.replicas > 1 else {
+            countersign(number)
+            // Undetected, as on the node: with one replica nothing tells a wrong result from a
+            // right one, and the borrower countersigns it like any other (`spec/0018` §2.5).
+            complete(number, wrong: job.wrong)
+            return
+        }
+        resultOfReplica(number)
+    }
+
+    /// The borrower countersigns job `number`'s receipt: its figures (`ReceiptFigures`,
+    /// `spec/0017-jobs.md` §4) count as work lender → borrower in the graph, and the borrower
+    /// remembers the lender.
+    func countersign(_ number: UInt32) {
         let job = jobs[Int(number)]
         let slot = Int(job.lender)
         let lender = lenderPeer[slot]
@@ -179,26 +208,22 @@ extension LendingSimulation {
         let coreSeconds = Double(accepted) / 1000
         graph.addWork(provider: key(lender, generation[Int(lender)]), consumer: key(job.borrower, job.generation),
                       coreSeconds: coreSeconds, endedAt: Int64(now / 1_000_000))
-        jobs[Int(number)].state = .done
-        metrics.resultsInFlight -= 1
-        metrics.resultsInFlightCoreSeconds -= job.coreSeconds
         metrics.receipts += 1
-        metrics.computeReceived += job.coreSeconds
         metrics.receiptCoreSeconds += coreSeconds
-        let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
-        metrics.classes[classIndex].received += job.coreSeconds
-        if job.measured {
-            metrics.classes[classIndex].completed += 1
-            // Undetected, as on the node: with one replica nothing tells a wrong result from a
-            // right one, and the borrower countersigns it like any other (`spec/0018` §2.5).
-            if job.wrong { metrics.classes[classIndex].wrongResultsReceived += 1 }
-        }
-        trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 5)
         remember(lender: Int32(slot), by: job.borrower, generation: job.generation)
     }
 
+    /// The borrower has the job's answer (`wrong` or not): a completed job of its class.
+    func complete(_ number: UInt32, wrong: Bool) {
+        let job = jobs[Int(number)]
+        guard job.measured else { return }
+        let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
+        metrics.classes[classIndex].completed += 1
+        if wrong { metrics.classes[classIndex].wrongResultsReceived += 1 }
+    }
+
     /// The borrower remembers the lender that served it (the last `known_lenders`).
-    private func remember(lender slot: Int32, by peer: UInt32, generation identity: UInt32) {
+    func remember(lender slot: Int32, by peer: UInt32, generation identity: UInt32) {
         guard lending.knownLenders > 0, identity == generation[Int(peer)] else { return }
         var list = known[Int(peer)]
         list.removeAll { $0 == slot }

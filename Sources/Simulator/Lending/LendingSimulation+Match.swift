@@ -47,7 +47,7 @@ extension LendingSimulation {
         let job = jobs[Int(number)]
         return MatchRequest(borrower: key(job.borrower, job.generation), runtime: Self.runtime, cores: lending.jobCores,
                             workCoreSeconds: job.coreSeconds, coordinate: coordinates[Int(job.borrower)],
-                            now: Int64(now / 1_000_000_000))
+                            now: Int64(now / 1_000_000_000), avoided: avoidedLenders(of: number))
     }
 
     /// A match tick: the oldest pending requests (at most `max_requests_per_tick`, and at most

@@ -65,6 +65,11 @@ public final class LendingSimulation {
     /// Pending jobs, matched oldest first (job numbers are in submission order).
     var pool: [UInt32] = []
     var poolNeedsSort = false
+    /// The replicas of each job run on several lenders, by the group's first job (§2.6).
+    var groups: [UInt32: [UInt32]] = [:]
+    /// The lenders (slots) each peer's current identity no longer sends jobs to: those whose
+    /// replica lost a comparison.
+    var avoided: [Set<Int32>]
 
     // Trust.
     var graph = WorkGraph()
@@ -101,6 +106,7 @@ public final class LendingSimulation {
         generation = Array(repeating: 0, count: n)
         coordinates = (0..<n).map { VivaldiCoordinate(components: placement.roundTripCoordinate(of: $0)) ?? VivaldiCoordinate() }
         known = Array(repeating: [], count: n)
+        avoided = Array(repeating: [], count: n)
         lenderSlot = Array(repeating: -1, count: n)
         metrics = LendingMetrics()
         snapshot = WorkGraph().snapshot(now: 0)
@@ -249,6 +255,7 @@ public final class LendingSimulation {
         generation[Int(peer)] &+= 1
         identityBorn[Int(peer)] = now
         known[Int(peer)] = []
+        avoided[Int(peer)] = []
         metrics.whitewashes += 1
         let next = now + Self.nanoseconds(lending.whitewashInterval)
         if next < end { queue.schedule(.whitewash, at: next, subject: peer) }

@@ -61,6 +61,12 @@ extension Scenario {
         public var spies: Double = 0
         /// Core-seconds each spy records from each malicious peer (`classes.spy_vouch_work_s`).
         public var spyVouchWork: Double = 1e6
+        /// Whether malicious lenders return the same wrong result (`classes.malicious_agree`), so
+        /// that their replicas agree with each other; otherwise each wrong result differs.
+        public var maliciousAgree = false
+        /// Lenders each job runs on at once, their results compared (`replicas`, as `potluck run
+        /// --replicas K`; `spec/0018` §2.6).
+        public var replicas: Int = 1
         /// Cores each lender lends (`lender_cores`).
         public var lenderCores: Int = 4
         /// Cores each job uses (`job_cores`), at most ``lenderCores``.
@@ -126,6 +132,7 @@ extension Scenario {
             throw ScenarioError(key: reader.key("job_cores"), "must be at most lender_cores (\(lending.lenderCores))")
         }
         lending.jobsPerHour = try reader.double("jobs_per_hour", default: lending.jobsPerHour, in: 0...3600)
+        lending.replicas = try reader.int("replicas", default: lending.replicas, in: 1...7)
         lending.lineLimit = try reader.int("line_limit", default: lending.lineLimit, in: 0...1000)
         lending.maxLineWait = try reader.double("max_line_wait_s", default: lending.maxLineWait, in: 0.001...1e7)
         if var size = try reader.table("job_size") { lending.jobSize = try readDistribution(&size) }
@@ -145,6 +152,7 @@ extension Scenario {
                                                                  in: 0...1e12)
             lending.spies = try classes.double("spies", default: lending.spies, in: 0...1)
             lending.spyVouchWork = try classes.double("spy_vouch_work_s", default: lending.spyVouchWork, in: 0...1e12)
+            lending.maliciousAgree = try classes.bool("malicious_agree", default: lending.maliciousAgree)
             guard lending.contributors >= 0 else {
                 throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils + malicious + spies must be at most 1")
             }
