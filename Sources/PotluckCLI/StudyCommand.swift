@@ -63,15 +63,19 @@ struct StudyCommand: ParsableCommand {
         "jobs_per_hour": number(\.jobsPerHour, in: 0...3600),
         "starter_grant": number(\.starterGrant, in: 0...1e9),
         "malicious_collective_work_s": number(\.maliciousCollectiveWork, in: 0...1e12),
-        "replicas": { lending, value in
-            lending.replicas = Int(value)
-            return value == value.rounded() && (1...7).contains(value)
-        },
-        "sybil_identities": { lending, value in
-            lending.sybilIdentities = Int(value)
-            return value == value.rounded() && (1...100_000).contains(value)
-        },
+        "replicas": integer(\.replicas, in: 1...7),
+        "sybil_identities": integer(\.sybilIdentities, in: 1...100_000),
     ]
+
+    /// Sets one whole number of `[lending]`; `false` when it is fractional or outside `range`.
+    private static func integer(_ key: any WritableKeyPath<Scenario.Lending, Int> & Sendable,
+                                in range: ClosedRange<Int>) -> @Sendable (inout Scenario.Lending, Double) -> Bool {
+        { lending, value in
+            guard value == value.rounded(), let whole = Int(exactly: value), range.contains(whole) else { return false }
+            lending[keyPath: key] = whole
+            return true
+        }
+    }
 
     /// Sets one number of `[lending]`; `false` when it is outside `range` or, for a class's
     /// fraction, leaves the contributors less than nothing.
