@@ -47,6 +47,11 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...4096).contains(cores) else { throw ValidationError("--cores must be between 1 and 4096") }
         guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be between 1 and 16") }
+        // A job file's tasks each run once: saying nothing would let a borrower believe its
+        // results were checked against another lender.
+        guard replicas == 1 || !job.hasSuffix(".toml") else {
+            throw ValidationError("--replicas compares a wasm job's results; a job file's tasks run once each (replicas of tasks are not done yet)")
+        }
         guard Quantities.bytes(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size: use e.g. 512MiB") }
         guard Quantities.bytes(maxOutput) != nil else { throw ValidationError("--max-output '\(maxOutput)' is not a size: use e.g. 16MiB") }
         guard let wall = Quantities.duration(timeout), wall > .zero else { throw ValidationError("--timeout '\(timeout)' is not a duration: use e.g. 30s or 5m") }

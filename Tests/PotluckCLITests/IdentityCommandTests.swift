@@ -112,6 +112,14 @@ extension CLIProcessTests {
             #expect(result.stderr.contains("Unknown option '--no-such-flag'"))
             #expect(!result.stderr.contains("Fatal error"))
         }
+
+        /// A job file's tasks run once each: `--replicas` is refused rather than ignored.
+        @Test func replicasOfAJobFileAreRefusedNotIgnored() throws {
+            let result = try PotluckProcess.run(["run", "examples/photos/job.toml", "--replicas", "3"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("a job file's tasks run once each"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
     }
 }
 
@@ -125,7 +133,8 @@ extension CLIProcessTests {
             let lending = try PotluckProcess.run(["demo"], environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary.path]) { $1 })
             #expect(lending.status == 0, "\(lending.stderr)")
             // Its nodes stopped before their directory was removed, and it was (issue 17).
-            #expect((try FileManager.default.contentsOfDirectory(atPath: temporary.path)).isEmpty)
+            let left = FileManager.default.enumerator(atPath: temporary.path)?.allObjects.compactMap { $0 as? String } ?? []
+            #expect(left.isEmpty, "left in TMPDIR: \(left.prefix(20))")
             #expect(lending.stdout.contains("found 3 offer(s) through the DHT; 3 fit the job"), "\(lending.stdout)")
             #expect(lending.stdout.contains("its output: 25997"))
             #expect(lending.stdout.contains("signed by both, stored by both: yes"))
