@@ -178,7 +178,14 @@ struct RunCommand: AsyncParsableCommand {
         }
         if completions.count > 1 {
             if digests.count > 1 {
-                standardError("potluck: replicas DISAGREE: \(digests.count) different results from \(completions.count) lenders")
+                // The rule the simulator measures (spec 0018 §2.6); the output kept is the first's.
+                let outvoted: String
+                if case .majority(_, let minority) = ReplicaVote(completions.map(\.outcome.resultDigest)) {
+                    outvoted = "; a majority agree, outvoted: " + minority.map { completions[$0].lender.key.peerID }.joined(separator: ", ")
+                } else {
+                    outvoted = "; no majority"
+                }
+                standardError("potluck: replicas DISAGREE: \(digests.count) different results from \(completions.count) lenders\(outvoted)")
                 throw ExitCode(3)
             }
             standardError("potluck: \(completions.count) replicas agree (result \(first.outcome.resultDigest.hex.prefix(16)))")

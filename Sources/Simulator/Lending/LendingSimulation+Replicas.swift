@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Jobs
 import PotluckCrypto
 import Records
 
@@ -36,15 +37,12 @@ extension LendingSimulation {
     func resultOfReplica(_ number: UInt32) {
         let group = jobs[Int(number)].group
         guard let members = groups[group], members.allSatisfy({ jobs[Int($0)].state == .done }) else { return }
-        var counts: [UInt64: Int] = [:]
-        for member in members { counts[digest(of: member), default: 0] += 1 }
-        // The digest most replicas gave; ties go to the smaller digest, so the choice is stable.
-        let top = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!
-        if top.value * 2 > members.count {
-            for member in members {
-                if digest(of: member) == top.key { countersign(member) } else { refuse(member) }
+        let vote = ReplicaVote(members.map(digest(of:)))
+        if case .majority(let winner, let minority) = vote {
+            for (index, member) in members.enumerated() {
+                if minority.contains(index) { refuse(member) } else { countersign(member) }
             }
-            complete(group, wrong: top.key != 0)
+            complete(group, wrong: winner != 0)
             groups[group] = nil
         } else if members.count < replicaCap {
             metrics.replicaDisagreements += 1
