@@ -1,3 +1,4 @@
+import Bencode
 import PotluckCrypto
 import Foundation
 import JobChannel
@@ -83,10 +84,36 @@ public struct JobClient: Sendable {
         /// A native task's output files, verified, by name: each is a file in the directory the
         /// run was given (two names of the same content share one file).
         public var outputFiles: [String: String] = [:]
+        /// The digest of each output file received, by name.
+        public var outputDigests: [String: Bytes32] = [:]
         /// Bytes of output files received.
         public var receivedOutputBytes: Int64 = 0
         /// How the job channel reached the lender, at the end (`spec/0021` §5–§6).
         public var path: ConnectionPath = .direct
+        /// The lender's proposal, checked and kept pending because the judge said `hold`:
+        /// ``JobClient/countersign(held:)`` completes it once the replicas are compared.
+        public var heldProposal: Receipt?
+
+        /// What replicas of a job compare (`spec/0019-native-jobs.md` §6.2): the outcome's
+        /// result digest (`spec/0014` §5.1) and, when files came back by content, BLAKE2b-256
+        /// of the bencoded list of that digest and the dictionary of output names to digests.
+        public var resultDigest: Bytes32 {
+            guard !outputDigests.isEmpty else { return outcome.resultDigest }
+            let files = Dictionary(uniqueKeysWithValues: outputDigests.map { (Array($0.key.utf8), BencodeValue.bytes($0.value.bytes)) })
+            return Blake2b.hash256(BencodeValue.list([.bytes(outcome.resultDigest.bytes), .dictionary(files)]).encoded())
+        }
+    }
+
+    /// What the borrower does with the lender's receipt proposal once it has judged the result
+    /// (`spec/0019-native-jobs.md` §6.2). A proposal that fails the checks of `spec/0011` §6.2
+    /// is refused whatever the judgement.
+    public enum Judgement: Sendable, Equatable {
+        /// Countersign it: the result is accepted.
+        case countersign
+        /// Refuse it as `outvoted`, with this reason.
+        case refuse(String)
+        /// Keep it pending and answer nothing: the replicas are not all back yet.
+        case hold
     }
 
     /// Why a job that ran has no receipt signed by both: the borrower refused the proposal
@@ -130,16 +157,19 @@ public struct JobClient: Sendable {
 
     /// Runs a wasm job or a native task on `lender` with `cores` cores; `events` hears its
     /// progress. A native task's output files arrive in `outputs` (made if need be; the caller
-    /// removes it), or a fresh temporary directory when it is `nil`.
+    /// removes it), or a fresh temporary directory when it is `nil`. Once the result and the
+    /// lender's proposal are in, `judge` (given the completion without its receipt) says what
+    /// to answer; it must do so well within the lender's 30 s wait (`spec/0011` §6.3).
     public func run(_ job: Submission, cores: Int, on lender: Lender, maxQueueWait: Duration = .seconds(120), outputs: String? = nil,
-                    events: @escaping @Sendable (Event) -> Void = { _ in }) async throws(Failure) -> Completion {
+                    events: @escaping @Sendable (Event) -> Void = { _ in },
+                    judge: @escaping @Sendable (Completion) async -> Judgement = { _ in .countersign }) async throws(Failure) -> Completion {
         let connection = try await connect(to: lender)
         events(.connected)
         let submitted = Self.unixMilliseconds()
         var completion: Completion
         do {
             completion = try await follow(job, cores: cores, on: lender, connection: connection, maxQueueWait: maxQueueWait,
-                                          outputs: outputs, events: events)
+                                          outputs: outputs, judge: judge, events: events)
         } catch {
             await connection.close()
             NodeMetrics.jobEnded(role: .borrowed, termination: nil, bytesIn: 0, bytesOut: 0)
@@ -176,7 +206,8 @@ public struct JobClient: Sendable {
     }
 
     private func follow(_ job: Submission, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
-                        outputs: String?, events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
+                        outputs: String?, judge: @Sendable (Completion) async -> Judgement,
+                        events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
         try await submit(job, cores: cores, on: connection)
         var startedAt: Int64?
         var sent: Int64 = 0
@@ -209,14 +240,16 @@ public struct JobClient: Sendable {
                     memoryByteSeconds: ReceiptFigures.acceptedMemoryByteSeconds(
                         reportedPeakBytes: outcome.peakMemoryBytes, limitBytes: job.limits.memoryBytes,
                         wallMilliseconds: outcome.wallMilliseconds))
-                var received: (files: [String: String], bytes: Int64) = ([:], 0)
+                var completion = Completion(lender: lender, outcome: outcome, start: start, end: end,
+                                            receipt: .failure(ReceiptProblem("the lender proposed no receipt")), sentInputBytes: sent)
                 if !files.isEmpty {
                     guard job.tool != nil else { throw .protocolViolation("a wasm job's result named output files") }
-                    received = try await receiveOutputs(files, into: outputs, on: connection, events: events)
+                    (completion.outputFiles, completion.receivedOutputBytes) = try await receiveOutputs(files, into: outputs, on: connection, events: events)
+                    completion.outputDigests = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.digest) })
                 }
-                let receipt = await countersign(on: connection, observation: observation)
-                var completion = Completion(lender: lender, outcome: outcome, start: start, end: end, receipt: receipt, sentInputBytes: sent)
-                (completion.outputFiles, completion.receivedOutputBytes) = received
+                let proposal = try? await receive(on: connection, timeout: .seconds(30))
+                let judgement = await judge(completion)
+                (completion.receipt, completion.heldProposal) = await answer(proposal, judgement, observation: observation, on: connection)
                 return completion
             case .ask, .go, .submit, .submitTask, .chunk, .receipt: throw .protocolViolation("unexpected message before the result")
             }
@@ -306,16 +339,50 @@ public struct JobClient: Sendable {
         return (Dictionary(uniqueKeysWithValues: files.map { ($0.name, store.path(of: $0.digest)) }), received)
     }
 
-    /// Waits for the lender's proposal and answers it (`spec/0011-records.md` §6).
-    private func countersign(on connection: SecureConnection, observation: ExchangeObservation) async -> Result<Receipt, ReceiptProblem> {
+    /// Answers the lender's proposal as `judgement` says (`spec/0011-records.md` §6): the
+    /// receipt both signed or why there is none, and the proposal if it is held.
+    private func answer(_ proposal: JobMessage?, _ judgement: Judgement, observation: ExchangeObservation,
+                        on connection: SecureConnection) async -> (Result<Receipt, ReceiptProblem>, Receipt?) {
         var ledger = (try? receipts?.ledger()) ?? ReceiptLedger()
         var countersigner = ReceiptCountersigner(
             signer: identity, observation: observation,
             lastSequence: ledger.highestSequence(provider: observation.provider, consumer: identity.publicKey),
             now: Self.unixMilliseconds())
-        guard case .receipt(let message)? = try? await receive(on: connection, timeout: .seconds(30)) else {
-            return .failure(ReceiptProblem("the lender proposed no receipt"))
+        guard case .receipt(let message)? = proposal else {
+            return (.failure(ReceiptProblem("the lender proposed no receipt")), nil)
         }
+        if case .propose(let receipt) = message, countersigner.check(receipt) == nil {
+            switch judgement {
+            case .countersign: break
+            case .refuse(let reason):
+                try? await send(.receipt(.refuse(receipt.id, ExchangeRefusal(.outvoted, reason))), on: connection)
+                return (.failure(ReceiptProblem("refused (outvoted): \(reason)")), nil)
+            case .hold:
+                // Pending in the ledger, never counted, until `countersign(held:)` completes it.
+                do { _ = try receipts?.add(receipt, to: &ledger) } catch {
+                    return (.failure(ReceiptProblem("the proposal could not be kept: \(error)")), nil)
+                }
+                return (.failure(ReceiptProblem("held until the replicas are compared")), receipt)
+            }
+        }
+        return (await countersign(message, with: &countersigner, ledger: &ledger, on: connection), nil)
+    }
+
+    /// Countersigns a proposal held until the replicas were compared and stores the receipt
+    /// (`spec/0019-native-jobs.md` §6.2). The lender, whose wait has ended, completes its
+    /// pending half when it gathers this borrower's receipts (`potluck receipts sync`).
+    public func countersign(held proposal: Receipt) -> Result<Receipt, ReceiptProblem> {
+        let complete = proposal.signed(by: identity)
+        do {
+            var ledger = try receipts?.ledger() ?? ReceiptLedger()
+            _ = try receipts?.add(complete, to: &ledger)
+        } catch { return .failure(ReceiptProblem("the receipt could not be stored: \(error)")) }
+        return .success(complete)
+    }
+
+    /// Checks the proposal and answers it: countersigned, or refused with the reason.
+    private func countersign(_ message: ExchangeMessage, with countersigner: inout ReceiptCountersigner, ledger: inout ReceiptLedger,
+                             on connection: SecureConnection) async -> Result<Receipt, ReceiptProblem> {
         for output in countersigner.handle(message, now: Self.unixMilliseconds()) {
             switch output {
             case .send(let answer): try? await send(.receipt(answer), on: connection)

@@ -1,26 +1,33 @@
 import PotluckCrypto
 import Foundation
 import Jobs
+import Records
 import Sandbox
 import Synchronization
 
 /// A job file's tasks run across lenders (`spec/0019-native-jobs.md` §6): each lender gets its
 /// slots, each slot takes tasks from a shared ``TaskBoard`` until none is left or its lender
-/// failed twice; outputs are saved as tasks complete.
+/// failed twice; outputs are saved as tasks complete. With `replicas` K > 1 each task runs on
+/// K lenders and only the result most of them gave is saved and paid for (§6.2).
 public struct TaskBatch: Sendable {
     public let planned: [PlannedTask]
     public let tool: String
     public let cores: Int
     public let status: BatchStatus
+    public let replicas: Int
+    /// How long a replica's receipt waits for the others before it is held (answered later);
+    /// the lender waits 30 s for the answer (`spec/0011` §6.3).
+    public var holdLimit: Duration = .seconds(20)
     /// Hears each task's new state (index into `planned`), as it changes.
     public let observer: @Sendable (Int, TaskBoard.State) -> Void
 
-    public init(planned: [PlannedTask], tool: String, cores: Int, status: BatchStatus,
+    public init(planned: [PlannedTask], tool: String, cores: Int, status: BatchStatus, replicas: Int = 1,
                 observer: @escaping @Sendable (Int, TaskBoard.State) -> Void = { _, _ in }) {
         self.planned = planned
         self.tool = tool
         self.cores = cores
         self.status = status
+        self.replicas = replicas
         self.observer = observer
     }
 
@@ -32,13 +39,17 @@ public struct TaskBatch: Sendable {
         public var sentInputBytes: Int64
         /// Bytes of output files received.
         public var receivedOutputBytes: Int64
+        /// The lenders whose result lost a vote of replicas (§6.2), and how many tasks' replicas
+        /// disagreed.
+        public var outvoted: Set<PublicKey>
+        public var disagreements: Int
     }
 
     /// Runs every task on `lenders` (each with its number of slots). Tasks no lender was left
     /// to run fail, unless `keepQueued` (a detached job waits for other offers).
     public func run(on lenders: [(JobClient.Lender, Int)], client: JobClient, keepQueued: Bool = false) async -> Result {
         Self.sweepStaging(of: planned)
-        let board = SharedBoard(TaskBoard(count: planned.count))
+        let board = SharedBoard(TaskBoard(count: planned.count, replicas: replicas))
         let slots = lenders.reduce(0) { $0 + $1.1 }
         await withTaskGroup(of: Void.self) { group in
             for (lender, count) in lenders {
@@ -54,7 +65,8 @@ public struct TaskBatch: Sendable {
             for index in abandoned { observer(index, board.withLock { $0.states[index] }) }
         }
         let (sent, received) = board.transferred
-        return Result(states: board.withLock { $0.states }, sentInputBytes: sent, receivedOutputBytes: received)
+        return Result(states: board.withLock { $0.states }, sentInputBytes: sent, receivedOutputBytes: received,
+                      outvoted: board.withLock { $0.outvoted }, disagreements: board.disagreements)
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
@@ -66,14 +78,14 @@ public struct TaskBatch: Sendable {
     /// the lender refuses one of its tasks `busy` behind another of this batch: its tasks
     /// outlast its `queue_wait`, and such a refusal is no failure of the lender.
     private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard, aheadOf slots: Int? = nil) async {
-        while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = board.take(for: lender.key, aheadOf: slots) {
+        while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = await board.next(for: lender.key, aheadOf: slots) {
             let item = planned[index]
             observer(index, .running(lender.key))
             status.update(board, "\(item.label) → \(lender.key.peerID.prefix(12))…")
             // Outputs arrive beside where they are saved (one file system: saving is a link), in
             // a directory named after the task: a transfer cut short resumes there when the task
             // runs again (another lender, a restarted borrower) and its output is the same.
-            let incoming = Self.staging(of: item)
+            let incoming = staging(of: item, on: lender.key)
             defer {
                 switch board.withLock({ $0.states[index] }) {
                 case .done, .failed: try? FileManager.default.removeItem(atPath: incoming)
@@ -81,21 +93,19 @@ public struct TaskBatch: Sendable {
                 }
             }
             do {
-                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming) { event in
+                let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming,
+                                                       events: { event in
                     guard case .started = event else { return }
-                    board.withLock { $0.markStarted(index) }
+                    board.withLock { $0.markStarted(index, on: lender.key) }
                     status.update(board, nil)
-                }
-                let outcome = completion.outcome
+                }, judge: { await judge(index, on: lender.key, $0, board: board, client: client) })
                 board.addTransferred(sent: completion.sentInputBytes, received: completion.receivedOutputBytes)
-                if case .sandboxFailure(let reason) = outcome.termination {
+                if case .sandboxFailure(let reason) = completion.outcome.termination {
                     board.lenderFailed(index, on: lender.key, reason: reason)
                     observer(index, board.withLock { $0.states[index] })
                     continue
                 }
-                var failure: String? = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
-                if failure == nil { failure = save(completion, for: item) }
-                board.withLock { $0.finish(index, on: lender.key, failure: failure) }
+                if let proposal = completion.heldProposal { board.held(proposal, of: index, from: lender.key, client: client) }
             } catch .refused(let refusal) where refusal.code == .busy && board.refusedBehindOwnTask(index, by: lender.key) {
                 // Back in line untried; this slot goes on once the batch's task there is done.
             } catch {
@@ -107,7 +117,39 @@ public struct TaskBatch: Sendable {
         }
     }
 
-    /// Where `item`'s outputs are received before they are saved (`spec/0020` §5).
+    /// Judges the result of `lender`'s replica of task `index` (§6.2): records it and, once
+    /// the last replica is back, saves the winning outputs and answers every replica's receipt.
+    /// Until then a replica waits for the vote, at most `holdLimit`, then is held.
+    private func judge(_ index: Int, on lender: PublicKey, _ completion: JobClient.Completion, board: SharedBoard,
+                       client: JobClient) async -> JobClient.Judgement {
+        // A broken sandbox is the lender's failure, not a result: the slot puts the task back.
+        if case .sandboxFailure = completion.outcome.termination { return .countersign }
+        let outcome = completion.outcome
+        let failure = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
+        let verdict = board.finish(index, on: lender, completion, digest: completion.resultDigest, failure: failure)
+        switch verdict {
+        case .pending: return await board.judgement(of: index, for: lender, within: holdLimit)
+        case .decided(let winners, _):
+            if case .done = board.withLock({ $0.states[index] }), let winning = board.completion(of: index, from: winners[0]),
+               let failure = save(winning, for: planned[index]) {
+                board.withLock { $0.fail(index, reason: failure) }
+            }
+        case .unresolved: break
+        }
+        let judgement = board.decide(index, verdict, client: client, lender: lender)
+        if replicas > 1 {
+            // Every replica's staging directory: the held ones' slots have moved on.
+            for other in verdict.lenders where other != lender { try? FileManager.default.removeItem(atPath: staging(of: planned[index], on: other)) }
+        }
+        return judgement
+    }
+
+    /// Where `item`'s outputs from `lender` are received before they are saved (`spec/0020` §5):
+    /// one directory per task, or per task and lender when replicas are compared.
+    func staging(of item: PlannedTask, on lender: PublicKey) -> String {
+        replicas == 1 ? Self.staging(of: item) : Self.staging(of: item) + "-" + lender.raw.hex.prefix(12)
+    }
+
     static func staging(of item: PlannedTask) -> String {
         item.destination.directory + "/" + stagingPrefix + item.task.digest.hex.prefix(32)
     }
@@ -170,13 +212,31 @@ public struct TaskBatch: Sendable {
         String(decoding: bytes.suffix(2000), as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
     }
 }
-
-/// The task board shared by every lender's slots, and how often each lender failed.
+/// The task board shared by every lender's slots: how often each lender failed, what crossed
+/// the wire, and the replicas waiting for their task's vote (`spec/0019-native-jobs.md` §6.2).
 final class SharedBoard: Sendable {
-    /// `notAhead`: lenders whose tasks outlast their line's wait (no task is sent ahead to them).
-    private let state: Mutex<(board: TaskBoard, failures: [PublicKey: Int], sent: Int64, received: Int64, notAhead: Set<PublicKey>)>
+    private struct State {
+        var board: TaskBoard
+        var failures: [PublicKey: Int] = [:]
+        var sent: Int64 = 0, received: Int64 = 0
+        /// Lenders whose tasks outlast their line's wait (no task is sent ahead to them).
+        var notAhead: Set<PublicKey> = []
+        /// Bumped at every change of the board; slots waiting for one to take a task.
+        var generation = 0
+        var changeWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Per task: the replicas' completions until the vote, the vote, the replicas waiting
+        /// for it (with the timer that holds them), and the proposals held.
+        var completions: [Int: [PublicKey: JobClient.Completion]] = [:]
+        var decisions: [Int: TaskBoard.Verdict] = [:]
+        var voteWaiters: [Int: [(id: Int, lender: PublicKey, continuation: CheckedContinuation<JobClient.Judgement, Never>, timer: Task<Void, Never>?)]] = [:]
+        var held: [Int: [PublicKey: Receipt]] = [:]
+        var disagreements = 0
+        var nextID = 0
+    }
 
-    init(_ board: TaskBoard) { state = Mutex((board, [:], 0, 0, [])) }
+    private let state: Mutex<State>
+
+    init(_ board: TaskBoard) { state = Mutex(State(board: board)) }
 
     func addTransferred(sent: Int64, received: Int64) {
         state.withLock {
@@ -188,14 +248,46 @@ final class SharedBoard: Sendable {
     /// Input bytes sent and output bytes received, so far.
     var transferred: (sent: Int64, received: Int64) { state.withLock { ($0.sent, $0.received) } }
 
-    func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T { state.withLock { body(&$0.board) } }
+    /// Tasks whose replicas disagreed (a minority, or no majority).
+    var disagreements: Int { state.withLock { $0.disagreements } }
+
+    /// Reads or changes the board; slots waiting for a task look again.
+    func withLock<T: Sendable>(_ body: (inout TaskBoard) -> T) -> T {
+        let (result, woken) = state.withLock { state in
+            let result = body(&state.board)
+            state.generation += 1
+            defer { state.changeWaiters = [] }
+            return (result, state.changeWaiters)
+        }
+        for waiter in woken { waiter.resume() }
+        return result
+    }
 
     /// The next task for a slot of `lender`; for its slot ahead (`aheadOf` the batch's slots),
     /// only while more tasks are queued than that and the lender still takes tasks ahead.
-    func take(for lender: PublicKey, aheadOf slots: Int?) -> Int? {
-        state.withLock { state in
-            if let slots, state.board.queuedCount <= slots || state.notAhead.contains(lender) { return nil }
-            return state.board.take(for: lender)
+    /// With replicas a slot with nothing to take now waits while a failure or a tie elsewhere
+    /// may still want its lender; `nil` once none can.
+    func next(for lender: PublicKey, aheadOf slots: Int?) async -> Int? {
+        while true {
+            let (taken, mayWait, generation) = state.withLock { state -> (Int?, Bool, Int) in
+                let board = state.board
+                if let slots, board.queuedCount <= slots || state.notAhead.contains(lender) {
+                    return (nil, board.replicas > 1 && board.mayTakeMore(lender), state.generation)
+                }
+                let taken = state.board.take(for: lender)
+                if taken != nil { state.generation += 1 }
+                return (taken, board.replicas > 1 && board.mayTakeMore(lender), state.generation)
+            }
+            if let taken { return taken }
+            guard mayWait else { return nil }
+            await withCheckedContinuation { continuation in
+                let changed = state.withLock { state in
+                    if state.generation != generation { return true }
+                    state.changeWaiters.append(continuation)
+                    return false
+                }
+                if changed { continuation.resume() }
+            }
         }
     }
 
@@ -203,20 +295,108 @@ final class SharedBoard: Sendable {
     /// it waited behind that one past the lender's `queue_wait` — it goes back in line as if
     /// never taken, the lender gets no task ahead from now on, and this returns true.
     func refusedBehindOwnTask(_ index: Int, by lender: PublicKey) -> Bool {
-        state.withLock { state in
-            guard state.board.states.indices.contains(where: { $0 != index && state.board.states[$0] == .running(lender) }) else { return false }
+        let behind = state.withLock { state in
+            guard state.board.runs(lender, besides: index) else { return false }
             state.notAhead.insert(lender)
-            state.board.putBack(index)
             return true
         }
+        if behind { withLock { $0.putBack(index, from: lender) } }
+        return behind
     }
 
     func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }
 
     func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
-        state.withLock { state in
-            state.failures[lender, default: 0] += 1
-            state.board.lenderFailed(index, on: lender, reason: reason)
+        state.withLock { $0.failures[lender, default: 0] += 1 }
+        withLock { $0.lenderFailed(index, on: lender, reason: reason) }
+    }
+
+    /// Records `lender`'s result of task `index` and returns the board's verdict.
+    func finish(_ index: Int, on lender: PublicKey, _ completion: JobClient.Completion, digest: Bytes32, failure: String?) -> TaskBoard.Verdict {
+        state.withLock { $0.completions[index, default: [:]][lender] = completion }
+        return withLock { $0.finish(index, on: lender, digest: digest, failure: failure) }
+    }
+
+    /// The completion `lender` returned for task `index`, until the task is decided.
+    func completion(of index: Int, from lender: PublicKey) -> JobClient.Completion? {
+        state.withLock { $0.completions[index]?[lender] }
+    }
+
+    /// Waits for task `index`'s vote, at most `limit`: what to answer `lender`'s proposal
+    /// (`hold` when the vote came too late).
+    func judgement(of index: Int, for lender: PublicKey, within limit: Duration) async -> JobClient.Judgement {
+        await withCheckedContinuation { continuation in
+            let decided = state.withLock { state -> TaskBoard.Verdict? in
+                if let verdict = state.decisions[index] { return verdict }
+                state.nextID += 1
+                let id = state.nextID
+                let timer = Task { [weak self] in
+                    try? await Task.sleep(for: limit)
+                    guard !Task.isCancelled, let self else { return }
+                    let waiter = self.state.withLock { state in
+                        state.voteWaiters[index]?.firstIndex { $0.id == id }.map { state.voteWaiters[index]!.remove(at: $0) }
+                    }
+                    waiter?.continuation.resume(returning: .hold)
+                }
+                state.voteWaiters[index, default: []].append((id, lender, continuation, timer))
+                return nil
+            }
+            if let decided { continuation.resume(returning: decided.judgement(for: lender)) }
+        }
+    }
+
+    /// Task `index` is decided: every replica waiting hears its answer, held winners are
+    /// countersigned now. Returns `lender`'s answer.
+    func decide(_ index: Int, _ verdict: TaskBoard.Verdict, client: JobClient, lender: PublicKey) -> JobClient.Judgement {
+        let (waiters, held) = state.withLock { state in
+            state.decisions[index] = verdict
+            state.completions[index] = nil
+            switch verdict {
+            case .decided(_, let outvoted) where !outvoted.isEmpty: state.disagreements += 1
+            case .unresolved: state.disagreements += 1
+            case .decided, .pending: break
+            }
+            defer { state.voteWaiters[index] = nil; state.held[index] = nil }
+            return (state.voteWaiters[index] ?? [], state.held[index] ?? [:])
+        }
+        for waiter in waiters {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(returning: verdict.judgement(for: waiter.lender))
+        }
+        for (holder, proposal) in held where verdict.judgement(for: holder) == .countersign { _ = client.countersign(held: proposal) }
+        return verdict.judgement(for: lender)
+    }
+
+    /// `lender`'s proposal for task `index` was held: countersigned now if the task is decided
+    /// in its favour, else when it is.
+    func held(_ proposal: Receipt, of index: Int, from lender: PublicKey, client: JobClient) {
+        let verdict = state.withLock { state -> TaskBoard.Verdict? in
+            if let verdict = state.decisions[index] { return verdict }
+            state.held[index, default: [:]][lender] = proposal
+            return nil
+        }
+        if verdict?.judgement(for: lender) == .countersign { _ = client.countersign(held: proposal) }
+    }
+}
+
+extension TaskBoard.Verdict {
+    /// Every lender whose replica the verdict judged.
+    var lenders: [PublicKey] {
+        switch self {
+        case .pending: []
+        case .decided(let winners, let outvoted): winners + outvoted
+        case .unresolved(let lenders): lenders
+        }
+    }
+
+    /// What to answer `lender`'s receipt proposal.
+    func judgement(for lender: PublicKey) -> JobClient.Judgement {
+        switch self {
+        case .pending: .hold
+        case .decided(let winners, let outvoted):
+            winners.contains(lender) ? .countersign
+                : .refuse("its result differs from the one \(winners.count) of the \(winners.count + outvoted.count) replicas gave")
+        case .unresolved(let lenders): .refuse("none of the \(lenders.count) replicas' results had a majority")
         }
     }
 }

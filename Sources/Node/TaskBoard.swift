@@ -1,9 +1,11 @@
+import Jobs
 import PotluckCrypto
 
 /// The borrower's view of a job file's tasks while they run (`spec/0019-native-jobs.md` §6):
 /// which wait, which run where, which are done or failed. Lenders' workers take tasks from it;
 /// a task whose lender failed goes back in line and is offered to other lenders first; after
-/// `maxAttempts` it fails. Pure bookkeeping, no I/O.
+/// `maxAttempts` failures it fails. With `replicas` K > 1 each task runs on K distinct lenders
+/// and their results are voted on (§6.2, ``ReplicaVote``). Pure bookkeeping, no I/O.
 public struct TaskBoard: Sendable {
     public enum State: Sendable, Hashable {
         case queued
@@ -12,69 +14,170 @@ public struct TaskBoard: Sendable {
         case failed(String)
     }
 
+    /// What the results of a task's replicas decided (§6.2), as `finish` returns it.
+    public enum Verdict: Sendable, Equatable {
+        /// A replica is still out, or one more is wanted after a tie: nothing is decided yet.
+        case pending
+        /// More than half of the replicas gave one result: `winners` gave it, `outvoted` another.
+        case decided(winners: [PublicKey], outvoted: [PublicKey])
+        /// Every replica allowed ran and no result had a majority: `lenders` ran them.
+        case unresolved(lenders: [PublicKey])
+    }
+
     public static let maxAttempts = 3
+    /// How many lenders run each task (1: no comparison).
+    public let replicas: Int
     public private(set) var states: [State]
-    private var attempts: [Int]
-    /// The lenders each task already failed on, and why the last one failed.
+    /// Lenders outvoted in this batch: they get no more tasks.
+    public private(set) var outvoted: Set<PublicKey> = []
+
+    /// Per task: how many replicas are still to hand out, and how many lenders failed it.
+    private var wanted: [Int]
+    private var failures: [Int]
+    /// Per task: the lenders running a replica (in the order they took it) and those of them
+    /// that said they started it (until then it waits in the lender's line).
+    private var runningOn: [[PublicKey]]
+    private var started: [Set<PublicKey>]
+    /// Per task: the results returned since the last vote.
+    private var returned: [[(lender: PublicKey, digest: Bytes32?, failure: String?)]]
+    /// Per task: the lenders it failed on, and why the last one failed.
     private var failedOn: [Set<PublicKey>]
     private var lastFailure: [String?]
-    /// The running tasks whose lender said it started them (the others wait in its line).
-    private var started: Set<Int> = []
 
-    public init(count: Int) {
+    public init(count: Int, replicas: Int = 1) {
+        precondition(replicas >= 1, "a task runs at least once")
+        self.replicas = replicas
         states = Array(repeating: .queued, count: count)
-        attempts = Array(repeating: 0, count: count)
+        wanted = Array(repeating: replicas, count: count)
+        failures = Array(repeating: 0, count: count)
+        runningOn = Array(repeating: [], count: count)
+        started = Array(repeating: [], count: count)
+        returned = Array(repeating: [], count: count)
         failedOn = Array(repeating: [], count: count)
         lastFailure = Array(repeating: nil, count: count)
     }
 
-    /// The next task for `lender`: the first queued one it has not failed, else the first queued.
+    /// The next task for `lender`: the first queued one it has not failed, else the first queued;
+    /// never a task it already runs or ran a replica of, and nothing for an outvoted lender.
     public mutating func take(for lender: PublicKey) -> Int? {
-        let queued = states.indices.filter { states[$0] == .queued }
-        guard let index = queued.first(where: { !failedOn[$0].contains(lender) }) ?? queued.first else { return nil }
+        guard !outvoted.contains(lender) else { return nil }
+        let open = states.indices.filter { index in
+            wanted[index] > 0 && !isOver(index) && !runningOn[index].contains(lender) && !returned[index].contains { $0.lender == lender }
+        }
+        guard let index = open.first(where: { !failedOn[$0].contains(lender) }) ?? open.first else { return nil }
+        wanted[index] -= 1
+        runningOn[index].append(lender)
         states[index] = .running(lender)
-        attempts[index] += 1
         return index
     }
 
-    /// The lender said it started task `index` (until then it waited in the lender's line).
-    public mutating func markStarted(_ index: Int) {
-        if case .running = states[index] { started.insert(index) }
-    }
-
-    /// The task finished; its outcome is the task's own (its outputs are saved, or its tool failed).
-    public mutating func finish(_ index: Int, on lender: PublicKey, failure: String? = nil) {
-        states[index] = failure.map { .failed($0) } ?? .done(lender)
-        started.remove(index)
-    }
-
-    /// The lender could not run the task (refused, unreachable, gone): back in line, or failed
-    /// after `maxAttempts`.
-    public mutating func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
-        failedOn[index].insert(lender)
-        lastFailure[index] = reason
-        started.remove(index)
-        states[index] = attempts[index] >= Self.maxAttempts ? .failed("\(attempts[index]) attempts failed; last: \(reason)") : .queued
-    }
-
-    /// The task goes back in line as if never taken: its lender had no room for it yet
-    /// (nothing failed).
-    public mutating func putBack(_ index: Int) {
-        guard case .running = states[index] else { return }
-        states[index] = .queued
-        started.remove(index)
-        attempts[index] -= 1
-    }
-
-    /// Every task still queued fails (no lender is left to run it).
-    public mutating func abandonQueued(_ reason: String) {
-        for index in states.indices where states[index] == .queued {
-            states[index] = .failed(lastFailure[index].map { "\(reason); last: \($0)" } ?? reason)
+    /// Whether `lender` could ever take a replica of a task not over yet: one it neither runs
+    /// nor ran, which a failure or a tie elsewhere may still put back in line.
+    public func mayTakeMore(_ lender: PublicKey) -> Bool {
+        !outvoted.contains(lender) && states.indices.contains { index in
+            !isOver(index) && !runningOn[index].contains(lender) && !returned[index].contains { $0.lender == lender }
         }
     }
 
-    public var queuedCount: Int { states.filter { $0 == .queued }.count }
-    public var isFinished: Bool { !states.contains { if case .queued = $0 { true } else if case .running = $0 { true } else { false } } }
+    /// The lender said it started task `index` (until then it waited in the lender's line).
+    public mutating func markStarted(_ index: Int, on lender: PublicKey) {
+        if runningOn[index].contains(lender) { started[index].insert(lender) }
+    }
+
+    /// Whether `lender` runs a task of this batch other than `index`.
+    public func runs(_ lender: PublicKey, besides index: Int) -> Bool {
+        runningOn.indices.contains { $0 != index && runningOn[$0].contains(lender) }
+    }
+
+    /// `lender`'s replica of task `index` returned a result: `digest` (the output's digest,
+    /// compared between replicas) and `failure` (the task's own failure, or `nil`). Once
+    /// every replica wanted is back the results are voted on: the majority's decides the task
+    /// (done, or failed with its failure), a minority lender is outvoted and gets no more tasks,
+    /// a tie asks for one more replica — at most `replicas + 2` in all — and then the task fails.
+    @discardableResult
+    public mutating func finish(_ index: Int, on lender: PublicKey, digest: Bytes32? = nil, failure: String? = nil) -> Verdict {
+        guard let position = runningOn[index].firstIndex(of: lender), !isOver(index) else { return .pending }
+        runningOn[index].remove(at: position)
+        started[index].remove(lender)
+        returned[index].append((lender, digest, failure))
+        guard wanted[index] == 0, runningOn[index].isEmpty else {
+            refresh(index)
+            return .pending
+        }
+        let results = returned[index]
+        switch ReplicaVote(results.map(\.digest)) {
+        case .majority(let winner, let minority):
+            let winners = results.filter { $0.digest == winner }
+            states[index] = winners[0].failure.map { .failed($0) } ?? .done(winners[0].lender)
+            let losers = minority.map { results[$0].lender }
+            outvoted.formUnion(losers)
+            return .decided(winners: winners.map(\.lender), outvoted: losers)
+        case .tie where results.count < replicas + 2:
+            wanted[index] = 1
+            refresh(index)
+            return .pending
+        case .tie:
+            states[index] = .failed("the \(results.count) replicas gave \(Set(results.map(\.digest)).count) different results; none has a majority")
+            return .unresolved(lenders: results.map(\.lender))
+        }
+    }
+
+    /// A decided task failed after all (its outputs could not be saved).
+    public mutating func fail(_ index: Int, reason: String) {
+        states[index] = .failed(reason)
+    }
+
+    /// The lender could not run the task (refused, unreachable, gone): back in line, or failed
+    /// after `maxAttempts` failures.
+    public mutating func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
+        guard let position = runningOn[index].firstIndex(of: lender), !isOver(index) else { return }
+        runningOn[index].remove(at: position)
+        started[index].remove(lender)
+        failedOn[index].insert(lender)
+        lastFailure[index] = reason
+        failures[index] += 1
+        if failures[index] >= Self.maxAttempts {
+            states[index] = .failed("\(failures[index]) attempts failed; last: \(reason)")
+        } else {
+            wanted[index] += 1
+            refresh(index)
+        }
+    }
+
+    /// The task goes back in line as if never taken by `lender`: it had no room for it yet
+    /// (nothing failed).
+    public mutating func putBack(_ index: Int, from lender: PublicKey) {
+        guard let position = runningOn[index].firstIndex(of: lender), !isOver(index) else { return }
+        runningOn[index].remove(at: position)
+        started[index].remove(lender)
+        wanted[index] += 1
+        refresh(index)
+    }
+
+    /// Every task not over and not running fails (no lender is left to run it).
+    public mutating func abandonQueued(_ reason: String) {
+        for index in states.indices where states[index] == .queued {
+            let ran = returned[index].count
+            let because = ran > 0 ? "only \(ran) of \(replicas) replicas ran: \(reason)" : reason
+            states[index] = .failed(lastFailure[index].map { "\(because); last: \($0)" } ?? because)
+        }
+    }
+
+    /// Tasks with a replica still to hand out.
+    public var queuedCount: Int { states.indices.filter { !isOver($0) && wanted[$0] > 0 }.count }
+    public var isFinished: Bool { states.indices.allSatisfy(isOver) }
+
+    private func isOver(_ index: Int) -> Bool {
+        switch states[index] {
+        case .done, .failed: true
+        case .queued, .running: false
+        }
+    }
+
+    /// `running` on the lender that took it last while a replica is out, else `queued`.
+    private mutating func refresh(_ index: Int) {
+        states[index] = runningOn[index].last.map { .running($0) } ?? .queued
+    }
 
     /// How many tasks are done, running (started by their lender), waiting in a lender's line
     /// (sent ahead, not started yet), queued here, or failed.
@@ -83,30 +186,28 @@ public struct TaskBoard: Sendable {
     }
 
     /// The counts of the whole batch.
-    public var counts: Counts { counts(where: { _ in true }) }
-
-    /// The counts of the tasks done, running or waiting at each lender, by lender.
-    public var countsByLender: [PublicKey: Counts] {
-        var lenders: Set<PublicKey> = []
-        for state in states {
-            if case .running(let lender) = state { lenders.insert(lender) }
-            if case .done(let lender) = state { lenders.insert(lender) }
-        }
-        return Dictionary(uniqueKeysWithValues: lenders.map { lender in
-            (lender, counts(where: { $0 == .running(lender) || $0 == .done(lender) }))
-        })
-    }
-
-    private func counts(where included: (State) -> Bool) -> Counts {
+    public var counts: Counts {
         var counts = Counts()
-        for (index, state) in states.enumerated() where included(state) {
-            switch state {
+        for index in states.indices {
+            switch states[index] {
             case .done: counts.done += 1
-            case .running: if started.contains(index) { counts.running += 1 } else { counts.waiting += 1 }
+            case .running: if started[index].isEmpty { counts.waiting += 1 } else { counts.running += 1 }
             case .queued: counts.queued += 1
             case .failed: counts.failed += 1
             }
         }
         return counts
+    }
+
+    /// The replicas done, running or waiting at each lender, by lender.
+    public var countsByLender: [PublicKey: Counts] {
+        var byLender: [PublicKey: Counts] = [:]
+        for index in states.indices {
+            for lender in runningOn[index] {
+                if started[index].contains(lender) { byLender[lender, default: Counts()].running += 1 } else { byLender[lender, default: Counts()].waiting += 1 }
+            }
+            if case .done(let lender) = states[index] { byLender[lender, default: Counts()].done += 1 }
+        }
+        return byLender
     }
 }

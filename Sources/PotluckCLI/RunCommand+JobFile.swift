@@ -25,14 +25,22 @@ extension RunCommand {
         guard !ranked.isEmpty else {
             throw CLIError("no offer lends \(file.tool) for this job (\(candidates.count) native offer(s) found); ask a friend to run 'potluck offer set --tool \(file.tool)'")
         }
-        standardError("potluck: \(planned.count) task(s) of \(file.tool) over \(ranked.count) lender(s)")
+        guard ranked.count >= replicas else {
+            throw CLIError("--replicas \(replicas) needs \(replicas) lenders of \(file.tool) and \(ranked.count) can run this job; ask more friends to lend it, or lower --replicas")
+        }
+        standardError("potluck: \(planned.count) task(s) of \(file.tool) over \(ranked.count) lender(s)" + (replicas > 1 ? ", each on \(replicas) of them" : ""))
         let status = BatchStatus(total: planned.count, enabled: !json)
         let lenders = file.lenders(ranked)
         let result = try await withStores { receipts, jobs in
-            await TaskBatch(planned: planned, tool: file.tool, cores: file.cores, status: status)
+            await TaskBatch(planned: planned, tool: file.tool, cores: file.cores, status: status, replicas: replicas)
                 .run(on: lenders, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
         }
         status.finish()
+        if result.disagreements > 0 {
+            let outvoted = result.outvoted.map { String($0.peerID.prefix(16)) + "…" }.sorted()
+            standardError("potluck: replicas disagreed on \(result.disagreements) task(s)"
+                          + (outvoted.isEmpty ? "" : "; outvoted, their receipts refused and no more tasks sent to them: " + outvoted.joined(separator: ", ")))
+        }
         let states = result.states
         var failed = 0
         for (index, state) in states.enumerated() {

@@ -23,7 +23,8 @@ struct RunCommand: AsyncParsableCommand {
 
             A job file (JOB.toml, spec 0019) names a lent tool, a command template, inputs and \
             how the work splits into tasks; its tasks run across every lender of that tool and \
-            their outputs land beside the job file. See examples/photos and examples/render.
+            their outputs land beside the job file; with --replicas K each task runs on K lenders \
+            and the outputs most of them gave are kept. See examples/photos and examples/render.
             """)
 
     @OptionGroup var data: DataDirectoryOptions
@@ -47,10 +48,10 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...4096).contains(cores) else { throw ValidationError("--cores must be between 1 and 4096") }
         guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be between 1 and 16") }
-        // A job file's tasks each run once: saying nothing would let a borrower believe its
+        // A detached job's tasks each run once: saying nothing would let a borrower believe its
         // results were checked against another lender.
-        guard replicas == 1 || !job.hasSuffix(".toml") else {
-            throw ValidationError("--replicas compares a wasm job's results; a job file's tasks run once each (replicas of tasks are not done yet)")
+        guard replicas == 1 || !detach else {
+            throw ValidationError("--replicas is not done yet for detached jobs (their tasks run once each); run the job file attached to compare replicas")
         }
         guard Quantities.bytes(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size: use e.g. 512MiB") }
         guard Quantities.bytes(maxOutput) != nil else { throw ValidationError("--max-output '\(maxOutput)' is not a size: use e.g. 16MiB") }

@@ -32,6 +32,9 @@ public struct ExchangeRefusal: Error, Sendable, Hashable, CustomStringConvertibl
         public static let staleSequence = Code(rawValue: "stale-sequence")
         /// The countersigned receipt sent back is not the proposal, or a signature fails.
         public static let badCountersignature = Code(rawValue: "bad-countersignature")
+        /// The job ran on several providers and this one's result lost the vote, or no result
+        /// won one (`spec/0019-native-jobs.md` §6.2): the work is not vouched for.
+        public static let outvoted = Code(rawValue: "outvoted")
     }
 
     /// The reason.

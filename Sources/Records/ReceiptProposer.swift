@@ -120,8 +120,9 @@ public struct ReceiptCountersigner: Sendable {
         return [.finished(.timedOut)]
     }
 
-    /// The first failed check of §6.2, in order, or `nil` if the proposal is acceptable.
-    func check(_ receipt: Receipt) -> ExchangeRefusal? {
+    /// The first failed check of §6.2, in order, or `nil` if the proposal is acceptable: a
+    /// consumer that holds its answer (replicas still out) checks the proposal at once.
+    public func check(_ receipt: Receipt) -> ExchangeRefusal? {
         let body = receipt.body, seen = observation
         guard body.provider == seen.provider, body.consumer == signer.publicKey else {
             return ExchangeRefusal(.wrongParties, "the receipt must name \(seen.provider.peerID) as provider and this peer as consumer")

@@ -2,7 +2,8 @@ import PotluckCrypto
 import Testing
 @testable import Node
 
-/// The borrower's task board (spec 0019 §6): retries go to other lenders first, and end.
+/// The borrower's task board (spec 0019 §6): retries go to other lenders first, and end;
+/// replicas run on distinct lenders and the majority's result decides (§6.2).
 @Suite struct TaskBoardTests {
     let a = SigningKey.generate().publicKey
     let b = SigningKey.generate().publicKey
@@ -22,11 +23,11 @@ import Testing
     @Test func aTaskSentAheadWaitsAtItsLenderUntilItStarts() {
         var board = TaskBoard(count: 5)
         for lender in [a, a, b] { _ = board.take(for: lender) }
-        board.markStarted(0)
-        board.markStarted(2)
+        board.markStarted(0, on: a)
+        board.markStarted(2, on: b)
         #expect(board.counts == TaskBoard.Counts(done: 0, running: 2, waiting: 1, queued: 2, failed: 0))
         board.finish(0, on: a)
-        board.markStarted(1)
+        board.markStarted(1, on: a)
         board.lenderFailed(2, on: b, reason: "gone")
         #expect(board.counts == TaskBoard.Counts(done: 1, running: 1, waiting: 0, queued: 3, failed: 0))
         #expect(board.countsByLender == [a: TaskBoard.Counts(done: 1, running: 1)])
@@ -62,7 +63,7 @@ import Testing
         var board = TaskBoard(count: 1)
         for _ in 0..<5 {
             #expect(board.take(for: a) == 0)
-            board.putBack(0)
+            board.putBack(0, from: a)
             #expect(board.states == [.queued])
         }
         for attempt in 1...TaskBoard.maxAttempts {
@@ -71,5 +72,75 @@ import Testing
         }
         board.finish(0, on: b)
         #expect(board.states == [.done(b)], "five returns and two failures left the third attempt")
+    }
+
+    let c = SigningKey.generate().publicKey
+    let d = SigningKey.generate().publicKey
+    let x = Blake2b.hash256(Array("x".utf8)), y = Blake2b.hash256(Array("y".utf8)), z = Blake2b.hash256(Array("z".utf8))
+
+    @Test func replicasRunOnDistinctLendersAndTheMajorityDecides() {
+        var board = TaskBoard(count: 1, replicas: 3)
+        #expect(board.take(for: a) == 0)
+        #expect(board.take(for: a) == nil, "a lender runs one replica of a task")
+        #expect(board.take(for: b) == 0 && board.take(for: c) == 0)
+        #expect(board.take(for: d) == nil, "three replicas are out")
+        #expect(board.mayTakeMore(d), "a failure may still want d")
+        #expect(board.finish(0, on: a, digest: x) == .pending)
+        #expect(board.finish(0, on: b, digest: y) == .pending)
+        #expect(board.states == [.running(c)])
+        #expect(board.finish(0, on: c, digest: x) == .decided(winners: [a, c], outvoted: [b]))
+        #expect(board.states == [.done(a)])
+        #expect(board.outvoted == [b])
+        #expect(!board.mayTakeMore(d) && board.isFinished)
+        let verdict = TaskBoard.Verdict.decided(winners: [a, c], outvoted: [b])
+        #expect(verdict.judgement(for: a) == .countersign)
+        #expect(verdict.judgement(for: b) == .refuse("its result differs from the one 2 of the 3 replicas gave"))
+    }
+
+    @Test func anOutvotedLenderGetsNoMoreTasks() {
+        var board = TaskBoard(count: 2, replicas: 2)
+        for lender in [a, b] { #expect(board.take(for: lender) == 0) }
+        board.finish(0, on: a, digest: x)
+        board.finish(0, on: b, digest: y)
+        #expect(board.take(for: c) == 0, "a tie asks for a third replica")
+        #expect(board.finish(0, on: c, digest: x) == .decided(winners: [a, c], outvoted: [b]))
+        #expect(board.take(for: b) == nil && !board.mayTakeMore(b))
+        #expect(board.take(for: a) == 1)
+    }
+
+    @Test func tiesEndAfterTwoMoreReplicas() {
+        var board = TaskBoard(count: 1, replicas: 2)
+        for lender in [a, b] { _ = board.take(for: lender) }
+        board.finish(0, on: a, digest: x)
+        #expect(board.finish(0, on: b, digest: y) == .pending)
+        #expect(board.states == [.queued] && board.queuedCount == 1)
+        #expect(board.take(for: a) == nil, "not on a lender that gave a result already")
+        #expect(board.take(for: c) == 0)
+        #expect(board.finish(0, on: c, digest: z) == .pending)
+        #expect(board.take(for: d) == 0)
+        #expect(board.finish(0, on: d, digest: x) == .unresolved(lenders: [a, b, c, d]), "x holds 2 of 4: no majority")
+        #expect(board.states == [.failed("the 4 replicas gave 3 different results; none has a majority")])
+        #expect(board.outvoted.isEmpty, "nobody is shown wrong")
+        #expect(TaskBoard.Verdict.unresolved(lenders: [a, b, c, d]).judgement(for: a) == .refuse("none of the 4 replicas' results had a majority"))
+    }
+
+    @Test func aFailedReplicaRunsOnAnotherLenderAndAgreeingFailuresFailTheTask() {
+        var board = TaskBoard(count: 1, replicas: 2)
+        for lender in [a, b] { _ = board.take(for: lender) }
+        board.lenderFailed(0, on: a, reason: "gone")
+        #expect(board.states == [.running(b)])
+        #expect(board.take(for: c) == 0)
+        board.finish(0, on: b, digest: x, failure: "sh exited 1")
+        #expect(board.finish(0, on: c, digest: x, failure: "sh exited 1") == .decided(winners: [b, c], outvoted: []))
+        #expect(board.states == [.failed("sh exited 1")])
+    }
+
+    @Test func replicasThatCouldNotAllRunSaySo() {
+        var board = TaskBoard(count: 1, replicas: 3)
+        for lender in [a, b] { _ = board.take(for: lender) }
+        board.finish(0, on: a, digest: x)
+        board.finish(0, on: b, digest: x)
+        board.abandonQueued("no lender was left to run it")
+        #expect(board.states == [.failed("only 2 of 3 replicas ran: no lender was left to run it")])
     }
 }

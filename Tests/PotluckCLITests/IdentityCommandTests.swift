@@ -113,11 +113,11 @@ extension CLIProcessTests {
             #expect(!result.stderr.contains("Fatal error"))
         }
 
-        /// A job file's tasks run once each: `--replicas` is refused rather than ignored.
-        @Test func replicasOfAJobFileAreRefusedNotIgnored() throws {
-            let result = try PotluckProcess.run(["run", "examples/photos/job.toml", "--replicas", "3"])
+        /// A detached job's tasks run once each: `--replicas` is refused rather than ignored.
+        @Test func replicasOfADetachedJobAreRefusedNotIgnored() throws {
+            let result = try PotluckProcess.run(["run", "--detach", "examples/photos/job.toml", "--replicas", "3"])
             #expect(result.status != 0)
-            #expect(result.stderr.contains("a job file's tasks run once each"), "\(result.stderr)")
+            #expect(result.stderr.contains("not done yet for detached jobs"), "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
     }

@@ -207,6 +207,74 @@ extension CLIProcessTests {
             #expect(swarm.lenders[0].stop() == 0 && swarm.borrower.stop() == 0)
         }
 
+        /// Replicas (spec 0019 §6.2): each task runs on three lenders, one of which lends an `sh`
+        /// that lower-cases what the job upper-cases. Its result loses the vote: the output is the
+        /// majority's, its receipt is refused `outvoted`, the others are countersigned. When the
+        /// wrong one comes back late (25 s), the winners' proposals are held past their lenders'
+        /// wait, countersigned once it is back, and reach the lenders through the DHT.
+        @Test func aWrongResultIsOutvotedByTheReplicas() throws {
+            let swarm = try startSwarm(lenders: 3, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let evil = swarm.root.appendingPathComponent("evil-tools/sh").path
+            try FileManager.default.createDirectory(atPath: (evil as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try """
+                #!/usr/bin/dash
+                script=$(printf '%s' "$2" | /usr/bin/sed 's/a-z A-Z/A-Z a-z/')
+                /usr/bin/grep -qs slow /job/in/* && sleep 25
+                exec /usr/bin/dash -c "$script"
+
+                """.write(toFile: evil, atomically: true, encoding: .utf8)
+            chmod(evil, 0o755)
+            let set = try swarm.lenders[2].cli(["offer", "set", "--cores", "1", "--memory", "1GiB", "--tool", "sh=\(evil)"])
+            #expect(set.status == 0, "\(set.stderr)")
+            let ids = try swarm.lenders.map { try $0.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let borrowerID = try swarm.borrower.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            func receipts(_ node: NodeProcess) throws -> [[String: Any]] {
+                try node.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n").map { try NodeCommandTests.json(String($0)) }
+            }
+            func complete(_ node: NodeProcess, from lender: String) throws -> Int {
+                try receipts(node).filter { $0["provider"] as? String == lender && $0["complete"] as? Bool == true }.count
+            }
+
+            for (round, text) in ["line", "slow line"].enumerated() {
+                let job = swarm.root.appendingPathComponent("replicas\(round)")
+                try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+                try "\(text)\n".write(to: job.appendingPathComponent("in/t.txt"), atomically: true, encoding: .utf8)
+                let path = try writeJob("""
+                    tool = "sh"
+                    command = "sh -c 'tr a-z A-Z < {input} > {output}'"
+                    timeout = "60s"
+                    [tasks]
+                    each = "in/*.txt"
+                    [outputs]
+                    file = "out/{stem}.txt"
+                    """, in: job)
+                let run = try PotluckProcess.run(["run", path, "--replicas", "3", "--data-dir", swarm.borrower.dataDirectory])
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(run.stderr.contains("1 task(s) of sh over 3 lender(s), each on 3 of them"), "\(run.stderr)")
+                #expect(run.stderr.contains("replicas disagreed on 1 task(s); outvoted, their receipts refused and no more tasks sent to them: \(ids[2].prefix(16))…"), "\(run.stderr)")
+                #expect(try String(contentsOf: job.appendingPathComponent("out/t.txt"), encoding: .utf8) == text.uppercased() + "\n")
+                let left = try FileManager.default.contentsOfDirectory(atPath: job.appendingPathComponent("out").path)
+                #expect(left == ["t.txt"], "no replica's staging is left: \(left)")
+                for lender in 0..<2 { #expect(try complete(swarm.borrower, from: ids[lender]) == round + 1, "round \(round)") }
+                #expect(try complete(swarm.borrower, from: ids[2]) == 0)
+            }
+            // Round 0 was answered on the channel: each honest lender holds its receipt. Round 1's
+            // were held; the lenders hold them pending until they gather the borrower's receipts.
+            for lender in 0..<2 {
+                #expect(try complete(swarm.lenders[lender], from: ids[lender]) == 1)
+                #expect(try receipts(swarm.lenders[lender]).filter { $0["complete"] as? Bool == false }.count == 1)
+            }
+            #expect(try eventually { try swarm.lenders[2].stderr.contains("refused the receipt") })
+            #expect(try complete(swarm.lenders[2], from: ids[2]) == 0)
+            let published = try swarm.borrower.cli(["receipts", "publish"])
+            #expect(published.status == 0, "\(published.stderr)")
+            let synced = try swarm.lenders[0].cli(["receipts", "sync", borrowerID])
+            #expect(synced.status == 0, "\(synced.stderr)")
+            #expect(try complete(swarm.lenders[0], from: ids[0]) == 2, "the held receipt is complete at its lender too")
+            for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
+        }
+
         /// Spec 0020 §5: outputs larger than any message (64 MiB) and than the old inline limit
         /// (48 MiB a task) come back by content, verified; two outputs of one content cross once.
         @Test func aLargeOutputComesBackByContent() throws {

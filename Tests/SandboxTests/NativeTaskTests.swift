@@ -38,7 +38,7 @@ import Glibc
         }
     }
 
-    @Test func theSandboxShowsOnlyWhatItMust() {
+    @Test func theSandboxShowsOnlyWhatItMust() throws {
         let layout: [String: BubblewrapInvocation.SystemEntry] = ["/usr": .directory, "/bin": .symbolicLink("usr/bin"), "/lib": .symbolicLink("usr/lib")]
         let asUser = BubblewrapInvocation(asRoot: false, systemLayout: layout, toolPath: "/usr/bin/convert-im6.q16",
                                           jobDirectory: "/tmp/t/job", inputDirectory: "/tmp/t/in").arguments(for: Self.task)
@@ -64,6 +64,10 @@ import Glibc
         #expect(Array(rootArguments.suffix(8)) == ["--seccomp", "3", "--", "/opt/blender/blender", "/job/in/a.jpg", "-resize", "50%", "/job/out/a.jpg"],
                 "with a pids cgroup, bwrap executes the tool itself")
         #expect(Self.pairs(rootArguments, "--ro-bind").contains(["/opt/blender", "/opt/blender"]), "a tool outside /usr brings its directory, read-only")
+        let fromTmp = BubblewrapInvocation(asRoot: true, systemLayout: layout, toolPath: "/tmp/tools/sh", jobDirectory: "/j", inputDirectory: "/i")
+            .arguments(for: Self.task)
+        let tmpfs = try #require(fromTmp.firstIndex(of: "--tmpfs")), tool = try #require(fromTmp.firstIndex(of: "/tmp/tools"))
+        #expect(tmpfs < tool, "a tool lent from under /tmp is bound after the tmpfs that would hide it")
         let limits = asRoot.limits(for: Self.task).map { [Int($0.resource), Int($0.soft), Int($0.hard)] }
         #expect(limits == [[Int(RLIMIT_CPU.rawValue), 60, 61], [Int(RLIMIT_DATA.rawValue), 1 << 30, 1 << 30], [Int(RLIMIT_FSIZE.rawValue), 256 << 20, 256 << 20],
                            [Int(RLIMIT_NOFILE.rawValue), 1024, 1024], [Int(RLIMIT_CORE.rawValue), 0, 0]])

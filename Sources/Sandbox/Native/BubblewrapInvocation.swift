@@ -103,12 +103,13 @@ public struct BubblewrapInvocation: Sendable, Hashable {
             }
         }
         for path in Self.etcPaths { argv += ["--ro-bind-try", path, path] }
+        argv += ["--proc", "/proc", "--dev", "/dev", "--size", String(hostLimits.temporaryBytes), "--tmpfs", "/tmp"]
+        // After the tmpfs: a tool lent from under /tmp would be hidden by it.
         let toolDirectory = Self.directory(of: toolPath)
         if !toolDirectory.hasPrefix("/usr/") {
             argv += ["--ro-bind", toolDirectory, toolDirectory]
         }
-        argv += ["--proc", "/proc", "--dev", "/dev", "--size", String(hostLimits.temporaryBytes), "--tmpfs", "/tmp",
-                 "--bind", jobDirectory, "/job", "--ro-bind", inputDirectory, "/job/in", "--remount-ro", "/", "--chdir", "/job",
+        argv += ["--bind", jobDirectory, "/job", "--ro-bind", inputDirectory, "/job/in", "--remount-ro", "/", "--chdir", "/job",
                  "--seccomp", String(Self.seccompDescriptor), "--"]
         if !processesCounted {
             argv += [programs.prlimit, "--nproc=\(hostLimits.processes)", "--"]
