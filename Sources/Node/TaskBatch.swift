@@ -136,12 +136,12 @@ public struct TaskBatch: Sendable {
             }
         case .unresolved: break
         }
-        let judgement = board.decide(index, verdict, client: client, lender: lender)
+        board.decide(index, verdict, client: client)
         if replicas > 1 {
             // Every replica's staging directory: the held ones' slots have moved on.
             for other in verdict.lenders where other != lender { try? FileManager.default.removeItem(atPath: staging(of: planned[index], on: other)) }
         }
-        return judgement
+        return verdict.judgement(for: lender)
     }
 
     /// Where `item`'s outputs from `lender` are received before they are saved (`spec/0020` §5):
@@ -346,8 +346,8 @@ final class SharedBoard: Sendable {
     }
 
     /// Task `index` is decided: every replica waiting hears its answer, held winners are
-    /// countersigned now. Returns `lender`'s answer.
-    func decide(_ index: Int, _ verdict: TaskBoard.Verdict, client: JobClient, lender: PublicKey) -> JobClient.Judgement {
+    /// countersigned now.
+    func decide(_ index: Int, _ verdict: TaskBoard.Verdict, client: JobClient) {
         let (waiters, held) = state.withLock { state in
             state.decisions[index] = verdict
             state.completions[index] = nil
@@ -364,8 +364,17 @@ final class SharedBoard: Sendable {
             waiter.continuation.resume(returning: verdict.judgement(for: waiter.lender))
         }
         for (holder, proposal) in held where verdict.judgement(for: holder) == .countersign { _ = client.countersign(held: proposal) }
-        return verdict.judgement(for: lender)
     }
+
+    /// No lender is left for the replicas task `index` still wants (``TaskBoard/settle(_:)``):
+    /// decided now if none is out, else when the last returns.
+    func settle(_ index: Int, client: JobClient) {
+        let verdict = withLock { $0.settle(index) }
+        if verdict != .pending { decide(index, verdict, client: client) }
+    }
+
+    /// Task `index`'s verdict, once taken.
+    func decision(of index: Int) -> TaskBoard.Verdict? { state.withLock { $0.decisions[index] } }
 
     /// `lender`'s proposal for task `index` was held: countersigned now if the task is decided
     /// in its favour, else when it is.

@@ -4,7 +4,7 @@ import PotluckCrypto
 /// The borrower's view of a job file's tasks while they run (`spec/0019-native-jobs.md` §6):
 /// which wait, which run where, which are done or failed. Lenders' workers take tasks from it;
 /// a task whose lender failed goes back in line and is offered to other lenders first; after
-/// `maxAttempts` failures it fails. With `replicas` K > 1 each task runs on K distinct lenders
+/// `maxFailures` failures (3 by default) it fails. With `replicas` K > 1 each task runs on K distinct lenders
 /// and their results are voted on (§6.2, ``ReplicaVote``). Pure bookkeeping, no I/O.
 public struct TaskBoard: Sendable {
     public enum State: Sendable, Hashable {
@@ -27,6 +27,8 @@ public struct TaskBoard: Sendable {
     public static let maxAttempts = 3
     /// How many lenders run each task (1: no comparison).
     public let replicas: Int
+    /// How many lender failures fail a task.
+    public let maxFailures: Int
     public private(set) var states: [State]
     /// Lenders outvoted in this batch: they get no more tasks.
     public private(set) var outvoted: Set<PublicKey> = []
@@ -43,10 +45,13 @@ public struct TaskBoard: Sendable {
     /// Per task: the lenders it failed on, and why the last one failed.
     private var failedOn: [Set<PublicKey>]
     private var lastFailure: [String?]
+    /// Tasks no lender is left for: their vote is over the replicas that ran.
+    private var settled: Set<Int> = []
 
-    public init(count: Int, replicas: Int = 1) {
+    public init(count: Int, replicas: Int = 1, maxFailures: Int = Self.maxAttempts) {
         precondition(replicas >= 1, "a task runs at least once")
         self.replicas = replicas
+        self.maxFailures = maxFailures
         states = Array(repeating: .queued, count: count)
         wanted = Array(repeating: replicas, count: count)
         failures = Array(repeating: 0, count: count)
@@ -104,6 +109,20 @@ public struct TaskBoard: Sendable {
             refresh(index)
             return .pending
         }
+        return vote(index)
+    }
+
+    /// No lender is left to run the replicas task `index` still wants: the vote is taken over
+    /// those that ran, now if none is still out, else when the last one returns (a tie then
+    /// asks for no more). How many ran is the caller's to report.
+    public mutating func settle(_ index: Int) -> Verdict {
+        guard !isOver(index), !settled.contains(index) else { return .pending }
+        settled.insert(index)
+        wanted[index] = 0
+        return runningOn[index].isEmpty && !returned[index].isEmpty ? vote(index) : .pending
+    }
+
+    private mutating func vote(_ index: Int) -> Verdict {
         let results = returned[index]
         switch ReplicaVote(results.map(\.digest)) {
         case .majority(let winner, let minority):
@@ -112,7 +131,7 @@ public struct TaskBoard: Sendable {
             let losers = minority.map { results[$0].lender }
             outvoted.formUnion(losers)
             return .decided(winners: winners.map(\.lender), outvoted: losers)
-        case .tie where results.count < replicas + 2:
+        case .tie where results.count < replicas + 2 && !settled.contains(index):
             wanted[index] = 1
             refresh(index)
             return .pending
@@ -136,7 +155,7 @@ public struct TaskBoard: Sendable {
         failedOn[index].insert(lender)
         lastFailure[index] = reason
         failures[index] += 1
-        if failures[index] >= Self.maxAttempts {
+        if failures[index] >= maxFailures {
             states[index] = .failed("\(failures[index]) attempts failed; last: \(reason)")
         } else {
             wanted[index] += 1

@@ -119,55 +119,34 @@ struct RunCommand: AsyncParsableCommand {
         return guest
     }
 
-    /// Runs the job on `replicas` lenders at once, best offers first; a lender that refuses is
-    /// replaced by the next offer.
-    func runReplicas(_ guest: GuestJob, on ranked: [OfferCandidate], client: JobClient) async throws -> [JobClient.Completion] {
+    /// Runs the job on `replicas` lenders, best offers first; a lender that refuses is replaced
+    /// by the next offer, and the results are voted on (`spec/0019-native-jobs.md` §6.2).
+    func runReplicas(_ guest: GuestJob, on ranked: [OfferCandidate], client: JobClient) async throws -> ReplicaRun.Result {
         let progress = ProgressLine(enabled: !json)
-        var next = 0
-        var completions: [JobClient.Completion] = []
-        var failures: [String] = []
-        while completions.count < replicas && next < ranked.count {
-            let batch = ranked[next..<min(ranked.count, next + replicas - completions.count)]
-            next += batch.count
-            let outcomes = await withTaskGroup(of: Result<JobClient.Completion, JobClient.Failure>.self) { group in
-                for candidate in batch {
-                    group.addTask {
-                        let lender: JobClient.Lender
-                        do { lender = try JobClient.Lender(offer: candidate.offer) } catch { return .failure(.channel("\(error)")) }
-                        progress.show(lender.key, "connecting to \(candidate.offer.endpoint)")
-                        do {
-                            return .success(try await client.run(guest, cores: cores, on: lender) { event in progress.handle(event, from: lender.key) })
-                        } catch let failure as JobClient.Failure { return .failure(failure) } catch { return .failure(.channel("\(error)")) }
-                    }
-                }
-                var results: [Result<JobClient.Completion, JobClient.Failure>] = []
-                for await result in group { results.append(result) }
-                return results
-            }
-            for outcome in outcomes {
-                switch outcome {
-                case .success(let completion): completions.append(completion)
-                case .failure(let failure):
-                    failures.append(failure.description)
-                    progress.note("\(failure)")
-                }
-            }
+        var lenders: [JobClient.Lender] = []
+        for candidate in ranked {
+            do { lenders.append(try JobClient.Lender(offer: candidate.offer)) } catch { progress.note("\(error)") }
         }
+        let result = await ReplicaRun(job: .wasm(guest), cores: cores, replicas: replicas)
+            .run(on: lenders, client: client, events: { progress.handle($1, from: $0) }, failed: { _, failure in progress.note("\(failure)") })
         progress.finish()
-        guard !completions.isEmpty else { throw CLIError(failures.last ?? "no lender ran the job") }
-        return completions
+        guard !result.completions.isEmpty else { throw CLIError(result.failures.last.map { "\($0.failure)" } ?? "no lender ran the job") }
+        return result
     }
 
-    func report(_ completions: [JobClient.Completion], job guest: GuestJob) throws {
-        let first = completions[0]
-        let digests = Set(completions.map(\.outcome.resultDigest))
+    func report(_ result: ReplicaRun.Result, job guest: GuestJob) throws {
+        let completions = result.completions
+        let first = result.chosen ?? completions[0]
+        let digests = Set(completions.map(\.resultDigest))
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         for (name, bytes) in first.outcome.outputFiles {
             let path = outputDir + "/" + name
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw CLIError("cannot write \(path)") }
         }
+        var outvoted: [PublicKey] = []
+        if case .decided(_, let minority)? = result.verdict { outvoted = minority }
         if json {
-            try printJSON(RunOutput(job: guest.digest.hex, completions: completions, agreed: digests.count == 1))
+            try printJSON(RunOutput(job: guest.digest.hex, completions: completions, agreed: digests.count == 1, outvoted: Set(outvoted)))
         } else {
             FileHandle.standardOutput.write(Data(first.outcome.stdout))
             for completion in completions {
@@ -179,17 +158,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         if completions.count > 1 {
             if digests.count > 1 {
-                // The rule the simulator measures (spec 0018 §2.6); the output kept is the first's.
-                let outvoted: String
-                if case .majority(_, let minority) = ReplicaVote(completions.map(\.outcome.resultDigest)) {
-                    outvoted = "; a majority agree, outvoted: " + minority.map { completions[$0].lender.key.peerID }.joined(separator: ", ")
-                } else {
-                    outvoted = "; no majority"
+                guard !outvoted.isEmpty else {
+                    standardError("potluck: replicas DISAGREE: \(digests.count) different results from \(completions.count) lenders and none has a majority; no receipt was countersigned")
+                    throw ExitCode(3)
                 }
-                standardError("potluck: replicas DISAGREE: \(digests.count) different results from \(completions.count) lenders\(outvoted)")
-                throw ExitCode(3)
+                standardError("potluck: replicas disagree: \(completions.count - outvoted.count) of \(completions.count) gave the result kept; "
+                              + "outvoted, receipt refused: " + outvoted.map(\.peerID).joined(separator: ", "))
+            } else {
+                standardError("potluck: \(completions.count) replicas agree (result \(first.resultDigest.hex.prefix(16)))")
             }
-            standardError("potluck: \(completions.count) replicas agree (result \(first.outcome.resultDigest.hex.prefix(16)))")
         }
         if completions.count < replicas {
             // Asked to check the result against other lenders and could not: not a success.
@@ -226,6 +203,8 @@ struct RunOutput: Encodable {
         let cpu_ms: Int64
         let wall_ms: Int64
         let result: String
+        /// Its result lost the vote of replicas: its receipt was refused.
+        let outvoted: Bool
         let receipt: String?
         /// `direct`, `relayed` or `punched` (spec 0021), and the relay's endpoint if any.
         let path: String
@@ -237,13 +216,13 @@ struct RunOutput: Encodable {
     let replicas: [Replica]
     let agreed: Bool
 
-    init(job: String, completions: [JobClient.Completion], agreed: Bool) {
+    init(job: String, completions: [JobClient.Completion], agreed: Bool, outvoted: Set<PublicKey> = []) {
         self.job = job
         self.agreed = agreed
         replicas = completions.map { completion in
             Replica(lender: completion.lender.key.peerID, outcome: completion.outcome.summary, exit_code: completion.outcome.exitCode,
                     cpu_ms: completion.outcome.cpuMilliseconds, wall_ms: completion.outcome.wallMilliseconds,
-                    result: completion.outcome.resultDigest.hex, receipt: (try? completion.receipt.get())?.id.hex,
+                    result: completion.resultDigest.hex, outvoted: outvoted.contains(completion.lender.key), receipt: (try? completion.receipt.get())?.id.hex,
                     path: completion.path.kind, relay: completion.path.relay, stdout: String(decoding: completion.outcome.stdout, as: UTF8.self))
         }
     }

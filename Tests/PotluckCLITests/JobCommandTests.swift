@@ -201,6 +201,31 @@ extension CLIProcessTests {
             #expect(second.stop() == 0 && pair.borrower.stop() == 0 && pair.lender.stop() == 0)
         }
 
+        /// Replicas whose results all differ (a guest printing random bytes): no majority, so
+        /// no receipt is countersigned — each lender hears `outvoted` — and the run exits 3
+        /// (spec 0019 §6.2). Two lenders for two replicas: the tie wants a third, none is left.
+        @Test func replicasWithNoMajorityCountersignNothing() throws {
+            let pair = try startPair()
+            defer { try? FileManager.default.removeItem(at: pair.root) }
+            let second = try NodeProcess.start(in: pair.root, name: "lender2", bootstrap: [pair.lender])
+            #expect(try second.cli(["offer", "set", "--cores", "1", "--memory", "512MiB"]).status == 0)
+            #expect(try eventually {
+                (try NodeCommandTests.json(try pair.borrower.cli(["offers", "--json"]).stdout)["offers"] as? [Any])?.count == 2
+            })
+            let job = try write(try randomGuest(), to: pair.root, name: "random.wasm")
+            let run = try run(pair.borrower, [job, "--replicas", "2"], guest: [])
+            #expect(run.status == 3, "\(run.stderr)")
+            #expect(run.stderr.contains("replicas DISAGREE: 2 different results from 2 lenders and none has a majority; no receipt was countersigned"),
+                    "\(run.stderr)")
+            #expect(run.stderr.components(separatedBy: "no receipt (refused (outvoted): none of the 2 replicas' results had a majority)").count == 3,
+                    "\(run.stderr)")
+            #expect(try pair.borrower.cli(["receipts", "list", "--json"]).stdout.isEmpty)
+            for lender in [pair.lender, second] {
+                #expect(try eventually { lender.stderr.contains("refused the receipt: none of the 2 replicas' results had a majority") }, "\(lender.stderr)")
+            }
+            #expect(second.stop() == 0 && pair.borrower.stop() == 0 && pair.lender.stop() == 0)
+        }
+
         @Test func aBorrowerThatDisappearsMidJobLeavesNoGuestRunning() throws {
             let pair = try startPair()
             defer { try? FileManager.default.removeItem(at: pair.root) }
@@ -278,6 +303,21 @@ extension CLIProcessTests {
             #expect(pair.borrower.stop() == 0)
         }
     }
+}
+
+/// A guest that prints 8 random bytes (WASI `random_get`): no two runs agree.
+func randomGuest() throws -> [UInt8] {
+    try wat2wasm("""
+        (module
+          (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")
+            (drop (call $random (i32.const 16) (i32.const 8)))
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 8))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+        """)
 }
 
 /// A guest that spins forever: only its deadline or its fuel stops it.
