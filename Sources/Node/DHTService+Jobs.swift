@@ -51,7 +51,8 @@ extension DHTService {
         let receipts = try ReceiptStore(environment: environment)
         let client = JobClient(identity: identity, receipts: receipts, jobs: try JobStore(environment: environment))
         let me = identity.publicKey
-        let detached = DetachedJobs(store: try BatchStore(environment: environment), client: client, me: me, logger: logger) { _ in
+        let detached = DetachedJobs(store: try BatchStore(environment: environment), avoided: try AvoidedLenders(environment: environment),
+                                    client: client, me: me, logger: logger) { _ in
             guard let answer = try? await handler.listOffers(runtime: Offer.nativeRuntime, minimumCores: 1) else { return [] }
             return OfferCandidate.candidates(in: answer, ledger: (try? receipts.ledger()) ?? ReceiptLedger(), me: me)
         }

@@ -20,14 +20,17 @@ public final class DetachedJobs: Sendable {
     public typealias OfferSource = @Sendable (_ tool: String) async -> [OfferCandidate]
 
     let store: BatchStore
+    /// The lenders this borrower sends no work to (`potluck avoid`), read before each round.
+    let avoided: AvoidedLenders?
     let client: JobClient
     let me: PublicKey
     let findOffers: OfferSource
     let logger: Logger
     private let running = Mutex<[String: Task<Void, Never>]>([:])
 
-    public init(store: BatchStore, client: JobClient, me: PublicKey, logger: Logger, findOffers: @escaping OfferSource) {
+    public init(store: BatchStore, avoided: AvoidedLenders? = nil, client: JobClient, me: PublicKey, logger: Logger, findOffers: @escaping OfferSource) {
         self.store = store
+        self.avoided = avoided
         self.client = client
         self.me = me
         self.logger = logger
@@ -123,7 +126,8 @@ public final class DetachedJobs: Sendable {
             // Tasks not done yet; one left running by a stopped node goes back in line.
             let remaining = record.tasks.indices.filter { record.tasks[$0].state == .queued || record.tasks[$0].state == .running }
             if remaining.isEmpty { return await finish(id, file: file) }
-            let lenders = file.lenders(rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me).ranked)
+            let lenders = file.lenders(rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me,
+                                                  avoided: (try? avoided?.all()) ?? [:]).ranked)
             guard !lenders.isEmpty else {
                 if !saidWaiting {
                     update(id) { record in

@@ -28,13 +28,15 @@ public struct OfferCandidate: Sendable {
 
 /// The offers that can take the job, best first, and the others with the constraint that
 /// rules each out: the matching engine's one-request mode (`spec/0016-matching.md`), scoring
-/// latency, completion time and this borrower's trust in each lender. The lender's own policy
-/// decides again on its machine.
-public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, maxLatencyMs: Double? = nil, now: Date = Date())
+/// latency, completion time and this borrower's trust in each lender; lenders it `avoided`
+/// (``AvoidedLenders``) are ruled out. The lender's own policy decides again on its machine.
+public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, maxLatencyMs: Double? = nil,
+                       avoided: [PublicKey: AvoidedLenders.Entry] = [:], now: Date = Date())
     -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)], evaluations: [Evaluation])
 {
     let request = MatchRequest(borrower: borrower, runtime: demand.runtime, tools: demand.tool.map { [$0] } ?? [], cores: demand.cores, memoryBytes: demand.memoryBytes,
-                               workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970), maxLatencyMs: maxLatencyMs)
+                               workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970), maxLatencyMs: maxLatencyMs,
+                               avoided: Set(avoided.keys))
     let matched = candidates.map { candidate in
         MatchCandidate(offer: candidate.offer, estimatedRTTMs: candidate.estimatedRTTMilliseconds, trustInLender: candidate.trust)
     }
@@ -43,8 +45,13 @@ public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, bo
     for evaluation in evaluations {
         let candidate = candidates[evaluation.candidateIndex]
         if let reason = evaluation.ruleOut {
-            let missing = reason == .tool ? Matcher().missingTool(request, candidate.offer).map { "the lender does not lend \($0)" } : nil
-            ruledOut.append((candidate, missing ?? reason.description))
+            var why = reason.description
+            if reason == .tool, let tool = Matcher().missingTool(request, candidate.offer) { why = "the lender does not lend \(tool)" }
+            if reason == .avoided, let entry = avoided[candidate.offer.lender] {
+                let since = Date(timeIntervalSince1970: Double(entry.since) / 1000).formatted(.iso8601.year().month().day())
+                why = "you avoid this lender since \(since): \(entry.reason) ('potluck avoid forget \(candidate.offer.lender.peerID)' to use it again)"
+            }
+            ruledOut.append((candidate, why))
         } else {
             ranked.append(candidate)
         }

@@ -50,7 +50,8 @@ struct MatchCommand: AsyncParsableCommand {
 
     private func report(_ candidates: [OfferCandidate], memoryBytes: Int64, borrower: PublicKey) throws {
         let demand = JobDemand(runtime: runtime, cores: cores, memoryBytes: memoryBytes, coreSeconds: work, wallSeconds: work)
-        let ranked = rankOffers(candidates, for: demand, borrower: borrower, maxLatencyMs: maxLatency).evaluations
+        let ranked = rankOffers(candidates, for: demand, borrower: borrower, maxLatencyMs: maxLatency,
+                                avoided: try withAvoidedLenders(data) { try $0.all() }).evaluations
         let chosen = ranked.first { $0.components != nil }
         if json {
             return try printJSON(MatchOutput(runtime: runtime, chosen: chosen.map { .init($0, candidates) },

@@ -11,7 +11,7 @@ public struct Potluck: AsyncParsableCommand {
             signed receipts, and trust scores decide who is served first.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, InitCommand.self, IdCommand.self, NodeCommand.self, WaitCommand.self, StopCommand.self, ServiceCommand.self, DashboardCommand.self, DHTCommand.self, OfferCommand.self, OffersCommand.self, MatchCommand.self, RunCommand.self, JobsCommand.self, LogsCommand.self, FetchCommand.self, CancelCommand.self, StatusCommand.self, ReceiptsCommand.self, TrustCommand.self, SimulateCommand.self, StudyCommand.self])
+        subcommands: [DemoCommand.self, InitCommand.self, IdCommand.self, NodeCommand.self, WaitCommand.self, StopCommand.self, ServiceCommand.self, DashboardCommand.self, DHTCommand.self, OfferCommand.self, OffersCommand.self, MatchCommand.self, RunCommand.self, AvoidCommand.self, JobsCommand.self, LogsCommand.self, FetchCommand.self, CancelCommand.self, StatusCommand.self, ReceiptsCommand.self, TrustCommand.self, SimulateCommand.self, StudyCommand.self])
 
     public init() {}
 }

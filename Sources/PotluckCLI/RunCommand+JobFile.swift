@@ -18,8 +18,9 @@ extension RunCommand {
         do { identity = try IdentityFile.load(from: data.directory.identityPath) } catch { throw CLIError(error.description) }
         let demand = file.demand(planned)
         let candidates = try await findOffers(data, runtime: Offer.nativeRuntime, cores: 1, me: identity.publicKey)
-        let (ranked, ruledOut, _) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
-        if explain || ranked.isEmpty {
+        let (ranked, ruledOut, _) = rankOffers(candidates, for: demand, borrower: identity.publicKey,
+                                               avoided: try withAvoidedLenders(data) { try $0.all() })
+        if explain || ranked.count < replicas {
             for (candidate, reason) in ruledOut { standardError("potluck: \(candidate.offer.lender.peerID.prefix(16))… ruled out: \(reason)") }
         }
         guard !ranked.isEmpty else {
@@ -40,6 +41,8 @@ extension RunCommand {
             let outvoted = result.outvoted.map { String($0.peerID.prefix(16)) + "…" }.sorted()
             standardError("potluck: replicas disagreed on \(result.disagreements) task(s)"
                           + (outvoted.isEmpty ? "" : "; outvoted, their receipts refused and no more tasks sent to them: " + outvoted.joined(separator: ", ")))
+            try avoid(result.outvoted, because: "its result of a \(file.tool) task of \(job) differed from the majority's of \(replicas) replicas "
+                      + "(another \(file.tool) version may do this too)")
         }
         let states = result.states
         var failed = 0

@@ -75,7 +75,8 @@ struct RunCommand: AsyncParsableCommand {
         let demand = JobDemand(cores: cores, memoryBytes: guest.limits.memoryBytes, coreSeconds: guest.limits.coreSeconds,
                                wallSeconds: guest.limits.wallSeconds)
         let candidates = try await findOffers(data, runtime: demand.runtime, cores: 1, me: identity.publicKey)
-        var (ranked, ruledOut, evaluations) = rankOffers(candidates, for: demand, borrower: identity.publicKey)
+        var (ranked, ruledOut, evaluations) = rankOffers(candidates, for: demand, borrower: identity.publicKey,
+                                                         avoided: try withAvoidedLenders(data) { try $0.all() })
         if let lender {
             // Asked by name: the job goes to that lender even if its offer seems not to fit, and
             // the lender's own policy decides (its refusal says why).
@@ -93,6 +94,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         let results = try await withStores { receipts, jobs in
             try await runReplicas(guest, on: ranked, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
+        }
+        if case .decided(let winners, let outvoted)? = results.verdict, !outvoted.isEmpty {
+            try avoid(outvoted, because: "its result of job \(guest.digest.hex.prefix(16)) differed from the one \(winners.count) of "
+                      + "\(winners.count + outvoted.count) replicas gave")
         }
         try report(results, job: guest)
     }
@@ -175,6 +180,14 @@ struct RunCommand: AsyncParsableCommand {
         }
         let status = first.outcome.exitCode
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Sends no more work to `lenders` (`spec/0019-native-jobs.md` §6.3), and says so.
+    func avoid(_ lenders: some Collection<PublicKey>, because reason: String) throws {
+        guard !lenders.isEmpty else { return }
+        try withAvoidedLenders(data) { store in for lender in lenders { try store.add(lender, reason: reason) } }
+        standardError("potluck: from now on you avoid \(lenders.map { String($0.peerID.prefix(16)) + "…" }.sorted().joined(separator: ", ")) "
+                      + "('potluck avoid' lists them, 'potluck avoid forget PEER' undoes it)")
     }
 
     func withStores<T>(_ body: (ReceiptStore, JobStore) async throws -> T) async throws -> T {

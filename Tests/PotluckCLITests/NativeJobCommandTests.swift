@@ -211,7 +211,8 @@ extension CLIProcessTests {
         /// that lower-cases what the job upper-cases. Its result loses the vote: the output is the
         /// majority's, its receipt is refused `outvoted`, the others are countersigned. When the
         /// wrong one comes back late (25 s), the winners' proposals are held past their lenders'
-        /// wait, countersigned once it is back, and reach the lenders through the DHT.
+        /// wait, countersigned once it is back, and reach the lenders through the DHT. The
+        /// outvoted lender is avoided from then on (§6.3) until the borrower forgets it.
         @Test func aWrongResultIsOutvotedByTheReplicas() throws {
             let swarm = try startSwarm(lenders: 3, tools: ["sh"])
             defer { try? FileManager.default.removeItem(at: swarm.root) }
@@ -258,6 +259,16 @@ extension CLIProcessTests {
                 #expect(left == ["t.txt"], "no replica's staging is left: \(left)")
                 for lender in 0..<2 { #expect(try complete(swarm.borrower, from: ids[lender]) == round + 1, "round \(round)") }
                 #expect(try complete(swarm.borrower, from: ids[2]) == 0)
+                let avoided = try swarm.borrower.cli(["avoid", "--json"]).stdout.split(separator: "\n").map { try NodeCommandTests.json(String($0)) }
+                #expect(avoided.count == 1 && avoided.first?["lender"] as? String == ids[2], "\(avoided)")
+                #expect((avoided.first?["reason"] as? String ?? "").contains("its result of a sh task of \(path) differed from the majority's of 3 replicas"))
+                guard round == 0 else { break }
+                // Avoided, the lender is ruled out: three replicas need three lenders, and the run says why.
+                let refused = try PotluckProcess.run(["run", path, "--replicas", "3", "--data-dir", swarm.borrower.dataDirectory])
+                #expect(refused.status == 1, "\(refused.stderr)")
+                #expect(refused.stderr.contains("ruled out: you avoid this lender since "), "\(refused.stderr)")
+                #expect(refused.stderr.contains("Error: --replicas 3 needs 3 lenders of sh and 2 can run this job"), "\(refused.stderr)")
+                #expect(try swarm.borrower.cli(["avoid", "forget", ids[2]]).stdout.contains("no longer avoiding \(ids[2])"))
             }
             // Round 0 was answered on the channel: each honest lender holds its receipt. Round 1's
             // were held; the lenders hold them pending until they gather the borrower's receipts.
