@@ -152,7 +152,9 @@ extension APIRoute where Answer == BatchList {
 }
 
 extension APIRoute where Answer == BatchRecord {
-    public static func submitBatch(path: String) -> Self { Self(.post, APIPath.batches, body: BatchSubmitRequest(path: path)) }
+    public static func submitBatch(path: String, replicas: Int = 1) -> Self {
+        Self(.post, APIPath.batches, body: BatchSubmitRequest(path: path, replicas: replicas == 1 ? nil : replicas))
+    }
     public static func batch(_ id: String) -> Self { Self(.get, APIPath.batches + "/" + escaped(id)) }
     public static func cancelBatch(_ id: String) -> Self { Self(.post, APIPath.batches + "/" + escaped(id) + "/cancel") }
 }

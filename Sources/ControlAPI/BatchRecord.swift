@@ -38,6 +38,8 @@ public struct BatchRecord: Codable, Sendable, Equatable {
     /// The job file's absolute path; outputs land beside it.
     public var jobFile: String
     public var tool: String
+    /// How many lenders run each task, their results voted on (`--replicas`; 1 when absent).
+    public var replicas: Int?
     public var created: Int64
     public var ended: Int64?
     public var phase: Phase = .waiting

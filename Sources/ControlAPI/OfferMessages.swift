@@ -107,7 +107,12 @@ public struct ReceiptsSyncResult: Codable, Sendable, Equatable {
 public struct BatchSubmitRequest: Codable, Sendable, Equatable {
     /// The job file's path on this machine.
     public var path: String
-    public init(path: String) { self.path = path }
+    /// How many lenders run each task (`--replicas`, 1 to 16; 1 when absent).
+    public var replicas: Int?
+    public init(path: String, replicas: Int? = nil) {
+        self.path = path
+        self.replicas = replicas
+    }
 }
 
 /// `GET /v1/batches`: every detached job, oldest first, without their logs.

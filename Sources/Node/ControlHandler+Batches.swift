@@ -5,7 +5,9 @@ import Synchronization
 /// Detached jobs (`spec/0008-control-api.md`, `/v1/batches`; `spec/0019-native-jobs.md` §7).
 extension ControlHandler {
     public func submitBatch(_ request: BatchSubmitRequest) throws(APIError) -> BatchRecord {
-        try Self.batch { try detached().submit(jobFile: request.path) }
+        let replicas = request.replicas ?? 1
+        guard (1...16).contains(replicas) else { throw .badRequest("replicas must be between 1 and 16, not \(replicas)") }
+        return try Self.batch { try detached().submit(jobFile: request.path, replicas: replicas) }
     }
 
     /// Every detached job without its log: a list stays small; ``batch(_:)`` gives one job's log.

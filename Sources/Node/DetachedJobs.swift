@@ -39,14 +39,16 @@ public final class DetachedJobs: Sendable {
 
     /// Checks the job file as `potluck run` would (one line naming the problem), records the
     /// job and starts it.
-    public func submit(jobFile path: String) throws(NodeError) -> BatchRecord {
+    /// Records the job file at `path` and starts it; each task runs on `replicas` lenders.
+    public func submit(jobFile path: String, replicas: Int = 1) throws(NodeError) -> BatchRecord {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let file = try JobFile.load(absolute)
         let planned = try file.tasks()
         let now = Self.unixMilliseconds()
         var record = BatchRecord(id: Hex.encode(SecureRandom.bytes(4)), jobFile: absolute, tool: file.tool, created: now,
                                  tasks: planned.map { BatchRecord.Task(label: $0.label) })
-        record.note("submitted: \(planned.count) task(s) of \(file.tool)", at: now)
+        record.replicas = replicas == 1 ? nil : replicas
+        record.note("submitted: \(planned.count) task(s) of \(file.tool)" + (replicas == 1 ? "" : ", each on \(replicas) lenders"), at: now)
         do { try store.put(record) } catch { throw NodeError("cannot record the job: \(error)") }
         start(record.id)
         return record
@@ -128,11 +130,14 @@ public final class DetachedJobs: Sendable {
             if remaining.isEmpty { return await finish(id, file: file) }
             let lenders = file.lenders(rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me,
                                                   avoided: (try? avoided?.all()) ?? [:]).ranked)
-            guard !lenders.isEmpty else {
+            let replicas = record.replicas ?? 1
+            guard lenders.count >= replicas else {
                 if !saidWaiting {
+                    let have = lenders.isEmpty ? "no offer lends \(file.tool) for this job yet"
+                        : "\(lenders.count) lender(s) of \(file.tool) can run this job and \(replicas) replicas need \(replicas)"
                     update(id) { record in
                         record.phase = .waiting
-                        record.note("waiting: no offer lends \(file.tool) for this job yet; looking again every \(Self.retryInterval)", at: Self.unixMilliseconds())
+                        record.note("waiting: \(have); looking again every \(Self.retryInterval)", at: Self.unixMilliseconds())
                     }
                     saidWaiting = true
                 }
@@ -146,10 +151,19 @@ public final class DetachedJobs: Sendable {
                 record.note("running \(remaining.count) task(s) over \(lenders.count) lender(s)", at: Self.unixMilliseconds())
             }
             let batch = TaskBatch(planned: remaining.map { planned[$0] }, tool: file.tool, cores: file.cores,
-                                  status: BatchStatus(total: remaining.count, enabled: false)) { [self] index, state in
+                                  status: BatchStatus(total: remaining.count, enabled: false), replicas: replicas) { [self] index, state in
                 observe(id, task: remaining[index], state)
             }
             let result = await batch.run(on: lenders, client: client, keepQueued: true)
+            if !result.outvoted.isEmpty {
+                // As an attached run does (spec 0019 §6.3): no more work goes to them.
+                let names = result.outvoted.map { String($0.peerID.prefix(16)) + "…" }.sorted().joined(separator: ", ")
+                for lender in result.outvoted {
+                    try? avoided?.add(lender, reason: "its result of a \(file.tool) task of \(record.jobFile) (job \(id)) differed from the majority's of \(replicas) replicas "
+                                      + "(another \(file.tool) version may do this too)")
+                }
+                update(id) { $0.note("outvoted, their receipts refused and avoided from now on: \(names)", at: Self.unixMilliseconds()) }
+            }
             if result.states.contains(.queued) && !Task.isCancelled {
                 update(id) { $0.note("no lender was left for some tasks; looking for offers again", at: Self.unixMilliseconds()) }
                 try? await Task.sleep(for: Self.retryInterval)

@@ -48,11 +48,6 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...4096).contains(cores) else { throw ValidationError("--cores must be between 1 and 4096") }
         guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be between 1 and 16") }
-        // A detached job's tasks each run once: saying nothing would let a borrower believe its
-        // results were checked against another lender.
-        guard replicas == 1 || !detach else {
-            throw ValidationError("--replicas is not done yet for detached jobs (their tasks run once each); run the job file attached to compare replicas")
-        }
         guard Quantities.bytes(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size: use e.g. 512MiB") }
         guard Quantities.bytes(maxOutput) != nil else { throw ValidationError("--max-output '\(maxOutput)' is not a size: use e.g. 16MiB") }
         guard let wall = Quantities.duration(timeout), wall > .zero else { throw ValidationError("--timeout '\(timeout)' is not a duration: use e.g. 30s or 5m") }
@@ -63,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
         if detach {
             guard job.hasSuffix(".toml") else { throw CLIError("--detach runs job files (.toml); a wasm job runs attached") }
             _ = try nodeErrors { try JobFile.load(job).tasks() }  // a mistake is one line here, before the node is asked
-            let record = try await callNode(data, .submitBatch(path: job))
+            let record = try await callNode(data, .submitBatch(path: job, replicas: replicas))
             if json { return try printJSON(record) }
             print(record.id)
             return standardError("potluck: job \(record.id): \(record.tasks.count) task(s) of \(record.tool), run by the node; follow it with 'potluck jobs show \(record.id)'")

@@ -113,11 +113,11 @@ extension CLIProcessTests {
             #expect(!result.stderr.contains("Fatal error"))
         }
 
-        /// A detached job's tasks run once each: `--replicas` is refused rather than ignored.
-        @Test func replicasOfADetachedJobAreRefusedNotIgnored() throws {
-            let result = try PotluckProcess.run(["run", "--detach", "examples/photos/job.toml", "--replicas", "3"])
+        /// `--replicas` out of range is one line, before anything is asked of a node.
+        @Test func replicasOutOfRangeAreOneLine() throws {
+            let result = try PotluckProcess.run(["run", "--detach", "examples/photos/job.toml", "--replicas", "17"])
             #expect(result.status != 0)
-            #expect(result.stderr.contains("not done yet for detached jobs"), "\(result.stderr)")
+            #expect(result.stderr.contains("--replicas must be between 1 and 16"), "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
     }

@@ -237,11 +237,12 @@ extension CLIProcessTests {
                 try receipts(node).filter { $0["provider"] as? String == lender && $0["complete"] as? Bool == true }.count
             }
 
-            for (round, text) in ["line", "slow line"].enumerated() {
-                let job = swarm.root.appendingPathComponent("replicas\(round)")
+            /// A one-task job upper-casing `text`.
+            func writeReplicaJob(_ name: String, _ text: String) throws -> (URL, String) {
+                let job = swarm.root.appendingPathComponent(name)
                 try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
                 try "\(text)\n".write(to: job.appendingPathComponent("in/t.txt"), atomically: true, encoding: .utf8)
-                let path = try writeJob("""
+                return (job, try writeJob("""
                     tool = "sh"
                     command = "sh -c 'tr a-z A-Z < {input} > {output}'"
                     timeout = "60s"
@@ -249,7 +250,11 @@ extension CLIProcessTests {
                     each = "in/*.txt"
                     [outputs]
                     file = "out/{stem}.txt"
-                    """, in: job)
+                    """, in: job))
+            }
+
+            for (round, text) in ["line", "slow line"].enumerated() {
+                let (job, path) = try writeReplicaJob("replicas\(round)", text)
                 let run = try PotluckProcess.run(["run", path, "--replicas", "3", "--data-dir", swarm.borrower.dataDirectory])
                 #expect(run.status == 0, "\(run.stderr)")
                 #expect(run.stderr.contains("1 task(s) of sh over 3 lender(s), each on 3 of them"), "\(run.stderr)")
@@ -283,6 +288,22 @@ extension CLIProcessTests {
             let synced = try swarm.lenders[0].cli(["receipts", "sync", borrowerID])
             #expect(synced.status == 0, "\(synced.stderr)")
             #expect(try complete(swarm.lenders[0], from: ids[0]) == 2, "the held receipt is complete at its lender too")
+
+            // Detached (§6.1), the node runs the replicas the same way and avoids the outvoted lender.
+            #expect(try swarm.borrower.cli(["avoid", "forget", ids[2]]).status == 0)
+            let (job, path) = try writeReplicaJob("replicas-detached", "line")
+            let submitted = try swarm.borrower.cli(["run", "--detach", "--replicas", "3", path])
+            #expect(submitted.status == 0, "\(submitted.stderr)")
+            let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let shown = try swarm.borrower.cli(["jobs", "show", id, "--wait", "--timeout", "60s", "--json"])
+            #expect(shown.status == 0, "\(shown.stdout) \(shown.stderr)")
+            #expect(try NodeCommandTests.json(shown.stdout)["phase"] as? String == "done")
+            #expect(try String(contentsOf: job.appendingPathComponent("out/t.txt"), encoding: .utf8) == "LINE\n")
+            let log = try swarm.borrower.cli(["logs", id]).stdout
+            #expect(log.contains("submitted: 1 task(s) of sh, each on 3 lenders"), "\(log)")
+            #expect(log.contains("outvoted, their receipts refused and avoided from now on: \(ids[2].prefix(16))…"), "\(log)")
+            #expect(try swarm.borrower.cli(["avoid"]).stdout.contains("(job \(id))"))
+            for lender in 0..<2 { #expect(try complete(swarm.borrower, from: ids[lender]) == 3) }
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
         }
 
