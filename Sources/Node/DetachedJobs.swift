@@ -127,6 +127,7 @@ public final class DetachedJobs: Sendable {
             }
             // Tasks not done yet; one left running by a stopped node goes back in line.
             let remaining = record.tasks.indices.filter { record.tasks[$0].state == .queued || record.tasks[$0].state == .running }
+            TaskBatch.removeStaging(of: record.tasks.indices.filter { record.tasks[$0].state == .done }.map { planned[$0] })
             if remaining.isEmpty { return await finish(id, file: file) }
             let lenders = file.lenders(rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me,
                                                   avoided: (try? avoided?.all()) ?? [:]).ranked)

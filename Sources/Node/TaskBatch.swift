@@ -136,6 +136,9 @@ public struct TaskBatch: Sendable {
             }
         case .unresolved: break
         }
+        // Recorded as soon as its outputs are saved, before the receipts are answered: a
+        // borrower killed now does not run the task again.
+        observer(index, board.withLock { $0.states[index] })
         board.decide(index, verdict, client: client)
         if replicas > 1 {
             // Every replica's staging directory: the held ones' slots have moved on.
@@ -155,6 +158,17 @@ public struct TaskBatch: Sendable {
     }
 
     static let stagingPrefix = ".potluck-incoming-"
+
+    /// Removes the staging directories of tasks already done (a borrower killed after saving
+    /// a task's outputs and before removing them), every replica's too.
+    public static func removeStaging(of done: [PlannedTask]) {
+        for item in done {
+            let directory = item.destination.directory, name = (staging(of: item) as NSString).lastPathComponent
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where entry.hasPrefix(name) {
+                try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+            }
+        }
+    }
 
     /// Removes what other runs left in the outputs' directories (a borrower killed mid-task):
     /// staging directories untouched for a day that none of `planned` uses.

@@ -30,5 +30,9 @@ import Testing
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         #expect(left == [".potluck-incoming-running", (TaskBatch.staging(of: mine) as NSString).lastPathComponent, "kept.jpg"].sorted(),
                 "only the day-old staging of another run goes")
+        // A task done: its staging goes at once, a replica's too, nobody else's.
+        try FileManager.default.createDirectory(atPath: TaskBatch.staging(of: mine) + "-0123456789ab", withIntermediateDirectories: true)
+        TaskBatch.removeStaging(of: [mine])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [".potluck-incoming-running", "kept.jpg"])
     }
 }

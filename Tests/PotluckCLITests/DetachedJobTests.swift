@@ -34,6 +34,8 @@ extension CLIProcessTests.NativeJobCommandTests {
         for index in 0..<8 {
             #expect((try? String(contentsOfFile: out + "/t\(index).txt", encoding: .utf8)) == "LINE \(index)\n")
         }
+        let staged = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { $0.hasPrefix(".potluck-incoming-") }
+        #expect(staged.isEmpty, "no task's staging is left once the job is done: \(staged)")
         // Tasks done before the restart were not run again.
         for (name, time) in written { #expect(Self.modified(out + "/" + name) == time, "\(name) was written again") }
         let log = try borrower.cli(["logs", id]).stdout
