@@ -13,7 +13,7 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "a89f320e20ce1e59",
+        "churn-10k": "f21bfee2d24d1a56",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "ff981c99522601cf",
         "lending-malicious": "27cef2b89f5fa7c8",
@@ -21,9 +21,9 @@ import Testing
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "1c7834f615a88cf2",
         "lending-trust": "3d50f325bf931645",
-        "million": "0de482ef29834d09",
+        "million": "1aca15aa72483126",
         "simgrid-kademlia": "e1ce5898de767a54",
-        "small": "ac8a8decfbe29d4c",
+        "small": "65df345fff6797bd",
     ]
 
     /// `name` at 150 peers and at most a few simulated minutes (DHT) or hours (lending).

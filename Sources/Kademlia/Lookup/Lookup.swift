@@ -171,8 +171,9 @@ public struct Lookup: Sendable {
         return result
     }
 
-    /// Feeds one reply's round trip to the adaptive short timeout (RFC 6298 §2, α = 1/8,
-    /// β = 1/4, RTO = SRTT + 4·RTTVAR), kept between the floor and the configured timeout.
+    /// Feeds one reply's round trip to the adaptive short timeout (RFC 6298 §2's estimator,
+    /// α = 1/8, β = 1/4; SRTT + d·RTTVAR with d = ``Configuration/timeoutDeviations``), kept
+    /// between the floor and the configured timeout.
     private mutating func adapt(roundTrip: UInt64) {
         guard let floor = configuration.adaptiveShortTimeoutFloor else { return }
         let sample = Double(roundTrip)
@@ -184,7 +185,7 @@ public struct Lookup: Sendable {
             smoothedRTT = 0.875 * smoothedRTT + 0.125 * sample
         }
         let ceiling = Double(Self.nanoseconds(configuration.shortTimeout))
-        shortNanos = UInt64(min(ceiling, max(Double(Self.nanoseconds(floor)), smoothedRTT + 4 * rttDeviation)))
+        shortNanos = UInt64(min(ceiling, max(Double(Self.nanoseconds(floor)), smoothedRTT + configuration.timeoutDeviations * rttDeviation)))
     }
 
     private mutating func advance(to now: Timestamp) {

@@ -137,6 +137,7 @@ public final class Simulation {
             configuration.lookup.adaptiveShortTimeoutFloor = floor == .zero ? nil : floor
         }
         if let resends = scenario.deployment.resendsToSlowPeers { configuration.lookup.resendsToSlowPeers = resends }
+        if let deviations = scenario.deployment.timeoutDeviations { configuration.lookup.timeoutDeviations = deviations }
         if let dialBack = scenario.deployment.dialBack { configuration.dialBack = dialBack }
         if let refresh = scenario.deployment.refreshesAfterJoin { configuration.refreshesAfterJoin = refresh }
         if let interval = scenario.deployment.livenessCheckInterval {
@@ -218,7 +219,9 @@ extension Simulation {
             let milliseconds = Int(duration / .milliseconds(1))
             return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
         }
-        let timeout = lookup.adaptiveShortTimeoutFloor.map { "adaptive \(text($0))–\(text(lookup.shortTimeout))" }
+        let deviations = lookup.timeoutDeviations == lookup.timeoutDeviations.rounded()
+            ? String(Int(lookup.timeoutDeviations)) : String(lookup.timeoutDeviations)
+        let timeout = lookup.adaptiveShortTimeoutFloor.map { "adaptive \(text($0))–\(text(lookup.shortTimeout)) (SRTT + \(deviations) deviations)" }
             ?? text(lookup.shortTimeout)
         let liveness = node.livenessCheckInterval.map { "every \(text($0)) after \(text(node.livenessQuietAfter)) quiet" } ?? "off"
         return "α \(lookup.alpha), k \(lookup.k), short timeout \(timeout), slow peers "

@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Kademlia
 import Foundation
 import SafeTOML
 import TOMLKit
@@ -114,7 +115,7 @@ extension Scenario {
         let target = try reader.string("lookup_target", default: "random", oneOf: ["random", "host-0"])
         deployment.lookupTarget = Deployment.LookupTarget(rawValue: target) ?? .random
         if var dht = try reader.table("dht") {
-            deployment.alpha = try dht.int("alpha", default: 3, in: 1...64)
+            deployment.alpha = try dht.int("alpha", default: Lookup.Configuration().alpha, in: 1...64)
             deployment.k = try dht.int("k", default: 8, in: 1...64)
             if dht.has("short_timeout_ms") { deployment.shortTimeout = .milliseconds(try dht.double("short_timeout_ms", in: 1...5000)) }
             if dht.has("adaptive_timeout_floor_ms") {
@@ -125,6 +126,7 @@ extension Scenario {
             if dht.has("dial_back") { deployment.dialBack = try dht.bool("dial_back", default: true) }
             if dht.has("refresh_after_join") { deployment.refreshesAfterJoin = try dht.bool("refresh_after_join", default: true) }
             if dht.has("vivaldi_filter") { deployment.vivaldiFiltersContacts = try dht.bool("vivaldi_filter", default: true) }
+            if dht.has("timeout_deviations") { deployment.timeoutDeviations = try dht.double("timeout_deviations", in: 0...16) }
             if dht.has("liveness_check_s") {
                 deployment.livenessCheckInterval = .milliseconds(try dht.double("liveness_check_s", in: 0...86_400) * 1000)
             }

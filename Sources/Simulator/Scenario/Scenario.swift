@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Kademlia
 
 /// A simulation to run: the *platform* (the hosts and the network they sit on) apart from the
 /// *deployment* (what runs on them and the workload), a seed, and the figures expected of it.
@@ -126,6 +127,9 @@ public struct Scenario: Sendable {
         /// `liveness_check_s`: how often a node pings its quietest routing-table member, `.zero`
         /// for never; `nil`: the node's default.
         public var livenessCheckInterval: Duration?
+        /// `timeout_deviations`: the deviations a lookup's slow mark adds to the smoothed round
+        /// trip (``Lookup/Configuration/timeoutDeviations``); `nil`: the node's default.
+        public var timeoutDeviations: Double?
         /// `vivaldi_filter`: whether Vivaldi's per-contact filter runs (about 8 KB a node);
         /// `nil`: the node's default (on).
         public var vivaldiFiltersContacts: Bool?
@@ -144,7 +148,7 @@ public struct Scenario: Sendable {
 
         public init(joinOver: Double = 60, warmup: Double = 60, duration: Double = 300, drain: Double = 30,
                     lookupsPerSecond: Double = 1, putsPerSecond: Double = 0, getsPerSecond: Double = 0,
-                    sampleInterval: Double = 30, bootstrapContacts: Int = 1, alpha: Int = 3, k: Int = 8,
+                    sampleInterval: Double = 30, bootstrapContacts: Int = 1, alpha: Int = Lookup.Configuration().alpha, k: Int = 8,
                     lookupInterval: Double = 0, lookupTarget: LookupTarget = .random) {
             self.lookupInterval = lookupInterval
             self.lookupTarget = lookupTarget

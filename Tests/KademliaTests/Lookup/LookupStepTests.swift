@@ -9,7 +9,9 @@ struct LookupStepTests {
 
     /// A lookup with the classic rules (a fixed short timeout, slow peers hold up the end, no
     /// resends) unless `refined`: most tests pin those mechanics; the refinements have their own.
-    static func lookup(_ seeds: [UInt64], _ configuration: Lookup.Configuration = .init(),
+    /// A lookup of `seeds`, by default with the paper's α of 3 (the node's is 4), which the
+    /// step-by-step expectations below are written for.
+    static func lookup(_ seeds: [UInt64], _ configuration: Lookup.Configuration = .init(alpha: 3),
                        now: Timestamp = F.ms(10_000), refined: Bool = false) -> Lookup {
         var configuration = configuration
         if !refined {
@@ -246,11 +248,20 @@ struct LookupStepTests {
         var lookup = Self.lookup([10, 20, 30, 40, 50], .init(alpha: 1, k: 5), now: .zero, refined: true)
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))), "no sample yet: the configured second")
         lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(20))
-        // One 20 ms sample: 20 + 4 × 10 = 60 ms, under the 200 ms floor.
+        // One 20 ms sample: 20 + 3 × 10 = 50 ms, under the 200 ms floor.
         #expect(F.drain(&lookup, now: F.ms(20)) == ([20], .waitUntil(F.ms(220))))
-        // Slow replies raise it again, up to the configured second.
+        // Slow replies raise it again: SRTT + three deviations.
         lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(1_020))
-        #expect(F.drain(&lookup, now: F.ms(1_020)) == ([30], .waitUntil(F.ms(2_020))), "142.5 + 4 × 252.5 ms, capped at 1 s")
+        #expect(F.drain(&lookup, now: F.ms(1_020)) == ([30], .waitUntil(F.ms(1_920))), "142.5 + 3 × 252.5 ms")
+        // With RFC 6298's four deviations the same samples reach the configured second.
+        var configuration = Lookup.Configuration(alpha: 1, k: 5)
+        configuration.timeoutDeviations = 4
+        var rfc = Self.lookup([10, 20, 30, 40, 50], configuration, now: .zero, refined: true)
+        _ = F.drain(&rfc, now: .zero)
+        rfc.succeeded(F.id(10), closerNodes: [], now: F.ms(20))
+        _ = F.drain(&rfc, now: F.ms(20))
+        rfc.succeeded(F.id(20), closerNodes: [], now: F.ms(1_020))
+        #expect(F.drain(&rfc, now: F.ms(1_020)) == ([30], .waitUntil(F.ms(2_020))), "142.5 + 4 × 252.5 ms, capped at 1 s")
     }
 
     @Test func theQueryBudgetStopsNewQueries() {
