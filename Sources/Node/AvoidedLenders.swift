@@ -19,6 +19,12 @@ public final class AvoidedLenders: Sendable {
         }
     }
 
+    /// Why a lender outvoted on a task of `job` (a job file, with its id if detached) is avoided.
+    public static func outvoted(tool: String, job: String, replicas: Int) -> String {
+        "its result of a \(tool) task of \(job) differed from the majority's of \(replicas) replicas "
+            + "(another \(tool) version may do this too)"
+    }
+
     let environment: Environment
     let database: Database
 

@@ -160,8 +160,7 @@ public final class DetachedJobs: Sendable {
                 // As an attached run does (spec 0019 §6.3): no more work goes to them.
                 let names = result.outvoted.map { String($0.peerID.prefix(16)) + "…" }.sorted().joined(separator: ", ")
                 for lender in result.outvoted {
-                    try? avoided?.add(lender, reason: "its result of a \(file.tool) task of \(record.jobFile) (job \(id)) differed from the majority's of \(replicas) replicas "
-                                      + "(another \(file.tool) version may do this too)")
+                    try? avoided?.add(lender, reason: AvoidedLenders.outvoted(tool: file.tool, job: "\(record.jobFile) (job \(id))", replicas: replicas))
                 }
                 update(id) { $0.note("outvoted, their receipts refused and avoided from now on: \(names)", at: Self.unixMilliseconds()) }
             }

@@ -97,12 +97,8 @@ public struct ReplicaRun: Sendable {
         // The result counts in the vote; the answer to the receipt waits for it.
         @Sendable func judge(_ completion: JobClient.Completion) async -> JobClient.Judgement {
             let verdict = board.finish(0, on: lender.key, completion, digest: completion.resultDigest, failure: nil)
-            guard verdict != .pending else {
-                pending()
-                return await board.judgement(of: 0, for: lender.key, within: holdLimit)
-            }
-            board.decide(0, verdict, client: client)
-            return verdict.judgement(for: lender.key)
+            if verdict == .pending { pending() }
+            return await board.answer(0, for: lender.key, after: verdict, client: client, within: holdLimit)
         }
         do {
             let completion = try await client.run(job, cores: cores, on: lender, events: { events(lender.key, $0) }, judge: judge)

@@ -127,24 +127,20 @@ public struct TaskBatch: Sendable {
         let outcome = completion.outcome
         let failure = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
         let verdict = board.finish(index, on: lender, completion, digest: completion.resultDigest, failure: failure)
-        switch verdict {
-        case .pending: return await board.judgement(of: index, for: lender, within: holdLimit)
-        case .decided(let winners, _):
-            if case .done = board.withLock({ $0.states[index] }), let winning = board.completion(of: index, from: winners[0]),
-               let failure = save(winning, for: planned[index]) {
-                board.withLock { $0.fail(index, reason: failure) }
-            }
-        case .unresolved: break
+        if case .decided(let winners, _) = verdict, case .done = board.withLock({ $0.states[index] }),
+           let winning = board.completion(of: index, from: winners[0]), let failure = save(winning, for: planned[index]) {
+            board.withLock { $0.fail(index, reason: failure) }
         }
-        // Recorded as soon as its outputs are saved, before the receipts are answered: a
-        // borrower killed now does not run the task again.
-        observer(index, board.withLock { $0.states[index] })
-        board.decide(index, verdict, client: client)
-        if replicas > 1 {
+        if verdict != .pending {
+            // Recorded as soon as its outputs are saved, before the receipts are answered: a
+            // borrower killed now does not run the task again.
+            observer(index, board.withLock { $0.states[index] })
             // Every replica's staging directory: the held ones' slots have moved on.
-            for other in verdict.lenders where other != lender { try? FileManager.default.removeItem(atPath: staging(of: planned[index], on: other)) }
+            for other in verdict.lenders where replicas > 1 && other != lender {
+                try? FileManager.default.removeItem(atPath: staging(of: planned[index], on: other))
+            }
         }
-        return verdict.judgement(for: lender)
+        return await board.answer(index, for: lender, after: verdict, client: client, within: holdLimit)
     }
 
     /// Where `item`'s outputs from `lender` are received before they are saved (`spec/0020` §5):
@@ -334,6 +330,16 @@ final class SharedBoard: Sendable {
     /// The completion `lender` returned for task `index`, until the task is decided.
     func completion(of index: Int, from lender: PublicKey) -> JobClient.Completion? {
         state.withLock { $0.completions[index]?[lender] }
+    }
+
+    /// What to answer `lender`'s proposal for task `index` once its result made `verdict`
+    /// (§6.2): at once when it decided the task (answering every replica), else after waiting
+    /// for the vote at most `limit`, `hold` when it comes too late.
+    func answer(_ index: Int, for lender: PublicKey, after verdict: TaskBoard.Verdict, client: JobClient,
+                within limit: Duration) async -> JobClient.Judgement {
+        guard verdict != .pending else { return await judgement(of: index, for: lender, within: limit) }
+        decide(index, verdict, client: client)
+        return verdict.judgement(for: lender)
     }
 
     /// Waits for task `index`'s vote, at most `limit`: what to answer `lender`'s proposal

@@ -41,8 +41,7 @@ extension RunCommand {
             let outvoted = result.outvoted.map { String($0.peerID.prefix(16)) + "…" }.sorted()
             standardError("potluck: replicas disagreed on \(result.disagreements) task(s)"
                           + (outvoted.isEmpty ? "" : "; outvoted, their receipts refused and no more tasks sent to them: " + outvoted.joined(separator: ", ")))
-            try avoid(result.outvoted, because: "its result of a \(file.tool) task of \(job) differed from the majority's of \(replicas) replicas "
-                      + "(another \(file.tool) version may do this too)")
+            try avoid(result.outvoted, because: AvoidedLenders.outvoted(tool: file.tool, job: job, replicas: replicas))
         }
         let states = result.states
         var failed = 0

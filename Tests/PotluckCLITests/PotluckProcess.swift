@@ -44,12 +44,20 @@ struct PotluckProcess {
         let watchdog = DispatchWorkItem { [process] in if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 600, execute: watchdog)
         defer { watchdog.cancel() }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        // Read on the side: a crashed command's backtracer (swift-backtrace) inherits the pipes
+        // and once held them open for half an hour after the command was gone.
+        let output = NSLock(), readers = DispatchGroup()
+        nonisolated(unsafe) var stdout = Data(), stderr = Data()
+        DispatchQueue.global().async(group: readers) { let data = out.fileHandleForReading.readDataToEndOfFile(); output.withLock { stdout = data } }
+        DispatchQueue.global().async(group: readers) { let data = err.fileHandleForReading.readDataToEndOfFile(); output.withLock { stderr = data } }
+        guard readers.wait(timeout: .now() + 660) == .success else {
+            throw CLITestError("\(executable.lastPathComponent) \(arguments.joined(separator: " ")) still held its output open after 11 minutes")
+        }
         process.waitUntilExit()
+        let (printed, complained) = output.withLock { (stdout, stderr) }
         return Result(status: process.terminationStatus,
-                      stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+                      stdout: String(decoding: printed, as: UTF8.self),
+                      stderr: String(decoding: complained, as: UTF8.self))
     }
 }
 
