@@ -156,6 +156,10 @@ public final class DHTService: Service, Sendable {
                 tasks.addTask { [self] in
                     try await OfferRefresher(service: self, handler: ControlHandler(service: self, events: events, bound: bound)).run()
                 }
+                tasks.addTask { [self] in
+                    try await ReceiptKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound),
+                                            interval: options.receiptsInterval).run()
+                }
                 if options.useDefaultBootstrap && options.bootstrap.isEmpty {
                     tasks.addTask { [options, logger] in
                         do {

@@ -26,6 +26,10 @@ public struct NodeOptions: Sendable {
     /// node killed without warning rejoins from a recent table.
     public var contactSaveInterval: Duration = .seconds(1)
 
+    /// How often the node publishes its receipts and gathers countersignatures its borrowers
+    /// owe it (`spec/0011-records.md` Appendix A).
+    public var receiptsInterval: Duration = .seconds(300)
+
     /// The TCP port of the job channel (`spec/0015-job-channel.md`); `nil` tries the DHT's UDP
     /// port number first, then any free port.
     public var jobsPort: Int?

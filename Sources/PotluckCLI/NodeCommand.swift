@@ -64,9 +64,16 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-http"), help: "Serve no dashboard: the control API on DIR/control.sock only.")
     var noHTTP = false
 
+    @Option(name: .customLong("receipts-interval"), help: ArgumentHelp(
+        "How often to publish this node's receipts and gather the countersignatures borrowers owe it.", valueName: "DURATION"))
+    var receiptsInterval = "5m"
+
     func validate() throws {
         guard let address = Endpoint(http), address.address.isLoopback else {
             throw ValidationError("--http '\(http)' must be a loopback address and port, e.g. 127.0.0.1:7480 or [::1]:7480 (the dashboard is for this machine only)")
+        }
+        guard let interval = Quantities.duration(receiptsInterval), interval >= .seconds(1) else {
+            throw ValidationError("--receipts-interval '\(receiptsInterval)' is not a duration of at least 1s: use e.g. 30s, 5m or 1h")
         }
         for text in listen where Endpoint(text) == nil {
             throw ValidationError("'\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:6891 or [::1]:6891")
@@ -106,6 +113,7 @@ struct NodeCommand: AsyncParsableCommand {
         options.useDefaultBootstrap = !noDefaultBootstrap
         options.mapsPorts = !noPortMapping
         options.relays = relay
+        options.receiptsInterval = Quantities.duration(receiptsInterval) ?? options.receiptsInterval
         if !rendezvousRouters.isEmpty { options.rendezvousRouters = rendezvousRouters }
         options.jobsPort = jobsPort
         options.servesJobs = !noJobs

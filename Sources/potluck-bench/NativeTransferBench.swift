@@ -20,7 +20,7 @@ func nativeTransfer(root: String) async throws -> BenchResult {
     let size = 1 << 30
     let path = try directory(root + "/transfer") + "/big.bin"
     let block = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-    FileManager.default.createFile(atPath: path, contents: nil)
+    _ = FileManager.default.createFile(atPath: path, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     for index in 0..<(size >> 20) {
         var chunk = block
@@ -150,7 +150,7 @@ private func plainCopy(_ source: String, to destination: String) throws -> Doubl
     listen(listener, 1)
     let start = nowNanoseconds()
     let done = DispatchSemaphore(value: 0)
-    FileManager.default.createFile(atPath: destination, contents: nil)
+    _ = FileManager.default.createFile(atPath: destination, contents: nil)
     Thread.detachNewThread {
         defer { done.signal() }
         let connection = accept(listener, nil, nil)

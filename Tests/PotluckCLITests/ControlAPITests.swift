@@ -191,5 +191,21 @@ extension CLIProcessTests {
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("--http '0.0.0.0:7480' must be a loopback address"), "\(refused.stderr)")
         }
+
+        /// A bad node argument is one line saying what to write instead, before anything starts.
+        @Test func aBadNodeArgumentSaysWhatToWrite() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let dir = root.appendingPathComponent("node").path
+            #expect(try PotluckProcess.run(["init", "--data-dir", dir]).status == 0)
+            for (arguments, message) in [(["--receipts-interval", "soon"], "--receipts-interval 'soon' is not a duration of at least 1s: use e.g. 30s, 5m or 1h"),
+                                         (["--receipts-interval", "0.5"], "--receipts-interval '0.5' is not a duration of at least 1s"),
+                                         (["--listen", "6891"], "'6891' is not an address: use HOST:PORT")] {
+                let refused = try PotluckProcess.run(["node", "--data-dir", dir] + arguments)
+                #expect(refused.status != 0)
+                #expect(refused.stderr.contains(message), "\(refused.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: dir + "/control.sock"), "no node started")
+            }
+        }
     }
 }

@@ -34,11 +34,11 @@ final class NodeProcess {
     }
 
     /// Creates a data directory and starts a node in it.
-    static func start(in root: URL, name: String, bootstrap: [NodeProcess] = []) throws -> NodeProcess {
+    static func start(in root: URL, name: String, bootstrap: [NodeProcess] = [], arguments: [String] = []) throws -> NodeProcess {
         let dir = root.appendingPathComponent(name).path
         let created = try PotluckProcess.run(["init", "--data-dir", dir])
         guard created.status == 0 else { throw CLITestError("potluck init failed: \(created.stderr)") }
-        return try NodeProcess(dataDirectory: dir, arguments: bootstrap.flatMap { ["--bootstrap", $0.endpoint] })
+        return try NodeProcess(dataDirectory: dir, arguments: bootstrap.flatMap { ["--bootstrap", $0.endpoint] } + arguments)
     }
 
     /// A lender offering one core and 256 MiB, and a borrower that joined through it.
