@@ -43,6 +43,8 @@ public struct TaskBatch: Sendable {
         /// disagreed.
         public var outvoted: Set<PublicKey>
         public var disagreements: Int
+        /// Tasks decided by fewer replicas than asked, no lender being left for the others.
+        public var shortOfReplicas = 0
     }
 
     /// Runs every task on `lenders` (each with its number of slots). Tasks no lender was left
@@ -57,7 +59,18 @@ public struct TaskBatch: Sendable {
                 group.addTask { await work(on: lender, client: client, board: board, aheadOf: slots) }
             }
         }
+        var short = 0
         if !keepQueued {
+            // No lender is left: a task some replicas ran is voted over those (§6.2), as a wasm
+            // job's replicas are, and their held proposals are answered.
+            for index in board.withLock({ $0.partlyRun }) {
+                let ran = board.withLock { $0.returnedCount(of: index) }
+                let verdict = board.withLock { $0.settle(index) }
+                guard verdict != .pending else { continue }
+                if case .decided = verdict, ran < replicas { short += 1 }
+                conclude(index, verdict, board: board)
+                board.decide(index, verdict, client: client)
+            }
             let abandoned = board.withLock { board in
                 board.abandonQueued("no lender was left to run it")
                 return board.states.indices.filter { if case .failed = board.states[$0] { true } else { false } }
@@ -66,7 +79,7 @@ public struct TaskBatch: Sendable {
         }
         let (sent, received) = board.transferred
         return Result(states: board.withLock { $0.states }, sentInputBytes: sent, receivedOutputBytes: received,
-                      outvoted: board.withLock { $0.outvoted }, disagreements: board.disagreements)
+                      outvoted: board.withLock { $0.outvoted }, disagreements: board.disagreements, shortOfReplicas: short)
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
@@ -127,20 +140,22 @@ public struct TaskBatch: Sendable {
         let outcome = completion.outcome
         let failure = outcome.exitCode == 0 ? nil : "\(tool) \(outcome.summary): " + Self.lastLine(outcome.stderr)
         let verdict = board.finish(index, on: lender, completion, digest: completion.resultDigest, failure: failure)
+        if verdict != .pending { conclude(index, verdict, except: lender, board: board) }
+        return await board.answer(index, for: lender, after: verdict, client: client, within: holdLimit)
+    }
+
+    /// Task `index` is decided: the winners' outputs are saved and the task recorded, before
+    /// any receipt is answered (a borrower killed now does not run the task again); every
+    /// replica's staging directory but `lender`'s (its slot removes it) goes.
+    private func conclude(_ index: Int, _ verdict: TaskBoard.Verdict, except lender: PublicKey? = nil, board: SharedBoard) {
         if case .decided(let winners, _) = verdict, case .done = board.withLock({ $0.states[index] }),
            let winning = board.completion(of: index, from: winners[0]), let failure = save(winning, for: planned[index]) {
             board.withLock { $0.fail(index, reason: failure) }
         }
-        if verdict != .pending {
-            // Recorded as soon as its outputs are saved, before the receipts are answered: a
-            // borrower killed now does not run the task again.
-            observer(index, board.withLock { $0.states[index] })
-            // Every replica's staging directory: the held ones' slots have moved on.
-            for other in verdict.lenders where replicas > 1 && other != lender {
-                try? FileManager.default.removeItem(atPath: staging(of: planned[index], on: other))
-            }
+        observer(index, board.withLock { $0.states[index] })
+        for other in verdict.lenders where replicas > 1 && other != lender {
+            try? FileManager.default.removeItem(atPath: staging(of: planned[index], on: other))
         }
-        return await board.answer(index, for: lender, after: verdict, client: client, within: holdLimit)
     }
 
     /// Where `item`'s outputs from `lender` are received before they are saved (`spec/0020` §5):

@@ -122,6 +122,13 @@ public struct TaskBoard: Sendable {
         return runningOn[index].isEmpty && !returned[index].isEmpty ? vote(index) : .pending
     }
 
+    /// Tasks still undecided though some of their replicas returned: once no lender is left,
+    /// each is ``settle(_:)``d over the replicas that ran.
+    public var partlyRun: [Int] { states.indices.filter { !isOver($0) && !returned[$0].isEmpty } }
+
+    /// How many replicas of task `index` returned since its last vote.
+    public func returnedCount(of index: Int) -> Int { returned[index].count }
+
     private mutating func vote(_ index: Int) -> Verdict {
         let results = returned[index]
         switch ReplicaVote(results.map(\.digest)) {

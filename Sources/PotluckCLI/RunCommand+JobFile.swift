@@ -37,6 +37,9 @@ extension RunCommand {
                 .run(on: lenders, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
         }
         status.finish()
+        if result.shortOfReplicas > 0 {
+            standardError("potluck: \(result.shortOfReplicas) task(s) decided by fewer than \(replicas) replicas: no lender was left for the others")
+        }
         if result.disagreements > 0 {
             let outvoted = result.outvoted.map { String($0.peerID.prefix(16)) + "…" }.sorted()
             standardError("potluck: replicas disagreed on \(result.disagreements) task(s)"

@@ -143,4 +143,22 @@ import Testing
         board.abandonQueued("no lender was left to run it")
         #expect(board.states == [.failed("only 2 of 3 replicas ran: no lender was left to run it")])
     }
+
+    /// What a job file's batch does when its lenders are gone: a task some replicas ran is
+    /// settled over them; one none ran is abandoned.
+    @Test func aTaskSomeReplicasRanIsSettledOverThem() {
+        var board = TaskBoard(count: 3, replicas: 3)
+        #expect(board.take(for: a) == 0 && board.take(for: b) == 0)
+        board.finish(0, on: a, digest: x)
+        board.finish(0, on: b, digest: x)
+        #expect(board.take(for: a) == 1)
+        board.finish(1, on: a, digest: y)
+        #expect(board.partlyRun == [0, 1])
+        #expect(board.returnedCount(of: 0) == 2)
+        #expect(board.settle(0) == .decided(winners: [a, b], outvoted: []))
+        #expect(board.settle(1) == .decided(winners: [a], outvoted: []))
+        board.abandonQueued("no lender was left to run it")
+        #expect(board.states == [.done(a), .done(a), .failed("no lender was left to run it")])
+        #expect(board.partlyRun.isEmpty)
+    }
 }

@@ -307,6 +307,44 @@ extension CLIProcessTests {
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
         }
 
+        /// §6.2: a task whose third lender cannot run it (its lent tool vanished) is decided,
+        /// once no lender is left, by the two replicas that ran: their output is kept and both
+        /// receipts are countersigned (held while the vote waited for the third), and the run
+        /// says the task had fewer replicas than asked.
+        @Test func aTaskIsDecidedByTheReplicasThatRanWhenNoLenderIsLeft() throws {
+            let swarm = try startSwarm(lenders: 3, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let gone = swarm.root.appendingPathComponent("gone-tools/sh").path
+            try FileManager.default.createDirectory(atPath: (gone as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "/usr/bin/dash", toPath: gone)
+            let set = try swarm.lenders[2].cli(["offer", "set", "--cores", "1", "--memory", "1GiB", "--tool", "sh=\(gone)"])
+            #expect(set.status == 0, "\(set.stderr)")
+            try FileManager.default.removeItem(atPath: gone)
+            let ids = try swarm.lenders.map { try $0.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let job = swarm.root.appendingPathComponent("short")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+            try "line\n".write(to: job.appendingPathComponent("in/t.txt"), atomically: true, encoding: .utf8)
+            let path = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'tr a-z A-Z < {input} > {output}'"
+                [tasks]
+                each = "in/*.txt"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job)
+            let run = try PotluckProcess.run(["run", path, "--replicas", "3", "--data-dir", swarm.borrower.dataDirectory])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("1 task(s) decided by fewer than 3 replicas: no lender was left for the others"), "\(run.stderr)")
+            #expect(try String(contentsOf: job.appendingPathComponent("out/t.txt"), encoding: .utf8) == "LINE\n")
+            let receipts = try swarm.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
+                .map { try NodeCommandTests.json(String($0)) }
+            for lender in 0..<2 {
+                #expect(receipts.contains { $0["provider"] as? String == ids[lender] && $0["complete"] as? Bool == true }, "\(receipts)")
+            }
+            #expect(!run.stderr.contains("outvoted"), "\(run.stderr)")
+            for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
+        }
+
         /// Spec 0020 §5: outputs larger than any message (64 MiB) and than the old inline limit
         /// (48 MiB a task) come back by content, verified; two outputs of one content cross once.
         @Test func aLargeOutputComesBackByContent() throws {
