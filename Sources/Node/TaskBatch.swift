@@ -53,24 +53,15 @@ public struct TaskBatch: Sendable {
         Self.sweepStaging(of: planned)
         let board = SharedBoard(TaskBoard(count: planned.count, replicas: replicas))
         let slots = lenders.reduce(0) { $0 + $1.1 }
+        board.open(Dictionary(lenders.map { ($0.0.key, $0.1 + 1) }, uniquingKeysWith: +))
         await withTaskGroup(of: Void.self) { group in
             for (lender, count) in lenders {
-                for _ in 0..<count { group.addTask { await work(on: lender, client: client, board: board) } }
-                group.addTask { await work(on: lender, client: client, board: board, aheadOf: slots) }
+                for _ in 0..<count { group.addTask { await work(on: lender, client: client, board: board, settles: !keepQueued) } }
+                group.addTask { await work(on: lender, client: client, board: board, aheadOf: slots, settles: !keepQueued) }
             }
         }
-        var short = 0
         if !keepQueued {
-            // No lender is left: a task some replicas ran is voted over those (§6.2), as a wasm
-            // job's replicas are, and their held proposals are answered.
-            for index in board.withLock({ $0.partlyRun }) {
-                let ran = board.withLock { $0.returnedCount(of: index) }
-                let verdict = board.withLock { $0.settle(index) }
-                guard verdict != .pending else { continue }
-                if case .decided = verdict, ran < replicas { short += 1 }
-                conclude(index, verdict, board: board)
-                board.decide(index, verdict, client: client)
-            }
+            settle(board.withLock { $0.stranded(among: []) }, board: board, client: client)
             let abandoned = board.withLock { board in
                 board.abandonQueued("no lender was left to run it")
                 return board.states.indices.filter { if case .failed = board.states[$0] { true } else { false } }
@@ -79,7 +70,8 @@ public struct TaskBatch: Sendable {
         }
         let (sent, received) = board.transferred
         return Result(states: board.withLock { $0.states }, sentInputBytes: sent, receivedOutputBytes: received,
-                      outvoted: board.withLock { $0.outvoted }, disagreements: board.disagreements, shortOfReplicas: short)
+                      outvoted: board.withLock { $0.outvoted }, disagreements: board.disagreements,
+                      shortOfReplicas: board.withLock { $0.decidedShort })
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
@@ -90,7 +82,15 @@ public struct TaskBatch: Sendable {
     /// are queued than the batch has slots (the last ones go where a core is free) and until
     /// the lender refuses one of its tasks `busy` behind another of this batch: its tasks
     /// outlast its `queue_wait`, and such a refusal is no failure of the lender.
-    private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard, aheadOf slots: Int? = nil) async {
+    ///
+    /// When a lender's last slot ends and `settles`, a task some replicas ran that wants one no
+    /// lender still working may take is voted over those at once (§6.2): its replicas waiting
+    /// for the vote are answered now, not held.
+    private func work(on lender: JobClient.Lender, client: JobClient, board: SharedBoard, aheadOf slots: Int? = nil, settles: Bool) async {
+        defer {
+            let stranded = board.slotEnded(lender.key)
+            if settles { settle(stranded, board: board, client: client) }
+        }
         while board.failures(of: lender.key) < 2, !Task.isCancelled, let index = await board.next(for: lender.key, aheadOf: slots) {
             let item = planned[index]
             observer(index, .running(lender.key))
@@ -142,6 +142,16 @@ public struct TaskBatch: Sendable {
         let verdict = board.finish(index, on: lender, completion, digest: completion.resultDigest, failure: failure)
         if verdict != .pending { conclude(index, verdict, except: lender, board: board) }
         return await board.answer(index, for: lender, after: verdict, client: client, within: holdLimit)
+    }
+
+    /// Settles tasks no lender is left for over the replicas that ran (§6.2): saved and answered.
+    private func settle(_ indices: [Int], board: SharedBoard, client: JobClient) {
+        for index in indices {
+            let verdict = board.withLock { $0.settle(index) }
+            guard verdict != .pending else { continue }
+            conclude(index, verdict, board: board)
+            board.decide(index, verdict, client: client)
+        }
     }
 
     /// Task `index` is decided: the winners' outputs are saved and the task recorded, before
@@ -257,6 +267,8 @@ final class SharedBoard: Sendable {
         var held: [Int: [PublicKey: Receipt]] = [:]
         var disagreements = 0
         var nextID = 0
+        /// Slots still working, per lender.
+        var slots: [PublicKey: Int] = [:]
     }
 
     private let state: Mutex<State>
@@ -327,6 +339,20 @@ final class SharedBoard: Sendable {
         }
         if behind { withLock { $0.putBack(index, from: lender) } }
         return behind
+    }
+
+    /// The slots about to work, per lender.
+    func open(_ slots: [PublicKey: Int]) { state.withLock { $0.slots = slots } }
+
+    /// One of `lender`'s slots ended. When it was the lender's last, the tasks it leaves
+    /// stranded (``TaskBoard/stranded(among:)``); slots waiting for a change hear of it.
+    func slotEnded(_ lender: PublicKey) -> [Int] {
+        state.withLock { state in
+            state.slots[lender, default: 1] -= 1
+            guard state.slots[lender] == 0 else { return [] }
+            state.slots[lender] = nil
+            return state.board.stranded(among: Set(state.slots.keys))
+        }
     }
 
     func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }

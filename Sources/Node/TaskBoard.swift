@@ -47,6 +47,8 @@ public struct TaskBoard: Sendable {
     private var lastFailure: [String?]
     /// Tasks no lender is left for: their vote is over the replicas that ran.
     private var settled: Set<Int> = []
+    /// Tasks decided by a majority of fewer replicas than asked, no lender being left.
+    public private(set) var decidedShort = 0
 
     public init(count: Int, replicas: Int = 1, maxFailures: Int = Self.maxAttempts) {
         precondition(replicas >= 1, "a task runs at least once")
@@ -122,12 +124,15 @@ public struct TaskBoard: Sendable {
         return runningOn[index].isEmpty && !returned[index].isEmpty ? vote(index) : .pending
     }
 
-    /// Tasks still undecided though some of their replicas returned: once no lender is left,
-    /// each is ``settle(_:)``d over the replicas that ran.
-    public var partlyRun: [Int] { states.indices.filter { !isOver($0) && !returned[$0].isEmpty } }
-
-    /// How many replicas of task `index` returned since its last vote.
-    public func returnedCount(of index: Int) -> Int { returned[index].count }
+    /// Tasks some replicas ran that want another which none of `lenders` (the lenders still
+    /// working) may take: each is to be ``settle(_:)``d over the replicas that ran.
+    public func stranded(among lenders: Set<PublicKey>) -> [Int] {
+        states.indices.filter { index in
+            !isOver(index) && wanted[index] > 0 && !returned[index].isEmpty && !settled.contains(index) && !lenders.contains { lender in
+                !outvoted.contains(lender) && !runningOn[index].contains(lender) && !returned[index].contains { $0.lender == lender }
+            }
+        }
+    }
 
     private mutating func vote(_ index: Int) -> Verdict {
         let results = returned[index]
@@ -137,6 +142,7 @@ public struct TaskBoard: Sendable {
             states[index] = winners[0].failure.map { .failed($0) } ?? .done(winners[0].lender)
             let losers = minority.map { results[$0].lender }
             outvoted.formUnion(losers)
+            if results.count < replicas { decidedShort += 1 }
             return .decided(winners: winners.map(\.lender), outvoted: losers)
         case .tie where results.count < replicas + 2 && !settled.contains(index):
             wanted[index] = 1

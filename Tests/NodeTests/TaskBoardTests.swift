@@ -153,12 +153,13 @@ import Testing
         board.finish(0, on: b, digest: x)
         #expect(board.take(for: a) == 1)
         board.finish(1, on: a, digest: y)
-        #expect(board.partlyRun == [0, 1])
-        #expect(board.returnedCount(of: 0) == 2)
+        #expect(board.stranded(among: [a, b]) == [0], "b may still take task 1")
+        #expect(board.stranded(among: [a]) == [0, 1])
         #expect(board.settle(0) == .decided(winners: [a, b], outvoted: []))
         #expect(board.settle(1) == .decided(winners: [a], outvoted: []))
+        #expect(board.decidedShort == 2)
         board.abandonQueued("no lender was left to run it")
         #expect(board.states == [.done(a), .done(a), .failed("no lender was left to run it")])
-        #expect(board.partlyRun.isEmpty)
+        #expect(board.stranded(among: []).isEmpty)
     }
 }

@@ -307,10 +307,10 @@ extension CLIProcessTests {
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
         }
 
-        /// §6.2: a task whose third lender cannot run it (its lent tool vanished) is decided,
-        /// once no lender is left, by the two replicas that ran: their output is kept and both
-        /// receipts are countersigned (held while the vote waited for the third), and the run
-        /// says the task had fewer replicas than asked.
+        /// §6.2: a task whose third lender cannot run it (its lent tool vanished) is decided by
+        /// the two replicas that ran as soon as no other lender may run it: their output is
+        /// kept, both receipts are countersigned on the channel, and the run says the task had
+        /// fewer replicas than asked.
         @Test func aTaskIsDecidedByTheReplicasThatRanWhenNoLenderIsLeft() throws {
             let swarm = try startSwarm(lenders: 3, tools: ["sh"])
             defer { try? FileManager.default.removeItem(at: swarm.root) }
@@ -342,6 +342,13 @@ extension CLIProcessTests {
                 #expect(receipts.contains { $0["provider"] as? String == ids[lender] && $0["complete"] as? Bool == true }, "\(receipts)")
             }
             #expect(!run.stderr.contains("outvoted"), "\(run.stderr)")
+            // Settled as soon as the third lender's slots gave up, the two replicas waiting for
+            // the vote were answered on the channel: their lenders hold the complete receipts.
+            for lender in 0..<2 {
+                let held = try swarm.lenders[lender].cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
+                    .map { try NodeCommandTests.json(String($0)) }
+                #expect(held.contains { $0["provider"] as? String == ids[lender] && $0["complete"] as? Bool == true }, "\(held)")
+            }
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
         }
 
