@@ -2,8 +2,8 @@ import Node
 import Simulator
 
 /// `potluck-bench sim-vs-loopback`: the simulator's truthfulness. The same network — 500 nodes,
-/// joining through node 0 and one other, alpha 3, k 8, no loss, no churn, 200 lookups for
-/// random targets — runs on real loopback sockets (``LoopbackSwarm``) and in the simulator (the
+/// joining through node 0 and one other, the node's lookup defaults (alpha 4), k 8, no loss,
+/// no churn, 200 lookups for random targets — runs on real loopback sockets (``LoopbackSwarm``) and in the simulator (the
 /// same `DHTNode` on a virtual clock, constant 0.05 ms latency). Lookup success and the hop
 /// distribution should agree within 10%.
 ///
