@@ -345,7 +345,7 @@ final class SharedBoard: Sendable {
     func open(_ slots: [PublicKey: Int]) { state.withLock { $0.slots = slots } }
 
     /// One of `lender`'s slots ended. When it was the lender's last, the tasks it leaves
-    /// stranded (``TaskBoard/stranded(among:)``); slots waiting for a change hear of it.
+    /// stranded (``TaskBoard/stranded(among:)`` the lenders still working), else none.
     func slotEnded(_ lender: PublicKey) -> [Int] {
         state.withLock { state in
             state.slots[lender, default: 1] -= 1
