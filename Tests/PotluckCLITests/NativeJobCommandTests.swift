@@ -34,6 +34,23 @@ extension CLIProcessTests {
             return Swarm(root: root, lenders: lenders, borrower: borrower)
         }
 
+        /// A job `name` under `root` of one task of the lent `sh` upper-casing `text` into
+        /// `out/t.txt`; the job's directory and the job file's path.
+        func writeOneTaskJob(in root: URL, _ name: String, _ text: String) throws -> (URL, String) {
+            let job = root.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+            try "\(text)\n".write(to: job.appendingPathComponent("in/t.txt"), atomically: true, encoding: .utf8)
+            return (job, try writeJob("""
+                tool = "sh"
+                command = "sh -c 'tr a-z A-Z < {input} > {output}'"
+                timeout = "60s"
+                [tasks]
+                each = "in/*.txt"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job))
+        }
+
         /// `tasks` tasks of the lent `sh` of `seconds` each, each upper-casing `in/tN.txt`
         /// ("line N") into `out/tN.txt`; returns the job file's path.
         func writeUppercaseJob(tasks: Int, seconds: Int = 1, in job: URL) throws -> String {
@@ -240,24 +257,8 @@ extension CLIProcessTests {
                 try receipts(node).filter { $0["provider"] as? String == lender && $0["complete"] as? Bool == true }.count
             }
 
-            /// A one-task job upper-casing `text`.
-            func writeReplicaJob(_ name: String, _ text: String) throws -> (URL, String) {
-                let job = swarm.root.appendingPathComponent(name)
-                try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
-                try "\(text)\n".write(to: job.appendingPathComponent("in/t.txt"), atomically: true, encoding: .utf8)
-                return (job, try writeJob("""
-                    tool = "sh"
-                    command = "sh -c 'tr a-z A-Z < {input} > {output}'"
-                    timeout = "60s"
-                    [tasks]
-                    each = "in/*.txt"
-                    [outputs]
-                    file = "out/{stem}.txt"
-                    """, in: job))
-            }
-
             for (round, text) in ["line", "slow line"].enumerated() {
-                let (job, path) = try writeReplicaJob("replicas\(round)", text)
+                let (job, path) = try writeOneTaskJob(in: swarm.root, "replicas\(round)", text)
                 let run = try PotluckProcess.run(["run", path, "--replicas", "3", "--data-dir", swarm.borrower.dataDirectory])
                 #expect(run.status == 0, "\(run.stderr)")
                 #expect(run.stderr.contains("1 task(s) of sh over 3 lender(s), each on 3 of them"), "\(run.stderr)")
@@ -291,7 +292,7 @@ extension CLIProcessTests {
 
             // Detached (§6.1), the node runs the replicas the same way and avoids the outvoted lender.
             #expect(try swarm.borrower.cli(["avoid", "forget", ids[2]]).status == 0)
-            let (job, path) = try writeReplicaJob("replicas-detached", "line")
+            let (job, path) = try writeOneTaskJob(in: swarm.root, "replicas-detached", "line")
             let submitted = try swarm.borrower.cli(["run", "--detach", "--replicas", "3", path])
             #expect(submitted.status == 0, "\(submitted.stderr)")
             let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -321,17 +322,7 @@ extension CLIProcessTests {
             #expect(set.status == 0, "\(set.stderr)")
             try FileManager.default.removeItem(atPath: gone)
             let ids = try swarm.lenders.map { try $0.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
-            let job = swarm.root.appendingPathComponent("short")
-            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
-            try "line\n".write(to: job.appendingPathComponent("in/t.txt"), atomically: true, encoding: .utf8)
-            let path = try writeJob("""
-                tool = "sh"
-                command = "sh -c 'tr a-z A-Z < {input} > {output}'"
-                [tasks]
-                each = "in/*.txt"
-                [outputs]
-                file = "out/{stem}.txt"
-                """, in: job)
+            let (job, path) = try writeOneTaskJob(in: swarm.root, "short", "line")
             let run = try PotluckProcess.run(["run", path, "--replicas", "3", "--data-dir", swarm.borrower.dataDirectory])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stderr.contains("1 task(s) decided by fewer than 3 replicas: no lender was left for the others"), "\(run.stderr)")
