@@ -16,15 +16,23 @@ extension CLIProcessTests.NativeJobCommandTests {
         #expect(id.count == 8, "the job's id alone on stdout: \(submitted.stdout)")
         #expect(try swarm.borrower.cli(["jobs"]).stdout.contains(id))
 
-        // Once some outputs have landed, the borrower's node is killed, then started again.
+        // Once some tasks are recorded done, the borrower's node is killed, then started again.
+        // (Waiting for their outputs instead raced the record: an output is saved a few
+        // milliseconds before its task is recorded done, and a kill in between runs it again.)
         let out = job.appendingPathComponent("out").path
-        // Finished outputs only: a transfer cut by the kill leaves a `.potluck-incoming-…` part,
-        // which the restarted node resumes or removes.
-        let outputs = { Set(((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { !$0.hasPrefix(".potluck-incoming-") }) }
-        #expect(try eventually(timeout: 30) { outputs().count >= 2 })
+        let recordedDone = { (log: String) -> [String] in
+            log.split(separator: "\n").compactMap { line in
+                guard let end = line.range(of: ") done on "), let start = line[..<end.lowerBound].lastIndex(of: "(") else { return nil }
+                return String(line[line.index(after: start)..<end.lowerBound])
+            }
+        }
+        var done: [String] = []
+        #expect(try eventually(timeout: 30) {
+            done = recordedDone(try swarm.borrower.cli(["logs", id]).stdout)
+            return done.count >= 2
+        })
         #expect(swarm.borrower.stop(signal: SIGKILL) != 0)
-        let before = outputs()
-        let written = Dictionary(uniqueKeysWithValues: before.map { ($0, Self.modified(out + "/" + $0)) })
+        let written = Dictionary(uniqueKeysWithValues: done.map { ($0, Self.modified(out + "/" + $0)) })
         let borrower = try NodeProcess(dataDirectory: swarm.borrower.dataDirectory, arguments: ["--bootstrap", swarm.lenders[0].endpoint])
         let shown = try borrower.cli(["jobs", "show", id, "--wait", "--timeout", "90s", "--json"])
         #expect(shown.status == 0, "\(shown.stdout) \(shown.stderr)")
@@ -36,7 +44,7 @@ extension CLIProcessTests.NativeJobCommandTests {
         }
         let staged = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { $0.hasPrefix(".potluck-incoming-") }
         #expect(staged.isEmpty, "no task's staging is left once the job is done: \(staged)")
-        // Tasks done before the restart were not run again.
+        // Tasks recorded done before the restart were not run again.
         for (name, time) in written { #expect(Self.modified(out + "/" + name) == time, "\(name) was written again") }
         let log = try borrower.cli(["logs", id]).stdout
         #expect(log.contains("resumed after the node restarted") && log.contains("8 of 8 task(s) done"), "\(log)")
