@@ -186,12 +186,11 @@ public struct TaskBoard: Sendable {
         refresh(index)
     }
 
-    /// Every task not over and not running fails (no lender is left to run it).
+    /// Every task not over and not running fails (no lender is left to run it). A task some
+    /// replicas ran is ``settle(_:)``d first (``stranded(among:)``), so none is left here.
     public mutating func abandonQueued(_ reason: String) {
         for index in states.indices where states[index] == .queued {
-            let ran = returned[index].count
-            let because = ran > 0 ? "only \(ran) of \(replicas) replicas ran: \(reason)" : reason
-            states[index] = .failed(lastFailure[index].map { "\(because); last: \($0)" } ?? because)
+            states[index] = .failed(lastFailure[index].map { "\(reason); last: \($0)" } ?? reason)
         }
     }
 

@@ -135,15 +135,6 @@ import Testing
         #expect(board.states == [.failed("sh exited 1")])
     }
 
-    @Test func replicasThatCouldNotAllRunSaySo() {
-        var board = TaskBoard(count: 1, replicas: 3)
-        for lender in [a, b] { _ = board.take(for: lender) }
-        board.finish(0, on: a, digest: x)
-        board.finish(0, on: b, digest: x)
-        board.abandonQueued("no lender was left to run it")
-        #expect(board.states == [.failed("only 2 of 3 replicas ran: no lender was left to run it")])
-    }
-
     /// What a job file's batch does when its lenders are gone: a task some replicas ran is
     /// settled over them; one none ran is abandoned.
     @Test func aTaskSomeReplicasRanIsSettledOverThem() {
