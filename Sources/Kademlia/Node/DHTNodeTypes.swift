@@ -228,3 +228,51 @@ extension DHTNode {
         public var counters: Counters
     }
 }
+
+extension DHTNode {
+    /// What a node holds, counted: the simulator's census of where its memory goes
+    /// (issue 19's bytes per node).
+    public struct Footprint: Sendable, Equatable {
+        public var routingEntries = 0
+        public var replacementEntries = 0
+        public var buckets = 0
+        public var rateLimiterKeys = 0
+        public var rememberedEndpoints = 0
+        public var items = 0
+        public var infoHashes = 0
+        public var pendingQueries = 0
+        public var operations = 0
+
+        public init() {}
+
+        /// The sum of two censuses.
+        public static func + (lhs: Footprint, rhs: Footprint) -> Footprint {
+            var sum = lhs
+            sum.routingEntries += rhs.routingEntries
+            sum.replacementEntries += rhs.replacementEntries
+            sum.buckets += rhs.buckets
+            sum.rateLimiterKeys += rhs.rateLimiterKeys
+            sum.rememberedEndpoints += rhs.rememberedEndpoints
+            sum.items += rhs.items
+            sum.infoHashes += rhs.infoHashes
+            sum.pendingQueries += rhs.pendingQueries
+            sum.operations += rhs.operations
+            return sum
+        }
+    }
+
+    /// This node's census (``Footprint``).
+    public var footprint: Footprint {
+        var census = Footprint()
+        census.routingEntries = table.count
+        census.replacementEntries = table.buckets.reduce(0) { $0 + $1.replacements.count }
+        census.buckets = table.buckets.count
+        census.rateLimiterKeys = rateLimiter.rememberedKeys
+        census.rememberedEndpoints = dialedBack.count + silent.count + dialBacks.count + announcerKeys.count
+        census.items = items.count
+        census.infoHashes = peers.infoHashCount
+        census.pendingQueries = pending.count
+        census.operations = operations.count
+        return census
+    }
+}

@@ -74,6 +74,9 @@ struct RateLimiter: Sendable {
         return refusal
     }
 
+    /// How many addresses and blocks it remembers (for memory accounting).
+    var rememberedKeys: Int { buckets.count }
+
     private mutating func remember(_ key: Key, _ bucket: Bucket) {
         if buckets[key] == nil && buckets.count >= capacity {
             // Forget the stalest quarter at once, so this O(n) sweep runs rarely.

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Foundation
+import Kademlia
 
 /// The figures of one run (`spec/0010-simulator.md` §6), with the scenario's expectations
 /// checked. Encodes to JSON with the snake_case names used by `[expected]` tables.
@@ -58,6 +59,9 @@ public struct SimulationReport: Sendable, Codable {
     /// The DHT node settings the run used (the node's defaults unless the scenario overrides).
     public var dhtSettings: String
     public var abandoned: Int
+    /// What an online node holds at the end, on average (``DHTNode/Footprint``): where the
+    /// bytes per node go.
+    public var heldPerNode = ""
 
     /// Filled by the driver (the simulator itself never reads a clock or the memory use).
     public var wallSeconds: Double?
@@ -157,6 +161,7 @@ public struct SimulationReport: Sendable, Codable {
             ("get ms p50 / p99: first value", "\(format(getFirstValueMsP50, 1)) / \(format(getFirstValueMsP99, 1))"),
             ("get ms p50 / p99: lookup end", "\(format(getFoundMsP50, 1)) / \(format(getFoundMsP99, 1))"),
             ("dht settings", dhtSettings),
+            ("held per online node", heldPerNode),
         ]
         if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
         if let eventsPerSecond { rows.append(("events / s (wall)", format(eventsPerSecond, 0))) }
@@ -208,8 +213,19 @@ extension Simulation {
             getFoundMsP50: percentile(getsFound, 50), getFoundMsP99: percentile(getsFound, 99),
             dhtSettings: Self.describe(nodeConfiguration),
             abandoned: abandoned, expectations: [])
+        report.heldPerNode = heldPerOnlineNode
         report.check(scenario)
         return report
+    }
+
+    /// The mean ``DHTNode/Footprint`` of the online nodes, in words.
+    var heldPerOnlineNode: String {
+        let total = onlineList.reduce(DHTNode.Footprint()) { $0 + nodes[Int($1)].footprint }
+        let mean = { (count: Int) in format(Double(count) / Double(max(self.onlineList.count, 1)), 1) }
+        return "\(mean(total.routingEntries)) contacts in \(mean(total.buckets)) buckets, "
+            + "\(mean(total.replacementEntries)) waiting, \(mean(total.rateLimiterKeys)) rate-limiter keys, "
+            + "\(mean(total.rememberedEndpoints)) remembered endpoints, \(mean(total.items + total.infoHashes)) items, "
+            + "\(mean(total.pendingQueries)) pending queries"
     }
 
     /// The time series as CSV (one row per sample interval).
