@@ -15,7 +15,7 @@ extension DHTService {
         let limits = config.channelLimits.limits
         let service = try JobService(
             identity: identity, dataDirectory: options.dataDirectory, receipts: try ReceiptStore(environment: persistence.environment),
-            jobs: try JobStore(environment: persistence.environment), runner: options.sandbox, logger: logger)
+            jobs: try JobStore(environment: persistence.environment), runner: options.sandbox, askers: askers, logger: logger)
         let address = host.addressText
         let candidates = options.jobsPort.map { [$0] } ?? [Int(host.port), 0]
         var lastError: (any Error)?

@@ -21,6 +21,8 @@ public final class DHTService: Service, Sendable {
     let identity: SigningKey
     let persistence: NodePersistence
     let logger: Logger
+    /// Borrowers that asked for work, for the receipt keeper to gather (``Askers``).
+    let askers = Askers()
     let onReady: ReadyHandler
     let clock = NodeClock()
     /// The job service and its `tcp://` endpoint, once bound.
@@ -158,7 +160,7 @@ public final class DHTService: Service, Sendable {
                 }
                 tasks.addTask { [self] in
                     try await ReceiptKeeper(service: self, handler: ControlHandler(service: self, events: events, bound: bound),
-                                            interval: options.receiptsInterval).run()
+                                            interval: options.receiptsInterval).run(gathering: askers.stream)
                 }
                 if options.useDefaultBootstrap && options.bootstrap.isEmpty {
                     tasks.addTask { [options, logger] in

@@ -28,6 +28,8 @@ final class JobService: Sendable {
     let nativeRunner: NativeRunner
     let desk: JobDesk
     let logger: Logger
+    /// Where borrowers that ask for work are told to the receipt keeper.
+    let askers: Askers
     /// How long the lender waits for the borrower's countersignature.
     let receiptTimeout: Duration = .seconds(30)
     /// How long a new connection (or an asked-for job after `go`) has to send its job.
@@ -42,7 +44,8 @@ final class JobService: Sendable {
     let strangerRate = StrangerRate()
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
-         nativeRunner: NativeRunner = NativeRunner(), logger: Logger) throws(NodeError) {
+         nativeRunner: NativeRunner = NativeRunner(), askers: Askers = Askers(), logger: Logger) throws(NodeError) {
+        self.askers = askers
         receiveBudget = ReceiveBudget()
         known = KnownPeers { (try? receipts.ledger()).map(KnownPeers.peers(in:)) ?? [] }
         self.identity = identity
@@ -142,6 +145,7 @@ final class JobService: Sendable {
 
     private func run(_ job: Submission, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {
         let borrower = connection.peer
+        askers.asked(by: borrower)
         let demand = JobDemand(runtime: job.tool == nil ? "wasm32-wasi" : Offer.nativeRuntime, tool: job.tool, cores: cores, memoryBytes: job.limits.memoryBytes, coreSeconds: job.limits.coreSeconds,
                                wallSeconds: job.limits.wallSeconds)
         let (policy, conditions, config): (LenderPolicy, LenderDesk.Conditions, LenderConfig)

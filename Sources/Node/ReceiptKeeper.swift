@@ -15,6 +15,10 @@ import Records
 /// A borrower whose receipts brought nothing new is asked again after twice the wait (from
 /// one interval up to a day), so a refused proposal costs little; proposals older than a week
 /// are left pending.
+///
+/// It also gathers the published receipts of every borrower that asks this node for work
+/// (``Askers``), at most once an hour each: the lender's line then ranks the borrower by the work
+/// it gave others too, not only by what passed between the two (`spec/0012-trust.md` §3).
 struct ReceiptKeeper {
     let service: DHTService
     let handler: ControlHandler
@@ -26,6 +30,10 @@ struct ReceiptKeeper {
     static let longestWait: Duration = .seconds(86_400)
     /// The most borrowers synced in one round.
     static let borrowersPerRound = 8
+    /// How long a borrower's gathered receipts stand before it is gathered again when it asks.
+    static let gatherEvery: Duration = .seconds(3600)
+    /// The most askers remembered (the oldest are forgotten first).
+    static let askersRemembered = 4096
 
     /// What the keeper remembers between rounds.
     struct Memory {
@@ -35,13 +43,35 @@ struct ReceiptKeeper {
         var chase: [PublicKey: (next: ContinuousClock.Instant, wait: Duration)] = [:]
     }
 
-    /// Runs until cancelled, one round every `interval` once the routing table has someone.
-    func run() async throws {
-        var memory = Memory()
-        while !Task.isCancelled {
-            try await Task.sleep(for: interval)
-            guard await handler.inspect({ $0.status.routingTableSize }) ?? 0 > 0 else { continue }
-            await round(&memory, now: .now)
+    /// Runs until cancelled: one round every `interval` once the routing table has someone, and
+    /// a gathering of each asker that comes out of `askers`.
+    func run(gathering askers: AsyncStream<PublicKey>) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await gather(askers) }
+            var memory = Memory()
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                guard await handler.inspect({ $0.status.routingTableSize }) ?? 0 > 0 else { continue }
+                await round(&memory, now: .now)
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Syncs each borrower that asked for work, unless it was gathered within ``gatherEvery``.
+    func gather(_ askers: AsyncStream<PublicKey>) async {
+        var gathered: [PublicKey: ContinuousClock.Instant] = [:]
+        let me = service.identity.publicKey
+        for await borrower in askers where borrower != me {
+            let now = ContinuousClock.now
+            if let last = gathered[borrower], now - last < Self.gatherEvery { continue }
+            if gathered.count >= Self.askersRemembered {
+                gathered = gathered.filter { now - $0.value < Self.gatherEvery }
+                if gathered.count >= Self.askersRemembered { gathered.removeAll() }
+            }
+            gathered[borrower] = now
+            guard let result = try? await handler.syncReceipts(ReceiptsSyncRequest(peer: borrower.peerID)) else { continue }
+            if result.added > 0 { service.logger.info("gathered \(result.added) receipt(s) published by \(borrower.peerID.prefix(16))…, who asked for work") }
         }
     }
 

@@ -1,4 +1,5 @@
 import ControlAPI
+import ExampleJobs
 import PotluckCrypto
 import Foundation
 import Records
@@ -138,6 +139,37 @@ extension CLIProcessTests {
             // B has no path to the lender of its own, so its personal flow-based trust stays 0.
             #expect(try b.cli(["trust", lender.publicKey.peerID, "--json"]).stdout.contains("\"score\":0"))
             for node in [a, b] { #expect(node.stop() == 0) }
+        }
+
+        /// A lender gathers what a borrower that asks it for work published, without a command:
+        /// the line then ranks the borrower by the work it did with others too.
+        @Test func aLenderGathersTheReceiptsOfABorrowerThatAsksForWork() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let (lender, borrower) = try NodeProcess.lenderAndBorrower(in: root)
+            let me = try IdentityFile.load(from: borrower.dataDirectory + "/identity")
+            let other = SigningKey.generate()
+            let receipts = (1...3).map { sequence in
+                Receipt(body: ReceiptBody(provider: me.publicKey, consumer: other.publicKey, jobDigest: Blake2b.hash256([UInt8(sequence)]),
+                                          coreMilliseconds: 600_000, memoryByteSeconds: 0, start: 1_700_000_000_000,
+                                          end: 1_700_000_600_000, sequence: Int64(sequence)))
+                    .signed(by: me).signed(by: other)
+            }
+            let file = root.appendingPathComponent("r.jsonl").path
+            try receipts.map { #"{"encoded":"\#(Hex.encode($0.encoded()))"}"# }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try borrower.cli(["receipts", "import", file]).status == 0)
+            let published = try borrower.cli(["receipts", "publish"])
+            #expect(published.stdout.contains("published 3 receipt(s)"), "\(published.stderr)")
+            #expect(try lender.cli(["receipts", "--json"]).stdout.isEmpty)
+
+            let primes = root.appendingPathComponent("primes.wasm").path
+            #expect(FileManager.default.createFile(atPath: primes, contents: Data(ExampleJobs.primes)))
+            let ran = try PotluckProcess.run(["run", primes, "--data-dir", borrower.dataDirectory, "--", "1000"])
+            #expect(ran.status == 0, "\(ran.stderr)")
+            // The job's receipt, and the three the borrower gave another peer.
+            #expect(try eventually(timeout: 20) { try lender.cli(["receipts", "--json"]).stdout.split(separator: "\n").count == 4 })
+            #expect(lender.stderr.contains("gathered 3 receipt(s) published by \(me.publicKey.peerID.prefix(16))…, who asked for work"), "\(lender.stderr)")
+            for node in [lender, borrower] { #expect(node.stop() == 0) }
         }
     }
 }
