@@ -42,6 +42,9 @@ public struct LendingMetrics: Sendable {
     public var auctionBids = 0
     public var receipts = 0
     public var trustSnapshots = 0
+    /// Under `trust.view = "node"`: borrowers gathered by lenders, and snapshots of peers' ledgers.
+    public var gatherings = 0
+    public var ledgerSnapshots = 0
     public var whitewashes = 0
     /// Replicated jobs (§2.6): comparisons without a majority (each ran one more replica),
     /// jobs of the window that ended with none, and replicas whose receipt was not countersigned.

@@ -58,6 +58,11 @@ public struct LendingReport: Sendable, Codable {
     public var auctionBids: Int
     public var trustSnapshots: Int
     public var receipts: Int
+    /// The view peers rank from (`trust.view`); under `node`, borrowers gathered by lenders and
+    /// snapshots made of peers' ledgers.
+    public var trustView = ""
+    public var gatherings = 0
+    public var ledgerSnapshots = 0
     public var whitewashes: Int
     /// Share of the completed jobs of honest peers (neither malicious nor spies) whose result was wrong;
     /// `nil` without malicious peers (`spec/0018` §2.5).
@@ -124,6 +129,7 @@ public struct LendingReport: Sendable, Codable {
             ("assignments / violations", "\(assignments) / \(constraintViolations)"),
             ("match ticks / fallbacks", "\(matchTicks) / \(assignmentFallbacks)"),
             ("receipts / trust snapshots", "\(receipts) / \(trustSnapshots)"),
+            ("trust view", trustView + (trustView == "node" ? ": \(gatherings) borrowers gathered, \(ledgerSnapshots) ledger snapshots" : "")),
         ]
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
         if let badResultRate {
@@ -194,6 +200,9 @@ extension LendingSimulation {
             whitewashes: metrics.whitewashes, badResultRate: badResultRate, replicas: lending.replicas,
             replicaDisagreements: metrics.replicaDisagreements, jobsUnresolved: metrics.jobsUnresolved,
             receiptsRefused: metrics.receiptsRefused, expectations: [])
+        report.trustView = lending.view.rawValue
+        report.gatherings = metrics.gatherings
+        report.ledgerSnapshots = metrics.ledgerSnapshots
         report.check(scenario)
         return report
     }

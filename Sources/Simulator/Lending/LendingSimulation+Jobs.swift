@@ -75,6 +75,8 @@ extension LendingSimulation {
             if trust != 0 { metrics.classes[classIndex].trustKnown += 1 }
             return trust
         }
+        // As the node's receipt keeper: what the borrower published counts from the next ranking.
+        gather(Self.identity(job.borrower, job.generation), by: Int(lenderPeer[slot]))
         perform(actions, at: slot)
     }
 
@@ -206,8 +208,7 @@ extension LendingSimulation {
             reported: Int64((job.coreSeconds * 1000).rounded()), cores: lending.jobCores,
             observedWallMilliseconds: wallMilliseconds, budgetCoreSeconds: job.coreSeconds)
         let coreSeconds = Double(accepted) / 1000
-        graph.addWork(provider: key(lender, generation[Int(lender)]), consumer: key(job.borrower, job.generation),
-                      coreSeconds: coreSeconds, endedAt: Int64(now / 1_000_000))
+        record(provider: (lender, generation[Int(lender)]), consumer: (job.borrower, job.generation), coreSeconds: coreSeconds)
         metrics.receipts += 1
         metrics.receiptCoreSeconds += coreSeconds
         remember(lender: Int32(slot), by: job.borrower, generation: job.generation)

@@ -14,7 +14,8 @@ extension LendingSimulation {
     /// instant, scores cached until the next one, so the cost is one sort of the receipts per
     /// interval plus two bounded flows per distinct (lender, borrower) pair asked.
     func trustTick() {
-        snapshot = graph.snapshot(now: Int64(now / 1_000_000), halfLifeSeconds: lending.decayHalfLife)
+        if lending.view != .node { snapshot = graph.snapshot(now: Int64(now / 1_000_000), halfLifeSeconds: lending.decayHalfLife) }
+        trustTicks += 1
         scoreCache.removeAll(keepingCapacity: true)
         metrics.trustSnapshots += 1
         let next = now + Self.nanoseconds(lending.trustInterval)
@@ -33,13 +34,16 @@ extension LendingSimulation {
         let subject = key(borrower, identity), asker = key(lender, generation[Int(lender)])
         let grant = starterGrant(of: borrower, generation: identity)
         let score: Double
-        if lending.ownReceiptsOnly {
+        switch lending.view {
+        case .own:
             // The lender's own receipts: only the work directly between the two counts.
             let direct = FlowScore(given: snapshot.weight(from: subject, to: asker), received: snapshot.weight(from: asker, to: subject),
                                    unit: lending.trustUnit)
             score = rule.rank(direct, grant: grant)
-        } else {
+        case .global:
             score = rule.rank(of: subject, asSeenBy: asker, in: snapshot, grant: grant)
+        case .node:
+            score = rule.rank(of: subject, asSeenBy: asker, in: ledgerSnapshot(of: Int(lender)), grant: grant)
         }
         scoreCache[cacheKey] = score
         return score
@@ -53,9 +57,14 @@ extension LendingSimulation {
         let cacheKey = ScoreKey(asker: borrower, subject: lender, generation: identity | 1 << 31)
         if let cached = scoreCache[cacheKey] { return cached }
         let subject = key(lender, generation[Int(lender)]), asker = key(borrower, identity)
-        let score = lending.ownReceiptsOnly
-            ? TrustMath.boundedScore(snapshot.weight(from: subject, to: asker) - snapshot.weight(from: asker, to: subject), unit: lending.trustUnit)
-            : snapshot.flowScore(of: subject, asSeenBy: asker, configuration: flowConfiguration).score
+        let score = switch lending.view {
+        case .own:
+            TrustMath.boundedScore(snapshot.weight(from: subject, to: asker) - snapshot.weight(from: asker, to: subject), unit: lending.trustUnit)
+        case .global:
+            snapshot.flowScore(of: subject, asSeenBy: asker, configuration: flowConfiguration).score
+        case .node:
+            ledgerSnapshot(of: Int(borrower)).flowScore(of: subject, asSeenBy: asker, configuration: flowConfiguration).score
+        }
         scoreCache[cacheKey] = score
         return score
     }

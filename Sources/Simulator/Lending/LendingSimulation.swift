@@ -74,6 +74,14 @@ public final class LendingSimulation {
     // Trust.
     var graph = WorkGraph()
     var snapshot: WorkSnapshot
+    /// Trust ticks so far: a ledger's snapshot is made again at most once a tick.
+    var trustTicks = 0
+    /// Under `trust.view = "node"`: every receipt, each identity's receipts in the order they
+    /// ended (the attackers' fakes apart), and what each peer's node holds.
+    var receiptLog: [SimulatedReceipt] = []
+    var receiptsOf: [UInt64: [Int32]] = [:]
+    var pinnedReceipts: [UInt64: [Int32]] = [:]
+    var ledgers: [PeerLedger]
     var scoreCache: [ScoreKey: Double] = [:]
     let flowConfiguration: FlowConfiguration
 
@@ -107,6 +115,7 @@ public final class LendingSimulation {
         coordinates = (0..<n).map { VivaldiCoordinate(components: placement.roundTripCoordinate(of: $0)) ?? VivaldiCoordinate() }
         known = Array(repeating: [], count: n)
         avoided = Array(repeating: [], count: n)
+        ledgers = Array(repeating: PeerLedger(), count: lending.view == .node ? n : 0)
         lenderSlot = Array(repeating: -1, count: n)
         metrics = LendingMetrics()
         snapshot = WorkGraph().snapshot(now: 0)
@@ -188,8 +197,8 @@ public final class LendingSimulation {
             case .sybil:
                 // The region's fake receipts: each identity "gave" its lender `sybil_fake_work_s`.
                 for identity in 1...lending.sybilIdentities {
-                    graph.addWork(provider: key(UInt32(peer), UInt32(identity)), consumer: key(UInt32(peer), 0),
-                                  coreSeconds: lending.sybilFakeWork, endedAt: 0)
+                    record(provider: (UInt32(peer), UInt32(identity)), consumer: (UInt32(peer), 0),
+                           coreSeconds: lending.sybilFakeWork, pinned: true)
                 }
                 scheduleArrival(of: UInt32(peer))
             case .whitewasher:
@@ -216,16 +225,14 @@ public final class LendingSimulation {
         if lending.spyVouchWork > 0 {
             for spy in peerClass.indices where peerClass[spy] == .spy {
                 for member in members {
-                    graph.addWork(provider: key(UInt32(member), 0), consumer: key(UInt32(spy), 0),
-                                  coreSeconds: lending.spyVouchWork, endedAt: 0)
+                    record(provider: (UInt32(member), 0), consumer: (UInt32(spy), 0), coreSeconds: lending.spyVouchWork, pinned: true)
                 }
             }
         }
         guard lending.maliciousCollectiveWork > 0, members.count > 1 else { return }
         for (index, member) in members.enumerated() {
             let next = members[(index + 1) % members.count]
-            graph.addWork(provider: key(UInt32(next), 0), consumer: key(UInt32(member), 0),
-                          coreSeconds: lending.maliciousCollectiveWork, endedAt: 0)
+            record(provider: (UInt32(next), 0), consumer: (UInt32(member), 0), coreSeconds: lending.maliciousCollectiveWork, pinned: true)
         }
     }
 
@@ -262,7 +269,7 @@ public final class LendingSimulation {
     }
 
     /// The key of `peer`'s identity number `generation`: 32 deterministic bytes (SplitMix64 of
-    /// both). Nothing is signed: the economy counts work with `WorkGraph.addWork`.
+    /// both). Nothing is signed: the economy counts work with `WorkGraph.addWork` (``record``).
     func key(_ peer: UInt32, _ generation: UInt32) -> PublicKey {
         var state = UInt64(peer) << 32 | UInt64(generation) ^ 0x504F_544C_5543_4B21
         var bytes: [UInt8] = []

@@ -106,15 +106,24 @@ extension Scenario {
         public var maxPathLength: Int = 2
         /// Net flow scoring 0.5, core-seconds (`trust.unit`).
         public var trustUnit: Double = 3600
-        /// Which receipts a lender ranks from (`trust.view`): every receipt of the community
-        /// (`global`), or only those it is a party to (`own`), as a node holds without `potluck
-        /// receipts sync`.
-        public var ownReceiptsOnly = false
+        /// Which receipts a peer ranks from (`trust.view`).
+        public var view = TrustView.node
 
         public init() {}
 
         /// Fraction of peers that lend from the start.
         public var contributors: Double { 1 - freeRiders - newcomers - whitewashers - sybils - malicious - spies }
+    }
+
+    /// Which receipts a peer ranks others from (`trust.view`, `spec/0018` §4).
+    public enum TrustView: String, Sendable, CaseIterable {
+        /// Every receipt of the community: a view no node has, kept for comparison.
+        case global
+        /// Only the receipts the peer is a party to.
+        case own
+        /// What its node holds: its own receipts, and what each borrower that asked it for work
+        /// had published, gathered at most once an hour (`spec/0011` Appendix A).
+        case node
     }
 
     /// The metrics an `[expected]` table of a lending scenario may bound (``LendingReport``).
@@ -180,7 +189,8 @@ extension Scenario {
             lending.trustInterval = try trust.double("interval_s", default: lending.trustInterval, in: 1...1e7)
             lending.maxPathLength = try trust.int("max_path_length", default: lending.maxPathLength, in: 1...6)
             lending.trustUnit = try trust.double("unit", default: lending.trustUnit, in: 0.001...1e9)
-            lending.ownReceiptsOnly = try trust.string("view", default: "global", oneOf: ["global", "own"]) == "own"
+            let view = try trust.string("view", default: lending.view.rawValue, oneOf: TrustView.allCases.map(\.rawValue))
+            lending.view = TrustView(rawValue: view) ?? lending.view
             try trust.finish()
         }
         try reader.finish()
