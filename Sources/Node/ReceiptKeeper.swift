@@ -3,6 +3,7 @@ import Kademlia
 import Logging
 import ControlAPI
 import PotluckCrypto
+import Lending
 import Records
 
 /// Moves this node's receipts without a command (`spec/0011-records.md` Appendix A): it publishes
@@ -17,7 +18,7 @@ import Records
 /// are left pending.
 ///
 /// It also gathers the published receipts of every borrower that asks this node for work
-/// (``Askers``), at most once an hour each: the lender's line then ranks the borrower by the work
+/// (``Askers``), as ``ReceiptGathering`` allows (once an hour each, 60 an hour): the lender's line then ranks the borrower by the work
 /// it gave others too, not only by what passed between the two (`spec/0012-trust.md` §3).
 struct ReceiptKeeper {
     let service: DHTService
@@ -30,10 +31,6 @@ struct ReceiptKeeper {
     static let longestWait: Duration = .seconds(86_400)
     /// The most borrowers synced in one round.
     static let borrowersPerRound = 8
-    /// How long a borrower's gathered receipts stand before it is gathered again when it asks.
-    static let gatherEvery: Duration = .seconds(3600)
-    /// The most askers remembered (the oldest are forgotten first).
-    static let askersRemembered = 4096
 
     /// What the keeper remembers between rounds.
     struct Memory {
@@ -58,18 +55,13 @@ struct ReceiptKeeper {
         }
     }
 
-    /// Syncs each borrower that asked for work, unless it was gathered within ``gatherEvery``.
+    /// Syncs each borrower that asked for work when ``ReceiptGathering`` says so.
     func gather(_ askers: AsyncStream<PublicKey>) async {
-        var gathered: [PublicKey: ContinuousClock.Instant] = [:]
+        var gathering = ReceiptGathering<PublicKey>()
+        let start = ContinuousClock.now
         let me = service.identity.publicKey
         for await borrower in askers where borrower != me {
-            let now = ContinuousClock.now
-            if let last = gathered[borrower], now - last < Self.gatherEvery { continue }
-            if gathered.count >= Self.askersRemembered {
-                gathered = gathered.filter { now - $0.value < Self.gatherEvery }
-                if gathered.count >= Self.askersRemembered { gathered.removeAll() }
-            }
-            gathered[borrower] = now
+            guard gathering.gathers(borrower, at: .now - start) else { continue }
             guard let result = try? await handler.syncReceipts(ReceiptsSyncRequest(peer: borrower.peerID)) else { continue }
             if result.added > 0 { service.logger.info("gathered \(result.added) receipt(s) published by \(borrower.peerID.prefix(16))…, who asked for work") }
         }

@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Lending
 import Trust
 
 /// One receipt of the run: who gave whom how much, and when it ended. Identities are packed
@@ -20,19 +21,16 @@ struct PeerLedger {
     var snapshot: WorkSnapshot?
     var snapshotTick = -1
     var changed = false
-    /// When it last gathered each borrower identity.
-    var gathered: [UInt64: UInt64] = [:]
+    /// When it gathers a borrower identity (the node's rule).
+    var gathering = ReceiptGathering<UInt64>()
 }
 
 extension LendingSimulation {
     /// How many receipts an index lists (`ControlHandler.receiptIndexCapacity`, `spec/0011`
     /// Appendix A).
     static let indexCapacity = 45
-    /// How often a node publishes its index (`--receipts-interval`'s default, 5 minutes) and how
-    /// long gathered receipts stand before the borrower is gathered again (1 hour): the node's
-    /// ``ReceiptKeeper`` figures.
+    /// How often a node publishes its index (`--receipts-interval`'s default, 5 minutes).
     static let publishEvery: UInt64 = 300_000_000_000
-    static let gatherEvery: UInt64 = 3_600_000_000_000
 
     static func identity(_ peer: UInt32, _ generation: UInt32) -> UInt64 { UInt64(peer) << 32 | UInt64(generation) }
 
@@ -56,11 +54,10 @@ extension LendingSimulation {
         if consumer.peer != provider.peer { hold(number, in: Int(consumer.peer)) }
     }
 
-    /// Lender `peer` gathers what `borrower` had published, unless it did within the hour.
+    /// Lender `peer` gathers what `borrower` had published, as the node's ``ReceiptGathering``
+    /// allows.
     func gather(_ borrower: UInt64, by peer: Int) {
-        guard lending.view == .node else { return }
-        if let last = ledgers[peer].gathered[borrower], now - last < Self.gatherEvery { return }
-        ledgers[peer].gathered[borrower] = now
+        guard lending.view == .node, ledgers[peer].gathering.gathers(borrower, at: .nanoseconds(Int64(now))) else { return }
         metrics.gatherings += 1
         for number in published(by: borrower) { hold(number, in: peer) }
     }
