@@ -6,7 +6,8 @@ import PotluckCrypto
 /// borrower that gave to others but never to this lender would rank as a stranger.
 ///
 /// Asking costs the borrower nothing and the node little: the newest 64 askers wait, older ones
-/// are dropped, and the keeper gathers each borrower at most once an hour.
+/// are dropped, and the keeper gathers as ``ReceiptGathering`` allows (each borrower at most
+/// once an hour, 60 gatherings an hour in all).
 struct Askers: Sendable {
     let stream: AsyncStream<PublicKey>
     private let continuation: AsyncStream<PublicKey>.Continuation

@@ -18,8 +18,9 @@ import Records
 /// are left pending.
 ///
 /// It also gathers the published receipts of every borrower that asks this node for work
-/// (``Askers``), as ``ReceiptGathering`` allows (once an hour each, 60 an hour): the lender's line then ranks the borrower by the work
-/// it gave others too, not only by what passed between the two (`spec/0012-trust.md` §3).
+/// (``Askers``), as ``ReceiptGathering`` allows (once an hour each, 60 an hour): the lender's
+/// line then ranks the borrower by the work it gave others too, not only by what passed between
+/// the two (`spec/0012-trust.md` §3).
 struct ReceiptKeeper {
     let service: DHTService
     let handler: ControlHandler

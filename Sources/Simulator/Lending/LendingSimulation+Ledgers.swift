@@ -69,7 +69,8 @@ extension LendingSimulation {
         let lastPublication = now - now % Self.publishEvery
         let room = Self.indexCapacity - pinned.count
         var latest: [Int32] = []
-        for number in (receiptsOf[identity] ?? []).reversed() where latest.count < room {
+        for number in (receiptsOf[identity] ?? []).reversed() {
+            guard latest.count < room else { break }
             if receiptLog[Int(number)].endedAt <= lastPublication { latest.append(number) }
         }
         return Array(pinned) + latest
