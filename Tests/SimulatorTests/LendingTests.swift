@@ -111,6 +111,26 @@ import Testing
         #expect(gathered > alone + 0.1, "free riders wait \(gathered)× contributors (own receipts: \(alone)×)")
     }
 
+    /// Lenders' windows and owners (`[lending.availability]`, `spec/0018` §2.7), judged by the
+    /// node's matcher and desk: no lender lends outside its window, and one whose owner uses the
+    /// machine refuses what arrives meanwhile (`not-idle`), which goes back to the pool; neither
+    /// breaks a constraint. A third of the usual demand, so that owners away half the time leave
+    /// enough capacity: what they refuse waits longer but is served.
+    @Test func lendersLendOnlyInTheirWindowsAndWhileTheirOwnersAreAway() throws {
+        let availability = { (keys: String) in
+            try Self.run(Self.scenario(order: "potluck").replacingOccurrences(of: "jobs_per_hour = 24.0", with: "jobs_per_hour = 8.0")
+                + "\n[lending.availability]\n" + keys + "\n")
+        }
+        let closed = try availability("windowed = 1.0\nwindow = \"12:00-13:00\"")  // the run spans 00:00-02:15
+        #expect(closed.jobsCompleted == 0 && closed.constraintViolations == 0 && closed.unavailableRefusals == 0)
+        let always = try availability("idle_only = 0.0")
+        let owners = try availability("idle_only = 1.0\nowner_busy = 0.5\nowner_busy_mean_s = 600.0")
+        #expect(owners.constraintViolations == 0 && owners.unavailableRefusals > 0)
+        #expect(owners.jobsCompleted > 0 && always.jobsCompleted > 0)
+        let (busy, free) = (try Self.meanWait(owners, .contributor), try Self.meanWait(always, .contributor))
+        #expect(busy > free, "contributors wait \(busy) s on average when owners use their machines half the time, \(free) s otherwise")
+    }
+
     /// Sybil regions (`spec/0018` §2.4): a region borrowing per identity asks about as many
     /// jobs as its identities would, lends like a contributor, and its figures are reported.
     @Test func sybilRegionsBorrowUnderTheirIdentitiesAndLend() throws {
@@ -257,6 +277,8 @@ import Testing
         ("free_riders = 0.25", "free_riders = 0.25\nmalicious_honesty = 1.5", "lending.classes.malicious_honesty: must be in 0.0…1.0 (got 1.5)"),
         ("mode = \"batch\"", "mode = \"batch\"\nspeed = 3", "lending.matching.speed: unknown key"),
         ("jobs_per_hour = 24.0", "jobs_per_hour = \"many\"", "lending.jobs_per_hour: must be a number, not a string"),
+        ("[lending.policy]", "[lending.availability]\nwindow = \"25:00-26:00\"\n[lending.policy]",
+         "lending.availability.window: '25:00-26:00' is not a daily window: use HH:MM-HH:MM, e.g. 22:00-07:00"),
     ])
     func badLendingInputIsRefused(replacing: String, with: String, message: String) {
         let text = Self.scenario().replacingOccurrences(of: replacing, with: with)

@@ -22,6 +22,8 @@ enum LendingEventKind: UInt8, Sendable {
     case join
     /// Whitewasher `subject` takes a fresh identity.
     case whitewash
+    /// The owner of idle-only lender `subject` (a slot) starts or stops using the machine.
+    case ownerTurn
 }
 
 extension LendingEventKind: EventKindCode {

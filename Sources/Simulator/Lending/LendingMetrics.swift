@@ -42,6 +42,8 @@ public struct LendingMetrics: Sendable {
     public var auctionBids = 0
     public var receipts = 0
     public var trustSnapshots = 0
+    /// Jobs refused `unavailable`: the lender's window closed or its owner came back meanwhile.
+    public var unavailableRefusals = 0
     /// Under `trust.view = "node"`: borrowers gathered by lenders, and snapshots of peers' ledgers.
     public var gatherings = 0
     public var ledgerSnapshots = 0

@@ -63,6 +63,8 @@ public struct LendingReport: Sendable, Codable {
     public var trustView = ""
     public var gatherings = 0
     public var ledgerSnapshots = 0
+    /// Jobs refused because the lender's window closed or its owner came back (`[lending.availability]`).
+    public var unavailableRefusals = 0
     public var whitewashes: Int
     /// Share of the completed jobs of honest peers (neither malicious nor spies) whose result was wrong;
     /// `nil` without malicious peers (`spec/0018` §2.5).
@@ -132,6 +134,7 @@ public struct LendingReport: Sendable, Codable {
             ("trust view", trustView + (trustView == "node" ? ": \(gatherings) borrowers gathered, \(ledgerSnapshots) ledger snapshots" : "")),
         ]
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
+        if unavailableRefusals > 0 { rows.append(("refused: lender unavailable", "\(unavailableRefusals) (window closed or owner back)")) }
         if let badResultRate {
             let wrong = PeerClass.allCases.filter { !$0.attacks }.compactMap { figures($0) }.reduce(0) { $0 + $1.wrongResultsReceived }
             rows.append(("bad results", "\(format(badResultRate * 100, 2)) % of honest peers' jobs (\(wrong) wrong results)"))
@@ -203,6 +206,7 @@ extension LendingSimulation {
         report.trustView = lending.view.rawValue
         report.gatherings = metrics.gatherings
         report.ledgerSnapshots = metrics.ledgerSnapshots
+        report.unavailableRefusals = metrics.unavailableRefusals
         report.check(scenario)
         return report
     }

@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Foundation
 import Jobs
 import Lending
 import Trust
@@ -66,7 +67,7 @@ extension LendingSimulation {
         let slot = Int(job.lender)
         incoming[slot] -= 1
         let actions = desks[slot].arrive(UInt64(number), borrower: key(job.borrower, job.generation), digest: Self.digest,
-                                         demand: demand(job), conditions: conditions(), now: .nanoseconds(now)) {
+                                         demand: demand(job), conditions: conditions(slot), now: .nanoseconds(now)) {
             guard lending.order != .fifo else { return 0 }
             let trust = lenderTrust(slot: slot, borrower: job.borrower, generation: job.generation)
             let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
@@ -95,6 +96,11 @@ extension LendingSimulation {
                 if refusal.code == .busy {
                     metrics.classes[Int(peerClass[Int(jobs[Int(number)].borrower)].rawValue)].refusals += 1
                     trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 4)
+                } else if refusal.code == .outsideWindow || refusal.code == .notIdle {
+                    // Its window closed, or its owner came back, while the job was on its way
+                    // (the matcher judged the offer when it sent it): the node's refusal too.
+                    metrics.unavailableRefusals += 1
+                    trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 6)
                 } else {
                     metrics.constraintViolations += 1
                 }
@@ -106,9 +112,27 @@ extension LendingSimulation {
         }
     }
 
-    /// The lender's machine as the desk sees it: the minute of the virtual day, an idle machine.
-    func conditions() -> LenderDesk.Conditions {
-        LenderDesk.Conditions(minuteOfDay: Int(now / 60_000_000_000 % 1440), machine: MachineState(idle: true, detail: "simulated"))
+    /// Lender `slot`'s machine as the desk sees it: the minute of the virtual day (the run starts
+    /// at midnight UTC), and whether its owner is using it.
+    func conditions(_ slot: Int) -> LenderDesk.Conditions {
+        LenderDesk.Conditions(minuteOfDay: Int(now / 60_000_000_000 % 1440),
+                              machine: MachineState(idle: !ownerBusy[slot], detail: ownerBusy[slot] ? "the owner is using it" : "idle"))
+    }
+
+    /// The owner of idle-only lender `slot` starts (`busy`) or stops using the machine now, for
+    /// an exponential time: `owner_busy_mean_s` on average in use, and idle so long that it is in
+    /// use `owner_busy` of the time.
+    func scheduleOwnerTurn(slot: Int, busy: Bool) {
+        ownerBusy[slot] = busy
+        let share = lending.ownerBusyShare
+        let mean = busy ? lending.ownerBusyMean : lending.ownerBusyMean * (1 - share) / max(share, 1e-9)
+        let at = now + Self.nanoseconds(-mean * log1p(-random.unit()))
+        if at <= end { queue.schedule(.ownerTurn, at: at, subject: UInt32(slot)) }
+    }
+
+    func ownerTurn(slot: Int) {
+        scheduleOwnerTurn(slot: slot, busy: !ownerBusy[slot])
+        trace.mixLending(now, UInt64(slot), 7)
     }
 
     /// The job starts on its lender: its wait ends, its end is scheduled.

@@ -58,6 +58,8 @@ public final class LendingSimulation {
     var offerTemplates: [Offer] = []
     /// When each lender joined (ns), for the capacity of the window.
     var lenderJoined: [UInt64] = []
+    /// Whether each lender's owner is using the machine now (only idle-only lenders' ever are).
+    var ownerBusy: [Bool] = []
     var runningJobs = 0
 
     // Jobs.
@@ -163,6 +165,7 @@ public final class LendingSimulation {
         case .sample: takeSample()
         case .join: join(event.subject)
         case .whitewash: whitewash(event.subject)
+        case .ownerTurn: ownerTurn(slot: Int(event.subject))
         }
     }
 
@@ -172,17 +175,22 @@ public final class LendingSimulation {
             // A lender denies itself: its own jobs are not lending (they would run at home). A
             // sybil region's lender may serve its own identities, rarely (one lender among many).
             let own = key(UInt32(peer), 0)
+            // Availability draws only where the scenario asks for them, so other runs keep their traces.
+            let windows = lending.windowedLenders > 0 && random.unit() < lending.windowedLenders ? [lending.lenderWindow] : []
+            let idleOnly = lending.idleOnlyLenders > 0 && random.unit() < lending.idleOnlyLenders
             let policy = LenderPolicy(cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
-                                      denied: [own], maxJobs: lending.lenderCores / lending.jobCores,
+                                      windows: windows, idleOnly: idleOnly, denied: [own], maxJobs: lending.lenderCores / lending.jobCores,
                                       maxWallSeconds: .greatestFiniteMagnitude)
             lenderSlot[peer] = Int32(lenderPeer.count)
             lenderPeer.append(UInt32(peer))
             desks.append(LenderDesk(policy: policy, maxQueueWait: .nanoseconds(Self.nanoseconds(lending.maxLineWait))))
             incoming.append(0)
             lenderJoined.append(peerClass[peer] == .newcomer ? .max : 0)
+            ownerBusy.append(false)
+            if idleOnly { scheduleOwnerTurn(slot: lenderPeer.count - 1, busy: random.unit() < lending.ownerBusyShare) }
             offerTemplates.append(Offer(
                 lender: own, cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
-                policy: OfferPolicy(denied: [own]), endpoint: "sim://\(peer)",
+                windows: windows, idleOnly: idleOnly, policy: OfferPolicy(denied: [own]), endpoint: "sim://\(peer)",
                 coordinates: coordinates[peer].components, expiry: Int64.max))
         }
     }

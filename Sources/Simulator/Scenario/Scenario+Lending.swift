@@ -108,6 +108,15 @@ extension Scenario {
         public var trustUnit: Double = 3600
         /// Which receipts a peer ranks from (`trust.view`).
         public var view = TrustView.node
+        /// When lenders lend (`[lending.availability]`, `spec/0018` §2.7): the share of lenders
+        /// that lend only inside `window` (UTC; the run starts at midnight), the share that lend
+        /// only while their owner leaves the machine idle, the share of the time such an owner
+        /// uses it, and the mean length of one use.
+        public var windowedLenders: Double = 0
+        public var lenderWindow = TimeWindow("01:00-03:00")!
+        public var idleOnlyLenders: Double = 0
+        public var ownerBusyShare: Double = 0.25
+        public var ownerBusyMean: Double = 1800
 
         public init() {}
 
@@ -166,6 +175,18 @@ extension Scenario {
                 throw ScenarioError(key: classes.key("free_riders"), "free_riders + newcomers + whitewashers + sybils + malicious + spies must be at most 1")
             }
             try classes.finish()
+        }
+        if var availability = try reader.table("availability") {
+            lending.windowedLenders = try availability.double("windowed", default: lending.windowedLenders, in: 0...1)
+            let window = try availability.string("window", default: lending.lenderWindow.description)
+            guard let parsed = TimeWindow(window) else {
+                throw ScenarioError(key: availability.key("window"), "'\(window)' is not a daily window: use HH:MM-HH:MM, e.g. 22:00-07:00")
+            }
+            lending.lenderWindow = parsed
+            lending.idleOnlyLenders = try availability.double("idle_only", default: lending.idleOnlyLenders, in: 0...1)
+            lending.ownerBusyShare = try availability.double("owner_busy", default: lending.ownerBusyShare, in: 0...0.99)
+            lending.ownerBusyMean = try availability.double("owner_busy_mean_s", default: lending.ownerBusyMean, in: 1...1e7)
+            try availability.finish()
         }
         if var policy = try reader.table("policy") {
             let order = try policy.string("order", default: lending.order.rawValue, oneOf: LineRule.Order.allCases.map(\.rawValue))
