@@ -116,15 +116,7 @@ extension CLIProcessTests {
             #expect(try eventually { try NodeCommandTests.tableSize(a) >= 1 })
             let me = try IdentityFile.load(from: a.dataDirectory + "/identity")
             let lender = SigningKey.generate()
-            let receipts = (1...3).map { sequence in
-                Receipt(body: ReceiptBody(provider: lender.publicKey, consumer: me.publicKey, jobDigest: Blake2b.hash256([UInt8(sequence)]),
-                                          coreMilliseconds: 60_000, memoryByteSeconds: 0, start: 1_700_000_000_000,
-                                          end: 1_700_000_060_000, sequence: Int64(sequence)))
-                    .signed(by: lender).signed(by: me)
-            }
-            let file = root.appendingPathComponent("r.jsonl").path
-            try receipts.map { #"{"encoded":"\#(Hex.encode($0.encoded()))"}"# }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            #expect(try a.cli(["receipts", "import", file]).status == 0)
+            try importThreeReceipts(from: lender, to: me, coreMilliseconds: 60_000, into: a, under: root)
 
             let published = try a.cli(["receipts", "publish"])
             #expect(published.status == 0, "\(published.stderr)")
@@ -141,6 +133,21 @@ extension CLIProcessTests {
             for node in [a, b] { #expect(node.stop() == 0) }
         }
 
+        /// Three receipts of `coreMilliseconds` each from `provider` to `consumer`, signed by both,
+        /// imported into `node` through a file under `root`.
+        func importThreeReceipts(from provider: SigningKey, to consumer: SigningKey, coreMilliseconds: Int64,
+                                 into node: NodeProcess, under root: URL) throws {
+            let receipts = (1...3).map { sequence in
+                Receipt(body: ReceiptBody(provider: provider.publicKey, consumer: consumer.publicKey, jobDigest: Blake2b.hash256([UInt8(sequence)]),
+                                          coreMilliseconds: coreMilliseconds, memoryByteSeconds: 0, start: 1_700_000_000_000,
+                                          end: 1_700_000_000_000 + coreMilliseconds, sequence: Int64(sequence)))
+                    .signed(by: provider).signed(by: consumer)
+            }
+            let file = root.appendingPathComponent("r.jsonl").path
+            try receipts.map { #"{"encoded":"\#(Hex.encode($0.encoded()))"}"# }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try node.cli(["receipts", "import", file]).status == 0)
+        }
+
         /// A lender gathers what a borrower that asks it for work published, without a command:
         /// the line then ranks the borrower by the work it did with others too.
         @Test func aLenderGathersTheReceiptsOfABorrowerThatAsksForWork() throws {
@@ -148,16 +155,7 @@ extension CLIProcessTests {
             defer { try? FileManager.default.removeItem(at: root) }
             let (lender, borrower) = try NodeProcess.lenderAndBorrower(in: root)
             let me = try IdentityFile.load(from: borrower.dataDirectory + "/identity")
-            let other = SigningKey.generate()
-            let receipts = (1...3).map { sequence in
-                Receipt(body: ReceiptBody(provider: me.publicKey, consumer: other.publicKey, jobDigest: Blake2b.hash256([UInt8(sequence)]),
-                                          coreMilliseconds: 600_000, memoryByteSeconds: 0, start: 1_700_000_000_000,
-                                          end: 1_700_000_600_000, sequence: Int64(sequence)))
-                    .signed(by: me).signed(by: other)
-            }
-            let file = root.appendingPathComponent("r.jsonl").path
-            try receipts.map { #"{"encoded":"\#(Hex.encode($0.encoded()))"}"# }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            #expect(try borrower.cli(["receipts", "import", file]).status == 0)
+            try importThreeReceipts(from: me, to: SigningKey.generate(), coreMilliseconds: 600_000, into: borrower, under: root)
             let published = try borrower.cli(["receipts", "publish"])
             #expect(published.stdout.contains("published 3 receipt(s)"), "\(published.stderr)")
             #expect(try lender.cli(["receipts", "--json"]).stdout.isEmpty)
