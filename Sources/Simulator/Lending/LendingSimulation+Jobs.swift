@@ -1,5 +1,4 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
-import Foundation
 import Jobs
 import Lending
 import Trust
@@ -126,7 +125,7 @@ extension LendingSimulation {
         ownerBusy[slot] = busy
         let share = lending.ownerBusyShare
         let mean = busy ? lending.ownerBusyMean : lending.ownerBusyMean * (1 - share) / max(share, 1e-9)
-        let at = now + Self.nanoseconds(-mean * log1p(-random.unit()))
+        let at = now + exponential(mean: mean)
         if at <= end { queue.schedule(.ownerTurn, at: at, subject: UInt32(slot)) }
     }
 

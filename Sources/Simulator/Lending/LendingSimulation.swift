@@ -249,13 +249,12 @@ public final class LendingSimulation {
     func scheduleArrival(of peer: UInt32) {
         guard lending.jobsPerHour > 0 else { return }
         let greedy = peerClass[Int(peer)] == .sybil && lending.sybilBorrowsPerIdentity
-        let gap = -3600 / (lending.jobsPerHour * Double(greedy ? lending.sybilIdentities : 1)) * log1pNegative(random.unit())
-        let at = now + Self.nanoseconds(gap)
+        let at = now + exponential(mean: 3600 / (lending.jobsPerHour * Double(greedy ? lending.sybilIdentities : 1)))
         if at < measureEnd { queue.schedule(.arrival, at: at, subject: peer) }
     }
 
-    /// `ln(1 − u)`.
-    private func log1pNegative(_ u: Double) -> Double { log1p(-u) }
+    /// An exponential draw of mean `mean` seconds, in nanoseconds: `−mean · ln(1 − u)`.
+    func exponential(mean: Double) -> UInt64 { Self.nanoseconds(-mean * log1p(-random.unit())) }
 
     private func join(_ peer: UInt32) {
         joined[Int(peer)] = true
