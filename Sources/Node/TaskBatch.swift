@@ -101,6 +101,9 @@ public struct TaskBatch: Sendable {
             let incoming = staging(of: item, on: lender.key)
             defer {
                 switch board.withLock({ $0.states[index] }) {
+                // Voted done but not yet concluded, the winners' outputs are being saved from
+                // their staging: `conclude` removes it then.
+                case .done where replicas > 1 && board.decision(of: index) == nil: break
                 case .done, .failed: try? FileManager.default.removeItem(atPath: incoming)
                 case .queued, .running: break
                 }
@@ -308,6 +311,8 @@ final class SharedBoard: Sendable {
         while true {
             let (taken, mayWait, generation) = state.withLock { state -> (Int?, Bool, Int) in
                 let board = state.board
+                // A lender that failed twice takes no more (``TaskBatch``'s slots stop).
+                if state.failures[lender, default: 0] >= 2 { return (nil, false, state.generation) }
                 if let slots, board.queuedCount <= slots || state.notAhead.contains(lender) {
                     return (nil, board.replicas > 1 && board.mayTakeMore(lender), state.generation)
                 }

@@ -118,17 +118,19 @@ public struct TaskBoard: Sendable {
     /// those that ran, now if none is still out, else when the last one returns (a tie then
     /// asks for no more). How many ran is the caller's to report.
     public mutating func settle(_ index: Int) -> Verdict {
-        guard !isOver(index), !settled.contains(index) else { return .pending }
+        guard !isOver(index) else { return .pending }
         settled.insert(index)
         wanted[index] = 0
         return runningOn[index].isEmpty && !returned[index].isEmpty ? vote(index) : .pending
     }
 
-    /// Tasks some replicas ran that want another which none of `lenders` (the lenders still
-    /// working) may take: each is to be ``settle(_:)``d over the replicas that ran.
+    /// Tasks some replicas ran or run that want another which none of `lenders` (the lenders
+    /// still working) may take: each is to be ``settle(_:)``d over those replicas (a replica
+    /// still out is waited for). A settled task whose running replica then failed is stranded
+    /// again, to be voted over the replicas that returned.
     public func stranded(among lenders: Set<PublicKey>) -> [Int] {
         states.indices.filter { index in
-            !isOver(index) && wanted[index] > 0 && !returned[index].isEmpty && !settled.contains(index) && !lenders.contains { lender in
+            !isOver(index) && wanted[index] > 0 && !(returned[index].isEmpty && runningOn[index].isEmpty) && !lenders.contains { lender in
                 !outvoted.contains(lender) && !runningOn[index].contains(lender) && !returned[index].contains { $0.lender == lender }
             }
         }

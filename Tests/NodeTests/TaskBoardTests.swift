@@ -153,4 +153,32 @@ import Testing
         #expect(board.states == [.done(a), .done(a), .failed("no lender was left to run it")])
         #expect(board.stranded(among: []).isEmpty)
     }
+
+    /// The last other lender leaves while two replicas still run (CI saw this): the task is
+    /// settled now and decided by those two when the second returns, not left waiting.
+    @Test func aTaskWhoseReplicasStillRunIsSettledWhenNoOtherLenderIsLeft() {
+        var board = TaskBoard(count: 1, replicas: 3)
+        for lender in [a, b, c] { #expect(board.take(for: lender) == 0) }
+        board.lenderFailed(0, on: c, reason: "its tool vanished")
+        #expect(board.stranded(among: [a, b, c]).isEmpty, "c may take the task again")
+        #expect(board.stranded(among: [a, b]) == [0])
+        #expect(board.settle(0) == .pending)
+        #expect(board.finish(0, on: a, digest: x) == .pending)
+        #expect(board.finish(0, on: b, digest: x) == .decided(winners: [a, b], outvoted: []))
+        #expect(board.decidedShort == 1)
+    }
+
+    /// Settled while two replicas run, one of whose lenders then fails: the task is stranded
+    /// again and decided by the replica that returned.
+    @Test func aSettledTaskWhoseRunningReplicaFailsIsDecidedByTheOneThatReturned() {
+        var board = TaskBoard(count: 1, replicas: 3)
+        for lender in [a, b] { #expect(board.take(for: lender) == 0) }
+        #expect(board.settle(0) == .pending)
+        #expect(board.stranded(among: []).isEmpty, "settled, it waits for its replicas")
+        #expect(board.finish(0, on: a, digest: x) == .pending)
+        board.lenderFailed(0, on: b, reason: "gone")
+        #expect(board.stranded(among: []) == [0])
+        #expect(board.settle(0) == .decided(winners: [a], outvoted: []))
+        #expect(board.states == [.done(a)])
+    }
 }
