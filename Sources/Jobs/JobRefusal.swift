@@ -38,4 +38,10 @@ public struct JobRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(code.rawValue): \(reason)" }
+
+    /// How long a borrower sends nothing more to a lender that refused `not-idle` (its owner
+    /// came back to the machine): ten minutes. The offer cannot say when an owner is at the
+    /// keyboard, so without this memory every borrower would keep asking a friend's busy
+    /// laptop. Node and simulator both use it (`spec/0017-jobs.md` §3.3).
+    public static let ownerBackMemory: Duration = .seconds(600)
 }

@@ -128,7 +128,7 @@ final class JobService: Sendable {
         }
         known.setFriends(policy.friends)
         let paused = LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent)
-        let machine = MachineLoad.current(potluckCores: await desk.coresInUse)
+        let machine = MachineLoad.current(potluckCores: await desk.coresInUse, idleShare: config.idleLoad)
         return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused), config))
     }
 

@@ -18,6 +18,9 @@ public struct LenderConfig: Equatable, Sendable {
     public var tools: [String] = []
     public var windows: [String] = []
     public var idleOnly = false
+    /// With `idle_only`: the share of the machine's cores other programs may keep busy while
+    /// it still counts as idle (0…1; at 0 it never does).
+    public var idleLoad = MachineLoad.idleShare
     public var allow: [String] = []
     public var deny: [String] = []
     public var friends: [String] = []
@@ -84,6 +87,11 @@ public struct LenderConfig: Equatable, Sendable {
             case "idle_only":
                 guard let flag = value.bool else { throw NodeError("\(path): offer.idle_only must be true or false") }
                 config.idleOnly = flag
+            case "idle_load":
+                guard let share = value.double ?? value.int.map(Double.init), (0...1).contains(share) else {
+                    throw NodeError("\(path): offer.idle_load must be a number from 0 to 1 (the share of cores others may keep busy)")
+                }
+                config.idleLoad = share
             case "runtimes": config.runtimes = try strings()
             case "tools": config.tools = try strings()
             case "windows": config.windows = try strings()
@@ -141,7 +149,7 @@ public struct LenderConfig: Equatable, Sendable {
             case "relay_circuits":
                 guard let count = value.int, count >= 1 else { throw NodeError("\(path): offer.relay_circuits must be a whole number of at least 1") }
                 config.relayCircuits = count
-            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, allow, deny, friends, ttl, max_jobs, max_wall, queue_wait, max_disk, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
+            default: throw NodeError("\(path): unknown key offer.\(key) (known: cores, memory, runtimes, tools, windows, idle_only, idle_load, allow, deny, friends, ttl, max_jobs, max_wall, queue_wait, max_disk, max_connections, max_connections_per_address, receive_budget, serve, gave_weight, relay_per_day, relay_circuits, relay_per_circuit)")
             }
         }
         return config
@@ -162,6 +170,7 @@ public struct LenderConfig: Equatable, Sendable {
         offer["tools"] = TOMLArray(tools)
         offer["windows"] = TOMLArray(windows)
         offer["idle_only"] = idleOnly
+        offer["idle_load"] = idleLoad
         offer["allow"] = TOMLArray(allow)
         offer["deny"] = TOMLArray(deny)
         offer["friends"] = TOMLArray(friends)

@@ -29,11 +29,12 @@ public struct OfferCandidate: Sendable {
 /// The offers that can take the job, best first, and the others with the constraint that
 /// rules each out: the matching engine's one-request mode (`spec/0016-matching.md`), scoring
 /// latency, completion time and this borrower's trust in each lender; lenders it `avoided`
-/// (``AvoidedLenders``) are ruled out. The lender's own policy decides again on its machine.
+/// (``AvoidedLenders``) are ruled out while the avoidance is in force. The lender's own policy decides again on its machine.
 public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, borrower: PublicKey, maxLatencyMs: Double? = nil,
                        avoided: [PublicKey: AvoidedLenders.Entry] = [:], now: Date = Date())
     -> (ranked: [OfferCandidate], ruledOut: [(OfferCandidate, String)], evaluations: [Evaluation])
 {
+    let avoided = avoided.filter { $0.value.isInForce(at: now) }
     let request = MatchRequest(borrower: borrower, runtime: demand.runtime, tools: demand.tool.map { [$0] } ?? [], cores: demand.cores, memoryBytes: demand.memoryBytes,
                                workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970), maxLatencyMs: maxLatencyMs,
                                avoided: Set(avoided.keys))
@@ -48,8 +49,14 @@ public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, bo
             var why = reason.description
             if reason == .tool, let tool = Matcher().missingTool(request, candidate.offer) { why = "the lender does not lend \(tool)" }
             if reason == .avoided, let entry = avoided[candidate.offer.lender] {
-                let since = Date(timeIntervalSince1970: Double(entry.since) / 1000).formatted(.iso8601.year().month().day())
-                why = "you avoid this lender since \(since): \(entry.reason) ('potluck avoid forget \(candidate.offer.lender.peerID)' to use it again)"
+                let forget = "'potluck avoid forget \(candidate.offer.lender.peerID)'"
+                if let until = entry.until {
+                    let time = Date(timeIntervalSince1970: Double(until) / 1000).formatted(.iso8601)
+                    why = "\(entry.reason); asked again from \(time) (\(forget) to ask now)"
+                } else {
+                    let since = Date(timeIntervalSince1970: Double(entry.since) / 1000).formatted(.iso8601.year().month().day())
+                    why = "you avoid this lender since \(since): \(entry.reason) (\(forget) to use it again)"
+                }
             }
             ruledOut.append((candidate, why))
         } else {

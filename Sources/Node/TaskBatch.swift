@@ -45,6 +45,8 @@ public struct TaskBatch: Sendable {
         public var disagreements: Int
         /// Tasks decided by fewer replicas than asked, no lender being left for the others.
         public var shortOfReplicas = 0
+        /// Lenders that refused a task `not-idle`: their owners came back (§6.3).
+        public var ownerBack: Set<PublicKey> = []
     }
 
     /// Runs every task on `lenders` (each with its number of slots). Tasks no lender was left
@@ -71,7 +73,7 @@ public struct TaskBatch: Sendable {
         let (sent, received) = board.transferred
         return Result(states: board.withLock { $0.states }, sentInputBytes: sent, receivedOutputBytes: received,
                       outvoted: board.withLock { $0.outvoted }, disagreements: board.disagreements,
-                      shortOfReplicas: board.withLock { $0.decidedShort })
+                      shortOfReplicas: board.withLock { $0.decidedShort }, ownerBack: board.ownerBack)
     }
 
     /// One of a lender's slots: takes tasks until none is left or the lender failed twice.
@@ -124,6 +126,11 @@ public struct TaskBatch: Sendable {
                 if let proposal = completion.heldProposal { board.held(proposal, of: index, from: lender.key, client: client) }
             } catch .refused(let refusal) where refusal.code == .busy && board.refusedBehindOwnTask(index, by: lender.key) {
                 // Back in line untried; this slot goes on once the batch's task there is done.
+            } catch .refused(let refusal) where refusal.code == .notIdle {
+                // Its owner came back: no failure of the task nor of the lender, but the lender's
+                // slots stop and the task goes back in line for the others.
+                status.note("\(lender.key.peerID.prefix(12))…: \(refusal.reason); no more tasks go there for now")
+                board.ownerCameBack(index, on: lender.key)
             } catch {
                 status.note("\(lender.key.peerID.prefix(12))…: \(error)")
                 board.lenderFailed(index, on: lender.key, reason: "\(error)")
@@ -272,6 +279,8 @@ final class SharedBoard: Sendable {
         var nextID = 0
         /// Slots still working, per lender.
         var slots: [PublicKey: Int] = [:]
+        /// Lenders that refused a task `not-idle`: they take no more.
+        var ownerBack: Set<PublicKey> = []
     }
 
     private let state: Mutex<State>
@@ -311,8 +320,8 @@ final class SharedBoard: Sendable {
         while true {
             let (taken, mayWait, generation) = state.withLock { state -> (Int?, Bool, Int) in
                 let board = state.board
-                // A lender that failed twice takes no more (``TaskBatch``'s slots stop).
-                if state.failures[lender, default: 0] >= 2 { return (nil, false, state.generation) }
+                // A lender that failed twice, or whose owner came back, takes no more.
+                if state.failures[lender, default: 0] >= 2 || state.ownerBack.contains(lender) { return (nil, false, state.generation) }
                 if let slots, board.queuedCount <= slots || state.notAhead.contains(lender) {
                     return (nil, board.replicas > 1 && board.mayTakeMore(lender), state.generation)
                 }
@@ -361,6 +370,16 @@ final class SharedBoard: Sendable {
     }
 
     func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }
+
+    /// `lender` refused task `index` `not-idle`: the task goes back in line as if never taken,
+    /// and the lender takes no more.
+    func ownerCameBack(_ index: Int, on lender: PublicKey) {
+        state.withLock { _ = $0.ownerBack.insert(lender) }
+        withLock { $0.putBack(index, from: lender) }
+    }
+
+    /// Lenders whose owners came back during the batch.
+    var ownerBack: Set<PublicKey> { state.withLock { $0.ownerBack } }
 
     func lenderFailed(_ index: Int, on lender: PublicKey, reason: String) {
         state.withLock { $0.failures[lender, default: 0] += 1 }

@@ -11,7 +11,8 @@ struct AvoidCommand: AsyncParsableCommand {
         discussion: """
             A lender whose result lost a vote of replicas (potluck run --replicas K) is avoided \
             from then on: its offers are ruled out. An honest lender with another version of a \
-            tool can lose a vote too; forget it to use it again.
+            tool can lose a vote too; forget it to use it again. A lender that refused a task \
+            because its owner came back to the machine (not-idle) is left alone for ten minutes.
             """,
         subcommands: [List.self, Add.self, Forget.self], defaultSubcommand: List.self)
 
@@ -21,13 +22,15 @@ struct AvoidCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON lines.") var json = false
 
         func run() async throws {
-            let avoided = try withAvoidedLenders(data) { try $0.all() }.sorted { $0.value.since < $1.value.since }
+            let now = Date()
+            let avoided = try withAvoidedLenders(data) { try $0.all() }.filter { $0.value.isInForce(at: now) }.sorted { $0.value.since < $1.value.since }
             for (lender, entry) in avoided {
                 if json {
-                    try printJSON(AvoidedLine(lender: lender.peerID, since_ms: entry.since, reason: entry.reason))
+                    try printJSON(AvoidedLine(lender: lender.peerID, since_ms: entry.since, until_ms: entry.until, reason: entry.reason))
                 } else {
                     let since = Date(timeIntervalSince1970: Double(entry.since) / 1000).formatted(.iso8601)
-                    print("\(lender.peerID)  since \(since)  \(entry.reason)")
+                    let until = entry.until.map { "  until " + Date(timeIntervalSince1970: Double($0) / 1000).formatted(.iso8601) } ?? ""
+                    print("\(lender.peerID)  since \(since)\(until)  \(entry.reason)")
                 }
             }
             if !json { print("\(avoided.count) lender(s) avoided") }
@@ -66,6 +69,7 @@ struct AvoidCommand: AsyncParsableCommand {
 struct AvoidedLine: Codable {
     let lender: String
     let since_ms: Int64
+    let until_ms: Int64?
     let reason: String
 }
 

@@ -37,6 +37,7 @@ extension RunCommand {
                 .run(on: lenders, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
         }
         status.finish()
+        try leaveAlone(result.ownerBack)
         if result.shortOfReplicas > 0 {
             standardError("potluck: \(result.shortOfReplicas) task(s) decided by fewer than \(replicas) replicas: no lender was left for the others")
         }

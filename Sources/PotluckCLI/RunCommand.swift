@@ -90,6 +90,9 @@ struct RunCommand: AsyncParsableCommand {
         let results = try await withStores { receipts, jobs in
             try await runReplicas(guest, on: ranked, client: JobClient(identity: identity, receipts: receipts, jobs: jobs))
         }
+        try leaveAlone(results.failures.compactMap { lender, failure in
+            if case .refused(let refusal) = failure, refusal.code == .notIdle { lender } else { nil }
+        })
         if case .decided(let winners, let outvoted)? = results.verdict, !outvoted.isEmpty {
             try avoid(outvoted, because: "its result of job \(guest.digest.hex.prefix(16)) differed from the one \(winners.count) of "
                       + "\(winners.count + outvoted.count) replicas gave")
@@ -181,8 +184,22 @@ struct RunCommand: AsyncParsableCommand {
     func avoid(_ lenders: some Collection<PublicKey>, because reason: String) throws {
         guard !lenders.isEmpty else { return }
         try withAvoidedLenders(data) { store in for lender in lenders { try store.add(lender, reason: reason) } }
-        standardError("potluck: from now on you avoid \(lenders.map { String($0.peerID.prefix(16)) + "…" }.sorted().joined(separator: ", ")) "
-                      + "('potluck avoid' lists them, 'potluck avoid forget PEER' undoes it)")
+        standardError("potluck: from now on you avoid \(names(lenders)) ('potluck avoid' lists them, 'potluck avoid forget PEER' undoes it)")
+    }
+
+    /// Leaves `lenders`, whose owners came back (they refused `not-idle`), alone for
+    /// ``JobRefusal/ownerBackMemory`` (§6.3), and says so.
+    func leaveAlone(_ lenders: some Collection<PublicKey>) throws {
+        guard !lenders.isEmpty else { return }
+        try withAvoidedLenders(data) { store in
+            for lender in lenders { try store.add(lender, reason: AvoidedLenders.ownerBack, for: JobRefusal.ownerBackMemory) }
+        }
+        standardError("potluck: the owner of \(names(lenders)) came back to the machine; no work goes there for the next "
+                      + "\(JobRefusal.ownerBackMemory.components.seconds / 60) minutes ('potluck avoid' lists them)")
+    }
+
+    private func names(_ lenders: some Collection<PublicKey>) -> String {
+        lenders.map { String($0.peerID.prefix(16)) + "…" }.sorted().joined(separator: ", ")
     }
 
     func withStores<T>(_ body: (ReceiptStore, JobStore) async throws -> T) async throws -> T {

@@ -68,6 +68,7 @@ import Testing
         for (text, message) in [("max_jobs = 0", "offer.max_jobs must be an integer from 1 to 1024"),
                                 ("max_wall = \"soon\"", "max_wall 'soon' is not a duration"),
                                 ("gave_weight = 2.0", "offer.gave_weight must be a number from 0 to 1"),
+                                ("idle_load = 1.5", "offer.idle_load must be a number from 0 to 1"),
                                 ("serve = \"richest\"", "offer.serve must be one of trust, given, fifo, favors, potluck"),
                                 ("relay_per_day = \"1KiB\"", "offer.relay_per_day must be a size of at least 1MiB"),
                                 ("relay_circuits = 0", "offer.relay_circuits must be a whole number of at least 1"),
@@ -90,5 +91,8 @@ import Testing
         // Potluck's own jobs do not make the machine busy.
         #expect(MachineLoad.state(load: 2.2, cores: 4, potluckCores: 2).idle)
         #expect(MachineLoad.state(load: 1.9, cores: 2, potluckCores: 0).detail.contains("load 1.90 on 2 cores"))
+        // The lender's `idle_load` moves the line; at 0 the machine never counts as idle.
+        #expect(MachineLoad.state(load: 0.6, cores: 2, potluckCores: 0, idleShare: 0.5).idle)
+        #expect(!MachineLoad.state(load: 0, cores: 2, potluckCores: 0, idleShare: 0).idle)
     }
 }

@@ -351,6 +351,43 @@ extension CLIProcessTests {
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
         }
 
+        /// Spec 0017 §3.4: a lender whose owner is at the machine refuses `not-idle`; the batch
+        /// puts the task back uncounted and runs it elsewhere, and the borrower leaves that
+        /// lender alone for ten minutes — the next run does not ask it — unless told to forget.
+        @Test func aLenderWhoseOwnerCameBackIsLeftAloneForAWhile() throws {
+            let swarm = try startSwarm(lenders: 2, tools: ["sh"])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let ids = try swarm.lenders.map { try $0.cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            #expect(try swarm.lenders[1].cli(["offer", "set", "--idle-only"]).status == 0)
+            // At `idle_load = 0` the machine never counts as idle: its owner is always at it.
+            try edit(swarm.lenders[1], "idle_load", from: "0.25", to: "0")
+            let path = try writeUppercaseJob(tasks: 4, seconds: 0, in: swarm.root.appendingPathComponent("owner-back"))
+            let run = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("4 of 4 task(s) done"), "\(run.stderr)")
+            #expect(run.stderr.contains("the owner of \(ids[1].prefix(16))… came back to the machine; no work goes there for the next 10 minutes"), "\(run.stderr)")
+            func refusals() -> Int { swarm.lenders[1].stderr.components(separatedBy: "not-idle:").count - 1 }
+            let refused = refusals()
+            #expect(refused >= 1, "\(swarm.lenders[1].stderr)")
+            let avoided = try swarm.borrower.cli(["avoid", "--json"]).stdout.split(separator: "\n").map { try NodeCommandTests.json(String($0)) }
+            #expect(avoided.count == 1 && avoided.first?["lender"] as? String == ids[1], "\(avoided)")
+            if let since = avoided.first?["since_ms"] as? Int, let until = avoided.first?["until_ms"] as? Int { #expect(until - since == 600_000) } else {
+                Issue.record("no since_ms and until_ms in \(avoided)")
+            }
+
+            // The next run does not ask it, and says why.
+            let again = try PotluckProcess.run(["run", path, "--explain", "--data-dir", swarm.borrower.dataDirectory])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stderr.contains("\(ids[1].prefix(16))… ruled out: its owner was using it (it refused a task: not-idle); asked again from "), "\(again.stderr)")
+            #expect(refusals() == refused, "\(swarm.lenders[1].stderr)")
+            // Forgotten, it is asked again (and refuses again).
+            #expect(try swarm.borrower.cli(["avoid", "forget", ids[1]]).status == 0)
+            let third = try PotluckProcess.run(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            #expect(third.status == 0, "\(third.stderr)")
+            #expect(refusals() > refused, "\(swarm.lenders[1].stderr)")
+            for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
+        }
+
         /// Spec 0020 §5: outputs larger than any message (64 MiB) and than the old inline limit
         /// (48 MiB a task) come back by content, verified; two outputs of one content cross once.
         @Test func aLargeOutputComesBackByContent() throws {

@@ -113,8 +113,8 @@ import Testing
 
     /// Lenders' windows and owners (`[lending.availability]`, `spec/0018` §2.7), judged by the
     /// node's matcher and desk: no lender lends outside its window, and one whose owner uses the
-    /// machine refuses what arrives meanwhile (`not-idle`), which goes back to the pool; neither
-    /// breaks a constraint. A third of the usual demand, so that owners away half the time leave
+    /// machine refuses what arrives meanwhile (`not-idle`), which goes back to the pool, and its
+    /// borrower leaves it alone for a while; neither breaks a constraint. A third of the usual demand, so that owners away half the time leave
     /// enough capacity: what they refuse waits longer but is served.
     @Test func lendersLendOnlyInTheirWindowsAndWhileTheirOwnersAreAway() throws {
         let availability = { (keys: String) in
@@ -129,6 +129,12 @@ import Testing
         #expect(owners.jobsCompleted > 0 && always.jobsCompleted > 0)
         let (busy, free) = (try Self.meanWait(owners, .contributor), try Self.meanWait(always, .contributor))
         #expect(busy > free, "contributors wait \(busy) s on average when owners use their machines half the time, \(free) s otherwise")
+        // A borrower leaves a lender whose owner came back alone for ten minutes, as the node
+        // does (`spec/0017` §3.4); one that forgets is refused far more often.
+        let forgetful = try availability("idle_only = 1.0\nowner_busy = 0.5\nowner_busy_mean_s = 600.0\nowner_back_memory_s = 0.0")
+        #expect(forgetful.constraintViolations == 0)
+        #expect(2 * owners.unavailableRefusals < forgetful.unavailableRefusals,
+                "\(owners.unavailableRefusals) refusals remembering them, \(forgetful.unavailableRefusals) forgetting")
     }
 
     /// Sybil regions (`spec/0018` §2.4): a region borrowing per identity asks about as many

@@ -100,6 +100,7 @@ extension LendingSimulation {
                     // (the matcher judged the offer when it sent it): the node's refusal too.
                     metrics.unavailableRefusals += 1
                     trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 6)
+                    if refusal.code == .notIdle { leaveAlone(slot, by: number) }
                 } else {
                     metrics.constraintViolations += 1
                 }
@@ -109,6 +110,15 @@ extension LendingSimulation {
                 perform(desks[slot].inputsArrived(id, now: .nanoseconds(now)) { 0 }, at: slot)
             }
         }
+    }
+
+    /// Job `number`'s borrower leaves lender `slot`, whose owner came back, alone for
+    /// `owner_back_memory_s`, as the node does (`spec/0017` §3.4).
+    func leaveAlone(_ slot: Int, by number: UInt32) {
+        let job = jobs[Int(number)], borrower = Int(job.borrower)
+        guard lending.ownerBackMemory > 0, job.generation == generation[borrower] else { return }
+        ownerBackUntil[borrower] = ownerBackUntil[borrower].filter { $0.value > now }
+        ownerBackUntil[borrower][Int32(slot)] = now + Self.nanoseconds(lending.ownerBackMemory)
     }
 
     /// Lender `slot`'s machine as the desk sees it: the minute of the virtual day (the run starts

@@ -14,12 +14,15 @@ extension LendingSimulation {
     var replicaCap: Int { lending.replicas + 2 }
 
     /// The lenders job `number` must not go to (`MatchRequest.avoided`, a hard constraint of
-    /// `spec/0016` §2): those its borrower's identity avoids, and those holding another replica
-    /// of the same job.
+    /// `spec/0016` §2): those its borrower's identity avoids (outvoted, or their owners came
+    /// back a short while ago), and those holding another replica of the same job.
     func avoidedLenders(of number: UInt32) -> Set<PublicKey> {
-        guard lending.replicas > 1 else { return [] }
         let job = jobs[Int(number)]
-        var slots = job.generation == generation[Int(job.borrower)] ? avoided[Int(job.borrower)] : []
+        let current = job.generation == generation[Int(job.borrower)]
+        var slots = Set<Int32>()
+        if current { for (slot, until) in ownerBackUntil[Int(job.borrower)] where until > now { slots.insert(slot) } }
+        guard lending.replicas > 1 else { return slots.isEmpty ? [] : Set(slots.map { offerTemplates[Int($0)].lender }) }
+        if current { slots.formUnion(avoided[Int(job.borrower)]) }
         for sibling in groups[job.group] ?? [] where sibling != number && jobs[Int(sibling)].lender >= 0 {
             slots.insert(jobs[Int(sibling)].lender)
         }

@@ -72,6 +72,9 @@ public final class LendingSimulation {
     /// The lenders (slots) each peer's current identity no longer sends jobs to: those whose
     /// replica lost a comparison.
     var avoided: [Set<Int32>]
+    /// Per peer: the lenders (slots) that refused its current identity `not-idle`, and until
+    /// when (ns) it sends them nothing (`owner_back_memory_s`, `spec/0017` §3.4).
+    var ownerBackUntil: [[Int32: UInt64]]
 
     // Trust.
     var graph = WorkGraph()
@@ -117,6 +120,7 @@ public final class LendingSimulation {
         coordinates = (0..<n).map { VivaldiCoordinate(components: placement.roundTripCoordinate(of: $0)) ?? VivaldiCoordinate() }
         known = Array(repeating: [], count: n)
         avoided = Array(repeating: [], count: n)
+        ownerBackUntil = Array(repeating: [:], count: n)
         ledgers = Array(repeating: PeerLedger(), count: lending.view == .node ? n : 0)
         lenderSlot = Array(repeating: -1, count: n)
         metrics = LendingMetrics()
@@ -270,6 +274,7 @@ public final class LendingSimulation {
         identityBorn[Int(peer)] = now
         known[Int(peer)] = []
         avoided[Int(peer)] = []
+        ownerBackUntil[Int(peer)] = [:]
         metrics.whitewashes += 1
         let next = now + Self.nanoseconds(lending.whitewashInterval)
         if next < end { queue.schedule(.whitewash, at: next, subject: peer) }

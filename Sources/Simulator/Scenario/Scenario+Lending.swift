@@ -1,4 +1,5 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Jobs
 import Lending
 import Records
 
@@ -111,12 +112,14 @@ extension Scenario {
         /// When lenders lend (`[lending.availability]`, `spec/0018` §2.7): the share of lenders
         /// that lend only inside `window` (UTC; the run starts at midnight), the share that lend
         /// only while their owner leaves the machine idle, the share of the time such an owner
-        /// uses it, and the mean length of one use.
+        /// uses it, the mean length of one use, and how long a borrower leaves a lender alone
+        /// after it refused `not-idle` (the node's ``JobRefusal/ownerBackMemory``; 0: never).
         public var windowedLenders: Double = 0
         public var lenderWindow = TimeWindow("01:00-03:00")!
         public var idleOnlyLenders: Double = 0
         public var ownerBusyShare: Double = 0.25
         public var ownerBusyMean: Double = 1800
+        public var ownerBackMemory: Double = Double(JobRefusal.ownerBackMemory.components.seconds)
 
         public init() {}
 
@@ -186,6 +189,7 @@ extension Scenario {
             lending.idleOnlyLenders = try availability.double("idle_only", default: lending.idleOnlyLenders, in: 0...1)
             lending.ownerBusyShare = try availability.double("owner_busy", default: lending.ownerBusyShare, in: 0...0.99)
             lending.ownerBusyMean = try availability.double("owner_busy_mean_s", default: lending.ownerBusyMean, in: 1...1e7)
+            lending.ownerBackMemory = try availability.double("owner_back_memory_s", default: lending.ownerBackMemory, in: 0...1e7)
             try availability.finish()
         }
         if var policy = try reader.table("policy") {
