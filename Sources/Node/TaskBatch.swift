@@ -126,11 +126,11 @@ public struct TaskBatch: Sendable {
                 if let proposal = completion.heldProposal { board.held(proposal, of: index, from: lender.key, client: client) }
             } catch .refused(let refusal) where refusal.code == .busy && board.refusedBehindOwnTask(index, by: lender.key) {
                 // Back in line untried; this slot goes on once the batch's task there is done.
-            } catch .refused(let refusal) where refusal.code == .notIdle {
-                // Its owner came back: no failure of the task nor of the lender, but the lender's
-                // slots stop and the task goes back in line for the others.
+            } catch .refused(let refusal) where Self.cannotLendNow.contains(refusal.code) {
+                // Its owner came back, paused lending, or its window closed: no failure of the
+                // task nor of the lender, but its slots stop and the task goes back in line.
                 status.note("\(lender.key.peerID.prefix(12))…: \(refusal.reason); no more tasks go there for now")
-                board.ownerCameBack(index, on: lender.key)
+                board.cannotLendNow(index, on: lender.key, refusal)
             } catch {
                 status.note("\(lender.key.peerID.prefix(12))…: \(error)")
                 board.lenderFailed(index, on: lender.key, reason: "\(error)")
@@ -139,6 +139,9 @@ public struct TaskBatch: Sendable {
             status.update(board, nil)
         }
     }
+
+    /// Refusals that say the lender cannot lend now, whatever the task (`spec/0017` §3, §3.4).
+    static let cannotLendNow: Set<JobRefusal.Code> = [.notIdle, .unavailable, .outsideWindow]
 
     /// Judges the result of `lender`'s replica of task `index` (§6.2): records it and, once
     /// the last replica is back, saves the winning outputs and answers every replica's receipt.
@@ -279,7 +282,9 @@ final class SharedBoard: Sendable {
         var nextID = 0
         /// Slots still working, per lender.
         var slots: [PublicKey: Int] = [:]
-        /// Lenders that refused a task `not-idle`: they take no more.
+        /// Lenders that refused a task because they cannot lend now (they take no more), and
+        /// those of them whose owner came back (`not-idle`).
+        var away: Set<PublicKey> = []
         var ownerBack: Set<PublicKey> = []
     }
 
@@ -320,8 +325,8 @@ final class SharedBoard: Sendable {
         while true {
             let (taken, mayWait, generation) = state.withLock { state -> (Int?, Bool, Int) in
                 let board = state.board
-                // A lender that failed twice, or whose owner came back, takes no more.
-                if state.failures[lender, default: 0] >= 2 || state.ownerBack.contains(lender) { return (nil, false, state.generation) }
+                // A lender that failed twice, or cannot lend now, takes no more.
+                if state.failures[lender, default: 0] >= 2 || state.away.contains(lender) { return (nil, false, state.generation) }
                 if let slots, board.queuedCount <= slots || state.notAhead.contains(lender) {
                     return (nil, board.replicas > 1 && board.mayTakeMore(lender), state.generation)
                 }
@@ -371,11 +376,14 @@ final class SharedBoard: Sendable {
 
     func failures(of lender: PublicKey) -> Int { state.withLock { $0.failures[lender] ?? 0 } }
 
-    /// `lender` refused task `index` `not-idle`: the task goes back in line as if never taken,
-    /// and the lender takes no more.
-    func ownerCameBack(_ index: Int, on lender: PublicKey) {
-        state.withLock { _ = $0.ownerBack.insert(lender) }
-        withLock { $0.putBack(index, from: lender) }
+    /// `lender` refused task `index` because it cannot lend now: the task goes back in line
+    /// uncounted (the refusal is its last failure's reason), and the lender takes no more.
+    func cannotLendNow(_ index: Int, on lender: PublicKey, _ refusal: JobRefusal) {
+        state.withLock { state in
+            state.away.insert(lender)
+            if refusal.code == .notIdle { state.ownerBack.insert(lender) }
+        }
+        withLock { $0.putBack(index, from: lender, reason: "\(refusal)") }
     }
 
     /// Lenders whose owners came back during the batch.

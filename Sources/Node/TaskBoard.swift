@@ -178,10 +178,11 @@ public struct TaskBoard: Sendable {
         }
     }
 
-    /// The task goes back in line as if never taken by `lender`: it had no room for it yet
-    /// (nothing failed).
-    public mutating func putBack(_ index: Int, from lender: PublicKey) {
+    /// The task goes back in line as if never taken by `lender`: it had no room for it yet, or
+    /// cannot lend now (nothing failed; `reason`, if given, is told if the task is abandoned).
+    public mutating func putBack(_ index: Int, from lender: PublicKey, reason: String? = nil) {
         guard let position = runningOn[index].firstIndex(of: lender), !isOver(index) else { return }
+        if let reason { lastFailure[index] = reason }
         runningOn[index].remove(at: position)
         started[index].remove(lender)
         wanted[index] += 1

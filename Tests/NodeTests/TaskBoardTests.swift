@@ -168,6 +168,19 @@ import Testing
         #expect(board.decidedShort == 1)
     }
 
+    /// A lender that cannot lend now (its owner came back) puts the task back uncounted: a
+    /// third such refusal does not fail it, and if no lender is left the reason is told.
+    @Test func aTaskRefusedByLendersThatCannotLendNowIsNotFailed() {
+        var board = TaskBoard(count: 1)
+        for lender in [a, b, c] {
+            #expect(board.take(for: lender) == 0)
+            board.putBack(0, from: lender, reason: "not-idle: its owner is at it")
+        }
+        #expect(board.states == [.queued])
+        board.abandonQueued("no lender was left to run it")
+        #expect(board.states == [.failed("no lender was left to run it; last: not-idle: its owner is at it")])
+    }
+
     /// Settled while two replicas run, one of whose lenders then fails: the task is stranded
     /// again and decided by the replica that returned.
     @Test func aSettledTaskWhoseRunningReplicaFailsIsDecidedByTheOneThatReturned() {
