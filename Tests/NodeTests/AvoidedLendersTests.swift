@@ -42,4 +42,43 @@ import Testing
         #expect(try !store.forget(outvoted), "forgetting twice says it was not avoided")
         #expect(try store.all().isEmpty)
     }
+
+    /// A lender whose owner came back (spec 0017 §3.4) is avoided for ten minutes, then asked
+    /// again; the while never shortens an avoidance for good.
+    @Test func anOwnerBackAvoidanceEndsAndNeverShortensALongerOne() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("potluck-avoided-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let environment = try Environment(path: path)
+        defer { environment.close() }
+        let store = try AvoidedLenders(environment: environment)
+        let now = Date(timeIntervalSince1970: 1_780_000_000)
+        try store.add(honest, reason: AvoidedLenders.ownerBack, for: JobRefusal.ownerBackMemory, now: now)
+        try store.add(outvoted, reason: "its result lost a vote", now: now)
+        try store.add(outvoted, reason: AvoidedLenders.ownerBack, for: JobRefusal.ownerBackMemory, now: now)
+        let avoided = try store.all()
+        #expect(avoided[honest]?.until == 1_780_000_600_000)
+        #expect(avoided[outvoted] == AvoidedLenders.Entry(since: 1_780_000_000_000, reason: "its result lost a vote"))
+
+        let candidates = [honest, outvoted].map { OfferCandidate(offer: offer($0), estimatedRTTMilliseconds: 1, trust: 0) }
+        let demand = JobDemand(cores: 1, memoryBytes: 1 << 20, coreSeconds: 1, wallSeconds: 1)
+        let me = SigningKey.generate().publicKey
+        let soon = rankOffers(candidates, for: demand, borrower: me, avoided: avoided, now: now.addingTimeInterval(599))
+        #expect(soon.ranked.isEmpty)
+        #expect(soon.ruledOut.first { $0.0.offer.lender == honest }?.1.hasPrefix("\(AvoidedLenders.ownerBack); asked again from 2026-05-28T") == true)
+        let later = rankOffers(candidates, for: demand, borrower: me, avoided: avoided, now: now.addingTimeInterval(600))
+        #expect(later.ranked.map(\.offer.lender) == [honest])
+    }
+
+    /// A lender this borrower lists as a friend is taken to serve it first: it ranks above a
+    /// nearer stranger whose line may be busy (spec 0016 §3, priority 1).
+    @Test func aFriendRanksAboveANearerStranger() {
+        let stranger = OfferCandidate(offer: offer(outvoted), estimatedRTTMilliseconds: 5, trust: 0)
+        let friend = OfferCandidate(offer: offer(honest), estimatedRTTMilliseconds: 60, trust: 0, isFriend: true)
+        let demand = JobDemand(cores: 1, memoryBytes: 1 << 20, coreSeconds: 60, wallSeconds: 60)
+        let me = SigningKey.generate().publicKey
+        #expect(rankOffers([stranger, friend], for: demand, borrower: me).ranked.map(\.offer.lender) == [honest, outvoted])
+        var notFriend = friend
+        notFriend.isFriend = false
+        #expect(rankOffers([stranger, notFriend], for: demand, borrower: me).ranked.map(\.offer.lender) == [outvoted, honest])
+    }
 }
