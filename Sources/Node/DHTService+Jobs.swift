@@ -50,12 +50,11 @@ extension DHTService {
         let environment = persistence.environment
         let receipts = try ReceiptStore(environment: environment)
         let client = JobClient(identity: identity, receipts: receipts, jobs: try JobStore(environment: environment))
-        let me = identity.publicKey, dataDirectory = options.dataDirectory
+        let me = identity.publicKey
         let detached = DetachedJobs(store: try BatchStore(environment: environment), avoided: try AvoidedLenders(environment: environment),
                                     client: client, me: me, logger: logger) { _ in
             guard let answer = try? await handler.listOffers(runtime: Offer.nativeRuntime, minimumCores: 1) else { return [] }
-            return OfferCandidate.candidates(in: answer, ledger: (try? receipts.ledger()) ?? ReceiptLedger(), me: me,
-                                             friends: LenderConfig.friends(inDataDirectory: dataDirectory))
+            return OfferCandidate.candidates(in: answer, ledger: (try? receipts.ledger()) ?? ReceiptLedger(), me: me)
         }
         self.detached.withLock { $0 = detached }
         detached.resumeUnfinished()

@@ -220,14 +220,6 @@ public struct LenderConfig: Equatable, Sendable {
         }
     }
 
-    /// The friends listed in `DIR/config.toml` (`offer.friends`), for this node as a borrower:
-    /// none when there is no config; ids that do not parse are left out (`offer set` says why).
-    public static func friends(inDataDirectory directory: String) -> Set<PublicKey> {
-        guard FileManager.default.fileExists(atPath: path(inDataDirectory: directory)),
-              let config = try? load(from: path(inDataDirectory: directory)) else { return [] }
-        return Set(config.friends.compactMap { try? PublicKey(peerID: $0) })
-    }
-
     private static func peers(_ texts: [String], _ key: String) throws(NodeError) -> [PublicKey] {
         var keys: [PublicKey] = []
         for text in texts {

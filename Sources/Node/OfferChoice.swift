@@ -13,20 +13,15 @@ public struct OfferCandidate: Sendable {
     public var estimatedRTTMilliseconds: Double?
     /// This borrower's trust in the lender (`spec/0012-trust.md`, flow), 0 for strangers.
     public var trust: Double
-    /// Whether this borrower lists the lender among its own friends (`offer.friends`): friends
-    /// are taken to list each other, so the lender's line would serve it first.
-    public var isFriend = false
 
     /// The offers of an `offer.list` answer (`spec/0008-control-api.md`) but `me`'s own, with
-    /// this borrower's trust in each lender from its receipts, `ledger`, and whether it is one
-    /// of `friends`.
-    public static func candidates(in answer: OfferList, ledger: ReceiptLedger, me: PublicKey, friends: Set<PublicKey> = [],
-                                  now: Date = Date()) -> [OfferCandidate] {
+    /// this borrower's trust in each lender from its receipts, `ledger`.
+    public static func candidates(in answer: OfferList, ledger: ReceiptLedger, me: PublicKey, now: Date = Date()) -> [OfferCandidate] {
         let snapshot = WorkGraph(ledger: ledger).snapshot(now: Int64(now.timeIntervalSince1970 * 1000), halfLifeSeconds: nil)
         return answer.offers.compactMap { entry -> OfferCandidate? in
             guard let bytes = Hex.decode(entry.offer), let offer = try? Offer(encoded: bytes), offer.lender != me else { return nil }
             return OfferCandidate(offer: offer, estimatedRTTMilliseconds: entry.estimatedRttMs,
-                                  trust: snapshot.flowScore(of: offer.lender, asSeenBy: me).score, isFriend: friends.contains(offer.lender))
+                                  trust: snapshot.flowScore(of: offer.lender, asSeenBy: me).score)
         }
     }
 }
@@ -44,8 +39,7 @@ public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, bo
                                workCoreSeconds: demand.coreSeconds, now: Int64(now.timeIntervalSince1970), maxLatencyMs: maxLatencyMs,
                                avoided: Set(avoided.keys))
     let matched = candidates.map { candidate in
-        MatchCandidate(offer: candidate.offer, estimatedRTTMs: candidate.estimatedRTTMilliseconds, trustInLender: candidate.trust,
-                       isFriendOfLender: candidate.isFriend ? true : nil)
+        MatchCandidate(offer: candidate.offer, estimatedRTTMs: candidate.estimatedRTTMilliseconds, trustInLender: candidate.trust)
     }
     let evaluations = Matcher().rank(request, matched)
     var ranked: [OfferCandidate] = [], ruledOut: [(OfferCandidate, String)] = []

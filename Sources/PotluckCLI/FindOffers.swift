@@ -8,5 +8,5 @@ import Records
 func findOffers(_ data: DataDirectoryOptions, runtime: String, cores: Int, me: PublicKey) async throws -> [OfferCandidate] {
     let answer = try await callNode(data, .offers(runtime: runtime, cores: cores))
     let ledger = (try? withReceiptStore(data) { try $0.ledger() }) ?? ReceiptLedger()
-    return OfferCandidate.candidates(in: answer, ledger: ledger, me: me, friends: LenderConfig.friends(inDataDirectory: data.directory.path))
+    return OfferCandidate.candidates(in: answer, ledger: ledger, me: me)
 }

@@ -137,6 +137,28 @@ import Testing
                 "\(owners.unavailableRefusals) refusals remembering them, \(forgetful.unavailableRefusals) forgetting")
     }
 
+    /// Friend circles (`[lending.friends]`, `spec/0018` §2.8): lenders serve their friends
+    /// first and borrowers know their friends' machines, so under contention the half of the
+    /// peers that have friends wait less than the half that have none. Telling the matcher that
+    /// friends serve them first (`ranked_first`, which the node does not) turns it around: they
+    /// crowd their friends' machines. Without circles nobody is anyone's friend.
+    @Test func friendsServeEachOtherFirst() throws {
+        let text = Self.scenario(order: "potluck")
+        let circles = try Self.run(text + "\n[lending.friends]\ncircle = 5\nshare = 0.5\n")
+        #expect(circles.constraintViolations == 0)
+        let share = try #require(circles.friendStartShare)
+        let (with, without) = (try #require(circles.circledMeanWait), try #require(circles.uncircledMeanWait))
+        #expect(share > 0.01, "\(circles.friendStarts) jobs started at a friend's")
+        #expect(with < without, "borrowers with friends waited \(with) s on average, the others \(without) s")
+        let ranked = try Self.run(text + "\n[lending.friends]\ncircle = 5\nshare = 0.5\nranked_first = true\n")
+        let (crowded, spared) = (try #require(ranked.circledMeanWait), try #require(ranked.uncircledMeanWait))
+        #expect(ranked.friendStarts > circles.friendStarts && crowded > spared,
+                "ranked first: \(ranked.friendStarts) jobs at a friend's, waits \(crowded) s with friends, \(spared) s without")
+        let alone = try Self.run(text)
+        #expect(alone.friendStarts == 0 && alone.friendStartShare == nil)
+        #expect(throws: ScenarioError.self) { try Scenario(toml: text + "\n[lending.friends]\ncircle = 1\n") }
+    }
+
     /// Sybil regions (`spec/0018` §2.4): a region borrowing per identity asks about as many
     /// jobs as its identities would, lends like a contributor, and its figures are reported.
     @Test func sybilRegionsBorrowUnderTheirIdentitiesAndLend() throws {

@@ -64,6 +64,17 @@ public struct LendingMetrics: Sendable {
     /// Core-seconds of lenders' work inside the window, and what they could have given.
     public var busyCoreSeconds = 0.0
     public var capacityCoreSeconds = 0.0
+    /// With friend circles (§2.8): measured jobs started at a friend's lender; measured jobs
+    /// of borrowers in a circle and of the others (submitted, started, sum of the started
+    /// ones' waits in seconds).
+    public var friendStarts = 0
+    public var circled = Group()
+    public var uncircled = Group()
+
+    public struct Group: Sendable {
+        public var submitted = 0, started = 0
+        public var waitSum = 0.0
+    }
 }
 
 /// One row of the economy's time series.

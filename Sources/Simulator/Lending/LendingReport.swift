@@ -65,6 +65,15 @@ public struct LendingReport: Sendable, Codable {
     public var ledgerSnapshots = 0
     /// Jobs refused because the lender's window closed or its owner came back (`[lending.availability]`).
     public var unavailableRefusals = 0
+    /// With friend circles (§2.8): measured jobs started at a friend's lender and their share
+    /// of the started ones; for borrowers in a circle and the others, the mean wait (s) of their
+    /// started jobs and the share of their jobs never started.
+    public var friendStarts = 0
+    public var friendStartShare: Double?
+    public var circledMeanWait: Double?
+    public var uncircledMeanWait: Double?
+    public var circledUnserved: Double?
+    public var uncircledUnserved: Double?
     public var whitewashes: Int
     /// Share of the completed jobs of honest peers (neither malicious nor spies) whose result was wrong;
     /// `nil` without malicious peers (`spec/0018` §2.5).
@@ -135,6 +144,14 @@ public struct LendingReport: Sendable, Codable {
         ]
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
         if unavailableRefusals > 0 { rows.append(("refused: lender unavailable", "\(unavailableRefusals) (window closed or owner back)")) }
+        if let friendStartShare {
+            rows.append(("served by a friend", String(format: "%d started jobs (%.1f %%)", friendStarts, 100 * friendStartShare)))
+        }
+        for (name, wait, unserved) in [("borrowers with friends", circledMeanWait, circledUnserved),
+                                       ("borrowers without", uncircledMeanWait, uncircledUnserved)] {
+            guard let wait, let unserved else { continue }
+            rows.append((name, String(format: "mean wait %.0f s, %.1f %% unserved", wait, 100 * unserved)))
+        }
         if let badResultRate {
             let wrong = PeerClass.allCases.filter { !$0.attacks }.compactMap { figures($0) }.reduce(0) { $0 + $1.wrongResultsReceived }
             rows.append(("bad results", "\(format(badResultRate * 100, 2)) % of honest peers' jobs (\(wrong) wrong results)"))
@@ -207,6 +224,18 @@ extension LendingSimulation {
         report.gatherings = metrics.gatherings
         report.ledgerSnapshots = metrics.ledgerSnapshots
         report.unavailableRefusals = metrics.unavailableRefusals
+        if lending.friendCircle > 0 {
+            let (circled, uncircled) = (metrics.circled, metrics.uncircled)
+            report.friendStarts = metrics.friendStarts
+            report.friendStartShare = circled.started + uncircled.started > 0
+                ? Double(metrics.friendStarts) / Double(circled.started + uncircled.started) : nil
+            func mean(_ group: LendingMetrics.Group) -> Double? { group.started > 0 ? group.waitSum / Double(group.started) : nil }
+            func unserved(_ group: LendingMetrics.Group) -> Double? {
+                group.submitted > 0 ? Double(group.submitted - group.started) / Double(group.submitted) : nil
+            }
+            (report.circledMeanWait, report.uncircledMeanWait) = (mean(circled), mean(uncircled))
+            (report.circledUnserved, report.uncircledUnserved) = (unserved(circled), unserved(uncircled))
+        }
         report.check(scenario)
         return report
     }

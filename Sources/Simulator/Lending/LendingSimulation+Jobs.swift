@@ -45,7 +45,10 @@ extension LendingSimulation {
             pool.append(UInt32(jobs.count - 1))
         }
         if lending.replicas > 1 { groups[first] = Array(first..<UInt32(jobs.count)) }
-        if measured { metrics.classes[Int(peerClass[Int(peer)].rawValue)].submitted += 1 }
+        if measured {
+            metrics.classes[Int(peerClass[Int(peer)].rawValue)].submitted += 1
+            if circleOf[Int(peer)] >= 0 { metrics.circled.submitted += 1 } else { metrics.uncircled.submitted += 1 }
+        }
         scheduleArrival(of: peer)
     }
 
@@ -158,6 +161,14 @@ extension LendingSimulation {
             metrics.classes[classIndex].waits.append(wait)
             metrics.classes[classIndex].started += 1
             sampleWaits[classIndex].append(wait)
+            if circleOf[Int(job.borrower)] >= 0 {
+                metrics.circled.started += 1
+                metrics.circled.waitSum += wait
+            } else {
+                metrics.uncircled.started += 1
+                metrics.uncircled.waitSum += wait
+            }
+            if isFriend(job.borrower, job.generation, of: Int(job.lender)) { metrics.friendStarts += 1 }
         }
         let overlap = min(finish, measureEnd) > max(now, measureStart) ? min(finish, measureEnd) - max(now, measureStart) : 0
         metrics.busyCoreSeconds += Double(overlap) / 1e9 * Double(lending.jobCores)

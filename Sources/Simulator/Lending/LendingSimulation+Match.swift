@@ -16,13 +16,29 @@ extension LendingSimulation {
         return (max(0, free - coming), max(0, lending.lineLimit - line.waitingCount - max(0, coming - free)))
     }
 
-    /// What a borrower knows of a lender that served it: the RTT it measured, its own trust in
-    /// the lender, and the busy state of the place. Not the lender's trust in it: that score is
-    /// the lender's private view (`spec/0018` §3.2 says why it is left out).
-    func knowledge(borrower: UInt32, slot: Int, busy: Bool) -> MatchKnowledge {
+    /// What a borrower knows of a lender that served it or is its friend: the RTT it measured,
+    /// its own trust in the lender, and the busy state of the place. Not the lender's trust in
+    /// it (the lender's private view, `spec/0018` §3.2), nor whether the lender counts it as a
+    /// friend: the node does not tell the matcher (§2.8 says why), unless `ranked_first`.
+    func knowledge(borrower: UInt32, generation: UInt32, slot: Int, busy: Bool) -> MatchKnowledge {
         let rttMs = 2 * Double(placement.latency(from: Int(borrower), to: Int(lenderPeer[slot]))) / 1e6
         return MatchKnowledge(measuredRTTMs: rttMs, trustInLender: borrowerTrust(borrower: borrower, slot: slot),
-                              isFriendOfLender: false, lenderIsBusy: busy)
+                              isFriendOfLender: lending.friendsRankedFirst && isFriend(borrower, generation, of: slot), lenderIsBusy: busy)
+    }
+
+    /// The lenders (slots) job `number`'s borrower knows: those that served its current
+    /// identity last, then its friends' (§2.8), each once.
+    func knownSlots(of number: UInt32) -> [Int32] {
+        let job = jobs[Int(number)], borrower = Int(job.borrower)
+        guard generation[borrower] == job.generation else { return [] }
+        var slots = known[borrower]
+        if job.generation == 0, circleOf[borrower] >= 0 {
+            for friend in circles[Int(circleOf[borrower])] where friend != UInt32(borrower) && lenderSlot[Int(friend)] >= 0
+                && !slots.contains(lenderSlot[Int(friend)]) {
+                slots.append(lenderSlot[Int(friend)])
+            }
+        }
+        return slots
     }
 
     /// Each lender with room is offered as up to two places: its free cores (idle) and its line
@@ -73,7 +89,8 @@ extension LendingSimulation {
         guard !taken.isEmpty else { return }
         // Lines are offered only when free cores are too few: a stranger's busy place costs
         // `busyWaitSeconds` more than an idle one and never wins while one is free (exact when
-        // borrowers remember no lender; `spec/0018` §3.2).
+        // borrowers remember no lender; a friend's line costs 30 s more, which latency never
+        // outweighs, a borrower's greater trust in the friend may; `spec/0018` §3.2).
         let idleRoom = places.reduce(0) { $0 + ($1.busy ? 0 : $1.count) }
         if lending.knownLenders == 0 && idleRoom >= taken.count { places.removeAll { $0.busy } }
         var sent = Set<UInt32>()
@@ -92,10 +109,9 @@ extension LendingSimulation {
         for (index, place) in places.enumerated() { placesOfSlot[place.slot].append(index) }
         let requests = taken.map(request(for:))
         let known: [[(offer: Int, knowledge: MatchKnowledge)]] = taken.map { number in
-            let borrower = jobs[Int(number)].borrower
-            guard generation[Int(borrower)] == jobs[Int(number)].generation else { return [] }
-            return self.known[Int(borrower)].flatMap { slot in
-                placesOfSlot[Int(slot)].map { ($0, knowledge(borrower: borrower, slot: Int(slot), busy: places[$0].busy)) }
+            let job = jobs[Int(number)]
+            return knownSlots(of: number).flatMap { slot in
+                placesOfSlot[Int(slot)].map { ($0, knowledge(borrower: job.borrower, generation: job.generation, slot: Int(slot), busy: places[$0].busy)) }
             }
         }
         // The unserved penalty only has to exceed every placement cost (transfer + wait + risk,
@@ -133,16 +149,16 @@ extension LendingSimulation {
         for number in taken {
             guard !open.isEmpty else { break }
             let borrower = jobs[Int(number)].borrower
-            let knows = generation[Int(borrower)] == jobs[Int(number)].generation
-            var chosen = knows ? known[Int(borrower)].flatMap { placesOfSlot[Int($0)] }.filter { places[$0].count > 0 } : []
+            let knownSlots = knownSlots(of: number)
+            var chosen = knownSlots.flatMap { placesOfSlot[Int($0)] }.filter { places[$0].count > 0 }
             for _ in 0..<lending.candidates {
                 let index = open[random.below(open.count)]
                 if !chosen.contains(index) { chosen.append(index) }
             }
             let candidates = chosen.map { index in
                 let place = places[index]
-                return MatchCandidate(offer: offer(place), knowledge: knows && known[Int(borrower)].contains(Int32(place.slot))
-                    ? knowledge(borrower: borrower, slot: place.slot, busy: place.busy) : MatchKnowledge(lenderIsBusy: place.busy))
+                return MatchCandidate(offer: offer(place), knowledge: knownSlots.contains(Int32(place.slot))
+                    ? knowledge(borrower: borrower, generation: jobs[Int(number)].generation, slot: place.slot, busy: place.busy) : MatchKnowledge(lenderIsBusy: place.busy))
             }
             let request = request(for: number)
             guard let best = matcher.best(request, candidates) else { continue }

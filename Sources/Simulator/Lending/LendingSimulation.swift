@@ -72,6 +72,9 @@ public final class LendingSimulation {
     /// The lenders (slots) each peer's current identity no longer sends jobs to: those whose
     /// replica lost a comparison.
     var avoided: [Set<Int32>]
+    /// Per peer: its circle of friends (`[lending.friends]`, §2.8), peers in no circle excepted.
+    var circleOf: [Int32]
+    var circles: [[UInt32]] = []
     /// Per peer: the lenders (slots) that refused its current identity `not-idle`, and until
     /// when (ns) it sends them nothing (`owner_back_memory_s`, `spec/0017` §3.4).
     var ownerBackUntil: [[Int32: UInt64]]
@@ -121,12 +124,14 @@ public final class LendingSimulation {
         known = Array(repeating: [], count: n)
         avoided = Array(repeating: [], count: n)
         ownerBackUntil = Array(repeating: [:], count: n)
+        circleOf = Array(repeating: -1, count: n)
         ledgers = Array(repeating: PeerLedger(), count: lending.view == .node ? n : 0)
         lenderSlot = Array(repeating: -1, count: n)
         metrics = LendingMetrics()
         snapshot = WorkGraph().snapshot(now: 0)
         flowConfiguration = FlowConfiguration(maxPathLength: lending.maxPathLength, unit: lending.trustUnit)
         for peer in 0..<n { metrics.classes[Int(peerClass[peer].rawValue)].peers += 1 }
+        drawCircles()
         setUpLenders()
         scheduleStart()
     }
@@ -173,6 +178,29 @@ public final class LendingSimulation {
         }
     }
 
+    /// Friend circles (§2.8): the peers in a seeded random order, the first `friends.share` of
+    /// them cut into circles of `friends.circle` (the last may be smaller; one left alone is in
+    /// none). No draw without circles, so other runs keep their traces.
+    private func drawCircles() {
+        let size = lending.friendCircle
+        guard size > 1 else { return }
+        var order = Array(0..<UInt32(peerClass.count))
+        for index in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(index, random.below(index + 1)) }
+        let members = Int((lending.friendShare * Double(order.count)).rounded())
+        for start in stride(from: 0, to: members, by: size) {
+            let members = Array(order[start..<min(start + size, members)])
+            guard members.count > 1 else { break }
+            for member in members { circleOf[Int(member)] = Int32(circles.count) }
+            circles.append(members)
+        }
+    }
+
+    /// Whether `borrower`'s identity `generation` is a friend of the lender at `slot`: its
+    /// first identity, in the lender's circle (a fresh identity is on nobody's list).
+    func isFriend(_ borrower: UInt32, _ generation: UInt32, of slot: Int) -> Bool {
+        generation == 0 && circleOf[Int(borrower)] >= 0 && circleOf[Int(borrower)] == circleOf[Int(lenderPeer[slot])]
+    }
+
     /// Lender slots, their lines, policies and offers, for every peer of a lending class.
     private func setUpLenders() {
         for peer in peerClass.indices where peerClass[peer].lends {
@@ -182,9 +210,10 @@ public final class LendingSimulation {
             // Availability draws only where the scenario asks for them, so other runs keep their traces.
             let windows = lending.windowedLenders > 0 && random.unit() < lending.windowedLenders ? [lending.lenderWindow] : []
             let idleOnly = lending.idleOnlyLenders > 0 && random.unit() < lending.idleOnlyLenders
+            let friends = circleOf[peer] < 0 ? [] : Set(circles[Int(circleOf[peer])].filter { $0 != UInt32(peer) }.map { key($0, 0) })
             let policy = LenderPolicy(cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],
-                                      windows: windows, idleOnly: idleOnly, denied: [own], maxJobs: lending.lenderCores / lending.jobCores,
-                                      maxWallSeconds: .greatestFiniteMagnitude)
+                                      windows: windows, idleOnly: idleOnly, denied: [own], friends: friends,
+                                      maxJobs: lending.lenderCores / lending.jobCores, maxWallSeconds: .greatestFiniteMagnitude)
             lenderSlot[peer] = Int32(lenderPeer.count)
             lenderPeer.append(UInt32(peer))
             desks.append(LenderDesk(policy: policy, maxQueueWait: .nanoseconds(Self.nanoseconds(lending.maxLineWait))))

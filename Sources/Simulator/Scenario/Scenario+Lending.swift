@@ -120,6 +120,13 @@ extension Scenario {
         public var ownerBusyShare: Double = 0.25
         public var ownerBusyMean: Double = 1800
         public var ownerBackMemory: Double = Double(JobRefusal.ownerBackMemory.components.seconds)
+        /// Circles of friends (`[lending.friends]`, `spec/0018` §2.8): a share `share` of the
+        /// peers in circles of `circle`, each listing the others as friends; 0: no friends.
+        /// With `ranked_first`, borrowers also tell the matcher their friends serve them first
+        /// (a design the node rejected, kept to show why).
+        public var friendCircle = 0
+        public var friendShare = 1.0
+        public var friendsRankedFirst = false
 
         public init() {}
 
@@ -191,6 +198,13 @@ extension Scenario {
             lending.ownerBusyMean = try availability.double("owner_busy_mean_s", default: lending.ownerBusyMean, in: 1...1e7)
             lending.ownerBackMemory = try availability.double("owner_back_memory_s", default: lending.ownerBackMemory, in: 0...1e7)
             try availability.finish()
+        }
+        if var friends = try reader.table("friends") {
+            lending.friendCircle = try friends.int("circle", default: lending.friendCircle, in: 0...64)
+            lending.friendShare = try friends.double("share", default: lending.friendShare, in: 0...1)
+            lending.friendsRankedFirst = try friends.bool("ranked_first", default: lending.friendsRankedFirst)
+            guard lending.friendCircle != 1 else { throw ScenarioError(key: friends.key("circle"), "a circle of friends has at least 2 peers (0: none)") }
+            try friends.finish()
         }
         if var policy = try reader.table("policy") {
             let order = try policy.string("order", default: lending.order.rawValue, oneOf: LineRule.Order.allCases.map(\.rawValue))
