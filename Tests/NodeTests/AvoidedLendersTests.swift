@@ -68,17 +68,4 @@ import Testing
         let later = rankOffers(candidates, for: demand, borrower: me, avoided: avoided, now: now.addingTimeInterval(600))
         #expect(later.ranked.map(\.offer.lender) == [honest])
     }
-
-    /// A lender this borrower lists as a friend is taken to serve it first: it ranks above a
-    /// nearer stranger whose line may be busy (spec 0016 §3, priority 1).
-    @Test func aFriendRanksAboveANearerStranger() {
-        let stranger = OfferCandidate(offer: offer(outvoted), estimatedRTTMilliseconds: 5, trust: 0)
-        let friend = OfferCandidate(offer: offer(honest), estimatedRTTMilliseconds: 60, trust: 0, isFriend: true)
-        let demand = JobDemand(cores: 1, memoryBytes: 1 << 20, coreSeconds: 60, wallSeconds: 60)
-        let me = SigningKey.generate().publicKey
-        #expect(rankOffers([stranger, friend], for: demand, borrower: me).ranked.map(\.offer.lender) == [honest, outvoted])
-        var notFriend = friend
-        notFriend.isFriend = false
-        #expect(rankOffers([stranger, notFriend], for: demand, borrower: me).ranked.map(\.offer.lender) == [outvoted, honest])
-    }
 }
