@@ -167,7 +167,7 @@ public final class DetachedJobs: Sendable {
             if !result.ownerBack.isEmpty {
                 let names = result.ownerBack.map { String($0.peerID.prefix(16)) + "…" }.sorted().joined(separator: ", ")
                 for lender in result.ownerBack { try? avoided?.add(lender, reason: AvoidedLenders.ownerBack, for: JobRefusal.ownerBackMemory) }
-                update(id) { $0.note("the owner of \(names) came back to the machine: no tasks go there for \(JobRefusal.ownerBackMemory)", at: Self.unixMilliseconds()) }
+                update(id) { $0.note("the owner of \(names) came back to the machine: no tasks go there for \(JobRefusal.ownerBackMemory.components.seconds / 60) minutes", at: Self.unixMilliseconds()) }
             }
             if result.states.contains(.queued) && !Task.isCancelled {
                 update(id) { $0.note("no lender was left for some tasks; looking for offers again", at: Self.unixMilliseconds()) }
