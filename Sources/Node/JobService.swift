@@ -128,19 +128,21 @@ final class JobService: Sendable {
         }
         known.setFriends(policy.friends)
         let paused = LendingPause.isPaused(dataDirectory: (configPath as NSString).deletingLastPathComponent)
-        let machine = MachineLoad.current(potluckCores: await desk.coresInUse, idleShare: config.idleLoad)
+        let potluckCores = await desk.coresInUse
+        let machine = MachineLoad.current(potluckCores: potluckCores, idleShare: config.idleLoad)
         return .success((policy, LenderDesk.Conditions(minuteOfDay: Self.minuteOfDay(), machine: machine, paused: paused), config))
     }
 
     /// Why the lender refuses `demand` from `borrower` now, if it does.
     func refusal(of demand: JobDemand, from borrower: PublicKey) async -> JobRefusal? {
-        switch await conditions() {
+        let (policy, conditions): (LenderPolicy, LenderDesk.Conditions)
+        switch await self.conditions() {
+        case .success(let now): (policy, conditions) = (now.0, now.1)
         case .failure(let refusal): return refusal
-        case .success(let (policy, conditions, _)):
-            let refusal = await desk.refusal(of: demand, from: borrower, policy: policy, conditions: conditions)
-            if let refusal { logger.notice("refused a job from \(borrower.peerID): \(refusal)") }
-            return refusal
         }
+        let refusal = await desk.refusal(of: demand, from: borrower, policy: policy, conditions: conditions)
+        if let refusal { logger.notice("refused a job from \(borrower.peerID): \(refusal)") }
+        return refusal
     }
 
     private func run(_ job: Submission, cores: Int, for connection: SecureConnection, inbox: Inbox<JobMessage>, reader: Task<Void, Never>) async {

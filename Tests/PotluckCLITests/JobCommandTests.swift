@@ -136,7 +136,7 @@ extension CLIProcessTests {
             let job = try write(ExampleJobs.primes, to: pair.root, name: "primes.wasm")
             let big = try write([UInt8](repeating: 0x61, count: 300_000), to: pair.root, name: "big.bin")
             let run = try run(pair.borrower, [job, "--lender", pair.lenderID, "--input", big], guest: ["1000"])
-            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.status == 0, "\(run.stderr)\nthe lender's log:\n\(pair.lender.stderr)")
 
             let config = pair.lender.dataDirectory + "/config.toml"
             let text = try String(contentsOfFile: config, encoding: .utf8)
