@@ -89,8 +89,8 @@ extension LendingSimulation {
         guard !taken.isEmpty else { return }
         // Lines are offered only when free cores are too few: a stranger's busy place costs
         // `busyWaitSeconds` more than an idle one and never wins while one is free (exact when
-        // borrowers remember no lender; a friend's line costs 30 s more, which latency never
-        // outweighs, a borrower's greater trust in the friend may; `spec/0018` §3.2).
+        // borrowers know no lender; with known lenders or friends an approximation, and under
+        // `friends.ranked_first` a friend's line would win: `spec/0018` §3.2, §2.8).
         let idleRoom = places.reduce(0) { $0 + ($1.busy ? 0 : $1.count) }
         if lending.knownLenders == 0 && idleRoom >= taken.count { places.removeAll { $0.busy } }
         var sent = Set<UInt32>()

@@ -186,9 +186,9 @@ public final class LendingSimulation {
         guard size > 1 else { return }
         var order = Array(0..<UInt32(peerClass.count))
         for index in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(index, random.below(index + 1)) }
-        let members = Int((lending.friendShare * Double(order.count)).rounded())
-        for start in stride(from: 0, to: members, by: size) {
-            let members = Array(order[start..<min(start + size, members)])
+        let circled = Int((lending.friendShare * Double(order.count)).rounded())
+        for start in stride(from: 0, to: circled, by: size) {
+            let members = Array(order[start..<min(start + size, circled)])
             guard members.count > 1 else { break }
             for member in members { circleOf[Int(member)] = Int32(circles.count) }
             circles.append(members)
