@@ -27,6 +27,11 @@ public struct JobRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badJob = Code(rawValue: "bad-job")
         /// The lender cannot lend now (its policy cannot be read, it is stopping, or its owner paused lending).
         public static let unavailable = Code(rawValue: "unavailable")
+
+        /// Whether the code says the lender cannot lend now, whatever the job (`not-idle`,
+        /// `unavailable`, `outside-window`): no failure of the job, which goes to another lender
+        /// (`spec/0017` §3.4). The node's batches and the lending simulator both ask this.
+        public var meansCannotLendNow: Bool { self == .notIdle || self == .unavailable || self == .outsideWindow }
     }
 
     public let code: Code

@@ -126,7 +126,7 @@ public struct TaskBatch: Sendable {
                 if let proposal = completion.heldProposal { board.held(proposal, of: index, from: lender.key, client: client) }
             } catch .refused(let refusal) where refusal.code == .busy && board.refusedBehindOwnTask(index, by: lender.key) {
                 // Back in line untried; this slot goes on once the batch's task there is done.
-            } catch .refused(let refusal) where Self.cannotLendNow.contains(refusal.code) {
+            } catch .refused(let refusal) where refusal.code.meansCannotLendNow {
                 // Its owner came back, paused lending, or its window closed: no failure of the
                 // task nor of the lender, but its slots stop and the task goes back in line.
                 status.note("\(lender.key.peerID.prefix(12))…: \(refusal.reason); no more tasks go there for now")
@@ -139,9 +139,6 @@ public struct TaskBatch: Sendable {
             status.update(board, nil)
         }
     }
-
-    /// Refusals that say the lender cannot lend now, whatever the task (`spec/0017` §3, §3.4).
-    static let cannotLendNow: Set<JobRefusal.Code> = [.notIdle, .unavailable, .outsideWindow]
 
     /// Judges the result of `lender`'s replica of task `index` (§6.2): records it and, once
     /// the last replica is back, saves the winning outputs and answers every replica's receipt.

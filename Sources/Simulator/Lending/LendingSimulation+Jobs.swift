@@ -98,7 +98,7 @@ extension LendingSimulation {
                 if refusal.code == .busy {
                     metrics.classes[Int(peerClass[Int(jobs[Int(number)].borrower)].rawValue)].refusals += 1
                     trace.mixLending(now, UInt64(number) << 32 | UInt64(slot), 4)
-                } else if refusal.code == .outsideWindow || refusal.code == .notIdle {
+                } else if refusal.code.meansCannotLendNow {
                     // Its window closed, or its owner came back, while the job was on its way
                     // (the matcher judged the offer when it sent it): the node's refusal too.
                     metrics.unavailableRefusals += 1
