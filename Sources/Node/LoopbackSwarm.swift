@@ -11,7 +11,7 @@ import SeededRandom
 ///
 /// Every node shares the address 127.0.0.1, so the per-address rate limit is lifted (on the
 /// Internet each node has its own address).
-public struct LoopbackSwarm {
+public struct LoopbackSwarm: Sendable {
     public struct Report: Sendable {
         public var nodes: Int
         public var lookups = 0
@@ -28,6 +28,8 @@ public struct LoopbackSwarm {
         /// Queries that timed out and datagrams dropped, summed over all nodes.
         public var timeouts = 0, dropped = 0
         public var droppedByReason: [String: Int] = [:]
+        /// Lookups that ended without a result, by the reason they gave.
+        public var failedLookups: [String: Int] = [:]
     }
 
     public var nodes: Int
@@ -50,42 +52,43 @@ public struct LoopbackSwarm {
         self.seed = seed
     }
 
+    /// Runs the swarm: its sockets on NIO's event loops, every node's state machine on one
+    /// thread of its own, off Swift's cooperative pool. On two cores shared with a whole test
+    /// suite, a task on that pool can wait seconds for a thread while a simulation holds both,
+    /// and the replies it has not read yet would time out as if their senders were dead.
     public func run() async throws -> Report {
         let residentBefore = Self.residentBytes()
         let started = ContinuousClock.now
         let group = MultiThreadedEventLoopGroup.singleton
-        var channels: [UDPTransport.Channel] = []
-        for _ in 0..<nodes {
-            channels.append(try await UDPTransport.bind(Endpoint(address: .v4(0x7f00_0001), port: 0), group: group, maxDatagramSize: 1500))
-        }
-        let endpoints = channels.map { Endpoint($0.channel.localAddress!)! }
-        let (events, sink) = AsyncStream<(Int, [UInt8], Endpoint)>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for (index, channel) in channels.enumerated() {
-                tasks.addTask {
-                    try await channel.executeThenClose { inbound, _ in
-                        for try await envelope in inbound {
-                            if let source = Endpoint(envelope.remoteAddress) { sink.yield((index, Array(envelope.data.readableBytesView), source)) }
-                        }
+        let inbox = SwarmInbox()
+        var channels: [any NIOCore.Channel] = []
+        defer { for channel in channels { channel.close(promise: nil) } }
+        for index in 0..<nodes {
+            channels.append(try await UDPTransport.bootstrap(group: group, maxDatagramSize: 1500)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(SwarmInbound(index: index, inbox: inbox))
                     }
                 }
+                .bind(host: "127.0.0.1", port: 0).get())
+        }
+        let endpoints = channels.map { Endpoint($0.localAddress!)! }
+        let bound = channels
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                var driver = SwarmDriver(channels: bound, endpoints: endpoints, seed: seed, classic: classicRules)
+                continuation.resume(with: Result {
+                    var report = try driver.exercise(self, inbox: inbox)
+                    report.setupDuration = driver.setupDuration ?? (ContinuousClock.now - started)
+                    report.bytesPerNode = max(0, (driver.residentAfterSetup - residentBefore) / max(1, nodes))
+                    report.timeouts = driver.nodes.map(\.status.counters.timeouts).reduce(0, +)
+                    report.dropped = driver.nodes.map { $0.status.counters.dropped.values.reduce(0, +) }.reduce(0, +)
+                    for node in driver.nodes { report.droppedByReason.merge(node.status.counters.dropped, uniquingKeysWith: +) }
+                    return report
+                })
             }
-            tasks.addTask {  // ticks (index -1) so timers fire even when no datagram arrives
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(20))
-                    sink.yield((-1, [], endpoints[0]))
-                }
-            }
-            var driver = SwarmDriver(channels: channels.map(\.channel), endpoints: endpoints, seed: seed, classic: classicRules)
-            var report = try await driver.exercise(self, events: events)
-            report.setupDuration = driver.setupDuration ?? (ContinuousClock.now - started)
-            report.bytesPerNode = max(0, (driver.residentAfterSetup - residentBefore) / max(1, nodes))
-            report.timeouts = driver.nodes.map(\.status.counters.timeouts).reduce(0, +)
-            report.dropped = driver.nodes.map { $0.status.counters.dropped.values.reduce(0, +) }.reduce(0, +)
-            for node in driver.nodes { report.droppedByReason.merge(node.status.counters.dropped, uniquingKeysWith: +) }
-            tasks.cancelAll()
-            sink.finish()
-            return report
+            thread.name = "loopback swarm"
+            thread.start()
         }
     }
 
@@ -97,7 +100,59 @@ public struct LoopbackSwarm {
     }
 }
 
-/// The one task that owns every node of a ``LoopbackSwarm``.
+/// A datagram one swarm node's socket read.
+struct SwarmEvent: Sendable {
+    let index: Int
+    let bytes: [UInt8]
+    let source: Endpoint
+}
+
+/// The datagrams the event loops have read and the swarm's thread has not: a blocking queue.
+final class SwarmInbox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [SwarmEvent] = []
+    private var head = 0
+
+    func post(_ event: SwarmEvent) {
+        condition.lock()
+        queue.append(event)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The oldest event, waiting for one until `deadline`; nil when none came by then.
+    func next(before deadline: Date) -> SwarmEvent? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == queue.count {
+            if !condition.wait(until: deadline) && head == queue.count { return nil }
+        }
+        let event = queue[head]
+        head += 1
+        if head == queue.count { queue.removeAll(keepingCapacity: true); head = 0 }
+        return event
+    }
+}
+
+/// Reads one swarm node's socket on its event loop.
+final class SwarmInbound: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let index: Int
+    let inbox: SwarmInbox
+
+    init(index: Int, inbox: SwarmInbox) {
+        self.index = index
+        self.inbox = inbox
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let source = Endpoint(envelope.remoteAddress) else { return }
+        inbox.post(SwarmEvent(index: index, bytes: Array(envelope.data.readableBytesView), source: source))
+    }
+}
+
+/// The one thread that owns every node of a ``LoopbackSwarm``.
 struct SwarmDriver {
     var nodes: [DHTNode] = []
     var owners: [Owner] = []
@@ -129,9 +184,8 @@ struct SwarmDriver {
         }
     }
 
-    mutating func exercise(_ swarm: LoopbackSwarm, events: AsyncStream<(Int, [UInt8], Endpoint)>) async throws -> LoopbackSwarm.Report {
+    mutating func exercise(_ swarm: LoopbackSwarm, inbox: SwarmInbox) throws -> LoopbackSwarm.Report {
         var report = LoopbackSwarm.Report(nodes: swarm.nodes)
-        var iterator = events.makeAsyncIterator()
         let began = ContinuousClock.now
         // Join: each node bootstraps through node 0 and a random earlier node, a batch at a time.
         for batch in stride(from: 1, to: nodes.count, by: swarm.concurrency) {
@@ -140,12 +194,12 @@ struct SwarmDriver {
                 let through = [endpoints[0], endpoints[Int(random.next() % UInt64(index))]]
                 requests.append(start(.bootstrap(through), on: index))
             }
-            try await wait(for: requests, events: &iterator)
+            try wait(for: requests, inbox: inbox)
         }
         // A second round of lookups of their own ids fills the tables of early joiners.
         for batch in stride(from: 0, to: nodes.count, by: swarm.concurrency) {
             let requests = (batch..<min(nodes.count, batch + swarm.concurrency)).map { start(.findNode(nodes[$0].id), on: $0) }
-            try await wait(for: requests, events: &iterator)
+            try wait(for: requests, inbox: inbox)
         }
         setupDuration = ContinuousClock.now - began
         residentAfterSetup = LoopbackSwarm.residentBytes()
@@ -160,9 +214,12 @@ struct SwarmDriver {
                 let origin = live[Int(random.next() % UInt64(live.count))], target = NodeID.random(using: &random)
                 pending.append((start(.findNode(target), on: origin), origin, target, ContinuousClock.now))
             }
-            try await wait(for: pending.map(\.0), events: &iterator)
+            try wait(for: pending.map(\.0), inbox: inbox)
             for (request, origin, target, _) in pending {
-                guard case .nodes(let result)? = done[request] else { continue }
+                guard case .nodes(let result)? = done[request] else {
+                    if case .failed(let reason)? = done[request] { report.failedLookups[reason, default: 0] += 1 }
+                    continue
+                }
                 report.lookups += 1
                 report.hops.append(result.hops)
                 report.lookupLatencies.append(result.duration)
@@ -175,11 +232,11 @@ struct SwarmDriver {
             let item = ImmutableItem(encoding: .bytes(Array("swarm item \(index) \(random.next())".utf8)))
             let writer = live[Int(random.next() % UInt64(live.count))], reader = live[Int(random.next() % UInt64(live.count))]
             let put = start(.put(.immutable(item)), on: writer)
-            try await wait(for: [put], events: &iterator)
+            try wait(for: [put], inbox: inbox)
             report.puts += 1
             if case .stored(_, let storedOn, _)? = done[put], storedOn > 0 { report.putsStored += 1 }
             let get = start(.get(item.target, salt: []), on: reader)
-            try await wait(for: [get], events: &iterator)
+            try wait(for: [get], inbox: inbox)
             report.gets += 1
             if case .item(let found?, _, _)? = done[get], found == .immutable(item) { report.getsFound += 1 }
         }
@@ -195,15 +252,15 @@ struct SwarmDriver {
     }
 
     /// Delivers datagrams and timers until every request in `requests` is done (bounded: 120 s).
-    private mutating func wait(for requests: [RequestID], events: inout AsyncStream<(Int, [UInt8], Endpoint)>.Iterator) async throws {
+    private mutating func wait(for requests: [RequestID], inbox: SwarmInbox) throws {
         let deadline = ContinuousClock.now + .seconds(120)
         var lastWake = clock.now
         while !requests.allSatisfy({ done[$0] != nil }) {
             guard ContinuousClock.now < deadline else { throw NodeError("the loopback swarm did not finish in 120 s") }
-            guard let (index, bytes, source) = await events.next() else { throw NodeError("the loopback swarm's sockets closed") }
-            if index >= 0, !killed.contains(index) {
-                owners[index].perform(nodes[index].receive(bytes, from: source, now: clock.now), persist: { _ in })
-                collect(index)
+            // Wait at most 20 ms, so timers fire even when no datagram arrives.
+            if let event = inbox.next(before: Date(timeIntervalSinceNow: 0.02)), !killed.contains(event.index) {
+                owners[event.index].perform(nodes[event.index].receive(event.bytes, from: event.source, now: clock.now), persist: { _ in })
+                collect(event.index)
             }
             let now = clock.now
             if now >= lastWake + .milliseconds(20) {

@@ -19,17 +19,22 @@ public struct UDPTransport: Sendable {
     /// can be handed the same one), and datagrams then reach only one of them. A second node on a
     /// taken port must fail loudly instead.
     public static func bind(_ endpoint: Endpoint, group: any EventLoopGroup, maxDatagramSize: Int) async throws -> Channel {
-        try await DatagramBootstrap(group: group)
-            // Vector reads (recvmmsg) take up to 16 datagrams per system call; the receive buffer
-            // must hold all of them, or NIO silently truncates each datagram (stack notes).
-            .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: (maxDatagramSize + 1) * vectorReadCount))
+        try await bootstrap(group: group, maxDatagramSize: maxDatagramSize)
             .bind(host: endpoint.addressText, port: Int(endpoint.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(
                         wrappingChannelSynchronously: channel)
                 }
             }
+    }
+
+    /// A UDP bootstrap with the node's socket options.
+    static func bootstrap(group: any EventLoopGroup, maxDatagramSize: Int) -> DatagramBootstrap {
+        DatagramBootstrap(group: group)
+            // Vector reads (recvmmsg) take up to 16 datagrams per system call; the receive buffer
+            // must hold all of them, or NIO silently truncates each datagram (stack notes).
+            .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: (maxDatagramSize + 1) * vectorReadCount))
     }
 }
 
