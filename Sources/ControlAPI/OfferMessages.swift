@@ -39,6 +39,9 @@ public struct OfferList: Codable, Sendable, Equatable {
         public var tools: [String: String]
         public var windows: [String]
         public var idleOnly: Bool
+        /// For an idle-only lender whose machine is busy: since when, Unix seconds
+        /// (`spec/0011-records.md` §2.2); borrowers skip it.
+        public var busySince: Int64?
         public var endpoint: String
         /// Unix seconds.
         public var expiry: Int64
@@ -49,7 +52,7 @@ public struct OfferList: Codable, Sendable, Equatable {
         public var estimatedRttMs: Double?
 
         public init(lender: String, cores: Int, memoryBytes: Int64, runtimes: [String], tools: [String: String], windows: [String],
-                    idleOnly: Bool, endpoint: String, expiry: Int64, seq: Int64, offer: String, estimatedRttMs: Double?) {
+                    idleOnly: Bool, busySince: Int64? = nil, endpoint: String, expiry: Int64, seq: Int64, offer: String, estimatedRttMs: Double?) {
             self.lender = lender
             self.cores = cores
             self.memoryBytes = memoryBytes
@@ -57,6 +60,7 @@ public struct OfferList: Codable, Sendable, Equatable {
             self.tools = tools
             self.windows = windows
             self.idleOnly = idleOnly
+            self.busySince = busySince
             self.endpoint = endpoint
             self.expiry = expiry
             self.seq = seq

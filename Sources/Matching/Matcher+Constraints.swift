@@ -21,7 +21,8 @@ extension Matcher {
         if offer.policy.denied.contains(request.borrower) { return .denied }
         if !offer.policy.allowed.isEmpty, !offer.policy.allowed.contains(request.borrower) { return .notAllowed }
         if !request.avoided.isEmpty, request.avoided.contains(offer.lender) { return .avoided }
-        if offer.idleOnly, knowledge.lenderIsBusy == true { return .notIdle }
+        // Busy by the offer's own word (`spec/0011` §2.2), or by what the borrower knows.
+        if offer.idleOnly, offer.busySince != nil || knowledge.lenderIsBusy == true { return .notIdle }
         return nil
     }
 

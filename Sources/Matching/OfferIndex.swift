@@ -39,7 +39,7 @@ struct OfferIndex {
         traits = offers.map(OfferTraits.init)
         var byRuntime: [String: [[Int32]]] = [:]
         for (index, offer) in offers.enumerated() {
-            let busy = lenderIsBusy(index)
+            let busy = offer.busySince != nil ? true : lenderIsBusy(index)
             if busy == true, offer.idleOnly { continue }  // ruled out for everyone (notIdle)
             for runtime in offer.runtimes {
                 byRuntime[runtime, default: [[], [], []]][Self.busyClass(busy)].append(Int32(index))

@@ -131,7 +131,7 @@ extension ControlHandler {
         let rtt = query.mine.flatMap { mine in offer.coordinates.flatMap(VivaldiCoordinate.init(components:)).map(mine.distance(to:)) }
         return OfferList.Entry(
             lender: offer.lender.peerID, cores: offer.cores, memoryBytes: offer.memoryBytes, runtimes: offer.runtimes, tools: offer.tools,
-            windows: offer.windows.map(\.description), idleOnly: offer.idleOnly, endpoint: offer.endpoint, expiry: offer.expiry,
+            windows: offer.windows.map(\.description), idleOnly: offer.idleOnly, busySince: offer.busySince, endpoint: offer.endpoint, expiry: offer.expiry,
             seq: item.sequence, offer: Hex.encode(item.value), estimatedRttMs: rtt)
     }
 

@@ -290,7 +290,9 @@ public struct LenderConfig: Equatable, Sendable {
     }
 
     /// The offer this policy describes, for `lender` reachable at `endpoint`, expiring `ttl` from now.
-    public func offer(lender: PublicKey, endpoint: String, now: Date = Date()) throws(NodeError) -> Offer {
+    /// The offer this configuration publishes; `busySince` for an idle-only lender whose machine
+    /// is busy (`spec/0011-records.md` §2.2).
+    public func offer(lender: PublicKey, endpoint: String, busySince: Int64? = nil, now: Date = Date()) throws(NodeError) -> Offer {
         guard let memoryBytes = Quantities.bytes(memory) else { throw NodeError("memory '\(memory)' is not a size: use e.g. 512MiB or 4GiB") }
         guard let lifetime = Quantities.duration(ttl), lifetime > .zero else { throw NodeError("ttl '\(ttl)' is not a duration: use e.g. 30m or 1h") }
         var parsedWindows: [TimeWindow] = []
@@ -304,7 +306,7 @@ public struct LenderConfig: Equatable, Sendable {
         var published: [String: String] = [:]
         for tool in try lentTools() { published[tool.name] = String(tool.version.utf8.prefix(Offer.maxToolVersionLength)) ?? tool.name }
         let offer = Offer(lender: lender, cores: cores, memoryBytes: memoryBytes, runtimes: allRuntimes, tools: published, windows: parsedWindows,
-                          idleOnly: idleOnly, policy: policy, endpoint: endpoint, expiry: expiry)
+                          idleOnly: idleOnly, busySince: idleOnly ? busySince : nil, policy: policy, endpoint: endpoint, expiry: expiry)
         do { try offer.validate() } catch { throw NodeError("the offer is not valid: \(error)") }
         return offer
     }

@@ -1,6 +1,7 @@
 import PotluckCrypto
 import ControlAPI
 import Foundation
+import Jobs
 import Kademlia
 import Logging
 import Records
@@ -8,7 +9,8 @@ import Synchronization
 
 /// Keeps a published offer alive: while the node's own offer item is an offer (not withdrawn),
 /// it is rebuilt from `DIR/config.toml` with a new expiry and published again when half of its
-/// lifetime has passed (`spec/0011-records.md`: offers are refreshed before they expire).
+/// lifetime has passed (`spec/0011-records.md`: offers are refreshed before they expire), and
+/// at once when an idle-only lender's machine turns busy or idle again (§2.2).
 struct OfferRefresher {
     let service: DHTService
     let handler: ControlHandler
@@ -19,6 +21,7 @@ struct OfferRefresher {
     /// or of the nodes that held it, and without it no borrower finds the offer (issue 20).
     func run(interval: Duration = .seconds(1)) async throws {
         var announcedSinceStart = false
+        var signal = BusySignal()
         while !Task.isCancelled {
             try await Task.sleep(for: interval)
             var force = false
@@ -28,7 +31,7 @@ struct OfferRefresher {
                 announcedSinceStart = force
             }
             if announcedSinceStart, await publishPending() { continue }
-            await refreshIfDue(now: Int64(Date().timeIntervalSince1970), force: force)
+            await refreshIfDue(now: Int64(Date().timeIntervalSince1970), force: force, signal: &signal)
         }
     }
 
@@ -55,7 +58,7 @@ struct OfferRefresher {
         }
     }
 
-    func refreshIfDue(now: Int64, force: Bool = false) async {
+    func refreshIfDue(now: Int64, force: Bool = false, signal: inout BusySignal) async {
         guard !LendingPause.isPaused(dataDirectory: service.options.dataDirectory) else { return }
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),
@@ -69,12 +72,28 @@ struct OfferRefresher {
         let halfLife = max(1, lifetime.components.seconds / 2)
         // Republish early when the reachable endpoint changed (a new mapping, a new address).
         let moved = service.advertisedJobsEndpoint().map { $0 != published.endpoint } ?? false
-        guard force || moved || published.expiry - now <= halfLife else { return }
+        // Republish at once when an idle-only machine turned busy or idle (`spec/0011` §2.2),
+        // or when another publisher (`offer set`) left out what the offer must say.
+        let busySince = config.idleOnly ? await observeMachine(config, now: now, signal: &signal) : nil
+        guard force || moved || published.busySince != busySince || published.expiry - now <= halfLife else { return }
         do {
-            let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint)
+            let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint, busySince: busySince)
             _ = try await handler.publishOffer(OfferPublishRequest(offer: Hex.encode(try fresh.encoded())))
         } catch {
             service.logger.warning("cannot refresh the offer: \(error)")
         }
+    }
+
+    /// Measures the machine as admission does and returns what the offer says: busy since when,
+    /// or nil while idle.
+    private func observeMachine(_ config: LenderConfig, now: Int64, signal: inout BusySignal) async -> Int64? {
+        let potluckCores = await service.jobs.withLock { $0?.service }?.desk.coresInUse ?? 0
+        let machine = MachineLoad.current(potluckCores: potluckCores, idleShare: config.idleLoad)
+        if signal.observe(busy: !machine.idle, now: now) {
+            service.logger.info(signal.busySince == nil
+                ? "the machine is idle again (\(machine.detail)): the offer says so, borrowers may ask"
+                : "the machine is busy with other work (\(machine.detail)): the offer says so, borrowers skip it")
+        }
+        return signal.busySince
     }
 }

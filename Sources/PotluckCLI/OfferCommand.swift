@@ -158,7 +158,8 @@ struct OffersCommand: AsyncParsableCommand {
         let short = ShortPeerIDs(offers.map(\.lender))
         for offer in offers {
             let latency = offer.estimatedRttMs.map { String(format: "  ~%.0f ms away", $0) } ?? ""
-            print("\(short(offer.lender))  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)\(latency)")
+            let busy = offer.busySince.map { "  busy: its owner is using it since \(Date(timeIntervalSince1970: Double($0)).formatted(.iso8601))" } ?? ""
+            print("\(short(offer.lender))  \(offer.cores) core(s)  \(offer.memoryBytes >> 20) MiB  at \(offer.endpoint)\(latency)\(busy)")
         }
         print("\(offers.count) offer(s) for \(runtime)")
     }

@@ -27,6 +27,7 @@ extension Offer {
         if !tools.isEmpty {
             entries[Array("t".utf8)] = .dictionary(Dictionary(uniqueKeysWithValues: tools.map { (Array($0.key.utf8), .bytes(Array($0.value.utf8))) }))
         }
+        if let busySince { entries[Array("b".utf8)] = .integer(busySince) }
         if let coordinates {
             entries[Array("n".utf8)] = .bytes(coordinates.flatMap(Self.bigEndianBytes))
         }
@@ -60,6 +61,8 @@ extension Offer {
         let tools = try Self.decodeTools(&reader)
         let windows = try Self.decodeWindows(&reader)
         let idle = try reader.integer("i", "idleOnly", in: 0...1)
+        var busySince: Int64?
+        if let value = reader.optional("b") { busySince = try reader.integer(value: value, "b", "busySince", in: 1...Int64.max) }
         let policy = try Self.decodePolicy(&reader)
         let endpoint = try reader.bytes("e", "endpoint")
         guard let endpointText = String(validating: endpoint, as: UTF8.self) else {
@@ -70,7 +73,7 @@ extension Offer {
         try reader.finish()
         self.init(
             lender: lender, cores: Int(cores), memoryBytes: memory, runtimes: runtimes, tools: tools,
-            windows: windows, idleOnly: idle == 1, policy: policy, endpoint: endpointText,
+            windows: windows, idleOnly: idle == 1, busySince: busySince, policy: policy, endpoint: endpointText,
             coordinates: coordinates, expiry: expiry)
         try validate()
         // Sets must arrive sorted and without repeats: one offer, one encoding.
@@ -184,6 +187,10 @@ extension Offer {
             guard (1...Self.maxCoordinates).contains(coordinates.count), coordinates.allSatisfy(\.isFinite) else {
                 throw bad("coordinates", "must be 1 to \(Self.maxCoordinates) finite numbers, or absent")
             }
+        }
+        if let busySince {
+            guard idleOnly else { throw bad("busySince", "is given, but only an idle-only lender says when its machine became busy") }
+            guard busySince > 0 else { throw bad("busySince", "is \(busySince); it must be a positive Unix time in seconds") }
         }
         guard expiry > 0 else { throw bad("expiry", "is \(expiry); it must be a positive Unix time in seconds") }
     }

@@ -40,6 +40,9 @@ public struct Offer: Sendable, Hashable {
     public var windows: [TimeWindow]
     /// Whether the lender lends only while its machine is otherwise idle.
     public var idleOnly: Bool
+    /// For an idle-only lender whose machine is busy with other work (its owner came back):
+    /// since when, Unix seconds. Borrowers then skip the offer (`spec/0011-records.md` §2.3).
+    public var busySince: Int64?
     /// Who may borrow, in summary.
     public var policy: OfferPolicy
     /// How to reach the lender (free text such as `udp://203.0.113.5:6881`), 1 to 200 bytes.
@@ -52,7 +55,7 @@ public struct Offer: Sendable, Hashable {
     /// An offer; set-like lists are sorted and deduplicated.
     public init(
         lender: PublicKey, cores: Int, memoryBytes: Int64, runtimes: [String], tools: [String: String] = [:],
-        windows: [TimeWindow] = [], idleOnly: Bool = false, policy: OfferPolicy = OfferPolicy(),
+        windows: [TimeWindow] = [], idleOnly: Bool = false, busySince: Int64? = nil, policy: OfferPolicy = OfferPolicy(),
         endpoint: String, coordinates: [Double]? = nil, expiry: Int64
     ) {
         self.lender = lender
@@ -62,6 +65,7 @@ public struct Offer: Sendable, Hashable {
         self.tools = tools
         self.windows = Array(Set(windows)).sorted()
         self.idleOnly = idleOnly
+        self.busySince = busySince
         self.policy = policy
         self.endpoint = endpoint
         self.coordinates = coordinates

@@ -27,6 +27,15 @@ import Testing
             #expect(matcher.evaluate(request, candidate) == .ruledOut(reason), "\(reason)")
         }
         #expect(matcher.evaluate(request, MatchCandidate(offer: testOffer(11, x: 0, y: 0, idleOnly: true), lenderIsBusy: false)).ruleOut == nil)
+        // An offer that says its machine is busy (`spec/0011` §2.2) is ruled out by its own word,
+        // by `evaluate` and `assign` alike.
+        var busy = testOffer(13, x: 0, y: 0, idleOnly: true)
+        busy.busySince = 1
+        #expect(matcher.evaluate(request, MatchCandidate(offer: busy)) == .ruledOut(.notIdle))
+        #expect(matcher.evaluate(request, MatchCandidate(offer: busy, lenderIsBusy: false)) == .ruledOut(.notIdle))
+        #expect(matcher.assign([request], to: [busy]).offerForRequest == [nil])
+        busy.busySince = nil
+        #expect(matcher.assign([request], to: [busy]).offerForRequest == [0])
         let inWindow = try #require(TimeWindow("11:00-13:00"))
         #expect(matcher.evaluate(request, MatchCandidate(offer: testOffer(12, x: 0, y: 0, windows: [night, inWindow]))).ruleOut == nil)
     }

@@ -102,6 +102,30 @@ extension CLIProcessTests {
             #expect(borrower.stop() == 0 && lender.stop() == 0)
         }
 
+        /// An idle-only lender whose machine stays busy says so in its offer once the busy state
+        /// has held 30 s (`spec/0011` §2.2): the borrower lists it as busy and rules it out
+        /// before asking. At `idle_load = 0` the machine never counts as idle.
+        @Test func anIdleOnlyLenderWhoseMachineIsBusySaysSoInItsOffer() throws {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let lender = try NodeProcess.start(in: root, name: "lender")
+            let borrower = try NodeProcess.start(in: root, name: "borrower", bootstrap: [lender])
+            #expect(try eventually { try NodeCommandTests.tableSize(lender) >= 1 })
+            let set = try lender.cli(["offer", "set", "--cores", "1", "--memory", "256MiB", "--idle-only"])
+            #expect(set.status == 0, "\(set.stderr)")
+            let config = lender.dataDirectory + "/config.toml"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(text.contains("idle_load = 0.25"), "\(text)")
+            try text.replacingOccurrences(of: "idle_load = 0.25", with: "idle_load = 0").write(toFile: config, atomically: true, encoding: .utf8)
+            let offers = { (try NodeCommandTests.json(try borrower.cli(["offers", "--json"]).stdout)["offers"] as? [[String: Any]]) ?? [] }
+            #expect(try eventually(timeout: 60) { try offers().first?["busy_since"] is Int }, "\(lender.stderr)")
+            #expect(lender.stderr.contains("the machine is busy with other work"), "\(lender.stderr)")
+            #expect(try borrower.cli(["offers"]).stdout.contains("busy: its owner is using it since "))
+            let match = try borrower.cli(["match", "--cores", "1", "--explain"])
+            #expect(match.status != 0 && match.stdout.contains("ruled out: the lender lends only while idle, and it is busy"), "\(match.stdout)")
+            #expect(borrower.stop() == 0 && lender.stop() == 0)
+        }
+
         @Test func anOfferSetOfflineIsCheckedThenPublishedWhenTheNodeStarts() throws {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }

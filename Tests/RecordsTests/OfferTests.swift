@@ -31,6 +31,22 @@ struct OfferTests {
         #expect(bytes.count == 152)
     }
 
+    /// An idle-only lender whose owner came back says since when (`b`, §2.2); the key sorts
+    /// first, and an offer without it keeps the bytes it always had.
+    @Test func anIdleOnlyOfferSaysSinceWhenItsMachineIsBusy() throws {
+        var busy = offer()
+        busy.idleOnly = true
+        busy.busySince = 90
+        let bytes = try busy.encoded()
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("d1:bi90e1:ci2e"))
+        #expect(try Offer(encoded: bytes) == busy)
+        #expect(bytes.count == 152 + 7)
+        var notIdleOnly = busy
+        notIdleOnly.idleOnly = false
+        let error = #expect(throws: RecordError.self) { try notIdleOnly.encoded() }
+        #expect(error?.field == "busySince")
+    }
+
     @Test(arguments: [("00:00-23:59", 0, 1439), ("22:00-06:00", 1320, 360)])
     func windowsParse(_ text: String, _ start: Int, _ end: Int) throws {
         let window = try #require(TimeWindow(text))

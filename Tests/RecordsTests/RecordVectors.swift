@@ -144,6 +144,8 @@ enum VectorFactory {
             o("coordinates of 7 bytes", edited(good, "n", .bytes([1, 2, 3, 4, 5, 6, 7])), .invalidValue, "coordinates"),
             o("over 1000 bytes", edited(good, "e", long), .tooLarge, nil),
             o("runtimes out of order", edited(good, "r", ["wasm32-wasi", "native"]), .invalidValue, nil),
+            o("busy since time 0", edited(good, "b", 0), .invalidValue, "busySince"),
+            o("busy, from a lender that is not idle-only", edited(edited(good, "i", 0), "b", 1_767_225_000), .invalidValue, "busySince"),
         ]
     }
 }

@@ -22,7 +22,7 @@ struct VectorTests {
         let file = try #require(vectors)
         #expect(file == VectorFactory.make())
         #expect(file.receiptRejections.count == 9)
-        #expect(file.offerRejections.count == 10)
+        #expect(file.offerRejections.count == 12)
     }
 
     @Test func theOfferEncodesAndDecodesToTheVectorBytes() throws {

@@ -129,12 +129,18 @@ import Testing
         #expect(owners.jobsCompleted > 0 && always.jobsCompleted > 0)
         let (busy, free) = (try Self.meanWait(owners, .contributor), try Self.meanWait(always, .contributor))
         #expect(busy > free, "contributors wait \(busy) s on average when owners use their machines half the time, \(free) s otherwise")
+        // An idle-only lender's offer says when its machine is busy, as the node's does
+        // (`spec/0011` §2.2): borrowers then ask it only in the 30 s before the offer says so.
+        let unsaid = try availability("idle_only = 1.0\nowner_busy = 0.5\nowner_busy_mean_s = 600.0\noffer_says_busy = false")
+        #expect(unsaid.constraintViolations == 0 && owners.busySignals > 0 && unsaid.busySignals == 0)
+        #expect(3 * owners.unavailableRefusals < unsaid.unavailableRefusals,
+                "\(owners.unavailableRefusals) refusals when offers say their machine is busy, \(unsaid.unavailableRefusals) otherwise")
         // A borrower leaves a lender whose owner came back alone for ten minutes, as the node
         // does (`spec/0017` §3.4); one that forgets is refused far more often.
-        let forgetful = try availability("idle_only = 1.0\nowner_busy = 0.5\nowner_busy_mean_s = 600.0\nowner_back_memory_s = 0.0")
+        let forgetful = try availability("idle_only = 1.0\nowner_busy = 0.5\nowner_busy_mean_s = 600.0\noffer_says_busy = false\nowner_back_memory_s = 0.0")
         #expect(forgetful.constraintViolations == 0)
-        #expect(2 * owners.unavailableRefusals < forgetful.unavailableRefusals,
-                "\(owners.unavailableRefusals) refusals remembering them, \(forgetful.unavailableRefusals) forgetting")
+        #expect(2 * unsaid.unavailableRefusals < forgetful.unavailableRefusals,
+                "\(unsaid.unavailableRefusals) refusals remembering them, \(forgetful.unavailableRefusals) forgetting")
     }
 
     /// Friend circles (`[lending.friends]`, `spec/0018` §2.8): lenders serve their friends

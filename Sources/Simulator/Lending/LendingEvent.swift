@@ -24,6 +24,8 @@ enum LendingEventKind: UInt8, Sendable {
     case whitewash
     /// The owner of idle-only lender `subject` (a slot) starts or stops using the machine.
     case ownerTurn
+    /// Idle-only lender `subject`'s offer may say its machine turned busy or idle (§2.7).
+    case busySignal
 }
 
 extension LendingEventKind: EventKindCode {

@@ -44,6 +44,8 @@ public struct LendingMetrics: Sendable {
     public var trustSnapshots = 0
     /// Jobs refused `unavailable`: the lender's window closed or its owner came back meanwhile.
     public var unavailableRefusals = 0
+    /// Idle-only offers published again because their machine turned busy or idle (`spec/0011` §2.2).
+    public var busySignals = 0
     /// Under `trust.view = "node"`: borrowers gathered by lenders, and snapshots of peers' ledgers.
     public var gatherings = 0
     public var ledgerSnapshots = 0

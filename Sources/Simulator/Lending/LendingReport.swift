@@ -65,6 +65,8 @@ public struct LendingReport: Sendable, Codable {
     public var ledgerSnapshots = 0
     /// Jobs refused because the lender's window closed or its owner came back (`[lending.availability]`).
     public var unavailableRefusals = 0
+    /// Idle-only offers published again because their machine turned busy or idle (`offer_says_busy`).
+    public var busySignals = 0
     /// With friend circles (§2.8): measured jobs started at a friend's lender and their share
     /// of the started ones; for borrowers in a circle and the others, the mean wait (s) of their
     /// started jobs and the share of their jobs never started.
@@ -144,6 +146,7 @@ public struct LendingReport: Sendable, Codable {
         ]
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
         if unavailableRefusals > 0 { rows.append(("refused: lender unavailable", "\(unavailableRefusals) (window closed or owner back)")) }
+        if busySignals > 0 { rows.append(("offers saying busy / idle again", "\(busySignals) republished")) }
         if let friendStartShare {
             rows.append(("served by a friend", String(format: "%d started jobs (%.1f %%)", friendStarts, 100 * friendStartShare)))
         }
@@ -224,6 +227,7 @@ extension LendingSimulation {
         report.gatherings = metrics.gatherings
         report.ledgerSnapshots = metrics.ledgerSnapshots
         report.unavailableRefusals = metrics.unavailableRefusals
+        report.busySignals = metrics.busySignals
         if lending.friendCircle > 0 {
             let (circled, uncircled) = (metrics.circled, metrics.uncircled)
             report.friendStarts = metrics.friendStarts

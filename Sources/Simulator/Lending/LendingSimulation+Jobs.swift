@@ -140,11 +140,25 @@ extension LendingSimulation {
         let mean = busy ? lending.ownerBusyMean : lending.ownerBusyMean * (1 - share) / max(share, 1e-9)
         let at = now + exponential(mean: mean)
         if at <= end { queue.schedule(.ownerTurn, at: at, subject: UInt32(slot)) }
+        observeOwner(slot: slot)
     }
 
     func ownerTurn(slot: Int) {
         scheduleOwnerTurn(slot: slot, busy: !ownerBusy[slot])
         trace.mixLending(now, UInt64(slot), 7)
+    }
+
+    /// Lender `slot`'s offer follows its owner by the node's rule (`BusySignal`, `spec/0011`
+    /// §2.2): a change that lasts ``BusySignal/hold`` is published, and borrowers see it at once.
+    func observeOwner(slot: Int) {
+        guard lending.offerSaysBusy else { return }
+        if busySignals[slot].observe(busy: ownerBusy[slot], now: Int64(now / 1_000_000_000)) {
+            trace.mixLending(now, UInt64(slot), busySignals[slot].busySince == nil ? 8 : 9)
+            metrics.busySignals += 1
+        }
+        if let at = busySignals[slot].publishesAt, UInt64(at) * 1_000_000_000 <= end {
+            queue.schedule(.busySignal, at: max(now, UInt64(at) * 1_000_000_000), subject: UInt32(slot))
+        }
     }
 
     /// The job starts on its lender: its wait ends, its end is scheduled.

@@ -60,6 +60,8 @@ public final class LendingSimulation {
     var lenderJoined: [UInt64] = []
     /// Whether each lender's owner is using the machine now (only idle-only lenders' ever are).
     var ownerBusy: [Bool] = []
+    /// What each lender's offer says of its machine (`spec/0011-records.md` §2.2).
+    var busySignals: [BusySignal] = []
     var runningJobs = 0
 
     // Jobs.
@@ -175,6 +177,7 @@ public final class LendingSimulation {
         case .join: join(event.subject)
         case .whitewash: whitewash(event.subject)
         case .ownerTurn: ownerTurn(slot: Int(event.subject))
+        case .busySignal: observeOwner(slot: Int(event.subject))
         }
     }
 
@@ -220,6 +223,7 @@ public final class LendingSimulation {
             incoming.append(0)
             lenderJoined.append(peerClass[peer] == .newcomer ? .max : 0)
             ownerBusy.append(false)
+            busySignals.append(BusySignal())
             if idleOnly { scheduleOwnerTurn(slot: lenderPeer.count - 1, busy: random.unit() < lending.ownerBusyShare) }
             offerTemplates.append(Offer(
                 lender: own, cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],

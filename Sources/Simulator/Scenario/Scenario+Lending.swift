@@ -120,6 +120,9 @@ extension Scenario {
         public var ownerBusyShare: Double = 0.25
         public var ownerBusyMean: Double = 1800
         public var ownerBackMemory: Double = Double(JobRefusal.ownerBackMemory.components.seconds)
+        /// Whether an idle-only lender's offer says when its machine is busy, as the node's does
+        /// (`offer_says_busy`, `spec/0011` §2.2); false: borrowers learn it only from refusals.
+        public var offerSaysBusy = true
         /// Circles of friends (`[lending.friends]`, `spec/0018` §2.8): a share `share` of the
         /// peers in circles of `circle`, each listing the others as friends; 0: no friends.
         /// With `ranked_first`, borrowers also tell the matcher their friends serve them first
@@ -197,6 +200,7 @@ extension Scenario {
             lending.ownerBusyShare = try availability.double("owner_busy", default: lending.ownerBusyShare, in: 0...0.99)
             lending.ownerBusyMean = try availability.double("owner_busy_mean_s", default: lending.ownerBusyMean, in: 1...1e7)
             lending.ownerBackMemory = try availability.double("owner_back_memory_s", default: lending.ownerBackMemory, in: 0...1e7)
+            lending.offerSaysBusy = try availability.bool("offer_says_busy", default: lending.offerSaysBusy)
             try availability.finish()
         }
         if var friends = try reader.table("friends") {
