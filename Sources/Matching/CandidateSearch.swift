@@ -124,7 +124,7 @@ struct CandidateSearch {
         guard request.now < traits.expiry, traits.cores >= request.cores, traits.memoryBytes >= request.memoryBytes else { return nil }
         if traits.needsFullCheck || !request.avoided.isEmpty,
            matcher.ruleOutBesidesRuntime(request, offers[offer], MatchKnowledge()) != nil { return nil }
-        if traits.idleOnly, known.lenderIsBusy == true { return nil }
+        if traits.ownerPresent { return nil }  // notIdle
         var estimate = (ms: matcher.weights.unknownLatencyMs, source: LatencySource.assumed)
         if let coordinate, index.isLocated[offer] { estimate = (index.estimatedLatency(from: coordinate, to: offer), .estimated) }
         var latency = estimate

@@ -20,7 +20,9 @@ public struct MatchKnowledge: Sendable, Hashable {
     public var lenderTrustInBorrower: Double?
     /// Whether the borrower is one of the lender's friends, if known.
     public var isFriendOfLender: Bool?
-    /// Whether the lender's machine is busy with its own work, if known.
+    /// Whether every core the lender lends is taken, so that a job would wait in its line, if
+    /// known. Its owner's own use of the machine is another matter, which an idle-only offer
+    /// states itself (`Offer.busySince`, `spec/0011-records.md` §2.2).
     public var lenderIsBusy: Bool?
 
     public init(

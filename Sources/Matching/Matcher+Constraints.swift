@@ -21,8 +21,9 @@ extension Matcher {
         if offer.policy.denied.contains(request.borrower) { return .denied }
         if !offer.policy.allowed.isEmpty, !offer.policy.allowed.contains(request.borrower) { return .notAllowed }
         if !request.avoided.isEmpty, request.avoided.contains(offer.lender) { return .avoided }
-        // Busy by the offer's own word (`spec/0011` §2.2), or by what the borrower knows.
-        if offer.idleOnly, offer.busySince != nil || knowledge.lenderIsBusy == true { return .notIdle }
+        // The owner is at the machine, by the offer's own word (`spec/0011` §2.2). Cores taken
+        // by other borrowers (`lenderIsBusy`) only mean a wait in the line.
+        if offer.idleOnly, offer.busySince != nil { return .notIdle }
         return nil
     }
 

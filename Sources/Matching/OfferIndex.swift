@@ -39,8 +39,8 @@ struct OfferIndex {
         traits = offers.map(OfferTraits.init)
         var byRuntime: [String: [[Int32]]] = [:]
         for (index, offer) in offers.enumerated() {
-            let busy = offer.busySince != nil ? true : lenderIsBusy(index)
-            if busy == true, offer.idleOnly { continue }  // ruled out for everyone (notIdle)
+            if traits[index].ownerPresent { continue }  // ruled out for everyone (notIdle)
+            let busy = lenderIsBusy(index)
             for runtime in offer.runtimes {
                 byRuntime[runtime, default: [[], [], []]][Self.busyClass(busy)].append(Int32(index))
             }
@@ -167,7 +167,8 @@ struct OfferTraits {
     let cores: Int
     let memoryBytes: Int64
     let expiry: Int64
-    let idleOnly: Bool
+    /// An idle-only offer that says its owner is at the machine (`notIdle`).
+    let ownerPresent: Bool
     /// Whether the offer has windows or allow/deny lists (checked on the full offer).
     let needsFullCheck: Bool
 
@@ -175,7 +176,7 @@ struct OfferTraits {
         cores = offer.cores
         memoryBytes = offer.memoryBytes
         expiry = offer.expiry
-        idleOnly = offer.idleOnly
+        ownerPresent = offer.idleOnly && offer.busySince != nil
         needsFullCheck = !offer.windows.isEmpty || !offer.policy.allowed.isEmpty || !offer.policy.denied.isEmpty
     }
 }

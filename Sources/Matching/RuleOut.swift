@@ -22,7 +22,7 @@ public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConve
     case notAllowed
     /// The borrower avoids this lender (``MatchRequest/avoided``).
     case avoided
-    /// The lender lends only while idle, and the borrower knows it is busy.
+    /// The lender lends only while idle, and its offer says its owner is using the machine.
     case notIdle
     /// The measured or estimated latency exceeds the request's `maxLatencyMs`.
     case tooFar

@@ -19,18 +19,18 @@ import Testing
             (MatchCandidate(offer: testOffer(5, x: 0, y: 0, windows: [night])), .window),
             (MatchCandidate(offer: testOffer(6, x: 0, y: 0, policy: OfferPolicy(denied: [testKey(200)]))), .denied),
             (MatchCandidate(offer: testOffer(7, x: 0, y: 0, policy: OfferPolicy(allowed: [testKey(201)]))), .notAllowed),
-            (MatchCandidate(offer: testOffer(8, x: 0, y: 0, idleOnly: true), lenderIsBusy: true), .notIdle),
+            (MatchCandidate(offer: testOffer(8, x: 0, y: 0, idleOnly: true, busySince: 1)), .notIdle),
             (MatchCandidate(offer: testOffer(9, x: 300, y: 0)), .tooFar),
             (MatchCandidate(offer: testOffer(10, x: 0, y: 0), measuredRTTMs: 101), .tooFar),
         ]
         for (candidate, reason) in cases {
             #expect(matcher.evaluate(request, candidate) == .ruledOut(reason), "\(reason)")
         }
-        #expect(matcher.evaluate(request, MatchCandidate(offer: testOffer(11, x: 0, y: 0, idleOnly: true), lenderIsBusy: false)).ruleOut == nil)
+        // Cores taken (`lenderIsBusy`) mean a wait in the line, not an owner at the machine.
+        #expect(matcher.evaluate(request, MatchCandidate(offer: testOffer(11, x: 0, y: 0, idleOnly: true), lenderIsBusy: true)).ruleOut == nil)
         // An offer that says its machine is busy (`spec/0011` §2.2) is ruled out by its own word,
         // by `evaluate` and `assign` alike.
-        var busy = testOffer(13, x: 0, y: 0, idleOnly: true)
-        busy.busySince = 1
+        var busy = testOffer(13, x: 0, y: 0, idleOnly: true, busySince: 1)
         #expect(matcher.evaluate(request, MatchCandidate(offer: busy)) == .ruledOut(.notIdle))
         #expect(matcher.evaluate(request, MatchCandidate(offer: busy, lenderIsBusy: false)) == .ruledOut(.notIdle))
         #expect(matcher.assign([request], to: [busy]).offerForRequest == [nil])
@@ -100,7 +100,7 @@ import Testing
         let minute = Int((request.now % 86_400) / 60)
         if !offer.windows.isEmpty, !offer.windows.contains(where: { $0.contains(minute: minute) }) { return "window" }
         if !offer.admits(request.borrower) { return "policy" }
-        if offer.idleOnly, candidate.knowledge.lenderIsBusy == true { return "idle" }
+        if offer.idleOnly, offer.busySince != nil { return "idle" }
         if let limit = request.maxLatencyMs {
             if let measured = candidate.knowledge.measuredRTTMs {
                 if measured > limit { return "too far (measured)" }

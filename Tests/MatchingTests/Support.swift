@@ -17,11 +17,11 @@ let noon: Int64 = 1_767_268_800
 
 /// An offer at plane point (x, y) with height h, lending `cores` cores and 8 GiB of wasm32-wasi.
 func testOffer(_ lender: UInt8, x: Double, y: Double, h: Double = 1, cores: Int = 4, runtimes: [String] = ["wasm32-wasi"],
-               windows: [TimeWindow] = [], idleOnly: Bool = false, policy: OfferPolicy = OfferPolicy(),
+               windows: [TimeWindow] = [], idleOnly: Bool = false, busySince: Int64? = nil, policy: OfferPolicy = OfferPolicy(),
                memoryBytes: Int64 = 8 << 30, expiry: Int64 = noon + 3600) -> Offer
 {
     Offer(lender: testKey(lender), cores: cores, memoryBytes: memoryBytes, runtimes: runtimes, windows: windows,
-          idleOnly: idleOnly, policy: policy, endpoint: "udp://192.0.2.\(lender):6881", coordinates: [x, y, h], expiry: expiry)
+          idleOnly: idleOnly, busySince: busySince, policy: policy, endpoint: "udp://192.0.2.\(lender):6881", coordinates: [x, y, h], expiry: expiry)
 }
 
 func testRequest(_ borrower: UInt8 = 200, x: Double = 0, y: Double = 0, h: Double = 1, cores: Int = 1, work: Double = 60,
@@ -64,6 +64,9 @@ struct RandomInstance {
                 coordinates: located ? [Double.random(in: 0...300, using: &random), Double.random(in: 0...300, using: &random),
                                         Double.random(in: 0...20, using: &random)] : nil,
                 expiry: noon + Int64.random(in: -600...3600, using: &random)))
+            // Half the idle-only lenders say their owner is at the machine (no draw: other
+            // instances stay as they were).
+            if offers[offers.count - 1].idleOnly && offers.count % 2 == 0 { offers[offers.count - 1].busySince = noon - 60 }
         }
         for _ in 0..<requestCount {
             requests.append(MatchRequest(

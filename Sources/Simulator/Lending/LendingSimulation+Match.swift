@@ -42,11 +42,10 @@ extension LendingSimulation {
     }
 
     /// Each lender with room is offered as up to two places: its free cores (idle) and its line
-    /// (busy), so that the matcher's busy state is true of every core it hands out. An idle-only
-    /// lender's line is not offered: the matcher rules out a busy idle-only lender (`spec/0016`
-    /// §2). Nor is a lender outside its windows, nor one whose offer says its machine is busy
-    /// (`spec/0011` §2.2): the matcher would rule them out too, and a pool of requests nobody
-    /// can take would be matched in vain at every tick.
+    /// (busy: every core taken), so that the matcher's busy state is true of every core it hands
+    /// out. A lender outside its windows is not offered, nor an idle-only one whose offer says its
+    /// owner is at the machine (`spec/0011` §2.2): the matcher would rule them out (`spec/0016`
+    /// §2), and a pool of requests nobody can take would be matched in vain at every tick.
     func places() -> [Place] {
         var places: [Place] = []
         let seconds = Int64(now / 1_000_000_000)
@@ -54,7 +53,7 @@ extension LendingSimulation {
             && busySignals[slot].busySince == nil {
             let room = room(slot)
             if room.idle > 0 { places.append(Place(slot: slot, busy: false, count: room.idle)) }
-            if room.line > 0 && !offerTemplates[slot].idleOnly { places.append(Place(slot: slot, busy: true, count: room.line)) }
+            if room.line > 0 { places.append(Place(slot: slot, busy: true, count: room.line)) }
         }
         return places
     }
