@@ -11,7 +11,12 @@ public struct BusySignal: Sendable, Hashable {
     /// What the offer says: the Unix second the machine became busy, or nil while it is idle.
     public private(set) var busySince: Int64?
     /// A measured state that differs from the published one, and since when.
-    private var change: (busy: Bool, since: Int64)?
+    private var change: Change?
+
+    private struct Change: Sendable, Hashable {
+        var busy: Bool
+        var since: Int64
+    }
 
     public init(busySince: Int64? = nil) { self.busySince = busySince }
 
@@ -21,7 +26,7 @@ public struct BusySignal: Sendable, Hashable {
             change = nil
             return false
         }
-        if change?.busy != busy { change = (busy, now) }
+        if change?.busy != busy { change = Change(busy: busy, since: now) }
         guard let change, now - change.since >= Self.hold.components.seconds else { return false }
         busySince = busy ? change.since : nil
         self.change = nil
@@ -30,14 +35,4 @@ public struct BusySignal: Sendable, Hashable {
 
     /// When the pending change will be published if it lasts, Unix seconds; nil when none is.
     public var publishesAt: Int64? { change.map { $0.since + Self.hold.components.seconds } }
-
-    public static func == (a: BusySignal, b: BusySignal) -> Bool {
-        a.busySince == b.busySince && a.change?.busy == b.change?.busy && a.change?.since == b.change?.since
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(busySince)
-        hasher.combine(change?.busy)
-        hasher.combine(change?.since)
-    }
 }
