@@ -39,7 +39,7 @@ public enum RuleOut: String, Sendable, Hashable, CaseIterable, CustomStringConve
         case .denied: "the lender denies this borrower"
         case .notAllowed: "the lender only lends to peers on its allow list"
         case .avoided: "the borrower avoids this lender (a result of it lost a comparison, or it runs another replica of the job)"
-        case .notIdle: "the lender lends only while idle, and it is busy"
+        case .notIdle: "the lender lends only while idle, and its owner is using it"
         case .tooFar: "farther than the latency limit"
         }
     }

@@ -129,16 +129,16 @@ public final class DetachedJobs: Sendable {
             let remaining = record.tasks.indices.filter { record.tasks[$0].state == .queued || record.tasks[$0].state == .running }
             TaskBatch.removeStaging(of: record.tasks.indices.filter { record.tasks[$0].state == .done }.map { planned[$0] })
             if remaining.isEmpty { return await finish(id, file: file) }
-            let lenders = file.lenders(rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me,
-                                                  avoided: (try? avoided?.all()) ?? [:]).ranked)
+            let ranking = rankOffers(await findOffers(file.tool), for: file.demand(planned), borrower: me, avoided: (try? avoided?.all()) ?? [:])
+            let lenders = file.lenders(ranking.ranked)
             let replicas = record.replicas ?? 1
             guard lenders.count >= replicas else {
                 if !saidWaiting {
-                    let have = lenders.isEmpty ? "no offer lends \(file.tool) for this job yet"
+                    let have = lenders.isEmpty ? Self.noLender(of: file.tool, ruledOut: ranking.ruledOut.map(\.1))
                         : "\(lenders.count) lender(s) of \(file.tool) can run this job and \(replicas) replicas need \(replicas)"
                     update(id) { record in
                         record.phase = .waiting
-                        record.note("waiting: \(have); looking again every \(Self.retryInterval)", at: Self.unixMilliseconds())
+                        record.note("waiting: \(have); looking again every \(Self.retryInterval.components.seconds) s", at: Self.unixMilliseconds())
                     }
                     saidWaiting = true
                 }
@@ -234,6 +234,16 @@ public final class DetachedJobs: Sendable {
 
     private func update(_ id: String, _ change: (inout BatchRecord) -> Void) {
         do { try store.update(id, change) } catch { logger.error("cannot record the state of job \(id): \(error)") }
+    }
+
+    /// Why no lender can take a job of `tool` now, from the reasons its offers were ruled out:
+    /// none lends the tool, or those that do cannot now (their owner is at the machine, they
+    /// are outside their hours, avoided…), each reason once with how many lenders gave it.
+    static func noLender(of tool: String, ruledOut reasons: [String]) -> String {
+        let others = reasons.filter { $0 != "the lender does not lend \(tool)" }
+        guard !others.isEmpty else { return "no offer lends \(tool) for this job yet" }
+        let counted = Dictionary(others.map { ($0, 1) }, uniquingKeysWith: +).sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        return "no lender of \(tool) can take this job now (" + counted.map { "\($0.value) ruled out: \($0.key)" }.joined(separator: "; ") + ")"
     }
 
     static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
