@@ -240,7 +240,7 @@ public final class DetachedJobs: Sendable {
     /// none lends the tool, or those that do cannot now (their owner is at the machine, they
     /// are outside their hours, avoided…), each reason once with how many lenders gave it.
     static func noLender(of tool: String, ruledOut reasons: [String]) -> String {
-        let others = reasons.filter { $0 != "the lender does not lend \(tool)" }
+        let others = reasons.filter { $0 != missingToolReason(tool) }
         guard !others.isEmpty else { return "no offer lends \(tool) for this job yet" }
         let counted = Dictionary(others.map { ($0, 1) }, uniquingKeysWith: +).sorted { ($1.value, $0.key) < ($0.value, $1.key) }
         return "no lender of \(tool) can take this job now (" + counted.map { "\($0.value) ruled out: \($0.key)" }.joined(separator: "; ") + ")"

@@ -26,6 +26,9 @@ public struct OfferCandidate: Sendable {
     }
 }
 
+/// Why an offer that lacks `tool` is ruled out, as ``rankOffers`` says it.
+func missingToolReason(_ tool: String) -> String { "the lender does not lend \(tool)" }
+
 /// The offers that can take the job, best first, and the others with the constraint that
 /// rules each out: the matching engine's one-request mode (`spec/0016-matching.md`), scoring
 /// latency, completion time and this borrower's trust in each lender; lenders it `avoided`
@@ -47,7 +50,7 @@ public func rankOffers(_ candidates: [OfferCandidate], for demand: JobDemand, bo
         let candidate = candidates[evaluation.candidateIndex]
         if let reason = evaluation.ruleOut {
             var why = reason.description
-            if reason == .tool, let tool = Matcher().missingTool(request, candidate.offer) { why = "the lender does not lend \(tool)" }
+            if reason == .tool, let tool = Matcher().missingTool(request, candidate.offer) { why = missingToolReason(tool) }
             if reason == .avoided, let entry = avoided[candidate.offer.lender] {
                 let forget = "'potluck avoid forget \(candidate.offer.lender.peerID)'"
                 if let until = entry.until {
