@@ -192,7 +192,9 @@ import Testing
         // Two spinners on a two-core machine would take twice the wall time without the quota.
         #expect(Double(outcome.cpuMilliseconds) <= 1.3 * Double(outcome.wallMilliseconds),
                 "\(outcome.cpuMilliseconds) ms of CPU in \(outcome.wallMilliseconds) ms")
-        #expect(outcome.cpuMilliseconds >= 500, "the spinners ran")
+        // A loaded machine may give the spinners far less than their two seconds; that they ran
+        // at all is what keeps the bound above from passing on a task that did nothing.
+        #expect(outcome.cpuMilliseconds >= 100, "the spinners ran")
     }
 
     @Test func oneBigFilePastTheDiskCapFails() async throws {
