@@ -73,10 +73,47 @@ func temporaryDirectory() throws -> URL {
     return url
 }
 
-/// Every suite that drives `potluck` processes, run one test at a time: their tests block a
-/// thread while they wait for a process, and Swift's cooperative pool has one thread per core
-/// (two here); run side by side they would starve the async tests of other targets.
-@Suite(.serialized) enum CLIProcessTests {}
+/// Every suite that drives `potluck` processes, run one test at a time and off Swift's cooperative
+/// pool: their tests block a thread while they wait for a process, and the pool has one thread
+/// per core (two here). On the pool they held one of its two threads for the ten minutes the
+/// suite takes, and every async test of the other targets waited minutes for the other.
+@Suite(.serialized, .offThePool) enum CLIProcessTests {}
+
+/// A trait that runs a test's code on threads of its own (SE-0417 task executor preference), so
+/// a test that blocks waiting for a process takes no thread from Swift's cooperative pool.
+struct OffThePool: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard testCase != nil else { return try await function() }
+        try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) { try await function() }
+    }
+}
+
+extension Trait where Self == OffThePool {
+    static var offThePool: OffThePool { OffThePool() }
+}
+
+/// Runs every job it is given on a new thread: a job that blocks holds only its own thread, and
+/// no two jobs ever wait for each other's thread (a fixed pool could deadlock an async test whose
+/// child tasks block). The CLI tests run a few thousand jobs in all; a thread costs microseconds.
+final class ThreadPerJobExecutor: TaskExecutor {
+    static let shared = ThreadPerJobExecutor()
+    private static let marker = "potluck.cli-test-job"
+
+    /// Whether the caller runs on one of this executor's threads.
+    static var isCurrent: Bool { Thread.current.threadDictionary[marker] != nil }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job), executor = asUnownedTaskExecutor()
+        let thread = Thread {
+            Thread.current.threadDictionary[Self.marker] = true
+            job.runSynchronously(on: executor)
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
 
 /// A `potluck` command that runs beside the test, whose stderr the test can watch as it comes.
 final class StreamingProcess: @unchecked Sendable {
