@@ -131,6 +131,15 @@ final class ChildProcess: Sendable {
         }
     }
 
+    /// Sends `signal` (SIGSTOP or SIGCONT, to pause a guest) to the process, or its group,
+    /// unless it was already reaped. Returns whether it was sent.
+    @discardableResult
+    func send(_ signal: Int32) -> Bool {
+        state.withLock { state in
+            !state.reaped && Glibc.kill(leadsProcessGroup ? -pid : pid, signal) == 0
+        }
+    }
+
     /// Whether `kill()` signalled the process.
     var wasKilled: Bool { state.withLock { $0.killed } }
 

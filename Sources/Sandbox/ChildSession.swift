@@ -10,6 +10,8 @@ import Darwin
 struct ChildSession {
     let child: ChildProcess
     let deadline: UInt64
+    /// Moves the deadline by the time the guest spent paused.
+    let pause: GuestPause
     let progress: @Sendable (GuestProgress) -> Void
     let outputBytes: Int
     /// The most bytes read from the child's stdout: two copies of the output (streamed stderr
@@ -27,9 +29,10 @@ struct ChildSession {
     private var deadlinePassed = false
     private var protocolFailure: String?
 
-    init(job: GuestJob, child: ChildProcess, deadline: UInt64, progress: @escaping @Sendable (GuestProgress) -> Void) {
+    init(job: GuestJob, child: ChildProcess, deadline: UInt64, pause: GuestPause, progress: @escaping @Sendable (GuestProgress) -> Void) {
         self.child = child
         self.deadline = deadline
+        self.pause = pause
         self.progress = progress
         outputBytes = job.limits.outputBytes
         maxStdoutBytes = 2 * job.limits.outputBytes + (16 << 20)
@@ -44,6 +47,7 @@ struct ChildSession {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while open.stdout || open.stderr {
             let now = UsageClock.monotonicNanoseconds()
+            let deadline = deadline + pause.pausedNanoseconds(now: now)
             if now >= deadline, !deadlinePassed, outcome == nil {
                 deadlinePassed = true
                 child.kill()

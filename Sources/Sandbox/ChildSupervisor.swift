@@ -16,9 +16,11 @@ final class ChildSupervisor: Sendable {
     private let temporaryRoot: String?
     private let progress: @Sendable (GuestProgress) -> Void
     private let slot = CancellableChild()
+    private let pause: GuestPause
 
-    init(job: GuestJob, executable: String, arguments: [String], temporaryRoot: String?,
+    init(job: GuestJob, executable: String, arguments: [String], temporaryRoot: String?, pause: GuestPause,
          progress: @escaping @Sendable (GuestProgress) -> Void) {
+        self.pause = pause
         self.temporaryRoot = temporaryRoot
         self.job = job
         self.executable = executable
@@ -28,6 +30,7 @@ final class ChildSupervisor: Sendable {
 
     /// Kills the child (now, or as soon as it is spawned).
     func cancel() {
+        pause.finish()
         slot.cancel()
     }
 
@@ -46,11 +49,14 @@ final class ChildSupervisor: Sendable {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
         slot.attach(child)
+        // The wasm child is one process: SIGSTOP stops the guest whole (spec 0019 §2.7).
+        pause.attach { [child] stop in child.send(stop ? SIGSTOP : SIGCONT) }
         let deadline = started + UInt64((job.limits.wallSeconds + SandboxRunner.deadlineGrace) * 1e9)
-        var session = ChildSession(job: job, child: child, deadline: deadline, progress: progress)
+        var session = ChildSession(job: job, child: child, deadline: deadline, pause: pause, progress: progress)
         session.pump()
+        pause.finish()
         let (status, cpuMilliseconds, _) = child.reap()
-        let wallMilliseconds = Int64((UsageClock.monotonicNanoseconds() - started) / 1_000_000)
+        let wallMilliseconds = Int64((UsageClock.monotonicNanoseconds() - started - pause.pausedNanoseconds()) / 1_000_000)
         let cancelled = slot.isCancelled
         return session.decide(
             status: status, cancelled: cancelled, killed: child.wasKilled,

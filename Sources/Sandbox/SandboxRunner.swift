@@ -39,9 +39,10 @@ public struct SandboxRunner: Sendable {
     }
 
     /// Runs `job` and reports what came of it. Never throws: every failure is a
-    /// `GuestTermination`. `progress` is called from another thread, in order.
+    /// `GuestTermination`. `progress` is called from another thread, in order. `pause` lets the
+    /// caller stop the guest and let it go on (``GuestPause``).
     public func run(
-        _ job: GuestJob, progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }
+        _ job: GuestJob, pause: GuestPause = GuestPause(), progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }
     ) async -> GuestOutcome {
         do { try job.validate() } catch {
             return GuestOutcome(termination: error.code == .notWebAssembly ? .invalidModule(error.message) : .sandboxFailure("invalid job: \(error.message)"))
@@ -53,7 +54,7 @@ public struct SandboxRunner: Sendable {
             }
         }
         if Task.isCancelled { return GuestOutcome(termination: .sandboxFailure(ChildSupervisor.cancelledReason)) }
-        let supervisor = ChildSupervisor(job: job, executable: path, arguments: arguments, temporaryRoot: temporaryRoot, progress: progress)
+        let supervisor = ChildSupervisor(job: job, executable: path, arguments: arguments, temporaryRoot: temporaryRoot, pause: pause, progress: progress)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<GuestOutcome, Never>) in
                 let thread = Thread { continuation.resume(returning: supervisor.run()) }

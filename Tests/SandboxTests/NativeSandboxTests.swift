@@ -20,7 +20,8 @@ import Testing
 
     /// Runs `script` with the lent `sh` (or `python3`), then checks the task left nothing behind.
     func run(_ arguments: [String], tool: String = "sh", inputs: [String: [UInt8]] = [:], limits: JobLimits = limits,
-             disk: Int64 = 64 << 20, cores: Int? = nil, cgroups: Bool = true) async throws -> (GuestOutcome, String) {
+             disk: Int64 = 64 << 20, cores: Int? = nil, cgroups: Bool = true, pause: GuestPause = GuestPause(),
+             progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async throws -> (GuestOutcome, String) {
         let lent = try LentTool.find(tool == "python3" ? "python3=/usr/bin/python3" : tool)
         var paths: [String: String] = [:], digests: [String: Bytes32] = [:]
         for (name, bytes) in inputs {
@@ -32,7 +33,7 @@ import Testing
         let task = NativeTask(tool: tool, arguments: arguments, inputs: digests, limits: limits, diskBytes: disk)
         var runner = runner
         runner.useCgroups = cgroups
-        let outcome = await runner.run(task, tool: lent, inputs: paths, cores: cores)
+        let outcome = await runner.run(task, tool: lent, inputs: paths, cores: cores, pause: pause, progress: progress)
         let left = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("potluck-native") }
         #expect(left.isEmpty, "the task's directory is removed")
         return (outcome, String(decoding: outcome.stderr, as: UTF8.self))
@@ -195,6 +196,35 @@ import Testing
         // A loaded machine may give the spinners far less than their two seconds; that they ran
         // at all is what keeps the bound above from passing on a task that did nothing.
         #expect(outcome.cpuMilliseconds >= 100, "the spinners ran")
+    }
+
+    /// Spec 0019 §2.7: a paused task stops whole (its cgroup is frozen, every process of it)
+    /// and its deadline waits for it; its wall time leaves the pause out.
+    @Test func aPausedTaskStopsWholeAndItsDeadlineWaits() async throws {
+        try #require(CgroupHierarchy.node.hierarchies.contains { $0.unified || $0.controllers.contains(.freezer) },
+                     "this machine offers the node no cgroup it may freeze")
+        var limits = Self.limits
+        limits.wallSeconds = 4
+        let pause = GuestPause()
+        let (started, going) = AsyncStream.makeStream(of: Void.self)
+        // A child of the shell writes the time every 50 ms, 40 times (about 2.5 s of running),
+        // and says "go" after the fifth.
+        let script = "( i=0; while [ $i -lt 40 ]; do date +%s%N; [ $i = 4 ] && echo go >&2; sleep 0.05; i=$((i+1)); done ) > /job/out/times"
+        async let ran = run(["-c", script], limits: limits, pause: pause) { event in
+            if case .stderr = event { going.yield() }
+        }
+        for await _ in started { break }
+        pause.pause()
+        try await Task.sleep(for: .seconds(3))  // the owner uses the machine for 3 s
+        #expect(pause.isEffective)
+        pause.resume()
+        let (outcome, stderr) = try await ran
+        #expect(outcome.termination == .exited(0), "the deadline (4 s) moved by the 3 s paused: \(stderr)")
+        #expect(outcome.wallMilliseconds < 4000, "\(outcome.wallMilliseconds) ms")
+        let times = String(decoding: outcome.outputFiles["times"] ?? [], as: UTF8.self).split(separator: "\n").compactMap { Int64($0) }
+        #expect(times.count == 40)
+        let longestGap = zip(times, times.dropFirst()).map { ($1 - $0) / 1_000_000 }.max() ?? 0
+        #expect(longestGap >= 2500, "the shell's child stopped while paused: its longest gap is \(longestGap) ms")
     }
 
     @Test func oneBigFilePastTheDiskCapFails() async throws {

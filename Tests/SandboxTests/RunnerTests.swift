@@ -64,6 +64,26 @@ import Testing
         #expect(outcome.fuelUsed > 0)
     }
 
+    /// Spec 0019 §2.7: a paused wasm guest stops (SIGSTOP), and its deadline waits for it.
+    @Test func aPausedGuestStopsAndItsDeadlineWaits() async {
+        let pause = GuestPause()
+        pause.pause()
+        let resumer = Task {
+            try await Task.sleep(for: .milliseconds(2500))  // the owner uses the machine for 2.5 s
+            pause.resume()
+        }
+        let started = ContinuousClock.now
+        let outcome = await runner.run(GuestJob(module: Guests.spin, limits: JobLimits(coreSeconds: 20, memoryBytes: 1 << 20, wallSeconds: 1.5)),
+                                       pause: pause)
+        let elapsed = ContinuousClock.now - started
+        _ = await resumer.result
+        #expect(outcome.termination == .deadline)
+        #expect(elapsed >= .seconds(4), "the deadline (1.5 s) moved by the 2.5 s paused: \(elapsed)")
+        #expect(outcome.wallMilliseconds < 3000, "the pause is not wall time: \(outcome.wallMilliseconds) ms")
+        #expect(outcome.cpuMilliseconds < 3000, "the guest spun only while it ran: \(outcome.cpuMilliseconds) ms")
+        #expect(pause.isEffective)
+    }
+
     @Test func memoryBombHitsTheMemoryLimit() async {
         let outcome = await run(Guests.memoryBomb)
         #expect(outcome.termination == .memoryLimit)

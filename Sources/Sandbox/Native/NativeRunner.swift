@@ -53,24 +53,26 @@ public struct NativeRunner: Sendable {
 
     /// Runs `task` with `tool`; `inputs` gives each of the task's input names a file on this
     /// machine (copied into the task's directory); `cores`, when given, is its CPU quota where
-    /// a cgroup is available. Never throws: every failure is an outcome.
-    public func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int? = nil,
+    /// a cgroup is available; `pause` lets the caller stop the task and let it go on
+    /// (``GuestPause``). Never throws: every failure is an outcome.
+    public func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int? = nil, pause: GuestPause = GuestPause(),
                     progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> GuestOutcome {
-        await run(task, tool: tool, inputs: inputs, cores: cores, keepOutputs: false, progress: progress).0
+        await run(task, tool: tool, inputs: inputs, cores: cores, keepOutputs: false, pause: pause, progress: progress).0
     }
 
     /// Runs `task` as ``run(_:tool:inputs:progress:)`` does, but leaves its output files on disk
     /// (`spec/0020-file-transfer.md` §5): the outcome has none, and the caller removes the
     /// returned files once it has sent them.
     public func runKeepingOutputs(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int? = nil,
+                                  pause: GuestPause = GuestPause(),
                                   progress: @escaping @Sendable (GuestProgress) -> Void = { _ in }) async -> (GuestOutcome, KeptOutputs) {
-        await run(task, tool: tool, inputs: inputs, cores: cores, keepOutputs: true, progress: progress)
+        await run(task, tool: tool, inputs: inputs, cores: cores, keepOutputs: true, pause: pause, progress: progress)
     }
 
     private func run(_ task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int?, keepOutputs: Bool,
-                     progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
+                     pause: GuestPause, progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
         let supervisor = NativeSupervisor(runner: self, task: task, tool: tool, inputs: inputs, cores: cores, keepOutputs: keepOutputs,
-                                          progress: progress)
+                                          pause: pause, progress: progress)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<(GuestOutcome, KeptOutputs), Never>) in
                 let thread = Thread { continuation.resume(returning: supervisor.run()) }

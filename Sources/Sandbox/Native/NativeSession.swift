@@ -15,6 +15,8 @@ struct NativeSession {
 
     let child: ChildProcess
     let deadline: UInt64
+    /// Moves the deadline by the time the task spent paused.
+    let pause: GuestPause
     let outputBytes: Int
     let diskBytes: Int64
     let jobDirectory: String
@@ -27,10 +29,11 @@ struct NativeSession {
     private(set) var kill: Kill?
     private var nextDiskCheck: UInt64 = 0
 
-    init(child: ChildProcess, deadline: UInt64, task: NativeTask, jobDirectory: String,
+    init(child: ChildProcess, deadline: UInt64, pause: GuestPause, task: NativeTask, jobDirectory: String,
          progress: @escaping @Sendable (GuestProgress) -> Void) {
         self.child = child
         self.deadline = deadline
+        self.pause = pause
         outputBytes = task.limits.outputBytes
         diskBytes = task.diskBytes
         self.jobDirectory = jobDirectory
@@ -47,6 +50,7 @@ struct NativeSession {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while open.stdout || open.stderr {
             let now = UsageClock.monotonicNanoseconds()
+            let deadline = deadline + pause.pausedNanoseconds(now: now)
             if kill == nil, now >= deadline { stop(.deadline) }
             if kill == nil, now >= nextDiskCheck {
                 nextDiskCheck = now + Self.diskCheckInterval

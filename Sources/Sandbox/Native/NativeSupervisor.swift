@@ -17,9 +17,11 @@ final class NativeSupervisor: Sendable {
     /// The cores the task was given: its CPU quota where a cgroup is available.
     private let cores: Int?
     private let slot = CancellableChild()
+    private let pause: GuestPause
 
     init(runner: NativeRunner, task: NativeTask, tool: LentTool, inputs: [String: String], cores: Int?, keepOutputs: Bool,
-         progress: @escaping @Sendable (GuestProgress) -> Void) {
+         pause: GuestPause, progress: @escaping @Sendable (GuestProgress) -> Void) {
+        self.pause = pause
         self.runner = runner
         self.task = task
         self.tool = tool
@@ -30,6 +32,7 @@ final class NativeSupervisor: Sendable {
     }
 
     func cancel() {
+        pause.finish()
         slot.cancel()
     }
 
@@ -87,11 +90,15 @@ final class NativeSupervisor: Sendable {
             return GuestOutcome(termination: .sandboxFailure(error.message))
         }
         slot.attach(child)
+        // The task's tree lives in its own session inside bubblewrap, out of reach of a signal
+        // to the sandbox's process group: only its cgroup stops it whole (spec 0019 §2.7).
+        if let group { pause.attach { stop in group.freeze(stop) } } else { pause.attach { _ in false } }
         let deadline = started + UInt64(task.limits.wallSeconds * 1e9)
-        var session = NativeSession(child: child, deadline: deadline, task: task, jobDirectory: directory.job, progress: progress)
+        var session = NativeSession(child: child, deadline: deadline, pause: pause, task: task, jobDirectory: directory.job, progress: progress)
         session.pump()
+        pause.finish()
         let (status, cpu, peak) = child.reap()
-        let wall = Int64((UsageClock.monotonicNanoseconds() - started) / 1_000_000)
+        let wall = Int64((UsageClock.monotonicNanoseconds() - started - pause.pausedNanoseconds()) / 1_000_000)
         var outcome = GuestOutcome(termination: .exited(0), stdout: session.stdout, stderr: session.stderr,
                                    cpuMilliseconds: cpu, wallMilliseconds: wall, peakMemoryBytes: peak)
         let memoryKilled = (group?.memoryKills ?? 0) > 0

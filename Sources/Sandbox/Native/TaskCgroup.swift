@@ -15,6 +15,10 @@ struct TaskCgroup {
     /// The controllers a task's group uses.
     enum Controller: String, CaseIterable, Sendable {
         case memory, cpu, pids
+        /// cgroup v1's freezer, which stops a task's whole tree while its lender's owner is at
+        /// the machine (`GuestPause`). cgroup v2 freezes any group (`cgroup.freeze`), with no
+        /// controller to enable.
+        case freezer
     }
 
     /// What the group holds back.
@@ -64,6 +68,21 @@ struct TaskCgroup {
         directories.map { $0.directory + ($0.unified ? "/cgroup.procs" : "/tasks") }
     }
 
+    /// Stops (`true`) or continues every process of the group (`spec/0019` §2.7), through v1's
+    /// freezer or v2's `cgroup.freeze`; whether a hierarchy could.
+    @discardableResult
+    func freeze(_ stop: Bool) -> Bool {
+        var done = false
+        for group in directories {
+            if group.unified {
+                done = Self.write(stop ? "1" : "0", to: group.directory + "/cgroup.freeze") || done
+            } else if group.controllers.contains(.freezer) {
+                done = Self.write(stop ? "FROZEN" : "THAWED", to: group.directory + "/freezer.state") || done
+            }
+        }
+        return done
+    }
+
     /// How many times the kernel killed a process of the group for memory.
     var memoryKills: Int {
         guard let memory = directories.first(where: { $0.controllers.contains(.memory) }),
@@ -77,6 +96,8 @@ struct TaskCgroup {
     /// Kills whatever is left in the group (at once through `cgroup.kill` on cgroup v2) and
     /// removes it, waiting (at most 2 s) until the kernel has let its last process go.
     func remove() {
+        // A process frozen by v1's freezer cannot die until it is thawed.
+        if directories.contains(where: { !$0.unified && $0.controllers.contains(.freezer) }) { freeze(false) }
         for group in directories {
             if group.unified { _ = Self.write("1", to: group.directory + "/cgroup.kill") }
             for attempt in 0..<200 {
@@ -117,11 +138,14 @@ struct TaskCgroup {
             return [Setting(file: "cpu.max", value: "\(period * max(1, cores)) \(period)")]
         case (.pids, _):
             return [Setting(file: "pids.max", value: String(limits.processes))]
+        case (.freezer, _):
+            return []
         }
     }
 
     /// Writes `controller`'s settings in `directory`; `false` when one was refused.
     private static func apply(_ limits: Limits, controller: Controller, in directory: String, unified: Bool) -> Bool {
+        if controller == .freezer { return !unified }  // nothing to set: the group is there to be frozen
         let settings = settings(limits, controller: controller, unified: unified)
         return !settings.isEmpty && settings.allSatisfy { setting in
             let path = directory + "/" + setting.file
