@@ -33,6 +33,9 @@ public enum JobMessage: Sendable, Hashable {
     case started
     /// Lender → borrower: the job is refused, and why (nothing ran).
     case refused(JobRefusal)
+    /// Lender → borrower: the guest is paused (`true`) because the lender's owner uses the
+    /// machine, or goes on again (`false`) (`spec/0017-jobs.md` §2.3, `spec/0019` §2.4).
+    case paused(Bool)
     /// Lender → borrower: a chunk of the guest's stderr, as it comes.
     case stderr([UInt8])
     /// Lender → borrower: usage so far.
@@ -48,6 +51,9 @@ public enum JobMessage: Sendable, Hashable {
     public static let maxEncodedLength = 64 << 20
     /// The largest `chunk` of an input file.
     public static let chunkBytes = 1 << 20
+    /// The longest a lender keeps a guest paused (`paused`) before it gives the job back with a
+    /// `not-idle` refusal, so the borrower runs it elsewhere (`spec/0017-jobs.md` §2.3).
+    public static let pauseLimit: Duration = .seconds(600)
 }
 
 extension JobMessage {
@@ -72,6 +78,7 @@ extension JobMessage {
             return message("chunk", ["file": .bytes(file.bytes), "offset": .integer(offset), "size": .integer(size), "data": .bytes(data)])
         case .queued(let position): return message("queued", ["position": .integer(Int64(position))])
         case .started: return message("started")
+        case .paused(let on): return message("paused", ["on": .integer(on ? 1 : 0)])
         case .refused(let refusal):
             return message("refused", ["code": .bytes(Array(refusal.code.rawValue.utf8)), "reason": .bytes(Array(refusal.reason.utf8))])
         case .stderr(let bytes): return message("stderr", ["data": .bytes(bytes)])
@@ -134,6 +141,7 @@ extension JobMessage {
             self = .chunk(file: file, offset: offset, size: size, data: data)
         case "queued": self = .queued(position: Int(try fields.integer("position", in: 1...1_000_000)))
         case "started": self = .started
+        case "paused": self = .paused(try fields.integer("on", in: 0...1) == 1)
         case "refused":
             let code = JobRefusal.Code(rawValue: try fields.text("code"))
             self = .refused(JobRefusal(code, try fields.text("reason")))

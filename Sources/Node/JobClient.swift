@@ -66,6 +66,8 @@ public struct JobClient: Sendable {
         case receivingOutputs(received: Int64, total: Int64)
         case queued(position: Int)
         case started
+        /// The lender paused the task while its owner uses the machine (`true`), or let it go on.
+        case paused(Bool)
         case stderr([UInt8])
         case usage(fuelUsed: Int64, cpuMilliseconds: Int64)
     }
@@ -211,8 +213,11 @@ public struct JobClient: Sendable {
         try await submit(job, cores: cores, on: connection)
         var startedAt: Int64?
         var sent: Int64 = 0
+        var paused = false
         while true {
-            let budget = startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
+            // A paused task is given back within `JobMessage.pauseLimit` (`spec/0017` §2.3).
+            let budget = paused ? JobMessage.pauseLimit + .seconds(30)
+                : startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
             switch try await receive(on: connection, timeout: budget) {
             case .refused(let refusal): throw .refused(refusal)
             case .want(let files): sent += try await sendInputs(files, of: job, on: connection, events: events)
@@ -220,6 +225,9 @@ public struct JobClient: Sendable {
             case .started:
                 startedAt = Self.unixMilliseconds()
                 events(.started)
+            case .paused(let on):
+                paused = on
+                events(.paused(on))
             case .stderr(let bytes): events(.stderr(bytes))
             case .usage(let fuel, let cpu): events(.usage(fuelUsed: fuel, cpuMilliseconds: cpu))
             case .result(let bytes, let start, let end, let files):

@@ -8,10 +8,11 @@ extension JobService {
     /// Runs a submission in its sandbox: WasmKit for a wasm job; bubblewrap for a native task,
     /// whose inputs are in the input store by then (`spec/0019-native-jobs.md` §4) and whose
     /// outputs stay on disk until they are sent (`spec/0020-file-transfer.md` §5).
-    func execute(_ job: Submission, cores: Int, progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
+    func execute(_ job: Submission, cores: Int, pause: GuestPause = GuestPause(),
+                 progress: @escaping @Sendable (GuestProgress) -> Void) async -> (GuestOutcome, KeptOutputs) {
         switch job {
         case .wasm(let guest):
-            return (await runner.run(guest, progress: progress), .none)
+            return (await runner.run(guest, pause: pause, progress: progress), .none)
         case .native(let task, _):
             defer { inputStore.prune() }
             let tool: LentTool
@@ -34,7 +35,7 @@ extension JobService {
                 }
                 paths[name] = inputStore.path(of: digest)
             }
-            return await nativeRunner.runKeepingOutputs(task, tool: tool, inputs: paths, cores: cores, progress: progress)
+            return await nativeRunner.runKeepingOutputs(task, tool: tool, inputs: paths, cores: cores, pause: pause, progress: progress)
         }
     }
 

@@ -42,6 +42,8 @@ final class JobService: Sendable {
     private let trustGraph = Mutex<(generation: UInt64, snapshot: WorkSnapshot)?>(nil)
     /// Asked-for bytes strangers may send per second, all together (`spec/0017` §2.1).
     let strangerRate = StrangerRate()
+    /// The guests running now, paused while an idle-only lender's owner uses the machine.
+    let guests = GuestRoster()
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
          nativeRunner: NativeRunner = NativeRunner(), askers: Askers = Askers(), logger: Logger) throws(NodeError) {
@@ -187,7 +189,7 @@ final class JobService: Sendable {
         let start = Self.unixMilliseconds()
         try? await connection.send(JobMessage.started.encoded())
         logger.info("running job \(job.digest.hex.prefix(16)) for \(borrower.peerID) on \(cores) core(s)")
-        let (outcome, kept, abandoned) = await sandboxed(job, cores: cores, streamingTo: connection, cancelledBy: reader)
+        let (outcome, kept, ending) = await sandboxed(job, cores: cores, streamingTo: connection, cancelledBy: reader)
         defer { kept.remove() }
         await desk.release(id)
         let end = Self.unixMilliseconds()
@@ -196,9 +198,18 @@ final class JobService: Sendable {
         defer { try? jobs.add(record) }
         NodeMetrics.jobEnded(role: .lent, termination: outcome.termination, bytesIn: job.payloadBytes,
                              bytesOut: outcome.resultBytes + Int(kept.files.reduce(0) { $0 + $1.size }))
-        if abandoned {
+        switch ending {
+        case .abandoned:
             record.outcome = "abandoned: the borrower disconnected (\(outcome.summary))"
             return
+        case .givenBack:
+            // Paused past the limit: nothing the borrower can use, so no receipt (`spec/0017` §2.3).
+            let limit = "\(JobMessage.pauseLimit.components.seconds / 60) min"
+            let refusal = JobRefusal(.notIdle, "the lender's owner has been using the machine for \(limit); the job was paused all that time and is given back")
+            record.outcome = "given back: \(refusal.reason)"
+            logger.notice("gave a job of \(borrower.peerID) back: its owner has used the machine for \(limit)")
+            return await refuse(connection, refusal)
+        case .ran: break
         }
         let files = kept.files.map { OutputFile(name: $0.name, digest: $0.digest, size: $0.size) }
         do { try await connection.send(JobMessage.result(outcome: outcome.encoded(), start: start, end: end, files: files).encoded()) } catch {
@@ -216,10 +227,20 @@ final class JobService: Sendable {
                                                connection: connection, inbox: inbox)
     }
 
-    /// Runs the guest; stderr and usage go to the borrower as they come. If the borrower's
-    /// connection drops, `reader` ends and the guest is killed: `abandoned` is then true.
+    /// How a guest's run ended, for the lender.
+    enum Ending {
+        case ran
+        /// The borrower's connection dropped and the guest was killed.
+        case abandoned
+        /// It stayed paused for `JobMessage.pauseLimit` and was killed, to run elsewhere.
+        case givenBack
+    }
+
+    /// Runs the guest; stderr and usage go to the borrower as they come, and so does each
+    /// pause while the owner uses the machine (`spec/0019` §2.4). If the borrower's connection
+    /// drops, `reader` ends and the guest is killed; one paused past the limit is killed too.
     private func sandboxed(_ job: Submission, cores: Int, streamingTo connection: SecureConnection,
-                           cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, kept: KeptOutputs, abandoned: Bool) {
+                           cancelledBy reader: Task<Void, Never>) async -> (outcome: GuestOutcome, kept: KeptOutputs, ending: Ending) {
         let (progress, sink) = AsyncStream.makeStream(of: GuestProgress.self, bufferingPolicy: .bufferingNewest(256))
         let forwarder = Task {
             for await event in progress {
@@ -230,16 +251,44 @@ final class JobService: Sendable {
                 }
             }
         }
-        let guest = Task { await self.execute(job, cores: cores) { sink.yield($0) } }
+        let (key, pause) = guests.add(cores: cores)
+        defer { guests.remove(key) }
+        let guest = Task { await self.execute(job, cores: cores, pause: pause) { sink.yield($0) } }
         let watcher = Task {
             await reader.value
             guest.cancel()
         }
+        let pauses = Task { await Self.follow(pause, of: guest, on: connection) }
         let (outcome, kept) = await guest.value
         watcher.cancel()
+        pauses.cancel()
+        let (givenBack, leftPaused) = await pauses.value
+        // The guest went on and ended between two looks: the borrower hears it went on first.
+        if leftPaused, !givenBack { try? await connection.send(JobMessage.paused(false).encoded()) }
         sink.finish()
         await forwarder.value
-        return (outcome, kept, guest.isCancelled)
+        return (outcome, kept, givenBack ? .givenBack : guest.isCancelled ? .abandoned : .ran)
+    }
+
+    /// Tells the borrower each time its guest is paused or goes on, and kills a guest paused
+    /// for `JobMessage.pauseLimit`; whether it did, and whether the borrower was last told
+    /// "paused".
+    private static func follow(_ pause: GuestPause, of guest: Task<(GuestOutcome, KeptOutputs), Never>,
+                               on connection: SecureConnection) async -> (givenBack: Bool, told: Bool) {
+        var told = false
+        while !Task.isCancelled {
+            let paused = pause.pausedFor
+            if (paused != nil) != told {
+                told = paused != nil
+                try? await connection.send(JobMessage.paused(told).encoded())
+            }
+            if let paused, paused >= JobMessage.pauseLimit {
+                guest.cancel()
+                return (true, told)
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        return (false, told)
     }
 
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.

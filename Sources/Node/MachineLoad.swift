@@ -13,11 +13,15 @@ public enum MachineLoad {
     /// cores others may keep busy (the lender's `idle_load`).
     public static func current(potluckCores: Int, idleShare: Double = idleShare) -> MachineState {
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+        guard let text = try? String(contentsOfFile: procDirectory + "/loadavg", encoding: .utf8),
               let first = text.split(separator: " ").first, let load = Double(first)
         else { return MachineState(idle: true, detail: "load unknown (no /proc/loadavg)") }
         return state(load: load, cores: cores, potluckCores: potluckCores, idleShare: idleShare)
     }
+
+    /// Where the kernel's `/proc` is read: `POTLUCK_HOST_PROC` when set (as gopsutil's
+    /// `HOST_PROC`: a node in a container reading its host's, or a test that plays the owner).
+    static var procDirectory: String { ProcessInfo.processInfo.environment["POTLUCK_HOST_PROC"] ?? "/proc" }
 
     /// The state for a measured `load` (pure, for tests).
     public static func state(load: Double, cores: Int, potluckCores: Int, idleShare: Double = idleShare) -> MachineState {

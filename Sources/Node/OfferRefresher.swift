@@ -75,6 +75,7 @@ struct OfferRefresher {
         // Republish at once when an idle-only machine turned busy or idle (`spec/0011` §2.2),
         // or when another publisher (`offer set`) left out what the offer must say.
         let busySince = config.idleOnly ? await observeMachine(config, now: now, signal: &signal) : nil
+        if !config.idleOnly, let lending = service.jobs.withLock({ $0?.service }) { lending.guests.ownerPresent(false) }
         guard force || moved || published.busySince != busySince || published.expiry - now <= halfLife else { return }
         do {
             let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint, busySince: busySince)
@@ -86,13 +87,18 @@ struct OfferRefresher {
 
     /// Measures the machine as admission does and returns what the offer says: busy since when,
     /// or nil while idle.
+    /// While it says busy, the guests running are paused (`spec/0019` §2.4).
     private func observeMachine(_ config: LenderConfig, now: Int64, signal: inout BusySignal) async -> Int64? {
-        let potluckCores = await service.jobs.withLock { $0?.service }?.desk.coresInUse ?? 0
+        let lending = service.jobs.withLock { $0?.service }
+        // Paused guests hold no core: the load is the owner's alone.
+        let potluckCores = max(0, (await lending?.desk.coresInUse ?? 0) - (lending?.guests.pausedCores ?? 0))
         let machine = MachineLoad.current(potluckCores: potluckCores, idleShare: config.idleLoad)
         if signal.observe(busy: !machine.idle, now: now) {
+            let paused = lending?.guests.ownerPresent(signal.busySince != nil) ?? 0
+            let guests = paused == 0 ? "" : signal.busySince == nil ? "; \(paused) paused job(s) go on" : "; \(paused) running job(s) paused"
             service.logger.info(signal.busySince == nil
-                ? "the machine is idle again (\(machine.detail)): the offer says so, borrowers may ask"
-                : "the machine is busy with other work (\(machine.detail)): the offer says so, borrowers skip it")
+                ? "the machine is idle again (\(machine.detail)): the offer says so, borrowers may ask\(guests)"
+                : "the machine is busy with other work (\(machine.detail)): the offer says so, borrowers skip it\(guests)")
         }
         return signal.busySince
     }

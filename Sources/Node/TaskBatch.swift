@@ -113,9 +113,14 @@ public struct TaskBatch: Sendable {
             do {
                 let completion = try await client.run(.native(item.task, inputs: item.inputFiles), cores: cores, on: lender, outputs: incoming,
                                                        events: { event in
-                    guard case .started = event else { return }
-                    board.withLock { $0.markStarted(index, on: lender.key) }
-                    status.update(board, nil)
+                    switch event {
+                    case .started:
+                        board.withLock { $0.markStarted(index, on: lender.key) }
+                        status.update(board, nil)
+                    case .paused(let on):
+                        status.note("\(item.label) on \(lender.key.peerID.prefix(12))… " + (on ? "paused: its owner is using the machine" : "goes on: the machine is idle again"))
+                    default: break
+                    }
                 }, judge: { await judge(index, on: lender.key, $0, board: board, client: client) })
                 board.addTransferred(sent: completion.sentInputBytes, received: completion.receivedOutputBytes)
                 if case .sandboxFailure(let reason) = completion.outcome.termination {

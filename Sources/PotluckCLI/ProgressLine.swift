@@ -28,6 +28,8 @@ final class ProgressLine: Sendable {
         case .started:
             state.withLock { $0.started[lender] = Date() }
             show(lender, "running", permanent: true)
+        case .paused(true): show(lender, "paused: its owner is using the machine", permanent: true)
+        case .paused(false): show(lender, "running again", permanent: true)
         case .stderr(let bytes): passThrough(bytes)
         case .usage(let fuel, let cpu):
             let since = state.withLock { $0.started[lender] } ?? Date()

@@ -15,7 +15,7 @@ import Testing
     @Test func everyMessageRoundTrips() throws {
         let messages: [JobMessage] = [
             .ask(bytes: 100_000, cores: 1, memoryBytes: 64 << 20, coreMilliseconds: 10_000, wallMilliseconds: 60_000), .go,
-            .submit(job: [0, 97, 115, 109], cores: 2), .queued(position: 3), .started,
+            .submit(job: [0, 97, 115, 109], cores: 2), .queued(position: 3), .started, .paused(true), .paused(false),
             .refused(JobRefusal(.busy, "every slot stayed taken")), .stderr(Array("oops\n".utf8)),
             .usage(fuelUsed: 123_456, cpuMilliseconds: 78), .result(outcome: [1, 2, 3], start: 10, end: 20),
             .receipt(.propose(receipt)), .receipt(.countersign(receipt.signed(by: borrower))),
@@ -38,6 +38,11 @@ import Testing
         #expect(String(decoding: JobMessage.go.encoded(), as: UTF8.self) == "d1:t2:goe")
     }
 
+    @Test func exactBytesOfPaused() {
+        #expect(String(decoding: JobMessage.paused(true).encoded(), as: UTF8.self) == "d2:oni1e1:t6:pausede")
+        #expect(String(decoding: JobMessage.paused(false).encoded(), as: UTF8.self) == "d2:oni0e1:t6:pausede")
+    }
+
     @Test(arguments: [
         ("", "not canonical bencode"),
         ("d5:bytesi-1e5:coresi1e3:cpui1e6:memoryi1e1:t3:ask4:walli1ee", "`bytes` is -1"),
@@ -46,6 +51,7 @@ import Testing
         ("d1:t6:submite", "submit: missing `job`"),
         ("d5:coresi0e3:job0:1:t6:submite", "`cores` is 0"),
         ("d1:t7:started1:xi1ee", "unknown key `x`"),
+        ("d2:oni2e1:t6:pausede", "`on` is 2"),
         ("d4:datai1e1:t6:stderre", "`data` must be a byte string"),
     ])
     func malformedMessagesSayWhy(input: String, reason: String) {

@@ -14,9 +14,10 @@ extension CLIProcessTests {
         }
 
         /// `count` lenders of one core each lending `tools`, and a borrower who sees all their offers.
-        func startSwarm(lenders count: Int, tools: [String], cores: Int = 1, nodeArguments: [String] = []) throws -> Swarm {
+        func startSwarm(lenders count: Int, tools: [String], cores: Int = 1, nodeArguments: [String] = [],
+                        environment: [String: String] = [:]) throws -> Swarm {
             let root = try temporaryDirectory()
-            let first = try NodeProcess.start(in: root, name: "lender0", arguments: nodeArguments)
+            let first = try NodeProcess.start(in: root, name: "lender0", arguments: nodeArguments, environment: environment)
             var lenders = [first]
             for index in 1..<count {
                 lenders.append(try NodeProcess.start(in: root, name: "lender\(index)", bootstrap: [first], arguments: nodeArguments))
@@ -386,6 +387,51 @@ extension CLIProcessTests {
             #expect(third.status == 0, "\(third.stderr)")
             #expect(refusals() > refused, "\(swarm.lenders[1].stderr)")
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
+        }
+
+        /// Spec 0019 §2.4: an idle-only lender pauses the task it runs while its owner uses the
+        /// machine, tells the borrower, and lets it go on when the machine is idle again; the
+        /// task's deadline waits for it.
+        @Test func aTaskPausesWhileTheLendersOwnerUsesTheMachine() throws {
+            // The lender reads its machine's load from a /proc of the test's making: the owner
+            // comes and goes when the test says, whatever else this machine runs.
+            let proc = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: proc) }
+            let loadavg = proc.appendingPathComponent("loadavg")
+            func owner(_ load: String) throws { try "\(load) \(load) \(load) 1/100 1\n".write(to: loadavg, atomically: true, encoding: .utf8) }
+            try owner("0.00")
+            let swarm = try startSwarm(lenders: 1, tools: ["sh"], environment: ["POTLUCK_HOST_PROC": proc.path])
+            defer { try? FileManager.default.removeItem(at: swarm.root) }
+            let lender = swarm.lenders[0]
+            #expect(try lender.cli(["offer", "set", "--idle-only"]).status == 0)
+            let job = swarm.root.appendingPathComponent("paused")
+            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
+            try "line 0\n".write(to: job.appendingPathComponent("in/t0.txt"), atomically: true, encoding: .utf8)
+            // 40 s of sleep within a 60 s deadline: with about 30 s paused it ends past 60 s.
+            let path = try writeJob("""
+                tool = "sh"
+                command = "sh -c 'sleep 40; tr a-z A-Z < {input} > {output}'"
+                timeout = "60s"
+                [tasks]
+                each = "in/*.txt"
+                [outputs]
+                file = "out/{stem}.txt"
+                """, in: job)
+            let started = Date()
+            let run = try StreamingProcess(["run", path, "--data-dir", swarm.borrower.dataDirectory])
+            defer { run.kill() }
+            #expect(eventually(timeout: 30) { lender.stderr.contains("running job") }, "\(lender.stderr)")
+            try owner("8.00")
+            #expect(run.waitForStderr(containing: "paused: its owner is using the machine", timeout: 60), "\(run.stderr)")
+            #expect(lender.stderr.contains("1 running job(s) paused"), "\(lender.stderr)")
+            try owner("0.00")
+            #expect(run.waitForStderr(containing: "goes on: the machine is idle again", timeout: 60), "\(run.stderr)")
+            let result = run.wait()
+            #expect(result.status == 0 && result.stderr.contains("1 of 1 task(s) done"), "\(result.stderr)")
+            #expect(Date().timeIntervalSince(started) > 60, "it ran past its 60 s deadline, which waited for it")
+            #expect((try? String(contentsOf: job.appendingPathComponent("out/t0.txt"), encoding: .utf8)) == "LINE 0\n")
+            #expect(lender.stderr.contains("1 paused job(s) go on"), "\(lender.stderr)")
+            #expect(lender.stop() == 0 && swarm.borrower.stop() == 0)
         }
 
         /// Spec 0020 §5: outputs larger than any message (64 MiB) and than the old inline limit

@@ -34,11 +34,13 @@ final class NodeProcess {
     }
 
     /// Creates a data directory and starts a node in it.
-    static func start(in root: URL, name: String, bootstrap: [NodeProcess] = [], arguments: [String] = []) throws -> NodeProcess {
+    static func start(in root: URL, name: String, bootstrap: [NodeProcess] = [], arguments: [String] = [],
+                      environment: [String: String] = [:]) throws -> NodeProcess {
         let dir = root.appendingPathComponent(name).path
         let created = try PotluckProcess.run(["init", "--data-dir", dir])
         guard created.status == 0 else { throw CLITestError("potluck init failed: \(created.stderr)") }
-        return try NodeProcess(dataDirectory: dir, arguments: bootstrap.flatMap { ["--bootstrap", $0.endpoint] } + arguments)
+        return try NodeProcess(dataDirectory: dir, arguments: bootstrap.flatMap { ["--bootstrap", $0.endpoint] } + arguments,
+                               environment: environment)
     }
 
     /// A lender offering one core and 256 MiB, and a borrower that joined through it.
