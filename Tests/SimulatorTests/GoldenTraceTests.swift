@@ -16,7 +16,7 @@ import Testing
         "churn-10k": "f21bfee2d24d1a56",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "a6f389b0e85d8150",
-        "lending-home": "d407c6a30749fa77",
+        "lending-home": "c0946e5293537f9a",
         "lending-malicious": "699282c85ed9979e",
         "lending-replicas": "5b96fb919f233403",
         "lending-scale": "c4544a23c41fc631",

@@ -143,6 +143,24 @@ import Testing
                 "\(unsaid.unavailableRefusals) refusals remembering them, \(forgetful.unavailableRefusals) forgetting")
     }
 
+    /// An idle-only lender pauses its jobs while its offer says the owner is at the machine and
+    /// gives back one paused ten minutes, as the node does (`pause_while_busy`, `spec/0019`
+    /// §2.4): guests then run beside an owner only in the 30 s before the offer says so, and
+    /// every job is still served.
+    @Test func anIdleOnlyLendersJobsPauseWhileItsOwnerIsThere() throws {
+        let owners = { (pause: Bool) in
+            try Self.run(Self.scenario(order: "potluck").replacingOccurrences(of: "jobs_per_hour = 24.0", with: "jobs_per_hour = 8.0")
+                + "\n[lending.availability]\nidle_only = 1.0\nowner_busy = 0.5\nowner_busy_mean_s = 1200.0\npause_while_busy = \(pause)\n")
+        }
+        let paused = try owners(true), running = try owners(false)
+        #expect(paused.constraintViolations == 0 && paused.pauses > 0 && paused.givenBack > 0 && paused.givenBack <= paused.pauses)
+        #expect(running.pauses == 0 && running.givenBack == 0)
+        #expect(3 * paused.guestCoreSecondsBesideOwner < running.guestCoreSecondsBesideOwner,
+                "guests ran \(paused.guestCoreSecondsBesideOwner) core-s beside an owner when paused, \(running.guestCoreSecondsBesideOwner) otherwise")
+        #expect(paused.jobsCompleted > 0 && paused.jobsCompleted + paused.jobsCompleted / 10 >= running.jobsCompleted,
+                "\(paused.jobsCompleted) jobs completed when paused, \(running.jobsCompleted) otherwise")
+    }
+
     /// Friend circles (`[lending.friends]`, `spec/0018` §2.8): lenders serve their friends
     /// first and borrowers know their friends' machines, so under contention the half of the
     /// peers that have friends wait less than the half that have none. Telling the matcher that

@@ -26,6 +26,8 @@ enum LendingEventKind: UInt8, Sendable {
     case ownerTurn
     /// Idle-only lender `subject`'s offer may say its machine turned busy or idle (§2.7).
     case busySignal
+    /// Job `subject`, paused since its owner came back, may have been paused for the limit.
+    case giveBack
 }
 
 extension LendingEventKind: EventKindCode {

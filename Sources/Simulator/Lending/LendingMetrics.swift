@@ -46,6 +46,12 @@ public struct LendingMetrics: Sendable {
     public var unavailableRefusals = 0
     /// Idle-only offers published again because their machine turned busy or idle (`spec/0011` §2.2).
     public var busySignals = 0
+    /// Jobs paused while their lender's owner used the machine, and those given back after
+    /// the pause limit (`pause_while_busy`, `spec/0019` §2.4).
+    public var pauses = 0
+    public var givenBack = 0
+    /// Core-seconds guests ran on machines whose owner was using them, in the window.
+    public var guestCoreSecondsBesideOwner = 0.0
     /// Under `trust.view = "node"`: borrowers gathered by lenders, and snapshots of peers' ledgers.
     public var gatherings = 0
     public var ledgerSnapshots = 0
@@ -119,6 +125,7 @@ extension LendingSimulation {
             metrics.classes[Int(peerClass[Int(job.borrower)].rawValue)].waits.append(Double(end - job.submitted) / 1e9)
         }
         for slot in lenderPeer.indices {
+            accountBesideOwner(slot)
             let from = max(lenderJoined[slot], measureStart)
             if from < measureEnd {
                 metrics.capacityCoreSeconds += Double(measureEnd - from) / 1e9 * Double(lending.lenderCores)

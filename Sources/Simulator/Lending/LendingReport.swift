@@ -67,6 +67,11 @@ public struct LendingReport: Sendable, Codable {
     public var unavailableRefusals = 0
     /// Idle-only offers published again because their machine turned busy or idle (`offer_says_busy`).
     public var busySignals = 0
+    /// Jobs paused while their lender's owner used the machine, and given back (`pause_while_busy`).
+    public var pauses = 0
+    public var givenBack = 0
+    /// Core-seconds guests ran on machines whose owner was using them (measured window).
+    public var guestCoreSecondsBesideOwner = 0.0
     /// With friend circles (§2.8): measured jobs started at a friend's lender and their share
     /// of the started ones; for borrowers in a circle and the others, the mean wait (s) of their
     /// started jobs and the share of their jobs never started.
@@ -147,6 +152,10 @@ public struct LendingReport: Sendable, Codable {
         if whitewashes > 0 { rows.append(("whitewashes", "\(whitewashes)")) }
         if unavailableRefusals > 0 { rows.append(("refused: lender unavailable", "\(unavailableRefusals) (window closed or owner back)")) }
         if busySignals > 0 { rows.append(("offers saying busy / idle again", "\(busySignals) republished")) }
+        if pauses > 0 { rows.append(("jobs paused for an owner / given back", "\(pauses) / \(givenBack)")) }
+        if guestCoreSecondsBesideOwner > 0 || pauses > 0 {
+            rows.append(("guests beside their machine's owner", "\(Int(guestCoreSecondsBesideOwner.rounded())) core-s"))
+        }
         if let friendStartShare {
             rows.append(("served by a friend", String(format: "%d started jobs (%.1f %%)", friendStarts, 100 * friendStartShare)))
         }
@@ -228,6 +237,9 @@ extension LendingSimulation {
         report.ledgerSnapshots = metrics.ledgerSnapshots
         report.unavailableRefusals = metrics.unavailableRefusals
         report.busySignals = metrics.busySignals
+        report.pauses = metrics.pauses
+        report.givenBack = metrics.givenBack
+        report.guestCoreSecondsBesideOwner = metrics.guestCoreSecondsBesideOwner
         if lending.friendCircle > 0 {
             let (circled, uncircled) = (metrics.circled, metrics.uncircled)
             report.friendStarts = metrics.friendStarts

@@ -22,6 +22,13 @@ struct Job {
     /// the job itself and 0 without replication.
     var group: UInt32 = 0
     var replica: UInt8 = 0
+    /// When it ends (ns), `.max` while paused; and while paused, the running time it has left
+    /// and when its pause began (`spec/0019` §2.4).
+    var finishAt: UInt64 = 0
+    var remaining: UInt64 = 0
+    var pausedAt: UInt64 = 0
+    /// It was given back after a pause: its wait was counted at its first start.
+    var givenBack = false
 }
 
 extension LendingSimulation {
@@ -135,6 +142,7 @@ extension LendingSimulation {
     /// an exponential time: `owner_busy_mean_s` on average in use, and idle so long that it is in
     /// use `owner_busy` of the time.
     func scheduleOwnerTurn(slot: Int, busy: Bool) {
+        accountBesideOwner(slot)
         ownerBusy[slot] = busy
         let share = lending.ownerBusyShare
         let mean = busy ? lending.ownerBusyMean : lending.ownerBusyMean * (1 - share) / max(share, 1e-9)
@@ -155,6 +163,11 @@ extension LendingSimulation {
         if busySignals[slot].observe(busy: ownerBusy[slot], now: Int64(now / 1_000_000_000)) {
             trace.mixLending(now, UInt64(slot), busySignals[slot].busySince == nil ? 8 : 9)
             metrics.busySignals += 1
+            if lending.pauseWhileBusy {
+                for number in runningOn[slot] {
+                    if busySignals[slot].busySince == nil { resume(number) } else { pause(number) }
+                }
+            }
         }
         if let at = busySignals[slot].publishesAt, UInt64(at) * 1_000_000_000 <= end {
             queue.schedule(.busySignal, at: max(now, UInt64(at) * 1_000_000_000), subject: UInt32(slot))
@@ -167,10 +180,13 @@ extension LendingSimulation {
         jobs[Int(number)].state = .running
         jobs[Int(number)].started = now
         runningJobs += 1
+        accountBesideOwner(Int(job.lender))
+        runningOn[Int(job.lender)].append(number)
         let wall = Self.nanoseconds(job.coreSeconds / Double(lending.jobCores))
         let finish = now + max(1, wall)
+        jobs[Int(number)].finishAt = finish
         let classIndex = Int(peerClass[Int(job.borrower)].rawValue)
-        if job.measured && job.replica == 0 {
+        if job.measured && job.replica == 0 && !job.givenBack {
             let wait = Double(now - job.submitted) / 1e9
             metrics.classes[classIndex].waits.append(wait)
             metrics.classes[classIndex].started += 1
@@ -188,12 +204,18 @@ extension LendingSimulation {
         metrics.busyCoreSeconds += Double(overlap) / 1e9 * Double(lending.jobCores)
         trace.mixLending(now, UInt64(number) << 32 | UInt64(job.lender), 2)
         queue.schedule(.finish, at: finish, subject: number)
+        // Started from the line while the owner is at the machine: paused from its start.
+        if lending.pauseWhileBusy, busySignals[Int(job.lender)].busySince != nil { pause(number) }
     }
 
-    /// The job ends: the line starts who is next; the result travels back to the borrower.
+    /// The job ends: the line starts who is next; the result travels back to the borrower. An
+    /// end that a pause moved (or a give-back cancelled) is stale and does nothing.
     func finish(job number: UInt32) {
         let job = jobs[Int(number)]
+        guard job.state == .running, job.finishAt == now else { return }
         let slot = Int(job.lender)
+        accountBesideOwner(slot)
+        runningOn[slot].removeAll { $0 == number }
         runningJobs -= 1
         jobs[Int(number)].state = .returning
         let lenderClass = Int(peerClass[Int(lenderPeer[slot])].rawValue)

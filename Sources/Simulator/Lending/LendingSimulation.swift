@@ -62,6 +62,10 @@ public final class LendingSimulation {
     var ownerBusy: [Bool] = []
     /// What each lender's offer says of its machine (`spec/0011-records.md` §2.2).
     var busySignals: [BusySignal] = []
+    /// The jobs running on each lender (slot), paused ones included.
+    var runningOn: [[UInt32]] = []
+    /// When each lender's guests and owner were last accounted (`accountBesideOwner`).
+    var besideOwnerSince: [UInt64] = []
     var runningJobs = 0
 
     // Jobs.
@@ -178,6 +182,7 @@ public final class LendingSimulation {
         case .whitewash: whitewash(event.subject)
         case .ownerTurn: ownerTurn(slot: Int(event.subject))
         case .busySignal: observeOwner(slot: Int(event.subject))
+        case .giveBack: giveBack(job: event.subject)
         }
     }
 
@@ -224,6 +229,8 @@ public final class LendingSimulation {
             lenderJoined.append(peerClass[peer] == .newcomer ? .max : 0)
             ownerBusy.append(false)
             busySignals.append(BusySignal())
+            runningOn.append([])
+            besideOwnerSince.append(0)
             if idleOnly { scheduleOwnerTurn(slot: lenderPeer.count - 1, busy: random.unit() < lending.ownerBusyShare) }
             offerTemplates.append(Offer(
                 lender: own, cores: lending.lenderCores, memoryBytes: Int64.max / 2, runtimes: [Self.runtime],

@@ -123,6 +123,10 @@ extension Scenario {
         /// Whether an idle-only lender's offer says when its machine is busy, as the node's does
         /// (`offer_says_busy`, `spec/0011` §2.2); false: borrowers learn it only from refusals.
         public var offerSaysBusy = true
+        /// Whether an idle-only lender pauses its running jobs while its offer says busy and gives
+        /// back one paused `JobMessage.pauseLimit`, as the node does (`pause_while_busy`,
+        /// `spec/0019` §2.4); false: jobs run on through the owner's use.
+        public var pauseWhileBusy = true
         /// Circles of friends (`[lending.friends]`, `spec/0018` §2.8): a share `share` of the
         /// peers in circles of `circle`, each listing the others as friends; 0: no friends.
         /// With `ranked_first`, borrowers also tell the matcher their friends serve them first
@@ -201,6 +205,7 @@ extension Scenario {
             lending.ownerBusyMean = try availability.double("owner_busy_mean_s", default: lending.ownerBusyMean, in: 1...1e7)
             lending.ownerBackMemory = try availability.double("owner_back_memory_s", default: lending.ownerBackMemory, in: 0...1e7)
             lending.offerSaysBusy = try availability.bool("offer_says_busy", default: lending.offerSaysBusy)
+            lending.pauseWhileBusy = try availability.bool("pause_while_busy", default: lending.pauseWhileBusy)
             try availability.finish()
         }
         if var friends = try reader.table("friends") {
