@@ -28,6 +28,12 @@ import Testing
         #expect(report.latencyMsP50WithoutSlow < report.latencyMsP50WithSlow,
                 "\(report.latencyMsP50WithoutSlow) ms without, \(report.latencyMsP50WithSlow) ms with")
         #expect(report.latencyMsP50WithoutSlow > 0)
+        // Where the messages go (issue 19's budget): every cause of a churning network's
+        // queries is there, and each join refreshes its buckets with room (spec 0004 §5.4).
+        for cause in ["lookup", "bootstrap", "refresh", "table-ping", "dial-back"] {
+            #expect((report.queriesSentByCause[cause] ?? 0) > 0, "\(cause): \(report.queriesSentByCause)")
+        }
+        #expect(report.joinRefreshes >= report.joins, "\(report.joinRefreshes) refresh lookups after \(report.joins) joins")
     }
 
     @Test func everyShippedScenarioParses() throws {

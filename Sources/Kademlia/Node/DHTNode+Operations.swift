@@ -196,6 +196,7 @@ extension DHTNode {
         for bucket in table.bucketsNeedingRefresh(now: now).prefix(max(0, 2 - refreshing)) {
             let target = table.refreshTarget(forBucket: bucket, using: &random)
             table.refreshed(bucket: bucket, now: now)
+            counters.periodicRefreshes += 1
             startOperation(.refresh, target: target, request: nil, now: now, into: &actions)
         }
         for (target, own) in ownItems.sorted(by: { $0.key < $1.key }) where own.nextRepublish <= now {
@@ -230,6 +231,7 @@ extension DHTNode {
     /// Starts the join's refresh lookups still waiting, while fewer than two refreshes run.
     mutating func startJoinRefreshes(now: Timestamp, into actions: inout [Action]) {
         while !joinRefreshTargets.isEmpty, operations.filter({ $0.kind == .refresh }).count < 2 {
+            counters.joinRefreshes += 1
             startOperation(.refresh, target: joinRefreshTargets.removeFirst(), request: nil, now: now, into: &actions)
         }
     }

@@ -259,6 +259,7 @@ public struct DHTNode: Sendable {
         pending.insert(PendingQuery(endpoint: endpoint, nodeID: nodeID, sentAt: now,
                                     deadline: now + configuration.queryTimeout, purpose: purpose), for: transaction)
         counters.queriesSent += 1
+        counters.queriesByCause[cause(of: purpose)] += 1
         let query = KRPCMessage(transactionID: transaction.bytes, kind: .query(KRPCMessage.Query(id: id, method: method)),
                                 clientVersion: configuration.clientVersion,
                                 readOnly: configuration.readOnly || configuration.staysOutOfTables)
@@ -268,6 +269,23 @@ public struct DHTNode: Sendable {
             actions.append(.dialBack(query.encoded(), to: endpoint))
         } else {
             actions.append(send(consume query, to: endpoint))
+        }
+    }
+
+    /// The index of `purpose`'s cause in ``Counters/queriesSentByCause``.
+    private func cause(of purpose: PendingQuery.Purpose) -> Int {
+        switch purpose {
+        case .lookup(let operationID):
+            switch operations.first(where: { $0.id == operationID })?.kind {
+            case .bootstrap?: 2
+            case .refresh?: 3
+            default: 0
+            }
+        case .store: 1
+        case .bootstrapSeed: 2
+        case .maintenance: 4
+        case .dialBack: 5
+        case .ping: 6
         }
     }
 

@@ -192,6 +192,21 @@ extension DHTNode {
         public var dialBacksFailed = 0
         /// Quiet routing-table members pinged to see whether they are still there.
         public var livenessChecks = 0
+        /// Queries sent, by why: a lookup the caller asked for (`find_node`, `get_peers`, `get`),
+        /// the stores after one (`announce_peer`, `put`), the join's bootstrap, bucket refreshes,
+        /// routing-table pings (liveness checks and a full bucket's questionable member),
+        /// dial-backs, and pings the caller asked for.
+        public var queriesSentByCause: [String: Int] {
+            var counts: [String: Int] = [:]
+            for (name, count) in zip(Self.causeNames, queriesByCause) where count > 0 { counts[name] = count }
+            return counts
+        }
+        /// Refresh lookups started: after a bootstrap, for every bucket with room (§5.4), and
+        /// for buckets unchanged for the refresh interval (BEP 5).
+        public var joinRefreshes = 0
+        public var periodicRefreshes = 0
+        static let causeNames = ["lookup", "store", "bootstrap", "refresh", "table-ping", "dial-back", "ping"]
+        var queriesByCause = [Int](repeating: 0, count: 7)
         /// Datagrams dropped, by reason: malformed, too-big, rate-limited, unexpected-reply,
         /// wrong-source, read-only.
         public var dropped: [String: Int] = [:]

@@ -13,6 +13,11 @@ public struct Metrics: Sendable {
     public var datagramsUnaddressable = 0
     /// Datagrams sent inside the measurement window.
     public var datagramsSentMeasured = 0
+    /// Queries sent by the nodes that have left, by cause (``DHTNode/Counters/queriesSentByCause``).
+    public var queriesSentByCause: [String: Int] = [:]
+    /// Refresh lookups the nodes that have left started after joining, and periodically.
+    public var joinRefreshes = 0
+    public var periodicRefreshes = 0
     /// The integral of the number of online hosts over the measurement window (host-seconds).
     public var onlineHostSeconds = 0.0
 

@@ -62,6 +62,11 @@ public struct SimulationReport: Sendable, Codable {
     /// What an online node holds at the end, on average (``DHTNode/Footprint``): where the
     /// bytes per node go.
     public var heldPerNode = ""
+    /// Queries every node sent in the whole run, by cause (``DHTNode/Counters/queriesSentByCause``),
+    /// and the refresh lookups they started after joining and periodically.
+    public var queriesSentByCause: [String: Int] = [:]
+    public var joinRefreshes = 0
+    public var periodicRefreshes = 0
 
     /// Filled by the driver (the simulator itself never reads a clock or the memory use).
     public var wallSeconds: Double?
@@ -139,6 +144,14 @@ public struct SimulationReport: Sendable, Codable {
     /// JSON, keys sorted, snake_case.
     public func json() throws -> String { try ReportJSON.encode(self, passed: passed) }
 
+    /// Each cause's share of the queries sent, largest first, and the refresh lookups.
+    var causes: String {
+        let total = max(1, queriesSentByCause.values.reduce(0, +))
+        return queriesSentByCause.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            .map { "\($0.key) \(format(Double($0.value) * 100 / Double(total), 1)) %" }.joined(separator: ", ")
+            + " of \(total); refresh lookups: \(joinRefreshes) after joining, \(periodicRefreshes) periodic"
+    }
+
     /// A summary table for people.
     public var table: String {
         var rows: [(String, String)] = [
@@ -162,6 +175,7 @@ public struct SimulationReport: Sendable, Codable {
             ("get ms p50 / p99: lookup end", "\(format(getFoundMsP50, 1)) / \(format(getFoundMsP99, 1))"),
             ("dht settings", dhtSettings),
             ("held per online node", heldPerNode),
+            ("queries sent, by cause", causes),
         ]
         if let wallSeconds { rows.append(("wall time", "\(format(wallSeconds, 2)) s")) }
         if let eventsPerSecond { rows.append(("events / s (wall)", format(eventsPerSecond, 0))) }
@@ -214,6 +228,7 @@ extension Simulation {
             dhtSettings: Self.describe(nodeConfiguration),
             abandoned: abandoned, expectations: [])
         report.heldPerNode = heldPerOnlineNode
+        (report.queriesSentByCause, report.joinRefreshes, report.periodicRefreshes) = queriesSentByCause
         report.check(scenario)
         return report
     }
@@ -226,6 +241,16 @@ extension Simulation {
             + "\(mean(total.replacementEntries)) waiting, \(mean(total.rateLimiterKeys)) rate-limiter keys, "
             + "\(mean(total.rememberedEndpoints)) remembered endpoints, \(mean(total.items + total.infoHashes)) items, "
             + "\(mean(total.pendingQueries)) pending queries"
+    }
+
+    /// The queries sent in the whole run by every node, gone or online, by cause, and the
+    /// refresh lookups started after joining and periodically.
+    var queriesSentByCause: (byCause: [String: Int], joinRefreshes: Int, periodicRefreshes: Int) {
+        onlineList.reduce((metrics.queriesSentByCause, metrics.joinRefreshes, metrics.periodicRefreshes)) { sum, host in
+            let counters = nodes[Int(host)].counters
+            return (sum.0.merging(counters.queriesSentByCause, uniquingKeysWith: +), sum.1 + counters.joinRefreshes,
+                    sum.2 + counters.periodicRefreshes)
+        }
     }
 
     /// The time series as CSV (one row per sample interval).

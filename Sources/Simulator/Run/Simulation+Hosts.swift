@@ -37,6 +37,10 @@ extension Simulation {
 
     func leave(_ host: Int) {
         guard isOnline(host) else { return }
+        let counters = nodes[host].counters
+        metrics.queriesSentByCause.merge(counters.queriesSentByCause, uniquingKeysWith: +)
+        metrics.joinRefreshes += counters.joinRefreshes
+        metrics.periodicRefreshes += counters.periodicRefreshes
         nodes[host] = offlineNode  // frees the node's tables
         setOnline(host, false)
         scheduledWake[host] = .max

@@ -60,6 +60,7 @@ struct DHTNodeLivenessTests {
         let check = Self.pings(in: node.wake(now: .seconds(61)), to: Self.memberEndpoint)
         #expect(check.count == 1)
         #expect(node.status.counters.livenessChecks == 1)
+        #expect(node.status.counters.queriesSentByCause == ["ping": 1, "table-ping": 1], "the command's ping, then the check")
         #expect(Self.handedOut(by: &node, at: 62, asker: 1) == [Self.member], "not yet failed")
         _ = node.wake(now: .seconds(66.5))  // the check's five seconds are up
         #expect(Self.handedOut(by: &node, at: 67, asker: 2).isEmpty, "it failed our last query")
