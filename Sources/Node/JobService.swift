@@ -258,7 +258,7 @@ final class JobService: Sendable {
             await reader.value
             guest.cancel()
         }
-        let pauses = Task { await Self.follow(pause, of: guest, on: connection) }
+        let pauses = Task { await self.follow(pause, of: guest, on: connection) }
         let (outcome, kept) = await guest.value
         watcher.cancel()
         pauses.cancel()
@@ -273,10 +273,14 @@ final class JobService: Sendable {
     /// Tells the borrower each time its guest is paused or goes on, and kills a guest paused
     /// for `JobMessage.pauseLimit`; whether it did, and whether the borrower was last told
     /// "paused".
-    private static func follow(_ pause: GuestPause, of guest: Task<(GuestOutcome, KeptOutputs), Never>,
-                               on connection: SecureConnection) async -> (givenBack: Bool, told: Bool) {
-        var told = false
+    private func follow(_ pause: GuestPause, of guest: Task<(GuestOutcome, KeptOutputs), Never>,
+                        on connection: SecureConnection) async -> (givenBack: Bool, told: Bool) {
+        var told = false, warned = false
         while !Task.isCancelled {
+            if pause.isPaused, !pause.isEffective, !warned {
+                warned = true
+                logger.warning("cannot pause a job of \(connection.peer.peerID) while the owner uses the machine: no cgroup this node may freeze (spec 0019 §2.4); it runs on")
+            }
             let paused = pause.pausedFor
             if (paused != nil) != told {
                 told = paused != nil

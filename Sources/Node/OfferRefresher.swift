@@ -59,12 +59,20 @@ struct OfferRefresher {
     }
 
     func refreshIfDue(now: Int64, force: Bool = false, signal: inout BusySignal) async {
+        let loaded = Result { try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory)) }
+        // The running guests follow the owner whether or not an offer is out (`spec/0019` §2.4).
+        var busySince: Int64?
+        if let current = try? loaded.get(), current.idleOnly {
+            busySince = await observeMachine(current, now: now, signal: &signal)
+        } else {
+            service.jobs.withLock { $0?.service }?.guests.ownerPresent(false)
+        }
         guard !LendingPause.isPaused(dataDirectory: service.options.dataDirectory) else { return }
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),
               let published = try? Offer(encoded: item.value) else { return }  // none, or withdrawn
         let config: LenderConfig
-        do { config = try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory)) } catch {
+        do { config = try loaded.get() } catch {
             service.logger.warning("cannot refresh the offer: \(error)")
             return
         }
@@ -74,8 +82,6 @@ struct OfferRefresher {
         let moved = service.advertisedJobsEndpoint().map { $0 != published.endpoint } ?? false
         // Republish at once when an idle-only machine turned busy or idle (`spec/0011` §2.2),
         // or when another publisher (`offer set`) left out what the offer must say.
-        let busySince = config.idleOnly ? await observeMachine(config, now: now, signal: &signal) : nil
-        if !config.idleOnly, let lending = service.jobs.withLock({ $0?.service }) { lending.guests.ownerPresent(false) }
         guard force || moved || published.busySince != busySince || published.expiry - now <= halfLife else { return }
         do {
             let fresh = try config.offer(lender: service.identity.publicKey, endpoint: published.endpoint, busySince: busySince)
@@ -86,8 +92,7 @@ struct OfferRefresher {
     }
 
     /// Measures the machine as admission does and returns what the offer says: busy since when,
-    /// or nil while idle.
-    /// While it says busy, the guests running are paused (`spec/0019` §2.4).
+    /// or nil while idle. While it says busy, the guests running are paused (`spec/0019` §2.4).
     private func observeMachine(_ config: LenderConfig, now: Int64, signal: inout BusySignal) async -> Int64? {
         let lending = service.jobs.withLock { $0?.service }
         // Paused guests hold no core: the load is the owner's alone.

@@ -13,7 +13,7 @@ import Glibc
 /// is frozen (the whole tree, however it forks); a wasm job's child gets SIGSTOP. The guest's
 /// wall-clock deadline moves by the time it spent paused, and its reported wall time leaves
 /// that time out. A guest that cannot be stopped here (no freezer cgroup) runs on, and
-/// ``isEffective`` says so.
+/// ``isEffective`` says so: its deadline does not move, and ``pausedFor`` stays `nil`.
 public final class GuestPause: Sendable {
     private struct State {
         var paused = false
@@ -45,18 +45,18 @@ public final class GuestPause: Sendable {
         state.withLock { state in
             guard state.paused else { return }
             state.paused = false
-            state.total += UsageClock.monotonicNanoseconds() - state.since
+            if state.effective { state.total += UsageClock.monotonicNanoseconds() - state.since }
             if let freeze = state.freeze, !state.finished { _ = freeze(false) }
         }
     }
 
-    /// Whether the guest is paused now.
+    /// Whether the guest is meant to be paused now (``isEffective``: whether it is).
     public var isPaused: Bool { state.withLock { $0.paused } }
 
     /// How long the present pause has lasted, or `nil` when the guest runs.
     public var pausedFor: Duration? {
         state.withLock { state in
-            state.paused ? .nanoseconds(Int64(UsageClock.monotonicNanoseconds() - state.since)) : nil
+            state.paused && state.effective ? .nanoseconds(Int64(UsageClock.monotonicNanoseconds() - state.since)) : nil
         }
     }
 
@@ -65,7 +65,7 @@ public final class GuestPause: Sendable {
 
     /// Nanoseconds spent paused so far, the present pause included.
     func pausedNanoseconds(now: UInt64 = UsageClock.monotonicNanoseconds()) -> UInt64 {
-        state.withLock { $0.total + ($0.paused ? now - min(now, $0.since) : 0) }
+        state.withLock { $0.total + ($0.paused && $0.effective ? now - min(now, $0.since) : 0) }
     }
 
     /// Called by the supervisor once its guest exists: from now on a pause stops it (at once if

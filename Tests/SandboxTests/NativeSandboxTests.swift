@@ -227,6 +227,18 @@ import Testing
         #expect(longestGap >= 2500, "the shell's child stopped while paused: its longest gap is \(longestGap) ms")
     }
 
+    /// Spec 0019 §2.4: without a cgroup to freeze, a pause cannot stop the task: it says so,
+    /// and the deadline does not move.
+    @Test func aPauseWithoutACgroupLeavesTheTaskAndItsDeadlineAlone() async throws {
+        var limits = Self.limits
+        limits.wallSeconds = 1
+        let pause = GuestPause()
+        pause.pause()
+        let (outcome, _) = try await run(["-c", "sleep 5"], limits: limits, cgroups: false, pause: pause)
+        #expect(outcome.termination == .deadline)
+        #expect(!pause.isEffective && pause.pausedFor == nil)
+    }
+
     @Test func oneBigFilePastTheDiskCapFails() async throws {
         let (outcome, stderr) = try await run(["-c", "head -c 20000000 /dev/zero > /job/out/big; echo $?"], disk: 8 << 20)
         #expect(outcome.termination == .exited(0) || outcome.termination == .outputLimit, "\(stderr)")
