@@ -54,13 +54,13 @@ extension CLIProcessTests {
 
         /// `tasks` tasks of the lent `sh` of `seconds` each, each upper-casing `in/tN.txt`
         /// ("line N") into `out/tN.txt`; returns the job file's path.
-        func writeUppercaseJob(tasks: Int, seconds: Int = 1, in job: URL) throws -> String {
+        func writeUppercaseJob(tasks: Int, seconds: Int = 1, timeout: String = "30s", in job: URL) throws -> String {
             try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
             for index in 0..<tasks { try "line \(index)\n".write(to: job.appendingPathComponent("in/t\(index).txt"), atomically: true, encoding: .utf8) }
             return try writeJob("""
                 tool = "sh"
                 command = "sh -c 'sleep \(seconds); tr a-z A-Z < {input} > {output}'"
-                timeout = "30s"
+                timeout = "\(timeout)"
                 [tasks]
                 each = "in/*.txt"
                 [outputs]
@@ -405,18 +405,8 @@ extension CLIProcessTests {
             let lender = swarm.lenders[0]
             #expect(try lender.cli(["offer", "set", "--idle-only"]).status == 0)
             let job = swarm.root.appendingPathComponent("paused")
-            try FileManager.default.createDirectory(at: job.appendingPathComponent("in"), withIntermediateDirectories: true)
-            try "line 0\n".write(to: job.appendingPathComponent("in/t0.txt"), atomically: true, encoding: .utf8)
             // 40 s of sleep within a 60 s deadline: with about 30 s paused it ends past 60 s.
-            let path = try writeJob("""
-                tool = "sh"
-                command = "sh -c 'sleep 40; tr a-z A-Z < {input} > {output}'"
-                timeout = "60s"
-                [tasks]
-                each = "in/*.txt"
-                [outputs]
-                file = "out/{stem}.txt"
-                """, in: job)
+            let path = try writeUppercaseJob(tasks: 1, seconds: 40, timeout: "60s", in: job)
             let started = Date()
             let run = try StreamingProcess(["run", path, "--data-dir", swarm.borrower.dataDirectory])
             defer { run.kill() }

@@ -11,7 +11,7 @@ extension CLIProcessTests {
 
         @Test func anAsyncTestComesBackToItsOwnThreadAfterEveryWait() async throws {
             #expect(ThreadPerJobExecutor.isCurrent)
-            try await Task.sleep(for: .milliseconds(10))
+            await Task.yield()  // a suspension: the test resumes as a new job
             #expect(ThreadPerJobExecutor.isCurrent)
             async let child = ThreadPerJobExecutor.isCurrent
             #expect(await child, "a child task inherits the preference")
