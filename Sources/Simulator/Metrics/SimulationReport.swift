@@ -228,7 +228,7 @@ extension Simulation {
             dhtSettings: Self.describe(nodeConfiguration),
             abandoned: abandoned, expectations: [])
         report.heldPerNode = heldPerOnlineNode
-        (report.queriesSentByCause, report.joinRefreshes, report.periodicRefreshes) = queriesSentByCause
+        (report.queriesSentByCause, report.joinRefreshes, report.periodicRefreshes) = queryCauses
         report.check(scenario)
         return report
     }
@@ -245,7 +245,7 @@ extension Simulation {
 
     /// The queries sent in the whole run by every node, gone or online, by cause, and the
     /// refresh lookups started after joining and periodically.
-    var queriesSentByCause: (byCause: [String: Int], joinRefreshes: Int, periodicRefreshes: Int) {
+    var queryCauses: (byCause: [String: Int], joinRefreshes: Int, periodicRefreshes: Int) {
         onlineList.reduce((metrics.queriesSentByCause, metrics.joinRefreshes, metrics.periodicRefreshes)) { sum, host in
             let counters = nodes[Int(host)].counters
             return (sum.0.merging(counters.queriesSentByCause, uniquingKeysWith: +), sum.1 + counters.joinRefreshes,
