@@ -13,7 +13,7 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "f21bfee2d24d1a56",
+        "churn-10k": "26d02bcc95536aed",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "a6f389b0e85d8150",
         "lending-home": "c0946e5293537f9a",
@@ -23,8 +23,8 @@ import Testing
         "lending-sybil": "087ea0249206507d",
         "lending-trust": "4811c88151e414a9",
         "million": "1aca15aa72483126",
-        "simgrid-kademlia": "e1ce5898de767a54",
-        "small": "65df345fff6797bd",
+        "simgrid-kademlia": "c9f28ec8c8b50e73",
+        "small": "1642d7153b11ebad",
     ]
 
     /// `name` at 150 peers and at most a few simulated minutes (DHT) or hours (lending).

@@ -8,10 +8,13 @@ extension DHTNode {
         into actions: inout [Action]
     ) {
         let seeds = table.closest(to: target, count: configuration.lookup.candidateLimit)
+        var lookupConfiguration = configuration.lookup
+        if kind == .refresh { lookupConfiguration.alpha = configuration.refreshQueriesInFlight }
         var operation = Operation(kind: kind, request: request, target: target,
-                                  lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now),
+                                  lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: lookupConfiguration, now: now),
                                   phase: .lookingUp, wakeAt: now, startedAt: now)
         operation.salt = salt
+        operation.fillsBucket = kind == .refresh && !table.isBucketFull(holding: target)
         includeLocalKnowledge(in: &operation, now: now)
         let knowsAnswer = operation.bestItem != nil || !operation.peersFound.isEmpty
         guard !seeds.isEmpty || knowsAnswer else {
@@ -86,6 +89,10 @@ extension DHTNode {
     /// again after each query sent: a failure to send may end another operation.
     mutating func advance(_ operationID: OperationID, now: Timestamp, into actions: inout [Action]) {
         guard let index = operations.index(of: operationID), operations[index].phase == .lookingUp else { return }
+        if operations[index].fillsBucket, table.isBucketFull(holding: operations[index].target) {
+            lookupFinished(operationID, now: now, into: &actions)
+            return
+        }
         let method = operations[index].lookupMethod
         while pending.count < configuration.maxPendingQueries {
             guard let index = operations.index(of: operationID) else { return }
@@ -228,11 +235,14 @@ extension DHTNode {
         startJoinRefreshes(now: now, into: &actions)
     }
 
-    /// Starts the join's refresh lookups still waiting, while fewer than two refreshes run.
+    /// Starts the join's refresh lookups still waiting, while fewer than two refreshes run; a
+    /// bucket that has filled meanwhile (queriers, other lookups) is left out.
     mutating func startJoinRefreshes(now: Timestamp, into actions: inout [Action]) {
         while !joinRefreshTargets.isEmpty, operations.filter({ $0.kind == .refresh }).count < 2 {
+            let target = joinRefreshTargets.removeFirst()
+            if table.isBucketFull(holding: target) { continue }
             counters.joinRefreshes += 1
-            startOperation(.refresh, target: joinRefreshTargets.removeFirst(), request: nil, now: now, into: &actions)
+            startOperation(.refresh, target: target, request: nil, now: now, into: &actions)
         }
     }
 

@@ -88,6 +88,9 @@ struct Operation: Sendable {
     var storedOn = 0
     /// When a reply first carried peers or the item.
     var firstValueAt: Timestamp?
+    /// A refresh of a bucket that had room when it started: it ends once that bucket is full
+    /// (`spec/0004-dht-routing.md` §5.4).
+    var fillsBucket = false
 
     /// The KRPC method the lookup sends to each node.
     var lookupMethod: KRPCMessage.Method {

@@ -64,6 +64,10 @@ extension DHTNode {
         /// only when strangers happen to query it, and a region of the id space can stay unknown
         /// to a whole neighbourhood.
         public var refreshesAfterJoin = true
+        /// Queries a refresh lookup keeps in flight (its α; `spec/0004-dht-routing.md` §5.4). No
+        /// one waits for a refresh, and one that fills its bucket ends there: with fewer queries
+        /// out, fewer are sent past the point where the bucket filled.
+        public var refreshQueriesInFlight = 2
         /// How often stored items and peers are expired and buckets checked for refresh.
         public var maintenanceInterval: Duration = .seconds(60)
         /// Every this often the routing table's member heard from least recently is pinged, if it

@@ -18,6 +18,12 @@ extension RoutingTable {
             low: bucket.prefix.low | (noise.low & ~keep.low))
     }
 
+    /// Whether the bucket whose range holds `id` has no room left (``Configuration/bucketSize``
+    /// members; replacement candidates not counted).
+    public func isBucketFull(holding id: NodeID) -> Bool {
+        buckets[bucketIndex(for: id)].entries.count >= configuration.bucketSize
+    }
+
     /// Marks bucket `index` as refreshed at `now` (its refresh lookup has been started or done),
     /// so ``bucketsNeedingRefresh(now:)`` leaves it out for another interval.
     public mutating func refreshed(bucket index: Int, now: Timestamp) {

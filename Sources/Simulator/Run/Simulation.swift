@@ -140,6 +140,7 @@ public final class Simulation {
         if let deviations = scenario.deployment.timeoutDeviations { configuration.lookup.timeoutDeviations = deviations }
         if let dialBack = scenario.deployment.dialBack { configuration.dialBack = dialBack }
         if let refresh = scenario.deployment.refreshesAfterJoin { configuration.refreshesAfterJoin = refresh }
+        if let inFlight = scenario.deployment.refreshAlpha { configuration.refreshQueriesInFlight = inFlight }
         if let interval = scenario.deployment.livenessCheckInterval {
             configuration.livenessCheckInterval = interval == .zero ? nil : interval
         }
@@ -230,7 +231,8 @@ extension Simulation {
             + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "
             + (node.queriesPerSecondPerAddress.isFinite ? "on" : "off") + ", Vivaldi filter "
             + (node.vivaldiFiltersContacts ? "on" : "off") + ", dial-backs " + (node.dialBack ? "on" : "off")
-            + ", refresh after joining " + (node.refreshesAfterJoin ? "on" : "off")
+ + ", refresh after joining " + (node.refreshesAfterJoin ? "on" : "off")
+            + ", refresh α \(node.refreshQueriesInFlight)"
     }
 }
 

@@ -139,6 +139,9 @@ public struct Scenario: Sendable {
         /// `refresh_after_join`: whether a node refreshes its buckets with room left once it has
         /// bootstrapped (`spec/0004` §5.4); `nil`: the node's default (on).
         public var refreshesAfterJoin: Bool?
+        /// `refresh_alpha`: the queries a refresh lookup keeps in flight
+        /// (``DHTNode/Configuration/refreshQueriesInFlight``); `nil`: the node's default (2).
+        public var refreshAlpha: Int?
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
