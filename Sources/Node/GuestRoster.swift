@@ -2,23 +2,32 @@ import Sandbox
 import Synchronization
 
 /// The guests this lender runs now, each with its pause switch (`spec/0019-native-jobs.md`
-/// §2.4): while an idle-only lender's owner uses the machine, every guest is paused, a guest
-/// that starts then is paused from its start, and all go on when the machine is idle again.
+/// §2.4): while something holds them — an idle-only lender's owner using the machine, or the
+/// owner pausing lending — every guest is paused, a guest that starts then is paused from its
+/// start, and all go on when nothing holds them any more.
 final class GuestRoster: Sendable {
+    /// Why guests are paused.
+    enum Hold: Sendable, Hashable {
+        /// An idle-only lender's machine is busy with its owner's work.
+        case ownerPresent
+        /// The owner paused lending (the dashboard, `potluck offer pause`).
+        case lendingPaused
+    }
+
     private struct State {
-        var ownerPresent = false
+        var holds: Set<Hold> = []
         var guests: [Int: (pause: GuestPause, cores: Int)] = [:]
         var next = 0
     }
 
     private let state = Mutex(State())
 
-    /// Registers a guest about to run on `cores`; its pause switch, paused already if the owner
-    /// is at the machine, and the key to ``remove(_:)`` it with.
+    /// Registers a guest about to run on `cores`; its pause switch, paused already if anything
+    /// holds the guests, and the key to ``remove(_:)`` it with.
     func add(cores: Int) -> (key: Int, pause: GuestPause) {
         state.withLock { state in
             let pause = GuestPause()
-            if state.ownerPresent { pause.pause() }
+            if !state.holds.isEmpty { pause.pause() }
             state.next += 1
             state.guests[state.next] = (pause, cores)
             return (state.next, pause)
@@ -29,15 +38,16 @@ final class GuestRoster: Sendable {
         _ = state.withLock { $0.guests.removeValue(forKey: key) }
     }
 
-    /// Pauses every guest when the owner came to the machine, lets them all go on when it left;
-    /// how many guests changed.
+    /// Sets or lifts `hold`: every guest is paused while any hold is on and goes on when none
+    /// is; how many guests changed.
     @discardableResult
-    func ownerPresent(_ present: Bool) -> Int {
+    func hold(_ hold: Hold, _ on: Bool) -> Int {
         state.withLock { state in
-            state.ownerPresent = present
+            if on { state.holds.insert(hold) } else { state.holds.remove(hold) }
+            let paused = !state.holds.isEmpty
             var changed = 0
-            for guest in state.guests.values where guest.pause.isPaused != present {
-                if present { guest.pause.pause() } else { guest.pause.resume() }
+            for guest in state.guests.values where guest.pause.isPaused != paused {
+                if paused { guest.pause.pause() } else { guest.pause.resume() }
                 changed += 1
             }
             return changed

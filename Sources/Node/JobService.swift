@@ -42,7 +42,8 @@ final class JobService: Sendable {
     private let trustGraph = Mutex<(generation: UInt64, snapshot: WorkSnapshot)?>(nil)
     /// Asked-for bytes strangers may send per second, all together (`spec/0017` §2.1).
     let strangerRate = StrangerRate()
-    /// The guests running now, paused while an idle-only lender's owner uses the machine.
+    /// The guests running now, paused while an idle-only lender's owner uses the machine or
+    /// lending is paused.
     let guests = GuestRoster()
 
     init(identity: SigningKey, dataDirectory: String, receipts: ReceiptStore, jobs: JobStore, runner: SandboxRunner = SandboxRunner(),
@@ -205,9 +206,9 @@ final class JobService: Sendable {
         case .givenBack:
             // Paused past the limit: nothing the borrower can use, so no receipt (`spec/0017` §2.3).
             let limit = "\(JobMessage.pauseLimit.components.seconds / 60) min"
-            let refusal = JobRefusal(.notIdle, "the lender's owner has been using the machine for \(limit); the job was paused all that time and is given back")
+            let refusal = JobRefusal(.notIdle, "the lender's owner has needed the machine for \(limit); the job was paused all that time and is given back")
             record.outcome = "given back: \(refusal.reason)"
-            logger.notice("gave a job of \(borrower.peerID) back: its owner has used the machine for \(limit)")
+            logger.notice("gave a job of \(borrower.peerID) back: it was paused for \(limit)")
             return await refuse(connection, refusal)
         case .ran: break
         }

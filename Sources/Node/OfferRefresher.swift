@@ -60,14 +60,17 @@ struct OfferRefresher {
 
     func refreshIfDue(now: Int64, force: Bool = false, signal: inout BusySignal) async {
         let loaded = Result { try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory)) }
-        // The running guests follow the owner whether or not an offer is out (`spec/0019` §2.4).
+        // The running guests follow the owner and the pause switch whether or not an offer is
+        // out (`spec/0019` §2.4).
         var busySince: Int64?
         if let current = try? loaded.get(), current.idleOnly {
             busySince = await observeMachine(current, now: now, signal: &signal)
         } else {
-            service.jobs.withLock { $0?.service }?.guests.ownerPresent(false)
+            service.jobs.withLock { $0?.service }?.guests.hold(.ownerPresent, false)
         }
-        guard !LendingPause.isPaused(dataDirectory: service.options.dataDirectory) else { return }
+        let paused = LendingPause.isPaused(dataDirectory: service.options.dataDirectory)
+        ControlHandler.holdGuests(service, lendingPaused: paused)
+        guard !paused else { return }
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),
               let published = try? Offer(encoded: item.value) else { return }  // none, or withdrawn
@@ -99,7 +102,7 @@ struct OfferRefresher {
         let potluckCores = max(0, (await lending?.desk.coresInUse ?? 0) - (lending?.guests.pausedCores ?? 0))
         let machine = MachineLoad.current(potluckCores: potluckCores, idleShare: config.idleLoad)
         if signal.observe(busy: !machine.idle, now: now) {
-            let paused = lending?.guests.ownerPresent(signal.busySince != nil) ?? 0
+            let paused = lending?.guests.hold(.ownerPresent, signal.busySince != nil) ?? 0
             let guests = paused == 0 ? "" : signal.busySince == nil ? "; \(paused) paused job(s) go on" : "; \(paused) running job(s) paused"
             service.logger.info(signal.busySince == nil
                 ? "the machine is idle again (\(machine.detail)): the offer says so, borrowers may ask\(guests)"

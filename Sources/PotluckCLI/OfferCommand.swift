@@ -2,16 +2,17 @@ import ControlAPI
 import ArgumentParser
 import PotluckCrypto
 import Foundation
+import Jobs
 import Node
 import Records
 import Sandbox
 
-/// `potluck offer set|show|withdraw`: the lender's offer, kept in `DIR/config.toml` and
-/// published on the DHT by the running node.
+/// `potluck offer set|show|withdraw|pause|resume`: the lender's offer, kept in
+/// `DIR/config.toml` and published on the DHT by the running node.
 struct OfferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "offer", abstract: "Set, show or withdraw what this node lends.",
-        subcommands: [Set.self, Show.self, Withdraw.self])
+        commandName: "offer", abstract: "Set, show, withdraw, pause or resume what this node lends.",
+        subcommands: [Set.self, Show.self, Withdraw.self, Pause.self, Resume.self])
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -139,6 +140,30 @@ struct OfferCommand: AsyncParsableCommand {
         func run() async throws {
             let result = try await callNode(data, .withdrawOffer)
             print("offer withdrawn (seq \(result.seq))")
+        }
+    }
+
+    /// The dashboard's switch, from a terminal (`spec/0019` §2.4).
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop lending now: withdraw the offer, refuse new jobs, pause running ones.",
+            discussion: "Paused jobs go on when lending resumes; if it stays paused for \(JobMessage.pauseLimit.components.seconds / 60) minutes, they are given back to their borrowers to run elsewhere. The switch outlives a restart.")
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            _ = try await callNode(data, .pauseLending(true))
+            print("lending paused: the offer is withdrawn, new jobs are refused, running jobs are paused ('potluck offer resume' to go on)")
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lend again: publish the recorded offer, let paused jobs go on.")
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            let state = try await callNode(data, .pauseLending(false))
+            print(state.published ? "lending resumed: the offer is published, paused jobs go on"
+                                  : "lending resumed: paused jobs go on (no offer recorded: 'potluck offer set' to publish one)")
         }
     }
 }

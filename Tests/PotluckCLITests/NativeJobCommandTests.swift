@@ -389,9 +389,10 @@ extension CLIProcessTests {
             for node in swarm.lenders + [swarm.borrower] { #expect(node.stop() == 0) }
         }
 
-        /// Spec 0019 §2.4: an idle-only lender pauses the task it runs while its owner uses the
-        /// machine, tells the borrower, and lets it go on when the machine is idle again; the
-        /// task's deadline waits for it.
+        /// Spec 0019 §2.4: a lender pauses the task it runs while its owner has paused lending
+        /// (`offer pause`) and, lending only while idle, while its owner uses the machine; it
+        /// tells the borrower each time, and lets the task go on when lending resumes and the
+        /// machine is idle again; the task's deadline waits for it.
         @Test func aTaskPausesWhileTheLendersOwnerUsesTheMachine() throws {
             // The lender reads its machine's load from a /proc of the test's making: the owner
             // comes and goes when the test says, whatever else this machine runs.
@@ -411,11 +412,23 @@ extension CLIProcessTests {
             let run = try StreamingProcess(["run", path, "--data-dir", swarm.borrower.dataDirectory])
             defer { run.kill() }
             #expect(eventually(timeout: 30) { lender.stderr.contains("running job") }, "\(lender.stderr)")
+            func told(_ text: String, times: Int) -> Bool {
+                eventually(timeout: 60) { run.stderr.components(separatedBy: text).count - 1 >= times }
+            }
+            // The owner pauses lending from a terminal, then resumes it.
+            let pause = try lender.cli(["offer", "pause"])
+            #expect(pause.status == 0 && pause.stdout.contains("running jobs are paused"), "\(pause.stderr)")
+            #expect(told("paused: its owner is using the machine", times: 1), "\(run.stderr)")
+            #expect(lender.stderr.contains("lending paused: 1 running job(s) paused"), "\(lender.stderr)")
+            #expect(try lender.cli(["offer", "resume"]).status == 0)
+            #expect(told("goes on: the machine is idle again", times: 1), "\(run.stderr)")
+            #expect(lender.stderr.contains("lending resumed: 1 paused job(s) go on"), "\(lender.stderr)")
+            // The owner uses the machine, then leaves it.
             try owner("8.00")
-            #expect(run.waitForStderr(containing: "paused: its owner is using the machine", timeout: 60), "\(run.stderr)")
-            #expect(lender.stderr.contains("1 running job(s) paused"), "\(lender.stderr)")
+            #expect(told("paused: its owner is using the machine", times: 2), "\(run.stderr)")
+            #expect(lender.stderr.contains("borrowers skip it; 1 running job(s) paused"), "\(lender.stderr)")
             try owner("0.00")
-            #expect(run.waitForStderr(containing: "goes on: the machine is idle again", timeout: 60), "\(run.stderr)")
+            #expect(told("goes on: the machine is idle again", times: 2), "\(run.stderr)")
             let result = run.wait()
             #expect(result.status == 0 && result.stderr.contains("1 of 1 task(s) done"), "\(result.stderr)")
             #expect(Date().timeIntervalSince(started) > 60, "it ran past its 60 s deadline, which waited for it")

@@ -153,7 +153,7 @@ function showSnapshot(s) {
 }
 
 function showLending(l) {
-  $("l-state").innerHTML = l.paused ? '<span class="dot off"></span>Lending is paused: no offer is published and new jobs are refused.'
+  $("l-state").innerHTML = l.paused ? '<span class="dot off"></span>Lending is paused: no offer is published, new jobs are refused and running ones wait.'
     : '<span class="dot on"></span>' + (l.published ? "Lending: the offer is on the DHT." : "Lending: the offer will be published once the node has peers.");
   $("pause").textContent = l.paused ? "Resume lending" : "Pause lending";
   $("pause").className = l.paused ? "paused" : "";
