@@ -225,7 +225,7 @@ extension Simulation {
             itemsFoundRate: metrics.getsStarted == 0 ? 0 : Double(metrics.getsFound) / Double(metrics.getsStarted),
             getFirstValueMsP50: percentile(firstValues, 50), getFirstValueMsP99: percentile(firstValues, 99),
             getFoundMsP50: percentile(getsFound, 50), getFoundMsP99: percentile(getsFound, 99),
-            dhtSettings: Self.describe(nodeConfiguration),
+            dhtSettings: Self.describe(nodeConfiguration, rejoinsFromSavedTable: scenario.deployment.rejoinsFromSavedTable),
             abandoned: abandoned, expectations: [])
         report.heldPerNode = heldPerOnlineNode
         (report.queriesSentByCause, report.joinRefreshes, report.periodicRefreshes) = queryCauses

@@ -16,10 +16,15 @@ extension Simulation {
         }
     }
 
-    /// Bootstraps through host 0 and `bootstrapContacts − 1` random online hosts.
+    /// Bootstraps through the routing table the host saved when it left, as a restarted node
+    /// does (`spec/0010-simulator.md` §4), or else through host 0 and `bootstrapContacts − 1`
+    /// random online hosts.
     func bootstrap(_ host: Int) {
         var contacts: [Endpoint] = []
-        if host != 0 {
+        if !savedTables[host].isEmpty {
+            contacts = savedTables[host].map { Self.endpoint(Int($0)) }
+            savedTables[host] = []  // a retry, after no one answered, goes through host 0
+        } else if host != 0 {
             contacts.append(Self.endpoint(0))
             for _ in 1..<max(1, scenario.deployment.bootstrapContacts) {
                 if let other = randomOnlineHost(), other != host, other != 0 { contacts.append(Self.endpoint(other)) }
@@ -41,6 +46,9 @@ extension Simulation {
         metrics.queriesSentByCause.merge(counters.queriesSentByCause, uniquingKeysWith: +)
         metrics.joinRefreshes += counters.joinRefreshes
         metrics.periodicRefreshes += counters.periodicRefreshes
+        if scenario.deployment.rejoinsFromSavedTable {
+            savedTables[host] = nodes[host].routingContacts.compactMap { self.host(at: $0.endpoint).map(UInt32.init) }
+        }
         nodes[host] = offlineNode  // frees the node's tables
         setOnline(host, false)
         scheduledWake[host] = .max

@@ -45,6 +45,10 @@ public final class Simulation {
     var onlinePosition: [UInt32]
     /// When each host's next periodic lookup is due (empty without periodic lookups).
     var periodicLookupDue: [UInt64]
+    /// The routing-table members an offline host saved when it left, as hosts (empty when none,
+    /// or with ``Scenario/Deployment/rejoinsFromSavedTable`` off): it bootstraps from them when it
+    /// comes back, as a restarted node does.
+    var savedTables: [[UInt32]]
 
     // Datagrams in flight: a slab of byte arrays reused through a free list.
     var inFlight: [InFlight] = []
@@ -112,6 +116,7 @@ public final class Simulation {
         flags = Array(repeating: [], count: count)
         onlinePosition = Array(repeating: .max, count: count)
         periodicLookupDue = Array(repeating: .max, count: scenario.deployment.lookupInterval > 0 ? count : 0)
+        savedTables = Array(repeating: [], count: count)
         for host in 1..<count where random.chance(scenario.platform.nat.fraction) { flags[host].insert(.nat) }
 
         var configuration = DHTNode.Configuration()
@@ -214,7 +219,7 @@ public final class Simulation {
 extension Simulation {
     /// The node settings a run used, in one line for the report: the lookup's, the routing
     /// table's upkeep, and where the simulator departs from a real node.
-    static func describe(_ node: DHTNode.Configuration) -> String {
+    static func describe(_ node: DHTNode.Configuration, rejoinsFromSavedTable: Bool) -> String {
         let lookup = node.lookup
         let text = { (duration: Duration) in
             let milliseconds = Int(duration / .milliseconds(1))
@@ -231,8 +236,8 @@ extension Simulation {
             + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "
             + (node.queriesPerSecondPerAddress.isFinite ? "on" : "off") + ", Vivaldi filter "
             + (node.vivaldiFiltersContacts ? "on" : "off") + ", dial-backs " + (node.dialBack ? "on" : "off")
- + ", refresh after joining " + (node.refreshesAfterJoin ? "on" : "off")
-            + ", refresh α \(node.refreshQueriesInFlight)"
+            + ", refresh after joining " + (node.refreshesAfterJoin ? "on" : "off")
+            + ", refresh α \(node.refreshQueriesInFlight), rejoin from the saved table " + (rejoinsFromSavedTable ? "on" : "off")
     }
 }
 

@@ -142,6 +142,10 @@ public struct Scenario: Sendable {
         /// `refresh_alpha`: the queries a refresh lookup keeps in flight
         /// (``DHTNode/Configuration/refreshQueriesInFlight``); `nil`: the node's default (2).
         public var refreshAlpha: Int?
+        /// `rejoin_from_saved_table`: whether a host that comes back bootstraps from the routing
+        /// table it had when it left, as a restarted node does from the contacts it saved
+        /// (default); off, it joins afresh through host 0 like a new node.
+        public var rejoinsFromSavedTable = true
         /// Periodic lookups (`lookup_interval_s`, 0 = none): every host, once bootstrapped,
         /// looks up ``lookupTarget`` every this many seconds until the workload stops, in
         /// addition to the Poisson lookups of ``lookupsPerSecond`` (SimGrid's Kademlia example).
