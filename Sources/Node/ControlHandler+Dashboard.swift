@@ -129,7 +129,7 @@ public enum LendingPause {
     static func set(_ paused: Bool, dataDirectory: String) throws(NodeError) {
         let path = path(inDataDirectory: dataDirectory)
         if paused {
-            guard FileManager.default.createFile(atPath: path, contents: Data("paused from the dashboard or the API\n".utf8)) else {
+            guard FileManager.default.createFile(atPath: path, contents: Data("paused from the dashboard, the API or `potluck offer pause`\n".utf8)) else {
                 throw NodeError("cannot write \(path)")
             }
         } else if FileManager.default.fileExists(atPath: path) {

@@ -60,6 +60,7 @@ struct StatusCommand: AsyncParsableCommand {
         let received_core_seconds: Double
         let receipts: Int
         let reachability: String?
+        let lending_paused: Bool
     }
 
     func run() async throws {
@@ -74,13 +75,15 @@ struct StatusCommand: AsyncParsableCommand {
         let runningLines = (running ?? []).map { job in "\(shortBorrower(job.borrower)) job \(job.job.prefix(16)) on \(job.cores) core(s)" }
         let lent = records.suffix(last).map(JobLine.init)
         let reachability = running == nil ? nil : (try? await callNode(data, .nodeInfo))?.reachability?.summary
+        let paused = LendingPause.isPaused(dataDirectory: data.directory.path)
         if json {
             return try printJSON(Output(peer_id: me.peerID, node_running: running != nil, running: runningLines, lent: lent,
                                         given_core_seconds: Double(given) / 1000, received_core_seconds: Double(received) / 1000,
-                                        receipts: receipts.count, reachability: reachability))
+                                        receipts: receipts.count, reachability: reachability, lending_paused: paused))
         }
         print("peer \(me.peerID); node \(running == nil ? "not running" : "running")")
         if let reachability { print("network: \(reachability)") }
+        if paused { print("lending: paused — no offer, new jobs refused, running ones wait ('potluck offer resume' to lend again)") }
         print("running now: \(runningLines.isEmpty ? "nothing" : "")")
         for line in runningLines { print("  \(line)") }
         print("lent (\(records.count) job(s), last \(lent.count) shown):")

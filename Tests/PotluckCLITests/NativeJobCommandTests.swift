@@ -420,9 +420,12 @@ extension CLIProcessTests {
             #expect(pause.status == 0 && pause.stdout.contains("running jobs are paused"), "\(pause.stderr)")
             #expect(told("paused: its owner is using the machine", times: 1), "\(run.stderr)")
             #expect(lender.stderr.contains("lending paused: 1 running job(s) paused"), "\(lender.stderr)")
+            let status = try lender.cli(["status"])
+            #expect(status.stdout.contains("lending: paused"), "\(status.stdout)")
             #expect(try lender.cli(["offer", "resume"]).status == 0)
             #expect(told("goes on: the machine is idle again", times: 1), "\(run.stderr)")
             #expect(lender.stderr.contains("lending resumed: 1 paused job(s) go on"), "\(lender.stderr)")
+            #expect(try !lender.cli(["status"]).stdout.contains("lending: paused"))
             // The owner uses the machine, then leaves it.
             try owner("8.00")
             #expect(told("paused: its owner is using the machine", times: 2), "\(run.stderr)")
