@@ -17,7 +17,7 @@ extension Simulation {
     }
 
     /// Bootstraps through the routing table the host saved when it left, as a restarted node
-    /// does (`spec/0010-simulator.md` §4), or else through host 0 and `bootstrapContacts − 1`
+    /// does (`spec/0010-simulator.md` §4.4), or else through host 0 and `bootstrapContacts − 1`
     /// random online hosts.
     func bootstrap(_ host: Int) {
         var contacts: [Endpoint] = []
