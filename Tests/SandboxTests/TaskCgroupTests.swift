@@ -99,6 +99,44 @@ import Testing
         }
     }
 
+    /// cgroup v2 stops a group through `cgroup.freeze`, with no controller to enable (spec 0019
+    /// §2.4): the whole tree stops, a child the task forked too, and goes on when thawed. Then
+    /// removing the group kills it.
+    @Test func aUnifiedGroupFreezesAndThawsTheWholeTree() throws {
+        let base = try Self.unifiedRoot()
+        let name = "potluck-test-\(UInt32.random(in: 0...UInt32.max))"
+        let group = try #require(TaskCgroup(name: name, limits: TaskCgroup.Limits(memoryBytes: 64 << 20, cores: 1, processes: 16),
+                                            hierarchies: [CgroupHierarchy(directory: base, unified: true, controllers: [])]))
+        defer { group.remove() }
+        let counter = NSTemporaryDirectory() + name
+        defer { unlink(counter) }
+        // The shell's child appends a line every 10 ms until killed.
+        let shell = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "(while :; do echo x >> \(counter); sleep 0.01; done) & wait"],
+                                     temporaryDirectory: NSTemporaryDirectory(), newProcessGroup: true, joining: group.joinFiles)
+        defer {
+            kill(shell.pid, SIGKILL)
+            _ = shell.reap()
+        }
+        func lines() -> Int { (TaskCgroup.read(counter) ?? "").split(separator: "\n").count }
+        func frozen() -> Bool { (TaskCgroup.read(base + "/" + name + "/cgroup.events") ?? "").split(separator: "\n").contains("frozen 1") }
+        func waitFor(_ condition: () -> Bool) -> Bool {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !condition() {
+                guard ContinuousClock.now < deadline else { return false }
+                usleep(5_000)
+            }
+            return true
+        }
+        try #require(waitFor { lines() >= 3 }, "the task never ran")
+        #expect(group.freeze(true))
+        try #require(waitFor(frozen), "the kernel never reported the group frozen")
+        let stoppedAt = lines()
+        usleep(300_000)  // the owner's use: the count must not move meanwhile
+        #expect(lines() == stoppedAt, "the forked child ran while frozen")
+        #expect(group.freeze(false))
+        #expect(waitFor { !frozen() && lines() > stoppedAt + 2 }, "the tree went on once thawed")
+    }
+
     /// cgroup v2's rule that only a group without processes hands controllers to its children:
     /// the delegated group's process moves into `potluck-node`, then the controller is enabled.
     /// hugetlb stands in for memory, cpu and pids, which this hybrid host keeps in cgroup v1.
