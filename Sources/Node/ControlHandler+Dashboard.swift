@@ -33,7 +33,7 @@ extension ControlHandler {
     public func pauseLending(_ request: PauseRequest) async throws(APIError) -> LendingState {
         let directory = service.options.dataDirectory
         do { try LendingPause.set(request.paused, dataDirectory: directory) } catch { throw APIError(500, error.description) }
-        Self.holdGuests(service, lendingPaused: request.paused)
+        service.jobs.withLock { $0?.service }?.holdGuests(lendingPaused: request.paused)
         if request.paused {
             if lending().published { _ = try? await withdrawOffer() }
             service.logger.notice("lending paused from the control API: the offer is withdrawn and new jobs are refused")
@@ -46,17 +46,6 @@ extension ControlHandler {
             service.logger.notice("lending resumed from the control API")
         }
         return lending()
-    }
-
-    /// Pauses the running guests while lending is paused, lets them go on when it resumes
-    /// (`spec/0019` §2.4), and says so when any changed.
-    static func holdGuests(_ service: DHTService, lendingPaused: Bool) {
-        guard let guests = service.jobs.withLock({ $0?.service })?.guests else { return }
-        let changed = guests.hold(.lendingPaused, lendingPaused)
-        guard changed > 0 else { return }
-        service.logger.notice(lendingPaused
-            ? "lending paused: \(changed) running job(s) paused, given back if lending stays paused for \(JobMessage.pauseLimit.components.seconds / 60) min"
-            : "lending resumed: \(changed) paused job(s) go on")
     }
 
     /// Changes the recorded policy as `potluck offer set` does, checked against this machine,

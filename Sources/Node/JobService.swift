@@ -296,6 +296,16 @@ final class JobService: Sendable {
         return (false, told)
     }
 
+    /// Pauses the running guests while lending is paused and lets them go on when it resumes
+    /// (`spec/0019` §2.4), saying so when any changed.
+    func holdGuests(lendingPaused: Bool) {
+        let changed = guests.hold(.lendingPaused, lendingPaused)
+        guard changed > 0 else { return }
+        logger.notice(lendingPaused
+            ? "lending paused: \(changed) running job(s) paused, given back if lending stays paused for \(JobMessage.pauseLimit.components.seconds / 60) min"
+            : "lending resumed: \(changed) paused job(s) go on")
+    }
+
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.
     private func exchangeReceipt(with borrower: PublicKey, job: Submission, outcome: GuestOutcome, start: Int64, end: Int64,
                                  connection: SecureConnection, inbox: Inbox<JobMessage>) async -> Bytes32? {

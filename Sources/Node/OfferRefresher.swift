@@ -69,7 +69,7 @@ struct OfferRefresher {
             service.jobs.withLock { $0?.service }?.guests.hold(.ownerPresent, false)
         }
         let paused = LendingPause.isPaused(dataDirectory: service.options.dataDirectory)
-        ControlHandler.holdGuests(service, lendingPaused: paused)
+        service.jobs.withLock { $0?.service }?.holdGuests(lendingPaused: paused)
         guard !paused else { return }
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),
