@@ -126,7 +126,7 @@ extension Scenario {
             if dht.has("dial_back") { deployment.dialBack = try dht.bool("dial_back", default: true) }
             if dht.has("refresh_after_join") { deployment.refreshesAfterJoin = try dht.bool("refresh_after_join", default: true) }
             deployment.rejoinsFromSavedTable = try dht.bool("rejoin_from_saved_table", default: true)
-            if dht.has("refresh_alpha") { deployment.refreshAlpha = try dht.int("refresh_alpha", default: 2, in: 1...64) }
+            if dht.has("refresh_alpha") { deployment.refreshAlpha = try dht.int("refresh_alpha", default: DHTNode.Configuration().refreshQueriesInFlight, in: 1...64) }
             if dht.has("vivaldi_filter") { deployment.vivaldiFiltersContacts = try dht.bool("vivaldi_filter", default: true) }
             if dht.has("timeout_deviations") { deployment.timeoutDeviations = try dht.double("timeout_deviations", in: 0...16) }
             if dht.has("liveness_check_s") {
