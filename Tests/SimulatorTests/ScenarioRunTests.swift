@@ -28,6 +28,10 @@ import Testing
         #expect(report.latencyMsP50WithoutSlow < report.latencyMsP50WithSlow,
                 "\(report.latencyMsP50WithoutSlow) ms without, \(report.latencyMsP50WithSlow) ms with")
         #expect(report.latencyMsP50WithoutSlow > 0)
+        // Inexact lookups that missed only newcomers: fewer for a shorter age, never more than
+        // the inexact ones.
+        let newcomers = report.missedOnlyNewcomersRates
+        #expect(newcomers.count == 3 && newcomers == newcomers.sorted() && newcomers[2] <= 1 - report.lookupSuccessRate + 1e-9, "\(newcomers)")
         // Where the messages go (issue 19's budget): every cause of a churning network's
         // queries is there, and each join refreshes its buckets with room (spec 0004 §5.4).
         for cause in ["lookup", "bootstrap", "refresh", "table-ping", "dial-back"] {

@@ -36,6 +36,10 @@ public struct SimulationReport: Sendable, Codable {
     public var lookupsWithoutSlowRate: Double
     public var latencyMsP50WithoutSlow: Double
     public var latencyMsP50WithSlow: Double
+    /// The shares of lookups that were inexact only for hosts that joined during the lookup,
+    /// within 5 s before it, within 30 s (``Metrics/newcomerAges``): how near the exact rate
+    /// could come if no one had to be known at once.
+    public var missedOnlyNewcomersRates: [Double] = []
 
     public var messagesPerNodePerSecond: Double
     public var datagramsSent: Int
@@ -166,6 +170,9 @@ public struct SimulationReport: Sendable, Codable {
             ("latency ms p50 / p90 / p99", "\(format(latencyMsP50, 1)) / \(format(latencyMsP90, 1)) / \(format(latencyMsP99, 1))"),
             ("latency ms p50: no slow query / some", "\(format(latencyMsP50WithoutSlow, 1)) (\(format(lookupsWithoutSlowRate * 100, 1)) % of lookups) / "
                 + format(latencyMsP50WithSlow, 1)),
+            ("inexact, missing only newcomers", missedOnlyNewcomersRates.count == 3
+                ? "joined during the lookup \(format(missedOnlyNewcomersRates[0] * 100, 2)) %, within 5 s before "
+                    + "\(format(missedOnlyNewcomersRates[1] * 100, 2)) %, within 30 s \(format(missedOnlyNewcomersRates[2] * 100, 2)) % of lookups" : "—"),
             ("messages / node / s", format(messagesPerNodePerSecond, 3)),
             ("datagrams sent / lost", "\(datagramsSent) / \(datagramsLost)"),
             ("to offline / NAT-blocked", "\(datagramsToOfflineHosts) / \(datagramsBlockedByNat)"),
@@ -228,6 +235,7 @@ extension Simulation {
             dhtSettings: Self.describe(nodeConfiguration, rejoinsFromSavedTable: scenario.deployment.rejoinsFromSavedTable),
             abandoned: abandoned, expectations: [])
         report.heldPerNode = heldPerOnlineNode
+        report.missedOnlyNewcomersRates = metrics.missedOnlyNewcomers.map { completed == 0 ? 0 : Double($0) / Double(completed) }
         (report.queriesSentByCause, report.joinRefreshes, report.periodicRefreshes) = queryCauses
         report.check(scenario)
         return report

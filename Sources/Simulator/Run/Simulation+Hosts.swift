@@ -8,6 +8,7 @@ extension Simulation {
         let configuration = flags[host].contains(.nat) ? readOnlyConfiguration : nodeConfiguration
         nodes[host] = DHTNode(id: ids[host], configuration: configuration, seed: random.next(), now: Timestamp(nanoseconds: now))
         setOnline(host, true)
+        joinedAt[host] = now
         metrics.joins += 1
         bootstrap(host)
         if let churn = scenario.platform.churn, host != 0 {

@@ -147,6 +147,13 @@ extension Simulation {
             var hits = 0
             for host in truth where returned.contains(host) { hits += 1 }
             record.exact = !truth.isEmpty && returned == truth
+            if !record.exact {
+                // How long before the start the oldest host the lookup missed had joined (0: during it).
+                let oldest = truth.lazy.filter { !returned.contains($0) }.map { started &- min(started, self.joinedAt[$0]) }.max()
+                for (slot, age) in Metrics.newcomerAges.enumerated() where oldest.map({ $0 <= age }) ?? false {
+                    metrics.missedOnlyNewcomers[slot] += 1
+                }
+            }
             record.recall = truth.isEmpty ? 1 : Double(hits) / Double(truth.count)
             record.hops = result.hops
             record.queried = result.queried

@@ -41,6 +41,8 @@ public final class Simulation {
     let offlineNode: DHTNode
     var scheduledWake: [UInt64]
     var flags: [HostFlags]
+    /// When each host last joined (virtual nanoseconds).
+    var joinedAt: [UInt64]
     var onlineList: [UInt32] = []
     var onlinePosition: [UInt32]
     /// When each host's next periodic lookup is due (empty without periodic lookups).
@@ -114,6 +116,7 @@ public final class Simulation {
         nodes = Array(repeating: offlineNode, count: count)
         scheduledWake = Array(repeating: .max, count: count)
         flags = Array(repeating: [], count: count)
+        joinedAt = Array(repeating: 0, count: count)
         onlinePosition = Array(repeating: .max, count: count)
         periodicLookupDue = Array(repeating: .max, count: scenario.deployment.lookupInterval > 0 ? count : 0)
         savedTables = Array(repeating: [], count: count)
