@@ -32,6 +32,9 @@ import Testing
         // the inexact ones.
         let newcomers = report.missedOnlyNewcomersRates
         #expect(newcomers.count == 3 && newcomers == newcomers.sorted() && newcomers[2] <= 1 - report.lookupSuccessRate + 1e-9, "\(newcomers)")
+        // Every inexact lookup missed a host, asked or not.
+        #expect(report.lookupSuccessRate < 1 && report.missedHosts > 0 && (0...1).contains(report.missedAskedShare),
+                "\(report.missedHosts) missed, \(report.missedAskedShare) asked")
         // Where the messages go (issue 19's budget): every cause of a churning network's
         // queries is there, and each join refreshes its buckets with room (spec 0004 §5.4).
         for cause in ["lookup", "bootstrap", "refresh", "table-ping", "dial-back"] {

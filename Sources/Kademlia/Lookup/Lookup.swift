@@ -159,14 +159,23 @@ public struct Lookup: Sendable {
         var closest: [NodeContact] = []
         closest.reserveCapacity(configuration.k)
         var hops: UInt32 = 0
-        for candidate in candidates where candidate.state == .succeeded {
-            closest.append(candidate.contact(target: target))
-            hops = max(hops, candidate.hop)
+        var unanswered: [NodeID] = []
+        for candidate in candidates {
+            switch candidate.state {
+            case .succeeded:
+                closest.append(candidate.contact(target: target))
+                hops = max(hops, candidate.hop)
+            case .waiting, .slow, .failed:
+                unanswered.append(candidate.distance ^ target)
+            case .fresh:
+                break
+            }
             if closest.count == configuration.k { break }
         }
         var result = LookupResult(closest: closest, queried: queryCount, responded: responseCount, failed: failureCount,
                                   hops: Int(hops), duration: (finishedAt ?? latest) - startedAt)
         result.slowed = slowedCount
+        result.unanswered = unanswered
         result.resent = resendCount
         return result
     }

@@ -119,6 +119,10 @@ public struct LookupResult: Sendable, Hashable {
     /// were sent once more (``Lookup/Configuration/resendsToSlowPeers``): where a lookup's time
     /// goes under churn.
     public var slowed = 0, resent = 0
+    /// The peers asked that had not answered when the lookup ended (slow, failed, or still
+    /// waiting) and are closer than the farthest of ``closest``: where a result passed over a
+    /// peer it knew of (issue 19's accounting of inexact lookups).
+    public var unanswered: [NodeID] = []
     /// For `get_peers` and BEP 44 `get`: from the start to the first reply that carried peers or
     /// the item (what a borrower waits for before it can act); `nil` if none did. Set by the
     /// driver, which sees the values.

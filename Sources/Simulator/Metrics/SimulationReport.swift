@@ -40,6 +40,10 @@ public struct SimulationReport: Sendable, Codable {
     /// within 5 s before it, within 30 s (``Metrics/newcomerAges``): how near the exact rate
     /// could come if no one had to be known at once.
     public var missedOnlyNewcomersRates: [Double] = []
+    /// The live hosts inexact lookups missed, and the share of them the lookup had asked
+    /// (unanswered in time) rather than never asked.
+    public var missedHosts = 0
+    public var missedAskedShare = 0.0
 
     public var messagesPerNodePerSecond: Double
     public var datagramsSent: Int
@@ -173,6 +177,8 @@ public struct SimulationReport: Sendable, Codable {
             ("inexact, missing only newcomers", missedOnlyNewcomersRates.count == 3
                 ? "joined during the lookup \(format(missedOnlyNewcomersRates[0] * 100, 2)) %, within 5 s before "
                     + "\(format(missedOnlyNewcomersRates[1] * 100, 2)) %, within 30 s \(format(missedOnlyNewcomersRates[2] * 100, 2)) % of lookups" : "—"),
+            ("hosts missed", "\(missedHosts): \(format(missedAskedShare * 100, 1)) % asked, not answered in time; "
+                + "\(format((1 - missedAskedShare) * 100, 1)) % never asked"),
             ("messages / node / s", format(messagesPerNodePerSecond, 3)),
             ("datagrams sent / lost", "\(datagramsSent) / \(datagramsLost)"),
             ("to offline / NAT-blocked", "\(datagramsToOfflineHosts) / \(datagramsBlockedByNat)"),
@@ -236,6 +242,8 @@ extension Simulation {
             abandoned: abandoned, expectations: [])
         report.heldPerNode = heldPerOnlineNode
         report.missedOnlyNewcomersRates = metrics.missedOnlyNewcomers.map { completed == 0 ? 0 : Double($0) / Double(completed) }
+        report.missedHosts = metrics.missedAsked + metrics.missedNotAsked
+        report.missedAskedShare = report.missedHosts == 0 ? 0 : Double(metrics.missedAsked) / Double(report.missedHosts)
         (report.queriesSentByCause, report.joinRefreshes, report.periodicRefreshes) = queryCauses
         report.check(scenario)
         return report

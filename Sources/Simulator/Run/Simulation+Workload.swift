@@ -153,6 +153,9 @@ extension Simulation {
                 for (slot, age) in Metrics.newcomerAges.enumerated() where oldest.map({ $0 <= age }) ?? false {
                     metrics.missedOnlyNewcomers[slot] += 1
                 }
+                for missed in truth where !returned.contains(missed) {
+                    if result.unanswered.contains(ids[missed]) { metrics.missedAsked += 1 } else { metrics.missedNotAsked += 1 }
+                }
             }
             record.recall = truth.isEmpty ? 1 : Double(hits) / Double(truth.count)
             record.hops = result.hops

@@ -188,6 +188,7 @@ struct LookupPropertyTests {
         #expect(queried == 20)
         var expected = LookupResult(closest: [], queried: 20, responded: 0, failed: 20, hops: 0, duration: .seconds(9))
         expected.slowed = 20
+        expected.unanswered = (1...20).map { LookupFixture.id(UInt64($0)) }
         #expect(lookup.result == expected)
     }
 }

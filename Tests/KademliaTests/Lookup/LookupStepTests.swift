@@ -77,6 +77,7 @@ struct LookupStepTests {
         #expect(lookup.isFinished)
         var expected = LookupResult(closest: [], queried: 1, responded: 0, failed: 1, hops: 0, duration: .seconds(5))
         expected.slowed = 1
+        expected.unanswered = [F.id(10)]
         #expect(lookup.result == expected)
         #expect(!F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(5_001))))
         #expect(lookup.next(now: F.ms(6_000)) == .finished)
@@ -92,6 +93,19 @@ struct LookupStepTests {
         let expected = LookupResult(closest: [10, 20, 30].map { F.contact($0) }, queried: 3, responded: 3, failed: 0,
                                     hops: 0, duration: .milliseconds(100))
         #expect(lookup.result == expected)
+    }
+
+    /// The result names the peers it asked that had not answered and are closer than its
+    /// farthest peer: a slow one passed over, not one beyond the result.
+    @Test func theResultNamesTheCloserPeersThatDidNotAnswer() {
+        var lookup = Self.lookup([10, 20, 30, 40], .init(alpha: 4, k: 2), now: .zero, refined: true)
+        #expect(F.drain(&lookup, now: .zero).queries == [10, 20])
+        lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(100))
+        #expect(F.drain(&lookup, now: F.ms(1_000)).queries == [10, 30], "10 turned slow: resent, and 30 asked")
+        lookup.succeeded(F.id(30), closerNodes: [], now: F.ms(1_100))
+        #expect(lookup.next(now: F.ms(1_100)) == .finished)
+        #expect(lookup.result.closest == [20, 30].map { F.contact($0) })
+        #expect(lookup.result.unanswered == [F.id(10)])
     }
 
     @Test func aFailedPeerIsReplacedByTheNextClosest() {
