@@ -43,16 +43,16 @@ public struct Metrics: Sendable {
     /// what timeouts cost against what hops and round trips cost (issue 19's breakdown).
     public var latenciesWithoutSlowMilliseconds: [Double] = []
     public var latenciesWithSlowMilliseconds: [Double] = []
-    /// Inexact lookups whose every missed host joined less than each of
-    /// ``newcomerAges`` before the lookup started (or during it): hosts no one may know yet.
+    /// Per age of ``newcomerAges``: inexact lookups whose every missed host joined at most
+    /// that long before the lookup started (or during it): hosts no one may know yet.
     public var missedOnlyNewcomers = Array(repeating: 0, count: newcomerAges.count)
+    /// The ages of ``missedOnlyNewcomers``, in nanoseconds: joined during the lookup, within
+    /// 5 s before it, within 30 s.
+    public static let newcomerAges: [UInt64] = [0, 5_000_000_000, 30_000_000_000]
     /// The live hosts inexact lookups missed: those the lookup asked that had not answered in
     /// time (``LookupResult/unanswered``), and the others, never asked (unknown to every peer
     /// asked, or known and not reached).
     public var missedAsked = 0, missedNotAsked = 0
-    /// The ages of ``missedOnlyNewcomers``, in nanoseconds: joined during the lookup, within
-    /// 5 s before it, within 30 s.
-    public static let newcomerAges: [UInt64] = [0, 5_000_000_000, 30_000_000_000]
 
     // Items.
     public var putsStarted = 0

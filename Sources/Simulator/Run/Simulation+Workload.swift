@@ -148,13 +148,14 @@ extension Simulation {
             for host in truth where returned.contains(host) { hits += 1 }
             record.exact = !truth.isEmpty && returned == truth
             if !record.exact {
-                // How long before the start the oldest host the lookup missed had joined (0: during it).
-                let oldest = truth.lazy.filter { !returned.contains($0) }.map { started &- min(started, self.joinedAt[$0]) }.max()
+                let missed = truth.filter { !returned.contains($0) }
+                // How long before the start the oldest host missed had joined (0: during the lookup).
+                let oldest = missed.map { started &- min(started, joinedAt[$0]) }.max()
                 for (slot, age) in Metrics.newcomerAges.enumerated() where oldest.map({ $0 <= age }) ?? false {
                     metrics.missedOnlyNewcomers[slot] += 1
                 }
-                for missed in truth where !returned.contains(missed) {
-                    if result.unanswered.contains(ids[missed]) { metrics.missedAsked += 1 } else { metrics.missedNotAsked += 1 }
+                for host in missed {
+                    if result.unanswered.contains(ids[host]) { metrics.missedAsked += 1 } else { metrics.missedNotAsked += 1 }
                 }
             }
             record.recall = truth.isEmpty ? 1 : Double(hits) / Double(truth.count)
