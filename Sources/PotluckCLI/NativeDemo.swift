@@ -57,7 +57,7 @@ extension JobDemo {
         guard blender else { return print("  Blender: skipped (apt-get install blender, and run the demo from the repository's root).") }
         let render = root + "/render"
         try FileManager.default.createDirectory(atPath: render, withIntermediateDirectories: true)
-        try run("/usr/bin/blender", ["-b", "--factory-startup", "--python", scene, "--", render + "/scene.blend"])
+        try run("/usr/bin/blender", ["-b", "-noaudio", "--factory-startup", "--python", scene, "--", render + "/scene.blend"])
         try await batch("""
             tool = "blender"
             command = "blender -b {scene} -o {outdir}/frame_#### -F PNG -f {frame}"

@@ -42,7 +42,7 @@ func nativeBench() async throws -> [BenchResult] {
         "ImageMagick resize of a 1600x1200 JPEG", rounds: 9, tool: "convert=/usr/bin/convert", input: photos + "/" + names[0],
         arguments: { resize($0, $1 + "/small.jpg") })]
     if FileManager.default.isExecutableFile(atPath: "/usr/bin/blender") {
-        try execute("/usr/bin/blender", ["-b", "--factory-startup", "--python", examples + "/render/scene.py", "--", root + "/scene.blend"])
+        try execute("/usr/bin/blender", ["-b", "-noaudio", "--factory-startup", "--python", examples + "/render/scene.py", "--", root + "/scene.blend"])
         results.append(try await sideBySide(
             "Blender frame (examples/render, Cycles, 1 thread)", rounds: 3, tool: "blender=/usr/bin/blender", input: root + "/scene.blend",
             arguments: { [ "-b", $0, "-o", $1 + "/frame_####", "-F", "PNG", "-f", "3"] }))

@@ -20,7 +20,7 @@ fi
 tmp="$here/scene.blend.part"
 rm -f "$tmp"
 trap 'rm -f "$tmp"' EXIT
-log=$(blender -b --factory-startup --python-exit-code 1 --python "$here/scene.py" -- "$tmp" 2>&1) || {
+log=$(blender -b -noaudio --factory-startup --python-exit-code 1 --python "$here/scene.py" -- "$tmp" 2>&1) || {
   printf '%s\n' "$log" >&2
   echo "$0: blender could not build the scene" >&2
   exit 1
