@@ -62,14 +62,15 @@ struct OfferRefresher {
         let loaded = Result { try LenderConfig.load(from: LenderConfig.path(inDataDirectory: service.options.dataDirectory)) }
         // The running guests follow the owner and the pause switch whether or not an offer is
         // out (`spec/0019` §2.4).
+        let lending = service.jobs.withLock { $0?.service }
         var busySince: Int64?
         if let current = try? loaded.get(), current.idleOnly {
             busySince = await observeMachine(current, now: now, signal: &signal)
         } else {
-            service.jobs.withLock { $0?.service }?.guests.hold(.ownerPresent, false)
+            lending?.guests.hold(.ownerPresent, false)
         }
         let paused = LendingPause.isPaused(dataDirectory: service.options.dataDirectory)
-        service.jobs.withLock { $0?.service }?.holdGuests(lendingPaused: paused)
+        lending?.holdGuests(lendingPaused: paused)
         guard !paused else { return }
         let target = MutableItem.target(key: service.identity.publicKey, salt: ControlHandler.offerSalt)
         guard case .mutable(let item)? = try? service.persistence.ownItem(target),

@@ -174,9 +174,8 @@ public struct SimulationReport: Sendable, Codable {
             ("latency ms p50 / p90 / p99", "\(format(latencyMsP50, 1)) / \(format(latencyMsP90, 1)) / \(format(latencyMsP99, 1))"),
             ("latency ms p50: no slow query / some", "\(format(latencyMsP50WithoutSlow, 1)) (\(format(lookupsWithoutSlowRate * 100, 1)) % of lookups) / "
                 + format(latencyMsP50WithSlow, 1)),
-            ("inexact, missing only newcomers", missedOnlyNewcomersRates.count == 3
-                ? "joined during the lookup \(format(missedOnlyNewcomersRates[0] * 100, 2)) %, within 5 s before "
-                    + "\(format(missedOnlyNewcomersRates[1] * 100, 2)) %, within 30 s \(format(missedOnlyNewcomersRates[2] * 100, 2)) % of lookups" : "—"),
+            ("inexact, missing only newcomers", zip(["joined during the lookup", "within 5 s before", "within 30 s"], missedOnlyNewcomersRates)
+                .map { "\($0) \(format($1 * 100, 2)) %" }.joined(separator: ", ") + " of lookups"),
             ("hosts missed", "\(missedHosts): \(format(missedAskedShare * 100, 1)) % asked, not answered in time; "
                 + "\(format((1 - missedAskedShare) * 100, 1)) % never asked"),
             ("messages / node / s", format(messagesPerNodePerSecond, 3)),
