@@ -102,4 +102,17 @@ import Testing
         #expect(Simulation(scenario: oneAtATime).run().dhtSettings.contains("refresh α 1,"))
         #expect(throws: ScenarioError.self) { try Scenario(toml: base + "refresh_alpha = 0\n") }
     }
+
+    /// Per-peer slow marks (`spec/0007` §5.7): the node's by default, tunable, 0 turns them off.
+    @Test func perPeerSlowMarksFollowTheScenarioAndTheReportSaysSo() throws {
+        let base = "name = \"k\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\nalpha = 3\n"
+        #expect(Simulation(scenario: try Scenario(toml: base)).run().dhtSettings
+            .contains("per-peer slow mark 1.25 expected round trips + 20 ms,"))
+        let tuned = try Scenario(toml: base + "expected_rtt_factor = 1.1\nexpected_rtt_margin_ms = 15\n")
+        #expect(tuned.deployment.expectedRoundTripFactor == 1.1 && tuned.deployment.expectedRoundTripMargin == .milliseconds(15))
+        #expect(Simulation(scenario: tuned).run().dhtSettings.contains("per-peer slow mark 1.1 expected round trips + 15 ms,"))
+        let off = try Scenario(toml: base + "expected_rtt_factor = 0\n")
+        #expect(Simulation(scenario: off).run().dhtSettings.contains("per-peer slow mark off,"))
+        #expect(throws: ScenarioError.self) { try Scenario(toml: base + "expected_rtt_factor = -1\n") }
+    }
 }

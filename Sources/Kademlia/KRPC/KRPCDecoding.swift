@@ -90,6 +90,7 @@ extension KRPCMessage {
         response.interval = try fields.integer("interval")
         response.storedCount = try fields.integer("num")
         response.samples = try fields.records("samples", size: 20) { NodeID(bytes: $0) }
+        response.nodeCoordinates = try fields.records("plnc", size: PackedCoordinate.byteCount) { PackedCoordinate(bytes: $0) }
         response.extraFields = fields.extras(excluding: Response.knownKeyNames)
         return response
     }

@@ -114,7 +114,7 @@ extension KRPCMessage {
     private var estimatedLength: Int {
         guard case .response(let response) = kind else { return 256 }
         return 256 + 26 * (response.nodes?.count ?? 0) + 38 * (response.nodes6?.count ?? 0) + (response.value?.count ?? 0)
-            + 20 * (response.samples?.count ?? 0) + 20 * (response.values?.count ?? 0)
+            + 20 * (response.samples?.count ?? 0) + 20 * (response.values?.count ?? 0) + 6 * (response.nodeCoordinates?.count ?? 0)
     }
 }
 
@@ -174,7 +174,7 @@ extension KRPCMessage.Response {
     /// Appends the bencoded `r` dictionary.
     func encodeFields(into out: inout [UInt8]) {
         var fields = KRPCDictionaryWriter(extras: extraFields, into: &out)
-        // Keys in ascending order: id, interval, k, nodes, nodes6, num, samples, seq, sig,
+        // Keys in ascending order: id, interval, k, nodes, nodes6, num, plnc, samples, seq, sig,
         // token, v, values.
         func bytes(_ key: StaticString, _ value: [UInt8]) {
             fields.key(key, into: &out)
@@ -198,6 +198,11 @@ extension KRPCMessage.Response {
             Self.appendCompact(nodes6, v6: true, to: &out)
         }
         if let storedCount { integer("num", storedCount) }
+        if let nodeCoordinates {
+            fields.key("plnc", into: &out)
+            BencodeWriter.appendStringHeader(length: PackedCoordinate.byteCount * nodeCoordinates.count, to: &out)
+            for coordinate in nodeCoordinates { coordinate.append(to: &out) }
+        }
         if let samples {
             fields.key("samples", into: &out)
             BencodeWriter.appendStringHeader(length: NodeID.byteCount * samples.count, to: &out)

@@ -1,5 +1,6 @@
 // Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
 import Bencode
+import Coordinates
 
 extension KRPCMessage {
     /// A KRPC response (BEP 5 `y = "r"`): the return values in `r`.
@@ -36,6 +37,10 @@ extension KRPCMessage {
         public var storedCount: Int64?
         /// BEP 51 `samples`: a sample of stored info-hashes.
         public var samples: [NodeID]?
+        /// Potluck's `plnc`: the Vivaldi coordinate the responder holds for each contact of
+        /// `nodes` then `nodes6`, in that order, 6 bytes each (``PackedCoordinate``, all zero when
+        /// unknown; `spec/0013` §4.2). Absent when it holds none.
+        public var nodeCoordinates: [PackedCoordinate]?
         /// Return values this type does not understand, kept for round trips.
         public var extraFields: [[UInt8]: BencodeValue]
 
@@ -44,7 +49,7 @@ extension KRPCMessage {
             id: NodeID, nodes: [NodeContact]? = nil, nodes6: [NodeContact]? = nil, token: [UInt8]? = nil,
             values: [Endpoint]? = nil, value: [UInt8]? = nil, publicKey: [UInt8]? = nil, signature: [UInt8]? = nil,
             sequence: Int64? = nil, interval: Int64? = nil, storedCount: Int64? = nil, samples: [NodeID]? = nil,
-            extraFields: [[UInt8]: BencodeValue] = [:]
+            nodeCoordinates: [PackedCoordinate]? = nil, extraFields: [[UInt8]: BencodeValue] = [:]
         ) {
             self.id = id
             self.nodes = nodes
@@ -58,6 +63,7 @@ extension KRPCMessage {
             self.interval = interval
             self.storedCount = storedCount
             self.samples = samples
+            self.nodeCoordinates = nodeCoordinates
             self.extraFields = extraFields
         }
 
@@ -66,7 +72,7 @@ extension KRPCMessage {
 
         /// ``knownKeys`` as names, for comparing with bytes in place.
         static let knownKeyNames: [StaticString] = [
-            "id", "nodes", "nodes6", "token", "values", "v", "k", "sig", "seq", "interval", "num", "samples",
+            "id", "nodes", "nodes6", "token", "values", "v", "k", "sig", "seq", "interval", "num", "samples", "plnc",
         ]
     }
 }

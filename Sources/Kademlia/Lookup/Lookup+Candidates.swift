@@ -30,6 +30,10 @@ struct Candidate: Sendable {
     /// (``Lookup/Configuration/resendsToSlowPeers``), and when.
     var resent = false
     var resentAt = Timestamp.zero
+    /// When this peer's query turns slow, counted from its send: from its expected round trip
+    /// (``Lookup/Configuration/expectedRoundTripFactor``), or 0 to follow the lookup's own
+    /// short timeout (`spec/0007` §9.2.4).
+    var slowAfterNanos: UInt64 = 0
 
     /// The peer's contact, for a lookup of `target`.
     func contact(target: NodeID) -> NodeContact { NodeContact(id: distance ^ target, endpoint: endpoint) }
@@ -73,7 +77,7 @@ extension Lookup {
     /// duplicate only lowers its hop). Beyond ``Configuration/candidateLimit`` fresh
     /// candidates, the farthest fresh one is dropped; queried peers are never dropped, so no
     /// peer is ever queried twice.
-    mutating func insert(_ contact: NodeContact, hop: UInt32) {
+    mutating func insert(_ contact: NodeContact, hop: UInt32, expected: Duration? = nil) {
         guard contact.id != ownID else { return }
         let distance = contact.id ^ target
         let index = lowerBound(distance)
@@ -83,8 +87,11 @@ extension Lookup {
         }
         // Fast path: a full list and a contact farther than everything in it.
         if index == candidates.count, freshCount >= configuration.candidateLimit { return }
-        candidates.insert(Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh),
-                          at: index)
+        var candidate = Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh)
+        if let expected, let factor = configuration.expectedRoundTripFactor {
+            candidate.slowAfterNanos = Swift.min(fullNanos, UInt64(factor * Double(Self.nanoseconds(expected))) &+ marginNanos)
+        }
+        candidates.insert(candidate, at: index)
         freshCount += 1
         if freshCount > configuration.candidateLimit { dropFarthestFresh() }
     }
@@ -106,7 +113,8 @@ extension Lookup {
             let state = candidates[index].state
             guard state == .waiting || state == .slow else { continue }
             let sent = candidates[index].sentAt.nanoseconds
-            let slowAt = sent &+ shortNanos, failAt = sent &+ fullNanos
+            let slowAfter = candidates[index].slowAfterNanos
+            let slowAt = sent &+ (slowAfter > 0 ? slowAfter : shortNanos), failAt = sent &+ fullNanos
             if clock >= failAt {
                 if state == .waiting { waitingCount -= 1 } else { slowCount -= 1 }
                 candidates[index].state = .failed

@@ -63,6 +63,8 @@ public struct Lookup: Sendable {
     /// The short timeout now: fixed, or adapted to the replies' round trips.
     var shortNanos: UInt64
     let fullNanos: UInt64
+    /// ``Configuration/expectedRoundTripMargin`` in nanoseconds.
+    let marginNanos: UInt64
     /// RFC 6298's smoothed round trip and its deviation, in nanoseconds (0: no sample yet).
     var smoothedRTT = 0.0, rttDeviation = 0.0
     let startedAt: Timestamp
@@ -72,18 +74,24 @@ public struct Lookup: Sendable {
     /// Starts a lookup for `target` from `seeds` (normally the closest contacts of the routing
     /// table). Seeds are deduplicated by id, `ownID` is dropped, and only the
     /// ``Configuration/candidateLimit`` closest are kept. All seeds have hop 0.
-    public init(target: NodeID, ownID: NodeID, seeds: [NodeContact], configuration: Configuration = Configuration(),
-                now: Timestamp) {
+    ///
+    /// `expectedRoundTrips`, when not empty, holds each seed's expected round trip (`nil` when
+    /// unknown), in the order of `seeds`: see ``Configuration/expectedRoundTripFactor``.
+    public init(target: NodeID, ownID: NodeID, seeds: [NodeContact], expectedRoundTrips: [Duration?] = [],
+                configuration: Configuration = Configuration(), now: Timestamp) {
         precondition(configuration.isValid, "invalid lookup configuration")
         self.target = target
         self.ownID = ownID
         self.configuration = configuration
         self.shortNanos = Self.nanoseconds(configuration.shortTimeout)
         self.fullNanos = Self.nanoseconds(configuration.fullTimeout)
+        self.marginNanos = Self.nanoseconds(configuration.expectedRoundTripMargin)
         self.startedAt = now
         self.latest = now
         candidates.reserveCapacity(configuration.candidateLimit + 1)
-        for seed in seeds { insert(seed, hop: 0) }
+        for (index, seed) in seeds.enumerated() {
+            insert(seed, hop: 0, expected: index < expectedRoundTrips.count ? expectedRoundTrips[index] : nil)
+        }
     }
 
     /// Whether ``next(now:)`` has returned ``Step/finished``.
@@ -128,17 +136,23 @@ public struct Lookup: Sendable {
     /// first ``Configuration/contactsPerReply`` contacts are merged (deduplicated by id, our
     /// own id dropped, each with the peer's hop + 1).
     ///
+    /// `expectedRoundTrips`, when not empty, holds each contact's expected round trip (`nil`
+    /// when unknown), in the order of `closerNodes` (``Configuration/expectedRoundTripFactor``).
+    ///
     /// Returns `false`, changing nothing, if the lookup is finished or has no query out to `id`
     /// (unknown peer, never queried, already answered or already failed).
     @discardableResult
-    public mutating func succeeded(_ id: NodeID, closerNodes: [NodeContact], now: Timestamp) -> Bool {
+    public mutating func succeeded(_ id: NodeID, closerNodes: [NodeContact], expectedRoundTrips: [Duration?] = [],
+                                   now: Timestamp) -> Bool {
         guard finishedAt == nil, let index = position(of: id), close(index, as: .succeeded) else { return false }
         advance(to: now)
         responseCount += 1
         // Karn's rule (RFC 6298 §3): a resent query's reply may answer either datagram.
         if !candidates[index].resent { adapt(roundTrip: now.nanoseconds &- candidates[index].sentAt.nanoseconds) }
         let hop = candidates[index].hop &+ 1
-        for contact in closerNodes.prefix(configuration.contactsPerReply) { insert(contact, hop: hop) }
+        for (position, contact) in closerNodes.prefix(configuration.contactsPerReply).enumerated() {
+            insert(contact, hop: hop, expected: position < expectedRoundTrips.count ? expectedRoundTrips[position] : nil)
+        }
         return true
     }
 

@@ -65,6 +65,16 @@ extension Lookup {
         /// peers too often (`small.toml`: 96% exact with 2, 99.7% with 3; `spec/0007` §9.2.3).
         public var timeoutDeviations: Double = 3
 
+        /// A peer whose round trip the driver expects (from Vivaldi coordinates, `spec/0013`)
+        /// turns slow after this many expected round trips plus ``expectedRoundTripMargin``,
+        /// instead of after the lookup's own short timeout, and never later than
+        /// ``fullTimeout``: a dead peer nearby is passed over sooner, a live one far away is
+        /// waited for (`spec/0007` §9.2.4). `nil`: every peer follows the short timeout.
+        public var expectedRoundTripFactor: Double? = 1.25
+
+        /// The margin added to a peer's expected round trips (jitter, the peer's own delay).
+        public var expectedRoundTripMargin: Duration = .milliseconds(20)
+
         /// A configuration; every parameter defaults to the Mainline value.
         public init(
             alpha: Int = 4, k: Int = 8,
@@ -85,10 +95,12 @@ extension Lookup {
         }
 
         /// Whether every field is in range: α, k, `maxQueries` and `contactsPerReply` at least 1,
-        /// `candidateLimit ≥ k`, `0 < shortTimeout ≤ fullTimeout`.
+        /// `candidateLimit ≥ k`, `0 < shortTimeout ≤ fullTimeout`, a positive finite
+        /// `expectedRoundTripFactor` and a margin not negative.
         public var isValid: Bool {
             alpha >= 1 && k >= 1 && maxQueries >= 1 && contactsPerReply >= 1 && candidateLimit >= k
                 && shortTimeout > .zero && shortTimeout <= fullTimeout
+                && (expectedRoundTripFactor.map { $0 > 0 && $0.isFinite } ?? true) && expectedRoundTripMargin >= .zero
         }
     }
 

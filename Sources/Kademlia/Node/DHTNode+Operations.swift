@@ -1,3 +1,4 @@
+import Coordinates
 import PotluckCrypto
 
 /// Iterative operations: a lookup (BEP 5 §"find_node", paper §2.3), then for `announce` and
@@ -7,11 +8,12 @@ extension DHTNode {
         _ kind: Operation.Kind, target: NodeID, salt: [UInt8] = [], request: RequestID?, now: Timestamp,
         into actions: inout [Action]
     ) {
-        let seeds = table.closest(to: target, count: configuration.lookup.candidateLimit)
+        let (seeds, expected) = lookupSeeds(closestTo: target)
         var lookupConfiguration = configuration.lookup
         if kind == .refresh { lookupConfiguration.alpha = configuration.refreshQueriesInFlight }
         var operation = Operation(kind: kind, request: request, target: target,
-                                  lookup: Lookup(target: target, ownID: id, seeds: seeds, configuration: lookupConfiguration, now: now),
+                                  lookup: Lookup(target: target, ownID: id, seeds: seeds, expectedRoundTrips: expected,
+                                                 configuration: lookupConfiguration, now: now),
                                   phase: .lookingUp, wakeAt: now, startedAt: now)
         operation.salt = salt
         operation.fillsBucket = kind == .refresh && !table.isBucketFull(holding: target)
@@ -22,6 +24,18 @@ extension DHTNode {
             return
         }
         advance(add(operation), now: now, into: &actions)
+    }
+
+    /// A lookup's seeds, the table's members closest to `target`, each with the round trip our
+    /// coordinate and the one it sent us predict (`spec/0007` §9.2.4; empty when lookups do not
+    /// use them).
+    private func lookupSeeds(closestTo target: NodeID) -> ([NodeContact], [Duration?]) {
+        let members = table.closestMembers(to: target, count: configuration.lookup.candidateLimit)
+        guard configuration.lookup.expectedRoundTripFactor != nil, members.contains(where: \.coordinate.isKnown) else {
+            return (members.map(\.contact), [])
+        }
+        let own = PackedCoordinate(vivaldi.report)
+        return (members.map(\.contact), members.map { Self.expectedRoundTrip(from: own, to: $0.coordinate) })
     }
 
     /// Gives `operation` the next id and adds it to the running operations.
@@ -75,8 +89,9 @@ extension DHTNode {
             operations[index].phase = .seeding(remaining: left)
             return
         }
-        let seeds = table.closest(to: id, count: configuration.lookup.candidateLimit) + operations[index].seedContacts
-        operations[index].lookup = Lookup(target: id, ownID: id, seeds: seeds, configuration: configuration.lookup, now: now)
+        let (members, expected) = lookupSeeds(closestTo: id)
+        operations[index].lookup = Lookup(target: id, ownID: id, seeds: members + operations[index].seedContacts,
+                                          expectedRoundTrips: expected, configuration: configuration.lookup, now: now)
         operations[index].phase = .lookingUp
         operations[index].wakeAt = now
         advance(operationID, now: now, into: &actions)

@@ -1,3 +1,4 @@
+import Coordinates
 import Bencode
 import PotluckCrypto
 
@@ -25,7 +26,8 @@ extension DHTNode {
             if configuration.dialBack, table.entry(for: query.id)?.contact.endpoint != source {
                 if table.hasRoom(for: contact, now: now) { dialBack(contact, now: now, into: &actions) }
             } else {
-                noteContact(contact, kind: .query, now: now, into: &actions)
+                noteContact(contact, kind: .query, coordinate: message.coordinate.map(PackedCoordinate.init) ?? .unknown,
+                            now: now, into: &actions)
             }
         }
         var persisted: [StoredItem] = []
@@ -109,17 +111,23 @@ extension DHTNode {
                                    for query: KRPCMessage.Query, from source: Endpoint) {
         let wantV4 = query.want.isEmpty ? source.address.family == .v4 : query.want.contains(.n4)
         let wantV6 = query.want.isEmpty ? source.address.family == .v6 : query.want.contains(.n6)
-        if wantV4 { response.nodes = replyContacts(closestTo: target, family: .v4) }
-        if wantV6 { response.nodes6 = replyContacts(closestTo: target, family: .v6) }
+        let v4 = wantV4 ? replyMembers(closestTo: target, family: .v4) : []
+        let v6 = wantV6 ? replyMembers(closestTo: target, family: .v6) : []
+        if wantV4 { response.nodes = v4.map(\.contact) }
+        if wantV6 { response.nodes6 = v6.map(\.contact) }
+        // Potluck's `plnc` (spec 0013 §4.2): the coordinates held for them, when any is known.
+        if v4.contains(where: \.coordinate.isKnown) || v6.contains(where: \.coordinate.isKnown) {
+            response.nodeCoordinates = (v4 + v6).map(\.coordinate)
+        }
     }
 
-    /// The k contacts of `family` closest to `target`, from ``ReplyMemo`` when the same target
+    /// The k members of `family` closest to `target`, from ``ReplyMemo`` when the same target
     /// was asked last and the table has not changed since.
-    private mutating func replyContacts(closestTo target: NodeID, family: Endpoint.Address.Family) -> [NodeContact] {
+    private mutating func replyMembers(closestTo target: NodeID, family: Endpoint.Address.Family) -> [RoutingTable.Entry] {
         let askedAgain = replyMemo.target == target && replyMemo.family == family
             && replyMemo.generation == table.generation
         if askedAgain, let nodes = replyMemo.nodes { return nodes }
-        let nodes = table.closest(to: target, count: configuration.routing.bucketSize, family: family, onlyVerified: true)
+        let nodes = table.closestMembers(to: target, count: configuration.routing.bucketSize, family: family, onlyVerified: true)
         replyMemo = ReplyMemo(target: target, family: family, generation: table.generation, nodes: askedAgain ? nodes : nil)
         return nodes
     }

@@ -21,7 +21,8 @@ extension DHTNode {
                 vivaldi.update(rtt: milliseconds, remote: peerCoordinate)
             }
         }
-        noteContact(NodeContact(id: response.id, endpoint: source), kind: .response, now: now, into: &actions)
+        noteContact(NodeContact(id: response.id, endpoint: source), kind: .response,
+                    coordinate: peerCoordinate.map(PackedCoordinate.init) ?? .unknown, now: now, into: &actions)
         if let expected = query.nodeID, expected != response.id {
             // Another node answers at that endpoint now: the one we asked is gone.
             failPurpose(query.purpose, nodeID: expected, reason: "node id changed", now: now, into: &actions)
@@ -41,9 +42,9 @@ extension DHTNode {
         case .lookup(let operationID):
             // A resent query's twin (spec 0007 §5.5) is answered too: forget it.
             pending.removeAll { $0.purpose == query.purpose && $0.nodeID == response.id }
-            let closer = contacts(in: response).filter { silent[$0.endpoint].map { $0 <= now } ?? true }
+            let (closer, expected) = closerContacts(in: response, now: now)
             guard let index = operations.index(of: operationID),
-                  operations[index].lookup.succeeded(response.id, closerNodes: closer, now: now) else { break }
+                  operations[index].lookup.succeeded(response.id, closerNodes: closer, expectedRoundTrips: expected, now: now) else { break }
             let verifier = configuration.verifier
             let valuesBefore = operations[index].peersFound.count + operations[index].foundOn
             Self.collect(response, from: response.id, into: &operations[index], verifier: verifier)
@@ -135,8 +136,9 @@ extension DHTNode {
     /// the table asks (BEP 5), and a member that failed our last queries but queries us now: it
     /// has come back, and its answer makes it usable again (`spec/0004-dht-routing.md` §5.3; a
     /// query alone does not, as anyone can forge one).
-    mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, now: Timestamp, into actions: inout [Action]) {
-        let outcome = table.heardFrom(contact, kind: kind, now: now)
+    mutating func noteContact(_ contact: NodeContact, kind: RoutingTable.Contact, coordinate: PackedCoordinate = .unknown,
+                              now: Timestamp, into actions: inout [Action]) {
+        let outcome = table.heardFrom(contact, kind: kind, now: now, coordinate: coordinate)
         if case .pending(let questionable) = outcome {
             maintenancePing(questionable, now: now, into: &actions)
         } else if kind == .query, case .updated = outcome, let member = table.entry(for: contact.id), member.failures > 0 {
@@ -151,6 +153,28 @@ extension DHTNode {
         guard !pending.contains(where: { $0.nodeID == member.id }) else { return false }
         sendQuery(.ping, to: member.endpoint, nodeID: member.id, purpose: .maintenance, now: now, into: &actions)
         return true
+    }
+
+    /// A lookup reply's contacts, less those that stayed silent lately, each with the round trip
+    /// our coordinate and the one the responder gave for it predict (`plnc`, `spec/0013` §4.2;
+    /// empty when the responder gave none or lookups do not use them).
+    private func closerContacts(in response: KRPCMessage.Response, now: Timestamp) -> ([NodeContact], [Duration?]) {
+        let all = contacts(in: response)
+        let keep = { (contact: NodeContact) in self.silent[contact.endpoint].map { $0 <= now } ?? true }
+        guard let coordinates = response.nodeCoordinates, coordinates.count == all.count,
+              configuration.lookup.expectedRoundTripFactor != nil else { return (all.filter(keep), []) }
+        let own = PackedCoordinate(vivaldi.report)
+        var closer: [NodeContact] = [], expected: [Duration?] = []
+        for (contact, coordinate) in zip(all, coordinates) where keep(contact) {
+            closer.append(contact)
+            expected.append(Self.expectedRoundTrip(from: own, to: coordinate))
+        }
+        return (closer, expected)
+    }
+
+    /// The round trip two packed coordinates predict, if both are known.
+    static func expectedRoundTrip(from own: PackedCoordinate, to other: PackedCoordinate) -> Duration? {
+        own.roundTripMilliseconds(to: other).map { .microseconds(Int64($0 * 1000)) }
     }
 
     func contacts(in response: KRPCMessage.Response) -> [NodeContact] {

@@ -243,6 +243,9 @@ public struct DHTNode: Sendable {
         if let identity = configuration.identity { message.extensions[Self.identityKey] = .bytes(identity.bytes) }
         message.coordinate = vivaldi.report
         if configuration.encodesMessages { return .send(message.encoded(), to: endpoint) }
+        // Unencoded, the coordinate still has the wire's precision (µs, millionths): the receiver
+        // packs it (`spec/0013` §4.2), and a run must not depend on the codec being on.
+        message.coordinate = message.coordinate.flatMap { VivaldiReport(integers: $0.integers) }
         return .sendMessage(consume message, to: endpoint)
     }
 

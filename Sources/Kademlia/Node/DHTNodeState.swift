@@ -34,7 +34,7 @@ struct ReplyMemo: Sendable {
     var target = NodeID.zero
     var family = Endpoint.Address.Family.v4
     var generation = UInt64.max
-    var nodes: [NodeContact]?
+    var nodes: [RoutingTable.Entry]?
 }
 
 /// An item this node published itself, put again before it expires.

@@ -1,3 +1,4 @@
+import Coordinates
 extension RoutingTable {
     /// Up to `count` members closest to `target` in the XOR metric, nearest first (the answer to a
     /// BEP 5 `find_node`, and the start of a lookup; paper §2.3). Bad nodes are never returned;
@@ -14,8 +15,17 @@ extension RoutingTable {
         to target: NodeID, count: Int, onlyGoodAt now: Timestamp? = nil, family: Endpoint.Address.Family? = nil,
         onlyVerified: Bool = false
     ) -> [NodeContact] {
+        closestMembers(to: target, count: count, onlyGoodAt: now, family: family, onlyVerified: onlyVerified).map(\.contact)
+    }
+
+    /// ``closest(to:count:onlyGoodAt:family:onlyVerified:)``'s members themselves, with what the
+    /// table holds of each (its coordinate: `spec/0013` §4.2).
+    public func closestMembers(
+        to target: NodeID, count: Int, onlyGoodAt now: Timestamp? = nil, family: Endpoint.Address.Family? = nil,
+        onlyVerified: Bool = false
+    ) -> [Entry] {
         guard count > 0 else { return [] }
-        var result: [NodeContact] = []
+        var result: [Entry] = []
         result.reserveCapacity(Swift.min(count, self.count))
         // Each bucket's usable members are sorted by distance in a scratch buffer on the stack
         // (distance, position in the bucket), then the nearest still wanted are appended.
@@ -36,7 +46,7 @@ extension RoutingTable {
                     scratch[position] = (distance, member)
                     filled += 1
                 }
-                for slot in 0..<Swift.min(filled, count - result.count) { result.append(entries[scratch[slot].member].contact) }
+                for slot in 0..<Swift.min(filled, count - result.count) { result.append(entries[scratch[slot].member]) }
                 return result.count < count
             }
         }

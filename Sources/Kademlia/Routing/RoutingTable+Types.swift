@@ -1,3 +1,4 @@
+import Coordinates
 extension RoutingTable {
     /// The tunables of the table. Defaults follow BEP 5 and the Kademlia paper
     /// (Maymounkov & Mazières 2002).
@@ -124,7 +125,8 @@ extension RoutingTable {
     /// A node the table knows, with what it needs to judge the node's state.
     ///
     /// Layout: 64 bytes, one cache line (a bucket is scanned for every reply and every message
-    /// heard): the id, the two small fields in the id's tail padding, the endpoint, and the two
+    /// heard): the id, the two small fields and the coordinate's first component in the id's
+    /// tail padding, the endpoint, the coordinate's other two in the endpoint's, and the two
     /// times as nanoseconds with `UInt64.max` for "never" (optionals would add 16 bytes).
     public struct Entry: Sendable, Hashable {
         /// Its id.
@@ -133,18 +135,28 @@ extension RoutingTable {
         public internal(set) var failures: UInt8
         /// Whether the table asked the driver to ping it (to evict it for a newcomer).
         public internal(set) var isBeingPinged: Bool
+        private var coordinateX: Int16 = 0
         /// The endpoint it was first recorded at.
         public internal(set) var endpoint: Endpoint
+        private var coordinateY: Int16 = 0, coordinateHeight: UInt16 = 0
         var lastResponseNanoseconds: UInt64
         var lastQueryNanoseconds: UInt64
 
-        init(contact: NodeContact, kind: Contact, now: Timestamp) {
+        init(contact: NodeContact, kind: Contact, now: Timestamp, coordinate: PackedCoordinate = .unknown) {
             self.id = contact.id
             self.failures = 0
             self.isBeingPinged = false
             self.endpoint = contact.endpoint
             self.lastResponseNanoseconds = kind == .response ? now.nanoseconds : .max
             self.lastQueryNanoseconds = kind == .query ? now.nanoseconds : .max
+            self.coordinate = coordinate
+        }
+
+        /// The Vivaldi coordinate it last sent with a message (`plc`), if settled enough to keep
+        /// (``PackedCoordinate/trustedError``); handed out beside its contact (`spec/0013` §4.2).
+        public internal(set) var coordinate: PackedCoordinate {
+            get { PackedCoordinate(x: coordinateX, y: coordinateY, height: coordinateHeight) }
+            set { (coordinateX, coordinateY, coordinateHeight) = (newValue.x, newValue.y, newValue.height) }
         }
 
         /// Its id and the endpoint it was first recorded at.

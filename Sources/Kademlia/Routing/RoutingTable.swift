@@ -1,3 +1,4 @@
+import Coordinates
 /// A Kademlia routing table with the bucket rules of BEP 5: k-buckets of contacts kept by XOR
 /// distance from our own id (Maymounkov & Mazières 2002, §2.2), a replacement cache per bucket
 /// (§4.1), and the good / questionable / bad node states of BEP 5.
@@ -91,7 +92,10 @@ public struct RoutingTable: Sendable {
     /// the outcome asks the driver to ping the least recently seen of them; if that ping fails
     /// (``failed(_:now:)``) the newcomer takes its place. Otherwise it is cached.
     @discardableResult
-    public mutating func heardFrom(_ contact: NodeContact, kind: Contact, now: Timestamp) -> InsertOutcome {
+    ///
+    /// A known `coordinate` (the sender's `plc`, packed) replaces the one the member held.
+    public mutating func heardFrom(_ contact: NodeContact, kind: Contact, now: Timestamp,
+                                   coordinate: PackedCoordinate = .unknown) -> InsertOutcome {
         defer { _checkInvariants(touching: bucketIndex(for: contact.id)) }
         if let reason = rejection(of: contact) { return .rejected(reason) }
         while true {
@@ -99,20 +103,21 @@ public struct RoutingTable: Sendable {
             if let member = buckets[index].index(of: contact.id) {
                 // The id at another endpoint: the recorded one is kept (anti-spoofing).
                 guard buckets[index].entries[member].endpoint == contact.endpoint else { return .rejected(.endpointMismatch) }
+                if coordinate.isKnown { buckets[index].entries[member].coordinate = coordinate }
                 return update(bucket: index, member: member, with: contact, kind: kind, now: now)
             }
             if isBarred(contact.endpoint.address, now: now) { return .rejected(.addressBarred) }
             if let stale = staleMember(at: contact.endpoint.address, in: buckets[index]) {
-                replace(member: stale, in: index, with: Entry(contact: contact, kind: kind, now: now), now: now)
+                replace(member: stale, in: index, with: Entry(contact: contact, kind: kind, now: now, coordinate: coordinate), now: now)
                 return .added
             }
             if let reason = diversityRejection(of: contact.endpoint.address, in: buckets[index]) { return .rejected(reason) }
             if buckets[index].entries.count < configuration.bucketSize {
-                insert(Entry(contact: contact, kind: kind, now: now), into: index, now: now)
+                insert(Entry(contact: contact, kind: kind, now: now, coordinate: coordinate), into: index, now: now)
                 return .added
             }
             guard index == buckets.count - 1, buckets.count < NodeID.bitCount else {
-                return insertIntoFull(bucket: index, Entry(contact: contact, kind: kind, now: now), now: now)
+                return insertIntoFull(bucket: index, Entry(contact: contact, kind: kind, now: now, coordinate: coordinate), now: now)
             }
             splitLastBucket(now: now)
         }

@@ -146,6 +146,8 @@ public final class Simulation {
         }
         if let resends = scenario.deployment.resendsToSlowPeers { configuration.lookup.resendsToSlowPeers = resends }
         if let deviations = scenario.deployment.timeoutDeviations { configuration.lookup.timeoutDeviations = deviations }
+        if let factor = scenario.deployment.expectedRoundTripFactor { configuration.lookup.expectedRoundTripFactor = factor > 0 ? factor : nil }
+        if let margin = scenario.deployment.expectedRoundTripMargin { configuration.lookup.expectedRoundTripMargin = margin }
         if let dialBack = scenario.deployment.dialBack { configuration.dialBack = dialBack }
         if let refresh = scenario.deployment.refreshesAfterJoin { configuration.refreshesAfterJoin = refresh }
         if let inFlight = scenario.deployment.refreshAlpha { configuration.refreshQueriesInFlight = inFlight }
@@ -232,8 +234,9 @@ extension Simulation {
             ? String(Int(lookup.timeoutDeviations)) : String(lookup.timeoutDeviations)
         let timeout = lookup.adaptiveShortTimeoutFloor.map { "adaptive \(text($0))–\(text(lookup.shortTimeout)) (SRTT + \(deviations) deviations)" }
             ?? text(lookup.shortTimeout)
+        let expected = lookup.expectedRoundTripFactor.map { "\($0) expected round trips + \(text(lookup.expectedRoundTripMargin))" } ?? "off"
         let liveness = node.livenessCheckInterval.map { "every \(text($0)) after \(text(node.livenessQuietAfter)) quiet" } ?? "off"
-        return "α \(lookup.alpha), k \(lookup.k), short timeout \(timeout), slow peers "
+        return "α \(lookup.alpha), k \(lookup.k), short timeout \(timeout), per-peer slow mark \(expected), slow peers "
             + (lookup.slowHoldsTermination ? "hold the end" : "passed over") + ", resend slow "
             + (lookup.resendsToSlowPeers ? "on" : "off") + ", liveness checks \(liveness), BEP 42 ids "
             + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "

@@ -129,6 +129,10 @@ extension Scenario {
             if dht.has("refresh_alpha") { deployment.refreshAlpha = try dht.int("refresh_alpha", default: DHTNode.Configuration().refreshQueriesInFlight, in: 1...64) }
             if dht.has("vivaldi_filter") { deployment.vivaldiFiltersContacts = try dht.bool("vivaldi_filter", default: true) }
             if dht.has("timeout_deviations") { deployment.timeoutDeviations = try dht.double("timeout_deviations", in: 0...16) }
+            if dht.has("expected_rtt_factor") { deployment.expectedRoundTripFactor = try dht.double("expected_rtt_factor", in: 0...16) }
+            if dht.has("expected_rtt_margin_ms") {
+                deployment.expectedRoundTripMargin = .milliseconds(try dht.double("expected_rtt_margin_ms", in: 0...10_000))
+            }
             if dht.has("liveness_check_s") {
                 deployment.livenessCheckInterval = .milliseconds(try dht.double("liveness_check_s", in: 0...86_400) * 1000)
             }

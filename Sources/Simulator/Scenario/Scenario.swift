@@ -130,6 +130,12 @@ public struct Scenario: Sendable {
         /// `timeout_deviations`: the deviations a lookup's slow mark adds to the smoothed round
         /// trip (``Lookup/Configuration/timeoutDeviations``); `nil`: the node's default.
         public var timeoutDeviations: Double?
+        /// `expected_rtt_factor`: a peer with a known coordinate turns slow after this many
+        /// expected round trips (``Lookup/Configuration/expectedRoundTripFactor``), 0 for never;
+        /// `nil`: the node's default.
+        public var expectedRoundTripFactor: Double?
+        /// `expected_rtt_margin_ms`: the margin added to them; `nil`: the node's default.
+        public var expectedRoundTripMargin: Duration?
         /// `vivaldi_filter`: whether Vivaldi's per-contact filter runs (about 8 KB a node);
         /// `nil`: the node's default (on).
         public var vivaldiFiltersContacts: Bool?

@@ -70,6 +70,26 @@ struct KRPCMessageTests {
         }
     }
 
+    /// Potluck's `plnc` (spec 0013 §4.2): six bytes per returned contact, in key order after
+    /// `nodes6`, read back typed and never kept as an unknown field.
+    @Test func nodeCoordinatesRideBesideTheContacts() throws {
+        let contacts = [NodeContact(id: me, endpoint: Endpoint(address: .v4(0x0A00_0001), port: 6881)),
+                        NodeContact(id: .max, endpoint: Endpoint(address: .v4(0x0A00_0002), port: 6882))]
+        let coordinates = [PackedCoordinate(x: 1, y: -1, height: 2), .unknown]
+        let response = KRPCMessage.Response(id: me, nodes: contacts, nodeCoordinates: coordinates)
+        let encoded = KRPCMessage(transactionID: Array("aa".utf8), kind: .response(response)).encoded()
+        var nodesThenCoordinates = Array("5:nodes52:".utf8)
+        for contact in contacts { contact.appendCompact(to: &nodesThenCoordinates) }
+        nodesThenCoordinates += Array("4:plnc12:".utf8) + [0, 1, 0xFF, 0xFF, 0, 2, 0, 0, 0, 0, 0, 0]
+        let found = (0...(encoded.count - nodesThenCoordinates.count)).contains {
+            encoded[$0..<($0 + nodesThenCoordinates.count)].elementsEqual(nodesThenCoordinates)
+        }
+        #expect(found, "the coordinates follow the contacts, six bytes each")
+        let decoded = try KRPCMessage.decode(encoded)
+        guard case .response(let back) = decoded.kind else { Issue.record("not a response"); return }
+        #expect(back.nodes == contacts && back.nodeCoordinates == coordinates && back.extraFields.isEmpty)
+    }
+
     @Test func strictSendKeepsAddressFamiliesApart() throws {
         let v4 = NodeContact(id: target, endpoint: Endpoint("192.0.2.1:1")!)
         let v6 = NodeContact(id: me, endpoint: Endpoint("[2001:db8::1]:2")!)

@@ -1,0 +1,67 @@
+// Potluck — the real cloud, made of everyone's idle machines. AGPL-3.0-or-later.
+import Kademlia
+import Testing
+
+/// Per-peer slow marks from expected round trips (`spec/0007` §9.2.4): a peer the driver expects
+/// at `r` turns slow after 1.25 r + 20 ms instead of after the lookup's own short timeout.
+@Suite("Lookup expected round trips")
+struct LookupExpectedRoundTripTests {
+    typealias F = LookupFixture
+
+    /// A lookup of `seeds` toward `.zero` at time zero, a fixed 1 s short timeout and no resends,
+    /// so that only the per-peer marks move the steps.
+    static func lookup(_ seeds: [UInt64], expected: [Duration?], k: Int = 2, alpha: Int = 3,
+                       factor: Double? = 1.25) -> Lookup {
+        var configuration = Lookup.Configuration(alpha: alpha, k: k)
+        configuration.adaptiveShortTimeoutFloor = nil
+        configuration.resendsToSlowPeers = false
+        configuration.expectedRoundTripFactor = factor
+        return Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, expectedRoundTrips: expected,
+                      configuration: configuration, now: .zero)
+    }
+
+    @Test func aNearbyPeerTurnsSlowAtItsOwnMark() {
+        // 10 is expected at 40 ms: slow at 70 ms, which frees its slot for 40 at once.
+        var lookup = Self.lookup([10, 20, 30, 40], expected: [.milliseconds(40), nil, nil, nil], k: 8)
+        #expect(F.drain(&lookup, now: .zero) == ([10, 20, 30], .waitUntil(F.ms(70))))
+        #expect(F.drain(&lookup, now: F.ms(70)) == ([40], .waitUntil(F.ms(1_000))))
+        #expect(lookup.inFlight == 3 && lookup.outstanding == 4)
+    }
+
+    @Test func aFarPeerIsWaitedForPastTheShortTimeout() {
+        // 10 is expected at 1.2 s: it stays among the k closest in flight until 1.52 s.
+        var lookup = Self.lookup([10, 20], expected: [.milliseconds(1_200), nil])
+        #expect(F.drain(&lookup, now: .zero) == ([10, 20], .waitUntil(F.ms(1_000))))
+        #expect(F.accepted(lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(100))))
+        #expect(lookup.next(now: F.ms(1_100)) == .waitUntil(F.ms(1_520)))
+        #expect(F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(1_300))))
+        #expect(lookup.next(now: F.ms(1_300)) == .finished)
+        #expect(lookup.result.closest == [10, 20].map { F.contact($0) })
+        #expect(lookup.result.slowed == 0)
+
+        // Without per-peer marks the same peer turns slow at 1 s and the lookup ends without it.
+        var plain = Self.lookup([10, 20], expected: [.milliseconds(1_200), nil], factor: nil)
+        _ = F.drain(&plain, now: .zero)
+        plain.succeeded(F.id(20), closerNodes: [], now: F.ms(100))
+        #expect(plain.next(now: F.ms(1_000)) == .finished)
+        #expect(plain.result.closest == [F.contact(20)])
+    }
+
+    @Test func contactsFromARepliesCarryTheirExpectations() {
+        var lookup = Self.lookup([50], expected: [], k: 1, alpha: 1)
+        #expect(F.drain(&lookup, now: .zero) == ([50], .waitUntil(F.ms(1_000))))
+        let closer = [F.contact(5), F.contact(7)]
+        #expect(F.accepted(lookup.succeeded(F.id(50), closerNodes: closer, expectedRoundTrips: [.milliseconds(80), nil],
+                                            now: F.ms(100))))
+        // 5 is expected at 80 ms: slow at 100 + 120 ms, then 7 goes out and follows the 1 s mark.
+        #expect(F.drain(&lookup, now: F.ms(100)) == ([5], .waitUntil(F.ms(220))))
+        #expect(F.drain(&lookup, now: F.ms(220)) == ([7], .waitUntil(F.ms(1_220))))
+    }
+
+    @Test func aMarkNeverPassesTheFullTimeout() {
+        var lookup = Self.lookup([10], expected: [.seconds(30)], k: 1, alpha: 1)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(5_000))))
+        #expect(lookup.next(now: F.ms(5_000)) == .finished)
+        #expect(lookup.result.failed == 1)
+    }
+}
