@@ -3,7 +3,7 @@
 /// A two-dimensional height-vector coordinate in six bytes, as a node keeps it for each contact
 /// and hands it out beside the contacts it returns (`spec/0013-coordinates.md` §4.2): x₁, x₂ as
 /// signed and h as unsigned 16-bit integers in tenths of a millisecond, so a lookup can expect a
-/// round trip from peers it never contacted (`spec/0007-dht-lookup.md` §9.2.4).
+/// round trip from peers it never contacted (`spec/0007-dht-lookup.md` §5.7).
 ///
 /// The Euclidean components are clamped to ±3,276.7 ms and the height to 6,553.5 ms: wider than
 /// any round trip on Earth, and a coordinate beyond them predicts a round trip a lookup caps at

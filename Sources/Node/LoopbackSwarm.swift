@@ -42,7 +42,8 @@ public struct LoopbackSwarm: Sendable {
     /// out. Lookups start from live nodes and are scored against the live nodes only.
     public var killedFraction = 0.0
     /// Runs the lookup rules from before issue 19 (a fixed 1 s short timeout, slow peers hold up
-    /// the end, no resends, no liveness checks), to compare with the node's defaults.
+    /// the end, no resends, no per-peer slow marks, no liveness checks), to compare with the
+    /// node's defaults.
     public var classicRules = false
 
     public init(nodes: Int, lookups: Int, items: Int, seed: UInt64) {
@@ -176,6 +177,7 @@ struct SwarmDriver {
             configuration.lookup.slowHoldsTermination = true
             configuration.lookup.adaptiveShortTimeoutFloor = nil
             configuration.lookup.resendsToSlowPeers = false
+            configuration.lookup.expectedRoundTripFactor = nil
             configuration.livenessCheckInterval = nil
         }
         for (index, channel) in channels.enumerated() {

@@ -32,7 +32,7 @@ struct Candidate: Sendable {
     var resentAt = Timestamp.zero
     /// When this peer's query turns slow, counted from its send: from its expected round trip
     /// (``Lookup/Configuration/expectedRoundTripFactor``), or 0 to follow the lookup's own
-    /// short timeout (`spec/0007` §9.2.4).
+    /// short timeout (`spec/0007` §5.7).
     var slowAfterNanos: UInt64 = 0
 
     /// The peer's contact, for a lookup of `target`.

@@ -69,7 +69,8 @@ extension Lookup {
         /// turns slow after this many expected round trips plus ``expectedRoundTripMargin``,
         /// instead of after the lookup's own short timeout, and never later than
         /// ``fullTimeout``: a dead peer nearby is passed over sooner, a live one far away is
-        /// waited for (`spec/0007` §9.2.4). `nil`: every peer follows the short timeout.
+        /// waited for (`spec/0007` §5.7, measured in §9.2.4). `nil`: every peer follows the
+        /// short timeout.
         public var expectedRoundTripFactor: Double? = 1.25
 
         /// The margin added to a peer's expected round trips (jitter, the peer's own delay).

@@ -27,7 +27,7 @@ extension DHTNode {
     }
 
     /// A lookup's seeds, the table's members closest to `target`, each with the round trip our
-    /// coordinate and the one it sent us predict (`spec/0007` §9.2.4; empty when lookups do not
+    /// coordinate and the one it sent us predict (`spec/0007` §5.7; empty when lookups do not
     /// use them).
     private func lookupSeeds(closestTo target: NodeID) -> ([NodeContact], [Duration?]) {
         let members = table.closestMembers(to: target, count: configuration.lookup.candidateLimit)
