@@ -89,7 +89,10 @@ extension Lookup {
         if index == candidates.count, freshCount >= configuration.candidateLimit { return }
         var candidate = Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh)
         if let expected, let factor = configuration.expectedRoundTripFactor {
-            candidate.slowAfterNanos = Swift.min(fullNanos, UInt64(factor * Double(Self.nanoseconds(expected))) &+ marginNanos)
+            // Never past the short timeout's ceiling: a far coordinate handed out with a departed
+            // contact must not hold an α slot longer than any other query may.
+            candidate.slowAfterNanos = Swift.min(Self.nanoseconds(configuration.shortTimeout),
+                                                 UInt64(factor * Double(Self.nanoseconds(expected))) &+ marginNanos)
         }
         candidates.insert(candidate, at: index)
         freshCount += 1

@@ -68,7 +68,7 @@ extension Lookup {
         /// A peer whose round trip the driver expects (from Vivaldi coordinates, `spec/0013`)
         /// turns slow after this many expected round trips plus ``expectedRoundTripMargin``,
         /// instead of after the lookup's own short timeout, and never later than
-        /// ``fullTimeout``: a dead peer nearby is passed over sooner, a live one far away is
+        /// ``shortTimeout``, its ceiling: a dead peer nearby is passed over sooner, a live one far away is
         /// waited for (`spec/0007` §5.7, measured in §9.2.4). `nil`: every peer follows the
         /// short timeout.
         public var expectedRoundTripFactor: Double? = 1.25

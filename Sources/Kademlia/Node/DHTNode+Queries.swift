@@ -1,5 +1,5 @@
-import Coordinates
 import Bencode
+import Coordinates
 import PotluckCrypto
 
 /// Answering queries from other nodes (BEP 5, 32, 42, 43, 44, 51).

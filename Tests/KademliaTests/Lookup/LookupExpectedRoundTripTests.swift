@@ -28,22 +28,30 @@ struct LookupExpectedRoundTripTests {
         #expect(lookup.inFlight == 3 && lookup.outstanding == 4)
     }
 
-    @Test func aFarPeerIsWaitedForPastTheShortTimeout() {
-        // 10 is expected at 1.2 s: it stays among the k closest in flight until 1.52 s.
-        var lookup = Self.lookup([10, 20], expected: [.milliseconds(1_200), nil])
-        #expect(F.drain(&lookup, now: .zero) == ([10, 20], .waitUntil(F.ms(1_000))))
+    @Test func aFarPeerIsWaitedForPastTheLookupsOwnMark() {
+        // With the adaptive short timeout, 20's answer after 100 ms sets the lookup's mark at
+        // 100 + 3 × 50 = 250 ms; 10 is expected at 600 ms, so it is waited for until 770 ms.
+        func start(factor: Double?) -> Lookup {
+            var configuration = Lookup.Configuration(alpha: 3, k: 2)
+            configuration.resendsToSlowPeers = false
+            configuration.expectedRoundTripFactor = factor
+            return Lookup(target: .zero, ownID: F.own, seeds: [F.contact(10), F.contact(20)],
+                          expectedRoundTrips: [.milliseconds(600), nil], configuration: configuration, now: .zero)
+        }
+        var lookup = start(factor: 1.25)
+        #expect(F.drain(&lookup, now: .zero) == ([10, 20], .waitUntil(F.ms(770))))
         #expect(F.accepted(lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(100))))
-        #expect(lookup.next(now: F.ms(1_100)) == .waitUntil(F.ms(1_520)))
-        #expect(F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(1_300))))
-        #expect(lookup.next(now: F.ms(1_300)) == .finished)
+        #expect(lookup.next(now: F.ms(300)) == .waitUntil(F.ms(770)))
+        #expect(F.accepted(lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(700))))
+        #expect(lookup.next(now: F.ms(700)) == .finished)
         #expect(lookup.result.closest == [10, 20].map { F.contact($0) })
         #expect(lookup.result.slowed == 0)
 
-        // Without per-peer marks the same peer turns slow at 1 s and the lookup ends without it.
-        var plain = Self.lookup([10, 20], expected: [.milliseconds(1_200), nil], factor: nil)
+        // Without per-peer marks the same peer turns slow at 250 ms and the lookup ends without it.
+        var plain = start(factor: nil)
         _ = F.drain(&plain, now: .zero)
         plain.succeeded(F.id(20), closerNodes: [], now: F.ms(100))
-        #expect(plain.next(now: F.ms(1_000)) == .finished)
+        #expect(plain.next(now: F.ms(300)) == .finished)
         #expect(plain.result.closest == [F.contact(20)])
     }
 
@@ -58,10 +66,11 @@ struct LookupExpectedRoundTripTests {
         #expect(F.drain(&lookup, now: F.ms(220)) == ([7], .waitUntil(F.ms(1_220))))
     }
 
-    @Test func aMarkNeverPassesTheFullTimeout() {
-        var lookup = Self.lookup([10], expected: [.seconds(30)], k: 1, alpha: 1)
-        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(5_000))))
-        #expect(lookup.next(now: F.ms(5_000)) == .finished)
-        #expect(lookup.result.failed == 1)
+    @Test func aMarkNeverPassesTheShortTimeoutsCeiling() {
+        // Expected at 30 s (a far coordinate anyone may hand out): slow at the 1 s ceiling all
+        // the same, which frees its slot for 20.
+        var lookup = Self.lookup([10, 20], expected: [.seconds(30), nil], k: 2, alpha: 1)
+        #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
+        #expect(F.drain(&lookup, now: F.ms(1_000)) == ([20], .waitUntil(F.ms(2_000))))
     }
 }
