@@ -59,19 +59,19 @@ public struct PackedCoordinate: Sendable, Hashable {
     /// Whether a coordinate is held.
     public var isKnown: Bool { height != 0 }
 
-    /// Appends the six bytes in network order.
+    /// Appends the six bytes in network order (no temporary array: every reply encodes eight).
     public func append(to buffer: inout [UInt8]) {
-        for word in [UInt16(bitPattern: x), UInt16(bitPattern: y), height] {
-            buffer.append(UInt8(word >> 8))
-            buffer.append(UInt8(word & 0xFF))
+        withUnsafeBytes(of: (UInt16(bitPattern: x).bigEndian, UInt16(bitPattern: y).bigEndian, height.bigEndian)) {
+            buffer.append(contentsOf: $0.prefix(Self.byteCount))
         }
     }
 
-    /// The predicted round trip to `other` in milliseconds, ‖x_i − x_j‖ + h_i + h_j (Dabek et al.,
-    /// §5.4); `nil` if either coordinate is unknown.
-    public func roundTripMilliseconds(to other: PackedCoordinate) -> Double? {
+    /// The predicted round trip to `other`, ‖x_i − x_j‖ + h_i + h_j (Dabek et al., §5.4), in
+    /// whole microseconds; `nil` if either coordinate is unknown.
+    public func roundTrip(to other: PackedCoordinate) -> Duration? {
         guard isKnown, other.isKnown else { return nil }
         let dx = Double(Int32(x) - Int32(other.x)), dy = Double(Int32(y) - Int32(other.y))
-        return ((dx * dx + dy * dy).squareRoot() + Double(height) + Double(other.height)) / 10
+        let milliseconds = ((dx * dx + dy * dy).squareRoot() + Double(height) + Double(other.height)) / 10
+        return .microseconds(Int64(milliseconds * 1000))
     }
 }

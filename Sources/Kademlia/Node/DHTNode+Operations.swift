@@ -35,7 +35,7 @@ extension DHTNode {
             return (members.map(\.contact), [])
         }
         let own = PackedCoordinate(vivaldi.report)
-        return (members.map(\.contact), members.map { Self.expectedRoundTrip(from: own, to: $0.coordinate) })
+        return (members.map(\.contact), members.map { own.roundTrip(to: $0.coordinate) })
     }
 
     /// Gives `operation` the next id and adds it to the running operations.

@@ -167,14 +167,9 @@ extension DHTNode {
         var closer: [NodeContact] = [], expected: [Duration?] = []
         for (contact, coordinate) in zip(all, coordinates) where keep(contact) {
             closer.append(contact)
-            expected.append(Self.expectedRoundTrip(from: own, to: coordinate))
+            expected.append(own.roundTrip(to: coordinate))
         }
         return (closer, expected)
-    }
-
-    /// The round trip two packed coordinates predict, if both are known.
-    static func expectedRoundTrip(from own: PackedCoordinate, to other: PackedCoordinate) -> Duration? {
-        own.roundTripMilliseconds(to: other).map { .microseconds(Int64($0 * 1000)) }
     }
 
     func contacts(in response: KRPCMessage.Response) -> [NodeContact] {
