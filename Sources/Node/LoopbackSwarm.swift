@@ -178,6 +178,7 @@ struct SwarmDriver {
             configuration.lookup.adaptiveShortTimeoutFloor = nil
             configuration.lookup.resendsToSlowPeers = false
             configuration.lookup.expectedRoundTripFactor = nil
+            configuration.lookup.burstsWhenConverged = false
             configuration.livenessCheckInterval = nil
         }
         for (index, channel) in channels.enumerated() {

@@ -115,4 +115,17 @@ import Testing
         #expect(Simulation(scenario: off).run().dhtSettings.contains("per-peer slow mark off,"))
         #expect(throws: ScenarioError.self) { try Scenario(toml: base + "expected_rtt_factor = -1\n") }
     }
+
+    /// The converged burst (`spec/0007` §5.8): the node's by default, `converged_burst = false`
+    /// turns it off, and the report says which.
+    @Test func theConvergedBurstFollowsTheScenarioAndTheReportSaysSo() throws {
+        let base = "name = \"b\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\nalpha = 3\n"
+        let plain = try Scenario(toml: base)
+        #expect(plain.deployment.burstsWhenConverged == nil)
+        #expect(Simulation(scenario: plain).run().dhtSettings.hasPrefix("α 3 (8 once converged), k 8,"))
+        let off = try Scenario(toml: base + "converged_burst = false\n")
+        #expect(off.deployment.burstsWhenConverged == false)
+        #expect(Simulation(scenario: off).run().dhtSettings.hasPrefix("α 3, k 8,"))
+        #expect(throws: ScenarioError.self) { try Scenario(toml: base + "converged_burst = 2\n") }
+    }
 }

@@ -77,16 +77,17 @@ extension Lookup {
     /// duplicate only lowers its hop). Beyond ``Configuration/candidateLimit`` fresh
     /// candidates, the farthest fresh one is dropped; queried peers are never dropped, so no
     /// peer is ever queried twice.
-    mutating func insert(_ contact: NodeContact, hop: UInt32, expected: Duration? = nil) {
-        guard contact.id != ownID else { return }
+    @discardableResult
+    mutating func insert(_ contact: NodeContact, hop: UInt32, expected: Duration? = nil) -> Bool {
+        guard contact.id != ownID else { return false }
         let distance = contact.id ^ target
         let index = lowerBound(distance)
         if index < candidates.count, candidates[index].distance == distance {
             if candidates[index].state == .fresh, hop < candidates[index].hop { candidates[index].hop = hop }
-            return
+            return false
         }
         // Fast path: a full list and a contact farther than everything in it.
-        if index == candidates.count, freshCount >= configuration.candidateLimit { return }
+        if index == candidates.count, freshCount >= configuration.candidateLimit { return false }
         var candidate = Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh)
         if let expected, let factor = configuration.expectedRoundTripFactor {
             // Never past the short timeout's ceiling: a far coordinate handed out with a departed
@@ -97,6 +98,7 @@ extension Lookup {
         candidates.insert(candidate, at: index)
         freshCount += 1
         if freshCount > configuration.candidateLimit { dropFarthestFresh() }
+        return true
     }
 
     private mutating func dropFarthestFresh() {

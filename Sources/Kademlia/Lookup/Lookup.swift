@@ -70,6 +70,9 @@ public struct Lookup: Sendable {
     let startedAt: Timestamp
     var latest: Timestamp
     var finishedAt: Timestamp?
+    /// Whether a peer among the k closest answered without naming anyone new closer than the
+    /// k-th (``Configuration/burstsWhenConverged``).
+    var converged = false
 
     /// Starts a lookup for `target` from `seeds` (normally the closest contacts of the routing
     /// table). Seeds are deduplicated by id, `ownID` is dropped, and only the
@@ -124,7 +127,7 @@ public struct Lookup: Sendable {
         switch scan(now: now) {
         case .finished:
             return finish()
-        case .query(let index) where waitingCount < configuration.alpha && queryCount < configuration.maxQueries:
+        case .query(let index) where waitingCount < alphaNow && queryCount < configuration.maxQueries:
             return .query(dispatch(index, now: now))
         case .query, .wait:
             if let deadline { return .waitUntil(deadline) }
@@ -150,10 +153,29 @@ public struct Lookup: Sendable {
         // Karn's rule (RFC 6298 §3): a resent query's reply may answer either datagram.
         if !candidates[index].resent { adapt(roundTrip: now.nanoseconds &- candidates[index].sentAt.nanoseconds) }
         let hop = candidates[index].hop &+ 1
+        // §5.8: a peer among the k closest that names no one new closer than the k-th.
+        let horizon = configuration.burstsWhenConverged && !converged ? kthClosestNotFailed : nil
+        var converges = horizon.map { candidates[index].distance <= $0 } ?? false
         for (position, contact) in closerNodes.prefix(configuration.contactsPerReply).enumerated() {
-            insert(contact, hop: hop, expected: position < expectedRoundTrips.count ? expectedRoundTrips[position] : nil)
+            let added = insert(contact, hop: hop, expected: position < expectedRoundTrips.count ? expectedRoundTrips[position] : nil)
+            if added, let horizon, (contact.id ^ target) < horizon { converges = false }
         }
+        if converges { converged = true }
         return true
+    }
+
+    /// The most queries that may be waiting now: α, or k once converged
+    /// (``Configuration/burstsWhenConverged``).
+    var alphaNow: Int { converged ? Swift.max(configuration.alpha, configuration.k) : configuration.alpha }
+
+    /// The distance of the k-th closest candidate not failed (`NodeID.max` with fewer).
+    var kthClosestNotFailed: NodeID {
+        var seen = 0
+        for candidate in candidates where candidate.state != .failed {
+            seen += 1
+            if seen == configuration.k { return candidate.distance }
+        }
+        return .max
     }
 
     /// Reports that the query to `id` failed (an error reply, an unreachable host, or a timeout

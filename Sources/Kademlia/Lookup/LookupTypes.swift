@@ -76,6 +76,12 @@ extension Lookup {
         /// The margin added to a peer's expected round trips (jitter, the peer's own delay).
         public var expectedRoundTripMargin: Duration = .milliseconds(20)
 
+        /// Whether a converged lookup may have k queries waiting instead of α. A lookup has
+        /// converged once a peer among its k closest answered without naming anyone new closer
+        /// than the k-th: the end is near, and the k closest still to ask are asked at once, as in
+        /// the paper's last round (Maymounkov & Mazières 2002, §2.3; `spec/0007` §5.8).
+        public var burstsWhenConverged = true
+
         /// A configuration; every parameter defaults to the Mainline value.
         public init(
             alpha: Int = 4, k: Int = 8,

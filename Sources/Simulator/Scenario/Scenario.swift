@@ -124,6 +124,9 @@ public struct Scenario: Sendable {
         /// `resend_slow`: whether a lookup resends to slow peers among the k closest; `nil`: the
         /// node's default.
         public var resendsToSlowPeers: Bool?
+        /// `converged_burst`: whether a converged lookup asks the rest of its k closest at once
+        /// (``Lookup/Configuration/burstsWhenConverged``); `nil`: the node's default.
+        public var burstsWhenConverged: Bool?
         /// `liveness_check_s`: how often a node pings its quietest routing-table member, `.zero`
         /// for never; `nil`: the node's default.
         public var livenessCheckInterval: Duration?

@@ -81,13 +81,15 @@ struct LookupPropertyTests {
         -> Lookup.Configuration
     {
         let k = 1 + Int(random.next() % 8)
-        return Lookup.Configuration(
+        var configuration = Lookup.Configuration(
             alpha: 1 + Int(random.next() % 4), k: k,
             maxQueries: maxQueries.lowerBound + Int(random.next() % UInt64(maxQueries.count)),
             candidateLimit: k + Int(random.next() % 12),
             contactsPerReply: contactsPerReply.lowerBound + Int(random.next() % UInt64(contactsPerReply.count)),
             // The model is the classic lookup; the refinements have exact-step tests.
             slowHoldsTermination: true, adaptiveShortTimeoutFloor: nil, resendsToSlowPeers: false)
+        configuration.burstsWhenConverged = false
+        return configuration
     }
 
     /// Calls `next` until it stops querying, checking every step against the model.

@@ -18,6 +18,7 @@ struct LookupStepTests {
             configuration.slowHoldsTermination = true
             configuration.adaptiveShortTimeoutFloor = nil
             configuration.resendsToSlowPeers = false
+            configuration.burstsWhenConverged = false
         }
         return Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: now)
     }
@@ -259,7 +260,9 @@ struct LookupStepTests {
     /// The short timeout follows the lookup's own round trips (RFC 6298), between the floor and
     /// the configured one: after 20 ms replies a silent peer turns slow long before a second.
     @Test func theShortTimeoutFollowsTheRoundTrips() {
-        var lookup = Self.lookup([10, 20, 30, 40, 50], .init(alpha: 1, k: 5), now: .zero, refined: true)
+        var configuration = Lookup.Configuration(alpha: 1, k: 5)
+        configuration.burstsWhenConverged = false  // one query at a time, to read each mark
+        var lookup = Self.lookup([10, 20, 30, 40, 50], configuration, now: .zero, refined: true)
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))), "no sample yet: the configured second")
         lookup.succeeded(F.id(10), closerNodes: [], now: F.ms(20))
         // One 20 ms sample: 20 + 3 × 10 = 50 ms, under the 200 ms floor.
@@ -268,7 +271,6 @@ struct LookupStepTests {
         lookup.succeeded(F.id(20), closerNodes: [], now: F.ms(1_020))
         #expect(F.drain(&lookup, now: F.ms(1_020)) == ([30], .waitUntil(F.ms(1_920))), "142.5 + 3 × 252.5 ms")
         // With RFC 6298's four deviations the same samples reach the configured second.
-        var configuration = Lookup.Configuration(alpha: 1, k: 5)
         configuration.timeoutDeviations = 4
         var rfc = Self.lookup([10, 20, 30, 40, 50], configuration, now: .zero, refined: true)
         _ = F.drain(&rfc, now: .zero)
