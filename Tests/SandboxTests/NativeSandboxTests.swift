@@ -135,11 +135,15 @@ import Testing
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
+    /// The fork bomb's `sleep` argument: a number no one else on the machine sleeps for, since
+    /// survivors are looked for machine-wide (a shell's `sleep 300` once passed for one).
+    static let bombSleep = "2917"
+
     /// Capped by the task's `pids` cgroup where there is one, else by `RLIMIT_NPROC` set inside the sandbox.
     @Test(arguments: [true, false]) func aForkBombIsCappedAndLeavesNothing(cgroups: Bool) async throws {
         var limits = Self.limits
         limits.wallSeconds = 20
-        let script = "i=0; while [ $i -lt 2000 ]; do sleep 300 & i=$((i+1)); done; echo spawned all"
+        let script = "i=0; while [ $i -lt 2000 ]; do sleep \(Self.bombSleep) & i=$((i+1)); done; echo spawned all"
         let (outcome, stderr) = try await run(["-c", script], limits: limits, cgroups: cgroups)
         #expect(outcome.termination == .exited(2), "dash gives up when fork fails: \(stderr)")
         #expect(stderr.contains("Cannot fork"))
@@ -149,10 +153,10 @@ import Testing
         // still there after 5 s, and once after 60 s, during the full suite; it was gone minutes
         // later): wait for it, bounded by three minutes.
         let deadline = ContinuousClock.now + .seconds(180)
-        var left = Self.processes(named: "sleep", argument: "300")
+        var left = Self.processes(named: "sleep", argument: Self.bombSleep)
         while !left.isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
-            left = Self.processes(named: "sleep", argument: "300")
+            left = Self.processes(named: "sleep", argument: Self.bombSleep)
         }
         // Where a survivor lives (state, parent, pid namespace, cgroups), for whoever reads a failure.
         let described = left.map { pid in
