@@ -33,9 +33,11 @@
 /// Deviations: the paper waits for a whole round of α replies before the next round and,
 /// when a round brings nothing closer, queries all k closest unqueried peers; like libtorrent
 /// and rust-libp2p this lookup instead sends a new query as soon as a slot frees, always to
-/// the closest unqueried peer. Like rust-libp2p, by default a slow peer among the k closest
-/// does not hold up termination once the k closest responsive peers answered; with
-/// ``Configuration/slowHoldsTermination`` it does, as in libtorrent (`spec/0007` §9.2).
+/// the closest unqueried peer; the last round survives as the converged burst
+/// (``Configuration/burstsWhenConverged``: k slots once the closest peers name no one new).
+/// Like rust-libp2p, by default a slow peer among the k closest does not hold up termination
+/// once the k closest responsive peers answered; with ``Configuration/slowHoldsTermination``
+/// it does, as in libtorrent (`spec/0007` §9.2).
 /// The candidate list is bounded (``Configuration/candidateLimit``) and a late reply from a
 /// peer already marked failed is ignored.
 public struct Lookup: Sendable {
@@ -116,9 +118,9 @@ public struct Lookup: Sendable {
     ///
     /// First, queries past the full timeout fail and those past the short timeout turn slow.
     /// Then the lookup is finished if the k closest peers not failed have all answered.
-    /// Otherwise, if fewer than α queries are in flight (slow ones aside) and the query budget
-    /// is not spent, the closest fresh peer among the k closest peers neither failed nor slow
-    /// is queried. Otherwise the lookup waits for the earliest timeout of a query in flight;
+    /// Otherwise, if fewer than α queries (k once converged, ``Configuration/burstsWhenConverged``)
+    /// are in flight (slow ones aside) and the query budget is not spent, the closest fresh peer
+    /// among the k closest peers neither failed nor slow is queried. Otherwise the lookup waits for the earliest timeout of a query in flight;
     /// with none in flight there is nothing left to do and it is finished.
     public mutating func next(now: Timestamp) -> Step {
         guard finishedAt == nil else { return .finished }
