@@ -40,6 +40,8 @@ final class JobService: Sendable {
     let known: KnownPeers
     /// The work graph of the lender's receipts, and the receipts' generation it was built at.
     private let trustGraph = Mutex<(generation: UInt64, snapshot: WorkSnapshot)?>(nil)
+    /// Held while a receipt proposal is numbered and stored as pending (``exchangeReceipt``).
+    private let proposalNumbering = Mutex(())
     /// Asked-for bytes strangers may send per second, all together (`spec/0017` §2.1).
     let strangerRate = StrangerRate()
     /// The guests running now, paused while an idle-only lender's owner uses the machine or
@@ -309,24 +311,32 @@ final class JobService: Sendable {
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.
     private func exchangeReceipt(with borrower: PublicKey, job: Submission, outcome: GuestOutcome, start: Int64, end: Int64,
                                  connection: SecureConnection, inbox: Inbox<JobMessage>) async -> Bytes32? {
+        // Numbered and kept as pending in one step, under a lock: two tasks of one borrower that
+        // end together would otherwise read the same ledger and propose the same sequence, and
+        // the borrower refuses one not above the highest it countersigned (`spec/0011` §6).
+        // Kept as pending, a proposal that a countersignature completes later (or by the DHT).
         var ledger: ReceiptLedger
-        do { ledger = try receipts.ledger() } catch {
-            logger.error("cannot read the receipts: \(error)")
+        var proposer: ReceiptProposer
+        do {
+            (ledger, proposer) = try proposalNumbering.withLock { _ in
+                var ledger = try receipts.ledger()
+                let body = ReceiptBody(
+                    provider: identity.publicKey, consumer: borrower, jobDigest: job.digest,
+                    coreMilliseconds: outcome.cpuMilliseconds,
+                    memoryByteSeconds: ReceiptFigures.memoryByteSeconds(peakMemoryBytes: outcome.peakMemoryBytes,
+                                                                        wallMilliseconds: outcome.wallMilliseconds),
+                    start: start, end: end, sequence: ledger.nextSequence(provider: identity.publicKey, consumer: borrower))
+                let proposer = ReceiptProposer(body: body, signer: identity, now: Self.unixMilliseconds(),
+                                               timeoutMilliseconds: Int64(receiptTimeout.components.seconds) * 1000)
+                try receipts.add(proposer.proposal, to: &ledger)
+                return (ledger, proposer)
+            }
+        } catch {
+            logger.error("cannot number the receipt for \(borrower.peerID): \(error)")
             return nil
         }
-        let body = ReceiptBody(
-            provider: identity.publicKey, consumer: borrower, jobDigest: job.digest,
-            coreMilliseconds: outcome.cpuMilliseconds,
-            memoryByteSeconds: ReceiptFigures.memoryByteSeconds(peakMemoryBytes: outcome.peakMemoryBytes,
-                                                                wallMilliseconds: outcome.wallMilliseconds),
-            start: start, end: end, sequence: ledger.nextSequence(provider: identity.publicKey, consumer: borrower))
-        var proposer = ReceiptProposer(body: body, signer: identity, now: Self.unixMilliseconds(),
-                                       timeoutMilliseconds: Int64(receiptTimeout.components.seconds) * 1000)
         do {
             try await connection.send(JobMessage.receipt(.propose(proposer.proposal)).encoded())
-            // The proposal is kept as pending: a countersignature that arrives later (or by the
-            // DHT) completes it.
-            try receipts.add(proposer.proposal, to: &ledger)
         } catch {
             logger.warning("the receipt proposal for \(borrower.peerID) failed: \(error)")
             return nil
