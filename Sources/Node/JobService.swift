@@ -311,10 +311,10 @@ final class JobService: Sendable {
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.
     private func exchangeReceipt(with borrower: PublicKey, job: Submission, outcome: GuestOutcome, start: Int64, end: Int64,
                                  connection: SecureConnection, inbox: Inbox<JobMessage>) async -> Bytes32? {
-        // Numbered and kept as pending in one step, under a lock: two tasks of one borrower that
-        // end together would otherwise read the same ledger and propose the same sequence, and
-        // the borrower refuses one not above the highest it countersigned (`spec/0011` §6).
-        // Kept as pending, a proposal that a countersignature completes later (or by the DHT).
+        // Numbered and stored as pending in one step, under a lock: two tasks of one borrower
+        // that end together would otherwise read the same ledger and propose the same sequence,
+        // and the borrower refuses one not above the highest it countersigned (`spec/0011` §6).
+        // The pending proposal is completed by the countersignature, now or later by the DHT.
         var ledger: ReceiptLedger
         var proposer: ReceiptProposer
         do {
