@@ -351,29 +351,67 @@ public struct JobClient: Sendable {
     /// receipt both signed or why there is none, and the proposal if it is held.
     private func answer(_ proposal: JobMessage?, _ judgement: Judgement, observation: ExchangeObservation,
                         on connection: SecureConnection) async -> (Result<Receipt, ReceiptProblem>, Receipt?) {
-        var ledger = (try? receipts?.ledger()) ?? ReceiptLedger()
-        var countersigner = ReceiptCountersigner(
-            signer: identity, observation: observation,
-            lastSequence: ledger.highestSequence(provider: observation.provider, consumer: identity.publicKey),
-            now: Self.unixMilliseconds())
         guard case .receipt(let message)? = proposal else {
             return (.failure(ReceiptProblem("the lender proposed no receipt")), nil)
         }
-        if case .propose(let receipt) = message, countersigner.check(receipt) == nil {
-            switch judgement {
-            case .countersign: break
-            case .refuse(let reason):
-                try? await send(.receipt(.refuse(receipt.id, ExchangeRefusal(.outvoted, reason))), on: connection)
-                return (.failure(ReceiptProblem("refused (outvoted): \(reason)")), nil)
-            case .hold:
-                // Pending in the ledger, never counted, until `countersign(held:)` completes it.
-                do { _ = try receipts?.add(receipt, to: &ledger) } catch {
-                    return (.failure(ReceiptProblem("the proposal could not be kept: \(error)")), nil)
+        let decision = decide(message, judgement, observation: observation, now: Self.unixMilliseconds())
+        if let reply = decision.reply { try? await send(.receipt(reply), on: connection) }
+        return (decision.receipt, decision.held)
+    }
+
+    /// What the borrower answers a proposal, decided and stored under the receipts' exchange
+    /// lock (``ReceiptStore/exchanging(_:)``) before anything is sent: a countersigned receipt
+    /// is on disk before the lender can hold it, and two jobs of one lender that end together
+    /// are checked one after the other, whichever proposal arrives first.
+    struct Decision {
+        /// The message for the lender, if any.
+        var reply: ExchangeMessage?
+        /// The receipt both signed, or why there is none.
+        var receipt: Result<Receipt, ReceiptProblem>
+        /// The proposal kept pending until the replicas are compared.
+        var held: Receipt?
+    }
+
+    func decide(_ message: ExchangeMessage, _ judgement: Judgement, observation: ExchangeObservation, now: Int64) -> Decision {
+        do {
+            return try withLedger { ledger in
+                var countersigner = ReceiptCountersigner(
+                    signer: identity, observation: observation,
+                    usedSequences: ledger.sequences(provider: observation.provider, consumer: identity.publicKey), now: now)
+                if case .propose(let receipt) = message, countersigner.check(receipt) == nil {
+                    switch judgement {
+                    case .countersign: break
+                    case .refuse(let reason):
+                        return Decision(reply: .refuse(receipt.id, ExchangeRefusal(.outvoted, reason)),
+                                        receipt: .failure(ReceiptProblem("refused (outvoted): \(reason)")))
+                    case .hold:
+                        // Pending in the ledger, never counted, until `countersign(held:)` completes it.
+                        do { _ = try receipts?.add(receipt, to: &ledger) } catch {
+                            return Decision(receipt: .failure(ReceiptProblem("the proposal could not be kept: \(error)")))
+                        }
+                        return Decision(receipt: .failure(ReceiptProblem("held until the replicas are compared")), held: receipt)
+                    }
                 }
-                return (.failure(ReceiptProblem("held until the replicas are compared")), receipt)
+                var reply: ExchangeMessage?
+                for output in countersigner.handle(message, now: now) {
+                    switch output {
+                    case .send(let answer): reply = answer
+                    case .finished(.completed(let receipt)):
+                        do { _ = try receipts?.add(receipt, to: &ledger) } catch {
+                            return Decision(receipt: .failure(ReceiptProblem("the receipt could not be stored, so it was not sent: \(error)")))
+                        }
+                        return Decision(reply: reply, receipt: .success(receipt))
+                    case .finished(.refused(let refusal)):
+                        return Decision(reply: reply, receipt: .failure(ReceiptProblem("refused (\(refusal.code.rawValue)): \(refusal.message)")))
+                    case .finished(.timedOut):
+                        return Decision(receipt: .failure(ReceiptProblem("the lender proposed no receipt in time")))
+                    }
+                }
+                return Decision(receipt: .failure(ReceiptProblem("the lender's message was not a receipt proposal")))
             }
+        } catch {
+            return Decision(receipt: .failure(ReceiptProblem("the receipts could not be read: \(error)")))
         }
-        return (await countersign(message, with: &countersigner, ledger: &ledger, on: connection), nil)
     }
 
     /// Countersigns a proposal held until the replicas were compared and stores the receipt
@@ -382,28 +420,19 @@ public struct JobClient: Sendable {
     public func countersign(held proposal: Receipt) -> Result<Receipt, ReceiptProblem> {
         let complete = proposal.signed(by: identity)
         do {
-            var ledger = try receipts?.ledger() ?? ReceiptLedger()
-            _ = try receipts?.add(complete, to: &ledger)
+            try withLedger { ledger in _ = try receipts?.add(complete, to: &ledger) }
         } catch { return .failure(ReceiptProblem("the receipt could not be stored: \(error)")) }
         return .success(complete)
     }
 
-    /// Checks the proposal and answers it: countersigned, or refused with the reason.
-    private func countersign(_ message: ExchangeMessage, with countersigner: inout ReceiptCountersigner, ledger: inout ReceiptLedger,
-                             on connection: SecureConnection) async -> Result<Receipt, ReceiptProblem> {
-        for output in countersigner.handle(message, now: Self.unixMilliseconds()) {
-            switch output {
-            case .send(let answer): try? await send(.receipt(answer), on: connection)
-            case .finished(.completed(let receipt)):
-                do { _ = try receipts?.add(receipt, to: &ledger) } catch {
-                    return .failure(ReceiptProblem("the receipt could not be stored: \(error)"))
-                }
-                return .success(receipt)
-            case .finished(.refused(let refusal)): return .failure(ReceiptProblem("refused (\(refusal.code.rawValue)): \(refusal.message)"))
-            case .finished(.timedOut): return .failure(ReceiptProblem("the lender proposed no receipt in time"))
-            }
+    /// Runs `body` on the stored ledger under its exchange lock, or on an empty one when this
+    /// borrower keeps no receipts.
+    private func withLedger<T>(_ body: (inout ReceiptLedger) throws -> T) throws -> T {
+        guard let receipts else {
+            var ledger = ReceiptLedger()
+            return try body(&ledger)
         }
-        return .failure(ReceiptProblem("the lender's message was not a receipt proposal"))
+        return try receipts.exchanging(body)
     }
 
     private func send(_ message: JobMessage, on connection: SecureConnection) async throws(Failure) {

@@ -40,8 +40,6 @@ final class JobService: Sendable {
     let known: KnownPeers
     /// The work graph of the lender's receipts, and the receipts' generation it was built at.
     private let trustGraph = Mutex<(generation: UInt64, snapshot: WorkSnapshot)?>(nil)
-    /// Held while a receipt proposal is numbered and stored as pending (``exchangeReceipt``).
-    private let proposalNumbering = Mutex(())
     /// Asked-for bytes strangers may send per second, all together (`spec/0017` §2.1).
     let strangerRate = StrangerRate()
     /// The guests running now, paused while an idle-only lender's owner uses the machine or
@@ -311,15 +309,13 @@ final class JobService: Sendable {
     /// Proposes the receipt and stores it once the borrower countersigned; returns its id.
     private func exchangeReceipt(with borrower: PublicKey, job: Submission, outcome: GuestOutcome, start: Int64, end: Int64,
                                  connection: SecureConnection, inbox: Inbox<JobMessage>) async -> Bytes32? {
-        // Numbered and stored as pending in one step, under a lock: two tasks of one borrower
-        // that end together would otherwise read the same ledger and propose the same sequence,
-        // and the borrower refuses one not above the highest it countersigned (`spec/0011` §6).
-        // The pending proposal is completed by the countersignature, now or later by the DHT.
-        var ledger: ReceiptLedger
+        // Numbered and stored as pending in one step, under the store's exchange lock: two tasks
+        // of one borrower that end together would otherwise read the same ledger and propose the
+        // same sequence (`spec/0011` §3.4). The pending proposal is completed by the
+        // countersignature, now or later by the DHT.
         var proposer: ReceiptProposer
         do {
-            (ledger, proposer) = try proposalNumbering.withLock { _ in
-                var ledger = try receipts.ledger()
+            proposer = try receipts.exchanging { ledger in
                 let body = ReceiptBody(
                     provider: identity.publicKey, consumer: borrower, jobDigest: job.digest,
                     coreMilliseconds: outcome.cpuMilliseconds,
@@ -329,7 +325,7 @@ final class JobService: Sendable {
                 let proposer = ReceiptProposer(body: body, signer: identity, now: Self.unixMilliseconds(),
                                                timeoutMilliseconds: Int64(receiptTimeout.components.seconds) * 1000)
                 try receipts.add(proposer.proposal, to: &ledger)
-                return (ledger, proposer)
+                return proposer
             }
         } catch {
             logger.error("cannot number the receipt for \(borrower.peerID): \(error)")
@@ -348,7 +344,7 @@ final class JobService: Sendable {
                 case .completed(let receipt):
                     known.add(borrower)
                     do {
-                        try receipts.add(receipt, to: &ledger)
+                        try receipts.exchanging { ledger in _ = try receipts.add(receipt, to: &ledger) }
                         return receipt.id
                     } catch {
                         logger.error("cannot store the countersigned receipt: \(error)")

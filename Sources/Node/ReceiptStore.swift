@@ -52,6 +52,20 @@ public final class ReceiptStore: Sendable {
         return ledger
     }
 
+    /// One lock for every receipt exchange of this process (`spec/0011-records.md` §6).
+    private static let exchangeLock = Mutex(())
+
+    /// Runs `body` on the ledger, under a lock that every receipt exchange of this process
+    /// takes: a provider numbers a proposal and stores it pending, a consumer checks a proposal
+    /// and stores its answer, each inside `body` and before any message leaves. Two exchanges of
+    /// one pair then never take one sequence, whatever order their messages arrive in.
+    public func exchanging<T>(_ body: (inout ReceiptLedger) throws -> T) throws -> T {
+        try Self.exchangeLock.withLock { _ in
+            var ledger = try ledger()
+            return try body(&ledger)
+        }
+    }
+
     /// How many writes the receipts have seen (any process's): equal generations, same receipts.
     public func generation() throws -> UInt64 {
         try environment.read { txn in Self.generation(try txn.get(generations, Self.generationKey)) }

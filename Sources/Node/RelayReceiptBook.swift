@@ -13,8 +13,7 @@ final class RelayReceiptBook: RelayLedger {
     let identity: SigningKey
     let receipts: ReceiptStore
     let logger: Logger
-    /// Proposals waiting for the lender's countersignature; the lock also keeps two circuits
-    /// from taking one sequence number.
+    /// Proposals waiting for the lender's countersignature.
     private let pending = Mutex<Set<ReceiptID>>([])
 
     init(identity: SigningKey, receipts: ReceiptStore, logger: Logger) {
@@ -24,22 +23,24 @@ final class RelayReceiptBook: RelayLedger {
     }
 
     func proposal(for circuit: RelayedCircuit, lender: PublicKey) -> [UInt8]? {
-        pending.withLock { pending in
-            do {
-                var ledger = try receipts.ledger()
+        do {
+            let proposal = try receipts.exchanging { ledger in
                 let body = ReceiptBody(
                     provider: identity.publicKey, consumer: lender, jobDigest: circuit.digest, coreMilliseconds: 0, memoryByteSeconds: 0,
                     start: circuit.start, end: max(circuit.start, circuit.end),
                     sequence: ledger.nextSequence(provider: identity.publicKey, consumer: lender), relayedBytes: circuit.bytes)
                 let proposal = Receipt(body: body).signed(by: identity)
                 try receipts.add(proposal, to: &ledger)  // pending until countersigned, never counted
+                return proposal
+            }
+            pending.withLock { pending in
                 if pending.count >= 1024 { pending.removeAll() }
                 pending.insert(proposal.id)
-                return proposal.encoded()
-            } catch {
-                logger.error("cannot propose a receipt for \(circuit.bytes) bytes relayed for \(lender.peerID): \(error)")
-                return nil
             }
+            return proposal.encoded()
+        } catch {
+            logger.error("cannot propose a receipt for \(circuit.bytes) bytes relayed for \(lender.peerID): \(error)")
+            return nil
         }
     }
 
@@ -53,8 +54,7 @@ final class RelayReceiptBook: RelayLedger {
                 return logger.notice("\(lender.peerID) sent back a receipt this relay did not propose")
             }
             do {
-                var ledger = try receipts.ledger()
-                try receipts.add(receipt, to: &ledger)
+                try receipts.exchanging { ledger in _ = try receipts.add(receipt, to: &ledger) }
                 logger.info("relayed \(receipt.body.relayedBytes) bytes for \(lender.peerID): receipt \(receipt.id.hex.prefix(16)) signed by both")
             } catch {
                 logger.notice("the countersigned receipt for the bytes relayed for \(lender.peerID) was not stored: \(error)")
@@ -69,19 +69,18 @@ final class RelayReceiptBook: RelayLedger {
     func answer(_ proposal: [UInt8], seen: RelayedCircuit) -> RelayReceiptAnswer {
         let receipt: Receipt
         do { receipt = try Receipt(encoded: proposal) } catch { return .refused("not a receipt: \(error)") }
-        return pending.withLock { _ in
-            do {
-                var ledger = try receipts.ledger()
+        do {
+            return try receipts.exchanging { ledger in
                 let relay = receipt.body.provider
                 var countersigner = ReceiptCountersigner(
                     signer: identity,
                     observation: ExchangeObservation(provider: relay, jobDigest: seen.digest, start: seen.start, end: seen.end,
                                                      coreMilliseconds: 0, memoryByteSeconds: 0, relayedBytes: seen.bytes),
-                    lastSequence: ledger.highestSequence(provider: relay, consumer: identity.publicKey), now: RelayedCircuit.now())
+                    usedSequences: ledger.sequences(provider: relay, consumer: identity.publicKey), now: RelayedCircuit.now())
                 for output in countersigner.handle(.propose(receipt), now: RelayedCircuit.now()) {
                     switch output {
                     case .finished(.completed(let complete)):
-                        try receipts.add(complete, to: &ledger)
+                        try receipts.add(complete, to: &ledger)  // stored before the answer leaves
                         return .countersigned(complete.encoded())
                     case .finished(.refused(let refusal)):
                         logger.notice("refused the relay's receipt for \(seen.bytes) bytes relayed: \(refusal)")
@@ -90,9 +89,9 @@ final class RelayReceiptBook: RelayLedger {
                     }
                 }
                 return .refused("no answer")
-            } catch {
-                return .refused("the lender could not store the receipt: \(error)")
             }
+        } catch {
+            return .refused("the lender could not store the receipt: \(error)")
         }
     }
 }

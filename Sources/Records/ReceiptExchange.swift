@@ -28,8 +28,9 @@ public struct ExchangeRefusal: Error, Sendable, Hashable, CustomStringConvertibl
         public static let timesDisagree = Code(rawValue: "times-disagree")
         /// Core-milliseconds or memory byte-seconds exceed the observed figures plus the tolerance.
         public static let usageTooHigh = Code(rawValue: "usage-too-high")
-        /// The sequence is not above the highest the consumer already countersigned for the pair.
-        public static let staleSequence = Code(rawValue: "stale-sequence")
+        /// The consumer already signed a receipt of the pair with this sequence, or holds a
+        /// proposal with it (`spec/0011-records.md` §6.2 rule 6).
+        public static let sequenceUsed = Code(rawValue: "sequence-used")
         /// The countersigned receipt sent back is not the proposal, or a signature fails.
         public static let badCountersignature = Code(rawValue: "bad-countersignature")
         /// The job ran on several providers and this one's result lost the vote, or no result

@@ -118,6 +118,15 @@ public struct ReceiptLedger: Sendable {
         highest[PairKey(provider: provider, consumer: consumer)] ?? 0
     }
 
+    /// The sequences of the pair `provider` → `consumer` that a receipt held here takes,
+    /// complete or pending: a consumer countersigns none of them again (§6.2 rule 6).
+    public func sequences(provider: PublicKey, consumer: PublicKey) -> Set<Int64> {
+        var taken = Set((byPeer[consumer] ?? []).lazy.compactMap { self.complete[$0]?.body }
+            .filter { $0.provider == provider && $0.consumer == consumer }.map(\.sequence))
+        for slot in pending.keys where slot.provider == provider && slot.consumer == consumer { taken.insert(slot.sequence) }
+        return taken
+    }
+
     /// The sequence a provider should propose next to `consumer`: one above every receipt of the
     /// pair it holds, complete or still pending (§3.4), so a proposal never takes a held slot.
     public func nextSequence(provider: PublicKey, consumer: PublicKey) -> Int64 {

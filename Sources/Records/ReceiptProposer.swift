@@ -77,8 +77,9 @@ public struct ReceiptCountersigner: Sendable {
     public let observation: ExchangeObservation
     /// How far the figures may stray.
     public let tolerance: ExchangeTolerance
-    /// The highest sequence this consumer already countersigned for the pair (0 if none).
-    public let lastSequence: Int64
+    /// The pair's sequences this consumer already signed or holds a proposal for (§6.2 rule 6):
+    /// ``ReceiptLedger/sequences(provider:consumer:)``.
+    public let usedSequences: Set<Int64>
     /// When the consumer stops waiting for a proposal, Unix milliseconds.
     public let deadline: Int64
     /// Where the exchange stands.
@@ -87,11 +88,11 @@ public struct ReceiptCountersigner: Sendable {
 
     /// A consumer waiting for a proposal until `now + timeout`.
     public init(signer: SigningKey, observation: ExchangeObservation, tolerance: ExchangeTolerance = .init(),
-                lastSequence: Int64, now: Int64, timeoutMilliseconds: Int64 = 30_000) {
+                usedSequences: Set<Int64>, now: Int64, timeoutMilliseconds: Int64 = 30_000) {
         self.signer = signer
         self.observation = observation
         self.tolerance = tolerance
-        self.lastSequence = lastSequence
+        self.usedSequences = usedSequences
         deadline = now + timeoutMilliseconds
     }
 
@@ -145,9 +146,11 @@ public struct ReceiptCountersigner: Sendable {
                 "usage \(body.coreMilliseconds) core-ms, \(body.memoryByteSeconds) byte-s, \(body.relayedBytes) bytes relayed exceeds the observed "
                     + "\(seen.coreMilliseconds) core-ms, \(seen.memoryByteSeconds) byte-s, \(seen.relayedBytes) bytes by more than \(tolerance.usagePermille)‰")
         }
-        guard body.sequence > lastSequence else {
-            return ExchangeRefusal(.staleSequence,
-                "sequence \(body.sequence) is not above \(lastSequence), the highest already countersigned; propose \(lastSequence + 1)")
+        // Not "above the highest": two jobs of one pair ending together may be proposed in one
+        // order and arrive in the other, and both are owed a receipt.
+        guard !usedSequences.contains(body.sequence) else {
+            return ExchangeRefusal(.sequenceUsed,
+                "sequence \(body.sequence) of this pair is already signed or held; propose \((usedSequences.max() ?? 0) + 1)")
         }
         return nil
     }

@@ -12,12 +12,12 @@ struct ExchangeTests {
                     coreMilliseconds: 10_000, memoryByteSeconds: 5_000, start: 1_000_000, end: 1_010_000, sequence: 4)
     }
 
-    func countersigner(lastSequence: Int64 = 3, observedCore: Int64 = 10_000) -> ReceiptCountersigner {
+    func countersigner(used: Set<Int64> = [1, 3], observedCore: Int64 = 10_000) -> ReceiptCountersigner {
         ReceiptCountersigner(
             signer: consumer,
             observation: ExchangeObservation(provider: provider.publicKey, jobDigest: digest, start: 1_000_500,
                                              end: 1_009_000, coreMilliseconds: observedCore, memoryByteSeconds: 5_000),
-            lastSequence: lastSequence, now: 1_010_000)
+            usedSequences: used, now: 1_010_000)
     }
 
     @Test func bothSidesCompleteWithTheSameReceipt() throws {
@@ -42,7 +42,7 @@ struct ExchangeTests {
         case "wrong-job": b.jobDigest = Blake2b.hash256([1])
         case "times-disagree": b.end += 6_001
         case "usage-too-high": b.coreMilliseconds = 11_001
-        case "stale-sequence": b.sequence = 3
+        case "sequence-used": b.sequence = 3
         default: b.consumer = key(Seeds.other).publicKey
         }
     }
@@ -65,13 +65,13 @@ struct ExchangeTests {
                 signer: consumer,
                 observation: ExchangeObservation(provider: provider.publicKey, jobDigest: digest, start: 1_000_000, end: 1_010_000,
                                                  coreMilliseconds: 0, memoryByteSeconds: 0, relayedBytes: 1_000_000),
-                lastSequence: 3, now: 1_010_000)
+                usedSequences: [3], now: 1_010_000)
             let outputs = lender.handle(.propose(Receipt(body: relayed).signed(by: provider)), now: 1_010_000)
             #expect(outputs.contains { if case .finished(.completed) = $0 { true } else { false } } == accepted, "\(claimed): \(outputs)")
         }
     }
 
-    @Test(arguments: ["wrong-job", "times-disagree", "usage-too-high", "stale-sequence", "wrong-parties"])
+    @Test(arguments: ["wrong-job", "times-disagree", "usage-too-high", "sequence-used", "wrong-parties"])
     func refusalsSayWhy(_ code: String) {
         var changed = body
         Self.change(code, &changed)
@@ -87,6 +87,19 @@ struct ExchangeTests {
 
         var proposer = ReceiptProposer(body: changed, signer: provider, now: 0)
         #expect(proposer.handle(.refuse(id, refusal), now: 1) == [.finished(.refused(refusal))])
+    }
+
+    /// Two jobs of one pair end together: the provider proposes 4 then 5, and 5 arrives first.
+    /// Once 5 is countersigned, 4 is still owed its receipt (§6.2 rule 6); 5 again is not.
+    @Test func aLowerSequenceThatArrivesLateIsCountersigned() {
+        var late = body
+        late.sequence = 4
+        var afterFive = countersigner(used: [1, 3, 5])
+        let outputs = afterFive.handle(.propose(Receipt(body: late).signed(by: provider)), now: 0)
+        #expect(outputs.last == .finished(.completed(Receipt(body: late).signed(by: provider).signed(by: consumer))))
+        var again = body
+        again.sequence = 5
+        #expect(countersigner(used: [1, 3, 5]).check(Receipt(body: again).signed(by: provider))?.code == .sequenceUsed)
     }
 
     @Test func underClaimsAndToleratedFiguresAreCountersigned() {

@@ -22,6 +22,20 @@ struct LedgerTests {
         #expect(ledger.nextSequence(provider: consumer.publicKey, consumer: provider.publicKey) == 1)
     }
 
+    /// The used sequences a consumer checks a proposal against (§6.2 rule 6): the pair's
+    /// complete and pending receipts, gaps left open, the other direction and pairs apart.
+    @Test func theUsedSequencesAreThePairsCompleteAndPendingOnes() throws {
+        var ledger = ReceiptLedger()
+        try ledger.insert(Receipt(body: body(1)).signed(by: provider).signed(by: consumer))
+        try ledger.insert(Receipt(body: body(4)).signed(by: provider).signed(by: consumer))
+        try ledger.insert(Receipt(body: body(3)).signed(by: provider))
+        try ledger.insert(Receipt(body: body(2, from: consumer, to: provider)).signed(by: consumer).signed(by: provider))
+        try ledger.insert(Receipt(body: body(5, to: other)).signed(by: provider).signed(by: other))
+        #expect(ledger.sequences(provider: provider.publicKey, consumer: consumer.publicKey) == [1, 3, 4])
+        #expect(ledger.sequences(provider: consumer.publicKey, consumer: provider.publicKey) == [2])
+        #expect(ledger.sequences(provider: other.publicKey, consumer: consumer.publicKey) == [])
+    }
+
     @Test func receiptsReadBackFromTheStoreSkipSignaturesButNotReplayOrForkChecks() throws {
         var ledger = ReceiptLedger()
         let complete = Receipt(body: body(1)).signed(by: provider).signed(by: consumer)
