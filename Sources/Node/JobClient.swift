@@ -374,10 +374,10 @@ public struct JobClient: Sendable {
 
     func decide(_ message: ExchangeMessage, _ judgement: Judgement, observation: ExchangeObservation, now: Int64) -> Decision {
         do {
-            return try withLedger { ledger in
+            return try withLedger { step in
                 var countersigner = ReceiptCountersigner(
                     signer: identity, observation: observation,
-                    usedSequences: ledger.sequences(provider: observation.provider, consumer: identity.publicKey), now: now)
+                    usedSequences: step.ledger.sequences(provider: observation.provider, consumer: identity.publicKey), now: now)
                 if case .propose(let receipt) = message, countersigner.check(receipt) == nil {
                     switch judgement {
                     case .countersign: break
@@ -386,7 +386,7 @@ public struct JobClient: Sendable {
                                         receipt: .failure(ReceiptProblem("refused (outvoted): \(reason)")))
                     case .hold:
                         // Pending in the ledger, never counted, until `countersign(held:)` completes it.
-                        do { _ = try receipts?.add(receipt, to: &ledger) } catch {
+                        do { try step.add(receipt) } catch {
                             return Decision(receipt: .failure(ReceiptProblem("the proposal could not be kept: \(error)")))
                         }
                         return Decision(receipt: .failure(ReceiptProblem("held until the replicas are compared")), held: receipt)
@@ -397,7 +397,7 @@ public struct JobClient: Sendable {
                     switch output {
                     case .send(let answer): reply = answer
                     case .finished(.completed(let receipt)):
-                        do { _ = try receipts?.add(receipt, to: &ledger) } catch {
+                        do { try step.add(receipt) } catch {
                             return Decision(receipt: .failure(ReceiptProblem("the receipt could not be stored, so it was not sent: \(error)")))
                         }
                         return Decision(reply: reply, receipt: .success(receipt))
@@ -420,17 +420,17 @@ public struct JobClient: Sendable {
     public func countersign(held proposal: Receipt) -> Result<Receipt, ReceiptProblem> {
         let complete = proposal.signed(by: identity)
         do {
-            try withLedger { ledger in _ = try receipts?.add(complete, to: &ledger) }
+            _ = try withLedger { try $0.add(complete) }
         } catch { return .failure(ReceiptProblem("the receipt could not be stored: \(error)")) }
         return .success(complete)
     }
 
-    /// Runs `body` on the stored ledger under its exchange lock, or on an empty one when this
-    /// borrower keeps no receipts.
-    private func withLedger<T>(_ body: (inout ReceiptLedger) throws -> T) throws -> T {
+    /// Runs `body` as one step of the stored receipts' exchange (``ReceiptStore/exchanging(_:)``),
+    /// or over an empty ledger, written nowhere, when this borrower keeps no receipts.
+    private func withLedger<T: Sendable>(_ body: (inout ReceiptStore.LedgerTransaction) throws -> T) throws -> T {
         guard let receipts else {
-            var ledger = ReceiptLedger()
-            return try body(&ledger)
+            var step = ReceiptStore.LedgerTransaction(ledger: ReceiptLedger())
+            return try body(&step)
         }
         return try receipts.exchanging(body)
     }

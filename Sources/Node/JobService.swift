@@ -315,16 +315,16 @@ final class JobService: Sendable {
         // countersignature, now or later by the DHT.
         var proposer: ReceiptProposer
         do {
-            proposer = try receipts.exchanging { ledger in
+            proposer = try receipts.exchanging { step in
                 let body = ReceiptBody(
                     provider: identity.publicKey, consumer: borrower, jobDigest: job.digest,
                     coreMilliseconds: outcome.cpuMilliseconds,
                     memoryByteSeconds: ReceiptFigures.memoryByteSeconds(peakMemoryBytes: outcome.peakMemoryBytes,
                                                                         wallMilliseconds: outcome.wallMilliseconds),
-                    start: start, end: end, sequence: ledger.nextSequence(provider: identity.publicKey, consumer: borrower))
+                    start: start, end: end, sequence: step.ledger.nextSequence(provider: identity.publicKey, consumer: borrower))
                 let proposer = ReceiptProposer(body: body, signer: identity, now: Self.unixMilliseconds(),
                                                timeoutMilliseconds: Int64(receiptTimeout.components.seconds) * 1000)
-                try receipts.add(proposer.proposal, to: &ledger)
+                try step.add(proposer.proposal)
                 return proposer
             }
         } catch {
@@ -344,7 +344,7 @@ final class JobService: Sendable {
                 case .completed(let receipt):
                     known.add(borrower)
                     do {
-                        try receipts.exchanging { ledger in _ = try receipts.add(receipt, to: &ledger) }
+                        _ = try receipts.exchanging { try $0.add(receipt) }
                         return receipt.id
                     } catch {
                         logger.error("cannot store the countersigned receipt: \(error)")

@@ -37,32 +37,74 @@ public final class ReceiptStore: Sendable {
     /// written (``add(_:to:)``), so reading back skips the signature checks (about 100 µs a
     /// receipt); replay and fork checks still run.
     public func ledger() throws -> ReceiptLedger {
-        let (generation, receipts): (UInt64, [Receipt]?) = try environment.read { txn in
+        let (generation, encoded): (UInt64, [[UInt8]]?) = try environment.read { txn in
             let generation = Self.generation(try txn.get(generations, Self.generationKey))
             if let cached = Self.cache.withLock({ $0[environment.path] }), cached.generation == generation { return (generation, nil) }
-            return (generation, try txn.entries(database).compactMap { try? Receipt(encoded: $0.value) })
+            return (generation, try txn.entries(database).map(\.value))
         }
-        guard let receipts else {
+        guard let encoded else {
             if let cached = Self.cache.withLock({ $0[environment.path] }), cached.generation == generation { return cached.ledger }
             return try ledger()  // replaced meanwhile: read again
         }
-        var ledger = ReceiptLedger()
-        for receipt in receipts { _ = try? ledger.insert(receipt, signaturesVerified: true) }
+        let ledger = Self.rebuild(encoded)
         Self.cache.withLock { $0[environment.path] = (generation, ledger) }
         return ledger
     }
 
-    /// One lock for every receipt exchange of this process (`spec/0011-records.md` §6).
+    /// A ledger of stored receipts; unreadable ones are skipped.
+    private static func rebuild(_ encoded: [[UInt8]]) -> ReceiptLedger {
+        var ledger = ReceiptLedger()
+        for bytes in encoded {
+            guard let receipt = try? Receipt(encoded: bytes) else { continue }
+            _ = try? ledger.insert(receipt, signaturesVerified: true)
+        }
+        return ledger
+    }
+
+    /// The ledger inside ``exchanging(_:)``, and the receipts it accepted there, written when
+    /// the exchange's step ends.
+    public struct LedgerTransaction {
+        /// The receipts as of this step: everything committed before it, by any process.
+        public private(set) var ledger: ReceiptLedger
+        fileprivate var accepted: [Receipt] = []
+
+        /// A step over `ledger` (a borrower that keeps no receipts uses an empty one).
+        public init(ledger: ReceiptLedger) { self.ledger = ledger }
+
+        /// Checks `receipt` against the ledger (signatures, replay, fork) and, when accepted,
+        /// writes it as the step ends; a pending half merged into a complete receipt is written
+        /// merged.
+        @discardableResult
+        public mutating func add(_ receipt: Receipt) throws(RecordError) -> ReceiptLedger.Insertion {
+            let insertion = try ledger.insert(receipt)
+            accepted.append(ledger.receipt(id: receipt.id) ?? receipt)
+            return insertion
+        }
+    }
+
+    /// Exchanges of this process wait here before LMDB's writer lock, which serves processes.
     private static let exchangeLock = Mutex(())
 
-    /// Runs `body` on the ledger, under a lock that every receipt exchange of this process
-    /// takes: a provider numbers a proposal and stores it pending, a consumer checks a proposal
-    /// and stores its answer, each inside `body` and before any message leaves. Two exchanges of
-    /// one pair then never take one sequence, whatever order their messages arrive in.
-    public func exchanging<T>(_ body: (inout ReceiptLedger) throws -> T) throws -> T {
+    /// Runs one step of a receipt exchange inside one durable write transaction, so no other
+    /// step — of this process or another on the same database — runs between its read and its
+    /// write: a provider numbers a proposal and keeps it pending, a consumer checks a proposal
+    /// against the sequences used and keeps its answer, each before any message leaves
+    /// (`spec/0011-records.md` §6.2). Two exchanges of one pair never take one sequence,
+    /// whatever order their messages arrive in. `body` may run again if the map grows: it must
+    /// send nothing itself. A throwing `body` writes nothing.
+    public func exchanging<T: Sendable>(_ body: (inout LedgerTransaction) throws -> T) throws -> T {
         try Self.exchangeLock.withLock { _ in
-            var ledger = try ledger()
-            return try body(&ledger)
+            let (value, accepted, generation) = try environment.write { txn in
+                let stored = Self.generation(try txn.get(generations, Self.generationKey))
+                let cached = Self.cache.withLock { $0[environment.path] }
+                var step = LedgerTransaction(ledger: cached?.generation == stored ? cached!.ledger
+                                             : Self.rebuild(try txn.entries(database).map(\.value)))
+                let value = try body(&step)
+                guard !step.accepted.isEmpty else { return (value, step.accepted, stored) }
+                return (value, step.accepted, try commit(step.accepted, in: txn, after: stored))
+            }
+            cacheFollows(accepted, generation: generation)
+            return value
         }
     }
 
@@ -76,11 +118,23 @@ public final class ReceiptStore: Sendable {
     private func write(_ receipts: [Receipt]) throws {
         guard !receipts.isEmpty else { return }
         let generation: UInt64 = try environment.write { txn in
-            let next = Self.generation(try txn.get(generations, Self.generationKey)) &+ 1
-            for receipt in receipts { try txn.put(database, receipt.id.bytes, receipt.encoded()) }
-            try txn.put(generations, Self.generationKey, withUnsafeBytes(of: next.bigEndian, Array.init))
-            return next
+            try commit(receipts, in: txn, after: Self.generation(try txn.get(generations, Self.generationKey)))
         }
+        cacheFollows(receipts, generation: generation)
+    }
+
+    /// Puts `receipts` and the generation after `generation` in `txn`; returns the new one.
+    private func commit(_ receipts: [Receipt], in txn: borrowing WriteTransaction, after generation: UInt64) throws -> UInt64 {
+        let next = generation &+ 1
+        for receipt in receipts { try txn.put(database, receipt.id.bytes, receipt.encoded()) }
+        try txn.put(generations, Self.generationKey, withUnsafeBytes(of: next.bigEndian, Array.init))
+        return next
+    }
+
+    /// After a commit of `receipts` at `generation`: the cached ledger takes them when it held
+    /// the generation before, and is dropped otherwise.
+    private func cacheFollows(_ receipts: [Receipt], generation: UInt64) {
+        guard !receipts.isEmpty else { return }
         Self.cache.withLock { cache in
             guard var cached = cache[environment.path], cached.generation == generation &- 1 else {
                 cache[environment.path] = nil

@@ -24,13 +24,13 @@ final class RelayReceiptBook: RelayLedger {
 
     func proposal(for circuit: RelayedCircuit, lender: PublicKey) -> [UInt8]? {
         do {
-            let proposal = try receipts.exchanging { ledger in
+            let proposal = try receipts.exchanging { step in
                 let body = ReceiptBody(
                     provider: identity.publicKey, consumer: lender, jobDigest: circuit.digest, coreMilliseconds: 0, memoryByteSeconds: 0,
                     start: circuit.start, end: max(circuit.start, circuit.end),
-                    sequence: ledger.nextSequence(provider: identity.publicKey, consumer: lender), relayedBytes: circuit.bytes)
+                    sequence: step.ledger.nextSequence(provider: identity.publicKey, consumer: lender), relayedBytes: circuit.bytes)
                 let proposal = Receipt(body: body).signed(by: identity)
-                try receipts.add(proposal, to: &ledger)  // pending until countersigned, never counted
+                try step.add(proposal)  // pending until countersigned, never counted
                 return proposal
             }
             pending.withLock { pending in
@@ -54,7 +54,7 @@ final class RelayReceiptBook: RelayLedger {
                 return logger.notice("\(lender.peerID) sent back a receipt this relay did not propose")
             }
             do {
-                try receipts.exchanging { ledger in _ = try receipts.add(receipt, to: &ledger) }
+                _ = try receipts.exchanging { try $0.add(receipt) }
                 logger.info("relayed \(receipt.body.relayedBytes) bytes for \(lender.peerID): receipt \(receipt.id.hex.prefix(16)) signed by both")
             } catch {
                 logger.notice("the countersigned receipt for the bytes relayed for \(lender.peerID) was not stored: \(error)")
@@ -70,17 +70,17 @@ final class RelayReceiptBook: RelayLedger {
         let receipt: Receipt
         do { receipt = try Receipt(encoded: proposal) } catch { return .refused("not a receipt: \(error)") }
         do {
-            return try receipts.exchanging { ledger in
+            return try receipts.exchanging { step in
                 let relay = receipt.body.provider
                 var countersigner = ReceiptCountersigner(
                     signer: identity,
                     observation: ExchangeObservation(provider: relay, jobDigest: seen.digest, start: seen.start, end: seen.end,
                                                      coreMilliseconds: 0, memoryByteSeconds: 0, relayedBytes: seen.bytes),
-                    usedSequences: ledger.sequences(provider: relay, consumer: identity.publicKey), now: RelayedCircuit.now())
+                    usedSequences: step.ledger.sequences(provider: relay, consumer: identity.publicKey), now: RelayedCircuit.now())
                 for output in countersigner.handle(.propose(receipt), now: RelayedCircuit.now()) {
                     switch output {
                     case .finished(.completed(let complete)):
-                        try receipts.add(complete, to: &ledger)  // stored before the answer leaves
+                        try step.add(complete)  // stored before the answer leaves
                         return .countersigned(complete.encoded())
                     case .finished(.refused(let refusal)):
                         logger.notice("refused the relay's receipt for \(seen.bytes) bytes relayed: \(refusal)")
