@@ -179,6 +179,8 @@ struct SwarmDriver {
             configuration.lookup.resendsToSlowPeers = false
             configuration.lookup.expectedRoundTripFactor = nil
             configuration.lookup.burstsWhenConverged = false
+            configuration.lookup.overtakenFreeSlots = false
+            configuration.lookup.alpha = 4
             configuration.livenessCheckInterval = nil
         }
         for (index, channel) in channels.enumerated() {

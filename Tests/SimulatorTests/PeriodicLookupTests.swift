@@ -122,10 +122,23 @@ import Testing
         let base = "name = \"b\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\nalpha = 3\n"
         let plain = try Scenario(toml: base)
         #expect(plain.deployment.burstsWhenConverged == nil)
-        #expect(Simulation(scenario: plain).run().dhtSettings.hasPrefix("α 3 (8 once converged), k 8,"))
+        #expect(Simulation(scenario: plain).run().dhtSettings.hasPrefix("α 3 among the k closest (8 once converged), k 8,"))
         let off = try Scenario(toml: base + "converged_burst = false\n")
         #expect(off.deployment.burstsWhenConverged == false)
-        #expect(Simulation(scenario: off).run().dhtSettings.hasPrefix("α 3, k 8,"))
+        #expect(Simulation(scenario: off).run().dhtSettings.hasPrefix("α 3 among the k closest, k 8,"))
         #expect(throws: ScenarioError.self) { try Scenario(toml: base + "converged_burst = 2\n") }
+    }
+
+    /// Overtaken queries free their slots (`spec/0007` §5.9): the node's by default,
+    /// `overtaken_free_slots = false` keeps them, and the report says which.
+    @Test func overtakenQueriesFollowTheScenarioAndTheReportSaysSo() throws {
+        let base = "name = \"o\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\n"
+        let plain = try Scenario(toml: base)
+        #expect(plain.deployment.overtakenFreeSlots == nil)
+        #expect(Simulation(scenario: plain).run().dhtSettings.hasPrefix("α 6 among the k closest (8 once converged), k 8,"))
+        let off = try Scenario(toml: base + "overtaken_free_slots = false\n")
+        #expect(off.deployment.overtakenFreeSlots == false)
+        #expect(Simulation(scenario: off).run().dhtSettings.hasPrefix("α 6 (8 once converged), k 8,"))
+        #expect(throws: ScenarioError.self) { try Scenario(toml: base + "overtaken_free_slots = 1\n") }
     }
 }

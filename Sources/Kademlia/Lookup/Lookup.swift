@@ -23,7 +23,8 @@
 ///
 /// Timeouts: a query unanswered for the short timeout makes its peer *slow*: it stops counting
 /// against α, so another query may go out, but a late reply is still used while the lookup
-/// runs. The short timeout is ``Configuration/shortTimeout``, or by default follows the round
+/// runs. A query whose peer closer peers have pushed out of the k closest frees its slot too
+/// (``Configuration/overtakenFreeSlots``). The short timeout is ``Configuration/shortTimeout``, or by default follows the round
 /// trips of the lookup's own replies (RFC 6298, between
 /// ``Configuration/adaptiveShortTimeoutFloor`` and ``Configuration/shortTimeout``). After
 /// ``Configuration/fullTimeout`` the lookup marks the peer failed itself. A slow peer among the
@@ -99,10 +100,25 @@ public struct Lookup: Sendable {
         }
     }
 
+    /// The waiting queries that hold α slots: all of them, or with
+    /// ``Configuration/overtakenFreeSlots`` those to the k closest peers neither failed nor
+    /// slow (§5.9).
+    var slotsTaken: Int {
+        guard configuration.overtakenFreeSlots else { return waitingCount }
+        var eligible = 0, waiting = 0
+        for candidate in candidates where candidate.state != .failed && candidate.state != .slow {
+            if candidate.state == .waiting { waiting += 1 }
+            eligible += 1
+            if eligible == configuration.k || waiting == waitingCount { break }
+        }
+        return waiting
+    }
+
     /// Whether ``next(now:)`` has returned ``Step/finished``.
     public var isFinished: Bool { finishedAt != nil }
 
-    /// Queries in flight that still count against α (sent less than the short timeout ago).
+    /// Queries in flight and not slow (sent less than the short timeout ago); with
+    /// ``Configuration/overtakenFreeSlots`` those to overtaken peers do not count against α.
     public var inFlight: Int { waitingCount }
 
     /// All queries in flight, slow ones included.
@@ -119,7 +135,8 @@ public struct Lookup: Sendable {
     /// First, queries past the full timeout fail and those past the short timeout turn slow.
     /// Then the lookup is finished if the k closest peers not failed have all answered.
     /// Otherwise, if fewer than α queries (k once converged, ``Configuration/burstsWhenConverged``)
-    /// are in flight (slow ones aside) and the query budget is not spent, the closest fresh peer
+    /// are in flight (slow and overtaken ones aside, ``Configuration/overtakenFreeSlots``) and the
+    /// query budget is not spent, the closest fresh peer
     /// among the k closest peers neither failed nor slow is queried. Otherwise the lookup waits for the earliest timeout of a query in flight;
     /// with none in flight there is nothing left to do and it is finished.
     public mutating func next(now: Timestamp) -> Step {
@@ -129,7 +146,7 @@ public struct Lookup: Sendable {
         switch scan(now: now) {
         case .finished:
             return finish()
-        case .query(let index) where waitingCount < alphaNow && queryCount < configuration.maxQueries:
+        case .query(let index) where slotsTaken < alphaNow && queryCount < configuration.maxQueries:
             return .query(dispatch(index, now: now))
         case .query, .wait:
             if let deadline { return .waitUntil(deadline) }

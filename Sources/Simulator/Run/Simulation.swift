@@ -146,6 +146,7 @@ public final class Simulation {
         }
         if let resends = scenario.deployment.resendsToSlowPeers { configuration.lookup.resendsToSlowPeers = resends }
         if let bursts = scenario.deployment.burstsWhenConverged { configuration.lookup.burstsWhenConverged = bursts }
+        if let frees = scenario.deployment.overtakenFreeSlots { configuration.lookup.overtakenFreeSlots = frees }
         if let deviations = scenario.deployment.timeoutDeviations { configuration.lookup.timeoutDeviations = deviations }
         if let factor = scenario.deployment.expectedRoundTripFactor { configuration.lookup.expectedRoundTripFactor = factor > 0 ? factor : nil }
         if let margin = scenario.deployment.expectedRoundTripMargin { configuration.lookup.expectedRoundTripMargin = margin }
@@ -238,7 +239,8 @@ extension Simulation {
         let expected = lookup.expectedRoundTripFactor.map { "\($0) expected round trips + \(text(lookup.expectedRoundTripMargin))" } ?? "off"
         let liveness = node.livenessCheckInterval.map { "every \(text($0)) after \(text(node.livenessQuietAfter)) quiet" } ?? "off"
         let burst = lookup.burstsWhenConverged && lookup.k > lookup.alpha ? " (\(lookup.k) once converged)" : ""
-        return "α \(lookup.alpha)\(burst), k \(lookup.k), short timeout \(timeout), per-peer slow mark \(expected), slow peers "
+        let overtaken = lookup.overtakenFreeSlots ? " among the k closest" : ""
+        return "α \(lookup.alpha)\(overtaken)\(burst), k \(lookup.k), short timeout \(timeout), per-peer slow mark \(expected), slow peers "
             + (lookup.slowHoldsTermination ? "hold the end" : "passed over") + ", resend slow "
             + (lookup.resendsToSlowPeers ? "on" : "off") + ", liveness checks \(liveness), BEP 42 ids "
             + (node.routing.enforceNodeIDs ? "enforced" : "not enforced") + ", rate limit "

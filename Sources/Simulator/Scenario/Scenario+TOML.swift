@@ -124,6 +124,7 @@ extension Scenario {
             if dht.has("slow_holds_termination") { deployment.slowHoldsTermination = try dht.bool("slow_holds_termination", default: true) }
             if dht.has("resend_slow") { deployment.resendsToSlowPeers = try dht.bool("resend_slow", default: true) }
             if dht.has("converged_burst") { deployment.burstsWhenConverged = try dht.bool("converged_burst", default: true) }
+            if dht.has("overtaken_free_slots") { deployment.overtakenFreeSlots = try dht.bool("overtaken_free_slots", default: true) }
             if dht.has("dial_back") { deployment.dialBack = try dht.bool("dial_back", default: true) }
             if dht.has("refresh_after_join") { deployment.refreshesAfterJoin = try dht.bool("refresh_after_join", default: true) }
             deployment.rejoinsFromSavedTable = try dht.bool("rejoin_from_saved_table", default: true)

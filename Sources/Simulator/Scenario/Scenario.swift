@@ -127,6 +127,9 @@ public struct Scenario: Sendable {
         /// `converged_burst`: whether a converged lookup asks the rest of its k closest at once
         /// (``Lookup/Configuration/burstsWhenConverged``); `nil`: the node's default.
         public var burstsWhenConverged: Bool?
+        /// `overtaken_free_slots`: whether a query to a peer no longer among the k closest stops
+        /// counting against α (``Lookup/Configuration/overtakenFreeSlots``); `nil`: the node's default.
+        public var overtakenFreeSlots: Bool?
         /// `liveness_check_s`: how often a node pings its quietest routing-table member, `.zero`
         /// for never; `nil`: the node's default.
         public var livenessCheckInterval: Duration?

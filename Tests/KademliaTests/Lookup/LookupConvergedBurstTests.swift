@@ -14,6 +14,7 @@ struct LookupConvergedBurstTests {
         configuration.adaptiveShortTimeoutFloor = nil
         configuration.expectedRoundTripFactor = nil
         configuration.burstsWhenConverged = bursts
+        configuration.overtakenFreeSlots = false  // the burst alone
         return Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: .zero)
     }
 

@@ -19,6 +19,7 @@ struct LookupStepTests {
             configuration.adaptiveShortTimeoutFloor = nil
             configuration.resendsToSlowPeers = false
             configuration.burstsWhenConverged = false
+            configuration.overtakenFreeSlots = false
         }
         return Lookup(target: .zero, ownID: F.own, seeds: seeds.map { F.contact($0) }, configuration: configuration, now: now)
     }
