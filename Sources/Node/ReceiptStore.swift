@@ -113,16 +113,6 @@ public final class ReceiptStore: Sendable {
         try environment.read { txn in Self.generation(try txn.get(generations, Self.generationKey)) }
     }
 
-    /// Writes `receipts` and counts the generation up, in one durable transaction; the cached
-    /// ledger follows when it held the generation before this one.
-    private func write(_ receipts: [Receipt]) throws {
-        guard !receipts.isEmpty else { return }
-        let generation: UInt64 = try environment.write { txn in
-            try commit(receipts, in: txn, after: Self.generation(try txn.get(generations, Self.generationKey)))
-        }
-        cacheFollows(receipts, generation: generation)
-    }
-
     /// Puts `receipts` and the generation after `generation` in `txn`; returns the new one.
     private func commit(_ receipts: [Receipt], in txn: borrowing WriteTransaction, after generation: UInt64) throws -> UInt64 {
         let next = generation &+ 1
@@ -152,31 +142,25 @@ public final class ReceiptStore: Sendable {
         return bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    /// Checks each receipt against `ledger` and writes the accepted ones in **one** durable
-    /// transaction; returns, per receipt, the insertion or the error that refused it.
+    /// Checks each receipt against the stored ledger and writes the accepted ones in **one**
+    /// durable transaction (``exchanging(_:)``: nothing written meanwhile is missed); returns,
+    /// per receipt, the insertion or the error that refused it, and leaves the ledger after
+    /// them in `ledger`.
     public func add(contentsOf receipts: [Receipt], to ledger: inout ReceiptLedger) throws -> [Result<ReceiptLedger.Insertion, RecordError>] {
-        var outcomes: [Result<ReceiptLedger.Insertion, RecordError>] = []
-        var accepted: [Receipt] = []
-        for receipt in receipts {
-            do throws(RecordError) {
-                let insertion = try ledger.insert(receipt)
-                outcomes.append(.success(insertion))
-                // A pending half merged into a complete receipt: store the merged one.
-                accepted.append(insertion == .completedPending ? ledger.receipt(id: receipt.id) ?? receipt : receipt)
-            } catch {
-                outcomes.append(.failure(error))
-            }
+        let (outcomes, after) = try exchanging { step in
+            let outcomes = receipts.map { receipt in Result { () throws(RecordError) in try step.add(receipt) } }
+            return (outcomes, step.ledger)
         }
-        try write(accepted)
+        ledger = after
         return outcomes
     }
 
-    /// Checks `receipt` against `ledger` and, when accepted, writes it (one durable transaction).
+    /// Checks `receipt` against the stored ledger and, when accepted, writes it (one durable
+    /// transaction); `ledger` is left as the stored ledger after it.
     @discardableResult
     public func add(_ receipt: Receipt, to ledger: inout ReceiptLedger) throws -> ReceiptLedger.Insertion {
-        let insertion = try ledger.insert(receipt)
-        let stored = ledger.receipt(id: receipt.id) ?? receipt
-        try write([stored])
+        let (insertion, after) = try exchanging { step in (try step.add(receipt), step.ledger) }
+        ledger = after
         return insertion
     }
 }
