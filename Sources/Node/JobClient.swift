@@ -372,6 +372,8 @@ public struct JobClient: Sendable {
         var held: Receipt?
     }
 
+    /// The answer to the lender's `message` under `judgement`, the receipt or held proposal
+    /// already stored (`spec/0011-records.md` §6.2).
     func decide(_ message: ExchangeMessage, _ judgement: Judgement, observation: ExchangeObservation, now: Int64) -> Decision {
         do {
             return try withLedger { step in
