@@ -24,7 +24,8 @@
 /// Timeouts: a query unanswered for the short timeout makes its peer *slow*: it stops counting
 /// against α, so another query may go out, but a late reply is still used while the lookup
 /// runs. A query whose peer closer peers have pushed out of the k closest frees its slot too
-/// (``Configuration/overtakenFreeSlots``). The short timeout is ``Configuration/shortTimeout``, or by default follows the round
+/// (``Configuration/overtakenFreeSlots``). The short timeout is
+/// ``Configuration/shortTimeout``, or by default follows the round
 /// trips of the lookup's own replies (RFC 6298, between
 /// ``Configuration/adaptiveShortTimeoutFloor`` and ``Configuration/shortTimeout``). After
 /// ``Configuration/fullTimeout`` the lookup marks the peer failed itself. A slow peer among the

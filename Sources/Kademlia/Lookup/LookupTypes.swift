@@ -7,11 +7,13 @@ extension Lookup {
     /// The defaults follow the Mainline DHT, eight results, but with six queries in flight
     /// among the k closest rather than the paper's three: under heavy churn a query to a dead
     /// peer holds its slot for the short timeout (`simulations/churn-10k.toml`: α 3 → 4, median
-    /// 0.81 → 0.69 s; α 4 → 6 with ``overtakenFreeSlots``, 561 → 456 ms; `spec/0007` §9.2.3,
-    /// §9.2.6). See `spec/0007-dht-lookup.md` for the normative rules.
+    /// 0.81 → 0.69 s; α 4 → 6 with ``overtakenFreeSlots``, 561 → 465 ms, the node's bootstrap
+    /// and refresh lookups keeping α 4; `spec/0007` §9.2.3, §9.2.6). See
+    /// `spec/0007-dht-lookup.md` for the normative rules.
     public struct Configuration: Sendable, Hashable {
         /// Parallelism, the paper's α: the most queries that may be in flight at once and not
-        /// yet "slow". A query that has waited ``shortTimeout`` stops counting against α.
+        /// yet "slow". A query that has waited ``shortTimeout`` stops counting against α, and so
+        /// does one to an overtaken peer (``overtakenFreeSlots``).
         public var alpha: Int
 
         /// The result size, the paper's k (also the Mainline bucket size, 8): the lookup
