@@ -128,7 +128,12 @@ public struct TaskBatch: Sendable {
                     observer(index, board.withLock { $0.states[index] })
                     continue
                 }
-                if let proposal = completion.heldProposal { board.held(proposal, of: index, from: lender.key, client: client) }
+                if let proposal = completion.heldProposal {
+                    board.held(proposal, of: index, from: lender.key, client: client)
+                } else if case .failure(let problem) = completion.receipt {
+                    // The work is done but unrecorded: the borrower says why (`spec/0011` §6.2).
+                    status.note("\(item.label) on \(lender.key.peerID.prefix(12))…: no receipt signed by both: \(problem)")
+                }
             } catch .refused(let refusal) where refusal.code == .busy && board.refusedBehindOwnTask(index, by: lender.key) {
                 // Back in line untried; this slot goes on once the batch's task there is done.
             } catch .refused(let refusal) where refusal.code.meansCannotLendNow {

@@ -114,7 +114,7 @@ extension CLIProcessTests {
             }
             // Each task ended with a receipt both signed; more than one lender gave.
             let receipts = try swarm.borrower.cli(["receipts", "list", "--json"]).stdout.split(separator: "\n")
-            #expect(receipts.count == 20)
+            #expect(receipts.count == 20, "\(run.stderr)")
             let providers = Set(try receipts.map { try NodeCommandTests.json(String($0))["provider"] as? String ?? "" })
             #expect(providers.count >= 2, "the tasks spread over the lenders")
             // A tool nobody lends: matching says which tool each lender lacks.
