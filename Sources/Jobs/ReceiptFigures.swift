@@ -11,7 +11,7 @@ public enum ReceiptFigures {
     }
 
     /// The CPU time a borrower accepts paying for: what the lender reported, but never more than
-    /// the cores it asked for over the time it saw the job run (`started` to `result`), nor more
+    /// the cores it asked for over the time it saw the job run (a `RunWindow`), nor more
     /// than its CPU budget plus a second for the sandbox's own start.
     public static func acceptedCoreMilliseconds(reported: Int64, cores: Int, observedWallMilliseconds: Int64,
                                                 budgetCoreSeconds: Double) -> Int64 {

@@ -210,20 +210,22 @@ public struct JobClient: Sendable {
     private func follow(_ job: Submission, cores: Int, on lender: Lender, connection: SecureConnection, maxQueueWait: Duration,
                         outputs: String?, judge: @Sendable (Completion) async -> Judgement,
                         events: @Sendable (Event) -> Void) async throws(Failure) -> Completion {
+        var window = RunWindow(sendingAt: Self.unixMilliseconds())
         try await submit(job, cores: cores, on: connection)
-        var startedAt: Int64?
         var sent: Int64 = 0
         var paused = false
         while true {
             // A paused task is given back within `JobMessage.pauseLimit` (`spec/0017` §2.3).
             let budget = paused ? JobMessage.pauseLimit + .seconds(30)
-                : startedAt == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
+                : window.started == nil ? maxQueueWait + .seconds(30) : Self.seconds(job.limits.wallSeconds) + .seconds(30)
             switch try await receive(on: connection, timeout: budget) {
             case .refused(let refusal): throw .refused(refusal)
-            case .want(let files): sent += try await sendInputs(files, of: job, on: connection, events: events)
+            case .want(let files):
+                window.sending(at: Self.unixMilliseconds())
+                sent += try await sendInputs(files, of: job, on: connection, events: events)
             case .queued(let position): events(.queued(position: position))
             case .started:
-                startedAt = Self.unixMilliseconds()
+                window.start(at: Self.unixMilliseconds())
                 events(.started)
             case .paused(let on):
                 paused = on
@@ -231,7 +233,7 @@ public struct JobClient: Sendable {
             case .stderr(let bytes): events(.stderr(bytes))
             case .usage(let fuel, let cpu): events(.usage(fuelUsed: fuel, cpuMilliseconds: cpu))
             case .result(let bytes, let start, let end, let files):
-                guard let startedAt else { throw .protocolViolation("a result came before the job started") }
+                guard let startedAt = window.started else { throw .protocolViolation("a result came before the job started") }
                 let outcome: GuestOutcome
                 do { outcome = try GuestOutcome(encoded: bytes) } catch { throw .protocolViolation("the outcome cannot be read: \(error)") }
                 if case .invalidModule = outcome.termination {
@@ -243,7 +245,7 @@ public struct JobClient: Sendable {
                 let observation = ExchangeObservation(
                     provider: lender.key, jobDigest: job.digest, start: startedAt, end: now,
                     coreMilliseconds: ReceiptFigures.acceptedCoreMilliseconds(
-                        reported: outcome.cpuMilliseconds, cores: cores, observedWallMilliseconds: now - startedAt,
+                        reported: outcome.cpuMilliseconds, cores: cores, observedWallMilliseconds: window.wallMilliseconds(endingAt: now),
                         budgetCoreSeconds: job.limits.coreSeconds),
                     memoryByteSeconds: ReceiptFigures.acceptedMemoryByteSeconds(
                         reportedPeakBytes: outcome.peakMemoryBytes, limitBytes: job.limits.memoryBytes,
