@@ -52,8 +52,7 @@ extension ControlHandler {
         }
         do {
             let store = try ReceiptStore(environment: service.persistence.environment)
-            var ledger = try store.ledger()
-            let outcomes = try store.add(contentsOf: found, to: &ledger)
+            let outcomes = try store.add(contentsOf: found)
             let added = outcomes.filter { if case .success = $0 { true } else { false } }.count
             return ReceiptsSyncResult(listed: entries.count, fetched: found.count, added: added)
         } catch {

@@ -34,7 +34,7 @@ public final class ReceiptStore: Sendable {
     }
 
     /// The ledger rebuilt from disk. Every receipt was verified by a ledger before it was
-    /// written (``add(_:to:)``), so reading back skips the signature checks (about 100 µs a
+    /// written (``exchanging(_:)``), so reading back skips the signature checks (about 100 µs a
     /// receipt); replay and fork checks still run.
     public func ledger() throws -> ReceiptLedger {
         let (generation, encoded): (UInt64, [[UInt8]]?) = try environment.read { txn in
@@ -144,23 +144,8 @@ public final class ReceiptStore: Sendable {
 
     /// Checks each receipt against the stored ledger and writes the accepted ones in **one**
     /// durable transaction (``exchanging(_:)``: nothing written meanwhile is missed); returns,
-    /// per receipt, the insertion or the error that refused it, and leaves the ledger after
-    /// them in `ledger`.
-    public func add(contentsOf receipts: [Receipt], to ledger: inout ReceiptLedger) throws -> [Result<ReceiptLedger.Insertion, RecordError>] {
-        let (outcomes, after) = try exchanging { step in
-            let outcomes = receipts.map { receipt in Result { () throws(RecordError) in try step.add(receipt) } }
-            return (outcomes, step.ledger)
-        }
-        ledger = after
-        return outcomes
-    }
-
-    /// Checks `receipt` against the stored ledger and, when accepted, writes it (one durable
-    /// transaction); `ledger` is left as the stored ledger after it.
-    @discardableResult
-    public func add(_ receipt: Receipt, to ledger: inout ReceiptLedger) throws -> ReceiptLedger.Insertion {
-        let (insertion, after) = try exchanging { step in (try step.add(receipt), step.ledger) }
-        ledger = after
-        return insertion
+    /// per receipt, the insertion or the error that refused it.
+    public func add(contentsOf receipts: [Receipt]) throws -> [Result<ReceiptLedger.Insertion, RecordError>] {
+        try exchanging { step in receipts.map { receipt in Result { () throws(RecordError) in try step.add(receipt) } } }
     }
 }

@@ -91,7 +91,6 @@ struct ReceiptsCommand: AsyncParsableCommand {
             }
             var imported = 0, duplicates = 0, rejected = 0
             try withReceiptStore(data) { store in
-                var ledger = try store.ledger()
                 var parsed: [(line: Int, receipt: Receipt)] = []
                 for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
                     do {
@@ -102,7 +101,7 @@ struct ReceiptsCommand: AsyncParsableCommand {
                     }
                 }
                 // Every signature is checked; the accepted receipts are written in one transaction.
-                for (entry, outcome) in zip(parsed, try store.add(contentsOf: parsed.map(\.receipt), to: &ledger)) {
+                for (entry, outcome) in zip(parsed, try store.add(contentsOf: parsed.map(\.receipt))) {
                     switch outcome {
                     case .success: imported += 1
                     // Importing a file twice is not an error: the receipts are simply held already.

@@ -23,10 +23,9 @@ func receiptsBench() async throws -> [BenchResult] {
     defer { environment.close() }
     let store = try ReceiptStore(environment: environment)
 
-    var ledger = ReceiptLedger()
     let start = nowNanoseconds()
     for batch in stride(from: 0, to: receipts.count, by: 1000) {
-        let outcomes = try store.add(contentsOf: Array(receipts[batch..<min(receipts.count, batch + 1000)]), to: &ledger)
+        let outcomes = try store.add(contentsOf: Array(receipts[batch..<min(receipts.count, batch + 1000)]))
         precondition(outcomes.allSatisfy { if case .success = $0 { true } else { false } }, "a valid receipt was refused")
     }
     let stored = Double(receipts.count) / (Double(nowNanoseconds() - start) / 1e9)
