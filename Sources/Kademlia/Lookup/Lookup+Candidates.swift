@@ -84,21 +84,32 @@ extension Lookup {
         let index = lowerBound(distance)
         if index < candidates.count, candidates[index].distance == distance {
             if candidates[index].state == .fresh, hop < candidates[index].hop { candidates[index].hop = hop }
+            // Named again: keep the longest expectation, since each namer's coordinate for the
+            // peer may be stale in its own way and a short one passes over a live peer (§9.2.7).
+            if let expected, candidates[index].slowAfterNanos > 0,
+               candidates[index].state == .fresh || candidates[index].state == .waiting {
+                candidates[index].slowAfterNanos = Swift.max(candidates[index].slowAfterNanos, slowAfter(expected: expected))
+            }
             return false
         }
         // Fast path: a full list and a contact farther than everything in it.
         if index == candidates.count, freshCount >= configuration.candidateLimit { return false }
         var candidate = Candidate(distance: distance, endpoint: contact.endpoint, sentAt: .zero, hop: hop, state: .fresh)
-        if let expected, let factor = configuration.expectedRoundTripFactor {
-            // Never past the short timeout's ceiling: a far coordinate handed out with a departed
-            // contact must not hold an α slot longer than any other query may.
-            candidate.slowAfterNanos = Swift.min(Self.nanoseconds(configuration.shortTimeout),
-                                                 UInt64(factor * Double(Self.nanoseconds(expected))) &+ marginNanos)
-        }
+        if let expected { candidate.slowAfterNanos = slowAfter(expected: expected) }
         candidates.insert(candidate, at: index)
         freshCount += 1
         if freshCount > configuration.candidateLimit { dropFarthestFresh() }
         return true
+    }
+
+    /// When a query to a peer expected to answer after `expected` turns slow: that many
+    /// expected round trips plus the margin (``Configuration/expectedRoundTripFactor``), and 0
+    /// (the lookup's own short timeout) without a factor. Never past the short timeout's
+    /// ceiling: a far coordinate handed out with a departed contact must not hold an α slot
+    /// longer than any other query may.
+    private func slowAfter(expected: Duration) -> UInt64 {
+        guard let factor = configuration.expectedRoundTripFactor else { return 0 }
+        return Swift.min(Self.nanoseconds(configuration.shortTimeout), UInt64(factor * Double(Self.nanoseconds(expected))) &+ marginNanos)
     }
 
     private mutating func dropFarthestFresh() {

@@ -73,4 +73,20 @@ struct LookupExpectedRoundTripTests {
         #expect(F.drain(&lookup, now: .zero) == ([10], .waitUntil(F.ms(1_000))))
         #expect(F.drain(&lookup, now: F.ms(1_000)) == ([20], .waitUntil(F.ms(2_000))))
     }
+
+    @Test func aPeerNamedAgainKeepsItsLongestExpectation() {
+        // 50 names 5 at 40 ms, 60 at 200 ms and 70 at 10 ms: asked at 100 ms, 5 turns slow at
+        // 100 + 1.25 × 200 + 20 = 370 ms, not at 170 ms. Each namer's coordinate may be stale
+        // its own way, and the shortest passed live peers over (`spec/0007` §9.2.7).
+        var lookup = Self.lookup([50, 60, 70], expected: [], k: 3, alpha: 3)
+        #expect(F.drain(&lookup, now: .zero) == ([50, 60, 70], .waitUntil(F.ms(1_000))))
+        #expect(F.accepted(lookup.succeeded(F.id(50), closerNodes: [F.contact(5)], expectedRoundTrips: [.milliseconds(40)], now: F.ms(100))))
+        #expect(F.drain(&lookup, now: F.ms(100)) == ([5], .waitUntil(F.ms(170))))
+        #expect(F.accepted(lookup.succeeded(F.id(60), closerNodes: [F.contact(5)], expectedRoundTrips: [.milliseconds(200)], now: F.ms(110))))
+        #expect(F.accepted(lookup.succeeded(F.id(70), closerNodes: [F.contact(5)], expectedRoundTrips: [.milliseconds(10)], now: F.ms(120))))
+        #expect(lookup.next(now: F.ms(200)) == .waitUntil(F.ms(370)))
+        #expect(F.accepted(lookup.succeeded(F.id(5), closerNodes: [], now: F.ms(300))))
+        #expect(lookup.next(now: F.ms(300)) == .finished)
+        #expect(lookup.result.closest == [5, 50, 60].map { F.contact($0) } && lookup.result.slowed == 0)
+    }
 }
