@@ -35,7 +35,9 @@ extension DHTNode {
             break
         case .dialBack(let endpoint):
             dialBacks.remove(endpoint)  // the contact was noted above: this answer is what let it in
-            rememberDialBack(endpoint, passed: true, now: now)
+            // The table remembers a member; only a sender left out is remembered apart (spec
+            // 0021 §4.1): every newcomer of a join would otherwise be held twice for 10 minutes.
+            if table.entry(for: response.id)?.endpoint != endpoint { rememberDialBack(endpoint, passed: true, now: now) }
         case .bootstrapSeed(let operationID):
             if let index = operations.index(of: operationID) { operations[index].seedContacts += contacts(in: response) }
             seedFinished(operationID, now: now, into: &actions)

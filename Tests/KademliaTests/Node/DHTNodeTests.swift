@@ -47,6 +47,7 @@ struct DHTNodeTests {
         let pong = KRPCMessage(transactionID: query.transactionID, kind: .response(KRPCMessage.Response(id: try #require(NodeID(bytes: Array("abcdefghij0123456789".utf8))))))
         _ = node.receive(pong.encoded(), from: reachable, now: .seconds(2))
         #expect(node.routingContacts.map(\.endpoint) == [reachable])
+        #expect(node.status.rememberedEndpoints == 0, "the table remembers a member; it is not held twice")
         // Asked again, a known querier is not dialled back.
         #expect(dialBack(node.receive(ping("abcdefghij0123456789", "ab"), from: reachable, now: .seconds(3))) == nil)
         // The hidden one never answers: it stays out, and its next queries are not dialled back.
