@@ -448,6 +448,24 @@ struct ExternalAddressTests {
         #expect(node.adoptSecureID(for: publicAddress.address, now: .seconds(2)).isEmpty, "an id that fits is kept")
     }
 
+    /// A seventeenth responder pushes out the oldest report, not all of them (spec 0021 §2): a
+    /// NAT's verdict never starts again from a single report.
+    @Test func aSeventeenthResponderForgetsOnlyTheOldestReport() throws {
+        var node = DHTNode(id: NodeID(hex: String(repeating: "33", count: 20))!, seed: 3, now: .zero)
+        let seen = Endpoint("203.0.113.40:6881")!
+        let responder = { (index: Int) in Endpoint(address: .v4(0x0A08_0800 | UInt32(index)), port: 6881) }
+        for index in 0..<17 {
+            let ping = node.start(.ping(responder(index)), request: UInt64(index + 1), now: .seconds(1))
+            guard case .send(let bytes, _) = try #require(ping.first) else { return }
+            let reply = KRPCMessage(transactionID: try KRPCMessage.decode(bytes).transactionID,
+                                    kind: .response(KRPCMessage.Response(id: NodeID(hex: String(repeating: "5", count: 38) + (index < 16 ? "0" : "") + String(index, radix: 16))!)),
+                                    senderIP: seen)
+            _ = node.receive(reply.encoded(), from: responder(index), now: .seconds(1))
+        }
+        #expect(Set(node.observedEndpoints.keys) == Set((1..<17).map { responder($0).address }))
+        #expect(node.observedEndpoints.values.allSatisfy { $0 == seen })
+    }
+
     @Test func aNodeThatKnowsItsAddressFromItsRouterTakesItsIDAndTellsItsNeighbourhood() throws {
         var node = DHTNode(id: NodeID(hex: String(repeating: "33", count: 20))!, seed: 2, now: .zero)
         #expect(node.adoptSecureID(for: .v4(0xC0A8_0001), now: .zero).isEmpty, "a local address binds no id")
