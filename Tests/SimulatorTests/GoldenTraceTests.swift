@@ -13,7 +13,7 @@ import Testing
 
     /// Each scenario of `simulations/` and the hash of its shrunk run.
     static let pins: [String: String] = [
-        "churn-10k": "98a31acf0a6dc394",
+        "churn-10k": "3bc003704adcab86",
         "lending-fifo": "247b98308fd2c1cc",
         "lending-grant": "a6f389b0e85d8150",
         "lending-home": "c0946e5293537f9a",
@@ -22,9 +22,9 @@ import Testing
         "lending-scale": "c4544a23c41fc631",
         "lending-sybil": "087ea0249206507d",
         "lending-trust": "4811c88151e414a9",
-        "million": "ebda133c2e3086b6",
+        "million": "a562b62c4c7a9498",
         "simgrid-kademlia": "c9f28ec8c8b50e73",
-        "small": "b975253f66b9e423",
+        "small": "a10a97656f96c077",
     ]
 
     /// `name` at 150 peers and at most a few simulated minutes (DHT) or hours (lending).

@@ -135,10 +135,10 @@ import Testing
         let base = "name = \"o\"\nseed = 1\n[platform]\nnodes = 10\n[deployment]\nduration_s = 10\n[deployment.dht]\n"
         let plain = try Scenario(toml: base)
         #expect(plain.deployment.overtakenFreeSlots == nil)
-        #expect(Simulation(scenario: plain).run().dhtSettings.hasPrefix("α 6 among the k closest (8 once converged), k 8,"))
+        #expect(Simulation(scenario: plain).run().dhtSettings.hasPrefix("α 7 among the k closest (8 once converged), k 8,"))
         let off = try Scenario(toml: base + "overtaken_free_slots = false\n")
         #expect(off.deployment.overtakenFreeSlots == false)
-        #expect(Simulation(scenario: off).run().dhtSettings.hasPrefix("α 6 (8 once converged), k 8,"))
+        #expect(Simulation(scenario: off).run().dhtSettings.hasPrefix("α 7 (8 once converged), k 8,"))
         #expect(throws: ScenarioError.self) { try Scenario(toml: base + "overtaken_free_slots = 1\n") }
     }
 }

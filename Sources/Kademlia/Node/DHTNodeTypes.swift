@@ -73,7 +73,7 @@ extension DHTNode {
         /// Every this often the routing table's member heard from least recently is pinged, if it
         /// has been quiet for ``livenessQuietAfter`` (`spec/0004-dht-routing.md` §5.3); `nil`
         /// for no liveness checks (BEP 5 pings only to make room for a newcomer).
-        public var livenessCheckInterval: Duration? = .seconds(10)
+        public var livenessCheckInterval: Duration? = .seconds(12)
         /// How long a member must have been quiet before a liveness check pings it.
         public var livenessQuietAfter: Duration = .seconds(60)
         /// This node's own items are put again this often (BEP 44: items expire after 2 hours).

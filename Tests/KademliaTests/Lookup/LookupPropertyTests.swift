@@ -186,10 +186,10 @@ struct LookupPropertyTests {
             guard case .waitUntil(let time) = step else { break }
             now = time
         }
-        // Every second α = 6 more go out (the slow ones free their slots) until all 20 are out;
-        // the last batch, sent at 3 s, fails at 8 s.
+        // Every second α = 7 more go out (the slow ones free their slots) until all 20 are out;
+        // the last batch, sent at 2 s, fails at 7 s.
         #expect(queried == 20)
-        var expected = LookupResult(closest: [], queried: 20, responded: 0, failed: 20, hops: 0, duration: .seconds(8))
+        var expected = LookupResult(closest: [], queried: 20, responded: 0, failed: 20, hops: 0, duration: .seconds(7))
         expected.slowed = 20
         expected.unanswered = (1...20).map { LookupFixture.id(UInt64($0)) }
         #expect(lookup.result == expected)
