@@ -458,7 +458,7 @@ struct ExternalAddressTests {
             let ping = node.start(.ping(responder(index)), request: UInt64(index + 1), now: .seconds(1))
             guard case .send(let bytes, _) = try #require(ping.first) else { return }
             let reply = KRPCMessage(transactionID: try KRPCMessage.decode(bytes).transactionID,
-                                    kind: .response(KRPCMessage.Response(id: NodeID(hex: String(repeating: "5", count: 38) + (index < 16 ? "0" : "") + String(index, radix: 16))!)),
+                                    kind: .response(KRPCMessage.Response(id: NodeID(hex: String(repeating: "5", count: 37) + String(0x100 + index, radix: 16))!)),
                                     senderIP: seen)
             _ = node.receive(reply.encoded(), from: responder(index), now: .seconds(1))
         }
