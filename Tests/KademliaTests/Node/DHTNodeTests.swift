@@ -429,7 +429,7 @@ struct ExternalAddressTests {
             // Responders on exempt addresses, so that the table keeps them whatever their ids.
             let peer = Endpoint(address: .v4(0x0A08_0800 | UInt32(responder)), port: 6881)
             let ping = node.start(.ping(peer), request: UInt64(responder + 1), now: .seconds(1))
-            guard case .send(let bytes, _) = try #require(ping.first) else { return }
+            let bytes = try #require(ping.sentBytes, "a ping goes out")
             let query = try KRPCMessage.decode(bytes)
             #expect(query.senderID == (responder < 3 ? oldID : taken.first), "queries carry the id the node has now")
             let reply = KRPCMessage(transactionID: query.transactionID,
@@ -456,7 +456,7 @@ struct ExternalAddressTests {
         let responder = { (index: Int) in Endpoint(address: .v4(0x0A08_0800 | UInt32(index)), port: 6881) }
         for index in 0..<17 {
             let ping = node.start(.ping(responder(index)), request: UInt64(index + 1), now: .seconds(1))
-            guard case .send(let bytes, _) = try #require(ping.first) else { return }
+            let bytes = try #require(ping.sentBytes, "a ping goes out")
             let reply = KRPCMessage(transactionID: try KRPCMessage.decode(bytes).transactionID,
                                     kind: .response(KRPCMessage.Response(id: NodeID(hex: String(repeating: "5", count: 37) + String(0x100 + index, radix: 16))!)),
                                     senderIP: seen)
@@ -474,6 +474,14 @@ struct ExternalAddressTests {
         #expect(actions.contains(.nodeIDChanged(node.id)) && NodeIDSecurity.isValid(node.id, for: address))
         node.setAdoptsSecureID(false)
         #expect(!node.configuration.adoptsSecureID)
+    }
+}
+
+extension [DHTNode.Action] {
+    /// The bytes of the first datagram these actions send, if any.
+    var sentBytes: [UInt8]? {
+        for case .send(let bytes, _) in self { return bytes }
+        return nil
     }
 }
 
